@@ -1,0 +1,80 @@
+//! Server functions of the auth area. Their paths are fixed (`/api/...`) so
+//! that forms, tests and API callers can name them.
+
+use super::{Me, SignInPrefill};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Signs in with organisation, email and password. Needs no permission: it
+/// is how a principal comes to exist. Every failure gives one message.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(
+    tenant: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use super::ssr::{self, HINT_COOKIE};
+    use crate::ssr::{app_state, request_session, respond, set_cookie};
+
+    let result = async {
+        let state = app_state()?;
+        let session = request_session()?;
+        ssr::sign_in(&state.pool, &session, &tenant, &email, &password, next.as_deref()).await
+    }
+    .await;
+    match &result {
+        Ok(next) => {
+            set_cookie(&format!("{HINT_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+            leptos_axum::redirect(next);
+        }
+        Err(_) => {
+            // Keep what was typed (never the password) for the form shown
+            // again after a post without JavaScript.
+            let hint = ssr::encode_hint(&SignInPrefill { tenant: tenant.trim().into(), email: email.trim().into() });
+            set_cookie(&format!("{HINT_COOKIE}={hint}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
+        }
+    }
+    respond(result.map(|_| ()))
+}
+
+/// Signs out: deletes the session and returns to the sign-in page. Needs a
+/// session, nothing more.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::ssr::{request_session, respond};
+    let result = async {
+        let session = request_session()?;
+        super::ssr::sign_out(&session).await
+    }
+    .await;
+    if result.is_ok() {
+        leptos_axum::redirect("/login");
+    }
+    respond(result)
+}
+
+/// The signed-in person, their tenant, grants and menu; `None` when nobody
+/// is signed in. Needs no permission: it reveals only the caller to itself.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    use crate::ssr::{current_user, respond};
+    respond(Ok(current_user().map(|me| (*me).clone())))
+}
+
+/// What the sign-in form typed before a failed attempt (not the password).
+#[server(endpoint = "sign_in_hint")]
+pub async fn sign_in_hint() -> Result<SignInPrefill, AppError> {
+    use crate::ssr::{request_parts, respond};
+    let result = request_parts().map(|parts| {
+        parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(super::ssr::decode_hint)
+            .find(|h| !h.tenant.is_empty() || !h.email.is_empty())
+            .unwrap_or_default()
+    });
+    respond(result)
+}

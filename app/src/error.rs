@@ -1,0 +1,139 @@
+//! One error type for every server function, shared by server and browser.
+//!
+//! Database and internal details are logged on the server and never sent:
+//! the browser gets the variant and a sentence a person can act on.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// What went wrong, as a caller needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No signed-in user (HTTP 401).
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    /// Sign-in refused. One message for every reason, so that it never tells
+    /// whether the organisation or the account exists (HTTP 401).
+    #[error("Those details did not match an active account. Check the organisation, email and password.")]
+    SignInFailed,
+    /// Signed in, but the user's roles do not grant this (HTTP 403).
+    #[error("You do not have access to this.")]
+    Forbidden,
+    /// Not found, or in another tenant: nothing says which (HTTP 404).
+    #[error("Not found.")]
+    NotFound,
+    /// Input that cannot be accepted, field by field (HTTP 422).
+    #[error("Please correct the highlighted fields.")]
+    Validation(Vec<FieldError>),
+    /// A write over a newer version, or a rule that forbids the change (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be reached (HTTP 503).
+    #[error("Steward cannot reach its database just now. Try again in a moment.")]
+    Unavailable,
+    /// Anything else; the details are in the server log (HTTP 500).
+    #[error("Something went wrong on our side. It has been logged.")]
+    Internal,
+    /// The request itself failed (network, encoding) before reaching the code.
+    #[error("The request failed: {0}")]
+    Transport(String),
+}
+
+/// A message that belongs next to one form field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl AppError {
+    /// The HTTP status that API callers receive.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::SignInFailed => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Validation(_) => 422,
+            AppError::Conflict(_) => 409,
+            AppError::Unavailable => 503,
+            AppError::Internal => 500,
+            AppError::Transport(_) => 400,
+        }
+    }
+
+    /// The message for one field, when this is a validation error.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Validation(errors) => errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                AppError::Conflict(unique_violation_message(db.constraint().unwrap_or_default()).to_string())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(%error, "database unavailable");
+                AppError::Unavailable
+            }
+            _ => {
+                tracing::error!(%error, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// What a person is told when a write collides with a unique constraint.
+pub fn unique_violation_message(constraint: &str) -> &'static str {
+    match constraint {
+        "users_email_live_key" => "That email address is already used in this organisation.",
+        "tenants_slug_live_key" => "That short name is already taken by another organisation.",
+        "tenants_one_platform_key" => "There is already a platform tenant.",
+        "roles_name_live_key" => "A role with that name already exists.",
+        "teams_name_live_key" => "A team with that name already exists.",
+        _ => "That already exists.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_through_the_server_function_encoding() {
+        let error = AppError::Validation(vec![FieldError {
+            field: "email".into(),
+            message: "Enter an email address.".into(),
+        }]);
+        let back = AppError::de(error.ser());
+        assert_eq!(back, error);
+        assert_eq!(back.field("email").as_deref(), Some("Enter an email address."));
+        assert_eq!(back.field("name"), None);
+    }
+
+    #[test]
+    fn sign_in_failure_names_no_reason() {
+        let message = AppError::SignInFailed.to_string();
+        assert!(!message.to_lowercase().contains("not found"));
+        assert!(!message.to_lowercase().contains("wrong password"));
+        assert_eq!(AppError::SignInFailed.status(), 401);
+    }
+}

@@ -1,0 +1,72 @@
+//! Steward's web application: components, routes and server functions,
+//! rendered on the server (feature `ssr`) and hydrated in the browser
+//! (feature `hydrate`). One folder per area of the domain.
+
+#![recursion_limit = "256"]
+
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod nav;
+pub mod pages;
+pub mod tenants;
+pub mod users;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the application. Rendered on the server only,
+/// so the stylesheet URL (content-hashed by the server build) is given here.
+pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="stylesheet" href=stylesheet.to_string() />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "Steward".to_string() } else { format!("{page} · Steward") } />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=auth::pages::SignInPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=nav::Console ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("users") view=|| pages::view_page("users") ssr=SsrMode::Async />
+                    <Route path=path!("teams") view=|| pages::view_page("teams") ssr=SsrMode::Async />
+                    <Route path=path!("roles") view=|| pages::view_page("roles") ssr=SsrMode::Async />
+                    <Route path=path!("documents") view=|| pages::view_page("documents") ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=|| pages::view_page("audit") ssr=SsrMode::Async />
+                    <Route path=path!("tenants") view=|| pages::view_page("tenants") ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The browser entry point: attaches to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,135 @@
+//! The console frame: the top bar (tenant, signed-in user, sign out) and the
+//! sidebar, whose entries are data: menu items pointing at views, each shown
+//! when the tenant has the view's module and one of the user's roles grants
+//! the view. Hiding an entry is only courtesy: the page itself refuses
+//! (see `pages::ViewGate`).
+
+use crate::auth::{current_user, Me, SignOut};
+use crate::components::BUTTON_QUIET;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_location;
+
+/// The signed-in person for every page under the console, fetched once per
+/// navigation so that a grant change shows on the next page.
+#[derive(Clone, Copy)]
+pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
+
+#[component]
+pub fn Console() -> impl IntoView {
+    let location = use_location();
+    let me = Resource::new_blocking(move || location.pathname.get(), |_| current_user());
+    provide_context(MeResource(me));
+
+    view! {
+        <div class="flex min-h-screen flex-col">
+            <header class="sticky top-0 z-10 flex h-14 items-center justify-between border-b border-slate-200 bg-white/90 px-4 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
+                <div class="flex items-center gap-3">
+                    <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
+                        <span class="inline-flex h-7 w-7 items-center justify-center rounded-md bg-indigo-600 text-sm font-bold text-white">"S"</span>
+                        <span>"Steward"</span>
+                    </a>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            me.await.ok().flatten().map(|me| view! { <TenantBadge me /> })
+                        })}
+                    </Transition>
+                </div>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => view! { <UserMenu me /> }.into_any(),
+                            Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                            Err(_) => ().into_any(),
+                        }
+                    })}
+                </Transition>
+            </header>
+            <div class="flex flex-1">
+                <nav aria-label="Main" data-testid="sidebar" class="hidden w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-4 md:block dark:border-slate-800 dark:bg-slate-900">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            me.await.ok().flatten().map(|me| view! { <Sidebar me /> })
+                        })}
+                    </Transition>
+                </nav>
+                <main class="min-w-0 flex-1 px-4 py-6 md:px-8">
+                    <Outlet />
+                </main>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn TenantBadge(me: Me) -> impl IntoView {
+    let platform = me.tenant.kind == "platform";
+    view! {
+        <span class="hidden text-slate-300 sm:inline dark:text-slate-600">"/"</span>
+        <span data-testid="current-tenant" class="rounded-md bg-slate-100 px-2 py-1 text-sm font-medium text-slate-700 dark:bg-slate-800 dark:text-slate-200">
+            {me.tenant.name.clone()}
+        </span>
+        {platform.then(|| view! {
+            <span class="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-900/40 dark:text-amber-300">"Platform"</span>
+        })}
+    }
+}
+
+#[component]
+fn UserMenu(me: Me) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <div class="flex items-center gap-3">
+            <div class="hidden text-right sm:block">
+                <div data-testid="current-user" class="text-sm font-medium">{me.display_name.clone()}</div>
+                <div class="text-xs text-slate-500 dark:text-slate-400">{me.email.clone()}</div>
+            </div>
+            <ActionForm action=sign_out>
+                <button type="submit" class=BUTTON_QUIET data-testid="sign-out">"Sign out"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+fn Sidebar(me: Me) -> impl IntoView {
+    let location = use_location();
+    me.menu
+        .into_iter()
+        .map(|section| {
+            let heading_id = format!("menu-{}", section.key);
+            view! {
+                <div class="mb-5" data-testid=format!("menu-section-{}", section.key)>
+                    <h2 id=heading_id.clone() class="px-3 pb-1 text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">
+                        {section.label}
+                    </h2>
+                    <ul aria-labelledby=heading_id class="space-y-0.5">
+                        {section.entries.into_iter().map(|entry| {
+                            let path = entry.path.clone();
+                            let active = move || {
+                                let current = location.pathname.get();
+                                if path == "/" { current == "/" } else { current == path || current.starts_with(&format!("{path}/")) }
+                            };
+                            view! {
+                                <li>
+                                    <A
+                                        href=entry.path.clone()
+                                        attr:data-testid=format!("nav-{}", entry.view)
+                                        attr:class=move || if active() {
+                                            "block rounded-md bg-indigo-50 px-3 py-2 text-sm font-medium text-indigo-700 dark:bg-indigo-500/10 dark:text-indigo-300"
+                                        } else {
+                                            "block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100 hover:text-slate-900 dark:text-slate-300 dark:hover:bg-slate-800 dark:hover:text-white"
+                                        }
+                                    >
+                                        {entry.label}
+                                    </A>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+        .collect_view()
+}

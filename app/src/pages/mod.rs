@@ -1,0 +1,153 @@
+//! Pages under the console. Each view's page is wrapped in [`ViewGate`],
+//! which refuses with a 403 page when the user's roles do not grant the view.
+//! The screens behind the entries arrive with later work; until then each
+//! says what it will hold.
+
+use crate::components::CARD;
+use crate::nav::MeResource;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Title and one-line purpose of each view, by key.
+fn describe(view: &str) -> (&'static str, &'static str) {
+    match view {
+        "overview" => ("Overview", "The state of your organisation at a glance."),
+        "users" => ("Users", "Everyone in this organisation: invite, edit, suspend, reset passwords."),
+        "teams" => ("Teams", "Groups of people who share roles."),
+        "roles" => ("Roles and permissions", "What each role may see and do."),
+        "documents" => ("Documents", "Files with immutable versions."),
+        "audit" => ("Audit log", "Who did what, when, from where."),
+        "tenants" => ("Tenants", "Every organisation on this platform."),
+        _ => ("", ""),
+    }
+}
+
+/// Renders its children only when the signed-in user may open `view`;
+/// otherwise a 403 page.
+#[component]
+pub fn ViewGate(view: &'static str, children: ChildrenFn) -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(me)) if me.can_view(view) => children().into_any(),
+                        Ok(Some(me)) => view! { <Forbidden view tenant=me.tenant.name /> }.into_any(),
+                        _ => ().into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The page of a view whose screen is not built yet.
+pub fn view_page(view: &'static str) -> impl IntoView {
+    let (title, purpose) = describe(view);
+    view! {
+        <ViewGate view>
+            <Title text=title />
+            <PageHeader title purpose />
+            <div class=CARD data-testid=format!("view-{view}")>
+                <p class="text-sm text-slate-600 dark:text-slate-300">
+                    "This screen is on its way. You can open it because one of your roles grants the "
+                    <strong>{title}</strong>" view."
+                </p>
+            </div>
+        </ViewGate>
+    }
+}
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <ViewGate view="overview">
+            <Title text="Overview" />
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.await.ok().flatten().map(|me| {
+                        let first_name = me.display_name.split_whitespace().next().unwrap_or_default().to_string();
+                        let entries: Vec<_> = me.menu.iter().flat_map(|s| s.entries.clone()).filter(|e| e.view != "overview").collect();
+                        view! {
+                            <PageHeader title="Overview" purpose="The state of your organisation at a glance." />
+                            <div class="grid gap-4 md:grid-cols-3" data-testid="view-overview">
+                                <section class=format!("{CARD} md:col-span-2")>
+                                    <h2 class="text-lg font-semibold">"Welcome back, " {first_name}</h2>
+                                    <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
+                                        "You are signed in to " <strong>{me.tenant.name.clone()}</strong>
+                                        " as " {me.email.clone()} "."
+                                    </p>
+                                    <ul class="mt-4 grid gap-2 sm:grid-cols-2">
+                                        {entries.into_iter().map(|e| view! {
+                                            <li>
+                                                <a href=e.path class="block rounded-md border border-slate-200 px-4 py-3 text-sm font-medium hover:border-indigo-300 hover:bg-indigo-50 dark:border-slate-700 dark:hover:border-indigo-500/50 dark:hover:bg-indigo-500/10">
+                                                    {e.label}
+                                                </a>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </section>
+                                <section class=CARD>
+                                    <h2 class="text-sm font-semibold text-slate-500 dark:text-slate-400">"Your access"</h2>
+                                    <dl class="mt-3 space-y-2 text-sm">
+                                        <div class="flex justify-between"><dt>"Views"</dt><dd class="font-medium">{me.views.len()}</dd></div>
+                                        <div class="flex justify-between"><dt>"Permissions"</dt><dd class="font-medium">{me.permissions.len()}</dd></div>
+                                        <div class="flex justify-between"><dt>"Organisation"</dt><dd class="font-mono text-xs">{me.tenant.slug.clone()}</dd></div>
+                                    </dl>
+                                </section>
+                            </div>
+                        }
+                    })
+                })}
+            </Transition>
+        </ViewGate>
+    }
+}
+
+#[component]
+fn PageHeader(title: &'static str, purpose: &'static str) -> impl IntoView {
+    view! {
+        <div class="mb-6">
+            <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{purpose}</p>
+        </div>
+    }
+}
+
+/// The 403 page: says what was refused and what to do, and sets the status.
+#[component]
+pub fn Forbidden(view: &'static str, tenant: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::set_status(403);
+    let (title, _) = describe(view);
+    view! {
+        <Title text="No access" />
+        <div class=format!("{CARD} max-w-xl") data-testid="forbidden" role="alert">
+            <p class="text-sm font-semibold text-red-600 dark:text-red-400">"403 · No access"</p>
+            <h1 class="mt-2 text-xl font-semibold">"You cannot open " {title}</h1>
+            <p class="mt-2 text-sm text-slate-600 dark:text-slate-300">
+                "None of your roles in " {tenant} " grants this view. If you need it, ask an owner or administrator of your organisation."
+            </p>
+            <a href="/" class="mt-4 inline-block text-sm font-medium text-indigo-600 hover:text-indigo-500 dark:text-indigo-400">"Back to the overview"</a>
+        </div>
+    }
+}
+
+/// The 404 page (the server sets the status for unknown routes).
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::set_status(404);
+    view! {
+        <Title text="Not found" />
+        <main class="mx-auto max-w-xl px-4 py-24 text-center" data-testid="not-found">
+            <p class="text-sm font-semibold text-indigo-600 dark:text-indigo-400">"404"</p>
+            <h1 class="mt-2 text-2xl font-semibold">"There is nothing at this address"</h1>
+            <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">"It may have moved, or you may not have access to it."</p>
+            <a href="/" class="mt-6 inline-block text-sm font-medium text-indigo-600 hover:text-indigo-500 dark:text-indigo-400">"Go to the overview"</a>
+        </main>
+    }
+}

@@ -1,0 +1,89 @@
+//! What server functions and pages share on the server: the application
+//! state, the request, and how errors become HTTP statuses.
+
+use crate::auth::{ssr::CurrentUser, Me};
+use crate::error::AppError;
+use axum::extract::FromRef;
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Everything a request handler may need, given to Leptos as context.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    /// Connects as the application role (row-level security applies).
+    pub pool: PgPool,
+    /// The URL of the compiled stylesheet (content-hashed).
+    pub stylesheet: Arc<str>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+pub fn request_parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| {
+        tracing::error!("request Parts missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+/// The session of the current request (the session layer puts it there).
+pub fn request_session() -> Result<tower_sessions::Session, AppError> {
+    request_parts()?
+        .extensions
+        .get::<tower_sessions::Session>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("no session layer in front of the request");
+            AppError::Internal
+        })
+}
+
+/// The principal the authentication middleware resolved for this request.
+pub fn current_user() -> Option<Arc<Me>> {
+    use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<CurrentUser>().cloned())
+        .and_then(|current| current.0)
+}
+
+/// Sets a `Set-Cookie` header on the response.
+pub fn set_cookie(cookie: &str) {
+    if let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(cookie)) {
+        options.append_header(header::SET_COOKIE, value);
+    }
+}
+
+/// Sets the HTTP status of the page being rendered (403 and 404 pages).
+pub fn set_status(status: u16) {
+    if let (Some(options), Ok(status)) = (use_context::<ResponseOptions>(), StatusCode::from_u16(status)) {
+        options.set_status(status);
+    }
+}
+
+/// Gives a server function's error its HTTP status for API callers. A plain
+/// form post (no JavaScript) is answered with a redirect back to the form
+/// instead, which the status must not replace.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let form_post = use_context::<Parts>()
+            .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+            .unwrap_or(false);
+        if !form_post {
+            set_status(error.status());
+        }
+    }
+    result
+}

@@ -1,0 +1,118 @@
+//! Command line and environment configuration of the `steward` binary.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Steward: the administration console for multi-tenant software.
+///
+/// With no DATABASE_URL, Steward runs its own PostgreSQL cluster under the
+/// data directory (initialised on first run, started privately on a unix
+/// socket, stopped on exit). With DATABASE_URL it uses that server and
+/// starts nothing.
+#[derive(Parser, Debug)]
+#[command(name = "steward", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// PostgreSQL server to use, connecting as the application role
+    /// (steward_app, or a role that may SET ROLE steward_app). Unset: run the
+    /// embedded cluster under the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Connection used to apply migrations (the role that owns the schema).
+    /// Defaults to DATABASE_URL.
+    #[arg(long, env = "DATABASE_MIGRATION_URL", global = true, hide_env_values = true)]
+    pub database_migration_url: Option<String>,
+
+    /// Where Steward keeps its state: the embedded PostgreSQL cluster lives in
+    /// <data-dir>/postgres.
+    #[arg(long, env = "STEWARD_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Directory holding the PostgreSQL server binaries (initdb, postgres)
+    /// for the embedded cluster. Default: pg_config --bindir, then initdb on
+    /// PATH, then the newest /usr/lib/postgresql/*/bin.
+    #[arg(long, env = "PG_BINDIR", global = true)]
+    pub pg_bindir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web console (the default command).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a platform administrator (and the platform tenant if missing).
+    CreateAdmin(CreateAdminArgs),
+    /// Load the demo tenants and users (Platform, Acme, Globex).
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STEWARD_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Directory of the compiled site (the wasm bundle under pkg/, and public
+    /// files), as produced by cargo leptos build.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Mark session cookies Secure (set this when Steward is served over HTTPS).
+    #[arg(long, env = "STEWARD_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// Sign out sessions idle for this many minutes.
+    #[arg(long, env = "STEWARD_SESSION_IDLE_MINUTES", default_value_t = 480)]
+    pub session_idle_minutes: i64,
+
+    /// Do not load the demo data into an empty database.
+    #[arg(long, env = "STEWARD_NO_DEMO", default_value_t = false)]
+    pub no_demo: bool,
+
+    /// Password given to every demo user.
+    #[arg(long, env = "STEWARD_DEMO_PASSWORD", default_value = crate::demo::DEFAULT_PASSWORD, hide_env_values = true)]
+    pub demo_password: String,
+}
+
+impl ServeArgs {
+    /// The serve options when no subcommand is given: defaults and environment.
+    pub fn from_env() -> Self {
+        #[derive(Parser)]
+        struct ServeOnly {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        ServeOnly::parse_from(["steward"]).args
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateAdminArgs {
+    /// The administrator's email address (their sign-in name).
+    #[arg(long)]
+    pub email: String,
+    /// The administrator's display name.
+    #[arg(long, default_value = "Platform administrator")]
+    pub name: String,
+    /// Read the password from standard input instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Password given to every demo user.
+    #[arg(long, env = "STEWARD_DEMO_PASSWORD", default_value = crate::demo::DEFAULT_PASSWORD, hide_env_values = true)]
+    pub password: String,
+}

@@ -1,0 +1,134 @@
+//! Connecting to PostgreSQL: the embedded cluster's roles and database, the
+//! migration connection (the schema owner) and the application pool (the
+//! steward_app role, which owns nothing and cannot bypass row-level
+//! security).
+
+use crate::embedded::{Cluster, SUPERUSER};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The role that owns the schema and applies migrations.
+pub const OWNER_ROLE: &str = "steward_owner";
+/// The role every request runs as.
+pub const APP_ROLE: &str = "steward_app";
+/// The embedded cluster's database.
+pub const DATABASE: &str = "steward";
+
+/// Where to connect: the migration (owner) and application connections.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    pub owner: PgConnectOptions,
+    pub app: PgConnectOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to PostgreSQL ({target}): {source}")]
+    Connect { target: String, source: sqlx::Error },
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("the role in DATABASE_URL cannot act as {APP_ROLE}: {0}. Connect as {APP_ROLE}, or GRANT {APP_ROLE} TO that role.")]
+    AppRole(sqlx::Error),
+}
+
+impl Targets {
+    /// Targets for an external server: DATABASE_URL for the application,
+    /// DATABASE_MIGRATION_URL (or DATABASE_URL) for migrations.
+    pub fn from_urls(app: &str, migration: Option<&str>) -> Result<Self, DbError> {
+        let parse = |url: &str| PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl(e.to_string()));
+        Ok(Targets { app: parse(app)?, owner: parse(migration.unwrap_or(app))? })
+    }
+
+    /// Creates the owner and application roles and the database in a fresh
+    /// embedded cluster (idempotent), and returns the targets for them.
+    pub async fn bootstrap_embedded(cluster: &Cluster, database: &str) -> Result<Self, DbError> {
+        let admin = cluster.connect_options(SUPERUSER, "postgres");
+        let mut conn = admin.connect().await.map_err(|source| DbError::Connect { target: "embedded cluster".into(), source })?;
+        ensure_roles(&mut conn).await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut conn)
+            .await?;
+        if !exists {
+            conn.execute(format!(r#"CREATE DATABASE "{database}" OWNER {OWNER_ROLE}"#).as_str()).await?;
+        }
+        conn.close().await?;
+        Ok(Targets {
+            owner: cluster.connect_options(OWNER_ROLE, database),
+            app: cluster.connect_options(APP_ROLE, database),
+        })
+    }
+}
+
+/// The owner role applies migrations; the application role logs in, owns
+/// nothing, and is subject to row-level security.
+pub async fn ensure_roles(conn: &mut sqlx::PgConnection) -> Result<(), DbError> {
+    conn.execute(
+        format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+                 CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOCREATEROLE;
+               END IF;
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                 CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+               END IF;
+             END $$"
+        )
+        .as_str(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies every pending migration as the schema owner.
+pub async fn migrate(owner: &PgConnectOptions) -> Result<(), DbError> {
+    let mut conn = owner
+        .clone()
+        .log_statements(tracing::log::LevelFilter::Debug)
+        .connect()
+        .await
+        .map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+    MIGRATOR.run(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// The application pool. Each connection acts as steward_app, whatever role
+/// DATABASE_URL names, so row-level security always applies.
+pub async fn app_pool(app: &PgConnectOptions, max_connections: u32) -> Result<PgPool, DbError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(2))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(format!("SET ROLE {APP_ROLE}").as_str()).await?;
+                Ok(())
+            })
+        })
+        .connect_with(app.clone().log_statements(tracing::log::LevelFilter::Trace))
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.message().contains("permission denied to set role") => DbError::AppRole(error),
+            _ => DbError::Connect { target: "application role".into(), source: error },
+        })?;
+    Ok(pool)
+}
+
+/// Whether the database holds any tenant yet (an empty one gets the demo on
+/// first run). Runs as the owner, which sees every row of `tenants` (its
+/// row-level security is not forced); users are only visible per tenant.
+pub async fn is_empty(owner: &PgConnectOptions) -> Result<bool, DbError> {
+    let mut conn = owner.connect().await.map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+    let any: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT FROM tenants)").fetch_one(&mut conn).await?;
+    conn.close().await?;
+    Ok(any)
+}

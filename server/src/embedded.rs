@@ -1,0 +1,438 @@
+//! Steward's own PostgreSQL cluster, for running with no DATABASE_URL and
+//! for tests.
+//!
+//! The cluster listens only on a unix socket in a private (0700) directory,
+//! so there is no port to clash and `trust` authentication is safe. When
+//! steward runs as root, PostgreSQL refuses to, so the cluster belongs to the
+//! unprivileged `postgres` user and its processes run as that user. The
+//! server is started from a thread that lives as long as steward, with
+//! PR_SET_PDEATHSIG, so it stops when steward dies however it dies; on a
+//! clean exit [`Cluster::stop`] shuts it down first.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The port number in the socket's name; nothing listens on TCP.
+pub const SOCKET_PORT: u16 = 5432;
+/// The cluster's bootstrap superuser.
+pub const SUPERUSER: &str = "postgres";
+
+/// Why the embedded cluster could not run, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("PostgreSQL server binaries (initdb, postgres) were not found; looked in: {looked}. Install them (apt-get install postgresql) or point PG_BINDIR at their directory.")]
+    MissingBinaries { looked: String },
+    #[error("steward runs as root and PostgreSQL refuses to; it needs an unprivileged user named 'postgres' to own the database, and there is none. Create one (useradd --system postgres) or run steward as a normal user.")]
+    NoUnprivilegedUser,
+    #[error("{dir} exists but is not a PostgreSQL cluster; move it away or choose another --data-dir.")]
+    NotACluster { dir: PathBuf },
+    #[error("the cluster in {dir} was made by PostgreSQL {found}, but the binaries in {bindir} are version {wanted}; set PG_BINDIR to PostgreSQL {found}'s binaries.")]
+    VersionMismatch { dir: PathBuf, found: String, wanted: String, bindir: PathBuf },
+    #[error("another PostgreSQL (probably another steward) is already running on {dir}; stop it first, or choose another --data-dir.")]
+    AlreadyRunning { dir: PathBuf },
+    #[error("initdb failed for {dir}: {detail}")]
+    InitdbFailed { dir: PathBuf, detail: String },
+    #[error("PostgreSQL did not start: {detail} (full log: {log})")]
+    StartFailed { detail: String, log: PathBuf },
+    #[error("{0}")]
+    Io(String),
+}
+
+fn io(context: &str, path: &Path, error: std::io::Error) -> ClusterError {
+    ClusterError::Io(format!("{context} {}: {error}", path.display()))
+}
+
+/// How to run the cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The PostgreSQL data directory (created by initdb when empty).
+    pub dir: PathBuf,
+    pub bindir: Option<PathBuf>,
+    /// Trade durability for speed (tests): no fsync, no full-page writes.
+    pub ephemeral: bool,
+}
+
+/// A running cluster.
+pub struct Cluster {
+    dir: PathBuf,
+    socket_dir: PathBuf,
+    log: PathBuf,
+    pid: i32,
+    child: Option<Child>,
+}
+
+/// The uid and gid the cluster runs as: the `postgres` user when steward is
+/// root, nobody else (steward's own user) otherwise.
+pub fn run_as() -> Result<Option<(u32, u32)>, ClusterError> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = std::ffi::CString::new(SUPERUSER).expect("no NUL");
+    // SAFETY: getpwnam takes a valid C string; the result is read at once.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(ClusterError::NoUnprivilegedUser);
+    }
+    // SAFETY: pw is non-null and points at libc's static passwd record.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    Ok(Some((uid, gid)))
+}
+
+/// The first directory on the way to `path` that `uid`/`gid` cannot enter,
+/// if any (PostgreSQL must reach its data directory).
+pub fn blocked_ancestor(path: &Path, uid: u32, gid: u32) -> Option<PathBuf> {
+    let mut current = PathBuf::new();
+    for part in path.components() {
+        current.push(part);
+        let Ok(meta) = fs::metadata(&current) else { break };
+        if !meta.is_dir() {
+            break;
+        }
+        let mode = meta.mode();
+        let bit = if meta.uid() == uid {
+            0o100
+        } else if meta.gid() == gid {
+            0o010
+        } else {
+            0o001
+        };
+        if mode & bit == 0 {
+            return Some(current);
+        }
+    }
+    None
+}
+
+/// Finds the directory with initdb and postgres.
+pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
+    let mut looked = Vec::new();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = explicit {
+        candidates.push(dir.to_path_buf());
+    } else {
+        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+            if out.status.success() {
+                candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+            }
+        }
+        if let Some(path) = std::env::var_os("PATH") {
+            for dir in std::env::split_paths(&path) {
+                if dir.join("initdb").is_file() {
+                    candidates.push(dir);
+                }
+            }
+        }
+        let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| {
+                        let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+                        Some((v, e.path().join("bin")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        versions.sort();
+        candidates.extend(versions.into_iter().rev().map(|(_, p)| p));
+    }
+    for dir in candidates {
+        if dir.join("initdb").is_file() && dir.join("postgres").is_file() {
+            return Ok(dir);
+        }
+        looked.push(dir.display().to_string());
+    }
+    if looked.is_empty() {
+        looked.push("pg_config, PATH, /usr/lib/postgresql/*/bin".into());
+    }
+    Err(ClusterError::MissingBinaries { looked: looked.join(", ") })
+}
+
+fn major_version(bindir: &Path) -> Result<String, ClusterError> {
+    let out = Command::new(bindir.join("postgres"))
+        .arg("--version")
+        .output()
+        .map_err(|e| io("cannot run", &bindir.join("postgres"), e))?;
+    // "postgres (PostgreSQL) 15.18 (Debian ...)"
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().nth(2).unwrap_or_default();
+    Ok(version.split('.').next().unwrap_or_default().to_string())
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ClusterError> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| io("cannot chown", path, e))?;
+    if path.is_dir() {
+        for entry in fs::read_dir(path).map_err(|e| io("cannot read", path, e))? {
+            let entry = entry.map_err(|e| io("cannot read", path, e))?;
+            let p = entry.path();
+            if p.is_dir() && !p.is_symlink() {
+                chown_tree(&p, uid, gid)?;
+            } else {
+                std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).map_err(|e| io("cannot chown", &p, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A short private directory for the server's socket: unix socket paths are
+/// limited to 107 bytes, which a data directory deep in a checkout exceeds.
+fn socket_dir_for(dir: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    std::env::temp_dir().join(format!("steward-pg-{euid}-{:012x}", h.finish() & 0xffff_ffff_ffff))
+}
+
+fn tail(path: &Path, lines: usize) -> Vec<String> {
+    let Ok(file) = fs::File::open(path) else { return Vec::new() };
+    let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
+    all[all.len().saturating_sub(lines)..].to_vec()
+}
+
+impl Cluster {
+    /// Initialises the cluster if needed and starts the server. Returns once
+    /// the server process is running; call [`Cluster::wait_ready`] next.
+    pub fn start(options: &ClusterOptions) -> Result<Cluster, ClusterError> {
+        let bindir = find_bindir(options.bindir.as_deref())?;
+        let owner = run_as()?;
+        let dir = options.dir.clone();
+        let log = dir.with_extension("log");
+
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|e| io("cannot create", parent, e))?;
+        }
+        if !dir.join("PG_VERSION").is_file() {
+            let empty = fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(true);
+            if !empty {
+                return Err(ClusterError::NotACluster { dir });
+            }
+            Self::initdb(&bindir, &dir, owner, options.ephemeral)?;
+        } else {
+            let found = fs::read_to_string(dir.join("PG_VERSION")).unwrap_or_default().trim().to_string();
+            let wanted = major_version(&bindir)?;
+            if found != wanted {
+                return Err(ClusterError::VersionMismatch { dir, found, wanted, bindir });
+            }
+        }
+
+        let socket_dir = socket_dir_for(&dir);
+        let _ = fs::remove_dir_all(&socket_dir);
+        fs::create_dir_all(&socket_dir).map_err(|e| io("cannot create", &socket_dir, e))?;
+        fs::set_permissions(&socket_dir, fs::Permissions::from_mode(0o700)).map_err(|e| io("cannot chmod", &socket_dir, e))?;
+        if let Some((uid, gid)) = owner {
+            chown_tree(&socket_dir, uid, gid)?;
+            // A previous run as another user, or files restored by root.
+            chown_tree(&dir, uid, gid)?;
+        }
+
+        let log_file = fs::File::create(&log).map_err(|e| io("cannot create", &log, e))?;
+        let log_err = log_file.try_clone().map_err(|e| io("cannot open", &log, e))?;
+        let mut command = Command::new(bindir.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&dir)
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", socket_dir.display()))
+            .args(["-c", &format!("port={SOCKET_PORT}")])
+            .args(["-c", "logging_collector=off"])
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(log_err)
+            .process_group(0);
+        if options.ephemeral {
+            command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+        }
+        if let Some((uid, gid)) = owner {
+            command.uid(uid).gid(gid);
+        }
+        // SAFETY: prctl is async-signal-safe; it runs between fork and exec,
+        // after the uid change (which would otherwise clear it).
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+                Ok(())
+            });
+        }
+
+        // The parent-death signal fires when the spawning *thread* exits, so
+        // spawn from a thread that lives as long as the process.
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("postgres-guardian".into())
+            .spawn(move || {
+                let _ = tx.send(command.spawn());
+                loop {
+                    std::thread::park();
+                }
+            })
+            .map_err(|e| ClusterError::Io(format!("cannot start a thread: {e}")))?;
+        let child = rx
+            .recv()
+            .map_err(|_| ClusterError::Io("the postgres-guardian thread died".into()))?
+            .map_err(|e| io("cannot run", &bindir.join("postgres"), e))?;
+        let pid = child.id() as i32;
+        Ok(Cluster { dir, socket_dir, log, pid, child: Some(child) })
+    }
+
+    fn initdb(bindir: &Path, dir: &Path, owner: Option<(u32, u32)>, ephemeral: bool) -> Result<(), ClusterError> {
+        fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io("cannot chmod", dir, e))?;
+        if let Some((uid, gid)) = owner {
+            chown_tree(dir, uid, gid)?;
+        }
+        let mut command = Command::new(bindir.join("initdb"));
+        command
+            .arg("-D")
+            .arg(dir)
+            .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C"])
+            .stdin(Stdio::null())
+            .current_dir("/");
+        if ephemeral {
+            command.arg("--no-sync");
+        }
+        if let Some((uid, gid)) = owner {
+            command.uid(uid).gid(gid);
+        }
+        let out = command.output().map_err(|e| io("cannot run", &bindir.join("initdb"), e))?;
+        if !out.status.success() {
+            let detail = String::from_utf8_lossy(&out.stderr).lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("no output").to_string();
+            // Leave no half-made cluster behind: the next start would refuse it.
+            let _ = fs::remove_dir_all(dir);
+            return Err(ClusterError::InitdbFailed { dir: dir.to_path_buf(), detail });
+        }
+        Ok(())
+    }
+
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Connection options for a role and database of this cluster.
+    pub fn connect_options(&self, user: &str, database: &str) -> sqlx::postgres::PgConnectOptions {
+        sqlx::postgres::PgConnectOptions::new()
+            .socket(&self.socket_dir)
+            .port(SOCKET_PORT)
+            .username(user)
+            .database(database)
+            .application_name("steward")
+    }
+
+    /// Waits until the server accepts connections; fails at once when it exits.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<(), ClusterError> {
+        use sqlx::ConnectOptions;
+        let started = Instant::now();
+        let options = self.connect_options(SUPERUSER, "postgres");
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let lines = tail(&self.log, 20);
+                    if lines.iter().any(|l| l.contains("lock file") && l.contains("already exists")) {
+                        return Err(ClusterError::AlreadyRunning { dir: self.dir.clone() });
+                    }
+                    let detail = lines
+                        .iter()
+                        .rev()
+                        .find(|l| l.contains("FATAL") || l.contains("ERROR"))
+                        .cloned()
+                        .unwrap_or_else(|| format!("postgres exited with {status}"));
+                    return Err(ClusterError::StartFailed { detail, log: self.log.clone() });
+                }
+            }
+            if let Ok(conn) = options.connect().await {
+                let _ = sqlx::Connection::close(conn).await;
+                return Ok(());
+            }
+            if started.elapsed() > timeout {
+                return Err(ClusterError::StartFailed {
+                    detail: format!("not ready after {} s", timeout.as_secs()),
+                    log: self.log.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server (fast shutdown: open transactions roll back) and
+    /// waits for it to exit.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        // SAFETY: kill with a pid we spawned and have not reaped.
+        unsafe { libc::kill(self.pid, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                let _ = fs::remove_dir_all(&self.socket_dir);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // SAFETY: as above; immediate shutdown as the last resort.
+        unsafe { libc::kill(self.pid, libc::SIGQUIT) };
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_home_blocks_other_users() {
+        let root = tempdir("blocked");
+        let home = root.join("home");
+        fs::create_dir_all(home.join("checkout")).unwrap();
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
+        let meta = fs::metadata(&home).unwrap();
+        // Someone who is neither the owner nor in the group cannot pass.
+        let other = (meta.uid() + 12345, meta.gid() + 12345);
+        assert_eq!(blocked_ancestor(&home.join("checkout/data"), other.0, other.1), Some(home.clone()));
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o711)).unwrap();
+        assert_eq!(blocked_ancestor(&home.join("checkout/data"), other.0, other.1), None);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn missing_binaries_say_what_to_do() {
+        let dir = tempdir("nobin");
+        let error = find_bindir(Some(&dir)).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("apt-get install postgresql"), "{text}");
+        assert!(text.contains(&dir.display().to_string()), "{text}");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn socket_paths_stay_short_for_deep_data_directories() {
+        let deep = PathBuf::from("/").join("a".repeat(200)).join("postgres");
+        let sock = socket_dir_for(&deep).join(".s.PGSQL.5432");
+        assert!(sock.as_os_str().len() < 107, "{}", sock.display());
+    }
+
+    fn tempdir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("steward-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

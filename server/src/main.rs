@@ -1,0 +1,145 @@
+//! `steward`: the administration console's server and its commands.
+
+use clap::Parser;
+use std::process::ExitCode;
+use steward::cli::{Cli, Command, ServeArgs};
+use steward::{db, demo, web, Database, Error};
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn".into()),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("steward: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The embedded cluster is started on this (the main) thread's future,
+    // never inside a spawned task: see embedded.rs on the parent-death signal.
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("steward: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let command = cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
+    let database = Database::open(&cli.database).await?;
+    let result = match command {
+        Command::Serve(args) => serve(&database, args).await,
+        Command::Migrate => {
+            println!("migrations applied ({} in all)", db::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count());
+            Ok(())
+        }
+        Command::CreateAdmin(args) => create_admin(&database, args).await,
+        Command::Demo(args) => {
+            let pool = db::app_pool(&database.targets.app, 2).await?;
+            let loaded = demo::load(&pool, &args.password).await;
+            pool.close().await;
+            loaded?;
+            print!("{}", demo::credentials("the console", &args.password));
+            Ok(())
+        }
+    };
+    database.close();
+    result
+}
+
+async fn serve(database: &Database, args: ServeArgs) -> Result<(), Error> {
+    let pool = db::app_pool(&database.targets.app, 16).await?;
+    let first_run = db::is_empty(&database.targets.owner).await?;
+    if first_run && !args.no_demo {
+        demo::load(&pool, &args.demo_password).await?;
+    }
+
+    let listener = TcpListener::bind(args.addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "{} is already in use: stop whatever listens there, or choose another address with --addr or STEWARD_ADDR (e.g. 127.0.0.1:3001).",
+            args.addr
+        ),
+        _ => format!("cannot listen on {}: {e}", args.addr),
+    })?;
+    let address = format!("http://{}", listener.local_addr()?);
+
+    let bundle = args.site_root.join("pkg").join("steward.js");
+    if !bundle.is_file() {
+        tracing::warn!(
+            "the browser bundle {} is missing: pages work, but without JavaScript. Build it with `cargo leptos build --release`.",
+            bundle.display()
+        );
+    }
+
+    let config = web::WebConfig {
+        site_root: args.site_root.display().to_string(),
+        site_addr: args.addr,
+        secure_cookies: args.secure_cookies,
+        session_idle_minutes: args.session_idle_minutes,
+    };
+    let app = web::router(pool.clone(), &config);
+
+    println!("Steward is running at {address}  (Ctrl-C stops it)");
+    if first_run && !args.no_demo {
+        print!("{}", demo::credentials(&address, &args.demo_password));
+    }
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!("Steward is stopping.");
+    pool.close().await;
+    Ok(())
+}
+
+async fn create_admin(database: &Database, args: steward::cli::CreateAdminArgs) -> Result<(), Error> {
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        use rand::distributions::{Alphanumeric, DistString};
+        (Alphanumeric.sample_string(&mut rand::thread_rng(), 20), true)
+    };
+    if password.chars().count() < 12 {
+        return Err("the password must have at least 12 characters.".into());
+    }
+    let pool = db::app_pool(&database.targets.app, 2).await?;
+    let created = demo::create_admin(&pool, &args.email, &args.name, &password).await;
+    pool.close().await;
+    created.map_err(|e| match e.field("email") {
+        Some(message) => message,
+        None => e.to_string(),
+    })?;
+    println!("Created platform administrator {} in organisation 'platform'.", args.email.trim());
+    if generated {
+        println!("Their password (shown once): {password}");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
