@@ -1,0 +1,34 @@
+import { expect, test } from '@playwright/test';
+import { menuEntries, signIn } from './helpers';
+
+// The same flows with JavaScript disabled: forms post to the server
+// functions and redirect back, pages render complete on the server.
+
+test('without JavaScript: sign in, see the menu, open a view, sign out', async ({ page }) => {
+  await page.goto('/users');
+  await expect(page).toHaveURL(/\/login\?next=\/users$/);
+  await page.getByLabel('Organisation').fill('acme');
+  await page.getByLabel('Email').fill('olivia@acme.test');
+  await page.getByLabel('Password').fill('steward-demo-2026');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByTestId('view-users')).toBeVisible();
+  await expect(page.getByTestId('current-user')).toHaveText('Olivia Owner');
+  expect(await menuEntries(page)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+
+  await page.getByTestId('sidebar').getByRole('link', { name: 'Teams' }).click();
+  await expect(page).toHaveURL(/\/teams$/);
+
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('without JavaScript: a failed sign-in shows the message and keeps organisation and email', async ({ page }) => {
+  await signIn(page, 'acme', 'olivia@acme.test', 'not-the-password');
+  await expect(page.getByTestId('sign-in-error')).toContainText('Those details did not match an active account');
+  await expect(page.getByLabel('Organisation')).toHaveValue('acme');
+  await expect(page.getByLabel('Email')).toHaveValue('olivia@acme.test');
+  await expect(page.getByLabel('Password')).toHaveValue('');
+});

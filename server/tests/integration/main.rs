@@ -1,0 +1,11 @@
+//! Integration tests against a real PostgreSQL, through the real router.
+//! One binary (one link, one cluster) with a module per area.
+
+mod support;
+
+mod cli;
+mod cluster;
+mod migrations;
+mod navigation;
+mod sign_in;
+mod tenancy;

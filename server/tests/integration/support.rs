@@ -1,0 +1,281 @@
+//! Test support: a real PostgreSQL for each test binary, a database per
+//! test cloned from a template that is migrated and holds the demo, and a
+//! client that drives the real router with a cookie jar.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use steward::db::{self, Targets};
+use steward::embedded::{Cluster, ClusterOptions, SUPERUSER};
+use steward::web::{self, WebConfig};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "test-password-123";
+const TEMPLATE: &str = "steward_template";
+
+struct Shared {
+    cluster: Cluster,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        // A runtime of its own: the tests' runtimes come and go.
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(start_shared())
+        })
+        .join()
+        .expect("test cluster start-up panicked")
+    })
+}
+
+/// Removes clusters left by test processes that no longer run.
+fn sweep_stale(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if let Some(pid) = name.rsplit('-').next().and_then(|p| p.parse::<i32>().ok()) {
+            // SAFETY: signal 0 only checks that the process exists.
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+async fn start_shared() -> Shared {
+    let root = std::env::temp_dir().join("steward-tests");
+    std::fs::create_dir_all(&root).unwrap();
+    sweep_stale(&root);
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_name().unwrap().to_string_lossy().to_string();
+    let dir: PathBuf = root.join(format!("{}-{}", name.split('-').next().unwrap_or("t"), std::process::id()));
+    let mut cluster = Cluster::start(&ClusterOptions { dir: dir.join("pg"), bindir: None, ephemeral: true })
+        .expect("start the test cluster");
+    cluster.wait_ready(Duration::from_secs(60)).await.expect("test cluster ready");
+    let targets = Targets::bootstrap_embedded(&cluster, TEMPLATE).await.unwrap();
+    db::migrate(&targets.owner).await.expect("migrate the template");
+    let pool = db::app_pool(&targets.app, 2).await.unwrap();
+    steward::demo::load(&pool, PASSWORD).await.expect("load the demo into the template");
+    pool.close().await;
+    Shared { cluster }
+}
+
+/// A database of its own for one test, holding the migrated schema and the demo.
+pub struct TestDb {
+    pub name: String,
+    pub targets: Targets,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let shared = shared();
+        let name = format!("t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let mut admin = shared.cluster.connect_options(SUPERUSER, "postgres").connect().await.unwrap();
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}" TEMPLATE {TEMPLATE} OWNER {}"#, db::OWNER_ROLE).as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        TestDb {
+            targets: Targets {
+                owner: shared.cluster.connect_options(db::OWNER_ROLE, &name),
+                app: shared.cluster.connect_options(db::APP_ROLE, &name),
+            },
+            name,
+        }
+    }
+
+    pub fn superuser(&self) -> PgConnectOptions {
+        shared().cluster.connect_options(SUPERUSER, &self.name)
+    }
+
+    pub async fn app_pool(&self) -> PgPool {
+        db::app_pool(&self.targets.app, 4).await.unwrap()
+    }
+
+    /// Runs SQL as the superuser (for arranging a test, never for the code under test).
+    pub async fn exec_as_superuser(&self, sql: &str) {
+        let mut conn = self.superuser().connect().await.unwrap();
+        conn.execute(sql).await.unwrap();
+        conn.close().await.unwrap();
+    }
+}
+
+pub fn web_config() -> WebConfig {
+    WebConfig {
+        site_root: "target/site".into(),
+        site_addr: "127.0.0.1:3000".parse().unwrap(),
+        secure_cookies: false,
+        session_idle_minutes: 60,
+    }
+}
+
+/// The real router over a test database, and a browser-like cookie jar.
+pub struct TestApp {
+    pub db: TestDb,
+    pub pool: PgPool,
+    pub router: Router,
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+
+    /// Whether the page has an element with this data-testid.
+    pub fn has_testid(&self, id: &str) -> bool {
+        self.body.contains(&format!("data-testid=\"{id}\""))
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let db = TestDb::new().await;
+        Self::on(db).await
+    }
+
+    /// Another server process on the same database (as after a restart).
+    pub async fn on(db: TestDb) -> TestApp {
+        let pool = db.app_pool().await;
+        let router = web::router(pool.clone(), &web_config());
+        TestApp { db, pool, router, cookies: Mutex::new(BTreeMap::new()) }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().unwrap().insert(name.into(), value.into());
+    }
+
+    pub fn clear_cookies(&self) {
+        self.cookies.lock().unwrap().clear();
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let result = TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).to_string() };
+        let mut jar = self.cookies.lock().unwrap();
+        for cookie in result.set_cookies() {
+            let first = cookie.split(';').next().unwrap_or_default();
+            let Some((name, value)) = first.split_once('=') else { continue };
+            let expired = cookie.to_ascii_lowercase().contains("max-age=0");
+            if expired || value.is_empty() {
+                jar.remove(name.trim());
+            } else {
+                jar.insert(name.trim().to_string(), value.to_string());
+            }
+        }
+        result
+    }
+
+    fn with_cookies(&self, builder: axum::http::request::Builder) -> axum::http::request::Builder {
+        let jar = self.cookies.lock().unwrap();
+        if jar.is_empty() {
+            return builder;
+        }
+        let header = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        builder.header(header::COOKIE, header)
+    }
+
+    /// A page load by a browser.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        let req = self
+            .with_cookies(Request::builder().method(Method::GET).uri(path).header(header::ACCEPT, "text/html"))
+            .body(Body::empty())
+            .unwrap();
+        self.request(req).await
+    }
+
+    /// A form post as a browser without JavaScript sends it.
+    pub async fn post_form(&self, path: &str, referer: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let req = self
+            .with_cookies(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(path)
+                    .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                    .header(header::REFERER, format!("http://127.0.0.1:3000{referer}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            )
+            .body(Body::from(form_encode(fields)))
+            .unwrap();
+        self.request(req).await
+    }
+
+    /// A server function call as the hydrated page (or an API caller) makes it.
+    pub async fn call(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let req = self
+            .with_cookies(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(path)
+                    .header(header::ACCEPT, "application/json")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            )
+            .body(Body::from(form_encode(fields)))
+            .unwrap();
+        self.request(req).await
+    }
+
+    /// Signs in through the form, as a browser without JavaScript does.
+    pub async fn sign_in(&self, tenant: &str, email: &str, password: &str) -> TestResponse {
+        self.post_form("/api/sign_in", "/login", &[("tenant", tenant), ("email", email), ("password", password)]).await
+    }
+}
+
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
