@@ -43,7 +43,12 @@ impl Targets {
     /// Targets for an external server: DATABASE_URL for the application,
     /// DATABASE_MIGRATION_URL (or DATABASE_URL) for migrations.
     pub fn from_urls(app: &str, migration: Option<&str>) -> Result<Self, DbError> {
-        let parse = |url: &str| PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl(e.to_string()));
+        let parse = |url: &str| {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(DbError::BadUrl("it must start with postgres:// or postgresql://".into()));
+            }
+            PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl(e.to_string()))
+        };
         Ok(Targets { app: parse(app)?, owner: parse(migration.unwrap_or(app))? })
     }
 

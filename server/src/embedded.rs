@@ -193,6 +193,16 @@ fn socket_dir_for(dir: &Path) -> PathBuf {
     std::env::temp_dir().join(format!("steward-pg-{euid}-{:012x}", h.finish() & 0xffff_ffff_ffff))
 }
 
+/// The pid of a PostgreSQL server running on `dir`, from its lock file. A
+/// lock file left by a server that died (its pid gone, or reused by another
+/// program) is stale: PostgreSQL replaces it on start.
+fn running_postmaster(dir: &Path) -> Option<i32> {
+    let text = fs::read_to_string(dir.join("postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == "postgres").then_some(pid)
+}
+
 fn tail(path: &Path, lines: usize) -> Vec<String> {
     let Ok(file) = fs::File::open(path) else { return Vec::new() };
     let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
@@ -223,6 +233,12 @@ impl Cluster {
             if found != wanted {
                 return Err(ClusterError::VersionMismatch { dir, found, wanted, bindir });
             }
+        }
+
+        // Refuse before touching anything when a server already runs here
+        // (its socket directory is the one this start would recreate).
+        if running_postmaster(&dir).is_some() {
+            return Err(ClusterError::AlreadyRunning { dir });
         }
 
         let socket_dir = socket_dir_for(&dir);

@@ -136,7 +136,7 @@ async fn signing_out_ends_the_session_in_the_database() {
     let app = TestApp::spawn().await;
     app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
     let sessions = || async {
-        let mut conn = sqlx::Connection::connect_with(&app.db.superuser()).await.unwrap();
+        let mut conn: sqlx::PgConnection = sqlx::Connection::connect_with(&app.db.superuser()).await.unwrap();
         let n: i64 = sqlx::query("SELECT count(*) FROM tower_sessions.session").fetch_one(&mut conn).await.unwrap().get(0);
         n
     };
@@ -172,7 +172,7 @@ async fn sessions_survive_a_restart_of_steward() {
 async fn signing_in_records_the_time() {
     let app = TestApp::spawn().await;
     app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
-    let mut conn = sqlx::Connection::connect_with(&app.db.superuser()).await.unwrap();
+    let mut conn: sqlx::PgConnection = sqlx::Connection::connect_with(&app.db.superuser()).await.unwrap();
     let recent: bool = sqlx::query("SELECT last_login_at > now() - interval '1 minute' FROM users WHERE email = 'olivia@acme.test'")
         .fetch_one(&mut conn)
         .await

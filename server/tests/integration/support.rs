@@ -131,7 +131,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub pool: PgPool,
     pub router: Router,
-    cookies: Mutex<BTreeMap<String, String>>,
+    pub cookies: Mutex<BTreeMap<String, String>>,
 }
 
 #[derive(Debug)]

@@ -22,7 +22,7 @@ async fn the_application_role_sees_only_the_tenant_of_its_transaction() {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(acme.to_string()).execute(&mut *tx).await.unwrap();
     let emails: Vec<String> = sqlx::query("SELECT email FROM users ORDER BY email").fetch_all(&mut *tx).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(emails, ["audrey@acme.test", "maya@acme.test", "mark@acme.test", "olivia@acme.test"]);
+    assert_eq!(emails, ["audrey@acme.test", "mark@acme.test", "maya@acme.test", "olivia@acme.test"]);
     let tenants: i64 = sqlx::query("SELECT count(*) FROM tenants").fetch_one(&mut *tx).await.unwrap().get(0);
     assert_eq!(tenants, 1, "the tenants registry shows only the current tenant");
     tx.rollback().await.unwrap();
