@@ -255,19 +255,65 @@ $$;
 REVOKE ALL ON FUNCTION steward_platform_tenant() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_platform_tenant() TO steward_app;
 
+-- Every change that alters what a principal is (grants, roles, teams,
+-- modules, the user's status or profile) bumps the tenant's authorisation
+-- version in the same transaction. Principals cached by the server are
+-- keyed by it, so a change applies on the very next request; being a
+-- trigger, no code path can forget it.
+CREATE FUNCTION steward_bump_auth_version() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_tenant uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
+BEGIN
+  UPDATE tenants SET auth_version = auth_version + 1 WHERE id = v_tenant;
+  RETURN NULL;
+END
+$$;
+
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['tenant_modules', 'roles', 'role_permissions', 'role_views',
+                           'user_roles', 'teams', 'team_members', 'team_roles']
+  LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I '
+                   'FOR EACH ROW EXECUTE FUNCTION steward_bump_auth_version()', t || '_auth_version', t);
+  END LOOP;
+END
+$$;
+CREATE TRIGGER users_auth_version
+  AFTER UPDATE OF status, email, display_name, deleted_at, tenant_id OR DELETE ON users
+  FOR EACH ROW EXECUTE FUNCTION steward_bump_auth_version();
+
 -- The principal of a request in one round trip: the user, the tenant, the
 -- views and permissions granted by the user's roles (direct and through
 -- teams) within the tenant's enabled modules, and the menu those views make.
+-- When the caller already holds the principal for p_known_version and the
+-- tenant's version is still that, only the version comes back (unchanged =
+-- true) and the grants are not recomputed.
 -- SECURITY INVOKER: it runs under the caller's row-level security, scoped to
 -- the tenant it is given.
-CREATE FUNCTION steward_resolve_principal(p_tenant_id uuid, p_user_id uuid)
+CREATE FUNCTION steward_resolve_principal(p_tenant_id uuid, p_user_id uuid, p_known_version bigint)
 RETURNS TABLE (
+    unchanged boolean, auth_version bigint,
     user_id uuid, email text, display_name text,
     tenant_id uuid, tenant_slug text, tenant_name text, tenant_kind text,
-    auth_version bigint, views text[], permissions text[], menu jsonb)
+    views text[], permissions text[], menu jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_version bigint;
 BEGIN
   PERFORM set_config('steward.tenant_id', p_tenant_id::text, true);
+  SELECT t.auth_version INTO v_version FROM tenants t
+   WHERE t.id = p_tenant_id AND t.deleted_at IS NULL AND t.status = 'active';
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF v_version = p_known_version THEN
+    RETURN QUERY SELECT true, v_version, p_user_id, NULL::text, NULL::text, p_tenant_id,
+                        NULL::text, NULL::text, NULL::text, NULL::text[], NULL::text[], NULL::jsonb;
+    RETURN;
+  END IF;
   RETURN QUERY
   WITH me AS (
     SELECT u.tenant_id, u.id, u.email, u.display_name
@@ -324,13 +370,13 @@ BEGIN
      WHERE s.parent_key IS NULL
      GROUP BY s.key, s.label, s.position
   )
-  SELECT me.id, me.email, me.display_name,
-         t.id, t.slug, t.name, t.kind, t.auth_version,
+  SELECT false, v_version, me.id, me.email, me.display_name,
+         t.id, t.slug, t.name, t.kind,
          coalesce((SELECT array_agg(gv.key ORDER BY gv.key) FROM granted_views gv), '{}'),
          coalesce((SELECT array_agg(gp.key ORDER BY gp.key) FROM granted_permissions gp), '{}'),
          coalesce((SELECT jsonb_agg(sc.section ORDER BY sc.position) FROM sections sc), '[]'::jsonb)
     FROM me
-    JOIN tenants t ON t.id = me.tenant_id AND t.deleted_at IS NULL AND t.status = 'active';
+    JOIN tenants t ON t.id = me.tenant_id;
 END
 $$;
-GRANT EXECUTE ON FUNCTION steward_resolve_principal(uuid, uuid) TO steward_app;
+GRANT EXECUTE ON FUNCTION steward_resolve_principal(uuid, uuid, bigint) TO steward_app;

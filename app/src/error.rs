@@ -20,6 +20,9 @@ pub enum AppError {
     /// Signed in, but the user's roles do not grant this (HTTP 403).
     #[error("You do not have access to this.")]
     Forbidden,
+    /// Refused for a stated reason, such as granting more than one holds (HTTP 403).
+    #[error("{0}")]
+    Refused(String),
     /// Not found, or in another tenant: nothing says which (HTTP 404).
     #[error("Not found.")]
     NotFound,
@@ -52,7 +55,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::SignInFailed => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::Refused(_) => 403,
             AppError::NotFound => 404,
             AppError::Validation(_) => 422,
             AppError::Conflict(_) => 409,

@@ -4,11 +4,14 @@
 
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod components;
 pub mod error;
 pub mod nav;
 pub mod pages;
+pub mod roles;
 pub mod tenants;
 pub mod users;
 #[cfg(feature = "ssr")]

@@ -18,6 +18,9 @@ pub struct AppState {
     pub pool: PgPool,
     /// The URL of the compiled stylesheet (content-hashed).
     pub stylesheet: Arc<str>,
+    /// Principals resolved before, valid while their tenant's authorisation
+    /// version stands.
+    pub principals: Arc<crate::auth::ssr::PrincipalCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -86,4 +89,14 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
+}
+
+/// Records, in the background, that the current user was refused a view.
+/// The page does not wait for it.
+pub fn record_view_denial(view: &'static str) {
+    let (Ok(state), Some(me)) = (app_state(), current_user()) else { return };
+    let meta = crate::authz::ssr::request_meta();
+    tokio::spawn(async move {
+        crate::authz::ssr::record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view })).await;
+    });
 }

@@ -55,6 +55,9 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Load the demo tenants and users (Platform, Acme, Globex).
     Demo(DemoArgs),
+    /// Check every tenant's audit hash chain; names the first event whose
+    /// hash does not match. Exits 1 when any chain is broken.
+    VerifyAudit(VerifyAuditArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -115,4 +118,11 @@ pub struct DemoArgs {
     /// Password given to every demo user.
     #[arg(long, env = "STEWARD_DEMO_PASSWORD", default_value = crate::demo::DEFAULT_PASSWORD, hide_env_values = true)]
     pub password: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyAuditArgs {
+    /// Check only this tenant (its short name).
+    #[arg(long)]
+    pub tenant: Option<String>,
 }

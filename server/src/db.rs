@@ -137,3 +137,47 @@ pub async fn is_empty(owner: &PgConnectOptions) -> Result<bool, DbError> {
     conn.close().await?;
     Ok(any)
 }
+
+/// Creates the audit log's monthly partitions a year ahead (idempotent).
+pub async fn ensure_audit_partitions(owner: &PgConnectOptions) -> Result<i32, DbError> {
+    let mut conn = owner.connect().await.map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+    let made: i32 = sqlx::query_scalar("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
+    conn.close().await?;
+    Ok(made)
+}
+
+/// One tenant's audit chain check.
+#[derive(Debug, Clone)]
+pub struct ChainReport {
+    pub tenant: String,
+    pub checked: i64,
+    /// The first event that does not match, and why.
+    pub broken: Option<(uuid::Uuid, i64, chrono::DateTime<chrono::Utc>, String)>,
+}
+
+/// Walks every tenant's audit chain (or one tenant's), as the owner.
+pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Result<Vec<ChainReport>, DbError> {
+    let mut conn = owner.connect().await.map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+    let tenants: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug")
+        .bind(only)
+        .fetch_all(&mut conn)
+        .await?;
+    let mut reports = Vec::new();
+    for (id, slug) in tenants {
+        let mut tx = conn.begin().await?;
+        sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(id.to_string()).execute(&mut *tx).await?;
+        let row: (i64, Option<uuid::Uuid>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>, Option<String>) =
+            sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let broken = match row {
+            (_, Some(bad), Some(seq), Some(at), Some(reason)) => Some((bad, seq, at, reason)),
+            _ => None,
+        };
+        reports.push(ChainReport { tenant: slug, checked: row.0, broken });
+    }
+    conn.close().await?;
+    Ok(reports)
+}

@@ -39,6 +39,7 @@ impl Database {
             }
         };
         db::migrate(&targets.owner).await?;
+        db::ensure_audit_partitions(&targets.owner).await?;
         Ok(Database { targets, cluster })
     }
 

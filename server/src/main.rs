@@ -43,6 +43,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::CreateAdmin(args) => create_admin(&database, args).await,
+        Command::VerifyAudit(args) => verify_audit(&database, args).await,
         Command::Demo(args) => {
             let pool = db::app_pool(&database.targets.app, 2).await?;
             let loaded = demo::load(&pool, &args.password).await;
@@ -122,6 +123,35 @@ async fn create_admin(database: &Database, args: steward::cli::CreateAdminArgs) 
     println!("Created platform administrator {} in organisation 'platform'.", args.email.trim());
     if generated {
         println!("Their password (shown once): {password}");
+    }
+    Ok(())
+}
+
+async fn verify_audit(database: &Database, args: steward::cli::VerifyAuditArgs) -> Result<(), Error> {
+    let reports = db::verify_audit(&database.targets.owner, args.tenant.as_deref()).await?;
+    if reports.is_empty() {
+        return Err(match args.tenant {
+            Some(t) => format!("there is no tenant '{t}'.").into(),
+            None => "there are no tenants yet.".into(),
+        });
+    }
+    let mut broken = 0;
+    for report in &reports {
+        match &report.broken {
+            None => println!("{}: {} events, chain intact", report.tenant, report.checked),
+            Some((id, seq, at, reason)) => {
+                broken += 1;
+                println!(
+                    "{}: event {id} (number {seq}, {}) does not match: {reason}. {} events before it are intact.",
+                    report.tenant,
+                    at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    report.checked
+                );
+            }
+        }
+    }
+    if broken > 0 {
+        return Err(format!("{broken} audit chain(s) broken.").into());
     }
     Ok(())
 }

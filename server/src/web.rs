@@ -3,6 +3,7 @@
 //! principal before any page or server function runs.
 
 use app::auth::ssr::{resolve_principal, session_auth, CurrentUser};
+use app::authz::ssr::RequestId;
 use app::error::AppError;
 use app::ssr::AppState;
 use app::{shell, App};
@@ -55,6 +56,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         leptos_options: leptos_options(config),
         pool: pool.clone(),
         stylesheet: Arc::from(stylesheet_path()),
+        principals: Arc::default(),
     };
     let routes = generate_route_list(App);
 
@@ -106,12 +108,13 @@ fn is_page(method: &Method, path: &str) -> bool {
 /// request's extensions as [`CurrentUser`]. Anonymous requests for pages go
 /// to the sign-in page; signed-in ones for the sign-in page go home.
 async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(RequestId(uuid::Uuid::now_v7().to_string()));
     let session = req.extensions().get::<Session>().cloned();
     let mut current = CurrentUser(None);
     if let Some(session) = &session {
         if let Some(auth) = session_auth(session).await {
-            match resolve_principal(&state.pool, &auth).await {
-                Ok(Some(me)) => current = CurrentUser(Some(Arc::new(me))),
+            match resolve_principal(&state.pool, &state.principals, &auth).await {
+                Ok(Some(me)) => current = CurrentUser(Some(me)),
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
                     let _ = session.flush().await;

@@ -20,7 +20,8 @@ pub async fn sign_in(
     let result = async {
         let state = app_state()?;
         let session = request_session()?;
-        ssr::sign_in(&state.pool, &session, &tenant, &email, &password, next.as_deref()).await
+        let meta = crate::authz::ssr::request_meta();
+        ssr::sign_in(&state.pool, &session, &meta, &tenant, &email, &password, next.as_deref()).await
     }
     .await;
     match &result {
@@ -42,10 +43,13 @@ pub async fn sign_in(
 /// session, nothing more.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::ssr::{request_session, respond};
+    use crate::ssr::{app_state, current_user, request_session, respond};
     let result = async {
+        let state = app_state()?;
         let session = request_session()?;
-        super::ssr::sign_out(&session).await
+        let me = current_user();
+        let meta = crate::authz::ssr::request_meta();
+        super::ssr::sign_out(&state.pool, &session, me.as_deref(), &meta).await
     }
     .await;
     if result.is_ok() {

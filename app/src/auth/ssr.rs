@@ -2,6 +2,7 @@
 //! a request, and the sign-in transaction.
 
 use super::{password, safe_next, Me, MenuSection, SignInPrefill, TenantSummary};
+use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -27,40 +28,89 @@ pub struct SessionAuth {
 #[derive(Clone, Debug, Default)]
 pub struct CurrentUser(pub Option<Arc<Me>>);
 
+/// Principals resolved before, keyed by (tenant, user), each with the
+/// tenant's authorisation version it was resolved at. The database bumps the
+/// version on every change that alters a principal, so an entry is used only
+/// while it is still exact.
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), (i64, Arc<Me>)>>,
+}
+
+impl PrincipalCache {
+    /// Enough for every active user of a large deployment; past it the cache
+    /// starts over rather than grow without bound.
+    const CAPACITY: usize = 100_000;
+
+    fn get(&self, key: (Uuid, Uuid)) -> Option<(i64, Arc<Me>)> {
+        self.entries.lock().ok()?.get(&key).cloned()
+    }
+
+    fn put(&self, key: (Uuid, Uuid), version: i64, me: Arc<Me>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+            entries.insert(key, (version, me));
+        }
+    }
+
+    fn forget(&self, key: (Uuid, Uuid)) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&key);
+        }
+    }
+}
+
 /// Resolves a session's identity to a principal in one database round trip
-/// (`steward_resolve_principal`). `None` when the user or tenant is no longer
-/// active or was deleted: the session then no longer signs anyone in.
-pub async fn resolve_principal(pool: &PgPool, auth: &SessionAuth) -> Result<Option<Me>, AppError> {
+/// (`steward_resolve_principal`), which only recomputes the grants when the
+/// tenant's authorisation version moved past the cached one. `None` when the
+/// user or tenant is no longer active or was deleted: the session then no
+/// longer signs anyone in.
+pub async fn resolve_principal(pool: &PgPool, cache: &PrincipalCache, auth: &SessionAuth) -> Result<Option<Arc<Me>>, AppError> {
+    let key = (auth.tenant_id, auth.user_id);
+    let cached = cache.get(key);
+    let known_version = cached.as_ref().map(|(v, _)| *v).unwrap_or(-1);
     let row = sqlx::query!(
-        r#"SELECT user_id AS "user_id!", email AS "email!", display_name AS "display_name!",
-                  tenant_id AS "tenant_id!", tenant_slug AS "tenant_slug!", tenant_name AS "tenant_name!",
-                  tenant_kind AS "tenant_kind!", views AS "views!", permissions AS "permissions!",
-                  menu AS "menu!"
-             FROM steward_resolve_principal($1, $2)"#,
+        r#"SELECT unchanged AS "unchanged!", auth_version AS "auth_version!", user_id AS "user_id!",
+                  email, display_name, tenant_id AS "tenant_id!", tenant_slug, tenant_name, tenant_kind,
+                  views, permissions, menu
+             FROM steward_resolve_principal($1, $2, $3)"#,
         auth.tenant_id,
-        auth.user_id
+        auth.user_id,
+        known_version
     )
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let menu: Vec<MenuSection> = serde_json::from_value(row.menu).map_err(|error| {
+    let Some(row) = row else {
+        cache.forget(key);
+        return Ok(None);
+    };
+    if row.unchanged {
+        if let Some((_, me)) = cached {
+            return Ok(Some(me));
+        }
+    }
+    let menu: Vec<MenuSection> = serde_json::from_value(row.menu.unwrap_or_default()).map_err(|error| {
         tracing::error!(%error, "menu from steward_resolve_principal does not parse");
         AppError::Internal
     })?;
-    Ok(Some(Me {
+    let me = Arc::new(Me {
         user_id: row.user_id,
-        email: row.email,
-        display_name: row.display_name,
+        email: row.email.unwrap_or_default(),
+        display_name: row.display_name.unwrap_or_default(),
         tenant: TenantSummary {
             id: row.tenant_id,
-            slug: row.tenant_slug,
-            name: row.tenant_name,
-            kind: row.tenant_kind,
+            slug: row.tenant_slug.unwrap_or_default(),
+            name: row.tenant_name.unwrap_or_default(),
+            kind: row.tenant_kind.unwrap_or_default(),
         },
-        views: row.views,
-        permissions: row.permissions,
+        views: row.views.unwrap_or_default(),
+        permissions: row.permissions.unwrap_or_default(),
         menu,
-    }))
+    });
+    cache.put(key, row.auth_version, me.clone());
+    Ok(Some(me))
 }
 
 /// Reads the session's identity; a malformed record counts as signed out.
@@ -93,6 +143,7 @@ fn validate_sign_in(tenant: &str, email: &str, password: &str) -> Result<(), App
 pub async fn sign_in(
     pool: &PgPool,
     session: &Session,
+    meta: &RequestMeta,
     tenant: &str,
     email: &str,
     password: &str,
@@ -113,6 +164,7 @@ pub async fn sign_in(
     .fetch_optional(&mut *tx)
     .await?;
 
+    let found_tenant = found.as_ref().map(|row| row.tenant_id);
     let (account, stored_hash) = match found {
         Some(row) => match row.user_id {
             Some(user_id) => {
@@ -125,6 +177,42 @@ pub async fn sign_in(
     };
     let verified = password::verify(password.to_string(), stored_hash).await;
     let Some((tenant_id, user_id, true)) = account.filter(|_| verified) else {
+        // Recorded in the tenant that was named, or on the platform when no
+        // such tenant exists; then the one generic answer.
+        let tenant_found = found_tenant.is_some();
+        let target = match found_tenant {
+            Some(id) => Some(id),
+            None => match crate::tenants::ssr::platform_tenant_id(&mut tx).await? {
+                Some(id) => {
+                    crate::tenants::ssr::scope_to_tenant(&mut tx, id).await?;
+                    Some(id)
+                }
+                None => None,
+            },
+        };
+        if let Some(event_tenant) = target {
+            let event = Event {
+                tenant_id: event_tenant,
+                actor_user_id: None,
+                actor_tenant_id: None,
+                action: "auth.sign_in_failed",
+                entity_type: account.map(|_| "user"),
+                entity_id: account.map(|(_, user_id, _)| user_id.to_string()),
+                before: None,
+                after: Some(serde_json::json!({
+                    "tenant": tenant,
+                    "email": email,
+                    "reason": match (tenant_found, account) {
+                        (false, _) => "unknown organisation",
+                        (true, None) => "unknown account",
+                        (true, Some((_, _, false))) => "account or organisation not active",
+                        (true, Some((_, _, true))) => "wrong password",
+                    },
+                })),
+            };
+            record(&mut tx, meta, event).await?;
+            tx.commit().await?;
+        }
         return Err(AppError::SignInFailed);
     };
 
@@ -135,6 +223,7 @@ pub async fn sign_in(
     )
     .execute(&mut *tx)
     .await?;
+    record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", None)).await?;
     tx.commit().await?;
 
     session.cycle_id().await.map_err(session_error)?;
@@ -146,8 +235,14 @@ pub async fn sign_in(
 }
 
 /// Ends the session: the record is deleted from the store and the cookie
-/// expires.
-pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+/// expires. Recorded when someone was signed in.
+pub async fn sign_out(pool: &PgPool, session: &Session, me: Option<&Me>, meta: &RequestMeta) -> Result<(), AppError> {
+    if let Some(me) = me {
+        let mut tx = pool.begin().await?;
+        crate::tenants::ssr::scope_to_tenant(&mut tx, me.tenant.id).await?;
+        record(&mut tx, meta, Event::by_user(me.tenant.id, me.user_id, "auth.sign_out", None)).await?;
+        tx.commit().await?;
+    }
     session.flush().await.map_err(session_error)
 }
 

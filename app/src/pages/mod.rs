@@ -121,7 +121,10 @@ fn PageHeader(title: &'static str, purpose: &'static str) -> impl IntoView {
 #[component]
 pub fn Forbidden(view: &'static str, tenant: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::ssr::set_status(403);
+    {
+        crate::ssr::set_status(403);
+        crate::ssr::record_view_denial(view);
+    }
     let (title, _) = describe(view);
     view! {
         <Title text="No access" />

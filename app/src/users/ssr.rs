@@ -1,10 +1,16 @@
-//! Creating users and granting them roles, inside a transaction already
-//! scoped to their tenant.
+//! Users on the server: creating them, changing their status, and the
+//! anti-lockout checks.
 
 use crate::auth::password::PasswordHashString;
+use crate::authz::{ssr::require, Perm};
 use crate::error::AppError;
-use sqlx::{Postgres, Transaction};
+use serde_json::json;
+use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
+
+/// The system roles that administer a tenant: a tenant must keep an active
+/// holder of one of them.
+pub const TOP_ROLES: &[&str] = &["owner", "platform_admin"];
 
 pub async fn create_user(
     tx: &mut Transaction<'_, Postgres>,
@@ -28,8 +34,8 @@ pub async fn create_user(
     Ok(id)
 }
 
-/// Grants a system role, by its key, to a user; bumps the tenant's
-/// authorisation version in the same transaction.
+/// Grants a system role, by its key, to a user (the tenant's authorisation
+/// version is bumped by the database in the same transaction).
 pub async fn grant_system_role(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
@@ -37,32 +43,141 @@ pub async fn grant_system_role(
     system_key: &str,
     granted_by: Option<Uuid>,
 ) -> Result<(), AppError> {
-    let granted = sqlx::query!(
-        "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by)
-         SELECT $1, $2, r.id, $4 FROM roles r
-          WHERE r.tenant_id = $1 AND r.system_key = $3 AND r.deleted_at IS NULL
+    let role_id = sqlx::query_scalar!(
+        "SELECT id FROM roles WHERE tenant_id = $1 AND system_key = $2 AND deleted_at IS NULL",
+        tenant_id,
+        system_key
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    sqlx::query!(
+        "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT ON CONSTRAINT user_roles_pkey DO NOTHING",
         tenant_id,
         user_id,
-        system_key,
+        role_id,
         granted_by
     )
     .execute(&mut **tx)
     .await?;
-    if granted.rows_affected() == 0 {
-        let exists = sqlx::query_scalar!(
-            "SELECT EXISTS (SELECT FROM roles WHERE tenant_id = $1 AND system_key = $2) AS \"exists!\"",
-            tenant_id,
-            system_key
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        if !exists {
-            return Err(AppError::NotFound);
-        }
-    }
-    sqlx::query!("UPDATE tenants SET auth_version = auth_version + 1 WHERE id = $1", tenant_id)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
+}
+
+/// A live user of the tenant, locked for the change; `NotFound` otherwise
+/// (another tenant's user is invisible under row-level security).
+async fn lock_user(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<(String, i32), AppError> {
+    let row = sqlx::query!(
+        "SELECT status, version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
+        tenant_id,
+        user_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok((row.status, row.version))
+}
+
+/// Refuses a change that would leave the tenant with no active holder of
+/// its top role (held directly or through a team). The change takes
+/// `user_id` out entirely (suspend, delete) or, with `only_role`, removes
+/// that one role held directly by them.
+pub async fn ensure_not_last_top_holder(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    only_role: Option<Uuid>,
+) -> Result<(), AppError> {
+    // Serialise these checks per tenant: two admins removing the last two
+    // owners at once must not both pass.
+    sqlx::query!("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let counts = sqlx::query!(
+        r#"WITH top AS (
+               SELECT id FROM roles WHERE tenant_id = $1 AND system_key = ANY($3) AND deleted_at IS NULL
+           ),
+           holders AS (
+               SELECT ur.user_id, ur.role_id, false AS via_team
+                 FROM user_roles ur JOIN top ON top.id = ur.role_id
+                WHERE ur.tenant_id = $1
+               UNION ALL
+               SELECT tm.user_id, tr.role_id, true
+                 FROM team_roles tr JOIN top ON top.id = tr.role_id
+                 JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
+                 JOIN team_members tm ON tm.tenant_id = tr.tenant_id AND tm.team_id = tr.team_id
+                WHERE tr.tenant_id = $1
+           ),
+           active AS (
+               SELECT h.* FROM holders h
+                 JOIN users u ON u.tenant_id = $1 AND u.id = h.user_id AND u.deleted_at IS NULL AND u.status = 'active'
+           )
+           SELECT count(*) AS "now!",
+                  count(*) FILTER (WHERE NOT (user_id = $2 AND ($4::uuid IS NULL OR (role_id = $4 AND NOT via_team)))) AS "after!"
+             FROM active"#,
+        tenant_id,
+        user_id,
+        TOP_ROLES as &[&str],
+        only_role,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if counts.now > 0 && counts.after == 0 {
+        return Err(AppError::Conflict(
+            "This is the organisation's last owner. Make someone else an owner first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Suspends (`suspended`) or reactivates (`active`) a user. Needs `user:suspend`.
+pub async fn set_status(user_id: Uuid, status: &str) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserSuspend).await?;
+    let tenant_id = actor.tenant_id();
+    if user_id == actor.user_id() && status != "active" {
+        return Err(AppError::Conflict("You cannot suspend yourself.".into()));
+    }
+    let (before, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
+    if before == status {
+        return Ok(());
+    }
+    if status != "active" {
+        ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
+    }
+    sqlx::query!(
+        "UPDATE users SET status = $3, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        user_id,
+        status
+    )
+    .execute(actor.conn())
+    .await?;
+    let action = if status == "active" { "user.reactivate" } else { "user.suspend" };
+    actor
+        .audit(action, "user", user_id, Some(json!({ "status": before })), Some(json!({ "status": status })))
+        .await?;
+    actor.commit().await
+}
+
+/// Soft-deletes a user. Needs `user:delete`.
+pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserDelete).await?;
+    let tenant_id = actor.tenant_id();
+    if user_id == actor.user_id() {
+        return Err(AppError::Conflict("You cannot delete yourself.".into()));
+    }
+    lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
+    let deleted_at = sqlx::query_scalar!(
+        "UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 RETURNING deleted_at AS \"deleted_at!\"",
+        tenant_id,
+        user_id
+    )
+    .fetch_one(actor.conn())
+    .await?;
+    actor
+        .audit("user.delete", "user", user_id, Some(json!({ "deleted_at": null })), Some(json!({ "deleted_at": deleted_at })))
+        .await?;
+    actor.commit().await
 }

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod audit;
+mod authz;
 mod cli;
 mod cluster;
 mod migrations;

@@ -110,15 +110,7 @@ async fn a_grant_change_shows_in_the_menu_on_the_next_request() {
 async fn roles_held_through_a_team_count() {
     let app = TestApp::spawn().await;
     app.sign_in("acme", "mark@acme.test", PASSWORD).await;
-    app.db
-        .exec_as_superuser(
-            "WITH t AS (INSERT INTO teams (tenant_id, name) SELECT id, 'Compliance' FROM tenants WHERE slug = 'acme' RETURNING tenant_id, id),
-                  m AS (INSERT INTO team_members (tenant_id, team_id, user_id)
-                        SELECT t.tenant_id, t.id, u.id FROM t JOIN users u ON u.tenant_id = t.tenant_id AND u.email = 'mark@acme.test')
-             INSERT INTO team_roles (tenant_id, team_id, role_id)
-             SELECT t.tenant_id, t.id, r.id FROM t JOIN roles r ON r.tenant_id = t.tenant_id AND r.system_key = 'auditor'",
-        )
-        .await;
+    app.db.team_with_role("acme", "Compliance", "mark@acme.test", "auditor").await;
     assert!(app.get("/").await.has_testid("nav-audit"), "the team's role grants the audit view");
 }
 

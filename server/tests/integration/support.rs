@@ -76,6 +76,7 @@ async fn start_shared() -> Shared {
 }
 
 /// A database of its own for one test, holding the migrated schema and the demo.
+#[derive(Clone)]
 pub struct TestDb {
     pub name: String,
     pub targets: Targets,
@@ -171,6 +172,11 @@ impl TestApp {
         let pool = db.app_pool().await;
         let router = web::router(pool.clone(), &web_config());
         TestApp { db, pool, router, cookies: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Another browser (its own cookies) on the same server.
+    pub fn another_browser(&self) -> TestApp {
+        TestApp { db: self.db.clone(), pool: self.pool.clone(), router: self.router.clone(), cookies: Default::default() }
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -278,4 +284,72 @@ fn enc(text: &str) -> String {
         }
     }
     out
+}
+
+impl TestDb {
+    /// The id of a user, by email (looked up as the superuser).
+    pub async fn user_id(&self, email: &str) -> uuid::Uuid {
+        let mut conn = self.superuser().connect().await.unwrap();
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&mut conn).await.unwrap()
+    }
+
+    /// The id of a tenant's role, by its system key or name.
+    pub async fn role_id(&self, tenant: &str, role: &str) -> uuid::Uuid {
+        let mut conn = self.superuser().connect().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT r.id FROM roles r JOIN tenants t ON t.id = r.tenant_id
+              WHERE t.slug = $1 AND (r.system_key = $2 OR r.name = $2) AND r.deleted_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(role)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    }
+
+    pub async fn tenant_id(&self, slug: &str) -> uuid::Uuid {
+        let mut conn = self.superuser().connect().await.unwrap();
+        sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1").bind(slug).fetch_one(&mut conn).await.unwrap()
+    }
+
+    /// Grants a role directly, as the superuser (arranging a test).
+    pub async fn grant(&self, email: &str, tenant: &str, role: &str) {
+        let user = self.user_id(email).await;
+        let role = self.role_id(tenant, role).await;
+        self.exec_as_superuser(&format!(
+            "INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, id, '{role}' FROM users WHERE id = '{user}'"
+        ))
+        .await;
+    }
+
+    /// Creates a team in `tenant` holding `role`, with `member` in it.
+    pub async fn team_with_role(&self, tenant: &str, team: &str, member: &str, role: &str) {
+        self.exec_as_superuser(&format!(
+            "WITH t AS (INSERT INTO teams (tenant_id, name) SELECT id, '{team}' FROM tenants WHERE slug = '{tenant}' RETURNING tenant_id, id),
+                  m AS (INSERT INTO team_members (tenant_id, team_id, user_id)
+                        SELECT t.tenant_id, t.id, u.id FROM t JOIN users u ON u.tenant_id = t.tenant_id AND u.email = '{member}')
+             INSERT INTO team_roles (tenant_id, team_id, role_id)
+             SELECT t.tenant_id, t.id, r.id FROM t JOIN roles r ON r.tenant_id = t.tenant_id AND r.system_key = '{role}'"
+        ))
+        .await;
+    }
+
+    /// Audit events of a tenant: (action, entity_id, changes), oldest first.
+    pub async fn events(&self, tenant: &str) -> Vec<(String, Option<String>, serde_json::Value)> {
+        let mut conn = self.superuser().connect().await.unwrap();
+        sqlx::query_as(
+            "SELECT e.action, e.entity_id, e.changes FROM audit_events e JOIN tenants t ON t.id = e.tenant_id
+              WHERE t.slug = $1 ORDER BY e.seq",
+        )
+        .bind(tenant)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    }
+
+    /// A postgres:// URL for this database as `role`, over the cluster's socket.
+    pub fn url(&self, role: &str) -> String {
+        let socket = shared().cluster.socket_dir().display().to_string();
+        format!("postgres://{role}@localhost/{}?host={socket}", self.name)
+    }
 }

@@ -1,0 +1,159 @@
+//! The one path from a server function to the database.
+
+use super::{AccessTarget, Explanation, Grant, Perm};
+use crate::audit::ssr::{record, Event, RequestMeta};
+use crate::auth::Me;
+use crate::error::AppError;
+use crate::ssr::{app_state, current_user, request_parts};
+use crate::tenants::ssr::scope_to_tenant;
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// An authorised principal with a transaction scoped to their tenant. Every
+/// write goes through it, and so does its audit event: [`Actor::audit`]
+/// writes into the same transaction, [`Actor::commit`] commits both.
+pub struct Actor {
+    pub me: Arc<Me>,
+    pub tx: Transaction<'static, Postgres>,
+    pub meta: RequestMeta,
+}
+
+/// The request id, client address and user agent of the current request.
+pub fn request_meta() -> RequestMeta {
+    let Ok(parts) = request_parts() else { return RequestMeta::default() };
+    RequestMeta {
+        ip: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip()),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+    }
+}
+
+/// Set by the server for every request; appears in logs and audit events.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Authorises the current request for `perm`: 401 when nobody is signed in,
+/// 403 (recorded as an `access.denied` event) without the permission.
+pub async fn require(perm: Perm) -> Result<Actor, AppError> {
+    let me = current_user().ok_or(AppError::Unauthenticated)?;
+    let state = app_state()?;
+    let meta = request_meta();
+    if !me.can(perm.key()) {
+        record_denial(&state.pool, &me, &meta, json!({ "permission": perm.key() })).await;
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.pool.begin().await?;
+    scope_to_tenant(&mut tx, me.tenant.id).await?;
+    Ok(Actor { me, tx, meta })
+}
+
+/// Records that the principal was refused (its own transaction: the refused
+/// action writes nothing). Failures are logged, never shown.
+pub async fn record_denial(pool: &PgPool, me: &Me, meta: &RequestMeta, what: Value) {
+    let result = async {
+        let mut tx = pool.begin().await?;
+        scope_to_tenant(&mut tx, me.tenant.id).await?;
+        record(&mut tx, meta, Event::by_user(me.tenant.id, me.user_id, "access.denied", Some(what))).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::error!(?error, "could not record a permission denial");
+    }
+}
+
+impl Actor {
+    pub fn user_id(&self) -> Uuid {
+        self.me.user_id
+    }
+
+    pub fn tenant_id(&self) -> Uuid {
+        self.me.tenant.id
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Records the event of this action in the action's own transaction.
+    pub async fn audit(
+        &mut self,
+        action: &str,
+        entity_type: &str,
+        entity_id: impl ToString,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<(), AppError> {
+        let event = Event {
+            tenant_id: self.me.tenant.id,
+            actor_user_id: Some(self.me.user_id),
+            actor_tenant_id: None,
+            action,
+            entity_type: Some(entity_type),
+            entity_id: Some(entity_id.to_string()),
+            before,
+            after,
+        };
+        record(&mut self.tx, &self.meta, event).await?;
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Answers why `user_id` can or cannot reach `target`, inside a transaction
+/// scoped to their tenant. `NotFound` for a user outside the tenant or an
+/// unknown view or permission.
+pub async fn explain(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, target: AccessTarget) -> Result<Explanation, AppError> {
+    let user = sqlx::query_scalar!(
+        "SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        tenant_id,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let (view, permission) = match &target {
+        AccessTarget::View(v) => (Some(v.as_str()), None),
+        AccessTarget::Permission(p) => (None, Some(p.as_str())),
+    };
+    let rows = sqlx::query!(
+        r#"SELECT module_key AS "module_key!", module_enabled AS "module_enabled!", role_name, via_team
+             FROM steward_explain_access($1, $2, $3, $4)"#,
+        tenant_id,
+        user_id,
+        view,
+        permission
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(head) = rows.first() else { return Err(AppError::NotFound) };
+    let grants: Vec<Grant> = rows
+        .iter()
+        .filter_map(|r| r.role_name.clone().map(|role| Grant { role, via_team: r.via_team.clone() }))
+        .collect();
+    let mut explanation = Explanation {
+        user_id,
+        target,
+        allowed: head.module_enabled && !grants.is_empty(),
+        module: head.module_key.clone(),
+        module_enabled: head.module_enabled,
+        grants,
+        summary: String::new(),
+    };
+    explanation.summarise(&user);
+    Ok(explanation)
+}

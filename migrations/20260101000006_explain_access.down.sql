@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS steward_explain_access(uuid, uuid, text, text);

@@ -1,0 +1,159 @@
+//! The audit log: append-only, a hash chain per tenant that catches edits,
+//! sign-ins and denials recorded, partitions made ahead of time.
+
+use crate::support::{TestApp, TestDb, PASSWORD};
+use sqlx::{Connection, Executor};
+
+#[tokio::test]
+async fn the_application_role_cannot_edit_or_delete_audit_events_and_the_owner_is_refused_too() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let acme = app.db.tenant_id("acme").await;
+
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(acme.to_string()).execute(&mut *tx).await.unwrap();
+    let error = sqlx::query("UPDATE audit_events SET action = 'x.y'").execute(&mut *tx).await.unwrap_err();
+    assert!(error.to_string().contains("permission denied"), "{error}");
+    tx.rollback().await.unwrap();
+
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.targets.owner).await.unwrap();
+    owner.execute(format!("SELECT set_config('steward.tenant_id', '{acme}', false)").as_str()).await.unwrap();
+    let error = sqlx::query("DELETE FROM audit_events").execute(&mut owner).await.unwrap_err();
+    assert!(error.to_string().contains("append-only"), "{error}");
+    let error = sqlx::query("UPDATE audit_events SET action = 'x.y'").execute(&mut owner).await.unwrap_err();
+    assert!(error.to_string().contains("append-only"), "{error}");
+}
+
+#[tokio::test]
+async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    }
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].broken.is_none(), "{reports:?}");
+    assert_eq!(reports[0].checked, 3);
+
+    // Someone with the owner's (or a superuser's) powers rewrites history,
+    // going around the append-only trigger.
+    let mut conn = sqlx::PgConnection::connect_with(&app.db.superuser()).await.unwrap();
+    let second: uuid::Uuid = sqlx::query_scalar(
+        "SELECT e.id FROM audit_events e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = 'acme' AND e.seq = 2",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.execute("SET session_replication_role = replica").await.unwrap();
+    sqlx::query("UPDATE audit_events SET ip = '203.0.113.9' WHERE id = $1").bind(second).execute(&mut conn).await.unwrap();
+
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    let (bad, seq, _, reason) = reports[0].broken.clone().expect("the edit is detected");
+    assert_eq!(bad, second);
+    assert_eq!(seq, 2);
+    assert!(reason.contains("changed after it was written"), "{reason}");
+
+    // And the command says so, naming the event, with a failing exit code.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .arg("verify-audit")
+        .env("DATABASE_URL", app.db.url("steward_app"))
+        .env("DATABASE_MIGRATION_URL", app.db.url("steward_owner"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("acme: event {second} (number 2")), "{text}");
+    assert!(text.contains("globex: 0 events, chain intact"), "{text}");
+
+    // Deleting an event breaks the chain too.
+    sqlx::query("DELETE FROM audit_events WHERE id = $1").bind(second).execute(&mut conn).await.unwrap();
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    let (_, seq, _, reason) = reports[0].broken.clone().expect("the removal is detected");
+    assert_eq!(seq, 3);
+    assert!(reason.contains("missing"), "{reason}");
+}
+
+#[tokio::test]
+async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
+    let db = TestDb::new().await;
+    let acme = db.tenant_id("acme").await;
+    let pool = steward::db::app_pool(&db.targets.app, 8).await.unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                for n in 0..25 {
+                    let mut tx = pool.begin().await.unwrap();
+                    app::tenants::ssr::scope_to_tenant(&mut tx, acme).await.unwrap();
+                    let event = app::audit::ssr::Event {
+                        tenant_id: acme,
+                        actor_user_id: None,
+                        actor_tenant_id: None,
+                        action: "test.write",
+                        entity_type: Some("writer"),
+                        entity_id: Some(format!("{writer}-{n}")),
+                        before: None,
+                        after: Some(serde_json::json!({ "n": n })),
+                    };
+                    app::audit::ssr::record(&mut tx, &Default::default(), event).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let reports = steward::db::verify_audit(&db.targets.owner, Some("acme")).await.unwrap();
+    assert!(reports[0].broken.is_none(), "{reports:?}");
+    assert_eq!(reports[0].checked, 200);
+}
+
+#[tokio::test]
+async fn sign_ins_failures_sign_outs_and_denials_are_events() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "mark@acme.test", "wrong-password").await;
+    app.sign_in("acme", "nobody@acme.test", PASSWORD).await;
+    app.sign_in("no-such-org", "mark@acme.test", PASSWORD).await;
+    app.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(app.get("/users").await.status, axum::http::StatusCode::FORBIDDEN);
+    app.post_form("/api/sign_out", "/", &[]).await;
+
+    // The 403 page records its denial without making the page wait.
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events = app.db.events("acme").await;
+        if events.iter().any(|e| e.0 == "access.denied") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let actions: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(actions[..3], ["auth.sign_in_failed", "auth.sign_in_failed", "auth.sign_in"]);
+    assert!(actions.contains(&"access.denied"), "{actions:?}");
+    assert!(actions.contains(&"auth.sign_out"), "{actions:?}");
+    assert_eq!(events[0].2["after"]["reason"], "wrong password");
+    assert_eq!(events[1].2["after"]["reason"], "unknown account");
+    assert!(!events[0].2.to_string().contains("wrong-password"), "the password typed is never recorded");
+    let denial = events.iter().find(|e| e.0 == "access.denied").unwrap();
+    assert_eq!(denial.2["after"]["view"], "users");
+
+    let platform = app.db.events("platform").await;
+    assert_eq!(platform.len(), 1, "an unknown organisation is recorded on the platform");
+    assert_eq!(platform[0].2["after"]["tenant"], "no-such-org");
+}
+
+#[tokio::test]
+async fn audit_partitions_exist_a_year_ahead() {
+    let db = TestDb::new().await;
+    let mut conn = sqlx::PgConnection::connect_with(&db.superuser()).await.unwrap();
+    let ahead: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'audit_events'::regclass
+            AND c.relname >= 'audit_events_' || to_char(now(), 'YYYY_MM')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(ahead >= 13, "this month and twelve more: {ahead}");
+}

@@ -1,0 +1,306 @@
+//! The spine's authorisation: every server function behind `require`, its
+//! role matrix, the anti-lockout rules, and explain-access.
+
+use crate::support::{TestApp, TestDb, PASSWORD};
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+/// Server functions anyone may call: how a principal comes to exist, or
+/// what it says about itself.
+const PUBLIC: &[&str] = &["/api/sign_in", "/api/sign_out", "/api/me", "/api/sign_in_hint"];
+
+/// Every other server function, with the fields it takes. `{acme_user}`
+/// and friends are filled in per test.
+const GUARDED: &[(&str, &[(&str, &str)])] = &[
+    ("/api/suspend_user", &[("user_id", "{target_user}")]),
+    ("/api/reactivate_user", &[("user_id", "{target_user}")]),
+    ("/api/delete_user", &[("user_id", "{target_user}")]),
+    ("/api/assign_role", &[("user_id", "{target_user}"), ("role_id", "{target_role}")]),
+    ("/api/revoke_role", &[("user_id", "{target_user}"), ("role_id", "{target_role}")]),
+    ("/api/delete_role", &[("role_id", "{custom_role}")]),
+    ("/api/explain_access", &[("user_id", "{target_user}"), ("view", "users")]),
+];
+
+#[test]
+fn every_server_function_is_in_the_matrix() {
+    let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_string()).collect();
+    for path in &registered {
+        assert!(
+            PUBLIC.contains(&path.as_str()) || GUARDED.iter().any(|(p, _)| p == path),
+            "{path} has no role-matrix entry: add it to GUARDED (or PUBLIC) in tests/integration/authz.rs"
+        );
+    }
+    for (path, _) in GUARDED {
+        assert!(registered.iter().any(|r| r == path), "{path} is not registered");
+    }
+}
+
+struct Ids {
+    target_user: Uuid,
+    target_role: Uuid,
+    custom_role: Uuid,
+}
+
+async fn custom_role(db: &TestDb, tenant: &str, name: &str, permissions: &[&str]) -> Uuid {
+    let tenant_id = db.tenant_id(tenant).await;
+    let id = Uuid::now_v7();
+    db.exec_as_superuser(&format!("INSERT INTO roles (tenant_id, id, name) VALUES ('{tenant_id}', '{id}', '{name}')")).await;
+    for p in permissions {
+        db.exec_as_superuser(&format!("INSERT INTO role_permissions VALUES ('{tenant_id}', '{id}', '{p}')")).await;
+    }
+    id
+}
+
+async fn ids(db: &TestDb, tenant: &str, user: &str) -> Ids {
+    Ids {
+        target_user: db.user_id(user).await,
+        target_role: db.role_id(tenant, "auditor").await,
+        custom_role: custom_role(db, tenant, &format!("Reviewers {}", Uuid::now_v7()), &["document:read"]).await,
+    }
+}
+
+fn fill(fields: &[(&str, &str)], ids: &Ids) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let v = v
+                .replace("{target_user}", &ids.target_user.to_string())
+                .replace("{target_role}", &ids.target_role.to_string())
+                .replace("{custom_role}", &ids.custom_role.to_string());
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+async fn call(app: &TestApp, path: &str, fields: &[(String, String)]) -> crate::support::TestResponse {
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.call(path, &borrowed).await
+}
+
+#[tokio::test]
+async fn anonymous_callers_get_401_from_every_guarded_server_function() {
+    let app = TestApp::spawn().await;
+    let ids = ids(&app.db, "acme", "mark@acme.test").await;
+    for (path, fields) in GUARDED {
+        let response = call(&app, path, &fill(fields, &ids)).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{path}: {}", response.body);
+    }
+}
+
+#[tokio::test]
+async fn a_member_without_the_permission_gets_403_and_nothing_changes() {
+    let app = TestApp::spawn().await;
+    let ids = ids(&app.db, "acme", "maya@acme.test").await;
+    app.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    for (path, fields) in GUARDED {
+        let response = call(&app, path, &fill(fields, &ids)).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{path}: {}", response.body);
+    }
+    let denials = app.db.events("acme").await.into_iter().filter(|e| e.0 == "access.denied").count();
+    assert_eq!(denials, GUARDED.len(), "every refusal is an audit event");
+    let writes = app.db.events("acme").await.into_iter().filter(|e| e.0.starts_with("user.") || e.0.starts_with("role.")).count();
+    assert_eq!(writes, 0);
+}
+
+#[tokio::test]
+async fn another_tenants_ids_are_404_not_403() {
+    let app = TestApp::spawn().await;
+    let globex = ids(&app.db, "globex", "max@globex.test").await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    for (path, fields) in GUARDED {
+        let response = call(&app, path, &fill(fields, &globex)).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}: {}", response.body);
+        assert!(!response.body.contains("max@globex.test"), "nothing of the other tenant leaks");
+    }
+}
+
+#[tokio::test]
+async fn the_owner_may_do_each_action_and_each_writes_its_event() {
+    let app = TestApp::spawn().await;
+    let ids = ids(&app.db, "acme", "mark@acme.test").await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    // In an order where each call is meaningful: reactivate after suspend, and so on.
+    for path in ["/api/suspend_user", "/api/reactivate_user", "/api/assign_role", "/api/revoke_role", "/api/delete_role", "/api/explain_access", "/api/delete_user"] {
+        let fields = GUARDED.iter().find(|(p, _)| *p == path).unwrap().1;
+        let response = call(&app, path, &fill(fields, &ids)).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.body);
+    }
+    let actions: Vec<String> = app.db.events("acme").await.into_iter().map(|e| e.0).filter(|a| a != "auth.sign_in").collect();
+    assert_eq!(actions, ["user.suspend", "user.reactivate", "user.role_grant", "user.role_revoke", "role.delete", "user.delete"]);
+    let events = app.db.events("acme").await;
+    let suspend = events.iter().find(|e| e.0 == "user.suspend").unwrap();
+    assert_eq!(suspend.1.as_deref(), Some(ids.target_user.to_string().as_str()));
+    assert_eq!(suspend.2, serde_json::json!({ "before": { "status": "active" }, "after": { "status": "suspended" } }));
+}
+
+#[tokio::test]
+async fn nobody_suspends_or_deletes_themselves() {
+    let app = TestApp::spawn().await;
+    let me = app.db.user_id("olivia@acme.test").await.to_string();
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let response = app.call("/api/suspend_user", &[("user_id", &me)]).await;
+    assert_eq!(response.status, StatusCode::CONFLICT);
+    assert!(response.body.contains("You cannot suspend yourself."), "{}", response.body);
+    let response = app.call("/api/delete_user", &[("user_id", &me)]).await;
+    assert_eq!(response.status, StatusCode::CONFLICT);
+    assert!(response.body.contains("You cannot delete yourself."), "{}", response.body);
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_suspended_deleted_or_stripped() {
+    let app = TestApp::spawn().await;
+    app.db.grant("maya@acme.test", "acme", "admin").await;
+    let olivia = app.db.user_id("olivia@acme.test").await.to_string();
+    let owner_role = app.db.role_id("acme", "owner").await.to_string();
+    app.sign_in("acme", "maya@acme.test", PASSWORD).await;
+
+    for (path, fields) in [
+        ("/api/suspend_user", vec![("user_id", olivia.as_str())]),
+        ("/api/delete_user", vec![("user_id", olivia.as_str())]),
+        ("/api/revoke_role", vec![("user_id", olivia.as_str()), ("role_id", owner_role.as_str())]),
+    ] {
+        let response = app.call(path, &fields).await;
+        assert_eq!(response.status, StatusCode::CONFLICT, "{path}: {}", response.body);
+        assert!(response.body.contains("last owner"), "{path}: {}", response.body);
+    }
+
+    // With a second owner, the first may go.
+    app.db.grant("audrey@acme.test", "acme", "owner").await;
+    let response = app.call("/api/suspend_user", &[("user_id", &olivia)]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+}
+
+#[tokio::test]
+async fn an_owner_held_through_a_team_counts_as_an_owner() {
+    let app = TestApp::spawn().await;
+    app.db.team_with_role("acme", "Board", "audrey@acme.test", "owner").await;
+    let olivia = app.db.user_id("olivia@acme.test").await.to_string();
+    app.sign_in("acme", "audrey@acme.test", PASSWORD).await;
+    let response = app.call("/api/suspend_user", &[("user_id", &olivia)]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+}
+
+#[tokio::test]
+async fn nobody_drops_their_own_administration_grant() {
+    let app = TestApp::spawn().await;
+    app.db.grant("audrey@acme.test", "acme", "owner").await; // so the last-owner rule is not what refuses
+    let olivia = app.db.user_id("olivia@acme.test").await.to_string();
+    let owner_role = app.db.role_id("acme", "owner").await.to_string();
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let response = app.call("/api/revoke_role", &[("user_id", &olivia), ("role_id", &owner_role)]).await;
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.body);
+    assert!(response.body.contains("from yourself"), "{}", response.body);
+
+    // Holding administration another way, the role may go.
+    app.db.grant("olivia@acme.test", "acme", "admin").await;
+    let response = app.call("/api/revoke_role", &[("user_id", &olivia), ("role_id", &owner_role)]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+}
+
+#[tokio::test]
+async fn system_roles_cannot_be_deleted() {
+    let app = TestApp::spawn().await;
+    let member = app.db.role_id("acme", "member").await.to_string();
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let response = app.call("/api/delete_role", &[("role_id", &member)]).await;
+    assert_eq!(response.status, StatusCode::CONFLICT);
+    assert!(response.body.contains("system role"), "{}", response.body);
+}
+
+#[tokio::test]
+async fn nobody_deletes_the_custom_role_that_makes_them_an_administrator() {
+    let app = TestApp::spawn().await;
+    let gatekeepers = custom_role(&app.db, "acme", "Gatekeepers", &["role:manage", "role:assign", "role:read"]).await;
+    app.db.grant("maya@acme.test", "acme", "Gatekeepers").await;
+    app.sign_in("acme", "maya@acme.test", PASSWORD).await;
+    let response = app.call("/api/delete_role", &[("role_id", &gatekeepers.to_string())]).await;
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.body);
+    assert!(response.body.contains("lets you manage access"), "{}", response.body);
+}
+
+#[tokio::test]
+async fn a_delegated_admin_cannot_grant_a_permission_they_do_not_hold() {
+    let app = TestApp::spawn().await;
+    app.db.grant("maya@acme.test", "acme", "admin").await; // admin lacks audit:export
+    let mark = app.db.user_id("mark@acme.test").await.to_string();
+    let owner_role = app.db.role_id("acme", "owner").await.to_string();
+    let member_role = app.db.role_id("acme", "auditor").await.to_string();
+    app.sign_in("acme", "maya@acme.test", PASSWORD).await;
+
+    let response = app.call("/api/assign_role", &[("user_id", &mark), ("role_id", &owner_role)]).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.body);
+    assert!(response.body.contains("audit:export"), "{}", response.body);
+
+    // The auditor role carries audit:export too; a role within her grants is fine.
+    let response = app.call("/api/assign_role", &[("user_id", &mark), ("role_id", &member_role)]).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.body);
+    let manager_role = app.db.role_id("acme", "manager").await.to_string();
+    let response = app.call("/api/assign_role", &[("user_id", &mark), ("role_id", &manager_role)]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+}
+
+#[tokio::test]
+async fn a_grant_made_through_the_console_applies_on_the_next_request() {
+    let owner = TestApp::spawn().await;
+    let mark = owner.db.user_id("mark@acme.test").await.to_string();
+    let auditor = owner.db.role_id("acme", "auditor").await.to_string();
+    owner.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+
+    let member = owner.another_browser();
+    member.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(member.get("/audit").await.status, StatusCode::FORBIDDEN);
+
+    let response = owner.call("/api/assign_role", &[("user_id", &mark), ("role_id", &auditor)]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(member.get("/audit").await.status, StatusCode::OK, "the cached principal is not reused after a grant");
+
+    let response = owner.call("/api/revoke_role", &[("user_id", &mark), ("role_id", &auditor)]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(member.get("/audit").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn explain_access_names_the_role_the_team_or_the_module() {
+    let app = TestApp::spawn().await;
+    let mark = app.db.user_id("mark@acme.test").await.to_string();
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+
+    let json = |r: crate::support::TestResponse| serde_json::from_str::<serde_json::Value>(&r.body).unwrap();
+    let no = json(app.call("/api/explain_access", &[("user_id", &mark), ("view", "users")]).await);
+    assert_eq!(no["allowed"], false);
+    assert_eq!(no["module_enabled"], true);
+    assert!(no["summary"].as_str().unwrap().contains("none of their roles"), "{no}");
+
+    let yes = json(app.call("/api/explain_access", &[("user_id", &mark), ("permission", "document:write")]).await);
+    assert_eq!(yes["allowed"], true);
+    assert_eq!(yes["grants"], serde_json::json!([{ "role": "Member", "via_team": null }]));
+    assert!(yes["summary"].as_str().unwrap().contains("role Member held directly"), "{yes}");
+
+    app.db.team_with_role("acme", "Compliance", "mark@acme.test", "auditor").await;
+    let via_team = json(app.call("/api/explain_access", &[("user_id", &mark), ("view", "audit")]).await);
+    assert_eq!(via_team["allowed"], true);
+    assert_eq!(via_team["grants"], serde_json::json!([{ "role": "Auditor", "via_team": "Compliance" }]));
+
+    app.db
+        .exec_as_superuser("DELETE FROM tenant_modules WHERE module_key = 'audit' AND tenant_id = (SELECT id FROM tenants WHERE slug = 'acme')")
+        .await;
+    let off = json(app.call("/api/explain_access", &[("user_id", &mark), ("view", "audit")]).await);
+    assert_eq!(off["allowed"], false);
+    assert!(off["summary"].as_str().unwrap().contains("audit module is turned off"), "{off}");
+
+    let unknown = app.call("/api/explain_access", &[("user_id", &mark), ("view", "no-such-view")]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let neither = app.call("/api/explain_access", &[("user_id", &mark)]).await;
+    assert_eq!(neither.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_permission_catalogue_and_the_code_agree() {
+    let db = TestDb::new().await;
+    let mut conn: sqlx::PgConnection = sqlx::Connection::connect_with(&db.superuser()).await.unwrap();
+    let mut keys: Vec<String> = sqlx::query_scalar("SELECT key FROM permissions ORDER BY key").fetch_all(&mut conn).await.unwrap();
+    let mut code: Vec<String> = app::authz::Perm::ALL.iter().map(|p| p.key().to_string()).collect();
+    keys.sort();
+    code.sort();
+    assert_eq!(keys, code);
+}
