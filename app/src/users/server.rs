@@ -23,3 +23,11 @@ pub async fn reactivate_user(user_id: Uuid) -> Result<(), AppError> {
 pub async fn delete_user(user_id: Uuid) -> Result<(), AppError> {
     crate::ssr::respond(super::ssr::delete(user_id).await)
 }
+
+/// Finds users in every tenant by email or name (platform staff only).
+/// Needs `support:cross_tenant` in the platform tenant; every search is an
+/// audit event.
+#[server(endpoint = "search_users_across_tenants")]
+pub async fn search_users_across_tenants(query: String) -> Result<Vec<super::UserHit>, AppError> {
+    crate::ssr::respond(super::ssr::search_across_tenants(&query).await)
+}

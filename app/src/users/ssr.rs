@@ -170,7 +170,7 @@ pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
     ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
     let deleted_at = sqlx::query_scalar!(
         "UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2 RETURNING deleted_at AS \"deleted_at!\"",
+          WHERE tenant_id = $1 AND id = $2 RETURNING deleted_at AS \"deleted_at!: chrono::DateTime<chrono::Utc>\"",
         tenant_id,
         user_id
     )
@@ -180,4 +180,51 @@ pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
         .audit("user.delete", "user", user_id, Some(json!({ "deleted_at": null })), Some(json!({ "deleted_at": deleted_at })))
         .await?;
     actor.commit().await
+}
+
+/// Platform staff's search across tenants: the one explicit cross-tenant
+/// read path (`steward_platform_user_search`), authorised and audited.
+pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, AppError> {
+    let mut actor = require(Perm::SupportCrossTenant).await?;
+    if actor.me.tenant.kind != "platform" {
+        return Err(AppError::Forbidden);
+    }
+    let query = query.trim();
+    let length = query.chars().count();
+    if !(2..=100).contains(&length) {
+        return Err(AppError::Validation(vec![crate::error::FieldError {
+            field: "query".into(),
+            message: "Type between 2 and 100 characters of an email address or name.".into(),
+        }]));
+    }
+    let rows = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id!", tenant_slug AS "tenant_slug!", tenant_name AS "tenant_name!",
+                  user_id AS "user_id!", email AS "email!", display_name AS "display_name!",
+                  status AS "status!", last_login_at AS "last_login_at: chrono::DateTime<chrono::Utc>"
+             FROM steward_platform_user_search($1, $2)"#,
+        query,
+        super::SEARCH_LIMIT as i32
+    )
+    .fetch_all(actor.conn())
+    .await?;
+    let hits: Vec<super::UserHit> = rows
+        .into_iter()
+        .take(super::SEARCH_LIMIT)
+        .map(|r| super::UserHit {
+            tenant_id: r.tenant_id,
+            tenant_slug: r.tenant_slug,
+            tenant_name: r.tenant_name,
+            user_id: r.user_id,
+            email: r.email,
+            display_name: r.display_name,
+            status: r.status,
+            last_login_at: r.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        })
+        .collect();
+    let platform = actor.tenant_id();
+    actor
+        .audit("platform.user_search", "tenant", platform, None, Some(json!({ "query": query, "results": hits.len() })))
+        .await?;
+    actor.commit().await?;
+    Ok(hits)
 }

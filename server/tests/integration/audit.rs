@@ -157,3 +157,31 @@ async fn audit_partitions_exist_a_year_ahead() {
     .unwrap();
     assert!(ahead >= 13, "this month and twelve more: {ahead}");
 }
+
+#[tokio::test]
+async fn events_carry_the_request_id_user_agent_and_client_address() {
+    let app = TestApp::spawn().await;
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/sign_in")
+        .header("accept", "application/json")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("user-agent", "AuditProbe/1.0")
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(([192, 0, 2, 7], 50000))))
+        .body(axum::body::Body::from(crate::support::form_encode(&[
+            ("tenant", "acme"),
+            ("email", "olivia@acme.test"),
+            ("password", PASSWORD),
+        ])))
+        .unwrap();
+    assert_eq!(app.request(request).await.status, axum::http::StatusCode::OK);
+    let mut conn = sqlx::PgConnection::connect_with(&app.db.superuser()).await.unwrap();
+    let (ua, ip, request_id): (Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT user_agent, host(ip), request_id FROM audit_events WHERE action = 'auth.sign_in'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(ua.as_deref(), Some("AuditProbe/1.0"));
+    assert_eq!(ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(request_id.map(|r| r.len()), Some(36), "a UUID per request");
+}

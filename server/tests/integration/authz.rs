@@ -19,7 +19,11 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/revoke_role", &[("user_id", "{target_user}"), ("role_id", "{target_role}")]),
     ("/api/delete_role", &[("role_id", "{custom_role}")]),
     ("/api/explain_access", &[("user_id", "{target_user}"), ("view", "users")]),
+    ("/api/search_users_across_tenants", &[("query", "acme")]),
 ];
+
+/// Functions that name no record: "another tenant's id" does not apply.
+const TAKES_NO_IDS: &[&str] = &["/api/search_users_across_tenants"];
 
 #[test]
 fn every_server_function_is_in_the_matrix() {
@@ -107,7 +111,7 @@ async fn another_tenants_ids_are_404_not_403() {
     let app = TestApp::spawn().await;
     let globex = ids(&app.db, "globex", "max@globex.test").await;
     app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
-    for (path, fields) in GUARDED {
+    for (path, fields) in GUARDED.iter().filter(|(p, _)| !TAKES_NO_IDS.contains(p)) {
         let response = call(&app, path, &fill(fields, &globex)).await;
         assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}: {}", response.body);
         assert!(!response.body.contains("max@globex.test"), "nothing of the other tenant leaks");
@@ -303,4 +307,54 @@ async fn the_permission_catalogue_and_the_code_agree() {
     keys.sort();
     code.sort();
     assert_eq!(keys, code);
+}
+
+#[tokio::test]
+async fn support_staff_search_users_across_tenants_through_the_audited_path() {
+    let app = TestApp::spawn().await;
+    app.sign_in("platform", "support@steward.test", PASSWORD).await;
+    let response = app.call("/api/search_users_across_tenants", &[("query", "MA")]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&response.body).unwrap();
+    let found: Vec<(String, String)> = hits
+        .iter()
+        .map(|h| (h["tenant_slug"].as_str().unwrap().to_string(), h["email"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(found.contains(&("acme".into(), "mark@acme.test".into())), "{found:?}");
+    assert!(found.contains(&("acme".into(), "maya@acme.test".into())), "{found:?}");
+    assert!(found.contains(&("globex".into(), "max@globex.test".into())), "{found:?}");
+    assert!(!found.iter().any(|(_, e)| e == "olivia@acme.test"), "{found:?}");
+
+    let events = app.db.events("platform").await;
+    let search = events.iter().find(|e| e.0 == "platform.user_search").expect("the search is an audit event");
+    assert_eq!(search.2["after"], serde_json::json!({ "query": "MA", "results": found.len() }));
+
+    let short = app.call("/api/search_users_across_tenants", &[("query", "m")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("between 2 and 100"), "{}", short.body);
+    let wildcard = app.call("/api/search_users_across_tenants", &[("query", "%%")]).await;
+    assert_eq!(wildcard.body, "[]", "LIKE wildcards are searched for literally");
+}
+
+#[tokio::test]
+async fn support_staff_cannot_change_roles() {
+    let app = TestApp::spawn().await;
+    let support = app.db.user_id("support@steward.test").await.to_string();
+    let admin_role = app.db.role_id("platform", "platform_admin").await.to_string();
+    app.sign_in("platform", "support@steward.test", PASSWORD).await;
+    let response = app.call("/api/assign_role", &[("user_id", &support), ("role_id", &admin_role)]).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_cross_tenant_search_refuses_any_transaction_not_scoped_to_the_platform() {
+    let db = TestDb::new().await;
+    let acme = db.tenant_id("acme").await;
+    let pool = db.app_pool().await;
+    let mut tx = pool.begin().await.unwrap();
+    app::tenants::ssr::scope_to_tenant(&mut tx, acme).await.unwrap();
+    let error = sqlx::query("SELECT * FROM steward_platform_user_search('a', 10)").fetch_all(&mut *tx).await.unwrap_err();
+    assert!(error.to_string().contains("platform staff only"), "{error}");
+    let unscoped = sqlx::query("SELECT * FROM steward_platform_user_search('a', 10)").fetch_all(&pool).await.unwrap_err();
+    assert!(unscoped.to_string().contains("platform staff only"), "{unscoped}");
 }

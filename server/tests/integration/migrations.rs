@@ -6,6 +6,15 @@ use sqlx::{Connection, Row};
 #[tokio::test]
 async fn every_migration_reverses_and_applies_again_on_a_database_holding_data() {
     let db = TestDb::new().await;
+    // Put something in every kind of table, the audit log included.
+    let pool = db.app_pool().await;
+    let acme = db.tenant_id("acme").await;
+    let mut tx = pool.begin().await.unwrap();
+    app::tenants::ssr::scope_to_tenant(&mut tx, acme).await.unwrap();
+    let event = app::audit::ssr::Event::by_user(acme, db.user_id("olivia@acme.test").await, "auth.sign_in", None);
+    app::audit::ssr::record(&mut tx, &Default::default(), event).await.unwrap();
+    tx.commit().await.unwrap();
+    pool.close().await;
     let mut owner = sqlx::PgConnection::connect_with(&db.targets.owner).await.unwrap();
     let applied: i64 = sqlx::query("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut owner).await.unwrap().get(0);
     assert_eq!(applied as usize, steward::db::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count());

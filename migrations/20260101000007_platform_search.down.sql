@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS steward_platform_user_search(text, integer);

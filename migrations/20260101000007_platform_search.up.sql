@@ -1,0 +1,36 @@
+-- The one path by which platform staff read across tenants: a search of
+-- users by email or name. It runs as the owner (SECURITY DEFINER) and so
+-- sees every tenant, but only for a transaction scoped to the platform
+-- tenant, which the server sets only for platform staff it has authorised
+-- (support:cross_tenant); the server records every search as an event.
+CREATE FUNCTION steward_platform_user_search(p_query text, p_limit integer)
+RETURNS TABLE (tenant_id uuid, tenant_slug text, tenant_name text, user_id uuid, email text,
+               display_name text, status text, last_login_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_platform uuid;
+  v_caller uuid := steward_current_tenant();
+  t record;
+  v_pattern text := '%' || replace(replace(replace(lower(p_query), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+BEGIN
+  SELECT tn.id INTO v_platform FROM tenants tn WHERE tn.kind = 'platform' AND tn.deleted_at IS NULL;
+  IF v_caller IS NULL OR v_caller IS DISTINCT FROM v_platform THEN
+    RAISE EXCEPTION 'cross-tenant search is for platform staff only' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  -- users forces row-level security even on its owner: visit each tenant in
+  -- turn, then restore the caller's scope.
+  FOR t IN SELECT tn.id, tn.slug, tn.name FROM tenants tn WHERE tn.deleted_at IS NULL ORDER BY tn.slug LOOP
+    PERFORM set_config('steward.tenant_id', t.id::text, true);
+    RETURN QUERY
+      SELECT t.id, t.slug, t.name, u.id, u.email, u.display_name, u.status, u.last_login_at
+        FROM users u
+       WHERE u.tenant_id = t.id AND u.deleted_at IS NULL
+         AND (lower(u.email) LIKE v_pattern OR lower(u.display_name) LIKE v_pattern)
+       ORDER BY u.email
+       LIMIT p_limit;
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', v_caller::text, true);
+END
+$$;
+REVOKE ALL ON FUNCTION steward_platform_user_search(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_platform_user_search(text, integer) TO steward_app;
