@@ -14,7 +14,7 @@ fn help_explains_every_setting() {
     let out = steward().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "create-admin", "demo", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
+    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
         assert!(text.contains(word), "--help mentions {word}:\n{text}");
     }
     let out = steward().args(["serve", "--help"]).output().unwrap();
