@@ -2,7 +2,9 @@
 //! the new tenant's id before its row is written, so the application role
 //! can create a tenant without seeing any other.
 
+use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::error::AppError;
+use serde_json::json;
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -15,7 +17,8 @@ pub async fn scope_to_tenant(tx: &mut PgConnection, tenant_id: Uuid) -> Result<(
 }
 
 /// Creates a tenant with its system roles and modules (see the
-/// `role_templates` table). Leaves the transaction scoped to the new tenant.
+/// `role_templates` table), and records it. Leaves the transaction scoped to
+/// the new tenant.
 pub async fn create_tenant(
     tx: &mut Transaction<'_, Postgres>,
     slug: &str,
@@ -36,6 +39,17 @@ pub async fn create_tenant(
     sqlx::query!("SELECT steward_seed_tenant($1) AS \"seeded\"", id)
         .fetch_one(&mut **tx)
         .await?;
+    let event = Event {
+        tenant_id: id,
+        actor_user_id: None,
+        actor_tenant_id: None,
+        action: "tenant.create",
+        entity_type: Some("tenant"),
+        entity_id: Some(id.to_string()),
+        before: None,
+        after: Some(json!({ "slug": slug, "name": name, "kind": kind })),
+    };
+    record(tx, &RequestMeta::default(), event).await?;
     Ok(id)
 }
 

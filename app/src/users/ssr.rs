@@ -1,6 +1,7 @@
 //! Users on the server: creating them, changing their status, and the
 //! anti-lockout checks.
 
+use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::auth::password::PasswordHashString;
 use crate::authz::{ssr::require, Perm};
 use crate::error::AppError;
@@ -12,6 +13,7 @@ use uuid::Uuid;
 /// holder of one of them.
 pub const TOP_ROLES: &[&str] = &["owner", "platform_admin"];
 
+/// Creates an active user with a password, and records it.
 pub async fn create_user(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: Uuid,
@@ -31,6 +33,17 @@ pub async fn create_user(
     )
     .execute(&mut **tx)
     .await?;
+    let event = Event {
+        tenant_id,
+        actor_user_id: None,
+        actor_tenant_id: None,
+        action: "user.create",
+        entity_type: Some("user"),
+        entity_id: Some(id.to_string()),
+        before: None,
+        after: Some(json!({ "email": email, "display_name": display_name, "status": "active" })),
+    };
+    record(&mut **tx, &RequestMeta::default(), event).await?;
     Ok(id)
 }
 
@@ -51,7 +64,7 @@ pub async fn grant_system_role(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(AppError::NotFound)?;
-    sqlx::query!(
+    let granted = sqlx::query!(
         "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT ON CONSTRAINT user_roles_pkey DO NOTHING",
         tenant_id,
@@ -61,6 +74,19 @@ pub async fn grant_system_role(
     )
     .execute(&mut **tx)
     .await?;
+    if granted.rows_affected() > 0 {
+        let event = Event {
+            tenant_id,
+            actor_user_id: granted_by,
+            actor_tenant_id: None,
+            action: "user.role_grant",
+            entity_type: Some("user"),
+            entity_id: Some(user_id.to_string()),
+            before: None,
+            after: Some(json!({ "role_id": role_id, "role": system_key })),
+        };
+        record(&mut **tx, &RequestMeta::default(), event).await?;
+    }
     Ok(())
 }
 

@@ -334,12 +334,13 @@ impl TestDb {
         .await;
     }
 
-    /// Audit events of a tenant: (action, entity_id, changes), oldest first.
+    /// Audit events recorded while serving requests (not those of loading
+    /// the demo into the template): (action, entity_id, changes), oldest first.
     pub async fn events(&self, tenant: &str) -> Vec<(String, Option<String>, serde_json::Value)> {
         let mut conn = self.superuser().connect().await.unwrap();
         sqlx::query_as(
             "SELECT e.action, e.entity_id, e.changes FROM audit_events e JOIN tenants t ON t.id = e.tenant_id
-              WHERE t.slug = $1 ORDER BY e.seq",
+              WHERE t.slug = $1 AND e.request_id IS NOT NULL ORDER BY e.seq",
         )
         .bind(tenant)
         .fetch_all(&mut conn)
