@@ -68,3 +68,95 @@ fn an_address_in_use_is_one_clear_sentence_and_the_database_stops() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(data);
 }
+
+/// Sends one HTTP/1.1 request over a plain socket; returns (status, body).
+fn http(addr: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// Starts `steward serve`; returns it with what it printed in its first
+/// seconds (its address, and on a first run the demo credentials).
+fn start(data: &std::path::Path, addr: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = steward()
+        .args(["serve", "--addr", addr, "--data-dir"])
+        .arg(data)
+        .env("STEWARD_DEMO_PASSWORD", "lifecycle-demo-1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut said = String::new();
+    let first = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("steward printed nothing in 60 s");
+    said.push_str(&first);
+    said.push('\n');
+    // Whatever follows at once (the credentials on a first run).
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        said.push_str(&line);
+        said.push('\n');
+    }
+    (child, said)
+}
+
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    // SAFETY: kill with a pid we spawned and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "steward did not stop within 20 s of SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn steward_runs_on_its_own_database_stops_cleanly_and_keeps_its_data() {
+    let data = std::env::temp_dir().join("steward-tests").join(format!("cli-life-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+
+    let (first, said) = start(&data, &addr);
+    assert!(said.contains(&format!("Steward is running at http://{addr}")), "{said}");
+    assert!(said.contains("olivia@acme.test") && said.contains("lifecycle-demo-1"), "the first run prints the demo credentials: {said}");
+    let (status, body) = http(&addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    assert!(stop(first).success(), "a clean exit on SIGTERM");
+    let cluster = data.join("postgres");
+    assert!(cluster.join("PG_VERSION").exists());
+    assert!(!cluster.join("postmaster.pid").exists(), "PostgreSQL was shut down with steward");
+
+    let (second, said) = start(&data, &addr);
+    assert!(said.contains("is running"), "{said}");
+    assert!(!said.contains("olivia@acme.test"), "no second demo: the data is still there: {said}");
+    let form = "tenant=acme&email=olivia%40acme.test&password=lifecycle-demo-1";
+    let (status, body) = http(
+        &addr,
+        &format!(
+            "POST /api/sign_in HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert_eq!(status, 200, "the demo owner signs in after a restart: {body}");
+    assert!(stop(second).success());
+    let _ = std::fs::remove_dir_all(data);
+}

@@ -83,3 +83,20 @@ fn a_data_directory_the_postgres_user_cannot_reach_is_relocated_when_root() {
     }
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[tokio::test]
+async fn a_stale_lock_file_left_by_a_crash_does_not_stop_the_next_start() {
+    let dir = scratch("stale").join("postgres");
+    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true };
+    let mut first = Cluster::start(&options).unwrap();
+    first.wait_ready(Duration::from_secs(30)).await.unwrap();
+    first.stop();
+    // What a killed server leaves: a lock file naming a process that is gone.
+    let pid_file = dir.join("postmaster.pid");
+    std::fs::write(&pid_file, format!("999999\n{}\n", dir.display())).unwrap();
+
+    let mut again = Cluster::start(&options).unwrap();
+    again.wait_ready(Duration::from_secs(30)).await.expect("a stale lock is not a running server");
+    again.stop();
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
