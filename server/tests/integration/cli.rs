@@ -160,3 +160,20 @@ fn steward_runs_on_its_own_database_stops_cleanly_and_keeps_its_data() {
     assert!(stop(second).success());
     let _ = std::fs::remove_dir_all(data);
 }
+
+#[tokio::test]
+async fn with_a_database_url_steward_uses_that_server_and_starts_nothing() {
+    let db = crate::support::TestDb::new().await;
+    let data = std::env::temp_dir().join("steward-tests").join(format!("cli-external-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let out = steward()
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(&data)
+        .env("DATABASE_URL", db.url("steward_app"))
+        .env("DATABASE_MIGRATION_URL", db.url("steward_owner"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!data.exists(), "no data directory, no cluster");
+}
