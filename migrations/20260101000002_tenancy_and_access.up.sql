@@ -192,6 +192,21 @@ CREATE TABLE team_roles (
     CONSTRAINT team_roles_granted_by_fkey FOREIGN KEY (tenant_id, granted_by) REFERENCES users (tenant_id, id)
 );
 
+-- The roles a user holds: directly (team_id NULL) or as a member of a live
+-- team, live roles only. The one definition every grant question uses.
+-- security_invoker: row-level security applies as for the caller.
+CREATE VIEW effective_user_roles WITH (security_invoker = true) AS
+  SELECT ur.tenant_id, ur.user_id, ur.role_id, NULL::uuid AS team_id
+    FROM user_roles ur
+    JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id AND r.deleted_at IS NULL
+  UNION ALL
+  SELECT tm.tenant_id, tm.user_id, tr.role_id, tm.team_id
+    FROM team_members tm
+    JOIN teams t ON t.tenant_id = tm.tenant_id AND t.id = tm.team_id AND t.deleted_at IS NULL
+    JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
+    JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL;
+GRANT SELECT ON effective_user_roles TO steward_app;
+
 -- Row-level security. tenants is the registry of tenants rather than a
 -- tenant-owned table: RLS is enabled (the application role sees only the
 -- current tenant) but not forced, so the SECURITY DEFINER look-ups below,
@@ -321,19 +336,9 @@ BEGIN
      WHERE u.tenant_id = p_tenant_id AND u.id = p_user_id
        AND u.deleted_at IS NULL AND u.status = 'active'
   ),
-  my_roles AS (
-    SELECT ur.role_id FROM user_roles ur
-     WHERE ur.tenant_id = p_tenant_id AND ur.user_id = p_user_id
-    UNION
-    SELECT tr.role_id
-      FROM team_members tm
-      JOIN teams tt ON tt.tenant_id = tm.tenant_id AND tt.id = tm.team_id AND tt.deleted_at IS NULL
-      JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
-     WHERE tm.tenant_id = p_tenant_id AND tm.user_id = p_user_id
-  ),
   live_roles AS (
-    SELECT r.id FROM roles r JOIN my_roles m ON m.role_id = r.id
-     WHERE r.tenant_id = p_tenant_id AND r.deleted_at IS NULL
+    SELECT DISTINCT e.role_id AS id FROM effective_user_roles e
+     WHERE e.tenant_id = p_tenant_id AND e.user_id = p_user_id
   ),
   enabled_modules AS (
     SELECT m.key FROM modules m WHERE m.is_core

@@ -21,22 +21,14 @@ BEGIN
 
   RETURN QUERY SELECT v_module, v_enabled, NULL::text, NULL::text;
   RETURN QUERY
-    WITH held AS (
-      SELECT ur.role_id, NULL::text AS team
-        FROM user_roles ur WHERE ur.tenant_id = p_tenant_id AND ur.user_id = p_user_id
-      UNION ALL
-      SELECT tr.role_id, t.name
-        FROM team_members tm
-        JOIN teams t ON t.tenant_id = tm.tenant_id AND t.id = tm.team_id AND t.deleted_at IS NULL
-        JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
-       WHERE tm.tenant_id = p_tenant_id AND tm.user_id = p_user_id
-    )
-    SELECT v_module, v_enabled, r.name, h.team
-      FROM held h
-      JOIN roles r ON r.tenant_id = p_tenant_id AND r.id = h.role_id AND r.deleted_at IS NULL
-     WHERE EXISTS (SELECT FROM role_views rv WHERE rv.tenant_id = p_tenant_id AND rv.role_id = r.id AND rv.view_key = p_view)
-        OR EXISTS (SELECT FROM role_permissions rp WHERE rp.tenant_id = p_tenant_id AND rp.role_id = r.id AND rp.permission_key = p_permission)
-     ORDER BY r.name, h.team NULLS FIRST;
+    SELECT v_module, v_enabled, r.name, t.name
+      FROM effective_user_roles e
+      JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
+      LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
+     WHERE e.tenant_id = p_tenant_id AND e.user_id = p_user_id
+       AND (EXISTS (SELECT FROM role_views rv WHERE rv.tenant_id = p_tenant_id AND rv.role_id = r.id AND rv.view_key = p_view)
+         OR EXISTS (SELECT FROM role_permissions rp WHERE rp.tenant_id = p_tenant_id AND rp.role_id = r.id AND rp.permission_key = p_permission))
+     ORDER BY r.name, t.name NULLS FIRST;
 END
 $$;
 GRANT EXECUTE ON FUNCTION steward_explain_access(uuid, uuid, text, text) TO steward_app;

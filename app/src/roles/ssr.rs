@@ -42,20 +42,12 @@ const ADMIN_PERMISSIONS: &[&str] = &["role:assign", "role:manage"];
 /// gone from them (directly held) or gone altogether (`everywhere`).
 async fn keeps_admin_without(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, role_id: Uuid, everywhere: bool) -> Result<bool, AppError> {
     Ok(sqlx::query_scalar!(
-        r#"WITH held AS (
-               SELECT ur.role_id, false AS via_team FROM user_roles ur WHERE ur.tenant_id = $1 AND ur.user_id = $2
-               UNION ALL
-               SELECT tr.role_id, true FROM team_members tm
-                 JOIN teams t ON t.tenant_id = tm.tenant_id AND t.id = tm.team_id AND t.deleted_at IS NULL
-                 JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
-                WHERE tm.tenant_id = $1 AND tm.user_id = $2
-           )
-           SELECT EXISTS (
-               SELECT FROM held h
-                 JOIN roles r ON r.tenant_id = $1 AND r.id = h.role_id AND r.deleted_at IS NULL
-                 JOIN role_permissions rp ON rp.tenant_id = $1 AND rp.role_id = r.id
-                WHERE rp.permission_key = ANY($5)
-                  AND NOT (h.role_id = $3 AND ($4 OR NOT h.via_team))
+        r#"SELECT EXISTS (
+               SELECT FROM effective_user_roles e
+                 JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+                WHERE e.tenant_id = $1 AND e.user_id = $2
+                  AND rp.permission_key = ANY($5)
+                  AND NOT (e.role_id = $3 AND ($4 OR e.team_id IS NULL))
            ) AS "keeps!""#,
         tenant_id,
         user_id,

@@ -120,23 +120,12 @@ pub async fn ensure_not_last_top_holder(
         .fetch_optional(&mut *conn)
         .await?;
     let counts = sqlx::query!(
-        r#"WITH top AS (
-               SELECT id FROM roles WHERE tenant_id = $1 AND system_key = ANY($3) AND deleted_at IS NULL
-           ),
-           holders AS (
-               SELECT ur.user_id, ur.role_id, false AS via_team
-                 FROM user_roles ur JOIN top ON top.id = ur.role_id
-                WHERE ur.tenant_id = $1
-               UNION ALL
-               SELECT tm.user_id, tr.role_id, true
-                 FROM team_roles tr JOIN top ON top.id = tr.role_id
-                 JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
-                 JOIN team_members tm ON tm.tenant_id = tr.tenant_id AND tm.team_id = tr.team_id
-                WHERE tr.tenant_id = $1
-           ),
-           active AS (
-               SELECT h.* FROM holders h
-                 JOIN users u ON u.tenant_id = $1 AND u.id = h.user_id AND u.deleted_at IS NULL AND u.status = 'active'
+        r#"WITH active AS (
+               SELECT e.user_id, e.role_id, e.team_id IS NOT NULL AS via_team
+                 FROM effective_user_roles e
+                 JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id AND r.system_key = ANY($3)
+                 JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL AND u.status = 'active'
+                WHERE e.tenant_id = $1
            )
            SELECT count(*) AS "now!",
                   count(*) FILTER (WHERE NOT (user_id = $2 AND ($4::uuid IS NULL OR (role_id = $4 AND NOT via_team)))) AS "after!"
