@@ -2,7 +2,7 @@
 //! layer, and the authentication middleware that resolves every request's
 //! principal before any page or server function runs.
 
-use app::auth::ssr::{resolve_principal, session_auth, CurrentUser};
+use app::auth::ssr::{percent_encode, resolve_principal, session_auth, CurrentUser};
 use app::authz::ssr::RequestId;
 use app::error::AppError;
 use app::ssr::AppState;
@@ -135,7 +135,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             let target = if wanted == "/" {
                 "/login".to_string()
             } else {
-                format!("/login?next={}", urlencode(wanted))
+                format!("/login?next={}", percent_encode(wanted, b"-_.~/"))
             };
             return Redirect::to(&target).into_response();
         }
@@ -147,17 +147,6 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-fn urlencode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// A plain page for failures before the application renders.
@@ -197,6 +186,6 @@ mod tests {
 
     #[test]
     fn the_next_parameter_is_encoded() {
-        assert_eq!(urlencode("/users?q=a b&x=1"), "/users%3Fq%3Da%20b%26x%3D1");
+        assert_eq!(percent_encode("/users?q=a b&x=1", b"-_.~/"), "/users%3Fq%3Da%20b%26x%3D1");
     }
 }

@@ -253,7 +253,7 @@ fn session_error(error: tower_sessions::session::Error) -> AppError {
 
 /// Encodes the sign-in hint as a cookie value (percent-encoded `tenant\nemail`).
 pub fn encode_hint(hint: &SignInPrefill) -> String {
-    percent_encode(&format!("{}\n{}", hint.tenant, hint.email))
+    percent_encode(&format!("{}\n{}", hint.tenant, hint.email), b"-_.@")
 }
 
 /// Reads the sign-in hint from a `Cookie` header.
@@ -272,12 +272,14 @@ pub fn decode_hint(cookie_header: &str) -> SignInPrefill {
         .unwrap_or_default()
 }
 
-fn percent_encode(text: &str) -> String {
+/// Percent-encodes every byte but ASCII letters, digits and `keep`.
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
         }
     }
     out
