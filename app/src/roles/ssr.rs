@@ -59,6 +59,28 @@ async fn keeps_admin_without(conn: &mut PgConnection, tenant_id: Uuid, user_id: 
     .await?)
 }
 
+/// Writes a direct grant; false when the user held the role already. The
+/// caller records the event.
+pub async fn insert_grant(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    role_id: Uuid,
+    granted_by: Option<Uuid>,
+) -> Result<bool, AppError> {
+    let granted = sqlx::query!(
+        "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT ON CONSTRAINT user_roles_pkey DO NOTHING",
+        tenant_id,
+        user_id,
+        role_id,
+        granted_by
+    )
+    .execute(conn)
+    .await?;
+    Ok(granted.rows_affected() > 0)
+}
+
 /// Grants `role_id` to `user_id`. The actor must hold every permission the
 /// role carries: a delegated administrator cannot hand out more than they have.
 pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
@@ -81,17 +103,8 @@ pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
             missing.join(", ")
         )));
     }
-    let granted = sqlx::query!(
-        "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT ON CONSTRAINT user_roles_pkey DO NOTHING",
-        tenant_id,
-        user_id,
-        role_id,
-        actor.user_id()
-    )
-    .execute(actor.conn())
-    .await?;
-    if granted.rows_affected() == 0 {
+    let me = actor.user_id();
+    if !insert_grant(actor.conn(), tenant_id, user_id, role_id, Some(me)).await? {
         return Ok(());
     }
     actor

@@ -64,17 +64,7 @@ pub async fn grant_system_role(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(AppError::NotFound)?;
-    let granted = sqlx::query!(
-        "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT ON CONSTRAINT user_roles_pkey DO NOTHING",
-        tenant_id,
-        user_id,
-        role_id,
-        granted_by
-    )
-    .execute(&mut **tx)
-    .await?;
-    if granted.rows_affected() > 0 {
+    if crate::roles::ssr::insert_grant(tx, tenant_id, user_id, role_id, granted_by).await? {
         let event = Event {
             tenant_id,
             actor_user_id: granted_by,
