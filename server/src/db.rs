@@ -93,15 +93,23 @@ pub async fn ensure_roles(conn: &mut sqlx::PgConnection) -> Result<(), DbError> 
     Ok(())
 }
 
-/// Applies every pending migration as the schema owner.
-pub async fn migrate(owner: &PgConnectOptions) -> Result<(), DbError> {
-    let mut conn = owner
+/// A connection as the schema owner.
+async fn owner_connection(owner: &PgConnectOptions) -> Result<sqlx::PgConnection, DbError> {
+    owner
         .clone()
         .log_statements(tracing::log::LevelFilter::Debug)
         .connect()
         .await
-        .map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+        .map_err(|source| DbError::Connect { target: "migration role".into(), source })
+}
+
+/// Applies every pending migration as the schema owner, then makes sure the
+/// audit log has its monthly partitions a year ahead (idempotent, so every
+/// start keeps them ahead).
+pub async fn migrate(owner: &PgConnectOptions) -> Result<(), DbError> {
+    let mut conn = owner_connection(owner).await?;
     MIGRATOR.run(&mut conn).await?;
+    sqlx::query_scalar::<_, i32>("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
     conn.close().await?;
     Ok(())
 }
@@ -132,18 +140,10 @@ pub async fn app_pool(app: &PgConnectOptions, max_connections: u32) -> Result<Pg
 /// first run). Runs as the owner, which sees every row of `tenants` (its
 /// row-level security is not forced); users are only visible per tenant.
 pub async fn is_empty(owner: &PgConnectOptions) -> Result<bool, DbError> {
-    let mut conn = owner.connect().await.map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+    let mut conn = owner_connection(owner).await?;
     let any: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT FROM tenants)").fetch_one(&mut conn).await?;
     conn.close().await?;
     Ok(any)
-}
-
-/// Creates the audit log's monthly partitions a year ahead (idempotent).
-pub async fn ensure_audit_partitions(owner: &PgConnectOptions) -> Result<i32, DbError> {
-    let mut conn = owner.connect().await.map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
-    let made: i32 = sqlx::query_scalar("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
-    conn.close().await?;
-    Ok(made)
 }
 
 /// One tenant's audit chain check.
@@ -157,7 +157,7 @@ pub struct ChainReport {
 
 /// Walks every tenant's audit chain (or one tenant's), as the owner.
 pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Result<Vec<ChainReport>, DbError> {
-    let mut conn = owner.connect().await.map_err(|source| DbError::Connect { target: "migration role".into(), source })?;
+    let mut conn = owner_connection(owner).await?;
     let tenants: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug")
         .bind(only)
         .fetch_all(&mut conn)

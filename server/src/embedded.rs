@@ -248,7 +248,11 @@ impl Cluster {
         if let Some((uid, gid)) = owner {
             chown_tree(&socket_dir, uid, gid)?;
             // A previous run as another user, or files restored by root.
-            chown_tree(&dir, uid, gid)?;
+            // Only then: walking a large cluster on every start costs time.
+            let owned = fs::metadata(&dir).map(|m| m.uid() == uid).unwrap_or(false);
+            if !owned {
+                chown_tree(&dir, uid, gid)?;
+            }
         }
 
         let log_file = fs::File::create(&log).map_err(|e| io("cannot create", &log, e))?;

@@ -39,7 +39,6 @@ impl Database {
             }
         };
         db::migrate(&targets.owner).await?;
-        db::ensure_audit_partitions(&targets.owner).await?;
         Ok(Database { targets, cluster })
     }
 
