@@ -12,6 +12,7 @@ pub mod error;
 pub mod nav;
 pub mod pages;
 pub mod roles;
+pub mod teams;
 pub mod tenants;
 pub mod users;
 #[cfg(feature = "ssr")]
@@ -61,12 +62,18 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::pages::SignInPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=nav::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("users") view=|| pages::view_page("users") ssr=SsrMode::Async />
-                    <Route path=path!("teams") view=|| pages::view_page("teams") ssr=SsrMode::Async />
+                    <Route path=path!("users") view=users::pages::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("users/new") view=users::pages::NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("users/find") view=users::pages::FindUserPage ssr=SsrMode::Async />
+                    <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
+                    <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
+                    <Route path=path!("teams/:id") view=teams::pages::TeamPage ssr=SsrMode::Async />
                     <Route path=path!("roles") view=|| pages::view_page("roles") ssr=SsrMode::Async />
                     <Route path=path!("documents") view=|| pages::view_page("documents") ssr=SsrMode::Async />
                     <Route path=path!("audit") view=|| pages::view_page("audit") ssr=SsrMode::Async />
-                    <Route path=path!("tenants") view=|| pages::view_page("tenants") ssr=SsrMode::Async />
+                    <Route path=path!("tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async />
+                    <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />
+                    <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -100,3 +100,57 @@ pub fn record_view_denial(view: &'static str) {
         crate::authz::ssr::record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view })).await;
     });
 }
+
+/// The cookie that carries a notice to the next page after a form post
+/// without JavaScript.
+pub const NOTICE_COOKIE: &str = "steward_notice";
+/// The cookie that carries what a failed form typed back to the form.
+pub const TYPED_COOKIE: &str = "steward_typed";
+
+fn is_form_post() -> bool {
+    use_context::<Parts>()
+        .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// [`respond`] for form actions. After a post without JavaScript the browser
+/// is sent back to the form, so what it must show travels in short-lived
+/// cookies: `notice` on success; on failure, the `typed` fields (never
+/// passwords), so the form shows them again beside the messages.
+pub fn respond_form<T>(result: Result<T, AppError>, typed: &[(&str, &str)], notice: &str) -> Result<T, AppError> {
+    if is_form_post() {
+        match &result {
+            Ok(_) => set_cookie(&format!(
+                "{NOTICE_COOKIE}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
+                crate::auth::ssr::percent_encode(notice, b"-_.")
+            )),
+            Err(_) if !typed.is_empty() => {
+                let encoded: Vec<String> = typed
+                    .iter()
+                    .map(|(k, v)| {
+                        let v: String = v.chars().take(300).collect();
+                        format!("{}={}", k, crate::auth::ssr::percent_encode(&v, b"-_."))
+                    })
+                    .collect();
+                let value = crate::auth::ssr::percent_encode(&encoded.join("&"), b"-_.");
+                set_cookie(&format!("{TYPED_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"));
+            }
+            Err(_) => {}
+        }
+    }
+    respond(result)
+}
+
+/// Reads a cookie of the current request.
+pub fn request_cookie(name: &str) -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}

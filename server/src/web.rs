@@ -2,7 +2,7 @@
 //! layer, and the authentication middleware that resolves every request's
 //! principal before any page or server function runs.
 
-use app::auth::ssr::{percent_encode, resolve_principal, session_auth, CurrentUser};
+use app::auth::ssr::{apply_acting, percent_encode, resolve_principal, session_auth, CurrentUser};
 use app::authz::ssr::RequestId;
 use app::error::AppError;
 use app::ssr::AppState;
@@ -74,6 +74,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     Router::new()
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/users/export.csv", get(app::users::csv::export))
         .leptos_routes(&state, routes, move || shell(page_state.leptos_options.clone(), &page_state.stylesheet))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
             shell(options, &fallback_state.stylesheet)
@@ -114,7 +115,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     if let Some(session) = &session {
         if let Some(auth) = session_auth(session).await {
             match resolve_principal(&state.pool, &state.principals, &auth).await {
-                Ok(Some(me)) => current = CurrentUser(Some(me)),
+                Ok(Some(me)) => current = CurrentUser(Some(apply_acting(me, session).await)),
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
                     let _ = session.flush().await;

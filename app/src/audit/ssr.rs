@@ -80,3 +80,56 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
 pub fn field_change(field: &str, before: impl Into<Value>, after: impl Into<Value>) -> (Value, Value) {
     (json!({ field: before.into() }), json!({ field: after.into() }))
 }
+
+/// A time as the console shows it.
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The latest events about one entity, newest first, with who did each.
+pub async fn history(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    entity_type: &str,
+    entity_id: Uuid,
+    limit: i64,
+) -> Result<Vec<crate::users::HistoryRow>, AppError> {
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>, Option<Uuid>, Value)> = sqlx::query_as(
+        "SELECT e.occurred_at, e.action, u.display_name, e.actor_tenant_id, e.changes
+           FROM audit_events e
+           LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id
+          WHERE e.tenant_id = $1 AND e.entity_type = $2 AND e.entity_id = $3
+          ORDER BY e.occurred_at DESC, e.id DESC
+          LIMIT $4",
+    )
+    .bind(tenant_id)
+    .bind(entity_type)
+    .bind(entity_id.to_string())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, action, actor, from_tenant, changes)| crate::users::HistoryRow {
+            occurred_at: when(at),
+            action,
+            actor: actor.unwrap_or_else(|| if from_tenant.is_some() { "Platform staff".into() } else { "Steward".into() }),
+            changes: if changes.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { changes.to_string() },
+        })
+        .collect())
+}
+
+/// The answer to a save over a newer version: who changed the record last
+/// and when, from its latest event.
+pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, entity_id: Uuid) -> AppError {
+    match history(conn, tenant_id, entity_type, entity_id, 1).await {
+        Ok(rows) if !rows.is_empty() => AppError::Conflict(format!(
+            "{} changed this at {} while you were editing. Your changes were not saved: reload to see theirs, then edit again.",
+            rows[0].actor, rows[0].occurred_at
+        )),
+        Ok(_) => AppError::Conflict(
+            "Someone changed this while you were editing. Your changes were not saved: reload and edit again.".into(),
+        ),
+        Err(error) => error,
+    }
+}

@@ -31,9 +31,24 @@ pub struct Me {
     /// `resource:action` keys granted, sorted.
     pub permissions: Vec<String>,
     pub menu: Vec<MenuSection>,
+    /// Set while platform staff act inside another tenant: their own
+    /// (platform) tenant. `tenant` is then the tenant acted in, and the
+    /// grants are still those of their platform roles.
+    #[serde(default)]
+    pub acting_from: Option<TenantSummary>,
 }
 
 impl Me {
+    /// The platform tenant's id when this principal is platform staff,
+    /// acting in another tenant or not.
+    pub fn platform_home(&self) -> Option<Uuid> {
+        match &self.acting_from {
+            Some(home) => Some(home.id),
+            None if self.tenant.kind == "platform" => Some(self.tenant.id),
+            None => None,
+        }
+    }
+
     pub fn can_view(&self, view: &str) -> bool {
         self.views.binary_search_by(|v| v.as_str().cmp(view)).is_ok()
     }
@@ -120,6 +135,7 @@ mod tests {
             views: vec!["audit".into(), "overview".into(), "users".into()],
             permissions: vec!["user:read".into()],
             menu: vec![],
+            acting_from: None,
         };
         assert!(me.can_view("users"));
         assert!(!me.can_view("tenants"));

@@ -108,9 +108,28 @@ pub async fn resolve_principal(pool: &PgPool, cache: &PrincipalCache, auth: &Ses
         views: row.views.unwrap_or_default(),
         permissions: row.permissions.unwrap_or_default(),
         menu,
+        acting_from: None,
     });
     cache.put(key, row.auth_version, me.clone());
     Ok(Some(me))
+}
+
+/// The session key under which platform staff's "acting inside" tenant is kept.
+pub const SESSION_ACTING_KEY: &str = "steward.acting";
+
+/// Platform staff who switched into another tenant act there with their
+/// platform grants: the principal is the same person, with `tenant` the
+/// tenant acted in and `acting_from` their own. Anyone else is unchanged
+/// (a stale record is ignored).
+pub async fn apply_acting(me: Arc<Me>, session: &Session) -> Arc<Me> {
+    let Ok(Some(target)) = session.get::<TenantSummary>(SESSION_ACTING_KEY).await else { return me };
+    let staff = me.tenant.kind == "platform" && (me.can("system:admin") || me.can("support:cross_tenant"));
+    if !staff || target.id == me.tenant.id {
+        return me;
+    }
+    let mut acting = (*me).clone();
+    acting.acting_from = Some(std::mem::replace(&mut acting.tenant, target));
+    Arc::new(acting)
 }
 
 /// Reads the session's identity; a malformed record counts as signed out.
@@ -231,6 +250,25 @@ pub async fn sign_in(
         .insert(SESSION_AUTH_KEY, SessionAuth { tenant_id, user_id })
         .await
         .map_err(session_error)?;
+    // Saved now, so that its id is known and goes into the registry of the
+    // user's sessions (which is how they are listed and revoked).
+    session.save().await.map_err(session_error)?;
+    if let Some(session_id) = session.id() {
+        let mut tx = pool.begin().await?;
+        crate::tenants::ssr::scope_to_tenant(&mut tx, tenant_id).await?;
+        sqlx::query(
+            "INSERT INTO user_sessions (tenant_id, user_id, session_id, ip, user_agent)
+             VALUES ($1, $2, $3, $4::text::inet, $5)",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(session_id.to_string())
+        .bind(meta.ip.map(|ip| ip.to_string()))
+        .bind(meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
     Ok(safe_next(next))
 }
 
@@ -238,9 +276,17 @@ pub async fn sign_in(
 /// expires. Recorded when someone was signed in.
 pub async fn sign_out(pool: &PgPool, session: &Session, me: Option<&Me>, meta: &RequestMeta) -> Result<(), AppError> {
     if let Some(me) = me {
+        let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, me.tenant.id).await?;
-        record(&mut tx, meta, Event::by_user(me.tenant.id, me.user_id, "auth.sign_out", None)).await?;
+        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        if let Some(session_id) = session.id() {
+            sqlx::query("DELETE FROM user_sessions WHERE tenant_id = $1 AND session_id = $2")
+                .bind(home)
+                .bind(session_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        record(&mut tx, meta, Event::by_user(home, me.user_id, "auth.sign_out", None)).await?;
         tx.commit().await?;
     }
     session.flush().await.map_err(session_error)
@@ -285,7 +331,7 @@ pub fn percent_encode(text: &str, keep: &[u8]) -> String {
     out
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -18,6 +18,8 @@ pub struct Actor {
     pub me: Arc<Me>,
     pub tx: Transaction<'static, Postgres>,
     pub meta: RequestMeta,
+    /// The tenant the transaction is scoped to (events go to its chain).
+    pub scope: Uuid,
 }
 
 /// The request id, client address and user agent of the current request.
@@ -44,16 +46,36 @@ pub struct RequestId(pub String);
 /// Authorises the current request for `perm`: 401 when nobody is signed in,
 /// 403 (recorded as an `access.denied` event) without the permission.
 pub async fn require(perm: Perm) -> Result<Actor, AppError> {
-    let me = current_user().ok_or(AppError::Unauthenticated)?;
     let state = app_state()?;
-    let meta = request_meta();
+    require_with(&state.pool, current_user(), request_meta(), perm).await
+}
+
+/// [`require`] for a handler outside Leptos (downloads, uploads), given the
+/// request's principal and details.
+pub async fn require_with(pool: &PgPool, me: Option<Arc<Me>>, meta: RequestMeta, perm: Perm) -> Result<Actor, AppError> {
+    let me = me.ok_or(AppError::Unauthenticated)?;
     if !me.can(perm.key()) {
-        record_denial(&state.pool, &me, &meta, json!({ "permission": perm.key() })).await;
+        record_denial(pool, &me, &meta, json!({ "permission": perm.key() })).await;
         return Err(AppError::Forbidden);
     }
-    let mut tx = state.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     scope_to_tenant(&mut tx, me.tenant.id).await?;
-    Ok(Actor { me, tx, meta })
+    let scope = me.tenant.id;
+    Ok(Actor { me, tx, meta, scope })
+}
+
+/// [`require`] for platform staff's own work (the tenant registry, the
+/// search across tenants): the permission, held in the platform tenant, and
+/// a transaction scoped to the platform tenant even while they act inside
+/// another. Anyone else is refused.
+pub async fn require_platform(perm: Perm) -> Result<Actor, AppError> {
+    let mut actor = require(perm).await?;
+    let Some(home) = actor.me.platform_home() else {
+        return Err(AppError::Forbidden);
+    };
+    scope_to_tenant(&mut actor.tx, home).await?;
+    actor.scope = home;
+    Ok(actor)
 }
 
 /// Records that the principal was refused (its own transaction: the refused
@@ -62,7 +84,9 @@ pub async fn record_denial(pool: &PgPool, me: &Me, meta: &RequestMeta, what: Val
     let result = async {
         let mut tx = pool.begin().await?;
         scope_to_tenant(&mut tx, me.tenant.id).await?;
-        record(&mut tx, meta, Event::by_user(me.tenant.id, me.user_id, "access.denied", Some(what))).await?;
+        let mut event = Event::by_user(me.tenant.id, me.user_id, "access.denied", Some(what));
+        event.actor_tenant_id = me.acting_from.as_ref().map(|t| t.id);
+        record(&mut tx, meta, event).await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     }
@@ -81,6 +105,24 @@ impl Actor {
         self.me.tenant.id
     }
 
+    /// Who to name as `granted_by` in the tenant's own rows: nobody when the
+    /// actor is platform staff acting from outside (the audit event names them).
+    pub fn local_user_id(&self) -> Option<Uuid> {
+        (self.scope == self.me.tenant.id && self.me.acting_from.is_none()).then_some(self.me.user_id)
+    }
+
+    /// Moves the transaction into another tenant, for platform staff's work
+    /// on a tenant (creating, suspending it). Events recorded afterwards go
+    /// to that tenant's chain, naming the platform as the actor's tenant.
+    pub async fn enter_tenant(&mut self, tenant_id: Uuid) -> Result<(), AppError> {
+        if self.me.platform_home().is_none() {
+            return Err(AppError::Forbidden);
+        }
+        scope_to_tenant(&mut self.tx, tenant_id).await?;
+        self.scope = tenant_id;
+        Ok(())
+    }
+
     pub fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
     }
@@ -94,10 +136,11 @@ impl Actor {
         before: Option<Value>,
         after: Option<Value>,
     ) -> Result<(), AppError> {
+        let home = self.me.acting_from.as_ref().unwrap_or(&self.me.tenant).id;
         let event = Event {
-            tenant_id: self.me.tenant.id,
+            tenant_id: self.scope,
             actor_user_id: Some(self.me.user_id),
-            actor_tenant_id: None,
+            actor_tenant_id: (home != self.scope).then_some(home),
             action,
             entity_type: Some(entity_type),
             entity_id: Some(entity_id.to_string()),

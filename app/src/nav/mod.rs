@@ -21,6 +21,10 @@ pub fn Console() -> impl IntoView {
     let location = use_location();
     let me = Resource::new_blocking(move || location.pathname.get(), |_| current_user());
     provide_context(MeResource(me));
+    // Read once, on the server render: what a form post without JavaScript
+    // left for this page.
+    let flash = Resource::new_blocking(|| (), |_| crate::components::flash::take_flash());
+    provide_context(crate::components::FlashResource(flash));
 
     view! {
         <div class="flex min-h-screen flex-col">
@@ -46,6 +50,11 @@ pub fn Console() -> impl IntoView {
                     })}
                 </Transition>
             </header>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.await.ok().flatten().and_then(|me| me.acting_from.clone().map(|home| view! { <ActingBanner tenant=me.tenant.name.clone() home=home.name /> }))
+                })}
+            </Transition>
             <div class="flex flex-1">
                 <nav aria-label="Main" data-testid="sidebar" class="hidden w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-4 md:block dark:border-slate-800 dark:bg-slate-900">
                     <Transition fallback=|| ()>
@@ -76,11 +85,44 @@ fn TenantBadge(me: Me) -> impl IntoView {
     }
 }
 
+/// Shown on every page while platform staff act inside another tenant.
+#[component]
+fn ActingBanner(tenant: String, home: String) -> impl IntoView {
+    let stop = ServerAction::<crate::tenants::StopActing>::new();
+    view! {
+        <div role="status" data-testid="acting-banner" class="flex flex-wrap items-center justify-between gap-2 border-b border-amber-300 bg-amber-100 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-200">
+            <span>"You are acting inside " <strong>{tenant}</strong> " as " {home} " staff. Every change is recorded in its audit log."</span>
+            <ActionForm action=stop>
+                <button type="submit" class="rounded-md bg-amber-200 px-3 py-1 font-medium hover:bg-amber-300 dark:bg-amber-900 dark:hover:bg-amber-800" data-testid="stop-acting">"Return to the platform"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// Platform staff's tenant switcher: a short name, and in they go.
+#[component]
+fn TenantSwitcher() -> impl IntoView {
+    let act = ServerAction::<crate::tenants::ActInTenant>::new();
+    view! {
+        <ActionForm action=act attr:class="hidden items-center gap-1 lg:flex" attr:data-testid="tenant-switcher">
+            <label for="switch-slug" class="sr-only">"Switch to tenant"</label>
+            <input id="switch-slug" name="slug" placeholder="Switch to tenant…" required=true class="w-40 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
+            <input type="hidden" name="next" value="/" />
+            <button type="submit" class=BUTTON_QUIET>"Go"</button>
+            {move || act.value().get().and_then(|r| r.err()).map(|e| view! {
+                <span role="alert" class="text-xs text-red-600">{e.field("slug").unwrap_or_else(|| e.to_string())}</span>
+            })}
+        </ActionForm>
+    }
+}
+
 #[component]
 fn UserMenu(me: Me) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
+    let staff = me.platform_home().is_some() && me.can("support:cross_tenant");
     view! {
         <div class="flex items-center gap-3">
+            {staff.then(|| view! { <TenantSwitcher /> })}
             <div class="hidden text-right sm:block">
                 <div data-testid="current-user" class="text-sm font-medium">{me.display_name.clone()}</div>
                 <div class="text-xs text-slate-500 dark:text-slate-400">{me.email.clone()}</div>

@@ -3,7 +3,7 @@
 //! The screens behind the entries arrive with later work; until then each
 //! says what it will hold.
 
-use crate::components::CARD;
+use crate::components::{FlashNotice, FlashResource, PageHeader, CARD};
 use crate::nav::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,13 +27,18 @@ fn describe(view: &str) -> (&'static str, &'static str) {
 #[component]
 pub fn ViewGate(view: &'static str, children: ChildrenFn) -> impl IntoView {
     let me = expect_context::<MeResource>().0;
+    let flash = use_context::<FlashResource>();
     view! {
         <Transition fallback=|| ()>
             {move || {
                 let children = children.clone();
                 Suspend::new(async move {
+                    // Forms read what a failed post typed from the flash: have it first.
+                    if let Some(flash) = flash {
+                        let _ = flash.0.await;
+                    }
                     match me.await {
-                        Ok(Some(me)) if me.can_view(view) => children().into_any(),
+                        Ok(Some(me)) if me.can_view(view) => view! { <FlashNotice /> {children()} }.into_any(),
                         Ok(Some(me)) => view! { <Forbidden view tenant=me.tenant.name /> }.into_any(),
                         _ => ().into_any(),
                     }
@@ -107,15 +112,6 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn PageHeader(title: &'static str, purpose: &'static str) -> impl IntoView {
-    view! {
-        <div class="mb-6">
-            <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
-            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{purpose}</p>
-        </div>
-    }
-}
 
 /// The 403 page: says what was refused and what to do, and sets the status.
 #[component]

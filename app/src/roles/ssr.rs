@@ -1,6 +1,6 @@
 //! Roles on the server.
 
-use crate::authz::ssr::{explain as explain_access, require};
+use crate::authz::ssr::{explain as explain_access, require, Actor};
 use crate::authz::{AccessTarget, Explanation, Perm};
 use crate::error::AppError;
 use crate::users::ssr::{ensure_not_last_top_holder, TOP_ROLES};
@@ -87,12 +87,23 @@ pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleAssign).await?;
     let tenant_id = actor.tenant_id();
     user_exists(actor.conn(), tenant_id, user_id).await?;
+    grant_in(&mut actor, user_id, role_id).await?;
+    actor.commit().await
+}
+
+/// Refuses a role that carries a permission the actor lacks; the role's
+/// name otherwise.
+pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppError> {
+    if !actor.me.can(Perm::RoleAssign.key()) {
+        return Err(AppError::Forbidden);
+    }
+    let tenant_id = actor.tenant_id();
     let role = find_role(actor.conn(), tenant_id, role_id).await?;
-    let carried = sqlx::query_scalar!(
+    let carried: Vec<String> = sqlx::query_scalar(
         "SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY permission_key",
-        tenant_id,
-        role_id
     )
+    .bind(tenant_id)
+    .bind(role_id)
     .fetch_all(actor.conn())
     .await?;
     let missing: Vec<&str> = carried.iter().map(String::as_str).filter(|p| !actor.me.can(p)).collect();
@@ -103,14 +114,21 @@ pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
             missing.join(", ")
         )));
     }
-    let me = actor.user_id();
-    if !insert_grant(actor.conn(), tenant_id, user_id, role_id, Some(me)).await? {
-        return Ok(());
+    Ok(role.name)
+}
+
+/// Grants a role in the actor's transaction (after [`grantable`]) and
+/// records it; nothing when the user holds it already.
+pub async fn grant_in(actor: &mut Actor, user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+    let name = grantable(actor, role_id).await?;
+    let tenant_id = actor.tenant_id();
+    let me = actor.local_user_id();
+    if insert_grant(actor.conn(), tenant_id, user_id, role_id, me).await? {
+        actor
+            .audit("user.role_grant", "user", user_id, None, Some(json!({ "role_id": role_id, "role": name })))
+            .await?;
     }
-    actor
-        .audit("user.role_grant", "user", user_id, None, Some(json!({ "role_id": role_id, "role": role.name })))
-        .await?;
-    actor.commit().await
+    Ok(())
 }
 
 /// Takes `role_id` from `user_id` (a role held through a team stays).
@@ -155,7 +173,7 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
         return Err(AppError::Conflict(format!("{} is a system role: it cannot be deleted.", role.name)));
     }
     let me = actor.user_id();
-    if !keeps_admin_without(actor.conn(), tenant_id, me, role_id, true).await? {
+    if actor.me.acting_from.is_none() && !keeps_admin_without(actor.conn(), tenant_id, me, role_id, true).await? {
         return Err(AppError::Conflict(format!(
             "You cannot delete {}: it is what lets you manage access.",
             role.name

@@ -1,7 +1,77 @@
 //! Tenants: the organisations on the platform, and the platform itself.
 
+pub mod pages;
+mod server;
+pub use server::*;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Plans a tenant may be on.
+pub const PLANS: &[(&str, &str)] = &[("free", "Free"), ("standard", "Standard"), ("enterprise", "Enterprise")];
+/// Modules a customer tenant may switch on (the core ones are always on).
+pub const OPTIONAL_MODULES: &[(&str, &str)] = &[("documents", "Documents"), ("audit", "Audit log")];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantQuery {
+    #[serde(default)]
+    pub q: String,
+    /// `active`, `suspended`, `deleted`, or empty for every live tenant.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub after: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub plan: String,
+    pub created_at: String,
+    pub deleted: bool,
+    pub modules: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantList {
+    pub rows: Vec<TenantRow>,
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantDetail {
+    pub row: TenantRow,
+    pub version: i32,
+    pub brand_colour: String,
+    pub history: Vec<crate::users::HistoryRow>,
+}
+
+/// Checks a brand colour: empty, or `#` and six hex digits.
+pub fn colour_problem(colour: &str) -> Option<&'static str> {
+    let ok = colour.is_empty()
+        || (colour.len() == 7 && colour.starts_with('#') && colour[1..].chars().all(|c| c.is_ascii_hexdigit()));
+    (!ok).then_some("Use a colour like #4f46e5, or leave it empty.")
+}
+
+/// Checks an organisation's name: 1 to 100 characters, no control characters.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    let n = name.chars().count();
+    if n == 0 {
+        Some("Enter a name.")
+    } else if n > 100 {
+        Some("A name has 100 characters at most.")
+    } else if name.chars().any(char::is_control) {
+        Some("A name cannot contain control characters.")
+    } else {
+        None
+    }
+}
 
 /// Checks a tenant's short name: 1 to 63 lowercase letters, digits and
 /// hyphens, not starting or ending with a hyphen (it appears in sign-in and
@@ -37,5 +107,19 @@ mod tests {
         assert!(parse_slug("acmé").is_err());
         assert!(parse_slug(&"a".repeat(64)).is_err());
         assert!(parse_slug(&"a".repeat(63)).is_ok());
+    }
+
+    #[test]
+    fn colours_and_names() {
+        use super::{colour_problem, name_problem};
+        assert_eq!(colour_problem(""), None);
+        assert_eq!(colour_problem("#4F46e5"), None);
+        assert!(colour_problem("4f46e5").is_some());
+        assert!(colour_problem("#4f46e").is_some());
+        assert!(colour_problem("#zzzzzz").is_some());
+        assert_eq!(name_problem("Acme"), None);
+        assert!(name_problem("").is_some());
+        assert!(name_problem(&"a".repeat(101)).is_some());
+        assert!(name_problem("a\u{0}b").is_some());
     }
 }

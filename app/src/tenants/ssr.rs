@@ -4,7 +4,7 @@
 
 use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::error::AppError;
-use serde_json::json;
+use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -59,4 +59,327 @@ pub async fn platform_tenant_id(tx: &mut PgConnection) -> Result<Option<Uuid>, A
     Ok(sqlx::query_scalar!("SELECT tenant_id AS \"id!\" FROM steward_platform_tenant()")
         .fetch_optional(&mut *tx)
         .await?)
+}
+
+// ---------------------------------------------------------------------------
+// Platform staff's tenant screens. Every function authorises in the platform
+// tenant (`require_platform`), then enters the tenant it works on, so its
+// events go to that tenant's chain naming the platform as the actor's tenant;
+// a copy goes to the platform's own chain.
+
+use super::{TenantDetail, TenantList, TenantQuery, TenantRow};
+use crate::audit::ssr::{history, stale, when};
+use crate::auth::TenantSummary;
+use crate::authz::ssr::{require_platform, Actor};
+use crate::authz::Perm;
+use crate::error::FieldError;
+use chrono::{DateTime, Utc};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    slug: String,
+    name: String,
+    kind: String,
+    status: String,
+    plan: String,
+    created_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+    modules: Vec<String>,
+}
+
+impl From<Row> for TenantRow {
+    fn from(r: Row) -> TenantRow {
+        TenantRow {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            kind: r.kind,
+            status: if r.deleted_at.is_some() { "deleted".into() } else { r.status },
+            plan: r.plan,
+            created_at: when(r.created_at),
+            deleted: r.deleted_at.is_some(),
+            modules: r.modules,
+        }
+    }
+}
+
+const TENANT_PAGE: i32 = 50;
+
+/// One page of tenants, by short name. Needs `tenant:read` on the platform.
+pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
+    let mut actor = require_platform(Perm::TenantRead).await?;
+    if !["", "active", "suspended", "deleted"].contains(&query.status.as_str()) {
+        return Err(crate::users::ssr::validation("status", "Choose a status from the list."));
+    }
+    let mut rows: Vec<Row> = sqlx::query_as("SELECT * FROM steward_platform_tenants($1, $2, $3, $4)")
+        .bind(query.q.trim().chars().take(100).collect::<String>())
+        .bind(&query.status)
+        .bind((!query.after.is_empty()).then_some(&query.after))
+        .bind(TENANT_PAGE + 1)
+        .fetch_all(actor.conn())
+        .await?;
+    let next = (rows.len() > TENANT_PAGE as usize).then(|| {
+        rows.truncate(TENANT_PAGE as usize);
+        rows.last().map(|r| r.slug.clone()).unwrap_or_default()
+    });
+    actor.commit().await?;
+    Ok(TenantList { rows: rows.into_iter().map(Into::into).collect(), next })
+}
+
+/// Enters a tenant (any status, deleted included) and reads its row; `NotFound`
+/// when there is none.
+async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, serde_json::Value), AppError> {
+    actor.enter_tenant(tenant_id).await?;
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at, t.deleted_at,
+                coalesce((SELECT array_agg(m.key ORDER BY m.key) FROM modules m
+                           WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm WHERE tm.tenant_id = t.id AND tm.module_key = m.key)), '{}') AS modules
+           FROM tenants t WHERE t.id = $1 FOR UPDATE",
+    )
+    .bind(tenant_id)
+    .fetch_optional(actor.conn())
+    .await?;
+    let Some(row) = row else { return Err(AppError::NotFound) };
+    let (version, settings): (i32, serde_json::Value) = sqlx::query_as("SELECT version, settings FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_one(actor.conn())
+        .await?;
+    Ok((row.into(), version, settings))
+}
+
+/// Records a change to a tenant in its own chain and in the platform's.
+async fn audit_both(actor: &mut Actor, tenant_id: Uuid, action: &str, before: Option<Value>, after: Option<Value>) -> Result<(), AppError> {
+    actor.audit(action, "tenant", tenant_id, before.clone(), after.clone()).await?;
+    let home = actor.me.platform_home().ok_or(AppError::Forbidden)?;
+    if home != tenant_id {
+        actor.enter_tenant(home).await?;
+        actor.audit(action, "tenant", tenant_id, before, after).await?;
+        actor.enter_tenant(tenant_id).await?;
+    }
+    Ok(())
+}
+
+pub async fn detail(tenant_id: Uuid) -> Result<TenantDetail, AppError> {
+    let mut actor = require_platform(Perm::TenantRead).await?;
+    let (row, version, settings) = enter(&mut actor, tenant_id).await?;
+    let history = history(actor.conn(), tenant_id, "tenant", tenant_id, 50).await?;
+    actor.commit().await?;
+    Ok(TenantDetail {
+        row,
+        version,
+        brand_colour: settings.get("brand_colour").and_then(|c| c.as_str()).unwrap_or_default().to_string(),
+        history,
+    })
+}
+
+fn check_plan_and_modules(plan: &str, modules: &[String], errors: &mut Vec<FieldError>) {
+    if !super::PLANS.iter().any(|(p, _)| *p == plan) {
+        errors.push(FieldError { field: "plan".into(), message: "Choose a plan from the list.".into() });
+    }
+    if modules.iter().any(|m| !super::OPTIONAL_MODULES.iter().any(|(k, _)| k == m)) {
+        errors.push(FieldError { field: "modules".into(), message: "Choose modules from the list.".into() });
+    }
+}
+
+async fn set_modules(actor: &mut Actor, tenant_id: Uuid, modules: &[String]) -> Result<(), AppError> {
+    let optional: Vec<&str> = super::OPTIONAL_MODULES.iter().map(|(k, _)| *k).collect();
+    sqlx::query("DELETE FROM tenant_modules WHERE tenant_id = $1 AND module_key = ANY($2) AND NOT (module_key = ANY($3))")
+        .bind(tenant_id)
+        .bind(&optional)
+        .bind(modules)
+        .execute(actor.conn())
+        .await?;
+    sqlx::query("INSERT INTO tenant_modules (tenant_id, module_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
+        .bind(tenant_id)
+        .bind(modules)
+        .execute(actor.conn())
+        .await?;
+    Ok(())
+}
+
+/// Creates a customer tenant with its seeded roles, the chosen modules and
+/// its first owner (who gets a temporary password, returned once). Needs
+/// `tenant:create`.
+pub async fn create_with_owner(
+    name: &str,
+    slug: &str,
+    plan: &str,
+    modules: &[String],
+    owner_name: &str,
+    owner_email: &str,
+) -> Result<crate::users::Created, AppError> {
+    let mut actor = require_platform(Perm::TenantCreate).await?;
+    let name = name.trim();
+    let mut errors = Vec::new();
+    if let Some(m) = super::name_problem(name) {
+        errors.push(FieldError { field: "name".into(), message: m.into() });
+    }
+    let slug = match super::parse_slug(slug) {
+        Ok(s) => s,
+        Err(m) => {
+            errors.push(FieldError { field: "slug".into(), message: m.into() });
+            String::new()
+        }
+    };
+    check_plan_and_modules(plan, modules, &mut errors);
+    for e in crate::users::validate_profile(owner_email.trim(), owner_name.trim()) {
+        errors.push(FieldError { field: format!("owner_{}", if e.field == "email" { "email" } else { "name" }), message: e.message });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = Uuid::now_v7();
+    actor.enter_tenant(id).await?;
+    sqlx::query("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, 'customer', $4)")
+        .bind(id)
+        .bind(&slug)
+        .bind(name)
+        .bind(plan)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| crate::users::ssr::field_conflict(e, "slug"))?;
+    sqlx::query("SELECT steward_seed_tenant($1)").bind(id).execute(actor.conn()).await?;
+    set_modules(&mut actor, id, modules).await?;
+    let after = json!({ "slug": slug, "name": name, "plan": plan, "modules": modules });
+    audit_both(&mut actor, id, "tenant.create", None, Some(after)).await?;
+    let owner = crate::users::ssr::create_in(&mut actor, owner_email, owner_name, None)
+        .await
+        .map_err(|e| match e {
+            AppError::Validation(list) => AppError::Validation(
+                list.into_iter().map(|f| FieldError { field: format!("owner_{}", if f.field == "email" { "email" } else { "name" }), ..f }).collect(),
+            ),
+            other => other,
+        })?;
+    let role: Uuid = sqlx::query_scalar("SELECT id FROM roles WHERE tenant_id = $1 AND system_key = 'owner'")
+        .bind(id)
+        .fetch_one(actor.conn())
+        .await?;
+    crate::roles::ssr::insert_grant(actor.conn(), id, owner.id, role, None).await?;
+    actor.audit("user.role_grant", "user", owner.id, None, Some(json!({ "role_id": role, "role": "Owner" }))).await?;
+    actor.commit().await?;
+    Ok(owner)
+}
+
+/// Saves a tenant's name, plan, modules and brand colour over the version
+/// the form showed. Needs `tenant:update`.
+pub async fn update(tenant_id: Uuid, version: i32, name: &str, plan: &str, modules: &[String], brand_colour: &str) -> Result<(), AppError> {
+    let mut actor = require_platform(Perm::TenantUpdate).await?;
+    let (name, brand_colour) = (name.trim(), brand_colour.trim());
+    let mut errors = Vec::new();
+    if let Some(m) = super::name_problem(name) {
+        errors.push(FieldError { field: "name".into(), message: m.into() });
+    }
+    if let Some(m) = super::colour_problem(brand_colour) {
+        errors.push(FieldError { field: "brand_colour".into(), message: m.into() });
+    }
+    check_plan_and_modules(plan, modules, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let (row, current, settings) = enter(&mut actor, tenant_id).await?;
+    if current != version {
+        return Err(stale(actor.conn(), tenant_id, "tenant", tenant_id).await);
+    }
+    let mut settings = if settings.is_object() { settings } else { json!({}) };
+    settings["brand_colour"] = json!(brand_colour);
+    sqlx::query("UPDATE tenants SET name = $2, plan = $3, settings = $4, version = version + 1, updated_at = now() WHERE id = $1")
+        .bind(tenant_id)
+        .bind(name)
+        .bind(plan)
+        .bind(&settings)
+        .execute(actor.conn())
+        .await?;
+    if row.kind == "customer" {
+        set_modules(&mut actor, tenant_id, modules).await?;
+    }
+    let before = json!({ "name": row.name, "plan": row.plan, "modules": row.modules });
+    let after = json!({ "name": name, "plan": plan, "modules": modules, "brand_colour": brand_colour });
+    audit_both(&mut actor, tenant_id, "tenant.update", Some(before), Some(after)).await?;
+    actor.commit().await
+}
+
+/// Ends every session of a tenant's members.
+async fn end_all_sessions(actor: &mut Actor, tenant_id: Uuid) -> Result<u64, AppError> {
+    let ended: Vec<String> = sqlx::query_scalar("DELETE FROM user_sessions WHERE tenant_id = $1 RETURNING session_id")
+        .bind(tenant_id)
+        .fetch_all(actor.conn())
+        .await?;
+    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(actor.conn()).await?;
+    Ok(ended.len() as u64)
+}
+
+/// Suspends (its members cannot sign in; their sessions end) or reactivates
+/// a customer tenant. Needs `tenant:suspend`.
+pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
+    let mut actor = require_platform(Perm::TenantSuspend).await?;
+    let (row, _, _) = enter(&mut actor, tenant_id).await?;
+    if row.kind == "platform" {
+        return Err(AppError::Conflict("The platform tenant cannot be suspended or deleted.".into()));
+    }
+    if row.deleted {
+        return Err(AppError::Conflict("Restore the tenant first.".into()));
+    }
+    if row.status == status {
+        return Ok(());
+    }
+    sqlx::query("UPDATE tenants SET status = $2, version = version + 1, updated_at = now() WHERE id = $1")
+        .bind(tenant_id)
+        .bind(status)
+        .execute(actor.conn())
+        .await?;
+    let ended = if status == "suspended" { end_all_sessions(&mut actor, tenant_id).await? } else { 0 };
+    let action = if status == "active" { "tenant.reactivate" } else { "tenant.suspend" };
+    audit_both(&mut actor, tenant_id, action, Some(json!({ "status": row.status })), Some(json!({ "status": status, "sessions_ended": ended }))).await?;
+    actor.commit().await
+}
+
+/// Soft-deletes (sessions end; restorable while its short name is free) or
+/// restores a customer tenant. Needs `tenant:delete`.
+pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError> {
+    let mut actor = require_platform(Perm::TenantDelete).await?;
+    let (row, _, _) = enter(&mut actor, tenant_id).await?;
+    if row.kind == "platform" {
+        return Err(AppError::Conflict("The platform tenant cannot be suspended or deleted.".into()));
+    }
+    if row.deleted == deleted {
+        return Ok(());
+    }
+    sqlx::query("UPDATE tenants SET deleted_at = CASE WHEN $2 THEN now() END, version = version + 1, updated_at = now() WHERE id = $1")
+        .bind(tenant_id)
+        .bind(deleted)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("Another tenant now uses this short name: it cannot be restored under it.".into()),
+            other => other,
+        })?;
+    if deleted {
+        end_all_sessions(&mut actor, tenant_id).await?;
+    }
+    let action = if deleted { "tenant.delete" } else { "tenant.restore" };
+    audit_both(&mut actor, tenant_id, action, Some(json!({ "deleted": !deleted })), Some(json!({ "deleted": deleted }))).await?;
+    actor.commit().await
+}
+
+/// Finds a live tenant by short name for platform staff switching into it,
+/// and records the switch in that tenant's chain. Needs `support:cross_tenant`.
+pub async fn enter_by_slug(slug: &str) -> Result<TenantSummary, AppError> {
+    let mut actor = require_platform(Perm::SupportCrossTenant).await?;
+    let slug = super::parse_slug(slug).map_err(|m| crate::users::ssr::validation("slug", m))?;
+    let found: Option<(Uuid, String, String, String, String, bool)> =
+        sqlx::query_as("SELECT id, slug, name, kind, status, deleted FROM steward_platform_tenant_by_slug($1)")
+            .bind(&slug)
+            .fetch_optional(actor.conn())
+            .await?;
+    let Some((id, slug, name, kind, _, false)) = found else {
+        return Err(crate::users::ssr::validation("slug", "There is no tenant with that short name."));
+    };
+    let summary = TenantSummary { id, slug, name, kind };
+    if Some(id) != actor.me.platform_home() {
+        actor.enter_tenant(id).await?;
+        actor.audit("platform.act_in_tenant", "tenant", id, None, None).await?;
+    }
+    actor.commit().await?;
+    Ok(summary)
 }

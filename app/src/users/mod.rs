@@ -4,12 +4,16 @@
 //! suspends, deletes or strips the last holder of the tenant's top role
 //! (owner, or platform administrator on the platform tenant).
 
+pub mod pages;
 mod server;
 pub use server::*;
 
 #[cfg(feature = "ssr")]
+pub mod csv;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 
+use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -29,3 +33,225 @@ pub struct UserHit {
 
 /// The most hits one cross-tenant search returns.
 pub const SEARCH_LIMIT: usize = 50;
+
+/// Rows on one page of a list.
+pub const PAGE_SIZE: usize = 50;
+/// Lists count matching rows up to this many, then say "more than".
+pub const COUNT_CAP: i64 = 1000;
+
+/// How many rows match: exact up to [`COUNT_CAP`], never a full count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Count {
+    Exact(i64),
+    MoreThan(i64),
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exact(n) => write!(f, "{n}"),
+            Count::MoreThan(n) => write!(f, "more than {n}"),
+        }
+    }
+}
+
+/// The users list's filters, ordering and position; every field is what
+/// the page's query string says (empty means "any").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserQuery {
+    #[serde(default)]
+    pub q: String,
+    /// `active`, `suspended`, `pending`, `inactive`, `deleted`, or empty.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub team: String,
+    /// `name`, `-name`, `email`, `-email`, `created`, `-created`.
+    #[serde(default)]
+    pub sort: String,
+    /// The cursor after which the page starts (from the previous page).
+    #[serde(default)]
+    pub after: String,
+}
+
+pub const STATUSES: &[&str] = &["active", "suspended", "pending", "inactive", "deleted"];
+pub const SORTS: &[(&str, &str)] = &[
+    ("name", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("email", "Email A–Z"),
+    ("-email", "Email Z–A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub roles: String,
+    pub last_login_at: String,
+    pub created_at: String,
+    pub deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList {
+    pub rows: Vec<UserRow>,
+    pub count: Count,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<String>,
+    /// Roles and teams to filter by: (id, name).
+    pub roles: Vec<(Uuid, String)>,
+    pub teams: Vec<(Uuid, String)>,
+}
+
+/// One of a user's roles, and how they hold it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRole {
+    pub role_id: Uuid,
+    pub name: String,
+    /// The team it comes through; `None` when held directly.
+    pub via_team: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub created_at: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// The session this very request came with.
+    pub current: bool,
+}
+
+/// One line of an entity's history (its audit events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub occurred_at: String,
+    pub action: String,
+    pub actor: String,
+    pub changes: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub version: i32,
+    pub created_at: String,
+    pub last_login_at: String,
+    pub deleted: bool,
+    pub roles: Vec<HeldRole>,
+    pub teams: Vec<(Uuid, String)>,
+    /// Every live role and team of the tenant, for the assign and add menus.
+    pub all_roles: Vec<(Uuid, String)>,
+    pub all_teams: Vec<(Uuid, String)>,
+    pub sessions: Vec<SessionRow>,
+    pub history: Vec<HistoryRow>,
+}
+
+/// A new account, with the temporary password when one was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: Uuid,
+    pub temporary_password: Option<String>,
+}
+
+/// The outcome of an import, row by row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportStatus {
+    pub id: Uuid,
+    pub state: String,
+    pub total: i32,
+    pub processed: i32,
+    pub created: i32,
+    pub failed: Vec<ImportFailure>,
+    pub file_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFailure {
+    /// The line of the file (the header is line 1).
+    pub line: i64,
+    pub email: String,
+    pub reason: String,
+}
+
+/// Checks an email address's shape: one `@`, something on each side, a dot
+/// in the domain, no spaces or control characters, 254 characters at most.
+pub fn email_problem(email: &str) -> Option<&'static str> {
+    if email.is_empty() {
+        return Some("Enter an email address.");
+    }
+    if email.chars().count() > 254 {
+        return Some("An email address has 254 characters at most.");
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Some("That does not look like an email address (name@example.com).");
+    };
+    let bad = |s: &str| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' && s == domain);
+    if bad(local)
+        || bad(domain)
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+        || local.contains(char::is_whitespace)
+    {
+        return Some("That does not look like an email address (name@example.com).");
+    }
+    None
+}
+
+/// Validates a profile: email and display name, each with its message.
+pub fn validate_profile(email: &str, display_name: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(message) = email_problem(email) {
+        errors.push(FieldError { field: "email".into(), message: message.into() });
+    }
+    let name = display_name.chars().count();
+    if name == 0 {
+        errors.push(FieldError { field: "display_name".into(), message: "Enter the person's name.".into() });
+    } else if name > 200 {
+        errors.push(FieldError { field: "display_name".into(), message: "A name has 200 characters at most.".into() });
+    } else if display_name.chars().any(char::is_control) {
+        errors.push(FieldError { field: "display_name".into(), message: "A name cannot contain control characters.".into() });
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_shapes() {
+        assert_eq!(email_problem("ann@example.com"), None);
+        assert_eq!(email_problem("a.b+c@sub.example.co.uk"), None);
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "ann @example.com", "ann@exa mple.com", "ann@.com", "ann@example..com"] {
+            assert!(email_problem(bad).is_some(), "{bad:?} passed");
+        }
+        assert!(email_problem(&format!("{}@example.com", "a".repeat(250))).is_some());
+    }
+
+    #[test]
+    fn profile_messages_name_their_field() {
+        let errors = validate_profile("nope", "");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "display_name"]);
+        assert!(validate_profile("a@b.co", &"x".repeat(201))[0].message.contains("200"));
+        assert!(validate_profile("a@b.co", "Ann").is_empty());
+    }
+
+    #[test]
+    fn counts_read_as_people_say_them() {
+        assert_eq!(Count::Exact(12).to_string(), "12");
+        assert_eq!(Count::MoreThan(1000).to_string(), "more than 1000");
+    }
+}

@@ -8,20 +8,20 @@ use uuid::Uuid;
 /// next request. Needs `user:suspend`.
 #[server(endpoint = "suspend_user")]
 pub async fn suspend_user(user_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond(super::ssr::set_status(user_id, "suspended").await)
+    crate::ssr::respond_form(super::ssr::set_status(user_id, "suspended").await, &[], "User suspended.")
 }
 
 /// Lets a suspended user sign in again. Needs `user:suspend`.
 #[server(endpoint = "reactivate_user")]
 pub async fn reactivate_user(user_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond(super::ssr::set_status(user_id, "active").await)
+    crate::ssr::respond_form(super::ssr::set_status(user_id, "active").await, &[], "User reactivated.")
 }
 
 /// Deletes a user (soft: restorable; their email can be used again).
 /// Needs `user:delete`.
 #[server(endpoint = "delete_user")]
 pub async fn delete_user(user_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond(super::ssr::delete(user_id).await)
+    crate::ssr::respond_form(super::ssr::delete(user_id).await, &[], "User deleted. You can restore them from the Deleted filter.")
 }
 
 /// Finds users in every tenant by email or name (platform staff only).
@@ -30,4 +30,62 @@ pub async fn delete_user(user_id: Uuid) -> Result<(), AppError> {
 #[server(endpoint = "search_users_across_tenants")]
 pub async fn search_users_across_tenants(query: String) -> Result<Vec<super::UserHit>, AppError> {
     crate::ssr::respond(super::ssr::search_across_tenants(&query).await)
+}
+
+/// One page of the tenant's users. Needs `user:read`.
+#[server(endpoint = "list_users")]
+pub async fn list_users(query: super::UserQuery) -> Result<super::UserList, AppError> {
+    crate::ssr::respond(super::ssr::list(query).await)
+}
+
+/// Everything the user's page shows. Needs `user:read`.
+#[server(endpoint = "get_user")]
+pub async fn get_user(user_id: Uuid) -> Result<super::UserDetail, AppError> {
+    let current = match crate::ssr::request_session() {
+        Ok(session) => session.id().map(|id| id.to_string()),
+        Err(_) => None,
+    };
+    crate::ssr::respond(super::ssr::detail(user_id, current).await)
+}
+
+/// Creates an account. Without a password, a temporary one is made and
+/// returned once. Needs `user:create` (and `role:assign` to give a role).
+#[server(endpoint = "create_user")]
+pub async fn create_user(email: String, display_name: String, password: Option<String>, role_id: Option<String>) -> Result<super::Created, AppError> {
+    let result = async {
+        let role_id = match role_id.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Some(r.parse::<Uuid>().map_err(|_| super::ssr::validation("role_id", "Choose a role from the list."))?),
+            None => None,
+        };
+        super::ssr::create(&email, &display_name, password.as_deref(), role_id).await
+    }
+    .await;
+    crate::ssr::respond_form(result, &[("email", &email), ("display_name", &display_name)], "User created.")
+}
+
+/// Saves a user's email and name over the version the form showed. Needs `user:update`.
+#[server(endpoint = "update_user")]
+pub async fn update_user(user_id: Uuid, version: i32, email: String, display_name: String) -> Result<(), AppError> {
+    let result = super::ssr::update_profile(user_id, version, &email, &display_name).await;
+    crate::ssr::respond_form(result, &[("email", &email), ("display_name", &display_name)], "Profile saved.")
+}
+
+/// Sets a temporary password, returned once, and ends the user's sessions.
+/// Needs `user:reset_password`.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
+    crate::ssr::respond(super::ssr::reset_password(user_id).await)
+}
+
+/// Brings back a deleted user. Needs `user:delete`.
+#[server(endpoint = "restore_user")]
+pub async fn restore_user(user_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::restore(user_id).await, &[], "User restored.")
+}
+
+/// Ends one of a user's sessions (`session_id`) or all of them. Needs
+/// `user:revoke_sessions`.
+#[server(endpoint = "revoke_sessions")]
+pub async fn revoke_sessions(user_id: Uuid, session_id: Option<Uuid>) -> Result<u64, AppError> {
+    crate::ssr::respond_form(super::ssr::revoke_sessions(user_id, session_id).await, &[], "Signed out.")
 }

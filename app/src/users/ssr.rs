@@ -104,30 +104,60 @@ pub async fn ensure_not_last_top_holder(
     user_id: Uuid,
     only_role: Option<Uuid>,
 ) -> Result<(), AppError> {
+    ensure_top_remains(conn, tenant_id, Some(user_id), only_role, None, only_role.is_some()).await
+}
+
+/// [`ensure_not_last_top_holder`] for deleting a team.
+pub async fn ensure_team_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid) -> Result<(), AppError> {
+    ensure_top_remains(conn, tenant_id, None, None, Some(team_id), false).await
+}
+
+/// [`ensure_not_last_top_holder`] for taking a member out of a team.
+pub async fn ensure_member_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
+    ensure_top_remains(conn, tenant_id, Some(user_id), None, Some(team_id), false).await
+}
+
+/// [`ensure_not_last_top_holder`] for taking a role from a team.
+pub async fn ensure_team_role_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+    ensure_top_remains(conn, tenant_id, None, Some(role_id), Some(team_id), false).await
+}
+
+/// The grants a change removes are those matching every given part (user,
+/// role, team; `direct_only` for grants held directly). Refuses when the
+/// tenant has an active top-role holder now and would have none after.
+async fn ensure_top_remains(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Option<Uuid>,
+    role_id: Option<Uuid>,
+    team_id: Option<Uuid>,
+    direct_only: bool,
+) -> Result<(), AppError> {
     // Serialise these checks per tenant: two admins removing the last two
     // owners at once must not both pass.
-    sqlx::query!("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let counts = sqlx::query!(
-        r#"WITH active AS (
-               SELECT e.user_id, e.role_id, e.team_id IS NOT NULL AS via_team
-                 FROM effective_user_roles e
-                 JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id AND r.system_key = ANY($3)
-                 JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL AND u.status = 'active'
-                WHERE e.tenant_id = $1
-           )
-           SELECT count(*) AS "now!",
-                  count(*) FILTER (WHERE NOT (user_id = $2 AND ($4::uuid IS NULL OR (role_id = $4 AND NOT via_team)))) AS "after!"
-             FROM active"#,
-        tenant_id,
-        user_id,
-        TOP_ROLES as &[&str],
-        only_role,
+    sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).fetch_optional(&mut *conn).await?;
+    let (now, after): (i64, i64) = sqlx::query_as(
+        "WITH active AS (
+             SELECT e.user_id, e.role_id, e.team_id
+               FROM effective_user_roles e
+               JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id AND r.system_key = ANY($2)
+               JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL AND u.status = 'active'
+              WHERE e.tenant_id = $1
+         )
+         SELECT count(*),
+                count(*) FILTER (WHERE NOT (($3::uuid IS NULL OR user_id = $3) AND ($4::uuid IS NULL OR role_id = $4)
+                                            AND ($5::uuid IS NULL OR team_id = $5) AND (NOT $6 OR team_id IS NULL)))
+           FROM active",
     )
+    .bind(tenant_id)
+    .bind(TOP_ROLES)
+    .bind(user_id)
+    .bind(role_id)
+    .bind(team_id)
+    .bind(direct_only)
     .fetch_one(&mut *conn)
     .await?;
-    if counts.now > 0 && counts.after == 0 {
+    if now > 0 && after == 0 {
         return Err(AppError::Conflict(
             "This is the organisation's last owner. Make someone else an owner first.".into(),
         ));
@@ -190,10 +220,7 @@ pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
 /// Platform staff's search across tenants: the one explicit cross-tenant
 /// read path (`steward_platform_user_search`), authorised and audited.
 pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, AppError> {
-    let mut actor = require(Perm::SupportCrossTenant).await?;
-    if actor.me.tenant.kind != "platform" {
-        return Err(AppError::Forbidden);
-    }
+    let mut actor = crate::authz::ssr::require_platform(Perm::SupportCrossTenant).await?;
     let query = query.trim();
     let length = query.chars().count();
     if !(2..=100).contains(&length) {
@@ -226,10 +253,423 @@ pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, A
             last_login_at: r.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         })
         .collect();
-    let platform = actor.tenant_id();
+    let platform = actor.scope;
     actor
         .audit("platform.user_search", "tenant", platform, None, Some(json!({ "query": query, "results": hits.len() })))
         .await?;
     actor.commit().await?;
     Ok(hits)
+}
+
+// ---------------------------------------------------------------------------
+// The console's users screens.
+
+use super::{Count, Created, HeldRole, SessionRow, UserDetail, UserList, UserQuery, UserRow, COUNT_CAP, PAGE_SIZE};
+use crate::audit::ssr::{history, stale, when};
+use crate::authz::ssr::Actor;
+use crate::error::FieldError;
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+/// The ordering key of a sort, as SQL over `users u`, and whether it runs
+/// descending. Unknown sorts fall back to name.
+fn sort_key(sort: &str) -> (&'static str, bool, &'static str) {
+    match sort {
+        "-name" => ("lower(u.display_name)", true, "-name"),
+        "email" => ("lower(u.email)", false, "email"),
+        "-email" => ("lower(u.email)", true, "-email"),
+        "created" => ("u.id::text", false, "created"),
+        "-created" => ("u.id::text", true, "-created"),
+        _ => ("lower(u.display_name)", false, "name"),
+    }
+}
+
+/// A cursor is the last row's sort value and id: `value|uuid`.
+fn parse_cursor(after: &str) -> Option<(String, Uuid)> {
+    let (value, id) = after.rsplit_once('|')?;
+    Some((value.to_string(), id.parse().ok()?))
+}
+
+fn like_pattern(q: &str) -> String {
+    format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// The WHERE clause the list, its count and the CSV export share.
+pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query: &UserQuery) -> Result<(), AppError> {
+    b.push(" WHERE u.tenant_id = ").push_bind(tenant_id);
+    match query.status.as_str() {
+        "" => {
+            b.push(" AND u.deleted_at IS NULL");
+        }
+        "deleted" => {
+            b.push(" AND u.deleted_at IS NOT NULL");
+        }
+        s if super::STATUSES.contains(&s) => {
+            b.push(" AND u.deleted_at IS NULL AND u.status = ").push_bind(s.to_string());
+        }
+        _ => return Err(validation("status", "Choose a status from the list.")),
+    }
+    let q = query.q.trim();
+    if q.chars().count() > 200 {
+        return Err(validation("q", "Search for 200 characters at most."));
+    }
+    if !q.is_empty() {
+        b.push(" AND lower(u.email || ' ' || u.display_name) LIKE ").push_bind(like_pattern(q));
+    }
+    if !query.role.is_empty() {
+        let role: Uuid = query.role.parse().map_err(|_| validation("role", "Choose a role from the list."))?;
+        b.push(" AND EXISTS (SELECT 1 FROM effective_user_roles e WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id AND e.role_id = ")
+            .push_bind(role)
+            .push(")");
+    }
+    if !query.team.is_empty() {
+        let team: Uuid = query.team.parse().map_err(|_| validation("team", "Choose a team from the list."))?;
+        b.push(" AND EXISTS (SELECT 1 FROM team_members m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.team_id = ")
+            .push_bind(team)
+            .push(")");
+    }
+    Ok(())
+}
+
+pub fn validation(field: &str, message: &str) -> AppError {
+    AppError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    status: String,
+    roles: Option<String>,
+    last_login_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+    sort_value: String,
+}
+
+/// One page of the tenant's users: filtered, ordered, from a cursor, with
+/// a count capped at [`COUNT_CAP`]. Needs `user:read`.
+pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
+    let mut actor = require(Perm::UserRead).await?;
+    let tenant_id = actor.tenant_id();
+    let (key, desc, _) = sort_key(&query.sort);
+    let mut b = QueryBuilder::new(format!(
+        "SELECT u.id, u.email, u.display_name, u.status, u.last_login_at, u.created_at, u.deleted_at, {key} AS sort_value,
+                (SELECT string_agg(DISTINCT r.name, ', ') FROM effective_user_roles e
+                   JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
+                  WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id) AS roles
+           FROM users u"
+    ));
+    push_filters(&mut b, tenant_id, &query)?;
+    if !query.after.is_empty() {
+        let (value, id) = parse_cursor(&query.after).ok_or_else(|| validation("after", "That page link is broken: start from the first page."))?;
+        b.push(format!(" AND ({key}, u.id) {} (", if desc { "<" } else { ">" }))
+            .push_bind(value)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    let dir = if desc { "DESC" } else { "ASC" };
+    b.push(format!(" ORDER BY {key} {dir}, u.id {dir} LIMIT {}", PAGE_SIZE + 1));
+    let mut rows: Vec<ListRow> = b.build_query_as().fetch_all(actor.conn()).await?;
+    let next = (rows.len() > PAGE_SIZE).then(|| {
+        rows.truncate(PAGE_SIZE);
+        let last = rows.last().expect("a full page");
+        format!("{}|{}", last.sort_value, last.id)
+    });
+
+    let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM users u");
+    push_filters(&mut c, tenant_id, &query)?;
+    c.push(format!(" LIMIT {}) capped", COUNT_CAP + 1));
+    let n: i64 = c.build_query_scalar().fetch_one(actor.conn()).await?;
+    let count = if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) };
+
+    let roles = names(actor.conn(), "SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let teams = names(actor.conn(), "SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    actor.commit().await?;
+    Ok(UserList {
+        rows: rows
+            .into_iter()
+            .map(|r| UserRow {
+                id: r.id,
+                email: r.email,
+                display_name: r.display_name,
+                status: r.status,
+                roles: r.roles.unwrap_or_default(),
+                last_login_at: r.last_login_at.map(when).unwrap_or_default(),
+                created_at: when(r.created_at),
+                deleted: r.deleted_at.is_some(),
+            })
+            .collect(),
+        count,
+        next,
+        roles,
+        teams,
+    })
+}
+
+pub async fn names(conn: &mut PgConnection, sql: &str, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query_as(sql).bind(tenant_id).fetch_all(conn).await?)
+}
+
+/// Everything the user's page shows. Needs `user:read`; deleted users are
+/// shown (so they can be restored), another tenant's are not found.
+pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<UserDetail, AppError> {
+    let mut actor = require(Perm::UserRead).await?;
+    let tenant_id = actor.tenant_id();
+    let user: (String, String, String, i32, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT email, display_name, status, version, created_at, last_login_at, deleted_at
+           FROM users WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(actor.conn())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let roles: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT e.role_id, r.name, t.name
+           FROM effective_user_roles e
+           JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
+           LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
+          WHERE e.tenant_id = $1 AND e.user_id = $2
+          ORDER BY lower(r.name), t.name NULLS FIRST",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_all(actor.conn())
+    .await?;
+    let teams: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
+          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY lower(t.name)",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_all(actor.conn())
+    .await?;
+    let sessions: Vec<(Uuid, DateTime<Utc>, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT us.id, us.created_at, host(us.ip), us.user_agent, us.session_id
+           FROM user_sessions us
+           JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
+          WHERE us.tenant_id = $1 AND us.user_id = $2
+          ORDER BY us.created_at DESC",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_all(actor.conn())
+    .await?;
+    let all_roles = names(actor.conn(), "SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let all_teams = names(actor.conn(), "SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
+    actor.commit().await?;
+    Ok(UserDetail {
+        id: user_id,
+        email: user.0,
+        display_name: user.1,
+        status: user.2,
+        version: user.3,
+        created_at: when(user.4),
+        last_login_at: user.5.map(when).unwrap_or_default(),
+        deleted: user.6.is_some(),
+        roles: roles.into_iter().map(|(role_id, name, via_team)| HeldRole { role_id, name, via_team }).collect(),
+        teams,
+        all_roles,
+        all_teams,
+        sessions: sessions
+            .into_iter()
+            .map(|(id, created, ip, ua, sid)| SessionRow {
+                id,
+                created_at: when(created),
+                ip: ip.unwrap_or_default(),
+                user_agent: ua.unwrap_or_default(),
+                current: current_session.as_deref() == Some(sid.as_str()),
+            })
+            .collect(),
+        history,
+    })
+}
+
+/// A password nobody chose, for a new account or a reset: 20 characters
+/// from an alphabet without look-alikes (about 110 bits).
+pub fn temporary_password() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+/// Checks a chosen password: 12 to 1024 characters.
+pub fn password_problem(password: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < 12 {
+        Some("Use at least 12 characters.")
+    } else if n > 1024 {
+        Some("A password has 1024 characters at most.")
+    } else {
+        None
+    }
+}
+
+/// Creates a user in the actor's tenant, and records it in the actor's
+/// transaction. Without a password, a temporary one is made and returned.
+pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, password: Option<&str>) -> Result<Created, AppError> {
+    let (email, display_name) = (email.trim(), display_name.trim());
+    let mut errors = super::validate_profile(email, display_name);
+    let password = password.filter(|p| !p.is_empty());
+    if let Some(message) = password.and_then(password_problem) {
+        errors.push(FieldError { field: "password".into(), message: message.into() });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let temporary = password.is_none().then(temporary_password);
+    let hash = crate::auth::password::hash(password.map(str::to_string).or(temporary.clone()).unwrap_or_default()).await;
+    let id = Uuid::now_v7();
+    let tenant_id = actor.scope;
+    sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(email)
+        .bind(display_name)
+        .bind(&hash.0)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| field_conflict(e, "email"))?;
+    actor
+        .audit("user.create", "user", id, None, Some(json!({ "email": email, "display_name": display_name, "status": "active" })))
+        .await?;
+    Ok(Created { id, temporary_password: temporary })
+}
+
+/// A unique violation as a message beside `field`; anything else as usual.
+pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
+    match AppError::from(error) {
+        AppError::Conflict(message) => AppError::Validation(vec![FieldError { field: field.into(), message }]),
+        other => other,
+    }
+}
+
+/// Creates a user, optionally with a role. Needs `user:create` (and
+/// `role:assign` plus every permission of the role, when one is given).
+pub async fn create(email: &str, display_name: &str, password: Option<&str>, role_id: Option<Uuid>) -> Result<Created, AppError> {
+    let mut actor = require(Perm::UserCreate).await?;
+    let created = create_in(&mut actor, email, display_name, password).await?;
+    if let Some(role_id) = role_id {
+        crate::roles::ssr::grant_in(&mut actor, created.id, role_id).await?;
+    }
+    actor.commit().await?;
+    Ok(created)
+}
+
+/// Saves a profile over the version the form was loaded at; a newer
+/// version is a conflict naming who changed it. Needs `user:update`.
+pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_name: &str) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserUpdate).await?;
+    let tenant_id = actor.tenant_id();
+    let (email, display_name) = (email.trim(), display_name.trim());
+    let errors = super::validate_profile(email, display_name);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let before: (String, String, i32) = sqlx::query_as(
+        "SELECT email, display_name, version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_optional(actor.conn())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if before.2 != version {
+        return Err(stale(actor.conn(), tenant_id, "user", user_id).await);
+    }
+    if before.0 == email && before.1 == display_name {
+        return Ok(());
+    }
+    sqlx::query("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(email)
+        .bind(display_name)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| field_conflict(e, "email"))?;
+    actor
+        .audit(
+            "user.update",
+            "user",
+            user_id,
+            Some(json!({ "email": before.0, "display_name": before.1 })),
+            Some(json!({ "email": email, "display_name": display_name })),
+        )
+        .await?;
+    actor.commit().await
+}
+
+/// Ends every session of a user (their records in the session store go).
+pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, only: Option<Uuid>) -> Result<u64, AppError> {
+    let ended: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR id = $3) RETURNING session_id",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *conn).await?;
+    Ok(ended.len() as u64)
+}
+
+/// Gives a user a new temporary password, shown once to the caller, and
+/// ends their sessions. Needs `user:reset_password`.
+pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
+    let mut actor = require(Perm::UserResetPassword).await?;
+    let tenant_id = actor.tenant_id();
+    lock_user(actor.conn(), tenant_id, user_id).await?;
+    let password = temporary_password();
+    let hash = crate::auth::password::hash(password.clone()).await;
+    sqlx::query("UPDATE users SET password_hash = $3, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(&hash.0)
+        .execute(actor.conn())
+        .await?;
+    let ended = end_sessions(actor.conn(), tenant_id, user_id, None).await?;
+    actor.audit("user.password_reset", "user", user_id, None, Some(json!({ "sessions_ended": ended }))).await?;
+    actor.commit().await?;
+    Ok(password)
+}
+
+/// Brings back a deleted user (their email must still be free). Needs `user:delete`.
+pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserDelete).await?;
+    let tenant_id = actor.tenant_id();
+    let done = sqlx::query("UPDATE users SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("Another user now has this email address: change theirs first.".into()),
+            other => other,
+        })?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    actor.audit("user.restore", "user", user_id, Some(json!({ "deleted": true })), Some(json!({ "deleted": false }))).await?;
+    actor.commit().await
+}
+
+/// Ends one session of a user, or all of them. Needs `user:revoke_sessions`.
+pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, AppError> {
+    let mut actor = require(Perm::UserRevokeSessions).await?;
+    let tenant_id = actor.tenant_id();
+    lock_user(actor.conn(), tenant_id, user_id).await?;
+    let ended = end_sessions(actor.conn(), tenant_id, user_id, only).await?;
+    if only.is_some() && ended == 0 {
+        return Err(AppError::NotFound);
+    }
+    actor.audit("user.sessions_revoke", "user", user_id, None, Some(json!({ "sessions_ended": ended, "session": only }))).await?;
+    actor.commit().await?;
+    Ok(ended)
 }

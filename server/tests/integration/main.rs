@@ -7,6 +7,7 @@ mod audit;
 mod authz;
 mod cli;
 mod cluster;
+mod console;
 mod migrations;
 mod navigation;
 mod sign_in;

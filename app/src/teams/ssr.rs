@@ -1,0 +1,273 @@
+//! Teams on the server.
+
+use super::{TeamDetail, TeamRow};
+use crate::audit::ssr::{history, stale};
+use crate::authz::ssr::{require, Actor};
+use crate::authz::Perm;
+use crate::error::AppError;
+use crate::users::ssr::{field_conflict, names, validation};
+use serde_json::json;
+use uuid::Uuid;
+
+pub async fn list(deleted: bool) -> Result<Vec<TeamRow>, AppError> {
+    let mut actor = require(Perm::TeamRead).await?;
+    let rows: Vec<(Uuid, String, String, i64, Option<String>, Option<String>, bool)> = sqlx::query_as(
+        "SELECT t.id, t.name, t.description,
+                (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id),
+                (SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM team_roles tr
+                   JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
+                  WHERE tr.tenant_id = t.tenant_id AND tr.team_id = t.id),
+                u.display_name, t.deleted_at IS NOT NULL
+           FROM teams t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.lead_user_id
+          WHERE t.tenant_id = $1 AND (t.deleted_at IS NOT NULL) = $2
+          ORDER BY lower(t.name)",
+    )
+    .bind(actor.tenant_id())
+    .bind(deleted)
+    .fetch_all(actor.conn())
+    .await?;
+    actor.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, description, members, roles, lead, deleted)| TeamRow {
+            id,
+            name,
+            description,
+            members,
+            roles: roles.unwrap_or_default(),
+            lead: lead.unwrap_or_default(),
+            deleted,
+        })
+        .collect())
+}
+
+async fn find(actor: &mut Actor, team_id: Uuid, lock: bool) -> Result<(String, String, i32, Option<Uuid>, bool), AppError> {
+    let sql = format!(
+        "SELECT name, description, version, lead_user_id, deleted_at IS NOT NULL FROM teams WHERE tenant_id = $1 AND id = $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let tenant_id = actor.tenant_id();
+    sqlx::query_as(&sql).bind(tenant_id).bind(team_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn detail(team_id: Uuid) -> Result<TeamDetail, AppError> {
+    let mut actor = require(Perm::TeamRead).await?;
+    let tenant_id = actor.tenant_id();
+    let (name, description, version, lead_user_id, deleted) = find(&mut actor, team_id, false).await?;
+    let members: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.display_name, u.email FROM team_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
+          WHERE m.tenant_id = $1 AND m.team_id = $2 AND u.deleted_at IS NULL ORDER BY lower(u.display_name)",
+    )
+    .bind(tenant_id)
+    .bind(team_id)
+    .fetch_all(actor.conn())
+    .await?;
+    let roles: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT r.id, r.name FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
+          WHERE tr.tenant_id = $1 AND tr.team_id = $2 ORDER BY lower(r.name)",
+    )
+    .bind(tenant_id)
+    .bind(team_id)
+    .fetch_all(actor.conn())
+    .await?;
+    let all_roles = names(actor.conn(), "SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let history = history(actor.conn(), tenant_id, "team", team_id, 50).await?;
+    actor.commit().await?;
+    Ok(TeamDetail { id: team_id, name, description, version, deleted, lead_user_id, members, roles, all_roles, history })
+}
+
+pub async fn create(name: &str, description: &str) -> Result<Uuid, AppError> {
+    let mut actor = require(Perm::TeamManage).await?;
+    let (name, description) = (name.trim(), description.trim());
+    let errors = super::team_problems(name, description);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)")
+        .bind(actor.tenant_id())
+        .bind(id)
+        .bind(name)
+        .bind(description)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| field_conflict(e, "name"))?;
+    actor.audit("team.create", "team", id, None, Some(json!({ "name": name, "description": description }))).await?;
+    actor.commit().await?;
+    Ok(id)
+}
+
+pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, lead: Option<&str>) -> Result<(), AppError> {
+    let mut actor = require(Perm::TeamManage).await?;
+    let tenant_id = actor.tenant_id();
+    let (name, description) = (name.trim(), description.trim());
+    let errors = super::team_problems(name, description);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let lead: Option<Uuid> = match lead.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => Some(l.parse().map_err(|_| validation("lead_user_id", "Choose the lead from the team's members."))?),
+        None => None,
+    };
+    let before = find(&mut actor, team_id, true).await?;
+    if before.4 {
+        return Err(AppError::Conflict("Restore the team first.".into()));
+    }
+    if before.2 != version {
+        return Err(stale(actor.conn(), tenant_id, "team", team_id).await);
+    }
+    if let Some(lead) = lead {
+        let member: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3")
+            .bind(tenant_id)
+            .bind(team_id)
+            .bind(lead)
+            .fetch_optional(actor.conn())
+            .await?;
+        if member.is_none() {
+            return Err(validation("lead_user_id", "Choose the lead from the team's members."));
+        }
+    }
+    sqlx::query("UPDATE teams SET name = $3, description = $4, lead_user_id = $5, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(team_id)
+        .bind(name)
+        .bind(description)
+        .bind(lead)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| field_conflict(e, "name"))?;
+    actor
+        .audit(
+            "team.update",
+            "team",
+            team_id,
+            Some(json!({ "name": before.0, "description": before.1, "lead_user_id": before.3 })),
+            Some(json!({ "name": name, "description": description, "lead_user_id": lead })),
+        )
+        .await?;
+    actor.commit().await
+}
+
+pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
+    let mut actor = require(Perm::TeamManage).await?;
+    let tenant_id = actor.tenant_id();
+    let before = find(&mut actor, team_id, true).await?;
+    if before.4 == deleted {
+        return Ok(());
+    }
+    if deleted {
+        // Deleting the team takes its roles from its members: the same
+        // anti-lockout rule as taking them one by one.
+        crate::users::ssr::ensure_team_not_last_top(actor.conn(), tenant_id, team_id).await?;
+    }
+    sqlx::query("UPDATE teams SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(team_id)
+        .bind(deleted)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("Another team now has this name: rename it first.".into()),
+            other => other,
+        })?;
+    let action = if deleted { "team.delete" } else { "team.restore" };
+    actor.audit(action, "team", team_id, Some(json!({ "deleted": !deleted })), Some(json!({ "deleted": deleted }))).await?;
+    actor.commit().await
+}
+
+pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<(), AppError> {
+    let mut actor = require(Perm::TeamManage).await?;
+    let tenant_id = actor.tenant_id();
+    let team = find(&mut actor, team_id, true).await?;
+    if team.4 {
+        return Err(AppError::Conflict("Restore the team first.".into()));
+    }
+    let user: Option<String> = sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(actor.conn())
+        .await?;
+    let user = user.ok_or(AppError::NotFound)?;
+    let changed = if member {
+        sqlx::query("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(tenant_id)
+            .bind(team_id)
+            .bind(user_id)
+            .execute(actor.conn())
+            .await?
+            .rows_affected()
+    } else {
+        if user_id == actor.user_id() {
+            // Leaving a team must not take away one's own administration.
+            let keeps: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+                  WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key IN ('role:assign', 'role:manage')
+                    AND e.team_id IS DISTINCT FROM $3)",
+            )
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(team_id)
+            .fetch_one(actor.conn())
+            .await?;
+            if !keeps {
+                return Err(AppError::Conflict("You cannot leave this team: it is what lets you manage access.".into()));
+            }
+        }
+        crate::users::ssr::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
+        if team.3 == Some(user_id) {
+            sqlx::query("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(team_id)
+                .execute(actor.conn())
+                .await?;
+        }
+        sqlx::query("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3")
+            .bind(tenant_id)
+            .bind(team_id)
+            .bind(user_id)
+            .execute(actor.conn())
+            .await?
+            .rows_affected()
+    };
+    if changed > 0 {
+        let (action, what) = if member { ("team.member_add", json!({ "user_id": user_id, "user": user })) } else { ("team.member_remove", json!({ "user_id": user_id, "user": user })) };
+        let (before, after) = if member { (None, Some(what)) } else { (Some(what), None) };
+        actor.audit(action, "team", team_id, before, after).await?;
+    }
+    actor.commit().await
+}
+
+pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(), AppError> {
+    let mut actor = require(Perm::RoleAssign).await?;
+    let tenant_id = actor.tenant_id();
+    let team = find(&mut actor, team_id, true).await?;
+    if team.4 {
+        return Err(AppError::Conflict("Restore the team first.".into()));
+    }
+    let role = crate::roles::ssr::grantable(&mut actor, role_id).await?;
+    let changed = if granted {
+        sqlx::query("INSERT INTO team_roles (tenant_id, team_id, role_id, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(tenant_id)
+            .bind(team_id)
+            .bind(role_id)
+            .bind(actor.local_user_id())
+            .execute(actor.conn())
+            .await?
+            .rows_affected()
+    } else {
+        crate::users::ssr::ensure_team_role_not_last_top(actor.conn(), tenant_id, team_id, role_id).await?;
+        sqlx::query("DELETE FROM team_roles WHERE tenant_id = $1 AND team_id = $2 AND role_id = $3")
+            .bind(tenant_id)
+            .bind(team_id)
+            .bind(role_id)
+            .execute(actor.conn())
+            .await?
+            .rows_affected()
+    };
+    if changed > 0 {
+        let what = json!({ "role_id": role_id, "role": role });
+        let (action, before, after) = if granted { ("team.role_grant", None, Some(what)) } else { ("team.role_revoke", Some(what), None) };
+        actor.audit(action, "team", team_id, before, after).await?;
+    }
+    actor.commit().await
+}

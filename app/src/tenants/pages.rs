@@ -1,0 +1,272 @@
+//! Platform staff's tenant screens: the list, a new tenant with its first
+//! owner, and a tenant's page (settings, suspend, delete, act inside).
+
+use super::*;
+use crate::components::*;
+use crate::nav::MeResource;
+use crate::pages::ViewGate;
+use crate::users::pages::{query_string, History, OneTimePassword};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+fn can(me: &MeResource, perm: &str) -> bool {
+    me.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(perm))
+}
+
+#[component]
+pub fn TenantsPage() -> impl IntoView {
+    let query = use_query_map();
+    let me = expect_context::<MeResource>();
+    let params = move || {
+        let q = query.read();
+        TenantQuery { q: q.get("q").unwrap_or_default(), status: q.get("status").unwrap_or_default(), after: q.get("after").unwrap_or_default() }
+    };
+    let list = Resource::new(params, list_tenants);
+    let act = ServerAction::<ActInTenant>::new();
+    view! {
+        <ViewGate view="tenants">
+            <Title text="Tenants" />
+            <PageHeader title="Tenants" purpose="Every organisation on this platform.">
+                {can(&me, "tenant:create").then(|| view! { <a href="/tenants/new" class=BUTTON data-testid="new-tenant">"New tenant"</a> })}
+            </PageHeader>
+            <Form method="GET" action="/tenants" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
+                <div class="min-w-[16rem] flex-1">
+                    <label for="q" class=LABEL>"Search"</label>
+                    <input id="q" name="q" type="search" value=move || params().q placeholder="Name or short name contains…" class=INPUT />
+                </div>
+                <div>
+                    <label for="status" class=LABEL>"Status"</label>
+                    <select id="status" name="status" class=SELECT>
+                        {[("", "Live"), ("active", "Active"), ("suspended", "Suspended"), ("deleted", "Deleted")].into_iter().map(|(v, l)| {
+                            view! { <option value=v selected=move || params().status == v>{l}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <button type="submit" class=BUTTON>"Apply"</button>
+            </Form>
+            {outcome(act, "")}
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let p = params();
+                    match list.await {
+                        Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
+                        Ok(list) => {
+                            let next = list.next.clone().map(|after| format!("/tenants{}", query_string(&[("q", &p.q), ("status", &p.status), ("after", &after)])));
+                            view! {
+                                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                                    <table class=TABLE data-testid="tenant-table">
+                                        <thead class="bg-slate-50 dark:bg-slate-800/50">
+                                            <tr>
+                                                <th scope="col" class=TH>"Organisation"</th>
+                                                <th scope="col" class=TH>"Short name"</th>
+                                                <th scope="col" class=TH>"Status"</th>
+                                                <th scope="col" class=TH>"Plan"</th>
+                                                <th scope="col" class=TH>"Modules"</th>
+                                                <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
+                                            </tr>
+                                        </thead>
+                                        <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                            {list.rows.into_iter().map(|t| view! {
+                                                <tr data-testid="tenant-row">
+                                                    <td class=TD><A href=format!("/tenants/{}", t.id) attr:class=LINK>{t.name}</A></td>
+                                                    <td class=format!("{TD} font-mono text-xs")>{t.slug.clone()}</td>
+                                                    <td class=TD><StatusBadge status=t.status /></td>
+                                                    <td class=TD>{t.plan}</td>
+                                                    <td class=format!("{TD} text-slate-500")>{t.modules.join(", ")}</td>
+                                                    <td class=format!("{TD} text-right")>
+                                                        {(!t.deleted).then(|| view! {
+                                                            <ActionForm action=act>
+                                                                <input type="hidden" name="slug" value=t.slug.clone() />
+                                                                <input type="hidden" name="next" value="/" />
+                                                                <button type="submit" class=BUTTON_QUIET aria-label=format!("Act inside {}", t.slug)>"Act inside"</button>
+                                                            </ActionForm>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <nav class="mt-4 flex justify-end text-sm" aria-label="Pages">
+                                    {next.map(|href| view! { <a href=href class=LINK>"Next page →"</a> })}
+                                </nav>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </ViewGate>
+    }
+}
+
+fn module_boxes(selected: Vec<String>) -> impl IntoView {
+    view! {
+        <fieldset class="space-y-1">
+            <legend class=LABEL>"Modules"</legend>
+            {OPTIONAL_MODULES.iter().map(|(key, label)| {
+                let checked = selected.iter().any(|m| m == key);
+                let id = format!("module-{key}");
+                view! {
+                    <div class="flex items-center gap-2 text-sm">
+                        <input type="checkbox" id=id.clone() name="modules[]" value=*key checked=checked class="h-4 w-4 rounded border-slate-300" />
+                        <label for=id>{*label}</label>
+                    </div>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+fn plan_options() -> Vec<(String, String)> {
+    PLANS.iter().map(|(k, l)| (k.to_string(), l.to_string())).collect()
+}
+
+#[component]
+pub fn NewTenantPage() -> impl IntoView {
+    let action = ServerAction::<CreateTenant>::new();
+    view! {
+        <ViewGate view="tenants">
+            <Title text="New tenant" />
+            <PageHeader title="New tenant" purpose="An organisation, its roles and modules, and its first owner." />
+            <div class=format!("{CARD} max-w-xl")>
+                {move || action.value().get().and_then(|r| r.ok()).map(|created| view! {
+                    <div class="mb-4 space-y-2">
+                        {created.temporary_password.map(|p| view! { <OneTimePassword password=p whom="the owner" /> })}
+                        <p class="text-sm"><a href="/tenants" class=LINK>"Back to tenants"</a></p>
+                    </div>
+                })}
+                <ActionForm action attr:class="space-y-2" attr:data-testid="new-tenant-form">
+                    {outcome(action, "Tenant created.")}
+                    <Field name="name" label="Organisation name" autocomplete="off" error=field_error(action, "name") />
+                    <Field name="slug" label="Short name" autocomplete="off" hint="Used to sign in: a-z, digits and hyphens." error=field_error(action, "slug") />
+                    <SelectField name="plan" label="Plan" options=plan_options() selected="standard" error=field_error(action, "plan") />
+                    {module_boxes(vec!["documents".into(), "audit".into()])}
+                    <p class="min-h-[1.25rem] text-sm text-red-600" data-testid="modules-error">{move || field_error(action, "modules").get()}</p>
+                    <h2 class=format!("{HEADING} pt-2")>"First owner"</h2>
+                    <Field name="owner_name" label="Owner's name" autocomplete="off" error=field_error(action, "owner_name") />
+                    <Field name="owner_email" label="Owner's email" kind="email" autocomplete="off" error=field_error(action, "owner_email") />
+                    <div class="flex gap-2 pt-2">
+                        <button type="submit" class=BUTTON data-testid="create-tenant">"Create tenant"</button>
+                        <a href="/tenants" class=BUTTON_SECONDARY>"Cancel"</a>
+                    </div>
+                </ActionForm>
+            </div>
+        </ViewGate>
+    }
+}
+
+#[component]
+pub fn TenantPage() -> impl IntoView {
+    let params = use_params_map();
+    let me = expect_context::<MeResource>();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let update = ServerAction::<UpdateTenant>::new();
+    let suspend = ServerAction::<SuspendTenant>::new();
+    let reactivate = ServerAction::<ReactivateTenant>::new();
+    let delete = ServerAction::<DeleteTenant>::new();
+    let restore = ServerAction::<RestoreTenant>::new();
+    let act = ServerAction::<ActInTenant>::new();
+    let changes = (successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore));
+    let tenant = Resource::new(
+        move || (id(), changes.0.get() + changes.1.get() + changes.2.get() + changes.3.get() + changes.4.get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_tenant(id).await,
+                None => Err(crate::error::AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <ViewGate view="tenants">
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tenant.await {
+                        Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
+                        Ok(t) => {
+                            let may = move |p: &str| can(&me, p);
+                            let tid = t.row.id;
+                            let customer = t.row.kind == "customer";
+                            let created_at = t.row.created_at.clone();
+                            let (deleted, suspended) = (t.row.deleted, t.row.status == "suspended");
+                            view! {
+                                <Title text=t.row.name.clone() />
+                                <PageHeader title=t.row.name.clone() purpose=format!("Short name: {}", t.row.slug)>
+                                    <StatusBadge status=t.row.status.clone() />
+                                    {(!deleted).then(|| view! {
+                                        <ActionForm action=act>
+                                            <input type="hidden" name="slug" value=t.row.slug.clone() />
+                                            <input type="hidden" name="next" value="/" />
+                                            <button type="submit" class=BUTTON_SECONDARY>"Act inside"</button>
+                                        </ActionForm>
+                                    })}
+                                </PageHeader>
+                                <div class="grid gap-6 lg:grid-cols-3">
+                                    <div class="space-y-6 lg:col-span-2">
+                                        <section class=CARD aria-labelledby="settings-heading">
+                                            <h2 id="settings-heading" class=HEADING>"Settings"</h2>
+                                            <ActionForm action=update attr:class="mt-3 space-y-2" attr:data-testid="tenant-form">
+                                                {outcome(update, "Tenant saved.")}
+                                                <input type="hidden" name="tenant_id" value=tid.to_string() />
+                                                <input type="hidden" name="version" value=t.version.to_string() />
+                                                <Field name="name" label="Organisation name" value=t.row.name.clone() error=field_error(update, "name") />
+                                                <SelectField name="plan" label="Plan" options=plan_options() selected=t.row.plan.clone() error=field_error(update, "plan") />
+                                                {customer.then(|| module_boxes(t.row.modules.clone()))}
+                                                <Field name="brand_colour" label="Brand colour" value=t.brand_colour.clone() optional=true hint="Like #4f46e5." error=field_error(update, "brand_colour") />
+                                                {may("tenant:update").then(|| view! { <button type="submit" class=BUTTON>"Save settings"</button> })}
+                                            </ActionForm>
+                                        </section>
+                                        <section class=CARD aria-labelledby="history-heading">
+                                            <h2 id="history-heading" class=HEADING>"History"</h2>
+                                            <History rows=t.history.clone() />
+                                        </section>
+                                    </div>
+                                    <section class=format!("{CARD} space-y-3") aria-labelledby="status-heading">
+                                        <h2 id="status-heading" class=HEADING>"Status"</h2>
+                                        {outcome(suspend, "Tenant suspended.")}
+                                        {outcome(reactivate, "Tenant reactivated.")}
+                                        {outcome(delete, "Tenant deleted.")}
+                                        {outcome(restore, "Tenant restored.")}
+                                        <p class="text-sm text-slate-600 dark:text-slate-300">"Created " {created_at} "."</p>
+                                        <div class="flex flex-wrap gap-2">
+                                            {(customer && !deleted && !suspended && may("tenant:suspend")).then(|| view! {
+                                                <Confirm label="Suspend" question="Suspend this tenant? Its members are signed out and cannot sign in until it is reactivated.">
+                                                    <ActionForm action=suspend>
+                                                        <input type="hidden" name="tenant_id" value=tid.to_string() />
+                                                        <button type="submit" class=BUTTON_DANGER data-testid="confirm-suspend-tenant">"Yes, suspend"</button>
+                                                    </ActionForm>
+                                                </Confirm>
+                                            })}
+                                            {(customer && !deleted && suspended && may("tenant:suspend")).then(|| view! {
+                                                <ActionForm action=reactivate>
+                                                    <input type="hidden" name="tenant_id" value=tid.to_string() />
+                                                    <button type="submit" class=BUTTON_SECONDARY>"Reactivate"</button>
+                                                </ActionForm>
+                                            })}
+                                            {(customer && !deleted && may("tenant:delete")).then(|| view! {
+                                                <Confirm label="Delete" question="Delete this tenant? Its members are signed out. You can restore it later.">
+                                                    <ActionForm action=delete>
+                                                        <input type="hidden" name="tenant_id" value=tid.to_string() />
+                                                        <button type="submit" class=BUTTON_DANGER data-testid="confirm-delete-tenant">"Yes, delete"</button>
+                                                    </ActionForm>
+                                                </Confirm>
+                                            })}
+                                            {(customer && deleted && may("tenant:delete")).then(|| view! {
+                                                <ActionForm action=restore>
+                                                    <input type="hidden" name="tenant_id" value=tid.to_string() />
+                                                    <button type="submit" class=BUTTON_SECONDARY>"Restore"</button>
+                                                </ActionForm>
+                                            })}
+                                        </div>
+                                    </section>
+                                </div>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </ViewGate>
+    }
+}

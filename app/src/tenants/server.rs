@@ -1,0 +1,110 @@
+//! Server functions of the tenants area (platform staff).
+
+use super::{TenantDetail, TenantList, TenantQuery};
+use crate::error::AppError;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// One page of tenants. Needs `tenant:read` in the platform tenant.
+#[server(endpoint = "list_tenants")]
+pub async fn list_tenants(query: TenantQuery) -> Result<TenantList, AppError> {
+    crate::ssr::respond(super::ssr::list(query).await)
+}
+
+/// A tenant's settings and history. Needs `tenant:read`.
+#[server(endpoint = "get_tenant")]
+pub async fn get_tenant(tenant_id: Uuid) -> Result<TenantDetail, AppError> {
+    crate::ssr::respond(super::ssr::detail(tenant_id).await)
+}
+
+/// Creates a tenant and its first owner; the owner's temporary password is
+/// returned once. Needs `tenant:create`.
+#[server(endpoint = "create_tenant")]
+pub async fn create_tenant(
+    name: String,
+    slug: String,
+    plan: String,
+    modules: Option<Vec<String>>,
+    owner_name: String,
+    owner_email: String,
+) -> Result<crate::users::Created, AppError> {
+    let result = super::ssr::create_with_owner(&name, &slug, &plan, &modules.unwrap_or_default(), &owner_name, &owner_email).await;
+    crate::ssr::respond_form(
+        result,
+        &[("name", &name), ("slug", &slug), ("plan", &plan), ("owner_name", &owner_name), ("owner_email", &owner_email)],
+        "Tenant created.",
+    )
+}
+
+/// Saves a tenant's settings over the version the form showed. Needs `tenant:update`.
+#[server(endpoint = "update_tenant")]
+pub async fn update_tenant(
+    tenant_id: Uuid,
+    version: i32,
+    name: String,
+    plan: String,
+    modules: Option<Vec<String>>,
+    brand_colour: String,
+) -> Result<(), AppError> {
+    let result = super::ssr::update(tenant_id, version, &name, &plan, &modules.unwrap_or_default(), &brand_colour).await;
+    crate::ssr::respond_form(result, &[("name", &name), ("plan", &plan), ("brand_colour", &brand_colour)], "Tenant saved.")
+}
+
+/// Suspends a tenant: its members cannot sign in and their sessions end.
+/// Needs `tenant:suspend`.
+#[server(endpoint = "suspend_tenant")]
+pub async fn suspend_tenant(tenant_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_status(tenant_id, "suspended").await, &[], "Tenant suspended.")
+}
+
+/// Lets a suspended tenant's members sign in again. Needs `tenant:suspend`.
+#[server(endpoint = "reactivate_tenant")]
+pub async fn reactivate_tenant(tenant_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_status(tenant_id, "active").await, &[], "Tenant reactivated.")
+}
+
+/// Deletes a tenant (soft: restorable). Needs `tenant:delete`.
+#[server(endpoint = "delete_tenant")]
+pub async fn delete_tenant(tenant_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_deleted(tenant_id, true).await, &[], "Tenant deleted.")
+}
+
+/// Restores a deleted tenant. Needs `tenant:delete`.
+#[server(endpoint = "restore_tenant")]
+pub async fn restore_tenant(tenant_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_deleted(tenant_id, false).await, &[], "Tenant restored.")
+}
+
+/// Platform staff switch into a tenant (by short name) and act there with
+/// their platform grants, under a banner, until they return. Needs
+/// `support:cross_tenant` in the platform tenant; recorded in the tenant.
+#[server(endpoint = "act_in_tenant")]
+pub async fn act_in_tenant(slug: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::auth::ssr::SESSION_ACTING_KEY;
+    let result = async {
+        let target = super::ssr::enter_by_slug(&slug).await?;
+        let session = crate::ssr::request_session()?;
+        let home = crate::ssr::current_user().and_then(|me| me.platform_home());
+        let stored = if Some(target.id) == home { session.remove::<crate::auth::TenantSummary>(SESSION_ACTING_KEY).await.map(|_| ()) } else { session.insert(SESSION_ACTING_KEY, target).await };
+        stored.map_err(|_| AppError::Internal)?;
+        leptos_axum::redirect(&crate::auth::safe_next(next.as_deref()));
+        Ok(())
+    }
+    .await;
+    crate::ssr::respond_form(result, &[("slug", &slug)], "")
+}
+
+/// Platform staff return to the platform tenant. Needs a session.
+#[server(endpoint = "stop_acting")]
+pub async fn stop_acting() -> Result<(), AppError> {
+    use crate::auth::ssr::SESSION_ACTING_KEY;
+    let result = async {
+        crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
+        let session = crate::ssr::request_session()?;
+        session.remove::<crate::auth::TenantSummary>(SESSION_ACTING_KEY).await.map_err(|_| AppError::Internal)?;
+        leptos_axum::redirect("/tenants");
+        Ok(())
+    }
+    .await;
+    crate::ssr::respond(result)
+}
