@@ -43,28 +43,37 @@ RETURNS TABLE (id uuid, slug text, name text, kind text, status text, plan text,
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_platform uuid;
+  t record;
   v_pattern text := '%' || replace(replace(replace(lower(coalesce(p_query, '')), '\', '\\'), '%', '\%'), '_', '\_') || '%';
 BEGIN
   SELECT tn.id INTO v_platform FROM tenants tn WHERE tn.kind = 'platform' AND tn.deleted_at IS NULL;
   IF steward_current_tenant() IS DISTINCT FROM v_platform THEN
     RAISE EXCEPTION 'the tenant list is for platform staff only' USING ERRCODE = 'insufficient_privilege';
   END IF;
-  RETURN QUERY
-    SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at, t.deleted_at,
-           coalesce((SELECT array_agg(m.key ORDER BY m.key) FROM modules m
-                      WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm
-                                                  WHERE tm.tenant_id = t.id AND tm.module_key = m.key)), '{}')
-      FROM tenants t
-     WHERE (lower(t.slug) LIKE v_pattern OR lower(t.name) LIKE v_pattern)
+  FOR t IN
+    SELECT tn.* FROM tenants tn
+     WHERE (lower(tn.slug) LIKE v_pattern OR lower(tn.name) LIKE v_pattern)
        AND CASE coalesce(p_status, '')
-             WHEN 'deleted' THEN t.deleted_at IS NOT NULL
-             WHEN 'active' THEN t.deleted_at IS NULL AND t.status = 'active'
-             WHEN 'suspended' THEN t.deleted_at IS NULL AND t.status = 'suspended'
-             ELSE t.deleted_at IS NULL
+             WHEN 'deleted' THEN tn.deleted_at IS NOT NULL
+             WHEN 'active' THEN tn.deleted_at IS NULL AND tn.status = 'active'
+             WHEN 'suspended' THEN tn.deleted_at IS NULL AND tn.status = 'suspended'
+             ELSE tn.deleted_at IS NULL
            END
-       AND (p_after IS NULL OR t.slug > p_after)
-     ORDER BY t.slug
-     LIMIT p_limit;
+       AND (p_after IS NULL OR tn.slug > p_after)
+     ORDER BY tn.slug
+     LIMIT p_limit
+  LOOP
+    -- tenant_modules forces row-level security even on its owner: read
+    -- each tenant's modules inside its own scope.
+    PERFORM set_config('steward.tenant_id', t.id::text, true);
+    id := t.id; slug := t.slug; name := t.name; kind := t.kind; status := t.status; plan := t.plan;
+    created_at := t.created_at; deleted_at := t.deleted_at;
+    SELECT coalesce(array_agg(m.key ORDER BY m.key), '{}') INTO modules
+      FROM modules m
+     WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm WHERE tm.tenant_id = t.id AND tm.module_key = m.key);
+    RETURN NEXT;
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', v_platform::text, true);
 END
 $$;
 REVOKE ALL ON FUNCTION steward_platform_tenants(text, text, text, integer) FROM PUBLIC;

@@ -17,7 +17,7 @@ test('an owner signs in, sees the menu, moves around and signs out', async ({ pa
   // Client-side navigation through the hydrated menu.
   await page.getByTestId('sidebar').getByRole('link', { name: 'Users' }).click();
   await expect(page).toHaveURL(/\/users$/);
-  await expect(page.getByTestId('view-users')).toBeVisible();
+  await expect(page.getByTestId('user-table')).toBeVisible();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Users');
 
   await page.getByTestId('sign-out').click();

@@ -13,7 +13,7 @@ test('without JavaScript: sign in, see the menu, open a view, sign out', async (
   await page.getByRole('button', { name: 'Sign in' }).click();
 
   await expect(page).toHaveURL(/\/users$/);
-  await expect(page.getByTestId('view-users')).toBeVisible();
+  await expect(page.getByTestId('user-table')).toBeVisible();
   await expect(page.getByTestId('current-user')).toHaveText('Olivia Owner');
   expect(await menuEntries(page)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
   await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');

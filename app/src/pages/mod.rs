@@ -150,3 +150,13 @@ pub fn NotFound() -> impl IntoView {
         </main>
     }
 }
+
+/// Runs a page's data call only when the signed-in user may open `view`:
+/// a refused page fetches nothing (and records one denial, not two).
+pub async fn gated<T>(me: MeResource, view: &'static str, call: impl std::future::Future<Output = Result<T, crate::error::AppError>>) -> Result<T, crate::error::AppError> {
+    match me.0.await {
+        Ok(Some(m)) if m.can_view(view) => call.await,
+        Ok(Some(_)) => Err(crate::error::AppError::Forbidden),
+        _ => Err(crate::error::AppError::Unauthenticated),
+    }
+}

@@ -22,7 +22,7 @@ pub fn TeamsPage() -> impl IntoView {
     let deleted = move || query.read().get("deleted").is_some_and(|d| d == "1");
     let create = ServerAction::<CreateTeam>::new();
     let created = successes(create);
-    let teams = Resource::new(move || (deleted(), created.get()), |(deleted, _)| list_teams(deleted));
+    let teams = Resource::new(move || (deleted(), created.get()), move |(deleted, _)| crate::pages::gated(me, "teams", list_teams(deleted)));
     view! {
         <ViewGate view="teams">
             <Title text="Teams" />
@@ -103,15 +103,20 @@ pub fn TeamPage() -> impl IntoView {
     let c = (successes(update), successes(delete), successes(restore), successes(add), successes(remove), successes(grant), successes(revoke));
     let team = Resource::new(
         move || (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get()),
-        |(id, _)| async move {
+        move |(id, _)| crate::pages::gated(me, "teams", async move {
             match id {
                 Some(id) => get_team(id).await,
                 None => Err(crate::error::AppError::NotFound),
             }
-        },
+        }),
     );
     // People to add: the tenant's users (first page, by name).
-    let people = Resource::new(|| (), |_| crate::users::list_users(crate::users::UserQuery::default()));
+    let people = Resource::new(|| (), move |_| async move {
+        match me.0.await {
+            Ok(Some(m)) if m.can("user:read") => crate::users::list_users(crate::users::UserQuery::default()).await,
+            _ => Err(crate::error::AppError::Forbidden),
+        }
+    });
     view! {
         <ViewGate view="teams">
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>

@@ -23,7 +23,7 @@ pub fn TenantsPage() -> impl IntoView {
         let q = query.read();
         TenantQuery { q: q.get("q").unwrap_or_default(), status: q.get("status").unwrap_or_default(), after: q.get("after").unwrap_or_default() }
     };
-    let list = Resource::new(params, list_tenants);
+    let list = Resource::new(params, move |p| crate::pages::gated(me, "tenants", list_tenants(p)));
     let act = ServerAction::<ActInTenant>::new();
     view! {
         <ViewGate view="tenants">
@@ -171,12 +171,12 @@ pub fn TenantPage() -> impl IntoView {
     let changes = (successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore));
     let tenant = Resource::new(
         move || (id(), changes.0.get() + changes.1.get() + changes.2.get() + changes.3.get() + changes.4.get()),
-        |(id, _)| async move {
+        move |(id, _)| crate::pages::gated(me, "tenants", async move {
             match id {
                 Some(id) => get_tenant(id).await,
                 None => Err(crate::error::AppError::NotFound),
             }
-        },
+        }),
     );
     view! {
         <ViewGate view="tenants">

@@ -40,7 +40,7 @@ pub fn UsersPage() -> impl IntoView {
         let get = |k: &str| q.get(k).unwrap_or_default();
         UserQuery { q: get("q"), status: get("status"), role: get("role"), team: get("team"), sort: get("sort"), after: get("after") }
     };
-    let list = Resource::new(params, list_users);
+    let list = Resource::new(params, move |p| crate::pages::gated(me, "users", list_users(p)));
     view! {
         <ViewGate view="users">
             <Title text="Users" />
@@ -157,7 +157,7 @@ pub fn OneTimePassword(password: String, #[prop(into)] whom: String) -> impl Int
 pub fn NewUserPage() -> impl IntoView {
     let action = ServerAction::<CreateUser>::new();
     let me = expect_context::<MeResource>();
-    let roles = Resource::new(|| (), |_| list_users(UserQuery::default()));
+    let roles = Resource::new(|| (), move |_| crate::pages::gated(me, "users", list_users(UserQuery::default())));
     view! {
         <ViewGate view="users">
             <Title text="New user" />
@@ -218,12 +218,12 @@ pub fn UserPage() -> impl IntoView {
             let c = changes;
             (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get())
         },
-        |(id, _)| async move {
+        move |(id, _)| crate::pages::gated(me, "users", async move {
             match id {
                 Some(id) => get_user(id).await,
                 None => Err(crate::error::AppError::NotFound),
             }
-        },
+        }),
     );
 
     view! {
@@ -449,9 +449,10 @@ pub fn History(rows: Vec<HistoryRow>) -> impl IntoView {
 pub fn FindUserPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let hits = Resource::new(q, |q| async move {
+    let me = expect_context::<MeResource>();
+    let hits = Resource::new(q, move |q| crate::pages::gated(me, "users", async move {
         if q.trim().is_empty() { Ok(Vec::new()) } else { search_users_across_tenants(q).await }
-    });
+    }));
     let act = ServerAction::<crate::tenants::ActInTenant>::new();
     view! {
         <ViewGate view="users">

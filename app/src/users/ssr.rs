@@ -146,7 +146,8 @@ async fn ensure_top_remains(
          )
          SELECT count(*),
                 count(*) FILTER (WHERE NOT (($3::uuid IS NULL OR user_id = $3) AND ($4::uuid IS NULL OR role_id = $4)
-                                            AND ($5::uuid IS NULL OR team_id = $5) AND (NOT $6 OR team_id IS NULL)))
+                                            AND ($5::uuid IS NULL OR team_id IS NOT DISTINCT FROM $5)
+                                            AND (NOT $6 OR team_id IS NULL)))
            FROM active",
     )
     .bind(tenant_id)

@@ -65,7 +65,7 @@ async fn the_count_stops_at_the_cap_instead_of_counting_everything() {
     let app = TestApp::spawn().await;
     many_users(&app, "globex", 1005).await;
     app.sign_in("globex", "gina@globex.test", PASSWORD).await;
-    let list = json(&app.call("/api/list_users", &[]).await);
+    let list = json(&app.call("/api/list_users", &[("query[q]", "")]).await);
     assert_eq!(list["count"], serde_json::json!({ "MoreThan": 1000 }));
     let page = app.get("/users").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -143,7 +143,7 @@ async fn a_password_reset_ends_the_users_sessions_and_the_new_one_signs_in() {
     let again = mark.get("/documents").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "the old session is over");
     let fresh = app.another_browser();
-    assert_eq!(fresh.sign_in("acme", "mark@acme.test", PASSWORD).await.location(), Some("/login"), "the old password no longer works");
+    assert!(fresh.sign_in("acme", "mark@acme.test", PASSWORD).await.location().unwrap().contains("/login"), "the old password no longer works");
     assert_eq!(fresh.sign_in("acme", "mark@acme.test", &password).await.location(), Some("/"));
 }
 
@@ -258,7 +258,7 @@ async fn a_platform_administrator_creates_a_tenant_whose_owner_can_sign_in() {
     let initech = app.db.tenant_id("initech").await.to_string();
     assert_eq!(app.call("/api/suspend_tenant", &[("tenant_id", &initech)]).await.status, StatusCode::OK);
     assert_eq!(bill.get("/").await.status, StatusCode::SEE_OTHER);
-    assert_eq!(bill.sign_in("initech", "bill@initech.test", &password).await.location(), Some("/login"));
+    assert!(bill.sign_in("initech", "bill@initech.test", &password).await.location().unwrap().contains("/login"));
     assert_eq!(app.call("/api/reactivate_tenant", &[("tenant_id", &initech)]).await.status, StatusCode::OK);
     assert_eq!(bill.sign_in("initech", "bill@initech.test", &password).await.location(), Some("/"));
 

@@ -63,7 +63,7 @@ async fn platform_staff_see_the_tenants_view() {
     let page = app.get("/tenants").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.has_testid("nav-tenants"));
-    assert!(page.has_testid("view-tenants"));
+    assert!(page.has_testid("tenant-table"));
 
     let support = TestApp::spawn().await;
     support.sign_in("platform", "support@steward.test", PASSWORD).await;
@@ -81,7 +81,7 @@ async fn opening_a_view_without_its_grant_is_a_403_page() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.has_testid("forbidden"));
     assert!(page.body.contains("You cannot open"));
-    assert!(!page.has_testid("view-users"));
+    assert!(!page.has_testid("user-table"));
 
     let allowed = app.get("/documents").await;
     assert_eq!(allowed.status, StatusCode::OK);
