@@ -81,10 +81,7 @@ pub fn set_status(status: u16) {
 /// instead, which the status must not replace.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
-        let form_post = use_context::<Parts>()
-            .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html")))
-            .unwrap_or(false);
-        if !form_post {
+        if !is_form_post() {
             set_status(error.status());
         }
     }

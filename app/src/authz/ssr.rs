@@ -25,17 +25,16 @@ pub struct Actor {
 /// The request id, client address and user agent of the current request.
 pub fn request_meta() -> RequestMeta {
     let Ok(parts) = request_parts() else { return RequestMeta::default() };
+    meta_of(&parts.headers, &parts.extensions)
+}
+
+/// [`request_meta`] from a request's headers and extensions (for handlers
+/// outside Leptos).
+pub fn meta_of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> RequestMeta {
     RequestMeta {
-        ip: parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip()),
-        user_agent: parts
-            .headers
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        ip: extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip()),
+        user_agent: headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        request_id: extensions.get::<RequestId>().map(|r| r.0.clone()),
     }
 }
 

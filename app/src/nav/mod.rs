@@ -16,6 +16,14 @@ use leptos_router::hooks::use_location;
 #[derive(Clone, Copy)]
 pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
 
+impl MeResource {
+    /// Whether the signed-in user holds `permission` (false while unknown):
+    /// for showing controls; the server function decides.
+    pub fn can(&self, permission: &str) -> bool {
+        self.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(permission))
+    }
+}
+
 #[component]
 pub fn Console() -> impl IntoView {
     let location = use_location();

@@ -11,10 +11,6 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-fn can(me: &MeResource, perm: &str) -> bool {
-    me.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(perm))
-}
-
 #[component]
 pub fn TeamsPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
@@ -72,7 +68,7 @@ pub fn TeamsPage() -> impl IntoView {
                         })}
                     </Transition>
                 </div>
-                {can(&me, "team:manage").then(|| view! {
+                {me.can("team:manage").then(|| view! {
                     <section class=CARD aria-labelledby="new-team-heading">
                         <h2 id="new-team-heading" class=HEADING>"New team"</h2>
                         <ActionForm action=create attr:class="mt-3 space-y-2" attr:data-testid="new-team-form">
@@ -126,7 +122,7 @@ pub fn TeamPage() -> impl IntoView {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(t) => {
-                            let may = move |p: &str| can(&me, p);
+                            let may = move |p: &str| me.can(p);
                             let tid = t.id;
                             let lead_options: Vec<(String, String)> = t.members.iter().map(|(id, n, _)| (id.to_string(), n.clone())).collect();
                             let addable: Vec<(String, String)> = people.iter().filter(|p| !t.members.iter().any(|(id, _, _)| *id == p.id)).map(|p| (p.id.to_string(), format!("{} ({})", p.display_name, p.email))).collect();

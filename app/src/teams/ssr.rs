@@ -5,7 +5,7 @@ use crate::audit::ssr::{history, stale};
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
 use crate::error::AppError;
-use crate::users::ssr::{field_conflict, names, validation};
+use crate::users::ssr::{field_conflict, live_roles, validation};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -70,7 +70,7 @@ pub async fn detail(team_id: Uuid) -> Result<TeamDetail, AppError> {
     .bind(team_id)
     .fetch_all(actor.conn())
     .await?;
-    let all_roles = names(actor.conn(), "SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let all_roles = live_roles(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "team", team_id, 50).await?;
     actor.commit().await?;
     Ok(TeamDetail { id: team_id, name, description, version, deleted, lead_user_id, members, roles, all_roles, history })

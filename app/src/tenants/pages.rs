@@ -11,10 +11,6 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-fn can(me: &MeResource, perm: &str) -> bool {
-    me.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(perm))
-}
-
 #[component]
 pub fn TenantsPage() -> impl IntoView {
     let query = use_query_map();
@@ -29,7 +25,7 @@ pub fn TenantsPage() -> impl IntoView {
         <ViewGate view="tenants">
             <Title text="Tenants" />
             <PageHeader title="Tenants" purpose="Every organisation on this platform.">
-                {can(&me, "tenant:create").then(|| view! { <a href="/tenants/new" class=BUTTON data-testid="new-tenant">"New tenant"</a> })}
+                {me.can("tenant:create").then(|| view! { <a href="/tenants/new" class=BUTTON data-testid="new-tenant">"New tenant"</a> })}
             </PageHeader>
             <Form method="GET" action="/tenants" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
                 <div class="min-w-[16rem] flex-1">
@@ -186,7 +182,7 @@ pub fn TenantPage() -> impl IntoView {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(t) => {
-                            let may = move |p: &str| can(&me, p);
+                            let may = move |p: &str| me.can(p);
                             let tid = t.row.id;
                             let customer = t.row.kind == "customer";
                             let created_at = t.row.created_at.clone();

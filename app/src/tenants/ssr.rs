@@ -88,6 +88,14 @@ struct Row {
     modules: Vec<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct Locked {
+    #[sqlx(flatten)]
+    row: Row,
+    version: i32,
+    settings: Value,
+}
+
 impl From<Row> for TenantRow {
     fn from(r: Row) -> TenantRow {
         TenantRow {
@@ -131,8 +139,8 @@ pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
 /// when there is none.
 async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, serde_json::Value), AppError> {
     actor.enter_tenant(tenant_id).await?;
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at, t.deleted_at,
+    let found: Option<Locked> = sqlx::query_as(
+        "SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at, t.deleted_at, t.version, t.settings,
                 coalesce((SELECT array_agg(m.key ORDER BY m.key) FROM modules m
                            WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm WHERE tm.tenant_id = t.id AND tm.module_key = m.key)), '{}') AS modules
            FROM tenants t WHERE t.id = $1 FOR UPDATE",
@@ -140,12 +148,8 @@ async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, se
     .bind(tenant_id)
     .fetch_optional(actor.conn())
     .await?;
-    let Some(row) = row else { return Err(AppError::NotFound) };
-    let (version, settings): (i32, serde_json::Value) = sqlx::query_as("SELECT version, settings FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_one(actor.conn())
-        .await?;
-    Ok((row.into(), version, settings))
+    let found = found.ok_or(AppError::NotFound)?;
+    Ok((found.row.into(), found.version, found.settings))
 }
 
 /// Records a change to a tenant in its own chain and in the platform's.
@@ -299,16 +303,6 @@ pub async fn update(tenant_id: Uuid, version: i32, name: &str, plan: &str, modul
     actor.commit().await
 }
 
-/// Ends every session of a tenant's members.
-async fn end_all_sessions(actor: &mut Actor, tenant_id: Uuid) -> Result<u64, AppError> {
-    let ended: Vec<String> = sqlx::query_scalar("DELETE FROM user_sessions WHERE tenant_id = $1 RETURNING session_id")
-        .bind(tenant_id)
-        .fetch_all(actor.conn())
-        .await?;
-    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(actor.conn()).await?;
-    Ok(ended.len() as u64)
-}
-
 /// Suspends (its members cannot sign in; their sessions end) or reactivates
 /// a customer tenant. Needs `tenant:suspend`.
 pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
@@ -328,7 +322,7 @@ pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
         .bind(status)
         .execute(actor.conn())
         .await?;
-    let ended = if status == "suspended" { end_all_sessions(&mut actor, tenant_id).await? } else { 0 };
+    let ended = if status == "suspended" { crate::users::ssr::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
     let action = if status == "active" { "tenant.reactivate" } else { "tenant.suspend" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "status": row.status })), Some(json!({ "status": status, "sessions_ended": ended }))).await?;
     actor.commit().await
@@ -355,7 +349,7 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
             other => other,
         })?;
     if deleted {
-        end_all_sessions(&mut actor, tenant_id).await?;
+        crate::users::ssr::end_sessions(actor.conn(), tenant_id, None, None).await?;
     }
     let action = if deleted { "tenant.delete" } else { "tenant.restore" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "deleted": !deleted })), Some(json!({ "deleted": deleted }))).await?;

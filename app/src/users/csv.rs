@@ -31,11 +31,7 @@ pub fn field(value: &str) -> String {
 /// by email. Needs `user:read`; recorded as an event.
 pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery>, req: Request<Body>) -> Response {
     let me = req.extensions().get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = crate::audit::ssr::RequestMeta {
-        ip: req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
-        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
-        request_id: req.extensions().get::<crate::authz::ssr::RequestId>().map(|r| r.0.clone()),
-    };
+    let meta = crate::authz::ssr::meta_of(req.headers(), req.extensions());
     let mut actor = match require_with(&state.pool, me, meta, Perm::UserRead).await {
         Ok(actor) => actor,
         Err(e) => return error(e),

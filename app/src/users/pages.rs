@@ -27,10 +27,6 @@ fn encode(v: &str) -> String {
         .collect()
 }
 
-fn can(me: &MeResource, perm: &str) -> bool {
-    me.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(perm))
-}
-
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
@@ -45,9 +41,9 @@ pub fn UsersPage() -> impl IntoView {
         <ViewGate view="users">
             <Title text="Users" />
             <PageHeader title="Users" purpose="Everyone in this organisation: find, invite, edit, suspend, reset passwords.">
-                {can(&me, "support:cross_tenant").then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
-                {can(&me, "user:read").then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
-                {can(&me, "user:create").then(|| view! {
+                {me.can("support:cross_tenant").then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
+                {me.can("user:read").then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
+                {me.can("user:create").then(|| view! {
                     <a href="/users/new" class=BUTTON data-testid="new-user">"New user"</a>
                 })}
             </PageHeader>
@@ -174,7 +170,7 @@ pub fn NewUserPage() -> impl IntoView {
                     <Field name="display_name" label="Name" autocomplete="off" error=field_error(action, "display_name") />
                     <Field name="email" label="Email" kind="email" autocomplete="off" error=field_error(action, "email") />
                     <Field name="password" label="Password" kind="password" autocomplete="new-password" optional=true hint="At least 12 characters. Leave empty and Steward makes a temporary one, shown once." error=field_error(action, "password") />
-                    {can(&me, "role:assign").then(|| view! {
+                    {me.can("role:assign").then(|| view! {
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
                                 let options: Vec<(String, String)> = roles.await.map(|l| l.roles.into_iter().map(|(id, n)| (id.to_string(), n)).collect()).unwrap_or_default();
@@ -234,7 +230,7 @@ pub fn UserPage() -> impl IntoView {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(u) => {
-                            let may = move |p: &str| can(&me, p);
+                            let may = move |p: &str| me.can(p);
                             let uid: uuid::Uuid = u.id;
                             let held_direct: Vec<uuid::Uuid> = u.roles.iter().filter(|r| r.via_team.is_none()).map(|r| r.role_id).collect();
                             let assignable: Vec<(String, String)> = u.all_roles.iter().filter(|(id, _)| !held_direct.contains(id)).map(|(id, n)| (id.to_string(), n.clone())).collect();

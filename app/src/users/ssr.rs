@@ -386,8 +386,8 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     let n: i64 = c.build_query_scalar().fetch_one(actor.conn()).await?;
     let count = if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) };
 
-    let roles = names(actor.conn(), "SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
-    let teams = names(actor.conn(), "SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let roles = live_roles(actor.conn(), tenant_id).await?;
+    let teams = live_teams(actor.conn(), tenant_id).await?;
     actor.commit().await?;
     Ok(UserList {
         rows: rows
@@ -410,8 +410,20 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     })
 }
 
-pub async fn names(conn: &mut PgConnection, sql: &str, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query_as(sql).bind(tenant_id).fetch_all(conn).await?)
+/// The tenant's live roles, (id, name) by name: for menus and filters.
+pub async fn live_roles(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query_as("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)")
+        .bind(tenant_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The tenant's live teams, (id, name) by name.
+pub async fn live_teams(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query_as("SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)")
+        .bind(tenant_id)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Everything the user's page shows. Needs `user:read`; deleted users are
@@ -459,8 +471,8 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
     .bind(user_id)
     .fetch_all(actor.conn())
     .await?;
-    let all_roles = names(actor.conn(), "SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
-    let all_teams = names(actor.conn(), "SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id).await?;
+    let all_roles = live_roles(actor.conn(), tenant_id).await?;
+    let all_teams = live_teams(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
     actor.commit().await?;
     Ok(UserDetail {
@@ -607,10 +619,13 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
     actor.commit().await
 }
 
-/// Ends every session of a user (their records in the session store go).
-pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, only: Option<Uuid>) -> Result<u64, AppError> {
+/// Ends sessions (their records in the session store go): one session
+/// (`only`), every session of a user, or with no user every session of the
+/// tenant.
+pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Option<Uuid>, only: Option<Uuid>) -> Result<u64, AppError> {
     let ended: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR id = $3) RETURNING session_id",
+        "DELETE FROM user_sessions WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::uuid IS NULL OR id = $3)
+         RETURNING session_id",
     )
     .bind(tenant_id)
     .bind(user_id)
@@ -635,7 +650,7 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
         .bind(&hash.0)
         .execute(actor.conn())
         .await?;
-    let ended = end_sessions(actor.conn(), tenant_id, user_id, None).await?;
+    let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
     actor.audit("user.password_reset", "user", user_id, None, Some(json!({ "sessions_ended": ended }))).await?;
     actor.commit().await?;
     Ok(password)
@@ -666,7 +681,7 @@ pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, A
     let mut actor = require(Perm::UserRevokeSessions).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
-    let ended = end_sessions(actor.conn(), tenant_id, user_id, only).await?;
+    let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), only).await?;
     if only.is_some() && ended == 0 {
         return Err(AppError::NotFound);
     }
