@@ -68,7 +68,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
                     <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("teams/:id") view=teams::pages::TeamPage ssr=SsrMode::Async />
-                    <Route path=path!("roles") view=|| pages::view_page("roles") ssr=SsrMode::Async />
+                    <Route path=path!("roles") view=roles::pages::RolesPage ssr=SsrMode::Async />
+                    <Route path=path!("roles/new") view=roles::pages::NewRolePage ssr=SsrMode::Async />
+                    <Route path=path!("roles/explain") view=roles::pages::ExplainPage ssr=SsrMode::Async />
+                    <Route path=path!("roles/:id") view=roles::pages::RolePage ssr=SsrMode::Async />
                     <Route path=path!("documents") view=|| pages::view_page("documents") ssr=SsrMode::Async />
                     <Route path=path!("audit") view=|| pages::view_page("audit") ssr=SsrMode::Async />
                     <Route path=path!("tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async />

@@ -125,7 +125,7 @@ pub fn respond_form<T>(result: Result<T, AppError>, typed: &[(&str, &str)], noti
                 let encoded: Vec<String> = typed
                     .iter()
                     .map(|(k, v)| {
-                        let v: String = v.chars().take(300).collect();
+                        let v: String = v.chars().take(600).collect();
                         format!("{}={}", k, crate::auth::ssr::percent_encode(&v, b"-_."))
                     })
                     .collect();

@@ -22,6 +22,11 @@ impl MeResource {
     pub fn can(&self, permission: &str) -> bool {
         self.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(permission))
     }
+
+    /// Whether the signed-in user may open `view` (false while unknown).
+    pub fn can_view(&self, view: &str) -> bool {
+        self.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can_view(view))
+    }
 }
 
 #[component]

@@ -8,13 +8,13 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-struct RoleRow {
+struct FoundRole {
     name: String,
     system_key: Option<String>,
     is_system: bool,
 }
 
-async fn find_role(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> Result<RoleRow, AppError> {
+async fn find_role(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> Result<FoundRole, AppError> {
     let row = sqlx::query!(
         "SELECT name, system_key, is_system FROM roles WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
         tenant_id,
@@ -23,7 +23,7 @@ async fn find_role(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> R
     .fetch_optional(conn)
     .await?
     .ok_or(AppError::NotFound)?;
-    Ok(RoleRow { name: row.name, system_key: row.system_key, is_system: row.is_system })
+    Ok(FoundRole { name: row.name, system_key: row.system_key, is_system: row.is_system })
 }
 
 async fn user_exists(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
@@ -192,11 +192,411 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
     actor.commit().await
 }
 
-/// Explains access for a user of the actor's tenant. Needs `role:read`.
-pub async fn explain(user_id: Uuid, target: AccessTarget) -> Result<Explanation, AppError> {
+/// Explains access for a user of the actor's tenant, named by id or by
+/// email, to a view or a permission. Needs `role:read`.
+pub async fn explain(user_id: Option<Uuid>, email: Option<String>, view: Option<String>, permission: Option<String>) -> Result<Explanation, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
+    let target = match (view.filter(|v| !v.is_empty()), permission.filter(|p| !p.is_empty())) {
+        (Some(v), None) => AccessTarget::View(v),
+        (None, Some(p)) => AccessTarget::Permission(p),
+        _ => return Err(validation("view", "Name either a view or a permission.")),
+    };
+    let user_id = match (user_id, email.as_deref().map(str::trim).filter(|e| !e.is_empty())) {
+        (Some(id), _) => id,
+        (None, Some(email)) => user_by_email(&mut actor, email).await?,
+        (None, None) => return Err(validation("email", "Enter the email address of the person to check.")),
+    };
     let tenant_id = actor.tenant_id();
     let explanation = explain_access(actor.conn(), tenant_id, user_id, target).await?;
     actor.commit().await?;
     Ok(explanation)
+}
+
+// ---- The roles screens -------------------------------------------------
+
+use super::{Holder, ModuleGroup, RoleDetail, RoleRow, HOLDERS_SHOWN};
+use crate::audit::ssr::{history, stale};
+use crate::error::FieldError;
+use crate::users::ssr::{field_conflict, validation};
+use crate::users::{Count, COUNT_CAP};
+
+fn capped(n: i64) -> Count {
+    if n > COUNT_CAP {
+        Count::MoreThan(COUNT_CAP)
+    } else {
+        Count::Exact(n)
+    }
+}
+
+/// The tenant's roles (`deleted` for the deleted custom ones). Needs `role:read`.
+pub async fn list(deleted: bool) -> Result<Vec<RoleRow>, AppError> {
+    let mut actor = require(Perm::RoleRead).await?;
+    let rows: Vec<(Uuid, String, String, bool, i64, i64, i64, i64, bool)> = sqlx::query_as(&format!(
+        "SELECT r.id, r.name, r.description, r.is_system,
+                (SELECT count(*) FROM role_permissions p WHERE p.tenant_id = r.tenant_id AND p.role_id = r.id),
+                (SELECT count(*) FROM role_views v WHERE v.tenant_id = r.tenant_id AND v.role_id = r.id),
+                (SELECT count(*) FROM (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = r.tenant_id AND ur.role_id = r.id LIMIT {}) c),
+                (SELECT count(*) FROM team_roles tr JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
+                  WHERE tr.tenant_id = r.tenant_id AND tr.role_id = r.id),
+                r.deleted_at IS NOT NULL
+           FROM roles r
+          WHERE r.tenant_id = $1 AND (r.deleted_at IS NOT NULL) = $2
+          ORDER BY NOT r.is_system, lower(r.name)",
+        COUNT_CAP + 1
+    ))
+    .bind(actor.tenant_id())
+    .bind(deleted)
+    .fetch_all(actor.conn())
+    .await?;
+    actor.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, description, is_system, permissions, views, direct, teams, deleted)| RoleRow {
+            id,
+            name,
+            description,
+            is_system,
+            permissions,
+            views,
+            direct: capped(direct),
+            teams,
+            deleted,
+        })
+        .collect())
+}
+
+/// The permission matrix's rows: the modules this tenant can use (core ones
+/// and those it has), each with its views and permissions.
+async fn catalogue_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<ModuleGroup>, AppError> {
+    let modules: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT m.key, m.name, m.is_core OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key)
+           FROM modules m
+          WHERE m.key <> 'platform' OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key)
+          ORDER BY m.is_core DESC, m.key = 'platform', m.name",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let views: Vec<(String, String, String)> = sqlx::query_as("SELECT module_key, key, title FROM views ORDER BY path")
+        .fetch_all(&mut *conn)
+        .await?;
+    let permissions: Vec<(String, String, String)> = sqlx::query_as("SELECT module_key, key, description FROM permissions ORDER BY key")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(modules
+        .into_iter()
+        .map(|(key, name, enabled)| ModuleGroup {
+            views: views.iter().filter(|v| v.0 == key).map(|v| (v.1.clone(), v.2.clone())).collect(),
+            permissions: permissions.iter().filter(|p| p.0 == key).map(|p| (p.1.clone(), p.2.clone())).collect(),
+            key,
+            name,
+            enabled,
+        })
+        .collect())
+}
+
+/// The permission matrix for this tenant. Needs `role:read`.
+pub async fn catalogue() -> Result<Vec<ModuleGroup>, AppError> {
+    let mut actor = require(Perm::RoleRead).await?;
+    let tenant_id = actor.tenant_id();
+    let groups = catalogue_in(actor.conn(), tenant_id).await?;
+    actor.commit().await?;
+    Ok(groups)
+}
+
+async fn grants_of(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> Result<(Vec<String>, Vec<String>), AppError> {
+    let permissions: Vec<String> = sqlx::query_scalar("SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1")
+        .bind(tenant_id)
+        .bind(role_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let views: Vec<String> = sqlx::query_scalar("SELECT view_key FROM role_views WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1")
+        .bind(tenant_id)
+        .bind(role_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok((permissions, views))
+}
+
+/// A role with its grants, holders and history. Needs `role:read`.
+pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
+    let mut actor = require(Perm::RoleRead).await?;
+    let tenant_id = actor.tenant_id();
+    let (name, description, is_system, version, deleted): (String, String, bool, i32, bool) =
+        sqlx::query_as("SELECT name, description, is_system, version, deleted_at IS NOT NULL FROM roles WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(role_id)
+            .fetch_optional(actor.conn())
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let (permissions, views) = grants_of(actor.conn(), tenant_id, role_id).await?;
+    let holders: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT u.id, u.display_name, u.email, t.name
+           FROM effective_user_roles e
+           JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL
+           LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
+          WHERE e.tenant_id = $1 AND e.role_id = $2
+          ORDER BY lower(u.display_name), u.id, t.name NULLS FIRST
+          LIMIT $3",
+    )
+    .bind(tenant_id)
+    .bind(role_id)
+    .bind(HOLDERS_SHOWN)
+    .fetch_all(actor.conn())
+    .await?;
+    let holder_count: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM (SELECT DISTINCT e.user_id FROM effective_user_roles e
+           JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL
+          WHERE e.tenant_id = $1 AND e.role_id = $2 LIMIT {}) c",
+        COUNT_CAP + 1
+    ))
+    .bind(tenant_id)
+    .bind(role_id)
+    .fetch_one(actor.conn())
+    .await?;
+    let teams: Vec<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT t.id, t.name, (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id)
+           FROM team_roles tr JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
+          WHERE tr.tenant_id = $1 AND tr.role_id = $2 ORDER BY lower(t.name)",
+    )
+    .bind(tenant_id)
+    .bind(role_id)
+    .fetch_all(actor.conn())
+    .await?;
+    let history = history(actor.conn(), tenant_id, "role", role_id, 50).await?;
+    actor.commit().await?;
+    Ok(RoleDetail {
+        id: role_id,
+        name,
+        description,
+        is_system,
+        version,
+        deleted,
+        permissions,
+        views,
+        holders: holders.into_iter().map(|(user_id, name, email, via_team)| Holder { user_id, name, email, via_team }).collect(),
+        holder_count: capped(holder_count),
+        teams,
+        history,
+    })
+}
+
+/// Checks what a custom role is to carry: every key known and usable in
+/// this tenant, and nothing added that the actor does not hold themselves.
+/// Sorts and dedups both lists.
+async fn check_grants(
+    actor: &mut Actor,
+    before: (&[String], &[String]),
+    permissions: &mut Vec<String>,
+    views: &mut Vec<String>,
+) -> Result<(), AppError> {
+    for list in [&mut *permissions, &mut *views] {
+        list.retain(|k| !k.is_empty());
+        list.sort();
+        list.dedup();
+    }
+    let tenant_id = actor.tenant_id();
+    let groups = catalogue_in(actor.conn(), tenant_id).await?;
+    let mut errors = Vec::new();
+    let unknown_p: Vec<&str> = permissions.iter().map(String::as_str).filter(|k| !groups.iter().any(|g| g.permissions.iter().any(|p| p.0 == *k))).collect();
+    let unknown_v: Vec<&str> = views.iter().map(String::as_str).filter(|k| !groups.iter().any(|g| g.views.iter().any(|v| v.0 == *k))).collect();
+    let lacking_p: Vec<&str> = permissions.iter().map(String::as_str).filter(|k| !before.0.iter().any(|b| b == k) && !actor.me.can(k)).collect();
+    let lacking_v: Vec<&str> = views.iter().map(String::as_str).filter(|k| !before.1.iter().any(|b| b == k) && !actor.me.can_view(k)).collect();
+    let mut problem = |field: &str, keys: &[&str], what: &str| {
+        if !keys.is_empty() {
+            let message: String = format!("{what}: {}.", keys.join(", ")).chars().take(300).collect();
+            errors.push(FieldError { field: field.into(), message });
+        }
+    };
+    problem("perms", &unknown_p, "No such permission in this organisation");
+    problem("views", &unknown_v, "No such view in this organisation");
+    if unknown_p.is_empty() {
+        problem("perms", &lacking_p, "You cannot give permissions you do not hold");
+    }
+    if unknown_v.is_empty() {
+        problem("views", &lacking_v, "You cannot give views you cannot open");
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Replaces a role's permissions and views with the given lists.
+async fn write_grants(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid, permissions: &[String], views: &[String]) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 AND NOT (permission_key = ANY($3))")
+        .bind(tenant_id)
+        .bind(role_id)
+        .bind(permissions)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO role_permissions (tenant_id, role_id, permission_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING")
+        .bind(tenant_id)
+        .bind(role_id)
+        .bind(permissions)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM role_views WHERE tenant_id = $1 AND role_id = $2 AND NOT (view_key = ANY($3))")
+        .bind(tenant_id)
+        .bind(role_id)
+        .bind(views)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO role_views (tenant_id, role_id, view_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING")
+        .bind(tenant_id)
+        .bind(role_id)
+        .bind(views)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Creates a custom role. Needs `role:manage`, and every permission and
+/// view it is given.
+pub async fn create(name: &str, description: &str, mut permissions: Vec<String>, mut views: Vec<String>) -> Result<Uuid, AppError> {
+    let mut actor = require(Perm::RoleManage).await?;
+    let tenant_id = actor.tenant_id();
+    let (name, description) = (name.trim(), description.trim());
+    let mut errors = super::role_problems(name, description);
+    if let Err(AppError::Validation(more)) = check_grants(&mut actor, (&[], &[]), &mut permissions, &mut views).await {
+        errors.extend(more);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(name)
+        .bind(description)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| field_conflict(e, "name"))?;
+    write_grants(actor.conn(), tenant_id, id, &permissions, &views).await?;
+    actor
+        .audit(
+            "role.create",
+            "role",
+            id,
+            None,
+            Some(json!({ "name": name, "description": description, "permissions": permissions, "views": views })),
+        )
+        .await?;
+    actor.commit().await?;
+    Ok(id)
+}
+
+/// Saves a custom role over the version the form showed. Needs `role:manage`.
+pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, mut permissions: Vec<String>, mut views: Vec<String>) -> Result<(), AppError> {
+    let mut actor = require(Perm::RoleManage).await?;
+    let tenant_id = actor.tenant_id();
+    let (name, description) = (name.trim(), description.trim());
+    let before: (String, String, bool, i32, bool) =
+        sqlx::query_as("SELECT name, description, is_system, version, deleted_at IS NOT NULL FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant_id)
+            .bind(role_id)
+            .fetch_optional(actor.conn())
+            .await?
+            .ok_or(AppError::NotFound)?;
+    if before.2 {
+        return Err(AppError::Conflict(format!("{} is a system role: it cannot be changed. Make a custom role instead.", before.0)));
+    }
+    if before.4 {
+        return Err(AppError::Conflict("Restore the role first.".into()));
+    }
+    if before.3 != version {
+        return Err(stale(actor.conn(), tenant_id, "role", role_id).await);
+    }
+    let (old_permissions, old_views) = grants_of(actor.conn(), tenant_id, role_id).await?;
+    let mut errors = super::role_problems(name, description);
+    if let Err(AppError::Validation(more)) = check_grants(&mut actor, (&old_permissions, &old_views), &mut permissions, &mut views).await {
+        errors.extend(more);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    sqlx::query("UPDATE roles SET name = $3, description = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(role_id)
+        .bind(name)
+        .bind(description)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| field_conflict(e, "name"))?;
+    write_grants(actor.conn(), tenant_id, role_id, &permissions, &views).await?;
+    // Taking role:manage / role:assign out of the role that gives them to
+    // oneself would lock one out of this very screen.
+    let me = actor.user_id();
+    if actor.me.acting_from.is_none() && !holds_admin(actor.conn(), tenant_id, me).await? {
+        return Err(validation("perms", "You cannot take these permissions out: this role is what lets you manage access."));
+    }
+    actor
+        .audit(
+            "role.update",
+            "role",
+            role_id,
+            Some(json!({ "name": before.0, "description": before.1, "permissions": old_permissions, "views": old_views })),
+            Some(json!({ "name": name, "description": description, "permissions": permissions, "views": views })),
+        )
+        .await?;
+    actor.commit().await
+}
+
+/// Whether the user holds an administration permission now (after the
+/// transaction's own changes).
+async fn holds_admin(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3))",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(ADMIN_PERMISSIONS)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Restores a deleted custom role. Needs `role:manage`.
+pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
+    let mut actor = require(Perm::RoleManage).await?;
+    let tenant_id = actor.tenant_id();
+    let deleted: bool = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant_id)
+        .bind(role_id)
+        .fetch_optional(actor.conn())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !deleted {
+        return Ok(());
+    }
+    // Restoring gives the role back to its holders: the same limit as granting it.
+    let (permissions, _) = grants_of(actor.conn(), tenant_id, role_id).await?;
+    let lacking: Vec<&str> = permissions.iter().map(String::as_str).filter(|p| !actor.me.can(p)).collect();
+    if !lacking.is_empty() {
+        return Err(AppError::Refused(format!("You cannot restore this role: it carries permissions you do not hold ({}).", lacking.join(", "))));
+    }
+    sqlx::query("UPDATE roles SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(role_id)
+        .execute(actor.conn())
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("Another role now has this name: rename that one first.".into()),
+            other => other,
+        })?;
+    actor.audit("role.restore", "role", role_id, Some(json!({ "deleted": true })), Some(json!({ "deleted": false }))).await?;
+    actor.commit().await
+}
+
+/// Finds a live user of the actor's tenant by email, for the explain page.
+pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<Uuid, AppError> {
+    let tenant_id = actor.tenant_id();
+    sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL")
+        .bind(tenant_id)
+        .bind(email.trim())
+        .fetch_optional(actor.conn())
+        .await?
+        .ok_or_else(|| validation("email", "No user with this email address in this organisation."))
 }

@@ -19,6 +19,12 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/revoke_role", &[("user_id", "{target_user}"), ("role_id", "{target_role}")]),
     ("/api/delete_role", &[("role_id", "{custom_role}")]),
     ("/api/explain_access", &[("user_id", "{target_user}"), ("view", "users")]),
+    ("/api/restore_role", &[("role_id", "{custom_role}")]),
+    ("/api/list_roles", &[("deleted", "false")]),
+    ("/api/get_role", &[("role_id", "{custom_role}")]),
+    ("/api/role_catalogue", &[]),
+    ("/api/create_role", &[("name", "Night readers"), ("perms[]", "document:read")]),
+    ("/api/update_role", &[("role_id", "{custom_role}"), ("version", "1"), ("name", "Renamed role"), ("perms[]", "document:read")]),
     ("/api/search_users_across_tenants", &[("query", "acme")]),
     ("/api/list_users", &[("query[q]", "a")]),
     ("/api/get_user", &[("user_id", "{target_user}")]),
@@ -55,6 +61,9 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/create_user",
     "/api/list_teams",
     "/api/create_team",
+    "/api/list_roles",
+    "/api/role_catalogue",
+    "/api/create_role",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a

@@ -10,5 +10,6 @@ mod cluster;
 mod console;
 mod migrations;
 mod navigation;
+mod roles;
 mod sign_in;
 mod tenancy;
