@@ -65,6 +65,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=users::pages::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("users/new") view=users::pages::NewUserPage ssr=SsrMode::Async />
                     <Route path=path!("users/find") view=users::pages::FindUserPage ssr=SsrMode::Async />
+                    <Route path=path!("users/import") view=users::import_pages::ImportPage ssr=SsrMode::Async />
+                    <Route path=path!("users/imports/:id") view=users::import_pages::ImportReportPage ssr=SsrMode::Async />
                     <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
                     <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("teams/:id") view=teams::pages::TeamPage ssr=SsrMode::Async />

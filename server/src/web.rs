@@ -12,7 +12,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -75,6 +76,10 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .route("/users/export.csv", get(app::users::csv::export))
+        .route(
+            "/users/imports",
+            post(app::users::import::start).layer(DefaultBodyLimit::max(app::users::IMPORT_MAX_BYTES + 64 * 1024)),
+        )
         .leptos_routes(&state, routes, move || shell(page_state.leptos_options.clone(), &page_state.stylesheet))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
             shell(options, &fallback_state.stylesheet)

@@ -4,12 +4,15 @@
 //! suspends, deletes or strips the last holder of the tenant's top role
 //! (owner, or platform administrator on the platform tenant).
 
+pub mod import_pages;
 pub mod pages;
 mod server;
 pub use server::*;
 
 #[cfg(feature = "ssr")]
 pub mod csv;
+#[cfg(feature = "ssr")]
+pub mod import;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -167,13 +170,23 @@ pub struct Created {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportStatus {
     pub id: Uuid,
+    /// running, done or failed (stopped by an error of Steward's, not of a row).
     pub state: String,
     pub total: i32,
     pub processed: i32,
     pub created: i32,
+    /// Rows refused so far; `failed` lists the first [`FAILURES_KEPT`].
+    pub failed_count: i32,
     pub failed: Vec<ImportFailure>,
     pub file_name: String,
+    pub started: String,
+    pub started_by: String,
 }
+
+/// How many refused rows an import keeps for its report.
+pub const FAILURES_KEPT: usize = 1000;
+/// The largest CSV file an import takes.
+pub const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportFailure {

@@ -44,6 +44,7 @@ pub fn UsersPage() -> impl IntoView {
                 {me.can("support:cross_tenant").then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
                 {me.can("user:read").then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
                 {me.can("user:create").then(|| view! {
+                    <a href="/users/import" class=BUTTON_SECONDARY data-testid="import-users">"Import CSV"</a>
                     <a href="/users/new" class=BUTTON data-testid="new-user">"New user"</a>
                 })}
             </PageHeader>

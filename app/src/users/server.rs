@@ -89,3 +89,15 @@ pub async fn restore_user(user_id: Uuid) -> Result<(), AppError> {
 pub async fn revoke_sessions(user_id: Uuid, session_id: Option<Uuid>) -> Result<u64, AppError> {
     crate::ssr::respond_form(super::ssr::revoke_sessions(user_id, session_id).await, &[], "Signed out.")
 }
+
+/// An import's progress and the rows it refused. Needs `user:create`.
+#[server(endpoint = "get_import")]
+pub async fn get_import(import_id: Uuid) -> Result<super::ImportStatus, AppError> {
+    crate::ssr::respond(super::import::get(import_id).await)
+}
+
+/// The latest imports of the tenant. Needs `user:create`.
+#[server(endpoint = "list_imports")]
+pub async fn list_imports() -> Result<Vec<super::ImportStatus>, AppError> {
+    crate::ssr::respond(super::import::recent().await)
+}

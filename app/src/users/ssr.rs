@@ -538,6 +538,14 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
     }
     let temporary = password.is_none().then(temporary_password);
     let hash = crate::auth::password::hash(password.map(str::to_string).or(temporary.clone()).unwrap_or_default()).await;
+    let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
+    Ok(Created { id, temporary_password: temporary })
+}
+
+/// Inserts a checked user (with a password hash, or none for an imported
+/// account that gets its password from a reset) and records the event,
+/// naming `via` (such as an import) when given.
+pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     let tenant_id = actor.scope;
     sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')")
@@ -545,14 +553,16 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
         .bind(id)
         .bind(email)
         .bind(display_name)
-        .bind(&hash.0)
+        .bind(hash)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "email"))?;
-    actor
-        .audit("user.create", "user", id, None, Some(json!({ "email": email, "display_name": display_name, "status": "active" })))
-        .await?;
-    Ok(Created { id, temporary_password: temporary })
+    let mut after = json!({ "email": email, "display_name": display_name, "status": "active" });
+    if let Some(import) = via {
+        after["import_id"] = json!(import);
+    }
+    actor.audit("user.create", "user", id, None, Some(after)).await?;
+    Ok(id)
 }
 
 /// A unique violation as a message beside `field`; anything else as usual.

@@ -23,6 +23,8 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/list_roles", &[("deleted", "false")]),
     ("/api/get_role", &[("role_id", "{custom_role}")]),
     ("/api/role_catalogue", &[]),
+    ("/api/get_import", &[("import_id", "{target_import}")]),
+    ("/api/list_imports", &[]),
     ("/api/create_role", &[("name", "Night readers"), ("perms[]", "document:read")]),
     ("/api/update_role", &[("role_id", "{custom_role}"), ("version", "1"), ("name", "Renamed role"), ("perms[]", "document:read")]),
     ("/api/search_users_across_tenants", &[("query", "acme")]),
@@ -64,6 +66,7 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/list_roles",
     "/api/role_catalogue",
     "/api/create_role",
+    "/api/list_imports",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a
@@ -100,6 +103,7 @@ struct Ids {
     custom_role: Uuid,
     target_team: Uuid,
     target_tenant: Uuid,
+    target_import: Uuid,
 }
 
 async fn custom_role(db: &TestDb, tenant: &str, name: &str, permissions: &[&str]) -> Uuid {
@@ -124,6 +128,15 @@ async fn ids(db: &TestDb, tenant: &str, user: &str) -> Ids {
             id
         },
         target_tenant: db.tenant_id(tenant).await,
+        target_import: {
+            let tenant_id = db.tenant_id(tenant).await;
+            let id = Uuid::now_v7();
+            db.exec_as_superuser(&format!(
+                "INSERT INTO user_imports (tenant_id, id, created_by, file_name) SELECT '{tenant_id}', '{id}', id, 'x.csv' FROM users WHERE tenant_id = '{tenant_id}' LIMIT 1"
+            ))
+            .await;
+            id
+        },
     }
 }
 
@@ -136,7 +149,8 @@ fn fill(fields: &[(&str, &str)], ids: &Ids) -> Vec<(String, String)> {
                 .replace("{target_role}", &ids.target_role.to_string())
                 .replace("{custom_role}", &ids.custom_role.to_string())
                 .replace("{target_team}", &ids.target_team.to_string())
-                .replace("{target_tenant}", &ids.target_tenant.to_string());
+                .replace("{target_tenant}", &ids.target_tenant.to_string())
+                .replace("{target_import}", &ids.target_import.to_string());
             (k.to_string(), v)
         })
         .collect()

@@ -8,6 +8,7 @@ mod authz;
 mod cli;
 mod cluster;
 mod console;
+mod imports;
 mod migrations;
 mod navigation;
 mod roles;

@@ -245,6 +245,28 @@ impl TestApp {
         self.request(req).await
     }
 
+    /// A multipart form post of one file, as a browser sends an upload.
+    pub async fn upload(&self, path: &str, field: &str, file_name: &str, content: &[u8]) -> TestResponse {
+        let boundary = "----steward-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .with_cookies(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(path)
+                    .header(header::ACCEPT, "text/html")
+                    .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.request(req).await
+    }
+
     /// A server function call as the hydrated page (or an API caller) makes it.
     pub async fn call(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let req = self

@@ -1,0 +1,384 @@
+//! CSV import of users. `POST /users/imports` (multipart, field `file`)
+//! checks the file's shape, records an import, and answers at once with the
+//! report page; the rows are then created in the background, each in its own
+//! savepoint (a refused row leaves nothing behind), in batches of
+//! [`BATCH`] rows per transaction, with the progress and the refused rows
+//! written to `user_imports` after each batch.
+//!
+//! Columns, by header name in any order: `email`, `name` (or
+//! `display_name`), and optionally `role` (a role's name). Imported people
+//! have no password yet: a reset from their page gives them one.
+
+use super::ssr::insert_user;
+use super::{validate_profile, ImportFailure, ImportStatus, FAILURES_KEPT, IMPORT_MAX_BYTES};
+use crate::auth::ssr::CurrentUser;
+use crate::audit::ssr::RequestMeta;
+use crate::authz::ssr::{require, require_with, Actor};
+use crate::authz::Perm;
+use crate::auth::Me;
+use crate::error::AppError;
+use crate::ssr::AppState;
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Rows per transaction.
+pub const BATCH: usize = 250;
+
+/// One row to import, with its line in the file (the header is line 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub line: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Reads the file: the rows to import, and the lines that are not even
+/// rows (wrong number of fields, not UTF-8). A file whose header lacks the
+/// needed columns, or that has no rows, is refused as a whole.
+pub fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<ImportFailure>), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(bytes);
+    let headers = reader.byte_headers().map_err(|_| "The first line must name the columns.".to_string())?.clone();
+    let column = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n.as_bytes())));
+    let (Some(email), Some(name)) = (column(&["email"]), column(&["name", "display_name"])) else {
+        return Err("The first line must name the columns: email, name (and, if you like, role).".into());
+    };
+    let role = column(&["role"]);
+    let mut rows = Vec::new();
+    let mut broken = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    // The file's own line numbers, from byte offsets (the reader's count
+    // skips blank lines), counted forward once.
+    let (mut counted_to, mut newlines) = (0usize, 0i64);
+    let mut line_at = |byte: u64| {
+        let mut byte = (byte as usize).min(bytes.len());
+        // A record's position can sit before the blank lines it skipped.
+        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        newlines += bytes[counted_to..byte].iter().filter(|b| **b == b'\n').count() as i64;
+        counted_to = byte;
+        newlines + 1
+    };
+    loop {
+        let start = reader.position().byte();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                if record.iter().all(|f| f.is_empty()) {
+                    continue;
+                }
+                let text = |i: Option<usize>| i.and_then(|i| record.get(i)).map(|f| std::str::from_utf8(f).map(str::to_string));
+                match (text(Some(email)), text(Some(name)), text(role)) {
+                    (Some(Ok(email)), Some(Ok(name)), None | Some(Ok(_))) => {
+                        let role = text(role).and_then(Result::ok).unwrap_or_default();
+                        let line = line_at(record.position().map_or(start, |p| p.byte()));
+                        rows.push(Row { line, email, name, role });
+                    }
+                    _ => {
+                        let line = line_at(record.position().map_or(start, |p| p.byte()));
+                        broken.push(ImportFailure { line, email: String::new(), reason: "This line is not UTF-8 text.".into() })
+                    }
+                }
+            }
+            Err(e) => {
+                let line = line_at(e.position().map_or(start, |p| p.byte()));
+                let reason = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("This line has {len} fields; the header has {expected_len}.")
+                    }
+                    _ => "This line cannot be read as CSV.".to_string(),
+                };
+                broken.push(ImportFailure { line, email: String::new(), reason });
+                // A quoting error can leave the reader lost: stop at the
+                // first one rather than report every line after it.
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+    if rows.is_empty() && broken.is_empty() {
+        return Err("The file has no rows under its header.".into());
+    }
+    Ok((rows, broken))
+}
+
+/// The page to send a browser back to with a message beside the file field.
+fn back(message: &str) -> Response {
+    let to = format!("/users/import?error={}", crate::auth::ssr::percent_encode(message, b"-_."));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+/// `POST /users/imports`: starts an import. Needs `user:create`.
+pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions: axum::http::Extensions, multipart: Multipart) -> Response {
+    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
+    let meta = crate::authz::ssr::meta_of(&headers, &extensions);
+    let actor = match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {
+        Ok(actor) => actor,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response();
+        }
+    };
+    let (file_name, bytes) = match read_file(multipart).await {
+        Ok(file) => file,
+        Err(message) => return back(&message),
+    };
+    let (rows, broken) = match parse(&bytes) {
+        Ok(parsed) => parsed,
+        Err(message) => return back(&message),
+    };
+    drop(bytes);
+    let me = me.expect("require_with refuses anonymous callers");
+    match begin(actor, &file_name, &rows, &broken).await {
+        Ok(id) => {
+            tokio::spawn(run(state.pool.clone(), me, meta, id, rows));
+            (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/users/imports/{id}"))]).into_response()
+        }
+        Err(e) => back(&e.to_string()),
+    }
+}
+
+async fn read_file(mut multipart: Multipart) -> Result<(String, Vec<u8>), String> {
+    let too_big = format!("The file is larger than {} MB: split it, then import each part.", IMPORT_MAX_BYTES / (1024 * 1024));
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_big.clone() } else { "The upload did not arrive whole: try again.".to_string() }
+    })? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name: String = field.file_name().unwrap_or("upload.csv").chars().filter(|c| !c.is_control()).take(200).collect();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|_| too_big.clone())? {
+            if bytes.len() + chunk.len() > IMPORT_MAX_BYTES {
+                return Err(too_big);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            return Err("Choose a CSV file to import.".into());
+        }
+        return Ok((if name.is_empty() { "upload.csv".into() } else { name }, bytes));
+    }
+    Err("Choose a CSV file to import.".into())
+}
+
+/// Records the import (its total, and the lines that could not be read)
+/// and its start event.
+async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[ImportFailure]) -> Result<Uuid, AppError> {
+    let id = Uuid::now_v7();
+    let total = (rows.len() + broken.len()) as i32;
+    let kept: Vec<&ImportFailure> = broken.iter().take(FAILURES_KEPT).collect();
+    let tenant_id = actor.tenant_id();
+    let created_by = actor.user_id();
+    sqlx::query(
+        "INSERT INTO user_imports (tenant_id, id, created_by, file_name, total, processed, failures, failed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(created_by)
+    .bind(file_name)
+    .bind(total)
+    .bind(broken.len() as i32)
+    .bind(json!(kept))
+    .execute(actor.conn())
+    .await?;
+    actor.audit("user.import", "user_import", id, None, Some(json!({ "file_name": file_name, "rows": total }))).await?;
+    actor.commit().await?;
+    Ok(id)
+}
+
+/// Creates the rows, batch by batch. Runs after the response went out.
+async fn run(pool: PgPool, me: Arc<Me>, meta: RequestMeta, id: Uuid, rows: Vec<Row>) {
+    for batch in rows.chunks(BATCH) {
+        if let Err(error) = run_batch(&pool, &me, &meta, id, batch).await {
+            tracing::error!(?error, %id, "user import stopped");
+            let _ = finish(&pool, &me, &meta, id, "failed").await;
+            return;
+        }
+    }
+    if let Err(error) = finish(&pool, &me, &meta, id, "done").await {
+        tracing::error!(?error, %id, "could not close a user import");
+    }
+}
+
+async fn run_batch(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, batch: &[Row]) -> Result<(), AppError> {
+    let mut actor = require_with(pool, Some(me.clone()), meta.clone(), Perm::UserCreate).await?;
+    let mut failures = Vec::new();
+    let mut created = 0;
+    for row in batch {
+        sqlx::query("SAVEPOINT import_row").execute(actor.conn()).await?;
+        match import_row(&mut actor, id, row).await {
+            Ok(()) => {
+                sqlx::query("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
+                created += 1;
+            }
+            Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
+            Err(e) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT import_row").execute(actor.conn()).await?;
+                failures.push(ImportFailure { line: row.line, email: row.email.chars().take(254).collect(), reason: reason(&e) });
+            }
+        }
+    }
+    let tenant_id = actor.tenant_id();
+    sqlx::query(
+        "UPDATE user_imports
+            SET processed = processed + $3, created = created + $4, failed = failed + $5,
+                failures = CASE WHEN jsonb_array_length(failures) >= $6 THEN failures
+                                ELSE failures || (SELECT coalesce(jsonb_agg(f), '[]') FROM
+                                     (SELECT f FROM jsonb_array_elements($7::jsonb) f LIMIT $6 - jsonb_array_length(failures)) x) END
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(batch.len() as i32)
+    .bind(created)
+    .bind(failures.len() as i32)
+    .bind(FAILURES_KEPT as i32)
+    .bind(json!(failures))
+    .execute(actor.conn())
+    .await?;
+    actor.commit().await
+}
+
+/// One person: checked, created, and given their role, or refused whole.
+async fn import_row(actor: &mut Actor, import_id: Uuid, row: &Row) -> Result<(), AppError> {
+    let (email, name) = (row.email.trim(), row.name.trim());
+    let errors = validate_profile(email, name);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let user_id = insert_user(actor, email, name, None, Some(import_id)).await?;
+    let role = row.role.trim();
+    if !role.is_empty() {
+        let tenant_id = actor.tenant_id();
+        let role_id: Uuid = sqlx::query_scalar("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL")
+            .bind(tenant_id)
+            .bind(role)
+            .fetch_optional(actor.conn())
+            .await?
+            .ok_or_else(|| AppError::Refused(format!("There is no role named {role}.")))?;
+        crate::roles::ssr::grant_in(actor, user_id, role_id).await?;
+    }
+    Ok(())
+}
+
+/// Why a row was refused, in a sentence.
+fn reason(e: &AppError) -> String {
+    let text = match e {
+        AppError::Validation(errors) => errors.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" "),
+        AppError::Forbidden => "You may not grant roles, so the row's role cannot be given.".into(),
+        other => other.to_string(),
+    };
+    text.chars().take(300).collect()
+}
+
+async fn finish(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, state: &str) -> Result<(), AppError> {
+    let mut actor = require_with(pool, Some(me.clone()), meta.clone(), Perm::UserCreate).await?;
+    let tenant_id = actor.tenant_id();
+    let (total, created, failed): (i32, i32, i32) = sqlx::query_as(
+        "UPDATE user_imports SET state = $3, finished_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING total, created, failed",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(state)
+    .fetch_one(actor.conn())
+    .await?;
+    actor
+        .audit("user.import_finish", "user_import", id, None, Some(json!({ "state": state, "rows": total, "created": created, "failed": failed })))
+        .await?;
+    actor.commit().await
+}
+
+type StatusRow = (Uuid, String, i32, i32, i32, i32, serde_json::Value, String, chrono::DateTime<chrono::Utc>, Option<String>);
+
+const STATUS_SQL: &str = "SELECT i.id, i.state, i.total, i.processed, i.created, i.failed, i.failures, i.file_name, i.created_at, u.display_name
+                            FROM user_imports i LEFT JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.created_by";
+
+fn status((id, state, total, processed, created, failed_count, failures, file_name, started, by): StatusRow) -> ImportStatus {
+    ImportStatus {
+        id,
+        state,
+        total,
+        processed,
+        created,
+        failed_count,
+        failed: serde_json::from_value(failures).unwrap_or_default(),
+        file_name,
+        started: crate::audit::ssr::when(started),
+        started_by: by.unwrap_or_else(|| "Platform staff".into()),
+    }
+}
+
+/// An import's progress and refused rows. Needs `user:create`.
+pub async fn get(import_id: Uuid) -> Result<ImportStatus, AppError> {
+    let mut actor = require(Perm::UserCreate).await?;
+    let row: StatusRow = sqlx::query_as(&format!("{STATUS_SQL} WHERE i.tenant_id = $1 AND i.id = $2"))
+        .bind(actor.tenant_id())
+        .bind(import_id)
+        .fetch_optional(actor.conn())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    actor.commit().await?;
+    Ok(status(row))
+}
+
+/// The tenant's latest imports, without their refused rows. Needs `user:create`.
+pub async fn recent() -> Result<Vec<ImportStatus>, AppError> {
+    let mut actor = require(Perm::UserCreate).await?;
+    let rows: Vec<StatusRow> = sqlx::query_as(&format!(
+        "SELECT i.id, i.state, i.total, i.processed, i.created, i.failed, '[]'::jsonb, i.file_name, i.created_at, u.display_name
+           FROM user_imports i LEFT JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.created_by
+          WHERE i.tenant_id = $1 ORDER BY i.created_at DESC LIMIT 20"
+    ))
+    .bind(actor.tenant_id())
+    .fetch_all(actor.conn())
+    .await?;
+    actor.commit().await?;
+    Ok(rows.into_iter().map(status).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_read_by_header_name_and_broken_lines_are_reported() {
+        let file = "\u{feff}Name,EMAIL,role\nAnn,ann@x.test,Member\n\n\"Bo, Jr\",bo@x.test,\nCy,cy@x.test\n";
+        let (rows, broken) = parse(file.as_bytes()).unwrap();
+        assert_eq!(
+            rows,
+            [
+                Row { line: 2, email: "ann@x.test".into(), name: "Ann".into(), role: "Member".into() },
+                Row { line: 4, email: "bo@x.test".into(), name: "Bo, Jr".into(), role: "".into() },
+            ]
+        );
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].line, 5);
+        assert_eq!(broken[0].reason, "This line has 2 fields; the header has 3.");
+    }
+
+    #[test]
+    fn a_file_without_the_columns_or_rows_is_refused_whole() {
+        assert!(parse(b"mail,who\na@x.test,A\n").unwrap_err().contains("email, name"));
+        assert_eq!(parse(b"email,name\n").unwrap_err(), "The file has no rows under its header.");
+        assert!(parse(b"").is_err());
+        let (rows, _) = parse(b"email,display_name\na@x.test,A\n").unwrap();
+        assert_eq!(rows[0].name, "A");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_a_broken_line_not_a_panic() {
+        let (rows, broken) = parse(b"email,name\n\xff@x.test,A\nb@x.test,B\n").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(broken[0].line, 2);
+    }
+}

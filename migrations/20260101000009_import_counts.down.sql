@@ -1,0 +1,1 @@
+ALTER TABLE user_imports DROP COLUMN failed;

@@ -1,0 +1,127 @@
+//! CSV import of users, as an uploader observes it: the report of every
+//! refused row, valid rows in, and nothing half-imported.
+
+use crate::support::{TestApp, TestResponse, PASSWORD};
+use axum::http::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+
+fn json(r: &TestResponse) -> Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
+}
+
+/// Uploads a file and follows the import until it finishes.
+async fn import(app: &TestApp, content: &str) -> Value {
+    let response = app.upload("/users/imports", "file", "people.csv", content.as_bytes()).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let report = response.location().unwrap().to_string();
+    let id = report.strip_prefix("/users/imports/").expect("the report page").to_string();
+    for _ in 0..200 {
+        let status = json(&app.call("/api/get_import", &[("import_id", &id)]).await);
+        if status["state"] != "running" {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import did not finish");
+}
+
+#[tokio::test]
+async fn an_import_creates_the_valid_rows_and_reports_each_refused_one() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let file = "email,name,role\n\
+                ann@acme.test,Ann Import,Auditor\n\
+                not-an-email,Bad Email,\n\
+                mark@acme.test,Mark Again,\n\
+                bo@acme.test,Bo Import,\n\
+                cy@acme.test,Cy Import,Wizards\n\
+                bo@acme.test,Bo Twice,\n\
+                dee@acme.test,,\n\
+                short-line\n";
+    let status = import(&app, file).await;
+    assert_eq!(status["state"], "done");
+    assert_eq!(status["total"], 8);
+    assert_eq!(status["processed"], 8);
+    assert_eq!(status["created"], 2, "{status}");
+    assert_eq!(status["failed_count"], 6);
+    let failed: Vec<(i64, String, String)> = status["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["line"].as_i64().unwrap(), f["email"].as_str().unwrap().to_string(), f["reason"].as_str().unwrap().to_string()))
+        .collect();
+    let reason = |line: i64| failed.iter().find(|f| f.0 == line).unwrap_or_else(|| panic!("line {line} in {failed:?}")).2.clone();
+    assert!(reason(3).contains("does not look like an email"), "{}", reason(3));
+    assert_eq!(reason(4), "That email address is already used in this organisation.");
+    assert_eq!(reason(6), "There is no role named Wizards.");
+    assert_eq!(reason(7), "That email address is already used in this organisation.", "a repeat within the file");
+    assert_eq!(reason(8), "Enter the person's name.");
+    assert_eq!(reason(9), "This line has 1 fields; the header has 3.");
+
+    // Valid rows are in, with their role; the refused ones left nothing.
+    let list = json(&app.call("/api/list_users", &[("query[q]", "import")]).await);
+    let emails: Vec<&str> = list["rows"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
+    assert_eq!(emails.len(), 2);
+    assert!(emails.contains(&"ann@acme.test") && emails.contains(&"bo@acme.test"));
+    let none = json(&app.call("/api/list_users", &[("query[q]", "cy@acme")]).await);
+    assert_eq!(none["count"], serde_json::json!({ "Exact": 0 }), "the row whose role failed is not half-imported");
+    let ann = app.db.user_id("ann@acme.test").await.to_string();
+    let explained = json(&app.call("/api/explain_access", &[("user_id", &ann), ("permission", "audit:read")]).await);
+    assert_eq!(explained["allowed"], true, "the role column was applied");
+
+    // Each created user and the import itself are audit events.
+    let events = app.db.events("acme").await;
+    let creates: Vec<&Value> = events.iter().filter(|e| e.0 == "user.create").map(|e| &e.2).collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[0]["after"]["import_id"], status["id"]);
+    assert!(events.iter().any(|e| e.0 == "user.import"));
+    let finish = events.iter().find(|e| e.0 == "user.import_finish").expect("the finish event");
+    assert_eq!(finish.2["after"]["created"], 2);
+
+    // The report page lists the refused rows.
+    let page = app.get(&format!("/users/imports/{}", status["id"].as_str().unwrap())).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Finished: 2 created, 6 refused."));
+    assert_eq!(page.body.matches("data-testid=\"import-failure\"").count(), 6);
+}
+
+#[tokio::test]
+async fn a_file_without_its_columns_or_too_big_is_refused_with_a_message_beside_the_field() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let response = app.upload("/users/imports", "file", "people.csv", b"mail,who\na@b.test,A\n").await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let back = response.location().unwrap().to_string();
+    assert!(back.starts_with("/users/import?error="), "{back}");
+    let page = app.get(&back).await;
+    assert!(page.body.contains("The first line must name the columns: email, name"), "the message shows on the form");
+
+    let mut big = b"email,name\n".to_vec();
+    while big.len() <= app::users::IMPORT_MAX_BYTES {
+        big.extend_from_slice(b"someone.with.a.long.address@acme.test,Some One With A Long Name\n");
+    }
+    let response = app.upload("/users/imports", "file", "big.csv", &big).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let page = app.get(response.location().unwrap()).await;
+    assert!(page.body.contains("The file is larger than 16 MB"), "{}", response.location().unwrap());
+    let imports = json(&app.call("/api/list_imports", &[]).await);
+    assert_eq!(imports.as_array().unwrap().len(), 0, "no import was started");
+}
+
+#[tokio::test]
+async fn importing_needs_user_create_and_another_tenants_import_is_404() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    let refused = app.upload("/users/imports", "file", "people.csv", b"email,name\nz@acme.test,Z\n").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let gina = app.another_browser();
+    gina.sign_in("globex", "gina@globex.test", PASSWORD).await;
+    let status = import(&gina, "email,name\nnew@globex.test,New Globex\n").await;
+    assert_eq!(status["created"], 1);
+    let olivia = app.another_browser();
+    olivia.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let other = olivia.call("/api/get_import", &[("import_id", status["id"].as_str().unwrap())]).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+}
