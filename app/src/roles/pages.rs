@@ -101,6 +101,7 @@ fn Matrix(
     let permissions: Vec<String> = kept("perms", permissions.join(" ")).split_whitespace().map(String::from).collect();
     let views: Vec<String> = kept("views", views.join(" ")).split_whitespace().map(String::from).collect();
     let checkbox = move |field: &'static str, key: String, text: String, detail: String, checked: bool, allowed: bool| {
+        let text_class = if field == "perms[]" { "font-mono text-xs" } else { "font-medium" };
         let id = format!("{}-{}", if field == "perms[]" { "perm" } else { "view" }, key.replace(':', "-"));
         let disabled = !editable || !allowed;
         let keep = editable && disabled && checked;
@@ -110,7 +111,7 @@ fn Matrix(
                     class="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500 disabled:opacity-50 dark:border-slate-600" />
                 {keep.then(|| view! { <input type="hidden" name=field value=key.clone() /> })}
                 <label for=id class="text-sm">
-                    <span class="font-mono text-xs">{text}</span>
+                    <span class=text_class>{text}</span>
                     {(!detail.is_empty()).then(|| view! { <span class="block text-xs text-slate-500 dark:text-slate-400">{detail}</span> })}
                     {(editable && !allowed).then(|| view! { <span class="block text-xs text-amber-700 dark:text-amber-400">"You do not hold this yourself."</span> })}
                 </label>
@@ -119,8 +120,8 @@ fn Matrix(
     };
     view! {
         <div class="space-y-4" data-testid="role-matrix">
-            <p class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid="perms-error" role="alert">{move || perms_error.get()}</p>
-            <p class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid="views-error" role="alert">{move || views_error.get()}</p>
+            {move || perms_error.get().map(|e| view! { <p class="text-sm text-red-600 dark:text-red-400" data-testid="perms-error" role="alert">{e}</p> })}
+            {move || views_error.get().map(|e| view! { <p class="text-sm text-red-600 dark:text-red-400" data-testid="views-error" role="alert">{e}</p> })}
             {groups.into_iter().map(|g| {
                 let view_boxes = g.views.into_iter().map(|(key, title)| {
                     let checked = views.contains(&key);

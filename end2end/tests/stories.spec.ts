@@ -1,0 +1,195 @@
+import { expect, Page, test } from '@playwright/test';
+import { expectHydrated, menuEntries, signIn, watchForPageErrors } from './helpers';
+
+// One story per kind of person who uses Steward, through the real pages.
+
+async function newPage(browser: import('@playwright/test').Browser): Promise<Page> {
+  return (await browser.newContext()).newPage();
+}
+
+test('the platform administrator creates a tenant and its owner, who then signs in', async ({ browser }) => {
+  const admin = await newPage(browser);
+  const errors = watchForPageErrors(admin);
+  await signIn(admin, 'platform', 'admin@steward.test');
+  await expect(admin.getByTestId('current-user')).toHaveText('Pat Admin');
+  await admin.getByTestId('sidebar').getByRole('link', { name: 'Tenants' }).click();
+  await expect(admin.getByTestId('tenant-table')).toBeVisible();
+  await admin.getByTestId('new-tenant').click();
+  await expect(admin).toHaveURL(/\/tenants\/new$/);
+  await expectHydrated(admin);
+
+  const form = admin.getByTestId('new-tenant-form');
+  // A bad short name is refused beside its field, and what was typed stays.
+  await form.getByLabel('Organisation name').fill('Initech');
+  await form.getByLabel('Short name').fill('Not A Slug!');
+  await form.getByLabel("Owner's name").fill('Bill Lumbergh');
+  await form.getByLabel("Owner's email").fill('bill@initech.test');
+  await admin.getByTestId('create-tenant').click();
+  await expect(admin.getByTestId('slug-error')).not.toBeEmpty();
+  await expect(form.getByLabel("Owner's email")).toHaveValue('bill@initech.test');
+
+  await form.getByLabel('Short name').fill('initech');
+  await admin.getByTestId('create-tenant').click();
+  const password = (await admin.getByTestId('temporary-password').innerText()).trim();
+  expect(password.length).toBeGreaterThanOrEqual(16);
+
+  await admin.goto('/tenants?q=initech');
+  await expect(admin.getByTestId('tenant-row')).toHaveCount(1);
+  await expect(admin.getByTestId('tenant-row')).toContainText('Initech');
+  // The refused short name is a 422 the browser logs; nothing else went wrong.
+  expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
+
+  const owner = await newPage(browser);
+  await signIn(owner, 'initech', 'bill@initech.test', password);
+  await expect(owner.getByTestId('current-user')).toHaveText('Bill Lumbergh');
+  await expect(owner.getByTestId('current-tenant')).toHaveText('Initech');
+  expect(await menuEntries(owner)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+});
+
+test('the owner makes a team and a custom role with a view; the member sees it on their next page load', async ({ browser }) => {
+  const owner = await newPage(browser);
+  const errors = watchForPageErrors(owner);
+  await signIn(owner, 'acme', 'olivia@acme.test');
+  await expect(owner.getByTestId('current-user')).toHaveText('Olivia Owner');
+
+  // A new member, with a password of the owner's choosing.
+  await owner.goto('/users/new');
+  await expectHydrated(owner);
+  const userForm = owner.getByTestId('new-user-form');
+  await userForm.getByLabel('Name').fill('Nina Night');
+  await userForm.getByLabel('Email').fill('nina@acme.test');
+  await userForm.getByLabel('Password').fill('nina-password-2026');
+  await userForm.getByLabel('Role').selectOption({ label: 'Member' });
+  await owner.getByTestId('create-user').click();
+  await expect(owner.getByTestId('open-new-user')).toBeVisible();
+
+  const member = await newPage(browser);
+  await signIn(member, 'acme', 'nina@acme.test', 'nina-password-2026');
+  await expect(member.getByTestId('current-user')).toHaveText('Nina Night');
+  expect(await menuEntries(member)).toEqual(['Overview', 'Documents']);
+
+  // The team, with Nina in it.
+  await owner.goto('/teams');
+  await expectHydrated(owner);
+  await owner.getByTestId('new-team-form').getByLabel('Name').fill('Night shift');
+  await owner.getByTestId('create-team').click();
+  await owner.getByRole('link', { name: 'Night shift' }).click();
+  await expect(owner.getByRole('heading', { level: 1 })).toHaveText('Night shift');
+  await expectHydrated(owner);
+  await owner.getByTestId('add-member-form').getByLabel('Add a member').selectOption({ label: 'Nina Night (nina@acme.test)' });
+  await owner.getByTestId('add-member-form').getByRole('button', { name: 'Add' }).click();
+  await expect(owner.getByTestId('team-members')).toContainText('Nina Night');
+
+  // The custom role: the Teams view and the permission to read teams.
+  await owner.goto('/roles');
+  await expectHydrated(owner);
+  await owner.getByTestId('new-role-link').click();
+  await expect(owner).toHaveURL(/\/roles\/new$/);
+  await expectHydrated(owner);
+  const roleForm = owner.getByTestId('new-role-form');
+  await roleForm.getByLabel('Name').fill('Team viewers');
+  await roleForm.getByLabel('Description').fill('Sees who is in which team');
+  await roleForm.locator('#view-teams').check();
+  await roleForm.locator('#perm-team-read').check();
+  await owner.getByTestId('create-role').click();
+  await expect(owner).toHaveURL(/\/roles\/[0-9a-f-]{36}$/);
+  await expect(owner.getByRole('heading', { level: 1 })).toHaveText('Team viewers');
+  await expect(owner.locator('#view-teams')).toBeChecked();
+  await expect(owner.locator('#perm-team-read')).toBeChecked();
+  await expect(owner.locator('#perm-user-read')).not.toBeChecked();
+
+  // Given to the team, so Nina holds it through the team.
+  await owner.goto('/teams');
+  await owner.getByRole('link', { name: 'Night shift' }).click();
+  await expectHydrated(owner);
+  await owner.getByTestId('grant-team-role-form').getByLabel('Grant a role').selectOption({ label: 'Team viewers' });
+  await owner.getByTestId('grant-team-role-form').getByRole('button', { name: 'Grant' }).click();
+  await expect(owner.getByTestId('team-roles')).toContainText('Team viewers');
+
+  await member.reload();
+  expect(await menuEntries(member)).toEqual(['Overview', 'Documents', 'Teams']);
+  await member.getByTestId('sidebar').getByRole('link', { name: 'Teams' }).click();
+  await expect(member.getByTestId('team-table')).toContainText('Night shift');
+
+  // The role's page says who holds it and how; explain access agrees.
+  await owner.goto('/roles');
+  await owner.getByRole('link', { name: 'Team viewers' }).click();
+  await expect(owner.getByTestId('role-holders')).toContainText('Nina Night');
+  await expect(owner.getByTestId('role-holders')).toContainText('through team Night shift');
+  await owner.goto('/roles/explain?email=nina%40acme.test&view=teams');
+  await expect(owner.getByTestId('verdict')).toHaveText('Allowed');
+  await expect(owner.getByTestId('explain-summary')).toContainText('role Team viewers through team Night shift');
+  expect(errors).toEqual([]);
+});
+
+test('support finds a user of another tenant, resets the password, and gets no role controls', async ({ browser }) => {
+  const support = await newPage(browser);
+  const errors = watchForPageErrors(support);
+  await signIn(support, 'platform', 'support@steward.test');
+  await expect(support.getByTestId('current-user')).toHaveText('Sam Support');
+  await support.goto('/users/find?q=max%40globex');
+  await expectHydrated(support);
+  const hit = support.getByTestId('find-hit');
+  await expect(hit).toHaveCount(1);
+  await expect(hit).toContainText('Max Member');
+  await hit.getByRole('button', { name: 'Open' }).click();
+
+  await expect(support).toHaveURL(/\/users\/[0-9a-f-]{36}$/);
+  await expect(support.getByTestId('acting-banner')).toContainText('Globex');
+  await expect(support.getByRole('heading', { level: 1 })).toHaveText('Max Member');
+  await expectHydrated(support);
+  // Support staff look after accounts, not access: no role controls.
+  await expect(support.getByTestId('user-roles')).toContainText('Member');
+  await expect(support.getByTestId('assign-role-form')).toHaveCount(0);
+  await expect(support.getByTestId('user-roles').getByRole('button')).toHaveCount(0);
+
+  await support.getByText('Reset password', { exact: true }).click();
+  await support.getByTestId('confirm-reset-password').click();
+  const password = (await support.getByTestId('temporary-password').innerText()).trim();
+  expect(password.length).toBeGreaterThanOrEqual(16);
+
+  await support.getByTestId('stop-acting').click();
+  await expect(support.getByTestId('acting-banner')).toHaveCount(0);
+  expect(errors).toEqual([]);
+
+  // The new password works for Max.
+  const max = await newPage(browser);
+  await signIn(max, 'globex', 'max@globex.test', password);
+  await expect(max.getByTestId('current-user')).toHaveText('Max Member');
+});
+
+test('an import of a CSV with bad rows creates the good ones and reports the bad ones', async ({ page }) => {
+  const errors = watchForPageErrors(page);
+  await signIn(page, 'acme', 'olivia@acme.test');
+  await expect(page.getByTestId('current-user')).toHaveText('Olivia Owner');
+  await page.goto('/users');
+  await page.getByTestId('import-users').click();
+  await expect(page).toHaveURL(/\/users\/import$/);
+  await expectHydrated(page);
+  const csv = [
+    'email,name,role',
+    'ivy@acme.test,Ivy Imported,Member',
+    'not-an-email,Broken Address,',
+    'olivia@acme.test,Olivia Again,',
+    'jon@acme.test,Jon Imported,No Such Role',
+    'kim@acme.test,Kim Imported,',
+  ].join('\n');
+  await page.getByLabel('CSV file').setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByTestId('start-import').click();
+
+  await expect(page).toHaveURL(/\/users\/imports\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('import-report')).toHaveAttribute('data-state', 'done', { timeout: 15_000 });
+  await expect(page.getByTestId('import-summary')).toHaveText('Finished: 2 created, 3 refused.');
+  const failures = page.getByTestId('import-failure');
+  await expect(failures).toHaveCount(3);
+  await expect(failures.nth(0)).toContainText('3');
+  await expect(failures.nth(0)).toContainText('does not look like an email');
+  await expect(failures.nth(1)).toContainText('already used in this organisation');
+  await expect(failures.nth(2)).toContainText('There is no role named No Such Role.');
+
+  await page.goto('/users?q=imported');
+  await expect(page.getByTestId('user-row')).toHaveCount(2);
+  await expect(page.getByTestId('user-table')).toContainText('ivy@acme.test');
+  await expect(page.getByTestId('user-table')).toContainText('kim@acme.test');
+  expect(errors).toEqual([]);
+});
