@@ -71,6 +71,18 @@ install_build_tools() {
   fi
 }
 
+# Chromium from Debian and Playwright from npm (never a downloaded browser).
+install_browser_tools() {
+  if ! command -v chromium >/dev/null; then
+    say "installing Chromium from Debian"
+    apt_install chromium
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ]; then
+    say "installing Playwright from npm (no browser download)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 build_release() {
   say "building steward (release)"
   cargo leptos build --release

@@ -109,7 +109,7 @@ pub fn ImportReportPage() -> impl IntoView {
                                 <section class=format!("{CARD} space-y-3") data-testid="import-report" data-state=r.state.clone()>
                                     <div class="flex items-center justify-between text-sm">
                                         <span data-testid="import-progress">{format!("{} of {} rows processed", r.processed, r.total)}</span>
-                                        <StatusBadge status=match r.state.as_str() { "done" => "active", "failed" => "deleted", _ => "running" } />
+                                        <StatusBadge status=r.state.clone() />
                                     </div>
                                     <div class="h-2 w-full overflow-hidden rounded bg-slate-200 dark:bg-slate-800" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string() aria-label="Import progress">
                                         <div class="h-2 bg-indigo-600" style=format!("width: {percent}%")></div>
