@@ -104,6 +104,16 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A unique violation told in the caller's own words (restoring a record
+/// whose name is now taken, say); any other error as usual.
+#[cfg(feature = "ssr")]
+pub fn on_conflict(error: sqlx::Error, message: &str) -> AppError {
+    match AppError::from(error) {
+        AppError::Conflict(_) => AppError::Conflict(message.into()),
+        other => other,
+    }
+}
+
 /// What a person is told when a write collides with a unique constraint.
 pub fn unique_violation_message(constraint: &str) -> &'static str {
     match constraint {

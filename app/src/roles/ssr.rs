@@ -38,25 +38,29 @@ async fn user_exists(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) ->
 /// means the person can no longer manage access.
 const ADMIN_PERMISSIONS: &[&str] = &["role:assign", "role:manage"];
 
-/// Whether `user_id` keeps an administration permission once `role_id` is
-/// gone from them (directly held) or gone altogether (`everywhere`).
-async fn keeps_admin_without(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, role_id: Uuid, everywhere: bool) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (
-               SELECT FROM effective_user_roles e
-                 JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-                WHERE e.tenant_id = $1 AND e.user_id = $2
-                  AND rp.permission_key = ANY($5)
-                  AND NOT (e.role_id = $3 AND ($4 OR e.team_id IS NULL))
-           ) AS "keeps!""#,
-        tenant_id,
-        user_id,
-        role_id,
-        everywhere,
-        ADMIN_PERMISSIONS as &[&str]
+/// Refuses a change that leaves the actor without any administration
+/// permission (run after the change's writes, inside its transaction, so the
+/// refusal rolls them back). Platform staff acting from outside are not
+/// holders in the tenant: nothing to keep.
+pub async fn ensure_keeps_admin(actor: &mut Actor, message: String) -> Result<(), AppError> {
+    if actor.me.acting_from.is_some() {
+        return Ok(());
+    }
+    let (tenant_id, me) = (actor.tenant_id(), actor.user_id());
+    let keeps: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3))",
     )
-    .fetch_one(conn)
-    .await?)
+    .bind(tenant_id)
+    .bind(me)
+    .bind(ADMIN_PERMISSIONS)
+    .fetch_one(actor.conn())
+    .await?;
+    if keeps {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(message))
+    }
 }
 
 /// Writes a direct grant; false when the user held the role already. The
@@ -137,12 +141,6 @@ pub async fn revoke(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     let tenant_id = actor.tenant_id();
     user_exists(actor.conn(), tenant_id, user_id).await?;
     let role = find_role(actor.conn(), tenant_id, role_id).await?;
-    if user_id == actor.user_id() && !keeps_admin_without(actor.conn(), tenant_id, user_id, role_id, false).await? {
-        return Err(AppError::Conflict(format!(
-            "You cannot remove {} from yourself: it is what lets you manage access.",
-            role.name
-        )));
-    }
     if role.system_key.as_deref().is_some_and(|k| TOP_ROLES.contains(&k)) {
         ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, Some(role_id)).await?;
     }
@@ -156,6 +154,9 @@ pub async fn revoke(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     .await?;
     if removed.rows_affected() == 0 {
         return Ok(());
+    }
+    if user_id == actor.user_id() {
+        ensure_keeps_admin(&mut actor, format!("You cannot remove {} from yourself: it is what lets you manage access.", role.name)).await?;
     }
     actor
         .audit("user.role_revoke", "user", user_id, Some(json!({ "role_id": role_id, "role": role.name })), None)
@@ -172,13 +173,6 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
     if role.is_system {
         return Err(AppError::Conflict(format!("{} is a system role: it cannot be deleted.", role.name)));
     }
-    let me = actor.user_id();
-    if actor.me.acting_from.is_none() && !keeps_admin_without(actor.conn(), tenant_id, me, role_id, true).await? {
-        return Err(AppError::Conflict(format!(
-            "You cannot delete {}: it is what lets you manage access.",
-            role.name
-        )));
-    }
     sqlx::query!(
         "UPDATE roles SET deleted_at = now(), version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2",
         tenant_id,
@@ -186,6 +180,7 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
     )
     .execute(actor.conn())
     .await?;
+    ensure_keeps_admin(&mut actor, format!("You cannot delete {}: it is what lets you manage access.", role.name)).await?;
     actor
         .audit("role.delete", "role", role_id, Some(json!({ "name": role.name, "deleted": false })), Some(json!({ "deleted": true })))
         .await?;
@@ -528,10 +523,8 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     write_grants(actor.conn(), tenant_id, role_id, &permissions, &views).await?;
     // Taking role:manage / role:assign out of the role that gives them to
     // oneself would lock one out of this very screen.
-    let me = actor.user_id();
-    if actor.me.acting_from.is_none() && !holds_admin(actor.conn(), tenant_id, me).await? {
-        return Err(validation("perms", "You cannot take these permissions out: this role is what lets you manage access."));
-    }
+    let message = "You cannot take these permissions out: this role is what lets you manage access.";
+    ensure_keeps_admin(&mut actor, message.into()).await.map_err(|_| validation("perms", message))?;
     actor
         .audit(
             "role.update",
@@ -542,20 +535,6 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
         )
         .await?;
     actor.commit().await
-}
-
-/// Whether the user holds an administration permission now (after the
-/// transaction's own changes).
-async fn holds_admin(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3))",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(ADMIN_PERMISSIONS)
-    .fetch_one(conn)
-    .await?)
 }
 
 /// Restores a deleted custom role. Needs `role:manage`.
@@ -582,10 +561,7 @@ pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
         .bind(role_id)
         .execute(actor.conn())
         .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("Another role now has this name: rename that one first.".into()),
-            other => other,
-        })?;
+        .map_err(|e| crate::error::on_conflict(e, "Another role now has this name: rename that one first."))?;
     actor.audit("role.restore", "role", role_id, Some(json!({ "deleted": true })), Some(json!({ "deleted": false }))).await?;
     actor.commit().await
 }

@@ -4,6 +4,7 @@ use super::{TeamDetail, TeamRow};
 use crate::audit::ssr::{history, stale};
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
+use crate::roles::ssr::ensure_keeps_admin;
 use crate::error::AppError;
 use crate::users::ssr::{field_conflict, live_roles, validation};
 use serde_json::json;
@@ -166,10 +167,10 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
         .bind(deleted)
         .execute(actor.conn())
         .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("Another team now has this name: rename it first.".into()),
-            other => other,
-        })?;
+        .map_err(|e| crate::error::on_conflict(e, "Another team now has this name: rename it first."))?;
+    if deleted {
+        ensure_keeps_admin(&mut actor, "You cannot delete this team: it is what lets you manage access.".into()).await?;
+    }
     let action = if deleted { "team.delete" } else { "team.restore" };
     actor.audit(action, "team", team_id, Some(json!({ "deleted": !deleted })), Some(json!({ "deleted": deleted }))).await?;
     actor.commit().await
@@ -197,22 +198,6 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
             .await?
             .rows_affected()
     } else {
-        if user_id == actor.user_id() {
-            // Leaving a team must not take away one's own administration.
-            let keeps: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-                  WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key IN ('role:assign', 'role:manage')
-                    AND e.team_id IS DISTINCT FROM $3)",
-            )
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(team_id)
-            .fetch_one(actor.conn())
-            .await?;
-            if !keeps {
-                return Err(AppError::Conflict("You cannot leave this team: it is what lets you manage access.".into()));
-            }
-        }
         crate::users::ssr::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
         if team.3 == Some(user_id) {
             sqlx::query("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2")
@@ -229,6 +214,10 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
             .await?
             .rows_affected()
     };
+    if !member && user_id == actor.user_id() {
+        // Leaving a team must not take away one's own administration.
+        ensure_keeps_admin(&mut actor, "You cannot leave this team: it is what lets you manage access.".into()).await?;
+    }
     if changed > 0 {
         let (action, what) = if member { ("team.member_add", json!({ "user_id": user_id, "user": user })) } else { ("team.member_remove", json!({ "user_id": user_id, "user": user })) };
         let (before, after) = if member { (None, Some(what)) } else { (Some(what), None) };
@@ -264,6 +253,9 @@ pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(),
             .await?
             .rows_affected()
     };
+    if !granted {
+        ensure_keeps_admin(&mut actor, format!("You cannot take {role} from this team: it is what lets you manage access.")).await?;
+    }
     if changed > 0 {
         let what = json!({ "role_id": role_id, "role": role });
         let (action, before, after) = if granted { ("team.role_grant", None, Some(what)) } else { ("team.role_revoke", Some(what), None) };

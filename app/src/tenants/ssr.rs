@@ -344,10 +344,7 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
         .bind(deleted)
         .execute(actor.conn())
         .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("Another tenant now uses this short name: it cannot be restored under it.".into()),
-            other => other,
-        })?;
+        .map_err(|e| crate::error::on_conflict(e, "Another tenant now uses this short name: it cannot be restored under it."))?;
     if deleted {
         crate::users::ssr::end_sessions(actor.conn(), tenant_id, None, None).await?;
     }

@@ -675,10 +675,7 @@ pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
         .bind(user_id)
         .execute(actor.conn())
         .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("Another user now has this email address: change theirs first.".into()),
-            other => other,
-        })?;
+        .map_err(|e| crate::error::on_conflict(e, "Another user now has this email address: change theirs first."))?;
     if done.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }

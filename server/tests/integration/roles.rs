@@ -251,3 +251,36 @@ async fn explain_access_takes_an_email_and_answers_on_its_page() {
     assert!(page.body.contains("Not allowed"));
     assert!(page.body.contains("Mark Member cannot open the users view"), "the reason is spelled out");
 }
+
+#[tokio::test]
+async fn nobody_takes_their_own_administration_away_through_a_team() {
+    let app = TestApp::spawn().await;
+    let tenant_id = app.db.tenant_id("acme").await;
+    let (role, team) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let mark = app.db.user_id("mark@acme.test").await;
+    app.db
+        .exec_as_superuser(&format!(
+            "INSERT INTO roles (tenant_id, id, name) VALUES ('{tenant_id}', '{role}', 'Gatekeepers');
+             INSERT INTO role_permissions SELECT '{tenant_id}', '{role}', unnest(ARRAY['role:assign','role:manage','role:read','team:manage','team:read']);
+             INSERT INTO teams (tenant_id, id, name) VALUES ('{tenant_id}', '{team}', 'Gate');
+             INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ('{tenant_id}', '{team}', '{mark}');
+             INSERT INTO team_roles (tenant_id, team_id, role_id) VALUES ('{tenant_id}', '{team}', '{role}');"
+        ))
+        .await;
+    app.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    let (role, team, mark) = (role.to_string(), team.to_string(), mark.to_string());
+    for (path, fields, message) in [
+        ("/api/revoke_team_role", vec![("team_id", team.as_str()), ("role_id", role.as_str())], "You cannot take Gatekeepers from this team"),
+        ("/api/delete_team", vec![("team_id", team.as_str())], "You cannot delete this team"),
+        ("/api/remove_team_member", vec![("team_id", team.as_str()), ("user_id", mark.as_str())], "You cannot leave this team"),
+        ("/api/delete_role", vec![("role_id", role.as_str())], "You cannot delete Gatekeepers"),
+    ] {
+        let response = app.call(path, &fields).await;
+        assert_eq!(response.status, StatusCode::CONFLICT, "{path}: {}", response.body);
+        assert!(response.body.contains(message), "{path}: {}", response.body);
+    }
+    let team_now = json(&app.call("/api/get_team", &[("team_id", &team)]).await);
+    assert_eq!(team_now["deleted"], false, "nothing was half-done");
+    assert_eq!(team_now["members"].as_array().unwrap().len(), 1);
+    assert_eq!(team_now["roles"].as_array().unwrap().len(), 1);
+}
