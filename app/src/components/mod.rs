@@ -161,6 +161,19 @@ pub fn FlashNotice() -> impl IntoView {
     }
 }
 
+/// After a save over a newer version (409), the way to the latest one.
+pub fn reload_on_conflict<S>(action: ServerAction<S>) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || {
+        action.value().with(|v| matches!(v, Some(Err(AppError::Conflict(_))))).then(|| view! {
+            <a href="" class=LINK data-testid="reload">"Reload to see the latest version"</a>
+        })
+    }
+}
+
 /// A labelled select with its error message underneath.
 #[component]
 pub fn SelectField(

@@ -259,6 +259,7 @@ pub fn RolePage() -> impl IntoView {
                                                 </p>
                                             })}
                                             {outcome(update, "Role saved.")}
+                                            {reload_on_conflict(update)}
                                             <input type="hidden" name="role_id" value=rid.to_string() />
                                             <input type="hidden" name="version" value=r.version.to_string() />
                                             {editable.then(|| view! {

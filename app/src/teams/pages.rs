@@ -197,6 +197,7 @@ pub fn TeamPage() -> impl IntoView {
                                         <h2 id="team-settings-heading" class=HEADING>"Settings"</h2>
                                         <ActionForm action=update attr:class="space-y-2" attr:data-testid="team-form">
                                             {outcome(update, "Team saved.")}
+                                            {reload_on_conflict(update)}
                                             <input type="hidden" name="team_id" value=tid.to_string() />
                                             <input type="hidden" name="version" value=t.version.to_string() />
                                             <Field name="name" label="Name" value=t.name.clone() error=field_error(update, "name") />

@@ -205,6 +205,7 @@ pub fn TenantPage() -> impl IntoView {
                                             <h2 id="settings-heading" class=HEADING>"Settings"</h2>
                                             <ActionForm action=update attr:class="mt-3 space-y-2" attr:data-testid="tenant-form">
                                                 {outcome(update, "Tenant saved.")}
+                                                {reload_on_conflict(update)}
                                                 <input type="hidden" name="tenant_id" value=tid.to_string() />
                                                 <input type="hidden" name="version" value=t.version.to_string() />
                                                 <Field name="name" label="Organisation name" value=t.row.name.clone() error=field_error(update, "name") />

@@ -249,9 +249,7 @@ pub fn UserPage() -> impl IntoView {
                                             <h2 id="profile-heading" class=HEADING>"Profile"</h2>
                                             <ActionForm action=update attr:class="mt-3 space-y-2" attr:data-testid="profile-form">
                                                 {outcome(update, "Profile saved.")}
-                                                {move || update.value().get().and_then(|r| r.err()).filter(|e| matches!(e, crate::error::AppError::Conflict(_))).map(|_| view! {
-                                                    <a href="" class=LINK data-testid="reload">"Reload to see the latest version"</a>
-                                                })}
+                                                {reload_on_conflict(update)}
                                                 <input type="hidden" name="user_id" value=uid.to_string() />
                                                 <input type="hidden" name="version" value=u.version.to_string() />
                                                 <Field name="display_name" label="Name" value=u.display_name.clone() error=field_error(update, "display_name") />

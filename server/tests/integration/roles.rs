@@ -173,6 +173,12 @@ async fn saving_over_a_newer_version_says_who_changed_it_and_system_roles_stay_a
     assert!(second.body.contains("Olivia Owner changed this at"), "{}", second.body);
     let role = json(&app.call("/api/get_role", &[("role_id", &role_id)]).await);
     assert_eq!(role["name"], "Readers A");
+    // Without JavaScript the page comes back with the conflict and a way to the latest version.
+    let stale = app.post_form("/api/update_role", &format!("/roles/{role_id}"), &[("role_id", &role_id), ("version", "1"), ("name", "Readers C")]).await;
+    let back = stale.location().unwrap().trim_start_matches("http://127.0.0.1:3000").to_string();
+    let page = app.get(&back).await;
+    assert!(page.body.contains("Olivia Owner changed this at"), "the conflict is on the page");
+    assert!(page.has_testid("reload"));
 
     let owner_role = app.db.role_id("acme", "owner").await.to_string();
     let system = app.call("/api/update_role", &[("role_id", &owner_role), ("version", "1"), ("name", "Boss")]).await;
