@@ -195,7 +195,7 @@ pub fn NewRolePage() -> impl IntoView {
                                     </div>
                                     <Matrix groups permissions views editable=me.can("role:manage") perms_error=field_error(action, "perms") views_error=field_error(action, "views") />
                                     <div class="flex gap-2 pt-2">
-                                        <button type="submit" class=BUTTON data-testid="create-role">"Create role"</button>
+                                        {me.can("role:manage").then(|| view! { <button type="submit" class=BUTTON data-testid="create-role">"Create role"</button> })}
                                         <a href="/roles" class=BUTTON_SECONDARY>"Back to roles"</a>
                                     </div>
                                 </ActionForm>

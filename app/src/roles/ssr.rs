@@ -1,9 +1,12 @@
 //! Roles on the server.
 
+use super::{Holder, ModuleGroup, RoleDetail, RoleRow, HOLDERS_SHOWN};
+use crate::audit::ssr::{history, stale};
 use crate::authz::ssr::{explain as explain_access, require, Actor};
 use crate::authz::{AccessTarget, Explanation, Perm};
-use crate::error::AppError;
-use crate::users::ssr::{ensure_not_last_top_holder, TOP_ROLES};
+use crate::error::{AppError, FieldError};
+use crate::users::ssr::{ensure_not_last_top_holder, field_conflict, validation, TOP_ROLES};
+use crate::users::{Count, COUNT_CAP};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -209,11 +212,6 @@ pub async fn explain(user_id: Option<Uuid>, email: Option<String>, view: Option<
 
 // ---- The roles screens -------------------------------------------------
 
-use super::{Holder, ModuleGroup, RoleDetail, RoleRow, HOLDERS_SHOWN};
-use crate::audit::ssr::{history, stale};
-use crate::error::FieldError;
-use crate::users::ssr::{field_conflict, validation};
-use crate::users::{Count, COUNT_CAP};
 
 fn capped(n: i64) -> Count {
     if n > COUNT_CAP {

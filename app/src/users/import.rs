@@ -120,13 +120,16 @@ fn back(message: &str) -> Response {
 pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions: axum::http::Extensions, multipart: Multipart) -> Response {
     let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
     let meta = crate::authz::ssr::meta_of(&headers, &extensions);
-    let actor = match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {
-        Ok(actor) => actor,
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response();
-        }
+    let refuse = |e: AppError| {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response()
     };
+    // Authorise before reading a byte of the upload; the transaction is not
+    // held while the file arrives (a slow upload must not pin a connection).
+    match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {
+        Ok(actor) => drop(actor),
+        Err(e) => return refuse(e),
+    }
     let (file_name, bytes) = match read_file(multipart).await {
         Ok(file) => file,
         Err(message) => return back(&message),
@@ -136,7 +139,11 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions
         Err(message) => return back(&message),
     };
     drop(bytes);
-    let me = me.expect("require_with refuses anonymous callers");
+    let actor = match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {
+        Ok(actor) => actor,
+        Err(e) => return refuse(e),
+    };
+    let me = actor.me.clone();
     match begin(actor, &file_name, &rows, &broken).await {
         Ok(id) => {
             tokio::spawn(run(state.pool.clone(), me, meta, id, rows));
