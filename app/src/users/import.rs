@@ -155,15 +155,16 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions
 
 async fn read_file(mut multipart: Multipart) -> Result<(String, Vec<u8>), String> {
     let too_big = format!("The file is larger than {} MB: split it, then import each part.", IMPORT_MAX_BYTES / (1024 * 1024));
-    while let Some(mut field) = multipart.next_field().await.map_err(|e| {
+    let problem = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_big.clone() } else { "The upload did not arrive whole: try again.".to_string() }
-    })? {
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(problem)? {
         if field.name() != Some("file") {
             continue;
         }
         let name: String = field.file_name().unwrap_or("upload.csv").chars().filter(|c| !c.is_control()).take(200).collect();
         let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|_| too_big.clone())? {
+        while let Some(chunk) = field.chunk().await.map_err(problem)? {
             if bytes.len() + chunk.len() > IMPORT_MAX_BYTES {
                 return Err(too_big);
             }
