@@ -1,1 +1,2 @@
+ALTER TABLE user_imports DROP COLUMN updated_at;
 ALTER TABLE user_imports DROP COLUMN failed;

@@ -239,7 +239,7 @@ async fn run_batch(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, ba
     let tenant_id = actor.tenant_id();
     sqlx::query(
         "UPDATE user_imports
-            SET processed = processed + $3, created = created + $4, failed = failed + $5,
+            SET processed = processed + $3, created = created + $4, failed = failed + $5, updated_at = now(),
                 failures = CASE WHEN jsonb_array_length(failures) >= $6 THEN failures
                                 ELSE failures || (SELECT coalesce(jsonb_agg(f), '[]') FROM
                                      (SELECT f FROM jsonb_array_elements($7::jsonb) f LIMIT $6 - jsonb_array_length(failures)) x) END
@@ -308,8 +308,16 @@ async fn finish(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, state
 
 type StatusRow = (Uuid, String, i32, i32, i32, i32, serde_json::Value, String, chrono::DateTime<chrono::Utc>, Option<String>);
 
-const STATUS_SQL: &str = "SELECT i.id, i.state, i.total, i.processed, i.created, i.failed, i.failures, i.file_name, i.created_at, u.display_name
-                            FROM user_imports i LEFT JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.created_by";
+/// The report's columns. The state as reported: a running import that has
+/// not moved for two minutes was cut off (Steward restarted under it).
+/// `failures`: the refused rows' column, or an empty list for the overview.
+fn select_status(failures: &str) -> String {
+    format!(
+        "SELECT i.id, CASE WHEN i.state = 'running' AND i.updated_at < now() - interval '2 minutes' THEN 'interrupted' ELSE i.state END,
+                i.total, i.processed, i.created, i.failed, {failures}, i.file_name, i.created_at, u.display_name
+           FROM user_imports i LEFT JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.created_by"
+    )
+}
 
 fn status((id, state, total, processed, created, failed_count, failures, file_name, started, by): StatusRow) -> ImportStatus {
     ImportStatus {
@@ -329,7 +337,7 @@ fn status((id, state, total, processed, created, failed_count, failures, file_na
 /// An import's progress and refused rows. Needs `user:create`.
 pub async fn get(import_id: Uuid) -> Result<ImportStatus, AppError> {
     let mut actor = require(Perm::UserCreate).await?;
-    let row: StatusRow = sqlx::query_as(&format!("{STATUS_SQL} WHERE i.tenant_id = $1 AND i.id = $2"))
+    let row: StatusRow = sqlx::query_as(&format!("{} WHERE i.tenant_id = $1 AND i.id = $2", select_status("i.failures")))
         .bind(actor.tenant_id())
         .bind(import_id)
         .fetch_optional(actor.conn())
@@ -342,11 +350,7 @@ pub async fn get(import_id: Uuid) -> Result<ImportStatus, AppError> {
 /// The tenant's latest imports, without their refused rows. Needs `user:create`.
 pub async fn recent() -> Result<Vec<ImportStatus>, AppError> {
     let mut actor = require(Perm::UserCreate).await?;
-    let rows: Vec<StatusRow> = sqlx::query_as(&format!(
-        "SELECT i.id, i.state, i.total, i.processed, i.created, i.failed, '[]'::jsonb, i.file_name, i.created_at, u.display_name
-           FROM user_imports i LEFT JOIN users u ON u.tenant_id = i.tenant_id AND u.id = i.created_by
-          WHERE i.tenant_id = $1 ORDER BY i.created_at DESC LIMIT 20"
-    ))
+    let rows: Vec<StatusRow> = sqlx::query_as(&format!("{} WHERE i.tenant_id = $1 ORDER BY i.created_at DESC LIMIT 20", select_status("'[]'::jsonb")))
     .bind(actor.tenant_id())
     .fetch_all(actor.conn())
     .await?;

@@ -117,6 +117,7 @@ pub fn ImportReportPage() -> impl IntoView {
                                     <p class="text-sm" data-testid="import-summary">
                                         {match r.state.as_str() {
                                             "running" => format!("Working… {} created, {} refused so far.", r.created, r.failed_count),
+                                            "interrupted" => format!("Cut off after {} rows (Steward restarted): {} created, {} refused. The rows after it were not imported: import them again in a new file.", r.processed, r.created, r.failed_count),
                                             "failed" => format!("Stopped by an error on Steward's side after {} rows: {} created, {} refused. The rows after it were not imported.", r.processed, r.created, r.failed_count),
                                             _ => format!("Finished: {} created, {} refused.", r.created, r.failed_count),
                                         }}

@@ -170,7 +170,8 @@ pub struct Created {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportStatus {
     pub id: Uuid,
-    /// running, done or failed (stopped by an error of Steward's, not of a row).
+    /// running, done, failed (stopped by an error of Steward's, not of a
+    /// row) or interrupted (cut off by a restart).
     pub state: String,
     pub total: i32,
     pub processed: i32,

@@ -125,3 +125,30 @@ async fn importing_needs_user_create_and_another_tenants_import_is_404() {
     let other = olivia.call("/api/get_import", &[("import_id", status["id"].as_str().unwrap())]).await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_import_cut_off_by_a_restart_is_reported_as_interrupted() {
+    let app = TestApp::spawn().await;
+    let tenant_id = app.db.tenant_id("acme").await;
+    let olivia = app.db.user_id("olivia@acme.test").await;
+    let (stuck, fresh) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    app.db
+        .exec_as_superuser(&format!(
+            "INSERT INTO user_imports (tenant_id, id, created_by, file_name, total, processed, created, updated_at)
+             VALUES ('{tenant_id}', '{stuck}', '{olivia}', 'stuck.csv', 1000, 250, 250, now() - interval '10 minutes'),
+                    ('{tenant_id}', '{fresh}', '{olivia}', 'fresh.csv', 1000, 250, 250, now())"
+        ))
+        .await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let status = json(&app.call("/api/get_import", &[("import_id", &stuck.to_string())]).await);
+    assert_eq!(status["state"], "interrupted");
+    let running = json(&app.call("/api/get_import", &[("import_id", &fresh.to_string())]).await);
+    assert_eq!(running["state"], "running", "one that is still moving is running");
+    let page = app.get(&format!("/users/imports/{stuck}")).await;
+    assert!(page.body.contains("Cut off after 250 rows (Steward restarted)"));
+    assert!(!page.body.contains("http-equiv=\"refresh\""), "an interrupted import's page stops reloading");
+    let recent = json(&app.call("/api/list_imports", &[]).await);
+    let states: Vec<&str> = recent.as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap()).collect();
+    assert_eq!(states.len(), 2);
+    assert!(states.contains(&"interrupted") && states.contains(&"running"));
+}
