@@ -128,6 +128,12 @@ pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppEr
 /// records it; nothing when the user holds it already.
 pub async fn grant_in(actor: &mut Actor, user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     let name = grantable(actor, role_id).await?;
+    record_grant(actor, user_id, role_id, &name).await
+}
+
+/// Writes a direct grant already found [`grantable`] (its `name` is what
+/// that returned) and records it; nothing when the user holds it already.
+pub async fn record_grant(actor: &mut Actor, user_id: Uuid, role_id: Uuid, name: &str) -> Result<(), AppError> {
     let tenant_id = actor.tenant_id();
     let me = actor.local_user_id();
     if insert_grant(actor.conn(), tenant_id, user_id, role_id, me).await? {
@@ -212,15 +218,6 @@ pub async fn explain(user_id: Option<Uuid>, email: Option<String>, view: Option<
 
 // ---- The roles screens -------------------------------------------------
 
-
-fn capped(n: i64) -> Count {
-    if n > COUNT_CAP {
-        Count::MoreThan(COUNT_CAP)
-    } else {
-        Count::Exact(n)
-    }
-}
-
 /// The tenant's roles (`deleted` for the deleted custom ones). Needs `role:read`.
 pub async fn list(deleted: bool) -> Result<Vec<RoleRow>, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
@@ -251,7 +248,7 @@ pub async fn list(deleted: bool) -> Result<Vec<RoleRow>, AppError> {
             is_system,
             permissions,
             views,
-            direct: capped(direct),
+            direct: Count::capped(direct),
             teams,
             deleted,
         })
@@ -368,7 +365,7 @@ pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
         permissions,
         views,
         holders: holders.into_iter().map(|(user_id, name, email, via_team)| Holder { user_id, name, email, via_team }).collect(),
-        holder_count: capped(holder_count),
+        holder_count: Count::capped(holder_count),
         teams,
         history,
     })

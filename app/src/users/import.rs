@@ -23,6 +23,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -222,9 +223,10 @@ async fn run_batch(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, ba
     let mut actor = require_with(pool, Some(me.clone()), meta.clone(), Perm::UserCreate).await?;
     let mut failures = Vec::new();
     let mut created = 0;
+    let mut roles = RoleCache::new();
     for row in batch {
         sqlx::query("SAVEPOINT import_row").execute(actor.conn()).await?;
-        match import_row(&mut actor, id, row).await {
+        match import_row(&mut actor, &mut roles, id, row).await {
             Ok(()) => {
                 sqlx::query("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
                 created += 1;
@@ -257,24 +259,45 @@ async fn run_batch(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, ba
     actor.commit().await
 }
 
+/// What a role name of the file resolves to, looked up and checked against
+/// the importer's grants once per batch: the role's id and name, or why it
+/// cannot be given.
+type RoleCache = HashMap<String, Result<(Uuid, String), String>>;
+
+async fn resolve_role(actor: &mut Actor, roles: &mut RoleCache, role: &str) -> Result<(Uuid, String), AppError> {
+    let key = role.to_lowercase();
+    if !roles.contains_key(&key) {
+        let tenant_id = actor.tenant_id();
+        let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL")
+            .bind(tenant_id)
+            .bind(role)
+            .fetch_optional(actor.conn())
+            .await?;
+        let resolved = match found {
+            None => Err(format!("There is no role named {role}.")),
+            Some(id) => match crate::roles::ssr::grantable(actor, id).await {
+                Ok(name) => Ok((id, name)),
+                Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
+                Err(e) => Err(reason(&e)),
+            },
+        };
+        roles.insert(key.clone(), resolved);
+    }
+    roles[&key].clone().map_err(AppError::Refused)
+}
+
 /// One person: checked, created, and given their role, or refused whole.
-async fn import_row(actor: &mut Actor, import_id: Uuid, row: &Row) -> Result<(), AppError> {
+async fn import_row(actor: &mut Actor, roles: &mut RoleCache, import_id: Uuid, row: &Row) -> Result<(), AppError> {
     let (email, name) = (row.email.trim(), row.name.trim());
     let errors = validate_profile(email, name);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let user_id = insert_user(actor, email, name, None, Some(import_id)).await?;
     let role = row.role.trim();
-    if !role.is_empty() {
-        let tenant_id = actor.tenant_id();
-        let role_id: Uuid = sqlx::query_scalar("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL")
-            .bind(tenant_id)
-            .bind(role)
-            .fetch_optional(actor.conn())
-            .await?
-            .ok_or_else(|| AppError::Refused(format!("There is no role named {role}.")))?;
-        crate::roles::ssr::grant_in(actor, user_id, role_id).await?;
+    let role = if role.is_empty() { None } else { Some(resolve_role(actor, roles, role).await?) };
+    let user_id = insert_user(actor, email, name, None, Some(import_id)).await?;
+    if let Some((role_id, role_name)) = role {
+        crate::roles::ssr::record_grant(actor, user_id, role_id, &role_name).await?;
     }
     Ok(())
 }

@@ -49,6 +49,17 @@ pub enum Count {
     MoreThan(i64),
 }
 
+impl Count {
+    /// A count read with `LIMIT COUNT_CAP + 1`, told as exact or capped.
+    pub fn capped(n: i64) -> Count {
+        if n > COUNT_CAP {
+            Count::MoreThan(COUNT_CAP)
+        } else {
+            Count::Exact(n)
+        }
+    }
+}
+
 impl std::fmt::Display for Count {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

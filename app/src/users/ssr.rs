@@ -384,7 +384,7 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     push_filters(&mut c, tenant_id, &query)?;
     c.push(format!(" LIMIT {}) capped", COUNT_CAP + 1));
     let n: i64 = c.build_query_scalar().fetch_one(actor.conn()).await?;
-    let count = if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) };
+    let count = Count::capped(n);
 
     let roles = live_roles(actor.conn(), tenant_id).await?;
     let teams = live_teams(actor.conn(), tenant_id).await?;
