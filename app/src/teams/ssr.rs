@@ -51,6 +51,15 @@ async fn find(actor: &mut Actor, team_id: Uuid, lock: bool) -> Result<(String, S
     sqlx::query_as(&sql).bind(tenant_id).bind(team_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)
 }
 
+/// A team to change (locked): a deleted one must be restored first.
+async fn find_live(actor: &mut Actor, team_id: Uuid) -> Result<(String, String, i32, Option<Uuid>, bool), AppError> {
+    let team = find(actor, team_id, true).await?;
+    if team.4 {
+        return Err(AppError::Conflict("Restore the team first.".into()));
+    }
+    Ok(team)
+}
+
 pub async fn detail(team_id: Uuid) -> Result<TeamDetail, AppError> {
     let mut actor = require(Perm::TeamRead).await?;
     let tenant_id = actor.tenant_id();
@@ -110,10 +119,7 @@ pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, 
         Some(l) => Some(l.parse().map_err(|_| validation("lead_user_id", "Choose the lead from the team's members."))?),
         None => None,
     };
-    let before = find(&mut actor, team_id, true).await?;
-    if before.4 {
-        return Err(AppError::Conflict("Restore the team first.".into()));
-    }
+    let before = find_live(&mut actor, team_id).await?;
     if before.2 != version {
         return Err(stale(actor.conn(), tenant_id, "team", team_id).await);
     }
@@ -179,10 +185,7 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
 pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<(), AppError> {
     let mut actor = require(Perm::TeamManage).await?;
     let tenant_id = actor.tenant_id();
-    let team = find(&mut actor, team_id, true).await?;
-    if team.4 {
-        return Err(AppError::Conflict("Restore the team first.".into()));
-    }
+    let team = find_live(&mut actor, team_id).await?;
     let user: Option<String> = sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
         .bind(tenant_id)
         .bind(user_id)
@@ -219,8 +222,8 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
         ensure_keeps_admin(&mut actor, "You cannot leave this team: it is what lets you manage access.".into()).await?;
     }
     if changed > 0 {
-        let (action, what) = if member { ("team.member_add", json!({ "user_id": user_id, "user": user })) } else { ("team.member_remove", json!({ "user_id": user_id, "user": user })) };
-        let (before, after) = if member { (None, Some(what)) } else { (Some(what), None) };
+        let what = json!({ "user_id": user_id, "user": user });
+        let (action, before, after) = if member { ("team.member_add", None, Some(what)) } else { ("team.member_remove", Some(what), None) };
         actor.audit(action, "team", team_id, before, after).await?;
     }
     actor.commit().await
@@ -229,10 +232,7 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
 pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleAssign).await?;
     let tenant_id = actor.tenant_id();
-    let team = find(&mut actor, team_id, true).await?;
-    if team.4 {
-        return Err(AppError::Conflict("Restore the team first.".into()));
-    }
+    find_live(&mut actor, team_id).await?;
     let role = crate::roles::ssr::grantable(&mut actor, role_id).await?;
     let changed = if granted {
         sqlx::query("INSERT INTO team_roles (tenant_id, team_id, role_id, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
