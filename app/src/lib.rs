@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod components;
+pub mod documents;
 pub mod error;
 pub mod nav;
 pub mod pages;
@@ -74,7 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("roles/new") view=roles::pages::NewRolePage ssr=SsrMode::Async />
                     <Route path=path!("roles/explain") view=roles::pages::ExplainPage ssr=SsrMode::Async />
                     <Route path=path!("roles/:id") view=roles::pages::RolePage ssr=SsrMode::Async />
-                    <Route path=path!("documents") view=|| pages::view_page("documents") ssr=SsrMode::Async />
+                    <Route path=path!("documents") view=documents::pages::DocumentsPage ssr=SsrMode::Async />
+                    <Route path=path!("documents/:id") view=documents::pages::DocumentPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=|| pages::view_page("audit") ssr=SsrMode::Async />
                     <Route path=path!("tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />

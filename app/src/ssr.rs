@@ -21,6 +21,10 @@ pub struct AppState {
     /// Principals resolved before, valid while their tenant's authorisation
     /// version stands.
     pub principals: Arc<crate::auth::ssr::PrincipalCache>,
+    /// Where document content is stored.
+    pub blobs: Arc<dyn crate::documents::blobs::BlobStore>,
+    /// The size limit of one document upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl FromRef<AppState> for LeptosOptions {

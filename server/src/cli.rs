@@ -58,6 +58,10 @@ pub enum Command {
     /// Check every tenant's audit hash chain; names the first event whose
     /// hash does not match. Exits 1 when any chain is broken.
     VerifyAudit(VerifyAuditArgs),
+    /// Drop the audit log's whole months that are older than a period
+    /// (e.g. `--older-than 13months`), and record that as an event of the
+    /// platform tenant. Chains stay verifiable from the first event kept.
+    AuditRetention(AuditRetentionArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -78,6 +82,16 @@ pub struct ServeArgs {
     /// Sign out sessions idle for this many minutes.
     #[arg(long, env = "STEWARD_SESSION_IDLE_MINUTES", default_value_t = 480)]
     pub session_idle_minutes: i64,
+
+    /// Where document content is stored (content-addressed by SHA-256).
+    /// Default: <data-dir>/blobs.
+    #[arg(long, env = "STEWARD_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+
+    /// The size limit of one document upload, in megabytes.
+    #[arg(long, env = "STEWARD_MAX_UPLOAD_MB", default_value_t = app::documents::DEFAULT_MAX_UPLOAD_MB,
+          value_parser = clap::value_parser!(u64).range(1..=10240))]
+    pub max_upload_mb: u64,
 
     /// Do not load the demo data into an empty database.
     #[arg(long, env = "STEWARD_NO_DEMO", default_value_t = false)]
@@ -125,4 +139,65 @@ pub struct VerifyAuditArgs {
     /// Check only this tenant (its short name).
     #[arg(long)]
     pub tenant: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditRetentionArgs {
+    /// Drop months that ended longer ago than this: a number and a unit,
+    /// `months`, `days` or `years` (e.g. 13months, 400days, 2years).
+    #[arg(long, value_parser = parse_period)]
+    pub older_than: Period,
+    /// Only say which months would be dropped.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A length of time as `steward audit-retention` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    Days(u32),
+    Months(u32),
+}
+
+impl Period {
+    /// The moment this long before `now`.
+    pub fn before(self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Period::Days(d) => now.checked_sub_signed(chrono::Duration::days(d.into())),
+            Period::Months(m) => now.checked_sub_months(chrono::Months::new(m)),
+        }
+    }
+}
+
+pub fn parse_period(text: &str) -> Result<Period, String> {
+    let text = text.trim().to_ascii_lowercase();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u32 = number.parse().map_err(|_| format!("'{text}' should start with a number, as in 13months"))?;
+    if n == 0 {
+        return Err("the period must be longer than zero".into());
+    }
+    match unit.trim() {
+        "d" | "day" | "days" => Ok(Period::Days(n)),
+        "m" | "month" | "months" => Ok(Period::Months(n)),
+        "y" | "year" | "years" => n.checked_mul(12).map(Period::Months).ok_or_else(|| "that period is too long".into()),
+        other => Err(format!("unknown unit '{other}': use days, months or years (e.g. 13months)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_as_people_write_them() {
+        assert_eq!(parse_period("13months"), Ok(Period::Months(13)));
+        assert_eq!(parse_period("400days"), Ok(Period::Days(400)));
+        assert_eq!(parse_period("2 years"), Ok(Period::Months(24)));
+        assert!(parse_period("0months").is_err());
+        assert!(parse_period("months").is_err());
+        assert!(parse_period("3weeks").unwrap_err().contains("unknown unit"));
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().to_utc();
+        assert_eq!(Period::Months(13).before(now).unwrap().to_rfc3339(), "2025-10-23T10:00:00+00:00");
+    }
 }

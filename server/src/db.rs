@@ -181,3 +181,45 @@ pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Resul
     conn.close().await?;
     Ok(reports)
 }
+
+/// Drops the audit log's monthly partitions that ended on or before `cut`
+/// and records it: a row in `audit_retention_cuts` and an `audit.retention`
+/// event in the platform tenant's chain, all in one transaction (rolled
+/// back when `dry_run`). Returns the partitions dropped.
+pub async fn audit_retention(
+    owner: &PgConnectOptions,
+    cut: chrono::DateTime<chrono::Utc>,
+    older_than: &str,
+    dry_run: bool,
+) -> Result<Vec<String>, DbError> {
+    let mut conn = owner_connection(owner).await?;
+    let mut tx = conn.begin().await?;
+    let dropped: Vec<String> = sqlx::query_scalar("SELECT unnest(steward_audit_drop_before($1))")
+        .bind(cut)
+        .fetch_all(&mut *tx)
+        .await?;
+    let platform: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE kind = 'platform' AND deleted_at IS NULL")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let (false, Some(platform)) = (dropped.is_empty(), platform) {
+        sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(platform.to_string()).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO audit_events (tenant_id, action, entity_type, entity_id, changes)
+             VALUES ($1, 'audit.retention', 'audit_log', 'retention', jsonb_build_object('after', jsonb_build_object(
+                 'older_than', $2::text, 'dropped_before', $3::timestamptz, 'partitions', $4::text[])))",
+        )
+        .bind(platform)
+        .bind(older_than)
+        .bind(cut)
+        .bind(&dropped)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    conn.close().await?;
+    Ok(dropped)
+}

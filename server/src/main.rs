@@ -38,13 +38,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let command = cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
     let database = Database::open(&cli.database).await?;
     let result = match command {
-        Command::Serve(args) => serve(&database, args).await,
+        Command::Serve(args) => serve(&database, args, &cli.database.data_dir).await,
         Command::Migrate => {
             println!("migrations applied ({} in all)", db::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count());
             Ok(())
         }
         Command::CreateAdmin(args) => create_admin(&database, args).await,
         Command::VerifyAudit(args) => verify_audit(&database, args).await,
+        Command::AuditRetention(args) => audit_retention(&database, args).await,
         Command::Demo(args) => {
             let pool = db::app_pool(&database.targets.app, 2).await?;
             let loaded = demo::load(&pool, &args.password).await;
@@ -58,7 +59,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
     result
 }
 
-async fn serve(database: &Database, args: ServeArgs) -> Result<(), Error> {
+async fn serve(database: &Database, args: ServeArgs, data_dir: &std::path::Path) -> Result<(), Error> {
     let pool = db::app_pool(&database.targets.app, 16).await?;
     let first_run = db::is_empty(&database.targets.owner).await?;
     if first_run && !args.no_demo {
@@ -87,6 +88,8 @@ async fn serve(database: &Database, args: ServeArgs) -> Result<(), Error> {
         site_addr: args.addr,
         secure_cookies: args.secure_cookies,
         session_idle_minutes: args.session_idle_minutes,
+        blobs: std::sync::Arc::new(blob_store(&args, data_dir)?),
+        max_upload_bytes: args.max_upload_mb * 1024 * 1024,
     };
     let app = web::router(pool.clone(), &config);
 
@@ -100,6 +103,13 @@ async fn serve(database: &Database, args: ServeArgs) -> Result<(), Error> {
     println!("Steward is stopping.");
     pool.close().await;
     Ok(())
+}
+
+/// The document store: --blob-dir, or <data-dir>/blobs.
+fn blob_store(args: &ServeArgs, data_dir: &std::path::Path) -> Result<app::documents::blobs::FsBlobStore, Error> {
+    let dir = args.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
+    app::documents::blobs::FsBlobStore::new(&dir)
+        .map_err(|e| format!("cannot use {} for document storage: {e}. Choose another folder with --blob-dir or STEWARD_BLOB_DIR.", dir.display()).into())
 }
 
 async fn create_admin(database: &Database, args: steward::cli::CreateAdminArgs) -> Result<(), Error> {
@@ -153,6 +163,27 @@ async fn verify_audit(database: &Database, args: steward::cli::VerifyAuditArgs) 
     }
     if broken > 0 {
         return Err(format!("{broken} audit chain(s) broken.").into());
+    }
+    Ok(())
+}
+
+async fn audit_retention(database: &Database, args: steward::cli::AuditRetentionArgs) -> Result<(), Error> {
+    let cut = args.older_than.before(chrono::Utc::now()).ok_or("that period reaches before the calendar begins.")?;
+    let label = match args.older_than {
+        steward::cli::Period::Days(d) => format!("{d} days"),
+        steward::cli::Period::Months(m) => format!("{m} months"),
+    };
+    let dropped = db::audit_retention(&database.targets.owner, cut, &label, args.dry_run).await?;
+    let verb = if args.dry_run { "would drop" } else { "dropped" };
+    if dropped.is_empty() {
+        println!("No month of the audit log ended before {}: nothing to drop.", cut.format("%Y-%m-%d"));
+    } else {
+        println!(
+            "{verb} {} month(s) of audit events older than {label} (before {}): {}",
+            dropped.len(),
+            cut.format("%Y-%m-%d"),
+            dropped.join(", ")
+        );
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! layer, and the authentication middleware that resolves every request's
 //! principal before any page or server function runs.
 
+use app::documents::blobs::BlobStore;
 use app::auth::ssr::{apply_acting, percent_encode, resolve_principal, session_auth, CurrentUser};
 use app::authz::ssr::RequestId;
 use app::error::AppError;
@@ -34,12 +35,16 @@ pub fn stylesheet_path() -> String {
 }
 
 /// How the web side is set up.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WebConfig {
     pub site_root: String,
     pub site_addr: std::net::SocketAddr,
     pub secure_cookies: bool,
     pub session_idle_minutes: i64,
+    /// Where document content is stored.
+    pub blobs: Arc<dyn BlobStore>,
+    /// The size limit of one document upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -58,6 +63,8 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         pool: pool.clone(),
         stylesheet: Arc::from(stylesheet_path()),
         principals: Arc::default(),
+        blobs: config.blobs.clone(),
+        max_upload_bytes: config.max_upload_bytes,
     };
     let routes = generate_route_list(App);
 
@@ -70,12 +77,23 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
             config.session_idle_minutes,
         )));
 
+    // The multipart envelope and the form's other fields ride on top of the file.
+    let upload_limit = usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(256 * 1024);
     let page_state = state.clone();
     let fallback_state = state.clone();
     Router::new()
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .route("/users/export.csv", get(app::users::csv::export))
+        .route(
+            "/documents/upload",
+            post(app::documents::transfer::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/documents/{id}/versions",
+            post(app::documents::transfer::upload_version).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/documents/{id}/versions/{number}/download", get(app::documents::transfer::download))
         .route(
             "/users/imports",
             post(app::users::import::start).layer(DefaultBodyLimit::max(app::users::IMPORT_MAX_BYTES + 64 * 1024)),

@@ -21,7 +21,7 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
     if encoded.is_empty() { String::new() } else { format!("?{}", encoded.join("&")) }
 }
 
-fn encode(v: &str) -> String {
+pub fn encode(v: &str) -> String {
     v.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
@@ -124,7 +124,7 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
 }
 
 #[component]
-fn FilterSelect(name: &'static str, label: &'static str, options: Vec<(String, String)>, selected: String, empty: &'static str) -> impl IntoView {
+pub fn FilterSelect(name: &'static str, label: &'static str, options: Vec<(String, String)>, selected: String, empty: &'static str) -> impl IntoView {
     view! {
         <div>
             <label for=name class=LABEL>{label}</label>

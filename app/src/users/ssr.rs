@@ -286,12 +286,12 @@ fn sort_key(sort: &str) -> (&'static str, bool, &'static str) {
 }
 
 /// A cursor is the last row's sort value and id: `value|uuid`.
-fn parse_cursor(after: &str) -> Option<(String, Uuid)> {
+pub fn parse_cursor(after: &str) -> Option<(String, Uuid)> {
     let (value, id) = after.rsplit_once('|')?;
     Some((value.to_string(), id.parse().ok()?))
 }
 
-fn like_pattern(q: &str) -> String {
+pub fn like_pattern(q: &str) -> String {
     format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 

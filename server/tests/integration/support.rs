@@ -124,7 +124,22 @@ pub fn web_config() -> WebConfig {
         site_addr: "127.0.0.1:3000".parse().unwrap(),
         secure_cookies: false,
         session_idle_minutes: 60,
+        blobs: std::sync::Arc::new(steward_blobs()),
+        max_upload_bytes: UPLOAD_LIMIT,
     }
+}
+
+/// The document upload limit of the test server.
+pub const UPLOAD_LIMIT: u64 = 64 * 1024;
+
+/// The tests' blob store: one folder per test process (content-addressed,
+/// so tests share it safely).
+pub fn blob_dir() -> PathBuf {
+    std::env::temp_dir().join("steward-tests").join(format!("blobs-{}", std::process::id()))
+}
+
+fn steward_blobs() -> app::documents::blobs::FsBlobStore {
+    app::documents::blobs::FsBlobStore::new(blob_dir()).expect("a blob folder for the tests")
 }
 
 /// The real router over a test database, and a browser-like cookie jar.
