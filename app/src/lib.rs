@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod components;
+pub mod dashboard;
 pub mod documents;
 pub mod error;
 pub mod nav;
@@ -77,7 +78,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("roles/:id") view=roles::pages::RolePage ssr=SsrMode::Async />
                     <Route path=path!("documents") view=documents::pages::DocumentsPage ssr=SsrMode::Async />
                     <Route path=path!("documents/:id") view=documents::pages::DocumentPage ssr=SsrMode::Async />
-                    <Route path=path!("audit") view=|| pages::view_page("audit") ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=audit::pages::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("audit/verify") view=audit::pages::VerifyPage ssr=SsrMode::Async />
+                    <Route path=path!("audit/:id") view=audit::pages::EventPage ssr=SsrMode::Async />
                     <Route path=path!("tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />

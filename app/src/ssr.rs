@@ -155,3 +155,11 @@ pub fn request_cookie(name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
+
+/// An error as a plain-text response with its status, for the handlers
+/// outside Leptos (uploads, downloads, exports).
+pub fn plain_error(e: AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response()
+}

@@ -85,6 +85,8 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .route("/users/export.csv", get(app::users::csv::export))
+        .route("/audit/export.csv", get(app::audit::export::csv))
+        .route("/audit/export.jsonl", get(app::audit::export::json_lines))
         .route(
             "/documents/upload",
             post(app::documents::transfer::upload).layer(DefaultBodyLimit::max(upload_limit)),

@@ -133,3 +133,256 @@ pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, 
         Err(error) => error,
     }
 }
+
+// ---- The audit screens ----------------------------------------------------
+
+use super::{AuditQuery, ChainStatus, EventDetail, EventList, EventRow};
+use crate::authz::ssr::require;
+use crate::authz::Perm;
+use crate::users::ssr::{parse_cursor, validation};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+
+/// Events on one page of the list.
+pub const EVENTS_PAGE: usize = 50;
+
+/// The columns every event listing reads (alias `e` for the events, `u` for the actor).
+pub const EVENT_COLUMNS: &str = "e.id, e.seq, e.occurred_at, e.actor_user_id, e.actor_tenant_id, u.display_name AS actor_name,
+        u.email AS actor_email, host(e.ip) AS ip, e.user_agent, e.action, e.entity_type, e.entity_id, e.changes,
+        e.request_id, e.hash, e.prev_hash";
+pub const EVENT_FROM: &str = "audit_events e LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id";
+
+#[derive(sqlx::FromRow, Debug)]
+pub struct EventRecord {
+    pub id: Uuid,
+    pub seq: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_tenant_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub changes: Value,
+    pub request_id: Option<String>,
+    pub hash: Vec<u8>,
+    pub prev_hash: Option<Vec<u8>>,
+}
+
+impl EventRecord {
+    pub fn actor(&self) -> String {
+        match (&self.actor_name, self.actor_tenant_id, self.actor_user_id) {
+            (Some(name), _, _) => name.clone(),
+            (None, Some(_), _) => "Platform staff".into(),
+            (None, None, Some(_)) => "A removed user".into(),
+            (None, None, None) => "Steward".into(),
+        }
+    }
+
+    pub fn row(&self) -> EventRow {
+        EventRow {
+            id: self.id,
+            seq: self.seq,
+            occurred_at: self.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            actor: self.actor(),
+            action: self.action.clone(),
+            entity_type: self.entity_type.clone().unwrap_or_default(),
+            entity_id: self.entity_id.clone().unwrap_or_default(),
+            ip: self.ip.clone().unwrap_or_default(),
+            fields: super::diff(&self.changes).iter().filter(|d| d.changed()).map(|d| d.field.clone()).collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
+fn day(field: &str, text: &str) -> Result<Option<NaiveDate>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| validation(field, "Give a date as YYYY-MM-DD."))
+}
+
+/// The WHERE clause of the list and the exports.
+pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q: &AuditQuery) -> Result<(), AppError> {
+    b.push(" WHERE e.tenant_id = ").push_bind(tenant_id);
+    for (name, value) in q.filters() {
+        if value.chars().count() > 200 {
+            return Err(validation(name, "That is too long for a filter."));
+        }
+    }
+    let actor = q.actor.trim();
+    if !actor.is_empty() {
+        b.push(" AND e.actor_user_id IN (SELECT a.id FROM users a WHERE a.tenant_id = ")
+            .push_bind(tenant_id)
+            .push(" AND lower(a.email) = lower(")
+            .push_bind(actor.to_string())
+            .push("))");
+    }
+    let action = q.action.trim();
+    if let Some(kind) = action.strip_suffix('.') {
+        b.push(" AND e.action LIKE ").push_bind(format!("{}.%", kind.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    } else if !action.is_empty() {
+        b.push(" AND e.action = ").push_bind(action.to_string());
+    }
+    if !q.entity_type.trim().is_empty() {
+        b.push(" AND e.entity_type = ").push_bind(q.entity_type.trim().to_string());
+    }
+    if !q.entity_id.trim().is_empty() {
+        b.push(" AND e.entity_id = ").push_bind(q.entity_id.trim().to_string());
+    }
+    let ip = q.ip.trim();
+    if !ip.is_empty() {
+        if ip.contains('/') {
+            let (addr, bits) = ip.split_once('/').unwrap_or_default();
+            let ok = addr.parse::<IpAddr>().is_ok_and(|a| bits.parse::<u8>().is_ok_and(|n| n <= if a.is_ipv4() { 32 } else { 128 }));
+            if !ok {
+                return Err(validation("ip", "Give an address (203.0.113.7) or a network (203.0.113.0/24)."));
+            }
+            b.push(" AND e.ip <<= ").push_bind(ip.to_string()).push("::inet");
+        } else {
+            let addr: IpAddr = ip.parse().map_err(|_| validation("ip", "Give an address (203.0.113.7) or a network (203.0.113.0/24)."))?;
+            b.push(" AND e.ip = ").push_bind(addr.to_string()).push("::inet");
+        }
+    }
+    if !q.request_id.trim().is_empty() {
+        b.push(" AND e.request_id = ").push_bind(q.request_id.trim().to_string());
+    }
+    let (from, to) = (day("from", &q.from)?, day("to", &q.to)?);
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(validation("to", "The end date is before the start date."));
+        }
+    }
+    if let Some(from) = from {
+        b.push(" AND e.occurred_at >= (").push_bind(from).push("::date)::timestamp AT TIME ZONE 'UTC'");
+    }
+    if let Some(to) = to {
+        b.push(" AND e.occurred_at < (").push_bind(to).push("::date + 1)::timestamp AT TIME ZONE 'UTC'");
+    }
+    Ok(())
+}
+
+/// Adds the keyset position: events older than the cursor `micros|id`.
+pub fn push_after(b: &mut QueryBuilder<'_, sqlx::Postgres>, after: &str) -> Result<(), AppError> {
+    if after.is_empty() {
+        return Ok(());
+    }
+    let broken = || validation("after", "That page link is broken: start from the first page.");
+    let (micros, id) = parse_cursor(after).ok_or_else(broken)?;
+    let at = micros.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(broken)?;
+    b.push(" AND (e.occurred_at, e.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+    Ok(())
+}
+
+pub fn cursor(e: &EventRecord) -> String {
+    format!("{}|{}", e.occurred_at.timestamp_micros(), e.id)
+}
+
+/// Distinct values of an indexed column, found by skipping through the
+/// index (a few probes per value, however many events there are).
+async fn distinct(conn: &mut PgConnection, tenant_id: Uuid, column: &str) -> Result<Vec<String>, AppError> {
+    let sql = format!(
+        "WITH RECURSIVE v(x, n) AS (
+             (SELECT {column}, 1 FROM audit_events WHERE tenant_id = $1 AND {column} IS NOT NULL ORDER BY {column} LIMIT 1)
+             UNION ALL
+             SELECT (SELECT {column} FROM audit_events WHERE tenant_id = $1 AND {column} > v.x ORDER BY {column} LIMIT 1), v.n + 1
+               FROM v WHERE v.x IS NOT NULL AND v.n < 300)
+         SELECT x FROM v WHERE x IS NOT NULL"
+    );
+    Ok(sqlx::query_scalar(&sql).bind(tenant_id).fetch_all(conn).await?)
+}
+
+/// One page of the tenant's events, newest first. Needs `audit:read`.
+pub async fn list(q: AuditQuery) -> Result<EventList, AppError> {
+    let mut actor = require(Perm::AuditRead).await?;
+    let tenant_id = actor.tenant_id();
+    let mut b = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}"));
+    push_filters(&mut b, tenant_id, &q)?;
+    push_after(&mut b, &q.after)?;
+    b.push(format!(" ORDER BY e.occurred_at DESC, e.id DESC LIMIT {}", EVENTS_PAGE + 1));
+    let mut rows: Vec<EventRecord> = b.build_query_as().fetch_all(actor.conn()).await?;
+    let next = (rows.len() > EVENTS_PAGE).then(|| {
+        rows.truncate(EVENTS_PAGE);
+        cursor(rows.last().expect("a full page"))
+    });
+    let actions = distinct(actor.conn(), tenant_id, "action").await?;
+    let entity_types = distinct(actor.conn(), tenant_id, "entity_type").await?;
+    actor.commit().await?;
+    Ok(EventList { rows: rows.iter().map(EventRecord::row).collect(), next, actions, entity_types })
+}
+
+/// One event with its diff and its neighbours. Needs `audit:read`.
+pub async fn detail(id: Uuid) -> Result<EventDetail, AppError> {
+    let mut actor = require(Perm::AuditRead).await?;
+    let tenant_id = actor.tenant_id();
+    let e: EventRecord = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM} WHERE e.tenant_id = $1 AND e.id = $2"))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(actor.conn())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let same_entity: Vec<EventRecord> = match (&e.entity_type, &e.entity_id) {
+        (Some(t), Some(i)) => sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}
+              WHERE e.tenant_id = $1 AND e.entity_type = $2 AND e.entity_id = $3 AND e.id <> $4
+              ORDER BY e.occurred_at DESC, e.id DESC LIMIT 20"
+        ))
+        .bind(tenant_id)
+        .bind(t)
+        .bind(i)
+        .bind(id)
+        .fetch_all(actor.conn())
+        .await?,
+        _ => Vec::new(),
+    };
+    let same_request: Vec<EventRecord> = match &e.request_id {
+        Some(r) => sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}
+              WHERE e.tenant_id = $1 AND e.request_id = $2 AND e.id <> $3
+              ORDER BY e.seq LIMIT 50"
+        ))
+        .bind(tenant_id)
+        .bind(r)
+        .bind(id)
+        .fetch_all(actor.conn())
+        .await?,
+        None => Vec::new(),
+    };
+    actor.commit().await?;
+    let hex = crate::documents::blobs::hex;
+    Ok(EventDetail {
+        event: e.row(),
+        actor_id: e.actor_user_id,
+        from_platform: e.actor_tenant_id.is_some(),
+        user_agent: e.user_agent.clone().unwrap_or_default(),
+        request_id: e.request_id.clone().unwrap_or_default(),
+        diff: super::diff(&e.changes),
+        hash: hex(&e.hash),
+        prev_hash: e.prev_hash.as_deref().map(hex).unwrap_or_default(),
+        entity_link: super::entity_link(e.entity_type.as_deref().unwrap_or_default(), e.entity_id.as_deref().unwrap_or_default()),
+        same_entity: same_entity.iter().map(EventRecord::row).collect(),
+        same_request: same_request.iter().map(EventRecord::row).collect(),
+    })
+}
+
+/// Walks the tenant's hash chain. Needs `audit:read`.
+pub async fn verify() -> Result<ChainStatus, AppError> {
+    let mut actor = require(Perm::AuditRead).await?;
+    let tenant_id = actor.tenant_id();
+    let started = std::time::Instant::now();
+    let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
+        sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")
+            .bind(tenant_id)
+            .fetch_one(actor.conn())
+            .await?;
+    let cut: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(cut_before) FROM audit_retention_cuts").fetch_one(actor.conn()).await?;
+    actor.commit().await?;
+    let broken = match (bad_id, bad_seq, bad_at, reason) {
+        (Some(id), Some(seq), Some(at), Some(reason)) => Some((id, seq, when(at), reason)),
+        _ => None,
+    };
+    Ok(ChainStatus { checked, broken, cut_before: cut.map(when), took_ms: started.elapsed().as_millis() as u64 })
+}

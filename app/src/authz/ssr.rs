@@ -199,3 +199,20 @@ pub async fn explain(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, ta
     explanation.summarise(&user);
     Ok(explanation)
 }
+
+/// Authorises the current request for a view's own data (a page that is not
+/// one action, such as the overview): 401 anonymous, 403 (recorded) when
+/// the user's roles do not grant the view.
+pub async fn require_view(view: &str) -> Result<Actor, AppError> {
+    let state = app_state()?;
+    let me = current_user().ok_or(AppError::Unauthenticated)?;
+    let meta = request_meta();
+    if !me.can_view(view) {
+        record_denial(&state.pool, &me, &meta, json!({ "view": view })).await;
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.pool.begin().await?;
+    scope_to_tenant(&mut tx, me.tenant.id).await?;
+    let scope = me.tenant.id;
+    Ok(Actor { me, tx, meta, scope })
+}

@@ -16,7 +16,7 @@ use crate::auth::ssr::{percent_encode, CurrentUser};
 use crate::authz::ssr::{meta_of, require_with};
 use crate::authz::Perm;
 use crate::error::AppError;
-use crate::ssr::AppState;
+use crate::ssr::{plain_error as refuse_with, AppState};
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
@@ -34,11 +34,6 @@ struct Form {
 
 /// Why an upload was refused: the field it belongs to, and the message.
 struct Refusal(&'static str, String);
-
-fn refuse_with(e: AppError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response()
-}
 
 /// Back to the form at `page`, with the message beside `field` and what was typed.
 fn back(page: &str, refusal: Refusal, form: &Form) -> Response {

@@ -3,7 +3,7 @@
 //! The screens behind the entries arrive with later work; until then each
 //! says what it will hold.
 
-use crate::components::{FlashNotice, FlashResource, PageHeader, CARD};
+use crate::components::{FlashNotice, FlashResource, PageHeader, CARD, HEADING, LINK};
 use crate::nav::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -67,42 +67,47 @@ pub fn view_page(view: &'static str) -> impl IntoView {
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let me = expect_context::<MeResource>().0;
+    let me = expect_context::<MeResource>();
+    let figures = Resource::new(|| (), move |_| gated(me, "overview", crate::dashboard::dashboard()));
     view! {
         <ViewGate view="overview">
             <Title text="Overview" />
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    me.await.ok().flatten().map(|me| {
+                    let figures = figures.await.ok();
+                    me.0.await.ok().flatten().map(|me| {
                         let first_name = me.display_name.split_whitespace().next().unwrap_or_default().to_string();
                         let entries: Vec<_> = me.menu.iter().flat_map(|s| s.entries.clone()).filter(|e| e.view != "overview").collect();
                         view! {
                             <PageHeader title="Overview" purpose="The state of your organisation at a glance." />
-                            <div class="grid gap-4 md:grid-cols-3" data-testid="view-overview">
-                                <section class=format!("{CARD} md:col-span-2")>
-                                    <h2 class="text-lg font-semibold">"Welcome back, " {first_name}</h2>
-                                    <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
-                                        "You are signed in to " <strong>{me.tenant.name.clone()}</strong>
-                                        " as " {me.email.clone()} "."
-                                    </p>
-                                    <ul class="mt-4 grid gap-2 sm:grid-cols-2">
-                                        {entries.into_iter().map(|e| view! {
-                                            <li>
-                                                <a href=e.path class="block rounded-md border border-slate-200 px-4 py-3 text-sm font-medium hover:border-indigo-300 hover:bg-indigo-50 dark:border-slate-700 dark:hover:border-indigo-500/50 dark:hover:bg-indigo-500/10">
-                                                    {e.label}
-                                                </a>
-                                            </li>
-                                        }).collect_view()}
-                                    </ul>
-                                </section>
-                                <section class=CARD>
-                                    <h2 class="text-sm font-semibold text-slate-500 dark:text-slate-400">"Your access"</h2>
-                                    <dl class="mt-3 space-y-2 text-sm">
-                                        <div class="flex justify-between"><dt>"Views"</dt><dd class="font-medium">{me.views.len()}</dd></div>
-                                        <div class="flex justify-between"><dt>"Permissions"</dt><dd class="font-medium">{me.permissions.len()}</dd></div>
-                                        <div class="flex justify-between"><dt>"Organisation"</dt><dd class="font-mono text-xs">{me.tenant.slug.clone()}</dd></div>
-                                    </dl>
-                                </section>
+                            <div class="space-y-6" data-testid="view-overview">
+                                {figures.map(|f| view! { <Figures f /> })}
+                                <div class="grid gap-4 md:grid-cols-3">
+                                    <section class=format!("{CARD} md:col-span-2")>
+                                        <h2 class="text-lg font-semibold">"Welcome back, " {first_name}</h2>
+                                        <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
+                                            "You are signed in to " <strong>{me.tenant.name.clone()}</strong>
+                                            " as " {me.email.clone()} "."
+                                        </p>
+                                        <ul class="mt-4 grid gap-2 sm:grid-cols-2">
+                                            {entries.into_iter().map(|e| view! {
+                                                <li>
+                                                    <a href=e.path class="block rounded-md border border-slate-200 px-4 py-3 text-sm font-medium hover:border-indigo-300 hover:bg-indigo-50 dark:border-slate-700 dark:hover:border-indigo-500/50 dark:hover:bg-indigo-500/10">
+                                                        {e.label}
+                                                    </a>
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </section>
+                                    <section class=CARD>
+                                        <h2 class="text-sm font-semibold text-slate-500 dark:text-slate-400">"Your access"</h2>
+                                        <dl class="mt-3 space-y-2 text-sm">
+                                            <div class="flex justify-between"><dt>"Views"</dt><dd class="font-medium">{me.views.len()}</dd></div>
+                                            <div class="flex justify-between"><dt>"Permissions"</dt><dd class="font-medium">{me.permissions.len()}</dd></div>
+                                            <div class="flex justify-between"><dt>"Organisation"</dt><dd class="font-mono text-xs">{me.tenant.slug.clone()}</dd></div>
+                                        </dl>
+                                    </section>
+                                </div>
                             </div>
                         }
                     })
@@ -112,6 +117,45 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
+/// The tenant's figures: what the user may read of them.
+#[component]
+fn Figures(f: crate::dashboard::Figures) -> impl IntoView {
+    let stat = |label: &'static str, value: String, href: &'static str, testid: &'static str| view! {
+        <a href=href class=format!("{CARD} block hover:border-indigo-300 dark:hover:border-indigo-500/50") data-testid=testid>
+            <p class="text-sm text-slate-500 dark:text-slate-400">{label}</p>
+            <p class="mt-1 text-3xl font-semibold tabular-nums">{value}</p>
+        </a>
+    };
+    let users = f.users.clone().map(|rows| {
+        let live: i64 = rows.iter().filter(|(s, _)| s != "deleted").map(|(_, n)| n).sum();
+        view! {
+            <div class=format!("{CARD}") data-testid="users-by-status">
+                <a href="/users" class="text-sm text-slate-500 hover:text-indigo-600 dark:text-slate-400">"People"</a>
+                <p class="mt-1 text-3xl font-semibold tabular-nums">{live}</p>
+                <ul class="mt-2 flex flex-wrap gap-x-3 gap-y-1 text-xs text-slate-600 dark:text-slate-300">
+                    {rows.into_iter().map(|(status, n)| view! {
+                        <li><a href=format!("/users?status={status}") class="hover:underline" data-testid=format!("users-{status}")>{format!("{n} {status}")}</a></li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        }
+    });
+    let documents = f.documents.map(|n| stat("Documents", n.to_string(), "/documents", "documents-count"));
+    let today = f.events_today.map(|n| stat("Events today", n.to_string(), "/audit", "events-today"));
+    let chart = f.activity.clone().map(|days| view! {
+        <section class=CARD aria-labelledby="activity-heading">
+            <div class="flex items-baseline justify-between">
+                <h2 id="activity-heading" class=HEADING>"Activity, last 30 days"</h2>
+                <a href="/audit" class=format!("{LINK} text-sm")>"Audit log →"</a>
+            </div>
+            <div class="mt-3"><crate::dashboard::ActivityChart days /></div>
+        </section>
+    });
+    view! {
+        <div class="grid gap-4 sm:grid-cols-3">{users}{documents}{today}</div>
+        {chart}
+    }
+}
 
 /// The 403 page: says what was refused and what to do, and sets the status.
 #[component]

@@ -6,11 +6,11 @@ use crate::authz::ssr::require_with;
 use crate::authz::Perm;
 use crate::auth::ssr::CurrentUser;
 use crate::error::AppError;
-use crate::ssr::AppState;
+use crate::ssr::{plain_error as error, AppState};
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue, Request};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -112,11 +112,6 @@ pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"users.csv\""));
     response
-}
-
-fn error(e: AppError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response()
 }
 
 #[cfg(test)]

@@ -121,10 +121,7 @@ fn back(message: &str) -> Response {
 pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions: axum::http::Extensions, multipart: Multipart) -> Response {
     let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
     let meta = crate::authz::ssr::meta_of(&headers, &extensions);
-    let refuse = |e: AppError| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response()
-    };
+    let refuse = crate::ssr::plain_error;
     // Authorise before reading a byte of the upload; the transaction is not
     // held while the file arrives (a slow upload must not pin a connection).
     match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {

@@ -1,0 +1,26 @@
+//! Server functions of the audit screens (the exports are axum handlers:
+//! see `export`).
+
+use super::{AuditQuery, ChainStatus, EventDetail, EventList};
+use crate::error::AppError;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// One page of the tenant's events, filtered. Needs `audit:read`.
+#[server(endpoint = "list_events")]
+pub async fn list_events(query: AuditQuery) -> Result<EventList, AppError> {
+    crate::ssr::respond(super::ssr::list(query).await)
+}
+
+/// One event: its diff, and the other events of its entity and request.
+/// Needs `audit:read`.
+#[server(endpoint = "get_event")]
+pub async fn get_event(event_id: Uuid) -> Result<EventDetail, AppError> {
+    crate::ssr::respond(super::ssr::detail(event_id).await)
+}
+
+/// Checks the tenant's hash chain from its first event. Needs `audit:read`.
+#[server(endpoint = "verify_audit_chain")]
+pub async fn verify_audit_chain() -> Result<ChainStatus, AppError> {
+    crate::ssr::respond(super::ssr::verify().await)
+}
