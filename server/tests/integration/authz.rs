@@ -54,6 +54,15 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/delete_tenant", &[("tenant_id", "{target_tenant}")]),
     ("/api/restore_tenant", &[("tenant_id", "{target_tenant}")]),
     ("/api/act_in_tenant", &[("slug", "globex")]),
+    ("/api/list_documents", &[("query[q]", "a")]),
+    ("/api/get_document", &[("document_id", "{target_document}")]),
+    ("/api/update_document", &[("document_id", "{target_document}"), ("version", "1"), ("title", "Renamed document")]),
+    ("/api/delete_document", &[("document_id", "{target_document}")]),
+    ("/api/restore_document", &[("document_id", "{target_document}")]),
+    ("/api/list_events", &[("query[action]", "user.")]),
+    ("/api/get_event", &[("event_id", "{target_event}")]),
+    ("/api/verify_audit_chain", &[]),
+    ("/api/dashboard", &[]),
 ];
 
 /// Functions that name no record: "another tenant's id" does not apply.
@@ -67,6 +76,10 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/role_catalogue",
     "/api/create_role",
     "/api/list_imports",
+    "/api/list_documents",
+    "/api/list_events",
+    "/api/verify_audit_chain",
+    "/api/dashboard",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a
@@ -104,6 +117,8 @@ struct Ids {
     target_team: Uuid,
     target_tenant: Uuid,
     target_import: Uuid,
+    target_document: Uuid,
+    target_event: Uuid,
 }
 
 async fn custom_role(db: &TestDb, tenant: &str, name: &str, permissions: &[&str]) -> Uuid {
@@ -137,6 +152,25 @@ async fn ids(db: &TestDb, tenant: &str, user: &str) -> Ids {
             .await;
             id
         },
+        target_document: {
+            let tenant_id = db.tenant_id(tenant).await;
+            let id = Uuid::now_v7();
+            db.exec_as_superuser(&format!(
+                "INSERT INTO documents (tenant_id, id, title, file_name, content_type, size_bytes) VALUES ('{tenant_id}', '{id}', 'Doc {id}', 'd.txt', 'text/plain', 1)"
+            ))
+            .await;
+            id
+        },
+        target_event: {
+            let tenant_id = db.tenant_id(tenant).await;
+            let id = Uuid::now_v7();
+            db.exec_as_superuser(&format!(
+                "SELECT set_config('steward.tenant_id', '{tenant_id}', false);
+                 INSERT INTO audit_events (tenant_id, id, action) VALUES ('{tenant_id}', '{id}', 'tenant.update')"
+            ))
+            .await;
+            id
+        },
     }
 }
 
@@ -150,7 +184,9 @@ fn fill(fields: &[(&str, &str)], ids: &Ids) -> Vec<(String, String)> {
                 .replace("{custom_role}", &ids.custom_role.to_string())
                 .replace("{target_team}", &ids.target_team.to_string())
                 .replace("{target_tenant}", &ids.target_tenant.to_string())
-                .replace("{target_import}", &ids.target_import.to_string());
+                .replace("{target_import}", &ids.target_import.to_string())
+                .replace("{target_document}", &ids.target_document.to_string())
+                .replace("{target_event}", &ids.target_event.to_string());
             (k.to_string(), v)
         })
         .collect()
@@ -175,6 +211,10 @@ async fn anonymous_callers_get_401_from_every_guarded_server_function() {
 async fn a_member_without_the_permission_gets_403_and_nothing_changes() {
     let app = TestApp::spawn().await;
     let ids = ids(&app.db, "acme", "maya@acme.test").await;
+    // Mark without his member role: no permission and no view at all (a
+    // member may read and write documents and open the overview).
+    let mark = app.db.user_id("mark@acme.test").await;
+    app.db.exec_as_superuser(&format!("DELETE FROM user_roles WHERE user_id = '{mark}'")).await;
     app.sign_in("acme", "mark@acme.test", PASSWORD).await;
     for (path, fields) in GUARDED {
         let response = call(&app, path, &fill(fields, &ids)).await;

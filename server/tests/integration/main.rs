@@ -4,10 +4,12 @@
 mod support;
 
 mod audit;
+mod audit_screens;
 mod authz;
 mod cli;
 mod cluster;
 mod console;
+mod documents;
 mod imports;
 mod migrations;
 mod navigation;

@@ -85,7 +85,7 @@ async fn opening_a_view_without_its_grant_is_a_403_page() {
 
     let allowed = app.get("/documents").await;
     assert_eq!(allowed.status, StatusCode::OK);
-    assert!(allowed.has_testid("view-documents"));
+    assert!(allowed.has_testid("document-table"));
 }
 
 #[tokio::test]

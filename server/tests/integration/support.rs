@@ -262,13 +262,26 @@ impl TestApp {
 
     /// A multipart form post of one file, as a browser sends an upload.
     pub async fn upload(&self, path: &str, field: &str, file_name: &str, content: &[u8]) -> TestResponse {
+        self.upload_form(path, &[], Some((field, file_name, "text/csv", content))).await
+    }
+
+    /// A multipart form post: text fields, then (maybe) one file part
+    /// `(field, file name, content type, bytes)`.
+    pub async fn upload_form(&self, path: &str, fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -> TestResponse {
         let boundary = "----steward-test-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(content);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        }
+        if let Some((field, file_name, content_type, content)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let req = self
             .with_cookies(
                 Request::builder()
@@ -280,6 +293,14 @@ impl TestApp {
             .body(Body::from(body))
             .unwrap();
         self.request(req).await
+    }
+
+    /// A download: the status, headers and the exact bytes.
+    pub async fn download(&self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let req = self.with_cookies(Request::builder().method(Method::GET).uri(path)).body(Body::empty()).unwrap();
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.into_body().collect().await.unwrap().to_bytes().to_vec())
     }
 
     /// A server function call as the hydrated page (or an API caller) makes it.

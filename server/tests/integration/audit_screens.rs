@@ -1,0 +1,211 @@
+//! The audit screens: filters and keyset pages, an event's diff and its
+//! neighbours, the exports, the chain check on the page, and retention.
+
+use crate::support::{TestApp, PASSWORD};
+use axum::http::StatusCode;
+use sqlx::{Connection, Executor};
+
+fn rows(page: &str) -> usize {
+    page.matches("data-testid=\"event-row\"").count()
+}
+
+async fn new_document(app: &TestApp, title: &str) -> String {
+    let response = app.upload_form("/documents/upload", &[("title", title)], Some(("file", "a.txt", "text/plain", b"audit me"))).await;
+    response.location().unwrap().trim_start_matches("/documents/").to_string()
+}
+
+#[tokio::test]
+async fn the_list_filters_by_action_actor_entity_address_and_date_and_pages_by_cursor() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let id = new_document(&app, "Plan").await;
+    for n in 2..=4 {
+        let v = (n - 1).to_string();
+        app.call("/api/update_document", &[("document_id", &id), ("version", &v), ("title", &format!("Plan {n}"))]).await;
+    }
+    let mark = app.another_browser();
+    mark.sign_in("acme", "mark@acme.test", PASSWORD).await;
+
+    let page = app.get("/audit?action=document.update").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(rows(&page.body), 3);
+    assert_eq!(rows(&app.get("/audit?action=document.").await.body), 4, "every document event: a create and three updates");
+    assert_eq!(rows(&app.get(&format!("/audit?entity_type=document&entity_id={id}")).await.body), 4);
+    let marks = app.get("/audit?actor=MARK@acme.test").await.body;
+    assert!(rows(&marks) >= 1 && !marks.contains("document.update"), "only Mark's own events");
+    assert_eq!(rows(&app.get("/audit?action=document.update&to=2000-01-01").await.body), 0);
+    assert_eq!(rows(&app.get("/audit?action=document.update&ip=198.51.100.0/24").await.body), 0);
+    let bad = app.get("/audit?ip=not-an-address").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.body.contains("Give an address (203.0.113.7) or a network (203.0.113.0/24)."));
+
+    // 60 downloads: 50 on the first page, the rest behind its cursor, none twice.
+    for _ in 0..60 {
+        app.download(&format!("/documents/{id}/versions/1/download")).await;
+    }
+    let first = app.get("/audit?action=document.download").await.body;
+    assert_eq!(rows(&first), 50);
+    let next = first.split("data-testid=\"next-page\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    assert!(next.contains("after="), "{next}");
+    let second = app.get(&next).await.body;
+    assert_eq!(rows(&second), 10);
+    assert!(!second.contains("data-testid=\"next-page\""));
+    let ids = |page: &str| -> Vec<String> { page.split("href=\"/audit/").skip(1).map(|s| s[..36].to_string()).collect() };
+    let (a, b) = (ids(&first), ids(&second));
+    assert!(a.iter().all(|x| !b.contains(x)), "no event on both pages");
+}
+
+#[tokio::test]
+async fn an_events_page_shows_its_change_field_by_field_and_its_neighbours() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let id = new_document(&app, "Budget").await;
+    app.call(
+        "/api/update_document",
+        &[("document_id", &id), ("version", "1"), ("title", "Budget 2027"), ("tags", "finance"), ("meta_key[]", "owner"), ("meta_value[]", "Olivia")],
+    )
+    .await;
+    let mut conn = sqlx::PgConnection::connect_with(&app.db.superuser()).await.unwrap();
+    let event: uuid::Uuid = sqlx::query_scalar("SELECT id FROM audit_events WHERE action = 'document.update' AND entity_id = $1")
+        .bind(&id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let page = app.get(&format!("/audit/{event}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let diff = page.body.split("data-testid=\"diff\"").nth(1).unwrap().split("</table>").next().unwrap();
+    let changed: Vec<&str> = diff.split("data-testid=\"diff-row\" data-changed=\"true\"").skip(1).map(|r| r.split("</th>").next().unwrap().rsplit('>').next().unwrap()).collect();
+    assert_eq!(changed, ["metadata.owner", "tags", "title"]);
+    assert!(diff.contains("&quot;Budget&quot;") && diff.contains("&quot;Budget 2027&quot;"), "{diff}");
+    assert!(page.body.contains(&format!("href=\"/documents/{id}\"")), "a link to the entity");
+    assert!(page.has_testid("same-entity") && page.body.contains("document.create"), "the entity's other events");
+    assert!(page.has_testid("request-events"));
+
+    // Another tenant's event is not there for them.
+    let gina = app.another_browser();
+    gina.sign_in("globex", "gina@globex.test", PASSWORD).await;
+    assert_eq!(gina.get(&format!("/audit/{event}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(gina.call("/api/get_event", &[("event_id", &event.to_string())]).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn exports_stream_the_filtered_events_as_csv_and_json_lines() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let id = new_document(&app, "Report, \"final\"").await;
+    for v in 1..=2 {
+        app.call("/api/update_document", &[("document_id", &id), ("version", &v.to_string()), ("title", &format!("Report {v}"))]).await;
+    }
+    let (status, headers, body) = app.download("/audit/export.jsonl?entity_type=document").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/x-ndjson");
+    let lines: Vec<serde_json::Value> = String::from_utf8(body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["document.update", "document.update", "document.create"], "newest first, only the filtered set");
+    assert_eq!(lines[0]["changes"]["after"]["title"], "Report 2");
+    assert_eq!(lines[2]["changes"]["after"]["title"], "Report, \"final\"");
+    assert_eq!(lines[0]["actor"], "Olivia Owner");
+    assert_eq!(lines[0]["hash"].as_str().unwrap().len(), 64);
+
+    let (status, headers, body) = app.download("/audit/export.csv?action=document.create").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-disposition"].to_str().unwrap().contains("audit.csv"));
+    let text = String::from_utf8(body).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header[..3], ["occurred_at", "seq", "id"]);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0][7], "document.create");
+    let changes: serde_json::Value = serde_json::from_str(&records[0][11]).unwrap();
+    assert_eq!(changes["after"]["title"], "Report, \"final\"");
+
+    assert!(app.db.events("acme").await.iter().any(|e| e.0 == "audit.export" && e.2["after"]["format"] == "csv"));
+    let bad = app.download("/audit/export.csv?from=yesterday").await;
+    assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The auditor may export; a member may not even read.
+    let mark = app.another_browser();
+    mark.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(mark.download("/audit/export.csv").await.0, StatusCode::FORBIDDEN);
+    let audrey = app.another_browser();
+    audrey.sign_in("acme", "audrey@acme.test", PASSWORD).await;
+    assert_eq!(audrey.download("/audit/export.jsonl").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_chain_check_is_on_the_page_and_names_a_tampered_event() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let page = app.get("/audit/verify").await;
+    assert!(page.has_testid("chain-intact"), "{}", page.body);
+    assert!(page.body.contains("events checked"));
+
+    let mut conn = sqlx::PgConnection::connect_with(&app.db.superuser()).await.unwrap();
+    conn.execute("SET session_replication_role = replica").await.unwrap();
+    let (id, seq): (uuid::Uuid, i64) = sqlx::query_as(
+        "UPDATE audit_events SET changes = '{\"after\":{\"forged\":true}}'
+          WHERE id = (SELECT e.id FROM audit_events e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = 'acme' ORDER BY e.seq LIMIT 1)
+          RETURNING id, seq",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let page = app.get("/audit/verify").await;
+    assert!(page.has_testid("chain-broken"));
+    assert!(page.body.contains(&format!("Event number {seq} ")), "{}", page.body);
+    assert!(page.body.contains(&format!("href=\"/audit/{id}\"")));
+}
+
+#[tokio::test]
+async fn retention_drops_whole_old_months_records_it_and_the_chain_still_verifies() {
+    let app = TestApp::spawn().await;
+    // A tenant whose first events are two years old.
+    app.db
+        .exec_as_superuser(
+            "CREATE TABLE audit_events_2020_01 PARTITION OF audit_events FOR VALUES FROM ('2020-01-01') TO ('2020-02-01');
+             ALTER TABLE audit_events_2020_01 ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE audit_events_2020_01 FORCE ROW LEVEL SECURITY;
+             INSERT INTO tenants (slug, name) VALUES ('oldco', 'Old Co');
+             SELECT set_config('steward.tenant_id', (SELECT id::text FROM tenants WHERE slug = 'oldco'), false);
+             INSERT INTO audit_events (tenant_id, occurred_at, action) SELECT id, '2020-01-15', 'tenant.create' FROM tenants WHERE slug = 'oldco';
+             INSERT INTO audit_events (tenant_id, occurred_at, action) SELECT id, '2020-01-16', 'tenant.update' FROM tenants WHERE slug = 'oldco';
+             INSERT INTO audit_events (tenant_id, action) SELECT id, 'tenant.update' FROM tenants WHERE slug = 'oldco';",
+        )
+        .await;
+    let run = |dry: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_steward"));
+        command.args(["audit-retention", "--older-than", "13months"]);
+        if dry {
+            command.arg("--dry-run");
+        }
+        command.env("DATABASE_URL", app.db.url("steward_app")).env("DATABASE_MIGRATION_URL", app.db.url("steward_owner")).output().unwrap()
+    };
+    let out = run(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("would drop 1 month(s)"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("dropped 1 month(s)") && text.contains("audit_events_2020_01"), "{text}");
+    assert!(String::from_utf8_lossy(&run(false).stdout).contains("nothing to drop"));
+
+    let mut conn = sqlx::PgConnection::connect_with(&app.db.superuser()).await.unwrap();
+    let gone: Option<String> = sqlx::query_scalar("SELECT to_regclass('audit_events_2020_01')::text").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(gone, None);
+    let (action, changes): (String, serde_json::Value) = sqlx::query_as(
+        "SELECT e.action, e.changes FROM audit_events e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = 'platform' ORDER BY e.seq DESC LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(action, "audit.retention");
+    assert_eq!(changes["after"]["partitions"], serde_json::json!(["audit_events_2020_01"]));
+    assert_eq!(changes["after"]["older_than"], "13 months");
+
+    // Old Co's chain now starts at its third event, and still verifies.
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("oldco")).await.unwrap();
+    assert_eq!(reports[0].broken, None, "{:?}", reports[0]);
+    assert_eq!(reports[0].checked, 1);
+    let all = steward::db::verify_audit(&app.db.targets.owner, None).await.unwrap();
+    assert!(all.iter().all(|r| r.broken.is_none()), "{all:?}");
+}
