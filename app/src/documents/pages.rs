@@ -293,6 +293,9 @@ fn DocumentView(
                             </tbody>
                         </table>
                     </div>
+                    {(!editable).then(|| view! {
+                        {move || refusal.get().map(|(_, message)| view! { <p role="alert" data-testid="form-error" class=format!("{ALERT} mt-3")>"The new version was not uploaded: " {message}</p> })}
+                    })}
                     {editable.then(|| view! {
                         <form method="post" action=format!("/documents/{id}/versions") enctype="multipart/form-data" class="mt-4 grid gap-3 border-t border-slate-100 pt-4 sm:grid-cols-2 dark:border-slate-800" data-testid="version-form">
                             <h3 class="text-sm font-semibold sm:col-span-2">"Upload a new version"</h3>
