@@ -57,6 +57,50 @@ test('the main screens', async ({ browser }) => {
   await owner.screenshot({ path: out('role'), fullPage: true });
   await shoot(owner, '/roles/explain?email=mark%40acme.test&view=audit', 'explain-access', 'explanation');
 
+  // Documents: a few files, one with a second version and metadata.
+  const files: [string, string, string][] = [
+    ['Supplier contract', 'legal, suppliers', 'contract.pdf'],
+    ['Quarterly report Q3', 'finance, board', 'q3-report.xlsx'],
+    ['Holiday rota', 'people', 'rota.csv'],
+    ['Security policy', 'policy, security', 'security-policy.md'],
+  ];
+  for (const [title, tags, name] of files) {
+    await owner.goto('/documents');
+    await expectHydrated(owner);
+    const form = owner.getByTestId('upload-form');
+    await form.getByLabel('File').setInputFiles({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(`${title}\n`.repeat(200)) });
+    await form.getByLabel('Title').fill(title);
+    await form.getByLabel('Tags').fill(tags);
+    await form.getByLabel('Note').fill('First draft');
+    await owner.getByTestId('upload').click();
+    await expect(owner.getByTestId('version-row')).toHaveCount(1);
+  }
+  const versionForm = owner.getByTestId('version-form');
+  await versionForm.getByLabel('File').setInputFiles({ name: 'security-policy.md', mimeType: 'text/markdown', buffer: Buffer.from('# Security policy\n\nApproved.\n'.repeat(100)) });
+  await versionForm.getByLabel('What changed').fill('Approved by the board');
+  await owner.getByTestId('upload-version').click();
+  await expect(owner.getByTestId('version-row')).toHaveCount(2);
+  await expectHydrated(owner);
+  await owner.getByLabel('Key 1').fill('owner');
+  await owner.getByLabel('Value 1').fill('Maya Manager');
+  await owner.getByLabel('Key 2').fill('review');
+  await owner.getByLabel('Value 2').fill('yearly');
+  await owner.getByTestId('save-document').click();
+  await expect(owner.getByTestId('document-form').getByTestId('notice')).toBeVisible();
+  await owner.reload();
+  await expect(owner.getByTestId('version-row')).toHaveCount(2);
+  await expectHydrated(owner);
+  await owner.screenshot({ path: out('document'), fullPage: true });
+  await shoot(owner, '/documents', 'documents', 'document-table');
+  await shoot(owner, '/', 'overview', 'activity-chart');
+  await shoot(owner, '/audit', 'audit', 'event-table');
+  await owner.goto('/audit?action=document.update');
+  await owner.getByTestId('event-row').first().getByRole('link').first().click();
+  await expect(owner.getByTestId('diff')).toBeVisible();
+  await expectHydrated(owner);
+  await owner.screenshot({ path: out('audit-event'), fullPage: true });
+  await shoot(owner, '/audit/verify', 'audit-verify', 'chain-intact');
+
   const admin = await (await browser.newContext()).newPage();
   await signIn(admin, 'platform', 'admin@steward.test');
   await expect(admin.getByTestId('current-user')).toHaveText('Pat Admin');

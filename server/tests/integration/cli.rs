@@ -14,12 +14,12 @@ fn help_explains_every_setting() {
     let out = steward().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
+    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "audit-retention", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
         assert!(text.contains(word), "--help mentions {word}:\n{text}");
     }
     let out = steward().args(["serve", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT"] {
+    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB"] {
         assert!(text.contains(word), "serve --help mentions {word}:\n{text}");
     }
 }
