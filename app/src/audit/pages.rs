@@ -118,6 +118,9 @@ fn EventTable(list: EventList, p: AuditQuery) -> impl IntoView {
 /// Events as a table, each linking to its page.
 #[component]
 fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
+    if rows.is_empty() && testid != "event-table" {
+        return view! { <p class="text-sm text-slate-500" data-testid=testid>"None."</p> }.into_any();
+    }
     view! {
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
             <table class=TABLE data-testid=testid>
@@ -151,6 +154,7 @@ fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
             </table>
         </div>
     }
+    .into_any()
 }
 
 #[component]
