@@ -28,12 +28,42 @@ pub async fn dashboard() -> Result<Figures, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub mod ssr {
     use super::{Figures, DAYS};
     use crate::authz::ssr::require_view;
     use crate::authz::Perm;
     use crate::error::AppError;
     use chrono::{Days, NaiveDate, Utc};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use uuid::Uuid;
+
+    /// The event counts of the days before today, per tenant. Events are
+    /// append-only and stamped with the time they are written, so a day
+    /// that has ended never changes: it is counted once per process, and
+    /// only today is counted on each visit.
+    #[derive(Default)]
+    pub struct ActivityCache(Mutex<HashMap<Uuid, (NaiveDate, Vec<(NaiveDate, i64)>)>>);
+
+    impl ActivityCache {
+        fn get(&self, tenant_id: Uuid, today: NaiveDate) -> Option<Vec<(NaiveDate, i64)>> {
+            let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.get(&tenant_id).filter(|(day, _)| *day == today).map(|(_, counts)| counts.clone())
+        }
+
+        fn put(&self, tenant_id: Uuid, today: NaiveDate, counts: Vec<(NaiveDate, i64)>) {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            // Yesterday's entries are of no use today.
+            map.retain(|_, (day, _)| *day == today);
+            map.insert(tenant_id, (today, counts));
+        }
+    }
+
+    const COUNT_DAYS: &str = "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, count(*)
+                                FROM audit_events
+                               WHERE tenant_id = $1 AND occurred_at >= ($2::date)::timestamp AT TIME ZONE 'UTC'
+                                 AND occurred_at < ($3::date)::timestamp AT TIME ZONE 'UTC'
+                               GROUP BY 1";
 
     pub async fn load() -> Result<Figures, AppError> {
         let mut actor = require_view("overview").await?;
@@ -65,16 +95,19 @@ mod ssr {
         if read_audit {
             let today = Utc::now().date_naive();
             let first = today.checked_sub_days(Days::new(DAYS as u64 - 1)).unwrap_or(today);
-            let counts: Vec<(NaiveDate, i64)> = sqlx::query_as(
-                "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, count(*)
-                   FROM audit_events
-                  WHERE tenant_id = $1 AND occurred_at >= ($2::date)::timestamp AT TIME ZONE 'UTC'
-                  GROUP BY 1",
-            )
-            .bind(tenant_id)
-            .bind(first)
-            .fetch_all(actor.conn())
-            .await?;
+            let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
+            let cache = crate::ssr::app_state()?.activity;
+            let mut counts = match cache.get(tenant_id, today) {
+                Some(past) => past,
+                None => {
+                    let past: Vec<(NaiveDate, i64)> =
+                        sqlx::query_as(COUNT_DAYS).bind(tenant_id).bind(first).bind(today).fetch_all(actor.conn()).await?;
+                    cache.put(tenant_id, today, past.clone());
+                    past
+                }
+            };
+            let now: Vec<(NaiveDate, i64)> = sqlx::query_as(COUNT_DAYS).bind(tenant_id).bind(today).bind(tomorrow).fetch_all(actor.conn()).await?;
+            counts.extend(now);
             let activity: Vec<(String, i64)> = first
                 .iter_days()
                 .take(DAYS)

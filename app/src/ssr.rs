@@ -21,6 +21,8 @@ pub struct AppState {
     /// Principals resolved before, valid while their tenant's authorisation
     /// version stands.
     pub principals: Arc<crate::auth::ssr::PrincipalCache>,
+    /// The overview's counts of past days.
+    pub activity: Arc<crate::dashboard::ssr::ActivityCache>,
     /// Where document content is stored.
     pub blobs: Arc<dyn crate::documents::blobs::BlobStore>,
     /// The size limit of one document upload, in bytes.

@@ -63,6 +63,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         pool: pool.clone(),
         stylesheet: Arc::from(stylesheet_path()),
         principals: Arc::default(),
+        activity: Arc::default(),
         blobs: config.blobs.clone(),
         max_upload_bytes: config.max_upload_bytes,
     };

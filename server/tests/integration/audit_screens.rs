@@ -210,3 +210,38 @@ async fn retention_drops_whole_old_months_records_it_and_the_chain_still_verifie
     let all = steward::db::verify_audit(&app.db.targets.owner, None).await.unwrap();
     assert!(all.iter().all(|r| r.broken.is_none()), "{all:?}");
 }
+
+/// The figure in a card of the overview.
+fn figure(page: &str, testid: &str) -> i64 {
+    let card = page.split(&format!("data-testid=\"{testid}\"")).nth(1).unwrap();
+    card.split("text-3xl font-semibold tabular-nums\">").nth(1).unwrap().split('<').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_overview_counts_people_documents_and_todays_events_for_those_who_may_read_them() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    new_document(&app, "One").await;
+    let page = app.get("/").await.body;
+    assert_eq!(figure(&page, "documents-count"), 1);
+    assert_eq!(figure(&page, "users-by-status"), 4, "Acme's four people");
+    let active = page.split("data-testid=\"users-active\"").nth(1).unwrap().split("</a>").next().unwrap();
+    assert!(active.ends_with(">4 active"), "by status: {active}");
+    let today = figure(&page, "events-today");
+    let bars: Vec<i64> = page.split("data-count=\"").skip(1).map(|s| s.split('"').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(bars.len(), 30);
+    assert_eq!(*bars.last().unwrap(), today, "today's bar is today's count");
+    assert!(today >= 2, "at least the sign-in and the upload");
+
+    // Today is counted live on every visit.
+    new_document(&app, "Two").await;
+    let page = app.get("/").await.body;
+    assert_eq!(figure(&page, "events-today"), today + 1, "the second upload's event");
+
+    // A member may read documents, not people or the audit log.
+    let mark = app.another_browser();
+    mark.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    let page = mark.get("/").await.body;
+    assert_eq!(figure(&page, "documents-count"), 2);
+    assert!(!page.contains("data-testid=\"users-by-status\"") && !page.contains("data-testid=\"activity-chart\""));
+}
