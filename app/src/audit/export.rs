@@ -110,7 +110,7 @@ async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, 
         return error(e);
     }
 
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let (tx, body) = crate::ssr::streamed_body();
     let pool = state.pool.clone();
     tokio::spawn(async move {
         if matches!(format, Format::Csv) && tx.send(Ok(CSV_HEADER.to_string())).await.is_err() {
@@ -151,8 +151,7 @@ async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, 
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(body);
     let (content_type, name) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "attachment; filename=\"audit.csv\""),
         Format::JsonLines => ("application/x-ndjson", "attachment; filename=\"audit.jsonl\""),

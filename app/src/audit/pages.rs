@@ -108,10 +108,7 @@ fn EventTable(list: EventList, p: AuditQuery) -> impl IntoView {
         </Form>
         <EventRows rows=list.rows testid="event-table" />
         {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-events">"No events match."</p> })}
-        <nav class="mt-4 flex justify-between text-sm" aria-label="Pages">
-            <span>{first.map(|href| view! { <a href=href class=LINK>"← Newest"</a> })}</span>
-            <span>{next.map(|href| view! { <a href=href class=LINK data-testid="next-page">"Older events →"</a> })}</span>
-        </nav>
+        <Pager first next first_label="← Newest" next_label="Older events →" />
     }
 }
 

@@ -139,8 +139,8 @@ pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, 
 use super::{AuditQuery, ChainStatus, EventDetail, EventList, EventRow};
 use crate::authz::ssr::require;
 use crate::authz::Perm;
-use crate::users::ssr::{parse_cursor, validation};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::users::ssr::validation;
+use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 /// Events on one page of the list.
@@ -197,14 +197,6 @@ impl EventRecord {
     }
 }
 
-fn day(field: &str, text: &str) -> Result<Option<NaiveDate>, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| validation(field, "Give a date as YYYY-MM-DD."))
-}
-
 /// The WHERE clause of the list and the exports.
 pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q: &AuditQuery) -> Result<(), AppError> {
     b.push(" WHERE e.tenant_id = ").push_bind(tenant_id);
@@ -250,35 +242,17 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
     if !q.request_id.trim().is_empty() {
         b.push(" AND e.request_id = ").push_bind(q.request_id.trim().to_string());
     }
-    let (from, to) = (day("from", &q.from)?, day("to", &q.to)?);
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(validation("to", "The end date is before the start date."));
-        }
-    }
-    if let Some(from) = from {
-        b.push(" AND e.occurred_at >= (").push_bind(from).push("::date)::timestamp AT TIME ZONE 'UTC'");
-    }
-    if let Some(to) = to {
-        b.push(" AND e.occurred_at < (").push_bind(to).push("::date + 1)::timestamp AT TIME ZONE 'UTC'");
-    }
+    crate::ssr::keyset::push_days(b, "e.occurred_at", &q.from, &q.to)?;
     Ok(())
 }
 
-/// Adds the keyset position: events older than the cursor `micros|id`.
+/// Adds the keyset position: events older than the cursor.
 pub fn push_after(b: &mut QueryBuilder<'_, sqlx::Postgres>, after: &str) -> Result<(), AppError> {
-    if after.is_empty() {
-        return Ok(());
-    }
-    let broken = || validation("after", "That page link is broken: start from the first page.");
-    let (micros, id) = parse_cursor(after).ok_or_else(broken)?;
-    let at = micros.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(broken)?;
-    b.push(" AND (e.occurred_at, e.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
-    Ok(())
+    crate::ssr::keyset::push_after(b, "e.occurred_at", "e.id", after)
 }
 
 pub fn cursor(e: &EventRecord) -> String {
-    format!("{}|{}", e.occurred_at.timestamp_micros(), e.id)
+    crate::ssr::keyset::cursor(e.occurred_at, e.id)
 }
 
 /// Distinct values of an indexed column, found by skipping through the

@@ -199,3 +199,20 @@ pub fn SelectField(
         </div>
     }
 }
+
+/// The links between the pages of a keyset list: back to the first page,
+/// and on to the next one.
+#[component]
+pub fn Pager(
+    first: Option<String>,
+    next: Option<String>,
+    #[prop(default = "← First page")] first_label: &'static str,
+    #[prop(default = "Next page →")] next_label: &'static str,
+) -> impl IntoView {
+    view! {
+        <nav class="mt-4 flex justify-between text-sm" aria-label="Pages">
+            <span>{first.map(|href| view! { <a href=href class=LINK>{first_label}</a> })}</span>
+            <span>{next.map(|href| view! { <a href=href class=LINK data-testid="next-page">{next_label}</a> })}</span>
+        </nav>
+    }
+}

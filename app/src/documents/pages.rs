@@ -183,10 +183,7 @@ fn DocTable(list: DocList, p: DocQuery) -> impl IntoView {
             </table>
             {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-documents">"No documents match."</p> })}
         </div>
-        <nav class="mt-4 flex justify-between text-sm" aria-label="Pages">
-            <span>{first.map(|href| view! { <a href=href class=LINK>"← First page"</a> })}</span>
-            <span>{next.map(|href| view! { <a href=href class=LINK data-testid="next-page">"Next page →"</a> })}</span>
-        </nav>
+        <Pager first next />
     }
 }
 

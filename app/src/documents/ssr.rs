@@ -7,9 +7,9 @@ use crate::audit::ssr::{history, stale, when};
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
 use crate::error::{AppError, FieldError};
-use crate::users::ssr::{like_pattern, parse_cursor, validation};
+use crate::users::ssr::{like_pattern, validation};
 use crate::users::{Count, COUNT_CAP, PAGE_SIZE};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
@@ -20,16 +20,6 @@ const FUZZY_THRESHOLD: &str = "0.4";
 
 fn max_upload_bytes() -> u64 {
     crate::ssr::app_state().map(|s| s.max_upload_bytes).unwrap_or(super::DEFAULT_MAX_UPLOAD_MB * 1024 * 1024)
-}
-
-fn date(field: &str, text: &str) -> Result<Option<NaiveDate>, AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| validation(field, "Give a date as YYYY-MM-DD."))
 }
 
 /// The WHERE clause of the list and its count.
@@ -59,18 +49,7 @@ fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query
         let uploader: Uuid = query.uploader.parse().map_err(|_| validation("uploader", "Choose an uploader from the list."))?;
         b.push(" AND d.created_by = ").push_bind(uploader);
     }
-    let (from, to) = (date("from", &query.from)?, date("to", &query.to)?);
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(validation("to", "The end date is before the start date."));
-        }
-    }
-    if let Some(from) = from {
-        b.push(" AND d.created_at >= (").push_bind(from).push("::date)::timestamp AT TIME ZONE 'UTC'");
-    }
-    if let Some(to) = to {
-        b.push(" AND d.created_at < (").push_bind(to).push("::date + 1)::timestamp AT TIME ZONE 'UTC'");
-    }
+    crate::ssr::keyset::push_days(b, "d.created_at", &query.from, &query.to)?;
     Ok(())
 }
 
@@ -104,18 +83,13 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
            FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.created_by",
     );
     push_filters(&mut b, tenant_id, &query)?;
-    if !query.after.is_empty() {
-        let broken = || validation("after", "That page link is broken: start from the first page.");
-        let (micros, id) = parse_cursor(&query.after).ok_or_else(broken)?;
-        let at = micros.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(broken)?;
-        b.push(" AND (d.created_at, d.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
-    }
+    crate::ssr::keyset::push_after(&mut b, "d.created_at", "d.id", &query.after)?;
     b.push(format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {}", PAGE_SIZE + 1));
     let mut rows: Vec<ListRow> = b.build_query_as().fetch_all(actor.conn()).await?;
     let next = (rows.len() > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE);
         let last = rows.last().expect("a full page");
-        format!("{}|{}", last.created_at.timestamp_micros(), last.id)
+        crate::ssr::keyset::cursor(last.created_at, last.id)
     });
 
     let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM documents d");

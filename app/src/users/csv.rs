@@ -52,7 +52,7 @@ pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery
         return error(e);
     }
 
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let (tx, body) = crate::ssr::streamed_body();
     let pool = state.pool.clone();
     tokio::spawn(async move {
         let _ = tx.send(Ok("email,name,status,roles,last_sign_in,created\n".to_string())).await;
@@ -106,8 +106,7 @@ pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"users.csv\""));
