@@ -21,6 +21,8 @@ pub struct AppState {
     /// Principals resolved before, valid while their tenant's authorisation
     /// version stands.
     pub principals: Arc<crate::auth::ssr::PrincipalCache>,
+    /// The audit chain checks running, and their last results.
+    pub chain_checks: Arc<crate::audit::ssr::ChainChecks>,
     /// The overview's counts of past days.
     pub activity: Arc<crate::dashboard::ssr::ActivityCache>,
     /// Where document content is stored.

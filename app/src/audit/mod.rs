@@ -122,6 +122,15 @@ pub struct ChainStatus {
     /// Events before this time were dropped by retention.
     pub cut_before: Option<String>,
     pub took_ms: u64,
+    pub finished_at: String,
+}
+
+/// The tenant's chain check: the last result, and whether one is running.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainCheck {
+    pub last: Option<ChainStatus>,
+    /// When the running check started.
+    pub running_since: Option<String>,
 }
 
 /// The page of an entity, by its type and id.

@@ -266,7 +266,9 @@ fn EventView(d: EventDetail) -> impl IntoView {
 #[component]
 pub fn VerifyPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
-    let status = Resource::new(|| (), move |_| crate::pages::gated(me, "audit", verify_audit_chain()));
+    let start = ServerAction::<StartChainCheck>::new();
+    let started = successes(start);
+    let check = Resource::new(move || started.get(), move |_| crate::pages::gated(me, "audit", verify_audit_chain()));
     view! {
         <ViewGate view="audit">
             <Title text="Audit chain" />
@@ -275,33 +277,57 @@ pub fn VerifyPage() -> impl IntoView {
             </PageHeader>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Checking the chain…"</p> }>
                 {move || Suspend::new(async move {
-                    match status.await {
+                    match check.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
-                        Ok(s) => {
-                            let cut = s.cut_before.clone().map(|c| view! {
-                                <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">"Events before " {c} " were removed by the retention policy; the chain is checked from the first event kept."</p>
-                            });
-                            match s.broken {
-                                None => view! {
-                                    <div class=format!("{CARD} max-w-2xl") data-testid="chain-intact">
-                                        <p class="text-lg font-semibold text-emerald-700 dark:text-emerald-400">"The chain is intact"</p>
-                                        <p class="mt-1 text-sm">{format!("{} events checked in {} ms; every hash matches.", s.checked, s.took_ms)}</p>
-                                        {cut}
-                                    </div>
-                                }.into_any(),
-                                Some((id, seq, at, reason)) => view! {
-                                    <div class=format!("{CARD} max-w-2xl border-red-300 dark:border-red-800") data-testid="chain-broken" role="alert">
-                                        <p class="text-lg font-semibold text-red-700 dark:text-red-400">"The chain is broken"</p>
-                                        <p class="mt-1 text-sm">{format!("Event number {seq} ({at}) does not match: {reason}. The {} events before it are intact.", s.checked)}</p>
-                                        <a href=format!("/audit/{id}") class=format!("{LINK} mt-2 inline-block text-sm")>"Open that event"</a>
-                                        {cut}
-                                    </div>
-                                }.into_any(),
-                            }
+                        Ok(c) => {
+                            let running = c.running_since.is_some();
+                            view! {
+                                <div class="max-w-2xl space-y-4">
+                                    {c.running_since.clone().map(|since| view! {
+                                        <leptos_meta::Meta http_equiv="refresh" content="2" />
+                                        <div class=CARD data-testid="chain-running" role="status">
+                                            <p class="font-semibold">"Checking the chain…"</p>
+                                            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{format!("Started at {since}. Every event is read and hashed again (about 17 seconds a million); this page refreshes itself.")}</p>
+                                        </div>
+                                    })}
+                                    {c.last.clone().map(|s| view! { <ChainResult s /> })}
+                                    <ActionForm action=start>
+                                        {outcome(start, "")}
+                                        <button type="submit" class=BUTTON_SECONDARY disabled=running data-testid="check-again">"Check again"</button>
+                                    </ActionForm>
+                                </div>
+                            }.into_any()
                         }
                     }
                 })}
             </Transition>
         </ViewGate>
+    }
+}
+
+#[component]
+fn ChainResult(s: ChainStatus) -> impl IntoView {
+    let cut = s.cut_before.clone().map(|c| view! {
+        <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">"Events before " {c} " were removed by the retention policy; the chain is checked from the first event kept."</p>
+    });
+    let when = format!("Checked at {}, in {} ms.", s.finished_at, s.took_ms);
+    match s.broken {
+        None => view! {
+            <div class=CARD data-testid="chain-intact">
+                <p class="text-lg font-semibold text-emerald-700 dark:text-emerald-400">"The chain is intact"</p>
+                <p class="mt-1 text-sm">{format!("{} events checked; every hash matches.", s.checked)}</p>
+                <p class="mt-1 text-xs text-slate-500">{when}</p>
+                {cut}
+            </div>
+        }.into_any(),
+        Some((id, seq, at, reason)) => view! {
+            <div class=format!("{CARD} border-red-300 dark:border-red-800") data-testid="chain-broken" role="alert">
+                <p class="text-lg font-semibold text-red-700 dark:text-red-400">"The chain is broken"</p>
+                <p class="mt-1 text-sm">{format!("Event number {seq} ({at}) does not match: {reason}. The {} events before it are intact.", s.checked)}</p>
+                <a href=format!("/audit/{id}") class=format!("{LINK} mt-2 inline-block text-sm")>"Open that event"</a>
+                <p class="mt-1 text-xs text-slate-500">{when}</p>
+                {cut}
+            </div>
+        }.into_any(),
     }
 }

@@ -136,7 +136,7 @@ pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, 
 
 // ---- The audit screens ----------------------------------------------------
 
-use super::{AuditQuery, ChainStatus, EventDetail, EventList, EventRow};
+use super::{AuditQuery, ChainCheck, ChainStatus, EventDetail, EventList, EventRow};
 use crate::authz::ssr::require;
 use crate::authz::Perm;
 use crate::users::ssr::validation;
@@ -342,21 +342,82 @@ pub async fn detail(id: Uuid) -> Result<EventDetail, AppError> {
     })
 }
 
-/// Walks the tenant's hash chain. Needs `audit:read`.
-pub async fn verify() -> Result<ChainStatus, AppError> {
-    let mut actor = require(Perm::AuditRead).await?;
+/// The chain checks of this process, per tenant: the one running, and the
+/// last result. A check walks every event, so it runs in the background and
+/// the page shows its result when it is done.
+#[derive(Default)]
+pub struct ChainChecks(std::sync::Mutex<std::collections::HashMap<Uuid, ChainEntry>>);
+
+#[derive(Clone, Default)]
+struct ChainEntry {
+    running_since: Option<DateTime<Utc>>,
+    last: Option<ChainStatus>,
+}
+
+impl ChainChecks {
+    fn entry(&self, tenant_id: Uuid) -> ChainEntry {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&tenant_id).cloned().unwrap_or_default()
+    }
+
+    fn update(&self, tenant_id: Uuid, f: impl FnOnce(&mut ChainEntry)) {
+        f(self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant_id).or_default());
+    }
+
+    fn view(&self, tenant_id: Uuid) -> ChainCheck {
+        let e = self.entry(tenant_id);
+        ChainCheck { last: e.last, running_since: e.running_since.map(when) }
+    }
+}
+
+/// The tenant's chain check: starts one when `again`, or when there has
+/// been none, then waits up to a second and a half for it (a small chain
+/// is done by then). Needs `audit:read`.
+pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
+    let actor = require(Perm::AuditRead).await?;
     let tenant_id = actor.tenant_id();
+    actor.commit().await?;
+    let state = crate::ssr::app_state()?;
+    let checks = state.chain_checks.clone();
+    let entry = checks.entry(tenant_id);
+    let start = entry.running_since.is_none() && (again || entry.last.is_none());
+    if start {
+        checks.update(tenant_id, |e| e.running_since = Some(Utc::now()));
+        let (pool, mine) = (state.pool.clone(), checks.clone());
+        tokio::spawn(async move {
+            let result = walk_chain(&pool, tenant_id).await;
+            mine.update(tenant_id, |e| {
+                e.running_since = None;
+                match result {
+                    Ok(status) => e.last = Some(status),
+                    Err(error) => tracing::error!(?error, %tenant_id, "the audit chain check failed"),
+                }
+            });
+        });
+        for _ in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if checks.entry(tenant_id).running_since.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(checks.view(tenant_id))
+}
+
+/// Walks the tenant's hash chain from its first event.
+async fn walk_chain(pool: &sqlx::PgPool, tenant_id: Uuid) -> Result<ChainStatus, AppError> {
+    let mut tx = pool.begin().await?;
+    crate::tenants::ssr::scope_to_tenant(&mut tx, tenant_id).await?;
     let started = std::time::Instant::now();
     let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
         sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")
             .bind(tenant_id)
-            .fetch_one(actor.conn())
+            .fetch_one(&mut *tx)
             .await?;
-    let cut: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(cut_before) FROM audit_retention_cuts").fetch_one(actor.conn()).await?;
-    actor.commit().await?;
+    let cut: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(cut_before) FROM audit_retention_cuts").fetch_one(&mut *tx).await?;
+    tx.commit().await?;
     let broken = match (bad_id, bad_seq, bad_at, reason) {
         (Some(id), Some(seq), Some(at), Some(reason)) => Some((id, seq, when(at), reason)),
         _ => None,
     };
-    Ok(ChainStatus { checked, broken, cut_before: cut.map(when), took_ms: started.elapsed().as_millis() as u64 })
+    Ok(ChainStatus { checked, broken, cut_before: cut.map(when), took_ms: started.elapsed().as_millis() as u64, finished_at: when(Utc::now()) })
 }

@@ -62,6 +62,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/list_events", &[("query[action]", "user.")]),
     ("/api/get_event", &[("event_id", "{target_event}")]),
     ("/api/verify_audit_chain", &[]),
+    ("/api/start_chain_check", &[]),
     ("/api/dashboard", &[]),
 ];
 
@@ -79,6 +80,7 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/list_documents",
     "/api/list_events",
     "/api/verify_audit_chain",
+    "/api/start_chain_check",
     "/api/dashboard",
 ];
 
