@@ -9,7 +9,7 @@ use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
-use crate::users::pages::{query_string, FilterSelect, History};
+use crate::users::pages::{query_string, FilterSelect, HistoryCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -303,13 +303,7 @@ fn DocumentView(
                         </form>
                     })}
                 </section>
-                <section class=CARD aria-labelledby="history-heading">
-                    <div class="flex items-baseline justify-between">
-                        <h2 id="history-heading" class=HEADING>"History"</h2>
-                        {may("audit:read").then(|| view! { <a href=format!("/audit?entity_type=document&entity_id={id}") class=format!("{LINK} text-sm")>"All its events →"</a> })}
-                    </div>
-                    <History rows=d.history.clone() />
-                </section>
+                <HistoryCard entity_type="document" id=id rows=d.history.clone() />
             </div>
             <section class=format!("{CARD} space-y-2 h-fit") aria-labelledby="doc-settings-heading">
                 <h2 id="doc-settings-heading" class=HEADING>"Details"</h2>

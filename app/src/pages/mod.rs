@@ -1,7 +1,6 @@
 //! Pages under the console. Each view's page is wrapped in [`ViewGate`],
 //! which refuses with a 403 page when the user's roles do not grant the view.
-//! The screens behind the entries arrive with later work; until then each
-//! says what it will hold.
+//! This module holds the gate, the overview, and the 403 and 404 pages.
 
 use crate::components::{FlashNotice, FlashResource, PageHeader, CARD, HEADING, LINK};
 use crate::nav::MeResource;
@@ -45,23 +44,6 @@ pub fn ViewGate(view: &'static str, children: ChildrenFn) -> impl IntoView {
                 })
             }}
         </Transition>
-    }
-}
-
-/// The page of a view whose screen is not built yet.
-pub fn view_page(view: &'static str) -> impl IntoView {
-    let (title, purpose) = describe(view);
-    view! {
-        <ViewGate view>
-            <Title text=title />
-            <PageHeader title purpose />
-            <div class=CARD data-testid=format!("view-{view}")>
-                <p class="text-sm text-slate-600 dark:text-slate-300">
-                    "This screen is on its way. You can open it because one of your roles grants the "
-                    <strong>{title}</strong>" view."
-                </p>
-            </div>
-        </ViewGate>
     }
 }
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
-use crate::users::pages::History;
+use crate::users::pages::HistoryCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -271,10 +271,7 @@ pub fn RolePage() -> impl IntoView {
                                             <Matrix groups permissions=r.permissions.clone() views=r.views.clone() editable perms_error=field_error(update, "perms") views_error=field_error(update, "views") />
                                             {editable.then(|| view! { <button type="submit" class=BUTTON data-testid="save-role">"Save role"</button> })}
                                         </ActionForm>
-                                        <section class=CARD aria-labelledby="history-heading">
-                                            <h2 id="history-heading" class=HEADING>"History"</h2>
-                                            <History rows=r.history.clone() />
-                                        </section>
+                                        <HistoryCard entity_type="role" id=r.id rows=r.history.clone() />
                                     </div>
                                     <div class="space-y-6">
                                         <section class=CARD aria-labelledby="holders-heading">

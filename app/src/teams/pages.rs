@@ -5,7 +5,7 @@ use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
-use crate::users::pages::History;
+use crate::users::pages::HistoryCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -188,10 +188,7 @@ pub fn TeamPage() -> impl IntoView {
                                                 </ActionForm>
                                             })}
                                         </section>
-                                        <section class=CARD aria-labelledby="history-heading">
-                                            <h2 id="history-heading" class=HEADING>"History"</h2>
-                                            <History rows=t.history.clone() />
-                                        </section>
+                                        <HistoryCard entity_type="team" id=tid rows=t.history.clone() />
                                     </div>
                                     <section class=format!("{CARD} space-y-2") aria-labelledby="team-settings-heading">
                                         <h2 id="team-settings-heading" class=HEADING>"Settings"</h2>

@@ -315,10 +315,7 @@ pub fn UserPage() -> impl IntoView {
                                             })}
                                         </section>
 
-                                        <section class=CARD aria-labelledby="history-heading">
-                                            <h2 id="history-heading" class=HEADING>"History"</h2>
-                                            <History rows=u.history.clone() />
-                                        </section>
+                                        <HistoryCard entity_type="user" id=uid rows=u.history.clone() />
                                     </div>
 
                                     <div class="space-y-6">
@@ -415,6 +412,24 @@ pub fn UserPage() -> impl IntoView {
                 })}
             </Transition>
         </ViewGate>
+    }
+}
+
+/// An entity's latest events, with the way to all of them in the audit log
+/// (for those who may read it).
+#[component]
+pub fn HistoryCard(entity_type: &'static str, id: uuid::Uuid, rows: Vec<HistoryRow>) -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <section class=CARD aria-labelledby="history-heading">
+            <div class="flex items-baseline justify-between">
+                <h2 id="history-heading" class=HEADING>"History"</h2>
+                {me.can("audit:read").then(|| view! {
+                    <a href=format!("/audit?entity_type={entity_type}&entity_id={id}") class=format!("{LINK} text-sm") data-testid="all-events">"All its events →"</a>
+                })}
+            </div>
+            <History rows />
+        </section>
     }
 }
 

@@ -82,6 +82,13 @@ async fn an_events_page_shows_its_change_field_by_field_and_its_neighbours() {
     assert!(page.has_testid("same-entity") && page.body.contains("document.create"), "the entity's other events");
     assert!(page.has_testid("request-events"));
 
+    // Each entity's page leads to all of its events.
+    let mark = app.db.user_id("mark@acme.test").await;
+    for (page, kind, id) in [(format!("/documents/{id}"), "document", id.clone()), (format!("/users/{mark}"), "user", mark.to_string())] {
+        let body = app.get(&page).await.body;
+        assert!(body.contains(&format!("href=\"/audit?entity_type={kind}&amp;entity_id={id}\"")), "{page} links to its events");
+    }
+
     // Another tenant's event is not there for them.
     let gina = app.another_browser();
     gina.sign_in("globex", "gina@globex.test", PASSWORD).await;
