@@ -78,9 +78,9 @@ fn UploadForm(limit: u64) -> impl IntoView {
             <form method="post" action="/documents/upload" enctype="multipart/form-data" class="mt-3 space-y-2" data-testid="upload-form">
                 {move || refusal.get().map(|_| view! { <p role="alert" data-testid="form-error" class=ALERT>"The file was not uploaded."</p> })}
                 <FileInput error=refusal_for(refusal, "file") limit />
-                <PlainField name="title" label="Title" value=typed("title") hint="The file's name when left empty." error=refusal_for(refusal, "title") />
-                <PlainField name="tags" label="Tags" value=typed("tags") hint="Separated by commas." error=refusal_for(refusal, "tags") />
-                <PlainField name="note" label="Note" value=typed("note") hint="" error=refusal_for(refusal, "note") />
+                <Field name="title" label="Title" value=typed("title") optional=true hint="The file's name when left empty." error=refusal_for(refusal, "title") />
+                <Field name="tags" label="Tags" value=typed("tags") optional=true hint="Separated by commas." error=refusal_for(refusal, "tags") />
+                <Field name="note" label="Note" value=typed("note") optional=true error=refusal_for(refusal, "note") />
                 <button type="submit" class=BUTTON data-testid="upload">"Upload"</button>
             </form>
         </section>
@@ -95,20 +95,6 @@ fn FileInput(error: Signal<Option<String>>, limit: u64) -> impl IntoView {
             <input id="file" name="file" type="file" required=true class="block w-full text-sm file:mr-3 file:rounded-md file:border-0 file:bg-indigo-50 file:px-3 file:py-2 file:text-sm file:font-medium file:text-indigo-700 dark:file:bg-indigo-500/10 dark:file:text-indigo-300" aria-invalid=move || error.get().is_some().to_string() aria-describedby="file-error" />
             <p class="text-xs text-slate-500 dark:text-slate-400">{format!("Up to {}.", human_size(limit as i64))}</p>
             <p id="file-error" class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid="file-error">{move || error.get()}</p>
-        </div>
-    }
-}
-
-/// An optional text input outside an action form (its value comes from the query string).
-#[component]
-fn PlainField(name: &'static str, label: &'static str, value: String, hint: &'static str, error: Signal<Option<String>>) -> impl IntoView {
-    let error_id = format!("{name}-error");
-    view! {
-        <div class="space-y-1">
-            <label for=name class=LABEL>{label}</label>
-            <input id=name name=name type="text" value=value class=INPUT aria-invalid=move || error.get().is_some().to_string() aria-describedby=error_id.clone() />
-            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-slate-500 dark:text-slate-400">{hint}</p> })}
-            <p id=error_id class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid=format!("{name}-error")>{move || error.get()}</p>
         </div>
     }
 }
@@ -298,7 +284,7 @@ fn DocumentView(
                             <h3 class="text-sm font-semibold sm:col-span-2">"Upload a new version"</h3>
                             {move || refusal.get().map(|_| view! { <p role="alert" data-testid="form-error" class="sm:col-span-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300">"The new version was not uploaded."</p> })}
                             <FileInput error=refusal_for(refusal, "file") limit=d.max_upload_bytes />
-                            <PlainField name="note" label="What changed" value=typed("note") hint="" error=refusal_for(refusal, "note") />
+                            <Field name="note" label="What changed" value=typed("note") optional=true error=refusal_for(refusal, "note") />
                             <div class="sm:col-span-2"><button type="submit" class=BUTTON data-testid="upload-version">"Upload version"</button></div>
                         </form>
                     })}

@@ -395,7 +395,7 @@ async fn insert_version(actor: &mut Actor, id: Uuid, number: i32, v: &NewVersion
 }
 
 /// One stored version, for a download: (sha256, size, file name, content
-/// type, title). A deleted document's versions are for those who may restore it.
+/// type). A deleted document's versions are for those who may restore it.
 pub async fn version_for_download(actor: &mut Actor, id: Uuid, number: i32) -> Result<(String, i64, String, String), AppError> {
     let tenant_id = actor.tenant_id();
     let may_see_deleted = actor.me.can(Perm::DocumentDelete.key());

@@ -7,17 +7,17 @@ use crate::nav::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Title and one-line purpose of each view, by key.
-fn describe(view: &str) -> (&'static str, &'static str) {
+/// The title of each view, by key.
+fn title_of(view: &str) -> &'static str {
     match view {
-        "overview" => ("Overview", "The state of your organisation at a glance."),
-        "users" => ("Users", "Everyone in this organisation: invite, edit, suspend, reset passwords."),
-        "teams" => ("Teams", "Groups of people who share roles."),
-        "roles" => ("Roles and permissions", "What each role may see and do."),
-        "documents" => ("Documents", "Files with immutable versions."),
-        "audit" => ("Audit log", "Who did what, when, from where."),
-        "tenants" => ("Tenants", "Every organisation on this platform."),
-        _ => ("", ""),
+        "overview" => "Overview",
+        "users" => "Users",
+        "teams" => "Teams",
+        "roles" => "Roles and permissions",
+        "documents" => "Documents",
+        "audit" => "Audit log",
+        "tenants" => "Tenants",
+        _ => "",
     }
 }
 
@@ -147,7 +147,7 @@ pub fn Forbidden(view: &'static str, tenant: String) -> impl IntoView {
         crate::ssr::set_status(403);
         crate::ssr::record_view_denial(view);
     }
-    let (title, _) = describe(view);
+    let title = title_of(view);
     view! {
         <Title text="No access" />
         <div class=format!("{CARD} max-w-xl") data-testid="forbidden" role="alert">
