@@ -93,6 +93,21 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=10240))]
     pub max_upload_mb: u64,
 
+    /// A bearer token that opens /metrics to other hosts (Authorization:
+    /// Bearer <token>). Without it, /metrics answers only this machine.
+    #[arg(long, env = "STEWARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Keep this many whole days of the access log (older days are dropped
+    /// every hour).
+    #[arg(long, env = "STEWARD_ACCESS_LOG_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub access_log_days: u32,
+
+    /// Do not write requests to the access log.
+    #[arg(long, env = "STEWARD_NO_ACCESS_LOG", default_value_t = false)]
+    pub no_access_log: bool,
+
     /// Do not load the demo data into an empty database.
     #[arg(long, env = "STEWARD_NO_DEMO", default_value_t = false)]
     pub no_demo: bool,

@@ -110,6 +110,7 @@ pub async fn migrate(owner: &PgConnectOptions) -> Result<(), DbError> {
     let mut conn = owner_connection(owner).await?;
     MIGRATOR.run(&mut conn).await?;
     sqlx::query_scalar::<_, i32>("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
+    sqlx::query_scalar::<_, i32>("SELECT steward_access_log_ensure_partitions(7)").fetch_one(&mut conn).await?;
     conn.close().await?;
     Ok(())
 }
@@ -120,7 +121,8 @@ pub async fn app_pool(app: &PgConnectOptions, max_connections: u32) -> Result<Pg
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(2))
+        // With the database gone, a request gets its 503 within this.
+        .acquire_timeout(Duration::from_millis(1500))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute(format!("SET ROLE {APP_ROLE}").as_str()).await?;

@@ -2,10 +2,12 @@
 //! cluster, database set-up, the demo, and the web router. `main.rs` wires
 //! them to the command line; tests use them directly.
 
+pub mod access_log;
 pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod embedded;
+pub mod metrics;
 pub mod web;
 
 use cli::DatabaseArgs;

@@ -90,7 +90,10 @@ async fn serve(database: &Database, args: ServeArgs, data_dir: &std::path::Path)
         session_idle_minutes: args.session_idle_minutes,
         blobs: std::sync::Arc::new(blob_store(&args, data_dir)?),
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
+        metrics_token: args.metrics_token.clone(),
+        access_log: !args.no_access_log,
     };
+    let upkeep = tokio::spawn(access_log_upkeep(database.targets.owner.clone(), args.access_log_days));
     let app = web::router(pool.clone(), &config);
 
     println!("Steward is running at {address}  (Ctrl-C stops it)");
@@ -101,8 +104,22 @@ async fn serve(database: &Database, args: ServeArgs, data_dir: &std::path::Path)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("Steward is stopping.");
+    upkeep.abort();
     pool.close().await;
     Ok(())
+}
+
+/// Every hour: the access log's partitions a week ahead, old days dropped.
+async fn access_log_upkeep(owner: sqlx::postgres::PgConnectOptions, keep_days: u32) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match steward::access_log::upkeep(&owner, keep_days).await {
+            Ok(dropped) if !dropped.is_empty() => tracing::info!(days = ?dropped, "old access-log days dropped"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "access-log upkeep failed; it is tried again in an hour"),
+        }
+    }
 }
 
 /// The document store: --blob-dir, or <data-dir>/blobs.

@@ -3,13 +3,15 @@
 //! principal before any page or server function runs.
 
 use app::documents::blobs::BlobStore;
-use app::auth::ssr::{apply_acting, percent_encode, resolve_principal, session_auth, CurrentUser};
+use crate::access_log::{self, AccessLog};
+use crate::metrics::Metrics;
+use app::auth::ssr::{apply_acting, percent_encode, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY};
 use app::authz::ssr::RequestId;
 use app::error::AppError;
 use app::ssr::AppState;
 use app::{shell, App};
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -45,6 +47,11 @@ pub struct WebConfig {
     pub blobs: Arc<dyn BlobStore>,
     /// The size limit of one document upload, in bytes.
     pub max_upload_bytes: u64,
+    /// A bearer token that opens `/metrics` to other hosts. Without one,
+    /// `/metrics` answers only clients on this machine.
+    pub metrics_token: Option<String>,
+    /// Write every request to the access log (`access_log` table).
+    pub access_log: bool,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -70,7 +77,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     };
     let routes = generate_route_list(App);
 
-    let sessions = SessionManagerLayer::new(PostgresStore::new(pool))
+    let sessions = SessionManagerLayer::new(PostgresStore::new(pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -80,12 +87,22 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         )));
 
     // The multipart envelope and the form's other fields ride on top of the file.
+    let ops = Ops {
+        metrics: Arc::default(),
+        access_log: None,
+        pool: pool.clone(),
+        metrics_token: config.metrics_token.clone().map(Arc::from),
+    };
+    let ops = Ops { access_log: config.access_log.then(|| AccessLog::start(pool.clone(), ops.metrics.clone())), ..ops };
+
     let upload_limit = usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(256 * 1024);
     let page_state = state.clone();
     let fallback_state = state.clone();
     Router::new()
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz).with_state(ops.clone()))
+        .route("/metrics", get(metrics).with_state(ops.clone()))
         .route("/users/export.csv", get(app::users::csv::export))
         .route("/audit/export.csv", get(app::audit::export::csv))
         .route("/audit/export.jsonl", get(app::audit::export::json_lines))
@@ -108,6 +125,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         }))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(ops, track))
         .with_state(state)
 }
 
@@ -128,7 +146,7 @@ fn is_page(method: &Method, path: &str) -> bool {
         && !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
         && !path.starts_with("/assets/")
-        && path != "/healthz"
+        && !matches!(path, "/healthz" | "/readyz" | "/metrics")
         && !Path::new(path).extension().is_some_and(|e| !e.is_empty())
 }
 
@@ -140,7 +158,16 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     let session = req.extensions().get::<Session>().cloned();
     let mut current = CurrentUser(None);
     if let Some(session) = &session {
-        if let Some(auth) = session_auth(session).await {
+        // The session store is PostgreSQL: when it cannot be read, say so
+        // (503) rather than treat the person as signed out.
+        let auth = match session.get::<SessionAuth>(SESSION_AUTH_KEY).await {
+            Ok(auth) => auth,
+            Err(error) => {
+                tracing::warn!(%error, "the session could not be read");
+                return error_page(AppError::Unavailable);
+            }
+        };
+        if let Some(auth) = auth {
             match resolve_principal(&state.pool, &state.principals, &auth).await {
                 Ok(Some(me)) => current = CurrentUser(Some(apply_acting(me, session).await)),
                 // Deleted, suspended, or the tenant is: the session is over.
@@ -168,13 +195,118 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             return Redirect::to(&target).into_response();
         }
     }
+    let who = current.0.as_ref().map(|me| Who { tenant_id: me.tenant.id, user_id: me.user_id });
+    let request_id = req.extensions().get::<RequestId>().cloned();
     req.extensions_mut().insert(current);
     let mut response = next.run(req).await;
+    if let Some(who) = who {
+        response.extensions_mut().insert(who);
+    }
+    if let Some(id) = request_id {
+        response.extensions_mut().insert(id);
+    }
     // Pages show who is signed in: never cache them in shared caches.
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Who a response was for, handed from `authenticate` to `track`.
+#[derive(Clone, Copy)]
+struct Who {
+    tenant_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+}
+
+/// What the operational endpoints and the request tracker share.
+#[derive(Clone)]
+struct Ops {
+    metrics: Arc<Metrics>,
+    access_log: Option<AccessLog>,
+    pool: sqlx::PgPool,
+    metrics_token: Option<Arc<str>>,
+}
+
+/// Times every request, counts it by route and status for `/metrics`, and
+/// hands it to the access log.
+async fn track(State(ops): State<Ops>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let at = chrono::Utc::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let route = match req.extensions().get::<MatchedPath>() {
+        Some(m) => m.as_str().to_string(),
+        None if path.starts_with("/pkg/") => "/pkg/*".to_string(),
+        None => "(unmatched)".to_string(),
+    };
+    let response = next.run(req).await;
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    ops.metrics.observe(method.as_str(), &route, status, latency);
+    if let Some(log) = &ops.access_log {
+        let quiet = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics" | "/pkg/*")
+            || route.starts_with("/assets/");
+        if !quiet {
+            let who = response.extensions().get::<Who>().copied();
+            log.push(access_log::Record {
+                at,
+                method: method.to_string(),
+                route,
+                path: path.chars().take(512).collect(),
+                status,
+                latency_us: i32::try_from(latency.as_micros()).unwrap_or(i32::MAX),
+                tenant_id: who.map(|w| w.tenant_id),
+                user_id: who.map(|w| w.user_id),
+                request_id: response.extensions().get::<RequestId>().map(|r| r.0.clone()),
+            });
+        }
+    }
+    response
+}
+
+/// Ready when the database answers within a second.
+async fn readyz(State(ops): State<Ops>) -> Response {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), sqlx::query("SELECT 1").execute(&ops.pool)).await;
+    match ping {
+        Ok(Ok(_)) => (StatusCode::OK, "ready: the database answers\n").into_response(),
+        Ok(Err(error)) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: the database cannot be reached ({error})\n")).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database did not answer within 1 s\n").into_response(),
+    }
+}
+
+/// The Prometheus text exposition: for clients on this machine, or for
+/// others that present the configured bearer token.
+async fn metrics(
+    State(ops): State<Ops>,
+    req: Request,
+) -> Response {
+    let connect = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = match (&ops.metrics_token, presented) {
+        (Some(token), Some(given)) => constant_time_eq(token.as_bytes(), given.as_bytes()),
+        (Some(_), None) | (None, _) => connect.is_some_and(|c| c.0.ip().is_loopback()),
+    };
+    if !allowed {
+        return (
+            StatusCode::FORBIDDEN,
+            "/metrics answers clients on this machine, or a bearer token set with STEWARD_METRICS_TOKEN.\n",
+        )
+            .into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        ops.metrics.render(&ops.pool),
+    )
+        .into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A plain page for failures before the application renders.

@@ -12,6 +12,9 @@ use uuid::Uuid;
 
 /// The session key under which the signed-in identity is stored.
 pub const SESSION_AUTH_KEY: &str = "steward.auth";
+
+/// Sign-in attempts refused since the process started (`/metrics`).
+pub static SIGN_IN_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// The cookie that remembers what the sign-in form typed (never the password).
 pub const HINT_COOKIE: &str = "steward_sign_in";
 
@@ -232,6 +235,7 @@ pub async fn sign_in(
             record(&mut tx, meta, event).await?;
             tx.commit().await?;
         }
+        SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(AppError::SignInFailed);
     };
 

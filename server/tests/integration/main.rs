@@ -13,6 +13,7 @@ mod documents;
 mod imports;
 mod migrations;
 mod navigation;
+mod operations;
 mod roles;
 mod sign_in;
 mod tenancy;

@@ -126,8 +126,13 @@ pub fn web_config() -> WebConfig {
         session_idle_minutes: 60,
         blobs: std::sync::Arc::new(steward_blobs()),
         max_upload_bytes: UPLOAD_LIMIT,
+        metrics_token: Some(METRICS_TOKEN.into()),
+        access_log: true,
     }
 }
+
+/// The bearer token that opens the test server's /metrics.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 /// The document upload limit of the test server.
 pub const UPLOAD_LIMIT: u64 = 64 * 1024;

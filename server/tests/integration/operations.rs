@@ -1,0 +1,284 @@
+//! What operators rely on: /healthz, /readyz and /metrics; the access log;
+//! a clear 503 while PostgreSQL is down and service again once it is back;
+//! and a schema that keeps Citus's rules for distributing by tenant.
+
+use crate::support::*;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use sqlx::{ConnectOptions, Connection};
+use std::time::{Duration, Instant};
+use steward::embedded::{Cluster, ClusterOptions};
+
+async fn metrics_text(app: &TestApp) -> String {
+    let req = Request::get("/metrics")
+        .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.request(req).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    res.body
+}
+
+/// The value of a metric line that starts with `prefix`.
+fn value(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no line starts with {prefix}:\n{text}"))
+}
+
+#[tokio::test]
+async fn readyz_answers_and_metrics_count_requests_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = app.get("/readyz").await;
+    assert_eq!((res.status, res.body.contains("ready")), (StatusCode::OK, true), "{}", res.body);
+
+    let failures_before = value(&metrics_text(&app).await, "steward_sign_in_failures_total ");
+    app.sign_in("acme", "olivia@acme.test", "not the password").await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/users").await.status, StatusCode::OK);
+    }
+    let user = app.db.user_id("mark@acme.test").await;
+    assert_eq!(app.get(&format!("/users/{user}")).await.status, StatusCode::OK);
+    assert_eq!(app.get(&format!("/users/{}", uuid::Uuid::now_v7())).await.status, StatusCode::NOT_FOUND);
+
+    let text = metrics_text(&app).await;
+    assert_eq!(value(&text, r#"steward_http_requests_total{method="GET",route="/users",status="200"}"#), 3.0);
+    // Routes are the router's patterns, so ids never become label values.
+    assert_eq!(value(&text, r#"steward_http_requests_total{method="GET",route="/users/{id}",status="200"}"#), 1.0);
+    assert_eq!(value(&text, r#"steward_http_requests_total{method="GET",route="/users/{id}",status="404"}"#), 1.0);
+    assert!(!text.contains(&user.to_string()), "no raw path in the labels");
+    assert_eq!(
+        value(&text, r#"steward_http_request_duration_seconds_count{method="GET",route="/users",status="200"}"#),
+        3.0
+    );
+    assert_eq!(
+        value(&text, r#"steward_http_request_duration_seconds_bucket{method="GET",route="/users",status="200",le="+Inf"}"#),
+        3.0
+    );
+    assert!(value(&text, "steward_sign_in_failures_total ") >= failures_before + 1.0);
+    assert!(value(&text, "steward_db_pool_connections ") >= 1.0);
+    assert_eq!(value(&text, "steward_db_pool_max "), 4.0);
+
+    // Another host without the token is refused, and learns nothing.
+    let res = app.request(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!res.body.contains("steward_http"), "{}", res.body);
+    let res = app
+        .request(Request::get("/metrics").header(header::AUTHORIZATION, "Bearer wrong").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+/// Rows of the access log, read as the superuser: (route, status, tenant, user).
+async fn access_rows(app: &TestApp, path: &str) -> Vec<(String, i16, Option<uuid::Uuid>, Option<uuid::Uuid>, Option<String>)> {
+    let mut conn = app.db.superuser().connect().await.unwrap();
+    let rows = sqlx::query_as(
+        "SELECT route, status, tenant_id, user_id, request_id FROM access_log WHERE path = $1 ORDER BY at, id",
+    )
+    .bind(path)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    rows
+}
+
+#[tokio::test]
+async fn every_request_reaches_the_access_log_in_batches_and_only_the_platform_reads_it() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let user = app.db.user_id("maya@acme.test").await;
+    let page = format!("/users/{user}");
+    assert_eq!(app.get(&page).await.status, StatusCode::OK);
+    let anonymous = app.another_browser();
+    assert_eq!(anonymous.get("/teams").await.status, StatusCode::SEE_OTHER);
+    app.get("/healthz").await;
+
+    // Written off the request path: wait for the writer's batch.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut rows = access_rows(&app, &page).await;
+    while rows.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        rows = access_rows(&app, &page).await;
+    }
+    let olivia = app.db.user_id("olivia@acme.test").await;
+    let acme = app.db.tenant_id("acme").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (route, status, tenant, who, request_id) = rows[0].clone();
+    assert_eq!((route.as_str(), status, tenant, who), ("/users/{id}", 200, Some(acme), Some(olivia)));
+    assert!(request_id.is_some_and(|r| !r.is_empty()));
+    let anonymous_rows = access_rows(&app, "/teams").await;
+    assert_eq!(anonymous_rows.len(), 1);
+    assert_eq!((anonymous_rows[0].1, anonymous_rows[0].2, anonymous_rows[0].3), (303, None, None));
+    assert!(access_rows(&app, "/healthz").await.is_empty(), "probes are not logged");
+
+    // Through the application role: a customer tenant sees none of it, the
+    // platform tenant sees it all.
+    let count_as = |tenant: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(tenant.to_string()).execute(&mut *tx).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM access_log").fetch_one(&mut *tx).await.unwrap();
+            tx.rollback().await.unwrap();
+            n
+        }
+    };
+    assert_eq!(count_as(acme).await, 0);
+    assert!(count_as(app.db.tenant_id("platform").await).await >= 2);
+}
+
+#[tokio::test]
+async fn access_log_upkeep_keeps_days_ahead_and_drops_old_ones() {
+    let db = TestDb::new().await;
+    db.exec_as_superuser(
+        "CREATE TABLE access_log_20200101 PARTITION OF access_log FOR VALUES FROM ('2020-01-01 00:00+00') TO ('2020-01-02 00:00+00')",
+    )
+    .await;
+    let dropped = steward::access_log::upkeep(&db.targets.owner, 30).await.unwrap();
+    assert_eq!(dropped, vec!["access_log_20200101".to_string()]);
+    let mut conn = db.superuser().connect().await.unwrap();
+    let ahead: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'access_log'::regclass",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(ahead >= 8, "yesterday, today and a week ahead: {ahead}");
+    conn.close().await.unwrap();
+}
+
+/// A cluster of the test's own, with the demo, that the test may stop.
+async fn own_cluster(name: &str) -> (Cluster, ClusterOptions, TestDb) {
+    let dir = std::env::temp_dir().join("steward-tests").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = ClusterOptions { dir: dir.join("pg"), bindir: None, ephemeral: true };
+    let mut cluster = Cluster::start(&options).unwrap();
+    cluster.wait_ready(Duration::from_secs(60)).await.unwrap();
+    let targets = steward::db::Targets::bootstrap_embedded(&cluster, steward::db::DATABASE).await.unwrap();
+    steward::db::migrate(&targets.owner).await.unwrap();
+    let pool = steward::db::app_pool(&targets.app, 2).await.unwrap();
+    steward::demo::load(&pool, PASSWORD).await.unwrap();
+    pool.close().await;
+    (cluster, options, TestDb { name: steward::db::DATABASE.into(), targets })
+}
+
+#[tokio::test]
+async fn with_the_database_down_pages_say_503_quickly_and_service_returns_by_itself() {
+    let (mut cluster, options, db) = own_cluster("fault").await;
+    let app = TestApp::on(db).await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    assert_eq!(app.get("/users").await.status, StatusCode::OK);
+
+    cluster.stop();
+    // Under load: eight requests at once, each answered within 2 s.
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let browser = TestApp { db: app.db.clone(), pool: app.pool.clone(), router: app.router.clone(), cookies: std::sync::Mutex::new(app.cookies.lock().unwrap().clone()) };
+        handles.push(tokio::spawn(async move {
+            let path = if i % 2 == 0 { "/users" } else { "/documents" };
+            let t = Instant::now();
+            let res = browser.get(path).await;
+            (res.status, res.body, t.elapsed())
+        }));
+    }
+    for handle in handles {
+        let (status, body, took) = handle.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(took < Duration::from_secs(2), "answered in {took:?}");
+        assert!(body.contains("database"), "a sentence that says why: {body}");
+    }
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    let res = app.call("/api/me", &[]).await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "{}", res.body);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Back again: the same router serves without a restart.
+    let mut cluster = Cluster::start(&options).unwrap();
+    cluster.wait_ready(Duration::from_secs(60)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut status = app.get("/users").await.status;
+    while status != StatusCode::OK && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = app.get("/users").await.status;
+    }
+    assert_eq!(status, StatusCode::OK, "served again once PostgreSQL is back");
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    drop(app);
+    cluster.stop();
+    let _ = std::fs::remove_dir_all(options.dir.parent().unwrap());
+}
+
+/// Citus distributes a table by a column only when every primary key,
+/// unique constraint and unique index includes it, and every foreign key
+/// between distributed tables joins on it. Tenant-owned tables are the ones
+/// whose row-level security compares `tenant_id` with the current tenant.
+#[tokio::test]
+async fn every_tenant_owned_table_keeps_citus_rules_for_distribution_by_tenant_id() {
+    let db = TestDb::new().await;
+    let mut conn = db.superuser().connect().await.unwrap();
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT c.relname::text
+           FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+          WHERE pg_get_expr(p.polqual, p.polrelid) LIKE '%tenant_id = steward_current_tenant()%'
+            AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+          ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for table in ["users", "roles", "teams", "user_roles", "documents", "document_versions", "audit_events", "user_sessions"] {
+        assert!(owned.contains(&table.to_string()), "{table} is found as tenant-owned: {owned:?}");
+    }
+
+    // Unique indexes (primary keys and unique constraints have one too).
+    let uniques: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.relname::text, i.relname::text
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+          WHERE x.indisunique AND t.relname = ANY($1)
+            AND NOT EXISTS (SELECT FROM pg_attribute a
+                             WHERE a.attrelid = t.oid AND a.attname = 'tenant_id' AND a.attnum = ANY(x.indkey))",
+    )
+    .bind(&owned)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(uniques.is_empty(), "unique indexes without tenant_id: {uniques:?}");
+
+    // Foreign keys: to another tenant-owned table they join on tenant_id;
+    // otherwise they point at a reference table (tenants, the catalogue).
+    let foreign: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT f.conname::text, t.relname::text, r.relname::text,
+                EXISTS (SELECT FROM unnest(f.conkey, f.confkey) AS k(mine, theirs)
+                          JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.mine
+                          JOIN pg_attribute b ON b.attrelid = f.confrelid AND b.attnum = k.theirs
+                         WHERE a.attname = 'tenant_id' AND b.attname = 'tenant_id')
+           FROM pg_constraint f JOIN pg_class t ON t.oid = f.conrelid JOIN pg_class r ON r.oid = f.confrelid
+          WHERE f.contype = 'f' AND t.relname = ANY($1) AND NOT t.relispartition",
+    )
+    .bind(&owned)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(foreign.len() >= 10, "the foreign keys are found: {foreign:?}");
+    let broken: Vec<_> = foreign
+        .iter()
+        .filter(|(_, _, referenced, on_tenant)| owned.contains(referenced) && !on_tenant)
+        .collect();
+    assert!(broken.is_empty(), "foreign keys between tenant-owned tables that do not join on tenant_id: {broken:?}");
+    let references: std::collections::BTreeSet<&str> = foreign
+        .iter()
+        .filter(|(_, _, referenced, _)| !owned.contains(referenced))
+        .map(|(_, _, r, _)| r.as_str())
+        .collect();
+    let known = ["tenants", "modules", "permissions", "views"];
+    assert!(references.iter().all(|r| known.contains(r)), "reference tables: {references:?}");
+    conn.close().await.unwrap();
+}
