@@ -62,6 +62,10 @@ pub enum Command {
     /// (e.g. `--older-than 13months`), and record that as an event of the
     /// platform tenant. Chains stay verifiable from the first event kept.
     AuditRetention(AuditRetentionArgs),
+    /// Load generated tenants (gen-0001, …), users, grants, teams, documents
+    /// and audit events through COPY, for benchmarks. Every generated user
+    /// signs in with --password.
+    GenData(GenDataArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -147,6 +151,31 @@ pub struct DemoArgs {
     /// Password given to every demo user.
     #[arg(long, env = "STEWARD_DEMO_PASSWORD", default_value = crate::demo::DEFAULT_PASSWORD, hide_env_values = true)]
     pub password: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenDataArgs {
+    /// How many tenants to add.
+    #[arg(long, default_value_t = 100)]
+    pub tenants: u32,
+    /// Users in each tenant.
+    #[arg(long, default_value_t = 10_000)]
+    pub users_per_tenant: u32,
+    /// Audit events in all, shared among the tenants (each a verifiable chain).
+    #[arg(long, default_value_t = 5_000_000)]
+    pub audit_events: u64,
+    /// Documents in all, shared among the tenants (one to three versions each).
+    #[arg(long, default_value_t = 100_000)]
+    pub documents: u64,
+    /// Every generated user's password.
+    #[arg(long, env = "STEWARD_DEMO_PASSWORD", default_value = crate::demo::DEFAULT_PASSWORD, hide_env_values = true)]
+    pub password: String,
+    /// Where document content goes. Default: <data-dir>/blobs (as serve).
+    #[arg(long, env = "STEWARD_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+    /// Seed of the generator: the same seed makes the same names.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]

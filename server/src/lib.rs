@@ -7,6 +7,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod embedded;
+pub mod gen_data;
 pub mod metrics;
 pub mod web;
 

@@ -46,6 +46,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::CreateAdmin(args) => create_admin(&database, args).await,
         Command::VerifyAudit(args) => verify_audit(&database, args).await,
         Command::AuditRetention(args) => audit_retention(&database, args).await,
+        Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
         Command::Demo(args) => {
             let pool = db::app_pool(&database.targets.app, 2).await?;
             let loaded = demo::load(&pool, &args.password).await;
@@ -202,6 +203,46 @@ async fn audit_retention(database: &Database, args: steward::cli::AuditRetention
             dropped.join(", ")
         );
     }
+    Ok(())
+}
+
+async fn gen_data(database: &Database, args: steward::cli::GenDataArgs, data_dir: &std::path::Path) -> Result<(), Error> {
+    use std::io::Write;
+    let plan = steward::gen_data::Plan {
+        tenants: args.tenants,
+        users_per_tenant: args.users_per_tenant,
+        audit_events: args.audit_events,
+        documents: args.documents,
+        password: args.password,
+        blob_dir: args.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
+        seed: args.seed,
+    };
+    let started = std::time::Instant::now();
+    let mut progress = |what: &str, done: u64, of: u64| {
+        let elapsed = started.elapsed().as_secs_f64();
+        let left = if done > 0 { elapsed / done as f64 * (of - done) as f64 } else { 0.0 };
+        let width = 30;
+        let filled = (done * width / of.max(1)) as usize;
+        eprint!(
+            "\r[{}{}] {what} {done}/{of}  {elapsed:.0} s, about {left:.0} s left   ",
+            "#".repeat(filled),
+            " ".repeat(width as usize - filled)
+        );
+        let _ = std::io::stderr().flush();
+    };
+    let report = steward::gen_data::run(&database.targets.owner, &plan, &mut progress).await?;
+    eprintln!();
+    println!(
+        "Generated {} tenants ({} … {}), {} users, {} audit events and {} documents in {:.1} s. Each tenant's owner is owner@<tenant>.test (e.g. owner@{}.test), with --password.",
+        report.tenants.len(),
+        report.tenants.first().map(String::as_str).unwrap_or("-"),
+        report.tenants.last().map(String::as_str).unwrap_or("-"),
+        report.users,
+        report.events,
+        report.documents,
+        report.seconds,
+        report.tenants.first().map(String::as_str).unwrap_or("-"),
+    );
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod console;
 mod documents;
+mod gen_data;
 mod imports;
 mod migrations;
 mod navigation;
