@@ -81,3 +81,35 @@ END
 $$;
 
 SELECT steward_access_log_ensure_partitions(7);
+
+-- Tenant names for the platform's operational screens: only a transaction
+-- scoped to the platform tenant gets any row.
+CREATE FUNCTION steward_tenant_slugs()
+RETURNS TABLE (id uuid, slug text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT t.id, t.slug FROM tenants t
+   WHERE steward_current_tenant() = (SELECT p.tenant_id FROM steward_platform_tenant() p)
+$$;
+REVOKE ALL ON FUNCTION steward_tenant_slugs() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_tenant_slugs() TO steward_app;
+
+-- The screen: a view of the platform module, in the Platform menu, granted
+-- to platform administrators (new platform tenants get it from the
+-- template; the existing one here).
+INSERT INTO views (key, module_key, path, title) VALUES ('access_log', 'platform', '/access-log', 'Access log');
+INSERT INTO menu_items (key, parent_key, view_key, label, icon, position)
+VALUES ('access_log', 'platform', 'access_log', 'Access log', 'list', 20);
+UPDATE role_templates SET views = views || 'access_log'::text WHERE system_key = 'platform_admin';
+DO $$
+DECLARE t uuid;
+BEGIN
+  FOR t IN SELECT id FROM tenants WHERE kind = 'platform' LOOP
+    PERFORM set_config('steward.tenant_id', t::text, true);
+    INSERT INTO role_views (tenant_id, role_id, view_key)
+    SELECT r.tenant_id, r.id, 'access_log' FROM roles r
+     WHERE r.tenant_id = t AND r.system_key = 'platform_admin'
+    ON CONFLICT DO NOTHING;
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', '', true);
+END
+$$;

@@ -4,6 +4,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod access_log;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />
+                    <Route path=path!("access-log") view=access_log::pages::AccessLogPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -16,6 +16,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Connects as the application role (row-level security applies).
     pub pool: PgPool,
+    /// For reads that may lag a moment (lists, searches, the audit log): the
+    /// streaming replica of DATABASE_READ_URL, or the same pool as `pool`.
+    pub read_pool: PgPool,
     /// The URL of the compiled stylesheet (content-hashed).
     pub stylesheet: Arc<str>,
     /// Principals resolved before, valid while their tenant's authorisation

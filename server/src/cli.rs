@@ -28,6 +28,12 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// A streaming replica of the database (same roles): lists, searches
+    /// and the audit log read from it; everything else, and every write,
+    /// goes to DATABASE_URL (or the embedded cluster).
+    #[arg(long, env = "DATABASE_READ_URL", global = true, hide_env_values = true)]
+    pub database_read_url: Option<String>,
+
     /// Connection used to apply migrations (the role that owns the schema).
     /// Defaults to DATABASE_URL.
     #[arg(long, env = "DATABASE_MIGRATION_URL", global = true, hide_env_values = true)]
@@ -66,6 +72,20 @@ pub enum Command {
     /// and audit events through COPY, for benchmarks. Every generated user
     /// signs in with --password.
     GenData(GenDataArgs),
+    /// Write the whole database to FILE (pg_dump custom format), with its
+    /// row counts. Needs a role that sees past row-level security: the
+    /// embedded cluster's superuser, or a DATABASE_MIGRATION_URL role with
+    /// BYPASSRLS.
+    Backup(FileArgs),
+    /// Replace the whole database with a backup from FILE, apply newer
+    /// migrations, and check the row counts and every audit chain.
+    Restore(FileArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FileArgs {
+    /// The backup file.
+    pub file: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -38,7 +38,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let command = cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
     let database = Database::open(&cli.database).await?;
     let result = match command {
-        Command::Serve(args) => serve(&database, args, &cli.database.data_dir).await,
+        Command::Serve(args) => serve(&database, args, &cli.database).await,
         Command::Migrate => {
             println!("migrations applied ({} in all)", db::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count());
             Ok(())
@@ -46,6 +46,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::CreateAdmin(args) => create_admin(&database, args).await,
         Command::VerifyAudit(args) => verify_audit(&database, args).await,
         Command::AuditRetention(args) => audit_retention(&database, args).await,
+        Command::Backup(args) => steward::backup::backup(&database, &cli.database, &args.file).await.map(|counts| {
+            let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+            println!("Backed up to {} ({:.1} MB): {counts}.", args.file.display(), size as f64 / 1e6);
+        }),
+        Command::Restore(args) => steward::backup::restore(&database, &cli.database, &args.file).await.map(|counts| {
+            println!("Restored {}: {counts}; every audit chain verifies.", args.file.display());
+        }),
         Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
         Command::Demo(args) => {
             let pool = db::app_pool(&database.targets.app, 2).await?;
@@ -60,8 +67,18 @@ async fn run(cli: Cli) -> Result<(), Error> {
     result
 }
 
-async fn serve(database: &Database, args: ServeArgs, data_dir: &std::path::Path) -> Result<(), Error> {
+async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::DatabaseArgs) -> Result<(), Error> {
+    let data_dir = urls.data_dir.as_path();
     let pool = db::app_pool(&database.targets.app, 16).await?;
+    let read_pool = match &urls.database_read_url {
+        Some(url) => {
+            let target = db::Targets::from_urls(url, None).map_err(|e| e.to_string().replace("DATABASE_URL", "DATABASE_READ_URL"))?;
+            let replica = db::app_pool(&target.app, 16).await.map_err(|e| format!("DATABASE_READ_URL: {e}"))?;
+            tracing::info!("lists, searches and the audit log read from DATABASE_READ_URL");
+            Some(replica)
+        }
+        None => None,
+    };
     let first_run = db::is_empty(&database.targets.owner).await?;
     if first_run && !args.no_demo {
         demo::load(&pool, &args.demo_password).await?;
@@ -93,6 +110,7 @@ async fn serve(database: &Database, args: ServeArgs, data_dir: &std::path::Path)
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         metrics_token: args.metrics_token.clone(),
         access_log: !args.no_access_log,
+        read_pool,
     };
     let upkeep = tokio::spawn(access_log_upkeep(database.targets.owner.clone(), args.access_log_days));
     let app = web::router(pool.clone(), &config);

@@ -52,6 +52,9 @@ pub struct WebConfig {
     pub metrics_token: Option<String>,
     /// Write every request to the access log (`access_log` table).
     pub access_log: bool,
+    /// The pool of DATABASE_READ_URL (a streaming replica) for lists,
+    /// searches and the audit log; None reads from the primary.
+    pub read_pool: Option<sqlx::PgPool>,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -68,6 +71,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     let state = AppState {
         leptos_options: leptos_options(config),
         pool: pool.clone(),
+        read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
         stylesheet: Arc::from(stylesheet_path()),
         principals: Arc::default(),
         activity: Arc::default(),

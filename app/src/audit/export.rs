@@ -111,7 +111,7 @@ async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, 
     }
 
     let (tx, body) = crate::ssr::streamed_body();
-    let pool = state.pool.clone();
+    let pool = state.read_pool.clone();
     tokio::spawn(async move {
         if matches!(format, Format::Csv) && tx.send(Ok(CSV_HEADER.to_string())).await.is_err() {
             return;

@@ -271,7 +271,7 @@ async fn distinct(conn: &mut PgConnection, tenant_id: Uuid, column: &str) -> Res
 
 /// One page of the tenant's events, newest first. Needs `audit:read`.
 pub async fn list(q: AuditQuery) -> Result<EventList, AppError> {
-    let mut actor = require(Perm::AuditRead).await?;
+    let mut actor = crate::authz::ssr::require_read(Perm::AuditRead).await?;
     let tenant_id = actor.tenant_id();
     let mut b = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}"));
     push_filters(&mut b, tenant_id, &q)?;
@@ -290,7 +290,7 @@ pub async fn list(q: AuditQuery) -> Result<EventList, AppError> {
 
 /// One event with its diff and its neighbours. Needs `audit:read`.
 pub async fn detail(id: Uuid) -> Result<EventDetail, AppError> {
-    let mut actor = require(Perm::AuditRead).await?;
+    let mut actor = crate::authz::ssr::require_read(Perm::AuditRead).await?;
     let tenant_id = actor.tenant_id();
     let e: EventRecord = sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM} WHERE e.tenant_id = $1 AND e.id = $2"))
         .bind(tenant_id)

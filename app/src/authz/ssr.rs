@@ -52,12 +52,27 @@ pub async fn require(perm: Perm) -> Result<Actor, AppError> {
 /// [`require`] for a handler outside Leptos (downloads, uploads), given the
 /// request's principal and details.
 pub async fn require_with(pool: &PgPool, me: Option<Arc<Me>>, meta: RequestMeta, perm: Perm) -> Result<Actor, AppError> {
+    authorise(pool, pool, me, meta, perm).await
+}
+
+/// [`require`] for what only reads (lists, searches, the audit log): its
+/// transaction is read-only and comes from the read pool, which is the
+/// streaming replica of DATABASE_READ_URL when one is configured (and the
+/// primary otherwise). A refusal is still recorded on the primary.
+pub async fn require_read(perm: Perm) -> Result<Actor, AppError> {
+    let state = app_state()?;
+    let mut actor = authorise(&state.pool, &state.read_pool, current_user(), request_meta(), perm).await?;
+    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *actor.tx).await?;
+    Ok(actor)
+}
+
+async fn authorise(pool: &PgPool, reads: &PgPool, me: Option<Arc<Me>>, meta: RequestMeta, perm: Perm) -> Result<Actor, AppError> {
     let me = me.ok_or(AppError::Unauthenticated)?;
     if !me.can(perm.key()) {
         record_denial(pool, &me, &meta, json!({ "permission": perm.key() })).await;
         return Err(AppError::Forbidden);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = reads.begin().await?;
     scope_to_tenant(&mut tx, me.tenant.id).await?;
     let scope = me.tenant.id;
     Ok(Actor { me, tx, meta, scope })

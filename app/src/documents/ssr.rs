@@ -69,7 +69,7 @@ struct ListRow {
 
 /// One page of the tenant's documents, newest first. Needs `document:read`.
 pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
-    let mut actor = require(Perm::DocumentRead).await?;
+    let mut actor = crate::authz::ssr::require_read(Perm::DocumentRead).await?;
     let tenant_id = actor.tenant_id();
     if !query.q.trim().is_empty() {
         sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")

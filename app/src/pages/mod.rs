@@ -17,6 +17,7 @@ fn title_of(view: &str) -> &'static str {
         "documents" => "Documents",
         "audit" => "Audit log",
         "tenants" => "Tenants",
+        "access_log" => "Access log",
         _ => "",
     }
 }

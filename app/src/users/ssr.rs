@@ -352,7 +352,7 @@ struct ListRow {
 /// One page of the tenant's users: filtered, ordered, from a cursor, with
 /// a count capped at [`COUNT_CAP`]. Needs `user:read`.
 pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
-    let mut actor = require(Perm::UserRead).await?;
+    let mut actor = crate::authz::ssr::require_read(Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
     let (key, desc, _) = sort_key(&query.sort);
     let mut b = QueryBuilder::new(format!(

@@ -64,6 +64,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/verify_audit_chain", &[]),
     ("/api/start_chain_check", &[]),
     ("/api/dashboard", &[]),
+    ("/api/list_access_log", &[("query[status]", "2xx")]),
 ];
 
 /// Functions that name no record: "another tenant's id" does not apply.
@@ -82,6 +83,7 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/verify_audit_chain",
     "/api/start_chain_check",
     "/api/dashboard",
+    "/api/list_access_log",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a
@@ -96,6 +98,7 @@ const PLATFORM_ONLY: &[&str] = &[
     "/api/delete_tenant",
     "/api/restore_tenant",
     "/api/act_in_tenant",
+    "/api/list_access_log",
 ];
 
 #[test]

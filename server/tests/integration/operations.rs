@@ -282,3 +282,100 @@ async fn every_tenant_owned_table_keeps_citus_rules_for_distribution_by_tenant_i
     assert!(references.iter().all(|r| known.contains(r)), "reference tables: {references:?}");
     conn.close().await.unwrap();
 }
+
+/// A streaming replica of `primary`, made with pg_basebackup -R and started.
+async fn replica_of(primary: &Cluster, dir: std::path::PathBuf) -> Cluster {
+    let bindir = steward::embedded::find_bindir(None).unwrap();
+    let out = std::process::Command::new(bindir.join("pg_basebackup"))
+        .arg("--host")
+        .arg(primary.socket_dir())
+        .args(["--port", "5432", "--username", "postgres", "--write-recovery-conf", "--wal-method=stream", "--checkpoint=fast", "--pgdata"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
+    let mut replica = Cluster::start(&ClusterOptions { dir, bindir: None, ephemeral: true }).unwrap();
+    replica.wait_ready(Duration::from_secs(60)).await.unwrap();
+    replica
+}
+
+#[tokio::test]
+async fn lists_read_from_the_replica_while_writes_and_single_records_use_the_primary() {
+    let (mut primary, options, db) = own_cluster("replica").await;
+    let mut replica = replica_of(&primary, options.dir.parent().unwrap().join("replica")).await;
+    let read_pool = steward::db::app_pool(&replica.connect_options(steward::db::APP_ROLE, steward::db::DATABASE), 2).await.unwrap();
+    let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&read_pool).await.unwrap();
+    assert!(in_recovery, "the read pool is on the standby");
+
+    let pool = db.app_pool().await;
+    let config = steward::web::WebConfig { read_pool: Some(read_pool), ..web_config() };
+    let router = steward::web::router(pool.clone(), &config);
+    let app = TestApp { db: db.clone(), pool, router, cookies: Default::default() };
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    assert!(app.get("/users").await.body.contains("mark@acme.test"));
+
+    // Hold the replica still, then write through the console.
+    let mut standby = replica.connect_options("postgres", steward::db::DATABASE).connect().await.unwrap();
+    sqlx::query("SELECT pg_wal_replay_pause()").execute(&mut standby).await.unwrap();
+    let res = app.call("/api/create_user", &[("email", "rita@acme.test"), ("display_name", "Rita Replica")]).await;
+    assert_eq!(res.status, StatusCode::OK, "the write went to the primary: {}", res.body);
+    let created: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    let rita = created["id"].as_str().unwrap().to_string();
+
+    // The list (replica) does not have her yet; her page (primary) does.
+    let list = app.get("/users?q=rita").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.body.contains("rita@acme.test"), "the list is read from the paused replica");
+    let page = app.get(&format!("/users/{rita}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Rita Replica"));
+    let audit = app.get("/audit?action=user.create").await;
+    assert!(!audit.body.contains("rita@acme.test"), "the audit log is read from the replica too");
+
+    // Replay resumes: the list catches up by itself.
+    sqlx::query("SELECT pg_wal_replay_resume()").execute(&mut standby).await.unwrap();
+    standby.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = app.get("/users?q=rita").await.body.contains("rita@acme.test");
+    while !seen && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = app.get("/users?q=rita").await.body.contains("rita@acme.test");
+    }
+    assert!(seen, "the replica caught up");
+    drop(app);
+    replica.stop();
+    primary.stop();
+    let _ = std::fs::remove_dir_all(options.dir.parent().unwrap());
+}
+
+#[tokio::test]
+async fn platform_administrators_browse_the_access_log_and_nobody_else_sees_it() {
+    let app = TestApp::spawn().await;
+    let olivia = app.another_browser();
+    olivia.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    assert_eq!(olivia.get("/users").await.status, StatusCode::OK);
+    assert_eq!(olivia.get(&format!("/users/{}", uuid::Uuid::now_v7())).await.status, StatusCode::NOT_FOUND);
+    // Customers have no such view: no menu entry, and a 403.
+    let page = olivia.get("/access-log").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(!olivia.get("/").await.body.contains("href=\"/access-log\""));
+
+    app.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut page = app.get("/access-log?tenant=acme").await;
+    while !page.body.contains(">acme<") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        page = app.get("/access-log?tenant=acme").await;
+    }
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/access-log\""), "in the platform menu");
+    assert!(page.has_testid("access-table"));
+    assert!(page.has_testid("access-row") && page.body.contains(">acme<"), "{}", page.body);
+    assert!(page.body.contains("<div class=\"text-slate-500\">/users/{id}</div>"), "the route pattern of a row");
+    let errors = app.get("/access-log?tenant=acme&status=4xx").await;
+    assert!(errors.body.contains(">404<"));
+    assert!(!errors.body.contains(">200<"), "only 4xx rows");
+    let refused = app.get("/access-log?status=9xx").await;
+    assert!(refused.body.contains("Give a class such as 4xx"), "a message beside the field");
+    assert!(refused.body.contains("value=\"9xx\""), "what was typed is kept");
+}

@@ -128,6 +128,7 @@ pub fn web_config() -> WebConfig {
         max_upload_bytes: UPLOAD_LIMIT,
         metrics_token: Some(METRICS_TOKEN.into()),
         access_log: true,
+        read_pool: None,
     }
 }
 
