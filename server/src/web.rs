@@ -86,9 +86,10 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
-            config.session_idle_minutes,
-        )));
+        // The idle timeout is enforced by `authenticate` (see SEEN_KEY), so
+        // a request writes its session at most once a minute instead of on
+        // every request, as OnInactivity would.
+        .with_expiry(Expiry::OnSessionEnd);
 
     // The multipart envelope and the form's other fields ride on top of the file.
     let ops = Ops {
@@ -127,7 +128,10 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
             shell(options, &fallback_state.stylesheet)
         }))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(
+            Auth { app: state.clone(), idle_seconds: config.session_idle_minutes.max(0) * 60 },
+            authenticate,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(ops, track))
         .with_state(state)
@@ -157,7 +161,29 @@ fn is_page(method: &Method, path: &str) -> bool {
 /// Resolves the session to a principal (one query) and puts it in the
 /// request's extensions as [`CurrentUser`]. Anonymous requests for pages go
 /// to the sign-in page; signed-in ones for the sign-in page go home.
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// What `authenticate` needs: the application and the idle timeout.
+#[derive(Clone)]
+struct Auth {
+    app: AppState,
+    idle_seconds: i64,
+}
+
+/// When the session was last seen (unix seconds), refreshed at most once a
+/// minute: a session unseen for longer than the idle timeout is over.
+const SEEN_KEY: &str = "steward.seen";
+
+/// Whether a session last seen at `seen` is still alive at `now`, and
+/// whether to record `now` as its last sight.
+fn idle_check(seen: Option<i64>, now: i64, idle_seconds: i64) -> (bool, bool) {
+    match seen {
+        Some(at) if now - at > idle_seconds => (false, false),
+        Some(at) => (true, now - at >= 60.min(idle_seconds / 2).max(1)),
+        None => (true, true),
+    }
+}
+
+async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Next) -> Response {
+    let state = &auth_state.app;
     req.extensions_mut().insert(RequestId(uuid::Uuid::now_v7().to_string()));
     let session = req.extensions().get::<Session>().cloned();
     let mut current = CurrentUser(None);
@@ -170,6 +196,25 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
                 tracing::warn!(%error, "the session could not be read");
                 return error_page(AppError::Unavailable);
             }
+        };
+        let auth = match auth {
+            Some(auth) => {
+                let now = chrono::Utc::now().timestamp();
+                let seen = session.get::<i64>(SEEN_KEY).await.ok().flatten();
+                match idle_check(seen, now, auth_state.idle_seconds) {
+                    (false, _) => {
+                        let _ = session.flush().await;
+                        None
+                    }
+                    (true, touch) => {
+                        if touch && session.insert(SEEN_KEY, now).await.is_err() {
+                            return error_page(AppError::Unavailable);
+                        }
+                        Some(auth)
+                    }
+                }
+            }
+            None => None,
         };
         if let Some(auth) = auth {
             match resolve_principal(&state.pool, &state.principals, &auth).await {
@@ -346,6 +391,16 @@ mod tests {
         assert!(!is_page(&Method::GET, "/pkg/steward.js"));
         assert!(!is_page(&Method::GET, "/favicon.svg"));
         assert!(!is_page(&Method::GET, &stylesheet_path()));
+    }
+
+    #[test]
+    fn idle_sessions_end_and_live_ones_are_touched_once_a_minute() {
+        let idle = 480 * 60;
+        assert_eq!(idle_check(None, 1_000, idle), (true, true), "a new session is recorded");
+        assert_eq!(idle_check(Some(1_000), 1_030, idle), (true, false), "seen 30 s ago: no write");
+        assert_eq!(idle_check(Some(1_000), 1_060, idle), (true, true), "a minute on: recorded again");
+        assert_eq!(idle_check(Some(1_000), 1_000 + idle + 1, idle), (false, false), "idle too long: over");
+        assert_eq!(idle_check(Some(1_000), 1_001, 0), (false, false));
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery
                 let mut conn = pool.begin().await?;
                 crate::tenants::ssr::scope_to_tenant(&mut conn, tenant_id).await?;
                 let mut b = QueryBuilder::new(
-                    "SELECT lower(u.email) AS k, u.id, u.email, u.display_name, u.status, u.last_login_at, u.created_at,
+                    "SELECT u.email_key AS k, u.id, u.email, u.display_name, u.status, u.last_login_at, u.created_at,
                             (SELECT string_agg(DISTINCT r.name, '; ') FROM effective_user_roles e
                                JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
                               WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id) AS roles
@@ -70,9 +70,9 @@ pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery
                 );
                 super::ssr::push_filters(&mut b, tenant_id, &query)?;
                 if let Some((k, id)) = &after {
-                    b.push(" AND (lower(u.email), u.id) > (").push_bind(k.clone()).push(", ").push_bind(*id).push(")");
+                    b.push(" AND (u.email_key, u.id) > (").push_bind(k.clone()).push(", ").push_bind(*id).push(")");
                 }
-                b.push(format!(" ORDER BY lower(u.email), u.id LIMIT {BATCH}"));
+                b.push(format!(" ORDER BY u.email_key, u.id LIMIT {BATCH}"));
                 let rows: Vec<(String, Uuid, String, String, String, Option<DateTime<Utc>>, DateTime<Utc>, Option<String>)> =
                     b.build_query_as().fetch_all(&mut *conn).await?;
                 conn.commit().await?;

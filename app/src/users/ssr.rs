@@ -276,12 +276,12 @@ use sqlx::QueryBuilder;
 /// descending. Unknown sorts fall back to name.
 fn sort_key(sort: &str) -> (&'static str, bool, &'static str) {
     match sort {
-        "-name" => ("lower(u.display_name)", true, "-name"),
-        "email" => ("lower(u.email)", false, "email"),
-        "-email" => ("lower(u.email)", true, "-email"),
+        "-name" => ("u.name_key", true, "-name"),
+        "email" => ("u.email_key", false, "email"),
+        "-email" => ("u.email_key", true, "-email"),
         "created" => ("u.id::text", false, "created"),
         "-created" => ("u.id::text", true, "-created"),
-        _ => ("lower(u.display_name)", false, "name"),
+        _ => ("u.name_key", false, "name"),
     }
 }
 
@@ -315,7 +315,9 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
         return Err(validation("q", "Search for 200 characters at most."));
     }
     if !q.is_empty() {
-        b.push(" AND lower(u.email || ' ' || u.display_name) LIKE ").push_bind(like_pattern(q));
+        // Through the search index (migration 0013): a LIKE on users
+        // itself could not use an index under row-level security.
+        b.push(" AND u.id IN (SELECT user_id FROM steward_user_search(").push_bind(like_pattern(q)).push("))");
     }
     if !query.role.is_empty() {
         let role: Uuid = query.role.parse().map_err(|_| validation("role", "Choose a role from the list."))?;
@@ -365,14 +367,18 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     push_filters(&mut b, tenant_id, &query)?;
     if !query.after.is_empty() {
         let (value, id) = parse_cursor(&query.after).ok_or_else(|| validation("after", "That page link is broken: start from the first page."))?;
-        b.push(format!(" AND ({key}, u.id) {} (", if desc { "<" } else { ">" }))
-            .push_bind(value)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
+        let op = if desc { "<" } else { ">" };
+        if key == "u.id::text" {
+            // Ordered by id itself: compare the uuid (a cast would keep the
+            // condition out of the index under row-level security).
+            b.push(format!(" AND u.id {op} ")).push_bind(id);
+        } else {
+            b.push(format!(" AND ({key}, u.id) {op} (")).push_bind(value).push(", ").push_bind(id).push(")");
+        }
     }
     let dir = if desc { "DESC" } else { "ASC" };
-    b.push(format!(" ORDER BY {key} {dir}, u.id {dir} LIMIT {}", PAGE_SIZE + 1));
+    let order = if key == "u.id::text" { "u.id".to_string() } else { format!("{key} {dir}, u.id") };
+    b.push(format!(" ORDER BY {order} {dir} LIMIT {}", PAGE_SIZE + 1));
     let mut rows: Vec<ListRow> = b.build_query_as().fetch_all(actor.conn()).await?;
     let next = (rows.len() > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE);

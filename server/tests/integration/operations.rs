@@ -379,3 +379,41 @@ async fn platform_administrators_browse_the_access_log_and_nobody_else_sees_it()
     assert!(refused.body.contains("Give a class such as 4xx"), "a message beside the field");
     assert!(refused.body.contains("value=\"9xx\""), "what was typed is kept");
 }
+
+#[tokio::test]
+async fn a_session_idle_longer_than_the_timeout_is_signed_out() {
+    let db = TestDb::new().await;
+    let pool = db.app_pool().await;
+    let strict = steward::web::router(pool.clone(), &steward::web::WebConfig { session_idle_minutes: 0, ..web_config() });
+    let app = TestApp { db, pool, router: strict, cookies: Default::default() };
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    assert_eq!(app.get("/users").await.status, StatusCode::OK, "within the timeout");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = app.get("/users").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/login?next=/users"));
+}
+
+#[tokio::test]
+async fn user_search_answers_from_its_index_for_the_current_tenant_only() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    // A rename reaches the search key through its trigger.
+    let mut conn = app.db.superuser().connect().await.unwrap();
+    sqlx::query("UPDATE users SET display_name = 'Marcus Member' WHERE email = 'mark@acme.test'").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let found = app.get("/users?q=marcus").await;
+    assert!(found.body.contains("mark@acme.test"), "found by the new name");
+    assert!(!app.get("/users?q=mark%20member").await.body.contains("mark@acme.test"), "not by the old one");
+    // Another tenant's people never match, whatever the pattern.
+    let globex = app.get("/users?q=globex.test").await;
+    assert_eq!(globex.status, StatusCode::OK);
+    assert!(!globex.body.contains("max@globex.test"));
+
+    // The application role cannot read the search table itself, and the
+    // function answers nothing without a tenant.
+    let denied = sqlx::query("SELECT count(*) FROM user_search").fetch_one(&app.pool).await;
+    assert!(denied.is_err(), "no privilege on user_search");
+    let none: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT user_id FROM steward_user_search('%')").fetch_all(&app.pool).await.unwrap();
+    assert!(none.is_empty(), "no tenant set: no rows");
+}
