@@ -75,6 +75,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         stylesheet: Arc::from(stylesheet_path()),
         principals: Arc::default(),
         activity: Arc::default(),
+        menus: Arc::default(),
         chain_checks: Arc::default(),
         blobs: config.blobs.clone(),
         max_upload_bytes: config.max_upload_bytes,

@@ -282,8 +282,9 @@ pub async fn list(q: AuditQuery) -> Result<EventList, AppError> {
         rows.truncate(EVENTS_PAGE);
         cursor(rows.last().expect("a full page"))
     });
-    let actions = distinct(actor.conn(), tenant_id, "action").await?;
-    let entity_types = distinct(actor.conn(), tenant_id, "entity_type").await?;
+    let menus = crate::ssr::app_state()?.menus;
+    let actions = menus.get(tenant_id, "audit_actions", distinct(actor.conn(), tenant_id, "action")).await?;
+    let entity_types = menus.get(tenant_id, "audit_entity_types", distinct(actor.conn(), tenant_id, "entity_type")).await?;
     actor.commit().await?;
     Ok(EventList { rows: rows.iter().map(EventRecord::row).collect(), next, actions, entity_types })
 }

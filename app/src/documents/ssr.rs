@@ -97,16 +97,21 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
     c.push(format!(" LIMIT {}) capped", COUNT_CAP + 1));
     let count = Count::capped(c.build_query_scalar().fetch_one(actor.conn()).await?);
 
-    let uploaders = uploaders(actor.conn(), tenant_id).await?;
+    let menus = crate::ssr::app_state()?.menus;
+    let uploaders = menus.get(tenant_id, "document_uploaders", uploaders(actor.conn(), tenant_id)).await?;
     // The most used tags among the latest documents (a bounded read).
-    let tags: Vec<String> = sqlx::query_scalar(
-        "SELECT t FROM (SELECT tags FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL
-                          ORDER BY created_at DESC LIMIT 5000) recent, unnest(recent.tags) t
-          GROUP BY t ORDER BY count(*) DESC, t LIMIT 30",
-    )
-    .bind(tenant_id)
-    .fetch_all(actor.conn())
-    .await?;
+    let tags: Vec<String> = menus
+        .get(tenant_id, "document_tags", async {
+            Ok(sqlx::query_scalar(
+                "SELECT t FROM (SELECT tags FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL
+                                  ORDER BY created_at DESC LIMIT 5000) recent, unnest(recent.tags) t
+                  GROUP BY t ORDER BY count(*) DESC, t LIMIT 30",
+            )
+            .bind(tenant_id)
+            .fetch_all(actor.conn())
+            .await?)
+        })
+        .await?;
     actor.commit().await?;
     Ok(DocList {
         rows: rows

@@ -25,7 +25,7 @@ async fn generated_tenants_sign_in_serve_pages_and_keep_verifiable_chains() {
         .unwrap();
     assert_eq!(report.tenants, vec!["gen-0001".to_string(), "gen-0002".to_string()]);
     assert_eq!((report.users, report.events, report.documents), (600, 2_001, 41));
-    assert_eq!(steps, vec!["tenants 1/2", "tenants 2/2"]);
+    assert_eq!(steps, vec!["tenants 1/2", "tenants 2/2", "vacuum 0/1", "vacuum 1/1"]);
 
     let mut conn = db.superuser().connect().await.unwrap();
     let counts: (i64, i64, i64, i64) = sqlx::query_as(
