@@ -17,6 +17,10 @@ pub enum AppError {
     /// whether the organisation or the account exists (HTTP 401).
     #[error("Those details did not match an active account. Check the organisation, email and password.")]
     SignInFailed,
+    /// Sign-in refused without checking the password: too many failures for
+    /// the account name or from the address, until the wait is over (HTTP 429).
+    #[error("Too many failed sign-ins. Try again in {wait}, or ask your administrator to unlock your account.")]
+    TooManyAttempts { wait: String },
     /// Signed in, but the user's roles do not grant this (HTTP 403).
     #[error("You do not have access to this.")]
     Forbidden,
@@ -38,6 +42,10 @@ pub enum AppError {
     /// Anything else; the details are in the server log (HTTP 500).
     #[error("Something went wrong on our side. It has been logged.")]
     Internal,
+    /// Input the database cannot hold, such as a NUL character or a number
+    /// out of range, caught where no field check saw it (HTTP 400).
+    #[error("{0}")]
+    BadInput(String),
     /// The request itself failed (network, encoding) before reaching the code.
     #[error("The request failed: {0}")]
     Transport(String),
@@ -55,13 +63,14 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::SignInFailed => 401,
+            AppError::TooManyAttempts { .. } => 429,
             AppError::Forbidden | AppError::Refused(_) => 403,
             AppError::NotFound => 404,
             AppError::Validation(_) => 422,
             AppError::Conflict(_) => 409,
             AppError::Unavailable => 503,
             AppError::Internal => 500,
-            AppError::Transport(_) => 400,
+            AppError::Transport(_) | AppError::BadInput(_) => 400,
         }
     }
 
@@ -91,6 +100,16 @@ impl From<sqlx::Error> for AppError {
         match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 AppError::Conflict(unique_violation_message(db.constraint().unwrap_or_default()).to_string())
+            }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                // Class 22, data exception: the input, not Steward, is at fault.
+                tracing::info!(%error, "input the database refused");
+                AppError::BadInput(match db.code().as_deref() {
+                    Some("22021") | Some("22P05") => "The text contains a character that cannot be stored (such as a NUL). Remove it and try again.".into(),
+                    Some("22001") => "A value is longer than can be stored. Shorten it and try again.".into(),
+                    Some("22003") => "A number is out of range.".into(),
+                    _ => "A value is not in a form that can be stored. Check it and try again.".into(),
+                })
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::error!(%error, "database unavailable");

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod access_log;
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -29,6 +30,8 @@ use leptos_router::{path, SsrMode};
 /// The HTML document around the application. Rendered on the server only,
 /// so the stylesheet URL (content-hashed by the server build) is given here.
 pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    ssr::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -86,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />
                     <Route path=path!("access-log") view=access_log::pages::AccessLogPage ssr=SsrMode::Async />
+                    <Route path=path!("account/password") view=account::ChangePasswordPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

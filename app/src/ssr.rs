@@ -274,3 +274,24 @@ pub mod keyset {
         Ok(())
     }
 }
+
+/// The Content-Security-Policy of a page: scripts from Steward itself and
+/// the inline ones Leptos marks with this response's `nonce` (hydration and
+/// resolved data); WebAssembly; styles only from the stylesheet; no frames.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Puts the page's Content-Security-Policy, with the nonce of this render,
+/// on the response.
+pub fn set_page_csp() {
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&page_csp(&nonce)) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}

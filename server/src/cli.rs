@@ -107,6 +107,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_SESSION_IDLE_MINUTES", default_value_t = 480)]
     pub session_idle_minutes: i64,
 
+    /// Sign out every session this many hours after it signed in, however
+    /// active it was.
+    #[arg(long, env = "STEWARD_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: i64,
+
     /// Where document content is stored (content-addressed by SHA-256).
     /// Default: <data-dir>/blobs.
     #[arg(long, env = "STEWARD_BLOB_DIR")]

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod embedded;
 pub mod gen_data;
 pub mod metrics;
+pub mod security;
 pub mod web;
 
 use cli::DatabaseArgs;

@@ -106,6 +106,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         site_addr: args.addr,
         secure_cookies: args.secure_cookies,
         session_idle_minutes: args.session_idle_minutes,
+        session_max_hours: args.session_max_hours,
         blobs: std::sync::Arc::new(blob_store(&args, data_dir)?),
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         metrics_token: args.metrics_token.clone(),

@@ -5,7 +5,11 @@
 use app::documents::blobs::BlobStore;
 use crate::access_log::{self, AccessLog};
 use crate::metrics::Metrics;
-use app::auth::ssr::{apply_acting, percent_encode, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY};
+use app::auth::ssr::{
+    apply_acting, percent_encode, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
+    SESSION_STARTED_KEY,
+};
+use app::auth::CHANGE_PASSWORD_PATH;
 use app::authz::ssr::RequestId;
 use app::error::AppError;
 use app::ssr::AppState;
@@ -43,6 +47,8 @@ pub struct WebConfig {
     pub site_addr: std::net::SocketAddr,
     pub secure_cookies: bool,
     pub session_idle_minutes: i64,
+    /// Every session ends this many hours after its sign-in.
+    pub session_max_hours: i64,
     /// Where document content is stored.
     pub blobs: Arc<dyn BlobStore>,
     /// The size limit of one document upload, in bytes.
@@ -130,10 +136,15 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
             shell(options, &fallback_state.stylesheet)
         }))
         .layer(middleware::from_fn_with_state(
-            Auth { app: state.clone(), idle_seconds: config.session_idle_minutes.max(0) * 60 },
+            Auth {
+                app: state.clone(),
+                idle_seconds: config.session_idle_minutes.max(0) * 60,
+                max_seconds: config.session_max_hours.max(0) * 3600,
+            },
             authenticate,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(crate::security::Guard { https: config.secure_cookies }, crate::security::guard))
         .layer(middleware::from_fn_with_state(ops, track))
         .with_state(state)
 }
@@ -167,6 +178,8 @@ fn is_page(method: &Method, path: &str) -> bool {
 struct Auth {
     app: AppState,
     idle_seconds: i64,
+    /// The absolute lifetime of a session, from its sign-in.
+    max_seconds: i64,
 }
 
 /// When the session was last seen (unix seconds), refreshed at most once a
@@ -202,7 +215,9 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
             Some(auth) => {
                 let now = chrono::Utc::now().timestamp();
                 let seen = session.get::<i64>(SEEN_KEY).await.ok().flatten();
-                match idle_check(seen, now, auth_state.idle_seconds) {
+                let started = session.get::<i64>(SESSION_STARTED_KEY).await.ok().flatten();
+                let expired = started.is_some_and(|at| now - at > auth_state.max_seconds);
+                match if expired { (false, false) } else { idle_check(seen, now, auth_state.idle_seconds) } {
                     (false, _) => {
                         let _ = session.flush().await;
                         None
@@ -230,6 +245,24 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
     }
 
     let path = req.uri().path();
+    // Signed in with a temporary password: nothing but choosing a new one.
+    if current.0.is_some() && path != CHANGE_PASSWORD_PATH {
+        if let Some(session) = &session {
+            if session.get::<bool>(SESSION_MUST_CHANGE_KEY).await.ok().flatten() == Some(true) {
+                if is_page(req.method(), path) {
+                    let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                    let target = format!("{CHANGE_PASSWORD_PATH}?next={}", percent_encode(wanted, b"-_.~/"));
+                    return Redirect::to(&target).into_response();
+                }
+                let allowed = matches!(path, "/api/change_password" | "/api/sign_out" | "/api/me" | "/api/flash");
+                if !allowed && req.method() != Method::GET && req.method() != Method::HEAD {
+                    let error = AppError::Refused("Choose a new password first.".into());
+                    let body = serde_json::to_string(&error).unwrap_or_default();
+                    return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+                }
+            }
+        }
+    }
     if is_page(req.method(), path) {
         let signed_in = current.0.is_some();
         if path == "/login" && signed_in {

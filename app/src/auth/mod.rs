@@ -12,8 +12,13 @@ mod server;
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 pub use server::*;
+
+/// The page where a signed-in person changes their password.
+pub const CHANGE_PASSWORD_PATH: &str = "/account/password";
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,10 +1,95 @@
-//! Password hashing: argon2id with OWASP's recommended parameters (19 MiB,
-//! 2 iterations, 1 lane), always on the blocking pool so a burst of sign-ins
-//! cannot stall the async workers serving other pages.
+//! Passwords: the policy a new one must meet, and hashing with argon2id at
+//! OWASP's recommended parameters (19 MiB, 2 iterations, 1 lane). Hashing
+//! runs on the blocking pool, at most [`HASHING_SLOTS`] at a time, so a storm
+//! of sign-ins queues for those slots instead of taking every core from the
+//! pages other people are loading.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashSet;
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
+
+/// How many hashes run at once: one core in reserve for everything else.
+pub fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map(|n| n.get().saturating_sub(1).max(1)).unwrap_or(1)
+}
+
+fn slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(hashing_slots()))
+}
+
+/// Runs argon2 work on the blocking pool once a hashing slot is free.
+async fn with_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = slots().acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// The shortest password accepted.
+pub const MIN_LENGTH: usize = 12;
+/// The longest (argon2 takes any length; this bounds the work).
+pub const MAX_LENGTH: usize = 1024;
+
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("common-passwords.txt").lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+    })
+}
+
+/// Why a password someone chose cannot be used, or None when it can. It must
+/// have 12 to 1024 characters, and be neither one of the 30,000 most common
+/// passwords (shipped in `common-passwords.txt`) nor one with digits or
+/// symbols around it, nor one character repeated or a run such as
+/// `abcdefghijkl`, nor contain the person's email name.
+pub fn problem(password: &str, email: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < MIN_LENGTH {
+        return Some("Use at least 12 characters.");
+    }
+    if n > MAX_LENGTH {
+        return Some("A password has 1024 characters at most.");
+    }
+    let lower = password.to_lowercase();
+    let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace());
+    let list = common_passwords();
+    if list.contains(lower.as_str()) || (core.chars().count() >= 4 && list.contains(core)) {
+        return Some("That is one of the most common passwords. Choose one that is harder to guess.");
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    if chars.windows(2).all(|w| w[0] == w[1]) {
+        return Some("That is one character repeated. Choose one that is harder to guess.");
+    }
+    // Each next character one up from the last (9 then 0 for digits), or
+    // each one down.
+    let up = |a: char, b: char| {
+        a.is_ascii_alphanumeric() && ((b as u32) == (a as u32) + 1 || (a == '9' && b == '0'))
+    };
+    let rising = chars.windows(2).all(|w| up(w[0], w[1]));
+    let falling = chars.windows(2).all(|w| up(w[1], w[0]));
+    if rising || falling {
+        return Some("That is a run of letters or digits. Choose one that is harder to guess.");
+    }
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    if local.chars().count() >= 4 && lower.contains(&local) {
+        return Some("A password may not contain your email address. Choose another.");
+    }
+    None
+}
+
+/// Whether a stored hash was made with other parameters than today's (or
+/// another algorithm), so it is made again at the next successful sign-in.
+pub fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else { return true };
+    let current = argon2();
+    let params = current.params();
+    parsed.algorithm != Algorithm::Argon2id.ident()
+        || parsed.version != Some(Version::V0x13.into())
+        || Params::try_from(&parsed).map_or(true, |p| {
+            p.m_cost() != params.m_cost() || p.t_cost() != params.t_cost() || p.p_cost() != params.p_cost()
+        })
+}
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -31,9 +116,7 @@ pub fn hash_blocking(password: &str) -> PasswordHashString {
 }
 
 pub async fn hash(password: String) -> PasswordHashString {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .expect("hashing task panicked")
+    with_slot(move || hash_blocking(&password)).await.expect("hashing task panicked")
 }
 
 /// The hash that unknown accounts are checked against, so that a sign-in
@@ -46,7 +129,7 @@ fn dummy_hash() -> &'static str {
 /// Checks a password against a stored hash, or against the dummy when there
 /// is none. Returns true only for a real hash that matches.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    with_slot(move || {
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
         let matches = match PasswordHash::new(&phc) {
@@ -75,6 +158,38 @@ mod tests {
     async fn a_missing_account_never_verifies() {
         assert!(!verify("steward-dummy-password-for-timing".into(), None).await);
         assert!(!verify("x".into(), Some("not a phc string".into())).await);
+    }
+
+    #[test]
+    fn the_policy_refuses_short_common_and_guessable_passwords() {
+        let email = "olivia@acme.test";
+        assert_eq!(problem("short", email), Some("Use at least 12 characters."));
+        assert!(problem("qwertyuiopasdfgh", email).is_some_and(|m| m.contains("most common")), "in the list");
+        assert!(problem("Password1234!", email).is_some_and(|m| m.contains("most common")), "listed word with digits");
+        assert!(problem("!!Sunshine2024", email).is_some_and(|m| m.contains("most common")));
+        assert!(problem("aaaaaaaaaaaaaa", email).is_some_and(|m| m.contains("repeated")));
+        assert!(problem("123456789012", email).is_some_and(|m| m.contains("most common") || m.contains("run")));
+        assert!(problem("abcdefghijklm", email).is_some_and(|m| m.contains("run")));
+        assert!(problem("olivia-rocks-2026", email).is_some_and(|m| m.contains("email")));
+        assert_eq!(problem("steward-demo-2026", email), None);
+        assert_eq!(problem("correct horse battery staple", email), None);
+        assert_eq!(problem(&"x".repeat(1025), email), Some("A password has 1024 characters at most."));
+    }
+
+    #[test]
+    fn hashes_made_with_other_parameters_are_made_again() {
+        assert!(!needs_rehash(&hash_blocking("correct horse battery").0));
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).unwrap())
+            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(needs_rehash(&weak));
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(19 * 1024, 2, 1, None).unwrap())
+            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(needs_rehash(&argon2i));
+        assert!(needs_rehash("not a phc string"));
     }
 
     #[test]

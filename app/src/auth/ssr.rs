@@ -1,7 +1,7 @@
 //! Server side of signing in: the session record, resolving the principal of
 //! a request, and the sign-in transaction.
 
-use super::{password, safe_next, Me, MenuSection, SignInPrefill, TenantSummary};
+use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
 use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,11 @@ use uuid::Uuid;
 
 /// The session key under which the signed-in identity is stored.
 pub const SESSION_AUTH_KEY: &str = "steward.auth";
+/// When the session signed in (unix seconds): its absolute lifetime runs from here.
+pub const SESSION_STARTED_KEY: &str = "steward.started";
+/// Set while the person signed in with a password they must replace.
+pub const SESSION_MUST_CHANGE_KEY: &str = "steward.must_change_password";
+
 
 /// Sign-in attempts refused since the process started (`/metrics`).
 pub static SIGN_IN_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -197,56 +202,93 @@ pub async fn sign_in(
         },
         None => (None, None),
     };
-    let verified = password::verify(password.to_string(), stored_hash).await;
-    let Some((tenant_id, user_id, true)) = account.filter(|_| verified) else {
-        // Recorded in the tenant that was named, or on the platform when no
-        // such tenant exists; then the one generic answer.
-        let tenant_found = found_tenant.is_some();
-        let target = match found_tenant {
-            Some(id) => Some(id),
-            None => match crate::tenants::ssr::platform_tenant_id(&mut tx).await? {
-                Some(id) => {
-                    crate::tenants::ssr::scope_to_tenant(&mut tx, id).await?;
-                    Some(id)
-                }
-                None => None,
-            },
-        };
-        if let Some(event_tenant) = target {
-            let event = Event {
-                tenant_id: event_tenant,
-                actor_user_id: None,
-                actor_tenant_id: None,
-                action: "auth.sign_in_failed",
-                entity_type: account.map(|_| "user"),
-                entity_id: account.map(|(_, user_id, _)| user_id.to_string()),
-                before: None,
-                after: Some(serde_json::json!({
-                    "tenant": tenant,
-                    "email": email,
-                    "reason": match (tenant_found, account) {
-                        (false, _) => "unknown organisation",
-                        (true, None) => "unknown account",
-                        (true, Some((_, _, false))) => "account or organisation not active",
-                        (true, Some((_, _, true))) => "wrong password",
-                    },
-                })),
-            };
-            record(&mut tx, meta, event).await?;
-            tx.commit().await?;
-        }
-        SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(AppError::SignInFailed);
+    // Events of a refused attempt go to the tenant that was named, or to
+    // the platform when no such tenant exists.
+    let event_tenant = match found_tenant {
+        Some(id) => Some(id),
+        None => match crate::tenants::ssr::platform_tenant_id(&mut tx).await? {
+            Some(id) => {
+                crate::tenants::ssr::scope_to_tenant(&mut tx, id).await?;
+                Some(id)
+            }
+            None => None,
+        },
+    };
+    let attempt = serde_json::json!({ "tenant": tenant, "email": email });
+    let refused_event = |action: &'static str, after: serde_json::Value| Event {
+        tenant_id: event_tenant.unwrap_or_default(),
+        actor_user_id: None,
+        actor_tenant_id: None,
+        action,
+        entity_type: account.map(|_| "user"),
+        entity_id: account.map(|(_, user_id, _)| user_id.to_string()),
+        before: None,
+        after: Some(after),
     };
 
-    sqlx::query!(
-        "UPDATE users SET last_login_at = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        user_id
+    // Blocked: refused before the password is looked at, and recorded.
+    if let Some(until) = throttle::blocked_until(&mut tx, &tenant, email, meta.ip).await? {
+        if event_tenant.is_some() {
+            let mut after = attempt.clone();
+            after["blocked_until"] = serde_json::json!(until);
+            record(&mut tx, meta, refused_event("auth.sign_in_throttled", after)).await?;
+        }
+        tx.commit().await?;
+        SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(too_many(until));
+    }
+
+    let verify_hash = stored_hash.clone();
+    let verified = password::verify(password.to_string(), verify_hash).await;
+    let Some((tenant_id, user_id, true)) = account.filter(|_| verified) else {
+        let counted = throttle::failure(&mut tx, &tenant, email, meta.ip).await?;
+        if event_tenant.is_some() {
+            let mut after = attempt.clone();
+            after["reason"] = serde_json::json!(match (found_tenant.is_some(), account) {
+                (false, _) => "unknown organisation",
+                (true, None) => "unknown account",
+                (true, Some((_, _, false))) => "account or organisation not active",
+                (true, Some((_, _, true))) => "wrong password",
+            });
+            after["failures_in_a_row"] = serde_json::json!(counted.account_failures);
+            record(&mut tx, meta, refused_event("auth.sign_in_failed", after)).await?;
+            if let Some(until) = counted.account_blocked_until {
+                let mut after = attempt.clone();
+                after["failures_in_a_row"] = serde_json::json!(counted.account_failures);
+                after["blocked_until"] = serde_json::json!(until);
+                record(&mut tx, meta, refused_event("auth.account_locked", after)).await?;
+            }
+            if let Some(until) = counted.address_blocked_until {
+                let after = serde_json::json!({ "address": meta.ip.map(|ip| ip.to_string()), "blocked_until": until });
+                record(&mut tx, meta, refused_event("auth.address_blocked", after)).await?;
+            }
+        }
+        tx.commit().await?;
+        SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(match counted.blocked_until() {
+            Some(until) => too_many(until),
+            None => AppError::SignInFailed,
+        });
+    };
+
+    throttle::success(&mut tx, &tenant, email).await?;
+    // A hash made with older parameters is made again while the password
+    // is at hand.
+    let rehashed = match stored_hash.as_deref().filter(|h| password::needs_rehash(h)) {
+        Some(_) => Some(password::hash(password.to_string()).await.0),
+        None => None,
+    };
+    let must_change: bool = sqlx::query_scalar(
+        "UPDATE users SET last_login_at = now(), password_hash = coalesce($3, password_hash)
+          WHERE tenant_id = $1 AND id = $2 RETURNING must_change_password",
     )
-    .execute(&mut *tx)
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(rehashed.as_deref())
+    .fetch_one(&mut *tx)
     .await?;
-    record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", None)).await?;
+    let after = rehashed.is_some().then(|| serde_json::json!({ "password_hash_upgraded": true }));
+    record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
     tx.commit().await?;
 
     session.cycle_id().await.map_err(session_error)?;
@@ -254,6 +296,10 @@ pub async fn sign_in(
         .insert(SESSION_AUTH_KEY, SessionAuth { tenant_id, user_id })
         .await
         .map_err(session_error)?;
+    session.insert(SESSION_STARTED_KEY, chrono::Utc::now().timestamp()).await.map_err(session_error)?;
+    if must_change {
+        session.insert(SESSION_MUST_CHANGE_KEY, true).await.map_err(session_error)?;
+    }
     // Saved now, so that its id is known and goes into the registry of the
     // user's sessions (which is how they are listed and revoked).
     session.save().await.map_err(session_error)?;
@@ -273,7 +319,16 @@ pub async fn sign_in(
         .await?;
         tx.commit().await?;
     }
+    if must_change {
+        return Ok(format!("{CHANGE_PASSWORD_PATH}?next={}", percent_encode(&safe_next(next), b"-_.~/")));
+    }
     Ok(safe_next(next))
+}
+
+/// The refusal of a blocked sign-in, with the wait in words.
+fn too_many(until: chrono::DateTime<chrono::Utc>) -> AppError {
+    let seconds = (until - chrono::Utc::now()).num_seconds().max(1) as u64;
+    AppError::TooManyAttempts { wait: throttle::wait_text(seconds) }
 }
 
 /// Ends the session: the record is deleted from the store and the cookie

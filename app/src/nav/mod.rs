@@ -136,10 +136,10 @@ fn UserMenu(me: Me) -> impl IntoView {
     view! {
         <div class="flex items-center gap-3">
             {staff.then(|| view! { <TenantSwitcher /> })}
-            <div class="hidden text-right sm:block">
+            <a href=crate::auth::CHANGE_PASSWORD_PATH title="Change password" class="hidden rounded-md px-2 py-1 text-right hover:bg-slate-100 sm:block dark:hover:bg-slate-800" data-testid="account-link">
                 <div data-testid="current-user" class="text-sm font-medium">{me.display_name.clone()}</div>
                 <div class="text-xs text-slate-500 dark:text-slate-400">{me.email.clone()}</div>
-            </div>
+            </a>
             <ActionForm action=sign_out>
                 <button type="submit" class=BUTTON_QUIET data-testid="sign-out">"Sign out"</button>
             </ActionForm>

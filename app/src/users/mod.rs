@@ -168,6 +168,10 @@ pub struct UserDetail {
     pub all_teams: Vec<(Uuid, String)>,
     pub sessions: Vec<SessionRow>,
     pub history: Vec<HistoryRow>,
+    /// Failed sign-ins in a row under this account's name (0 when none).
+    pub failed_sign_ins: i32,
+    /// Set while sign-ins are refused after too many failures.
+    pub locked_until: Option<String>,
 }
 
 /// A new account, with the temporary password when one was made.

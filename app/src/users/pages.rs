@@ -199,6 +199,7 @@ pub fn UserPage() -> impl IntoView {
     let restore = ServerAction::<RestoreUser>::new();
     let reset = ServerAction::<ResetPassword>::new();
     let revoke = ServerAction::<RevokeSessions>::new();
+    let unlock = ServerAction::<UnlockUser>::new();
     let assign = ServerAction::<AssignRole>::new();
     let unassign = ServerAction::<RevokeRole>::new();
     let add_team = ServerAction::<crate::teams::AddTeamMember>::new();
@@ -206,11 +207,12 @@ pub fn UserPage() -> impl IntoView {
     let changes = (
         successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore),
         successes(reset), successes(revoke), successes(assign), successes(unassign), successes(add_team), successes(remove_team),
+        successes(unlock),
     );
     let user = Resource::new(
         move || {
             let c = changes;
-            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get())
+            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.get())
         },
         move |(id, _)| crate::pages::gated(me, "users", async move {
             match id {
@@ -324,8 +326,23 @@ pub fn UserPage() -> impl IntoView {
                                             <dl class="mt-3 space-y-1 text-sm">
                                                 <div class="flex justify-between"><dt>"Created"</dt><dd>{u.created_at.clone()}</dd></div>
                                                 <div class="flex justify-between"><dt>"Last sign-in"</dt><dd>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at.clone() }}</dd></div>
+                                                {(u.failed_sign_ins > 0).then(|| view! {
+                                                    <div class="flex justify-between" data-testid="failed-sign-ins"><dt>"Failed sign-ins in a row"</dt><dd>{u.failed_sign_ins}</dd></div>
+                                                })}
                                             </dl>
+                                            {u.locked_until.clone().map(|until| view! {
+                                                <div role="status" data-testid="sign-in-locked" class="mt-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:border-amber-900 dark:bg-amber-950/50 dark:text-amber-200">
+                                                    "Sign-ins are refused until " {until} " after too many failed attempts."
+                                                    {may("user:reset_password").then(|| view! {
+                                                        <ActionForm action=unlock attr:class="mt-2">
+                                                            <input type="hidden" name="user_id" value=uid.to_string() />
+                                                            <button type="submit" class=BUTTON_SECONDARY data-testid="unlock-user">"Unlock sign-ins"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                </div>
+                                            })}
                                             <div class="mt-4 space-y-2">
+                                                {outcome(unlock, "Sign-ins unlocked.")}
                                                 {outcome(suspend, "User suspended.")}
                                                 {outcome(reactivate, "User reactivated.")}
                                                 {outcome(delete, "User deleted.")}

@@ -77,6 +77,13 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
     crate::ssr::respond(super::ssr::reset_password(user_id).await)
 }
 
+/// Lifts the block on a user's sign-ins after too many failures. Needs
+/// `user:reset_password`.
+#[server(endpoint = "unlock_user")]
+pub async fn unlock_user(user_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::unlock(user_id).await, &[], "Sign-ins unlocked.")
+}
+
 /// Brings back a deleted user. Needs `user:delete`.
 #[server(endpoint = "restore_user")]
 pub async fn restore_user(user_id: Uuid) -> Result<(), AppError> {

@@ -189,9 +189,11 @@ pub async fn set_status(user_id: Uuid, status: &str) -> Result<(), AppError> {
     .execute(actor.conn())
     .await?;
     let action = if status == "active" { "user.reactivate" } else { "user.suspend" };
-    actor
-        .audit(action, "user", user_id, Some(json!({ "status": before })), Some(json!({ "status": status })))
-        .await?;
+    let mut after = json!({ "status": status });
+    if status != "active" {
+        after["sessions_ended"] = json!(end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?);
+    }
+    actor.audit(action, "user", user_id, Some(json!({ "status": before })), Some(after)).await?;
     actor.commit().await
 }
 
@@ -212,8 +214,15 @@ pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
     )
     .fetch_one(actor.conn())
     .await?;
+    let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
     actor
-        .audit("user.delete", "user", user_id, Some(json!({ "deleted_at": null })), Some(json!({ "deleted_at": deleted_at })))
+        .audit(
+            "user.delete",
+            "user",
+            user_id,
+            Some(json!({ "deleted_at": null })),
+            Some(json!({ "deleted_at": deleted_at, "sessions_ended": ended })),
+        )
         .await?;
     actor.commit().await
 }
@@ -480,8 +489,15 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
     let all_roles = live_roles(actor.conn(), tenant_id).await?;
     let all_teams = live_teams(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
+    let lock: Option<(i32, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT failures, blocked_until FROM steward_sign_in_lock_state($1) WHERE blocked_until > now() OR blocked_until IS NULL")
+            .bind(user_id)
+            .fetch_optional(actor.conn())
+            .await?;
     actor.commit().await?;
     Ok(UserDetail {
+        failed_sign_ins: lock.map(|l| l.0).unwrap_or(0),
+        locked_until: lock.and_then(|l| l.1).map(when),
         id: user_id,
         email: user.0,
         display_name: user.1,
@@ -518,25 +534,13 @@ pub fn temporary_password() -> String {
     bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
-/// Checks a chosen password: 12 to 1024 characters.
-pub fn password_problem(password: &str) -> Option<&'static str> {
-    let n = password.chars().count();
-    if n < 12 {
-        Some("Use at least 12 characters.")
-    } else if n > 1024 {
-        Some("A password has 1024 characters at most.")
-    } else {
-        None
-    }
-}
-
 /// Creates a user in the actor's tenant, and records it in the actor's
 /// transaction. Without a password, a temporary one is made and returned.
 pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, password: Option<&str>) -> Result<Created, AppError> {
     let (email, display_name) = (email.trim(), display_name.trim());
     let mut errors = super::validate_profile(email, display_name);
     let password = password.filter(|p| !p.is_empty());
-    if let Some(message) = password.and_then(password_problem) {
+    if let Some(message) = password.and_then(|p| crate::auth::password::problem(p, email)) {
         errors.push(FieldError { field: "password".into(), message: message.into() });
     }
     if !errors.is_empty() {
@@ -545,6 +549,13 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
     let temporary = password.is_none().then(temporary_password);
     let hash = crate::auth::password::hash(password.map(str::to_string).or(temporary.clone()).unwrap_or_default()).await;
     let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
+    // Whoever was given a temporary password chooses their own at sign-in.
+    sqlx::query("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
+        .bind(actor.scope)
+        .bind(id)
+        .bind(temporary.is_some())
+        .execute(actor.conn())
+        .await?;
     Ok(Created { id, temporary_password: temporary })
 }
 
@@ -660,7 +671,11 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
     lock_user(actor.conn(), tenant_id, user_id).await?;
     let password = temporary_password();
     let hash = crate::auth::password::hash(password.clone()).await;
-    sqlx::query("UPDATE users SET password_hash = $3, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
+    sqlx::query(
+        "UPDATE users SET password_hash = $3, must_change_password = true, password_changed_at = now(),
+                version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2",
+    )
         .bind(tenant_id)
         .bind(user_id)
         .bind(&hash.0)
@@ -686,6 +701,31 @@ pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
         return Err(AppError::NotFound);
     }
     actor.audit("user.restore", "user", user_id, Some(json!({ "deleted": true })), Some(json!({ "deleted": false }))).await?;
+    actor.commit().await
+}
+
+/// Lets a user whose sign-ins are refused after too many failures sign in
+/// again. Needs `user:reset_password`.
+pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserResetPassword).await?;
+    let tenant_id = actor.tenant_id();
+    lock_user(actor.conn(), tenant_id, user_id).await?;
+    let state: Option<(i32, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT failures, blocked_until FROM steward_sign_in_lock_state($1)")
+            .bind(user_id)
+            .fetch_optional(actor.conn())
+            .await?;
+    let Some((failures, blocked_until)) = state else { return Ok(()) };
+    sqlx::query("SELECT steward_sign_in_unlock($1)").bind(user_id).execute(actor.conn()).await?;
+    actor
+        .audit(
+            "user.unlock",
+            "user",
+            user_id,
+            Some(json!({ "failures_in_a_row": failures, "blocked_until": blocked_until })),
+            Some(json!({ "failures_in_a_row": 0 })),
+        )
+        .await?;
     actor.commit().await
 }
 

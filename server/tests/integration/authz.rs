@@ -6,8 +6,17 @@ use axum::http::StatusCode;
 use uuid::Uuid;
 
 /// Server functions anyone may call: how a principal comes to exist, or
-/// what it says about itself.
-const PUBLIC: &[&str] = &["/api/sign_in", "/api/sign_out", "/api/me", "/api/sign_in_hint", "/api/flash", "/api/stop_acting"];
+/// what it says about itself, or (change_password) what any signed-in
+/// person does to their own account (security.rs tests it).
+const PUBLIC: &[&str] = &[
+    "/api/sign_in",
+    "/api/sign_out",
+    "/api/me",
+    "/api/sign_in_hint",
+    "/api/flash",
+    "/api/stop_acting",
+    "/api/change_password",
+];
 
 /// Every other server function, with the fields it takes. `{acme_user}`
 /// and friends are filled in per test.
@@ -35,6 +44,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/reset_password", &[("user_id", "{target_user}")]),
     ("/api/restore_user", &[("user_id", "{target_user}")]),
     ("/api/revoke_sessions", &[("user_id", "{target_user}")]),
+    ("/api/unlock_user", &[("user_id", "{target_user}")]),
     ("/api/list_teams", &[("deleted", "false")]),
     ("/api/get_team", &[("team_id", "{target_team}")]),
     ("/api/create_team", &[("name", "Night shift")]),
@@ -482,4 +492,79 @@ async fn the_cross_tenant_search_refuses_any_transaction_not_scoped_to_the_platf
     assert!(error.to_string().contains("platform staff only"), "{error}");
     let unscoped = sqlx::query("SELECT * FROM steward_platform_user_search('a', 10)").fetch_all(&pool).await.unwrap_err();
     assert!(unscoped.to_string().contains("platform staff only"), "{unscoped}");
+}
+
+#[tokio::test]
+async fn a_revoked_session_gets_401_from_every_guarded_server_function() {
+    let app = TestApp::spawn().await;
+    let ids = ids(&app.db, "acme", "mark@acme.test").await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    // Support (here: another browser of the owner) revokes every session of Olivia's.
+    let support = app.another_browser();
+    support.sign_in("platform", "support@steward.test", PASSWORD).await;
+    support.call("/api/act_in_tenant", &[("slug", "acme")]).await;
+    let olivia = app.db.user_id("olivia@acme.test").await.to_string();
+    let revoked = support.call("/api/revoke_sessions", &[("user_id", &olivia)]).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    for (path, fields) in GUARDED {
+        let response = call(&app, path, &fill(fields, &ids)).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{path}: {}", response.body);
+        assert!(!response.body.contains("mark@acme.test"), "{path}: nothing leaks");
+    }
+}
+
+/// Inputs an attacker or a careless client sends: SQL, markup, control
+/// characters, confusable and right-to-left text, huge and malformed values.
+const HOSTILE: &[&str] = &[
+    "' OR 1=1; DROP TABLE users; --",
+    "\"; SELECT pg_sleep(10); --",
+    "<script>alert(1)</script>",
+    "nul\u{0}byte",
+    "аdmin@аcme.test",
+    "\u{202e}gpj.exe",
+    "../../../../etc/passwd",
+    "%00%27",
+    "-1",
+    "99999999999999999999999",
+    "not-a-uuid",
+    "00000000-0000-0000-0000-000000000000",
+    "",
+];
+
+#[tokio::test]
+async fn hostile_input_to_every_server_function_never_gets_a_500_or_a_half_written_row() {
+    let app = TestApp::spawn().await;
+    let ids = ids(&app.db, "acme", "mark@acme.test").await;
+    let admin = app.another_browser();
+    admin.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let huge = "x".repeat(200_000);
+    let mut tried = 0;
+    for (path, fields) in GUARDED {
+        let caller = if PLATFORM_ONLY.contains(path) { &admin } else { &app };
+        let base = fill(fields, &ids);
+        for (i, _) in base.iter().enumerate() {
+            for value in HOSTILE.iter().copied().chain([huge.as_str()]) {
+                let mut hostile = base.clone();
+                hostile[i].1 = value.to_string();
+                let response = call(caller, path, &hostile).await;
+                tried += 1;
+                assert!(
+                    response.status.as_u16() < 500,
+                    "{path} with {}={:?}: {} {}",
+                    hostile[i].0,
+                    value.chars().take(40).collect::<String>(),
+                    response.status,
+                    response.body.chars().take(300).collect::<String>()
+                );
+                assert!(!response.body.contains("panicked") && !response.body.contains("SQLSTATE"), "{path}: {}", response.body);
+            }
+        }
+    }
+    assert!(tried > 500, "{tried} hostile calls");
+    // Whatever went through, the audit chains still verify: every write
+    // that happened was recorded whole.
+    for report in steward::db::verify_audit(&app.db.targets.owner, None).await.unwrap() {
+        assert!(report.broken.is_none(), "{report:?}");
+    }
 }

@@ -16,5 +16,6 @@ mod migrations;
 mod navigation;
 mod operations;
 mod roles;
+mod security;
 mod sign_in;
 mod tenancy;

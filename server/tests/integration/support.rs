@@ -124,6 +124,7 @@ pub fn web_config() -> WebConfig {
         site_addr: "127.0.0.1:3000".parse().unwrap(),
         secure_cookies: false,
         session_idle_minutes: 60,
+        session_max_hours: 12,
         blobs: std::sync::Arc::new(steward_blobs()),
         max_upload_bytes: UPLOAD_LIMIT,
         metrics_token: Some(METRICS_TOKEN.into()),
@@ -212,7 +213,12 @@ impl TestApp {
         self.cookies.lock().unwrap().clear();
     }
 
-    pub async fn request(&self, req: Request<Body>) -> TestResponse {
+    pub async fn request(&self, mut req: Request<Body>) -> TestResponse {
+        // As a browser does: the host it addressed (the cross-site check
+        // compares Origin and Referer with it).
+        if !req.headers().contains_key(header::HOST) {
+            req.headers_mut().insert(header::HOST, axum::http::HeaderValue::from_static("127.0.0.1:3000"));
+        }
         let response = self.router.clone().oneshot(req).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -1,0 +1,145 @@
+//! Sign-in throttling: failed sign-ins are counted per account name and per
+//! client address (`sign_in_throttle`, reached through SECURITY DEFINER
+//! functions); past a threshold, sign-ins are refused for a delay that
+//! doubles with each further failure. Account names are counted whether or
+//! not the account exists, so a refusal tells nothing about it.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use std::net::IpAddr;
+
+/// When failures start to block, for how long, and when they are forgotten.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// The failure at which sign-ins start to be refused.
+    pub threshold: i32,
+    /// The first block; each further failure doubles it.
+    pub base_seconds: f64,
+    /// The longest block.
+    pub max_seconds: f64,
+    /// Failures older than this (counted from the last one) are forgotten.
+    pub window_seconds: f64,
+}
+
+/// One account name: the fifth failure in a row blocks it for a minute, the
+/// sixth for two, up to an hour; a day without failures starts over.
+pub const ACCOUNT: Policy = Policy { threshold: 5, base_seconds: 60.0, max_seconds: 3600.0, window_seconds: 86_400.0 };
+/// One client address (an IPv6 /64): twenty failures across any accounts
+/// within an hour of each other block it the same way.
+pub const ADDRESS: Policy = Policy { threshold: 20, base_seconds: 60.0, max_seconds: 3600.0, window_seconds: 3600.0 };
+
+/// The key of a client address. An IPv6 client usually holds a whole /64,
+/// so that is what is counted.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("address:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("address:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// The keys of one attempt: its account name and, when known, its address.
+async fn keys(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<Vec<String>, sqlx::Error> {
+    let account: String = sqlx::query_scalar("SELECT steward_sign_in_account_key($1, $2)")
+        .bind(tenant)
+        .bind(email)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(std::iter::once(account).chain(ip.map(address_key)).collect())
+}
+
+/// Until when sign-ins of this account name or from this address are refused.
+pub async fn blocked_until(
+    conn: &mut PgConnection,
+    tenant: &str,
+    email: &str,
+    ip: Option<IpAddr>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let keys = keys(conn, tenant, email, ip).await?;
+    sqlx::query_scalar("SELECT steward_sign_in_blocked_until($1)").bind(&keys).fetch_one(&mut *conn).await
+}
+
+/// What counting one failure led to.
+#[derive(Clone, Debug, Default)]
+pub struct Counted {
+    /// Failures of the account name in a row, this one included.
+    pub account_failures: i32,
+    /// Set when this failure blocked the account name.
+    pub account_blocked_until: Option<DateTime<Utc>>,
+    /// Set when this failure blocked the address.
+    pub address_blocked_until: Option<DateTime<Utc>>,
+}
+
+impl Counted {
+    /// Until when the next attempt will be refused, if it will be.
+    pub fn blocked_until(&self) -> Option<DateTime<Utc>> {
+        self.account_blocked_until.max(self.address_blocked_until)
+    }
+}
+
+async fn count(conn: &mut PgConnection, key: &str, policy: Policy) -> Result<(i32, Option<DateTime<Utc>>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT failures, blocked_until FROM steward_sign_in_failure($1, $2, make_interval(secs => $3),
+                make_interval(secs => $4), make_interval(secs => $5))",
+    )
+    .bind(key)
+    .bind(policy.threshold)
+    .bind(policy.base_seconds)
+    .bind(policy.max_seconds)
+    .bind(policy.window_seconds)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Counts a failed sign-in against its account name and its address.
+pub async fn failure(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<Counted, sqlx::Error> {
+    let keys = keys(conn, tenant, email, ip).await?;
+    let (account_failures, account_blocked_until) = count(conn, &keys[0], ACCOUNT).await?;
+    let address_blocked_until = match keys.get(1) {
+        Some(key) => count(conn, key, ADDRESS).await?.1,
+        None => None,
+    };
+    Ok(Counted { account_failures, account_blocked_until, address_blocked_until })
+}
+
+/// A successful sign-in clears its account name's failures.
+pub async fn success(conn: &mut PgConnection, tenant: &str, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT steward_sign_in_success($1, $2)").bind(tenant).bind(email).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A person-readable wait: "1 minute", "5 minutes", "an hour".
+pub fn wait_text(seconds: u64) -> String {
+    let minutes = seconds.div_ceil(60).max(1);
+    match minutes {
+        1 => "a minute".into(),
+        60 => "an hour".into(),
+        m => format!("{m} minutes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_counted_by_ipv4_address_or_ipv6_slash_64() {
+        assert_eq!(address_key("203.0.113.9".parse().unwrap()), "address:203.0.113.9");
+        assert_eq!(address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()), "address:2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:ffff::1".parse().unwrap()), "address:2001:db8:1:2::/64");
+        assert_eq!(address_key("::ffff:203.0.113.9".parse().unwrap()), "address:203.0.113.9");
+    }
+
+    #[test]
+    fn waits_read_as_minutes() {
+        assert_eq!(wait_text(1), "a minute");
+        assert_eq!(wait_text(60), "a minute");
+        assert_eq!(wait_text(61), "2 minutes");
+        assert_eq!(wait_text(3600), "an hour");
+    }
+}

@@ -1,0 +1,160 @@
+//! Request forgery and response headers.
+//!
+//! A state-changing request (any method but GET, HEAD and OPTIONS) that a
+//! browser sent from another site is refused before anything else runs: the
+//! browser says where a request comes from in `Sec-Fetch-Site`, `Origin` or
+//! `Referer`, and a page of another site cannot forge them. This sits on top
+//! of the session cookie's `SameSite=Lax`, which older browsers and
+//! same-site subdomains do not honour. A client that sends none of the three
+//! (curl, an integration) is no browser, so it carries no victim's cookie.
+//!
+//! Every response gets the headers that keep it from being framed, sniffed
+//! or leaking its address; pages get a Content-Security-Policy with the
+//! nonce Leptos put on its inline scripts (`app::ssr::page_csp`, set by
+//! `app::shell`), anything
+//! else a policy that allows nothing to run.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// What the guard needs to know.
+#[derive(Clone, Copy)]
+pub struct Guard {
+    /// Cookies are Secure, so the site is served over HTTPS: send HSTS.
+    pub https: bool,
+}
+
+/// The policy of responses that are not pages (and of pages rendered
+/// outside Leptos, which have no inline script).
+pub const STRICT_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The host a request was addressed to (a proxy's `X-Forwarded-Host`
+/// first: a browser cannot set that header on a cross-site request).
+fn addressed_host(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("x-forwarded-host").or_else(|| headers.get(header::HOST))?;
+    let first = value.to_str().ok()?.split(',').next()?.trim();
+    (!first.is_empty()).then(|| first.to_ascii_lowercase())
+}
+
+/// The host (and port) of a URL such as an `Origin` or `Referer` value.
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    (!authority.is_empty()).then(|| authority.to_ascii_lowercase())
+}
+
+/// Why a request must be refused as cross-site, or None when it may go on.
+pub fn cross_site(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    match text(HeaderName::from_static("sec-fetch-site")) {
+        Some("same-origin") | Some("none") => return None,
+        Some("cross-site") | Some("same-site") => return Some("the browser reports it came from another site"),
+        _ => {}
+    }
+    let host = addressed_host(headers);
+    if let Some(origin) = text(header::ORIGIN) {
+        return match (url_host(origin), host) {
+            (Some(from), Some(to)) if from == to => None,
+            _ => Some("its Origin is another site"),
+        };
+    }
+    if let Some(referer) = text(header::REFERER) {
+        return match (url_host(referer), host) {
+            (Some(from), Some(to)) if from == to => None,
+            _ => Some("its Referer is another site"),
+        };
+    }
+    None
+}
+
+/// Refuses cross-site state changes and sets the security headers.
+pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    if let Some(reason) = cross_site(req.method(), req.headers()) {
+        tracing::warn!(path = %req.uri().path(), reason, "cross-site request refused");
+        let message = format!("This request came from another site ({reason}), so Steward refused it. Nothing was changed.");
+        let body = serde_json::to_string(&app::error::AppError::Refused(message)).unwrap_or_default();
+        let mut response = (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        set_headers(response.headers_mut(), guard.https);
+        return response;
+    }
+    let mut response = next.run(req).await;
+    set_headers(response.headers_mut(), guard.https);
+    response
+}
+
+fn set_headers(headers: &mut HeaderMap, https: bool) {
+    let fixed: [(&str, &str); 5] = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(STRICT_CSP));
+    }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(HeaderName::from_static(name), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn reads_are_never_refused() {
+        let h = headers(&[("host", "steward.example"), ("origin", "https://evil.example")]);
+        assert_eq!(cross_site(&Method::GET, &h), None);
+    }
+
+    #[test]
+    fn a_post_from_the_same_origin_passes_and_from_another_site_is_refused() {
+        let host = ("host", "steward.example:8443");
+        assert_eq!(cross_site(&Method::POST, &headers(&[host, ("origin", "https://steward.example:8443")])), None);
+        assert_eq!(cross_site(&Method::POST, &headers(&[host, ("referer", "https://steward.example:8443/users?q=1")])), None);
+        assert!(cross_site(&Method::POST, &headers(&[host, ("origin", "https://evil.example")])).is_some());
+        assert!(cross_site(&Method::POST, &headers(&[host, ("origin", "https://steward.example.evil.example:8443")])).is_some());
+        assert!(cross_site(&Method::POST, &headers(&[host, ("origin", "null")])).is_some());
+        assert!(cross_site(&Method::DELETE, &headers(&[host, ("referer", "https://evil.example/steward.example:8443")])).is_some());
+        assert!(cross_site(&Method::POST, &headers(&[host, ("sec-fetch-site", "cross-site"), ("origin", "https://steward.example:8443")])).is_some());
+        assert!(cross_site(&Method::POST, &headers(&[host, ("sec-fetch-site", "same-site")])).is_some());
+        assert_eq!(cross_site(&Method::POST, &headers(&[host, ("sec-fetch-site", "same-origin")])), None);
+    }
+
+    #[test]
+    fn a_proxy_forwarded_host_is_the_one_compared() {
+        let h = headers(&[("host", "10.0.0.5:3000"), ("x-forwarded-host", "steward.example"), ("origin", "https://steward.example")]);
+        assert_eq!(cross_site(&Method::POST, &h), None);
+    }
+
+    #[test]
+    fn a_client_that_names_no_origin_is_no_browser_and_passes() {
+        assert_eq!(cross_site(&Method::POST, &headers(&[("host", "steward.example")])), None);
+    }
+
+    #[test]
+    fn user_info_in_a_referer_does_not_fool_the_host_check() {
+        let h = headers(&[("host", "steward.example"), ("referer", "https://steward.example@evil.example/")]);
+        assert!(cross_site(&Method::POST, &h).is_some());
+    }
+}
