@@ -1,11 +1,14 @@
 //! The signed-in person's own account: changing their password (also where
-//! someone given a temporary password is sent before anything else).
+//! someone given a temporary password is sent before anything else), and
+//! setting up two-factor sign-in (where someone whose tenant requires it is
+//! sent).
 
 use crate::components::{Field, PageHeader, ALERT, BUTTON, CARD};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 
 /// Changes the caller's own password: the current one, then the new one
 /// twice. The caller's other sessions end; this one goes on. Needs a
@@ -30,6 +33,51 @@ pub async fn change_password(
         leptos_axum::redirect(&crate::auth::safe_next(next.as_deref()));
     }
     respond_form(result, &[], "Password changed.")
+}
+
+/// Where the person's two-factor sign-in stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorState {
+    pub enabled: bool,
+    /// Set up but not yet confirmed with a first code.
+    pub pending: bool,
+    pub recovery_codes_left: i64,
+    /// The tenant requires it of this person.
+    pub required: bool,
+}
+
+/// A secret being set up: the QR code to scan, and the same as text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaSetup {
+    pub qr_svg: String,
+    pub secret: String,
+}
+
+/// Needs a signed-in person: their own two-factor state.
+#[server(endpoint = "mfa_status")]
+pub async fn mfa_status() -> Result<TwoFactorState, AppError> {
+    crate::ssr::respond(async { ssr::status(&ssr::own().await?).await }.await)
+}
+
+/// Needs a signed-in person: makes a new secret (not yet in force) and
+/// returns it to be scanned.
+#[server(endpoint = "start_mfa")]
+pub async fn start_mfa() -> Result<MfaSetup, AppError> {
+    crate::ssr::respond(async { ssr::start(&ssr::own().await?).await }.await)
+}
+
+/// Needs a signed-in person: the first code from the app turns two-factor
+/// sign-in on; returns the recovery codes, shown once.
+#[server(endpoint = "confirm_mfa")]
+pub async fn confirm_mfa(code: String) -> Result<Vec<String>, AppError> {
+    crate::ssr::respond(async { ssr::confirm(&ssr::own().await?, &code).await }.await)
+}
+
+/// Needs a signed-in person and their password: turns two-factor sign-in
+/// off, unless their tenant requires it of them.
+#[server(endpoint = "disable_mfa")]
+pub async fn disable_mfa(current_password: String) -> Result<(), AppError> {
+    crate::ssr::respond_form(async { ssr::disable(&ssr::own().await?, &current_password).await }.await, &[], "Two-factor sign-in is off.")
 }
 
 #[cfg(feature = "ssr")]
@@ -124,6 +172,190 @@ pub mod ssr {
         })?;
         Ok(ended.len() as u64)
     }
+
+    use super::{MfaSetup, TwoFactorState};
+    use crate::auth::mfa;
+    use crate::auth::ssr::{ADMIN_PERMISSIONS, SESSION_MUST_ENROL_KEY};
+    use std::sync::Arc;
+    use uuid::Uuid;
+
+    /// The caller's own account: the principal, a transaction scoped to
+    /// their own tenant (also while platform staff act elsewhere), the
+    /// session and the request.
+    pub struct Own {
+        pub me: Arc<Me>,
+        pub home: Uuid,
+        pub pool: PgPool,
+        pub key: mfa::MasterKey,
+        pub session: Session,
+        pub meta: RequestMeta,
+    }
+
+    pub async fn own() -> Result<Own, AppError> {
+        let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
+        let state = crate::ssr::app_state()?;
+        let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+        Ok(Own {
+            me,
+            home,
+            pool: state.pool.clone(),
+            key: state.master_key.clone(),
+            session: crate::ssr::request_session()?,
+            meta: crate::authz::ssr::request_meta(),
+        })
+    }
+
+    impl Own {
+        async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
+            let mut tx = self.pool.begin().await?;
+            crate::tenants::ssr::scope_to_tenant(&mut tx, self.home).await?;
+            Ok(tx)
+        }
+
+        fn event(&self, action: &'static str, after: serde_json::Value) -> Event<'static> {
+            Event::by_user(self.home, self.me.user_id, action, Some(after))
+        }
+    }
+
+    /// Whether the person's tenant requires a second factor of them.
+    async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CASE t.mfa_required
+                      WHEN 'everyone' THEN true
+                      WHEN 'admins' THEN EXISTS (
+                        SELECT 1 FROM effective_user_roles e
+                          JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+                         WHERE e.tenant_id = t.id AND e.user_id = $2 AND rp.permission_key = ANY($3))
+                      ELSE false END
+               FROM tenants t WHERE t.id = $1",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(ADMIN_PERMISSIONS)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(false))
+    }
+
+    pub async fn status(own: &Own) -> Result<TwoFactorState, AppError> {
+        let mut tx = own.begin().await?;
+        let (enabled, pending, left): (bool, bool, i64) = sqlx::query_as(
+            "SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false), coalesce(bool_or(m.enabled_at IS NULL), false),
+                    (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL)
+               FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2",
+        )
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let required = required(&mut tx, own.home, own.me.user_id).await?;
+        tx.commit().await?;
+        Ok(TwoFactorState { enabled, pending, recovery_codes_left: left, required })
+    }
+
+    pub async fn start(own: &Own) -> Result<MfaSetup, AppError> {
+        let mut tx = own.begin().await?;
+        let on: Option<bool> = sqlx::query_scalar("SELECT enabled_at IS NOT NULL FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if on == Some(true) {
+            return Err(AppError::Conflict("Two-factor sign-in is already on. Turn it off first to move it to another app.".into()));
+        }
+        let secret = mfa::new_secret();
+        let sealed = own.key.seal(&secret, &mfa::seal_context(own.home, own.me.user_id));
+        sqlx::query(
+            "INSERT INTO user_mfa (tenant_id, user_id, secret_sealed) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL",
+        )
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .bind(&sealed)
+        .execute(&mut *tx)
+        .await?;
+        record(&mut tx, &own.meta, own.event("user.mfa_setup_started", serde_json::json!({}))).await?;
+        tx.commit().await?;
+        let issuer = format!("Steward ({})", own.me.acting_from.as_ref().unwrap_or(&own.me.tenant).slug);
+        let uri = mfa::otpauth_uri(&secret, &issuer, &own.me.email);
+        Ok(MfaSetup { qr_svg: mfa::qr_svg(&uri), secret: mfa::base32(&secret) })
+    }
+
+    pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
+        let mut tx = own.begin().await?;
+        let row: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE",
+        )
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let sealed = row.ok_or_else(|| AppError::Conflict("There is no set-up waiting for a code: start again.".into()))?;
+        let secret = own.key.open(&sealed, &mfa::seal_context(own.home, own.me.user_id)).ok_or(AppError::Internal)?;
+        let Some(step) = mfa::check(&secret, code, chrono::Utc::now().timestamp(), None) else {
+            return Err(AppError::Validation(vec![field(
+                "code",
+                "That code is not right. Type the 6 digits the app shows now (they change every 30 seconds).",
+            )]));
+        };
+        sqlx::query("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .bind(step)
+            .execute(&mut *tx)
+            .await?;
+        let codes = mfa::new_recovery_codes();
+        sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let hashes: Vec<String> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
+        sqlx::query("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .bind(&hashes)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, &own.meta, own.event("user.mfa_enable", serde_json::json!({ "recovery_codes": codes.len() }))).await?;
+        tx.commit().await?;
+        let _ = own.session.remove::<bool>(SESSION_MUST_ENROL_KEY).await;
+        Ok(codes)
+    }
+
+    pub async fn disable(own: &Own, current: &str) -> Result<(), AppError> {
+        if current.is_empty() {
+            return Err(AppError::Validation(vec![field("current_password", "Enter your password to turn two-factor sign-in off.")]));
+        }
+        let mut tx = own.begin().await?;
+        if required(&mut tx, own.home, own.me.user_id).await? {
+            return Err(AppError::Refused("Your organisation requires two-factor sign-in, so it cannot be turned off.".into()));
+        }
+        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+        if !password::verify(current.to_string(), stored).await {
+            return Err(AppError::Validation(vec![field("current_password", "That is not your current password.")]));
+        }
+        let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+            .bind(own.home)
+            .bind(own.me.user_id)
+            .execute(&mut *tx)
+            .await?;
+        if removed.rows_affected() > 0 {
+            record(&mut tx, &own.meta, own.event("user.mfa_disable", serde_json::json!({}))).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// `/account/password`: the current password, the new one twice. Works
@@ -162,6 +394,97 @@ pub fn ChangePasswordPage() -> impl IntoView {
                     "Change password"
                 </button>
             </ActionForm>
+        </div>
+    }
+}
+
+/// `/account/two-factor`: set up an authenticator app (scan, then confirm
+/// with a first code; the recovery codes are shown once), or turn it off.
+#[component]
+pub fn TwoFactorPage() -> impl IntoView {
+    let start = ServerAction::<StartMfa>::new();
+    let confirm = ServerAction::<ConfirmMfa>::new();
+    let disable = ServerAction::<DisableMfa>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next");
+    let status = Resource::new(
+        move || (confirm.version().get(), disable.version().get()),
+        |_| mfa_status(),
+    );
+    let code_error = Signal::derive(move || confirm.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field("code"))));
+    let password_error = Signal::derive(move || disable.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field("current_password"))));
+    view! {
+        <Title text="Two-factor sign-in" />
+        <PageHeader title="Two-factor sign-in" purpose="A code from an authenticator app on your phone, asked after your password." />
+        <div class=format!("{CARD} max-w-2xl space-y-4")>
+            {crate::components::outcome(start, "")}
+            {crate::components::outcome(disable, "Two-factor sign-in is off.")}
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let st = match status.await {
+                        Ok(st) => st,
+                        Err(e) => return view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
+                    };
+                    let codes = confirm.value().get().and_then(|r| r.ok());
+                    if let Some(codes) = codes {
+                        let then = next().unwrap_or_else(|| "/".into());
+                        return view! {
+                            <div data-testid="recovery-codes" class="space-y-3">
+                                <p role="status" class=crate::components::NOTICE>"Two-factor sign-in is on."</p>
+                                <p class="text-sm">"Keep these recovery codes somewhere safe. Each one signs you in once if you lose your phone. They are not shown again."</p>
+                                <ul class="grid grid-cols-2 gap-2 font-mono text-sm">
+                                    {codes.into_iter().map(|c| view! { <li data-testid="recovery-code">{c}</li> }).collect_view()}
+                                </ul>
+                                <a href=then class=crate::components::LINK>"I have kept them: continue"</a>
+                            </div>
+                        }.into_any();
+                    }
+                    if st.enabled {
+                        return view! {
+                            <div data-testid="mfa-on" class="space-y-3">
+                                <p class="text-sm">"Two-factor sign-in is on. Recovery codes left: " {st.recovery_codes_left} "."</p>
+                                {if st.required {
+                                    view! { <p class="text-sm text-slate-600 dark:text-slate-400">"Your organisation requires it, so it stays on."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ActionForm action=disable attr:class="space-y-3">
+                                            <Field name="current_password" label="Your password" kind="password" autocomplete="current-password" error=password_error />
+                                            <button type="submit" class=crate::components::BUTTON_DANGER data-testid="mfa-disable">"Turn two-factor sign-in off"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                }}
+                            </div>
+                        }.into_any();
+                    }
+                    let setup = start.value().get().and_then(|r| r.ok());
+                    view! {
+                        <div class="space-y-4" data-testid="mfa-off">
+                            {st.required.then(|| view! {
+                                <p role="status" data-testid="mfa-required" class="text-sm font-medium">"Your organisation requires two-factor sign-in. Set it up to continue."</p>
+                            })}
+                            {match setup {
+                                None => view! {
+                                    <ActionForm action=start>
+                                        <button type="submit" class=BUTTON data-testid="mfa-start">"Set up an authenticator app"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                                Some(setup) => view! {
+                                    <div class="space-y-3">
+                                        <p class="text-sm">"1. Scan this code with your authenticator app (or type the key below into it)."</p>
+                                        <div class="w-52 rounded bg-white p-2" data-testid="mfa-qr" inner_html=setup.qr_svg></div>
+                                        <p class="font-mono text-sm break-all" data-testid="mfa-secret">{setup.secret}</p>
+                                        <p class="text-sm">"2. Type the 6-digit code the app shows."</p>
+                                        <ActionForm action=confirm attr:class="space-y-3">
+                                            <Field name="code" label="Code" autocomplete="one-time-code" error=code_error />
+                                            <button type="submit" class=BUTTON data-testid="mfa-confirm">"Turn on"</button>
+                                        </ActionForm>
+                                    </div>
+                                }.into_any(),
+                            }}
+                        </div>
+                    }.into_any()
+                })}
+            </Transition>
         </div>
     }
 }

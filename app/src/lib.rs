@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/login") view=auth::pages::SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/login/code") view=auth::pages::MfaCodePage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=nav::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("users") view=users::pages::UsersPage ssr=SsrMode::Async />
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />
                     <Route path=path!("access-log") view=access_log::pages::AccessLogPage ssr=SsrMode::Async />
                     <Route path=path!("account/password") view=account::ChangePasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("account/two-factor") view=account::TwoFactorPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

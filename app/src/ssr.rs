@@ -34,6 +34,8 @@ pub struct AppState {
     pub blobs: Arc<dyn crate::documents::blobs::BlobStore>,
     /// The size limit of one document upload, in bytes.
     pub max_upload_bytes: u64,
+    /// Seals two-factor secrets at rest.
+    pub master_key: crate::auth::mfa::MasterKey,
 }
 
 /// Per-tenant values that may be a few seconds old: the filter menus of the

@@ -107,6 +107,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_SESSION_IDLE_MINUTES", default_value_t = 480)]
     pub session_idle_minutes: i64,
 
+    /// The key that seals two-factor secrets: 64 hexadecimal digits. Without
+    /// it, <data-dir>/master.key is used, and created at the first start.
+    #[arg(long, env = "STEWARD_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
     /// Sign out every session this many hours after it signed in, however
     /// active it was.
     #[arg(long, env = "STEWARD_SESSION_MAX_HOURS", default_value_t = 12)]

@@ -112,6 +112,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         metrics_token: args.metrics_token.clone(),
         access_log: !args.no_access_log,
         read_pool,
+        master_key: master_key(args.master_key.as_deref(), data_dir)?,
     };
     let upkeep = tokio::spawn(access_log_upkeep(database.targets.owner.clone(), args.access_log_days));
     let app = web::router(pool.clone(), &config);
@@ -139,6 +140,33 @@ async fn access_log_upkeep(owner: sqlx::postgres::PgConnectOptions, keep_days: u
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "access-log upkeep failed; it is tried again in an hour"),
         }
+    }
+}
+
+/// The key that seals two-factor secrets: STEWARD_MASTER_KEY, or the key
+/// file `<data-dir>/master.key`, created (mode 0600) at the first start.
+fn master_key(given: Option<&str>, data_dir: &std::path::Path) -> Result<app::auth::mfa::MasterKey, Error> {
+    use app::auth::mfa::MasterKey;
+    if let Some(text) = given {
+        return MasterKey::parse(text)
+            .ok_or_else(|| "STEWARD_MASTER_KEY must be 64 hexadecimal digits (32 bytes), such as `openssl rand -hex 32` prints.".into());
+    }
+    let path = data_dir.join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::parse(&text).ok_or_else(|| {
+            format!("{} does not hold a key (64 hexadecimal digits): restore it from a backup, or two-factor secrets cannot be read.", path.display()).into()
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::create_dir_all(data_dir)?;
+            let text = MasterKey::generate_text();
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+            file.write_all(format!("{text}\n").as_bytes())?;
+            tracing::info!(path = %path.display(), "created the master key; back it up with the database");
+            Ok(MasterKey::parse(&text).expect("a generated key parses"))
+        }
+        Err(error) => Err(format!("cannot read {}: {error}", path.display()).into()),
     }
 }
 

@@ -7,9 +7,9 @@ use crate::access_log::{self, AccessLog};
 use crate::metrics::Metrics;
 use app::auth::ssr::{
     apply_acting, percent_encode, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
-    SESSION_STARTED_KEY,
+    SESSION_MUST_ENROL_KEY, SESSION_STARTED_KEY,
 };
-use app::auth::CHANGE_PASSWORD_PATH;
+use app::auth::{CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH};
 use app::authz::ssr::RequestId;
 use app::error::AppError;
 use app::ssr::AppState;
@@ -61,6 +61,8 @@ pub struct WebConfig {
     /// The pool of DATABASE_READ_URL (a streaming replica) for lists,
     /// searches and the audit log; None reads from the primary.
     pub read_pool: Option<sqlx::PgPool>,
+    /// Seals two-factor secrets at rest (STEWARD_MASTER_KEY or the key file).
+    pub master_key: app::auth::mfa::MasterKey,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -85,6 +87,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         chain_checks: Arc::default(),
         blobs: config.blobs.clone(),
         max_upload_bytes: config.max_upload_bytes,
+        master_key: config.master_key.clone(),
     };
     let routes = generate_route_list(App);
 
@@ -245,20 +248,22 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
     }
 
     let path = req.uri().path();
-    // Signed in with a temporary password: nothing but choosing a new one.
-    if current.0.is_some() && path != CHANGE_PASSWORD_PATH {
+    // Signed in with a temporary password, or without the second factor
+    // the tenant requires: nothing but putting that right.
+    if current.0.is_some() {
         if let Some(session) = &session {
-            if session.get::<bool>(SESSION_MUST_CHANGE_KEY).await.ok().flatten() == Some(true) {
-                if is_page(req.method(), path) {
-                    let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                    let target = format!("{CHANGE_PASSWORD_PATH}?next={}", percent_encode(wanted, b"-_.~/"));
-                    return Redirect::to(&target).into_response();
-                }
-                let allowed = matches!(path, "/api/change_password" | "/api/sign_out" | "/api/me" | "/api/flash");
-                if !allowed && req.method() != Method::GET && req.method() != Method::HEAD {
-                    let error = AppError::Refused("Choose a new password first.".into());
-                    let body = serde_json::to_string(&error).unwrap_or_default();
-                    return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Some((page, allowed, message)) = confinement(session).await {
+                if path != page {
+                    if is_page(req.method(), path) {
+                        let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                        let target = format!("{page}?next={}", percent_encode(wanted, b"-_.~/"));
+                        return Redirect::to(&target).into_response();
+                    }
+                    let safe = req.method() == Method::GET || req.method() == Method::HEAD;
+                    if !safe && !allowed.contains(&path) && !matches!(path, "/api/sign_out" | "/api/me" | "/api/flash") {
+                        let body = serde_json::to_string(&AppError::Refused(message.into())).unwrap_or_default();
+                        return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+                    }
                 }
             }
         }
@@ -268,7 +273,7 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
         if path == "/login" && signed_in {
             return Redirect::to("/").into_response();
         }
-        if path != "/login" && !signed_in {
+        if path != "/login" && path != MFA_PATH && !signed_in {
             let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let target = if wanted == "/" {
                 "/login".to_string()
@@ -293,6 +298,24 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Where a session is confined to, what it may call there, and why: the
+/// password page while a temporary password is in use, then the two-factor
+/// page while the tenant requires a second factor the person lacks.
+async fn confinement(session: &Session) -> Option<(&'static str, &'static [&'static str], &'static str)> {
+    let flag = |key: &'static str| async move { session.get::<bool>(key).await.ok().flatten() == Some(true) };
+    if flag(SESSION_MUST_CHANGE_KEY).await {
+        return Some((CHANGE_PASSWORD_PATH, &["/api/change_password"], "Choose a new password first."));
+    }
+    if flag(SESSION_MUST_ENROL_KEY).await {
+        return Some((
+            MFA_SETUP_PATH,
+            &["/api/mfa_status", "/api/start_mfa", "/api/confirm_mfa"],
+            "Your organisation requires two-factor sign-in: set it up first.",
+        ));
+    }
+    None
 }
 
 /// Who a response was for, handed from `authenticate` to `track`.

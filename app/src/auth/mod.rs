@@ -14,11 +14,17 @@ pub mod password;
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod throttle;
+#[cfg(feature = "ssr")]
+pub mod mfa;
 
 pub use server::*;
 
 /// The page where a signed-in person changes their password.
 pub const CHANGE_PASSWORD_PATH: &str = "/account/password";
+/// The sign-in's second step: the code from the authenticator app.
+pub const MFA_PATH: &str = "/login/code";
+/// The page where a signed-in person sets up two-factor sign-in.
+pub const MFA_SETUP_PATH: &str = "/account/two-factor";
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

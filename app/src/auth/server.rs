@@ -39,6 +39,25 @@ pub async fn sign_in(
     respond(result.map(|_| ()))
 }
 
+/// The sign-in's second step: a code from the authenticator app or a
+/// recovery code, for the session whose password was just accepted. Needs
+/// that session, nothing more.
+#[server(endpoint = "verify_mfa")]
+pub async fn verify_mfa(code: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::{app_state, request_session, respond};
+    let result = async {
+        let state = app_state()?;
+        let session = request_session()?;
+        let meta = crate::authz::ssr::request_meta();
+        super::ssr::verify_mfa(&state.pool, &state.master_key, &session, &meta, &code, next.as_deref()).await
+    }
+    .await;
+    if let Ok(next) = &result {
+        leptos_axum::redirect(next);
+    }
+    respond(result.map(|_| ()))
+}
+
 /// Signs out: deletes the session and returns to the sign-in page. Needs a
 /// session, nothing more.
 #[server(endpoint = "sign_out")]

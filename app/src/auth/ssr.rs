@@ -1,7 +1,7 @@
 //! Server side of signing in: the session record, resolving the principal of
 //! a request, and the sign-in transaction.
 
-use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
+use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
 use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,11 @@ pub const SESSION_AUTH_KEY: &str = "steward.auth";
 pub const SESSION_STARTED_KEY: &str = "steward.started";
 /// Set while the person signed in with a password they must replace.
 pub const SESSION_MUST_CHANGE_KEY: &str = "steward.must_change_password";
+/// Set while the person must set up two-factor sign-in (their tenant
+/// requires it and they have none).
+pub const SESSION_MUST_ENROL_KEY: &str = "steward.must_enrol_mfa";
+/// Set between an accepted password and its second factor ([`MfaPending`]).
+pub const SESSION_MFA_PENDING_KEY: &str = "steward.mfa_pending";
 
 
 /// Sign-in attempts refused since the process started (`/metrics`).
@@ -271,23 +276,114 @@ pub async fn sign_in(
         });
     };
 
-    throttle::success(&mut tx, &tenant, email).await?;
     // A hash made with older parameters is made again while the password
     // is at hand.
     let rehashed = match stored_hash.as_deref().filter(|h| password::needs_rehash(h)) {
         Some(_) => Some(password::hash(password.to_string()).await.0),
         None => None,
     };
-    let must_change: bool = sqlx::query_scalar(
-        "UPDATE users SET last_login_at = now(), password_hash = coalesce($3, password_hash)
-          WHERE tenant_id = $1 AND id = $2 RETURNING must_change_password",
+    if let Some(hash) = &rehashed {
+        sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut after = serde_json::json!({});
+    if rehashed.is_some() {
+        after["password_hash_upgraded"] = serde_json::json!(true);
+    }
+    let mfa_on: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL)",
     )
     .bind(tenant_id)
     .bind(user_id)
-    .bind(rehashed.as_deref())
     .fetch_one(&mut *tx)
     .await?;
-    let after = rehashed.is_some().then(|| serde_json::json!({ "password_hash_upgraded": true }));
+    if mfa_on {
+        // The password was right; the second factor decides. Failures of
+        // either count against the same account name.
+        tx.commit().await?;
+        session.cycle_id().await.map_err(session_error)?;
+        let pending = MfaPending {
+            tenant_id,
+            user_id,
+            tenant: tenant.clone(),
+            email: email.to_string(),
+            at: chrono::Utc::now().timestamp(),
+            after,
+        };
+        session.insert(SESSION_MFA_PENDING_KEY, pending).await.map_err(session_error)?;
+        return Ok(format!("{MFA_PATH}?next={}", percent_encode(&safe_next(next), b"-_.~/")));
+    }
+    finish_sign_in(pool, session, meta, tx, SignedIn { tenant_id, user_id, tenant: &tenant, email, after }, next).await
+}
+
+/// Who passed the password step and still owes a second factor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MfaPending {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub tenant: String,
+    pub email: String,
+    /// When the password was accepted (unix seconds).
+    pub at: i64,
+    /// What the sign-in event will say.
+    pub after: serde_json::Value,
+}
+
+/// How long the second step may wait after the password.
+pub const MFA_PENDING_SECONDS: i64 = 300;
+
+/// The permissions that make someone an administrator for the tenant's
+/// "require two-factor sign-in for administrators" setting: whoever may
+/// change other people's access.
+pub const ADMIN_PERMISSIONS: &[&str] =
+    &["system:admin", "support:cross_tenant", "role:manage", "role:assign", "user:reset_password", "user:suspend"];
+
+/// A person whose credentials were accepted.
+pub struct SignedIn<'a> {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub tenant: &'a str,
+    pub email: &'a str,
+    pub after: serde_json::Value,
+}
+
+/// The end of every sign-in: clears the account name's failures, records
+/// the sign-in in `tx`, cycles the session id, stores the identity and
+/// registers the session. Returns where to go next: the password page for
+/// a temporary password, the two-factor page when the tenant requires one
+/// and the person has none, else `next`.
+pub async fn finish_sign_in(
+    pool: &PgPool,
+    session: &Session,
+    meta: &RequestMeta,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    who: SignedIn<'_>,
+    next: Option<&str>,
+) -> Result<String, AppError> {
+    let SignedIn { tenant_id, user_id, tenant, email, after } = who;
+    throttle::success(&mut tx, tenant, email).await?;
+    let (must_change, must_enrol): (bool, bool) = sqlx::query_as(
+        "UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
+         RETURNING u.must_change_password,
+                   NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.enabled_at IS NOT NULL)
+                   AND CASE (SELECT t.mfa_required FROM tenants t WHERE t.id = u.tenant_id)
+                         WHEN 'everyone' THEN true
+                         WHEN 'admins' THEN EXISTS (
+                           SELECT 1 FROM effective_user_roles e
+                             JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+                            WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id AND rp.permission_key = ANY($3))
+                         ELSE false END",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .bind(ADMIN_PERMISSIONS)
+    .fetch_one(&mut *tx)
+    .await?;
+    let after = after.as_object().is_some_and(|o| !o.is_empty()).then_some(after);
     record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
     tx.commit().await?;
 
@@ -299,6 +395,9 @@ pub async fn sign_in(
     session.insert(SESSION_STARTED_KEY, chrono::Utc::now().timestamp()).await.map_err(session_error)?;
     if must_change {
         session.insert(SESSION_MUST_CHANGE_KEY, true).await.map_err(session_error)?;
+    }
+    if must_enrol {
+        session.insert(SESSION_MUST_ENROL_KEY, true).await.map_err(session_error)?;
     }
     // Saved now, so that its id is known and goes into the registry of the
     // user's sessions (which is how they are listed and revoked).
@@ -319,10 +418,120 @@ pub async fn sign_in(
         .await?;
         tx.commit().await?;
     }
-    if must_change {
-        return Ok(format!("{CHANGE_PASSWORD_PATH}?next={}", percent_encode(&safe_next(next), b"-_.~/")));
+    let then = percent_encode(&safe_next(next), b"-_.~/");
+    Ok(if must_change {
+        format!("{CHANGE_PASSWORD_PATH}?next={then}")
+    } else if must_enrol {
+        format!("{MFA_SETUP_PATH}?next={then}")
+    } else {
+        safe_next(next)
+    })
+}
+
+/// The second step: a code from the authenticator app, or a recovery code,
+/// for the person whose password was accepted within the last five
+/// minutes. Wrong codes count against the account name like wrong
+/// passwords, and are recorded.
+pub async fn verify_mfa(
+    pool: &PgPool,
+    key: &super::mfa::MasterKey,
+    session: &Session,
+    meta: &RequestMeta,
+    code: &str,
+    next: Option<&str>,
+) -> Result<String, AppError> {
+    let pending = session.get::<MfaPending>(SESSION_MFA_PENDING_KEY).await.ok().flatten();
+    let now = chrono::Utc::now().timestamp();
+    let Some(pending) = pending.filter(|p| now - p.at <= MFA_PENDING_SECONDS) else {
+        let _ = session.remove::<MfaPending>(SESSION_MFA_PENDING_KEY).await;
+        return Err(AppError::Refused("Sign in again: the password step has expired or was not taken.".into()));
+    };
+    let code = code.trim();
+    if code.is_empty() || code.len() > 64 {
+        return Err(AppError::Validation(vec![FieldError {
+            field: "code".into(),
+            message: "Enter the 6-digit code from your authenticator app, or a recovery code.".into(),
+        }]));
     }
-    Ok(safe_next(next))
+    let mut tx = pool.begin().await?;
+    crate::tenants::ssr::scope_to_tenant(&mut tx, pending.tenant_id).await?;
+    if let Some(until) = throttle::blocked_until(&mut tx, &pending.tenant, &pending.email, meta.ip).await? {
+        let event = Event::by_user(pending.tenant_id, pending.user_id, "auth.sign_in_throttled", Some(serde_json::json!({ "step": "second factor", "blocked_until": until })));
+        record(&mut tx, meta, event).await?;
+        tx.commit().await?;
+        return Err(too_many(until));
+    }
+    let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+        "SELECT secret_sealed, last_used_step FROM user_mfa
+          WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
+    )
+    .bind(pending.tenant_id)
+    .bind(pending.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((sealed, last_used)) = row else {
+        // Turned off (or reset by support) since the password step.
+        let _ = session.remove::<MfaPending>(SESSION_MFA_PENDING_KEY).await;
+        return Err(AppError::Refused("Sign in again: two-factor sign-in changed for this account.".into()));
+    };
+    let secret = key.open(&sealed, &super::mfa::seal_context(pending.tenant_id, pending.user_id)).ok_or_else(|| {
+        tracing::error!(user = %pending.user_id, "a two-factor secret does not open with this master key");
+        AppError::Internal
+    })?;
+    let method = if let Some(step) = super::mfa::check(&secret, code, now, last_used) {
+        sqlx::query("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(pending.tenant_id)
+            .bind(pending.user_id)
+            .bind(step)
+            .execute(&mut *tx)
+            .await?;
+        Some("authenticator app")
+    } else {
+        let used = sqlx::query(
+            "UPDATE user_recovery_codes SET used_at = now()
+              WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(pending.tenant_id)
+        .bind(pending.user_id)
+        .bind(super::mfa::recovery_hash(code))
+        .execute(&mut *tx)
+        .await?;
+        (used.rows_affected() == 1).then_some("recovery code")
+    };
+    let Some(method) = method else {
+        let counted = throttle::failure(&mut tx, &pending.tenant, &pending.email, meta.ip).await?;
+        let after = serde_json::json!({ "failures_in_a_row": counted.account_failures });
+        record(&mut tx, meta, Event::by_user(pending.tenant_id, pending.user_id, "auth.mfa_failed", Some(after))).await?;
+        if let Some(until) = counted.account_blocked_until {
+            let after = serde_json::json!({ "failures_in_a_row": counted.account_failures, "blocked_until": until, "step": "second factor" });
+            record(&mut tx, meta, Event::by_user(pending.tenant_id, pending.user_id, "auth.account_locked", Some(after))).await?;
+        }
+        tx.commit().await?;
+        SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(until) = counted.blocked_until() {
+            let _ = session.remove::<MfaPending>(SESSION_MFA_PENDING_KEY).await;
+            return Err(too_many(until));
+        }
+        return Err(AppError::Validation(vec![FieldError {
+            field: "code".into(),
+            message: "That code is not right. Codes change every 30 seconds: check the app's clock, or use a recovery code.".into(),
+        }]));
+    };
+    let mut after = pending.after.clone();
+    after["second_factor"] = serde_json::json!(method);
+    if method == "recovery code" {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL",
+        )
+        .bind(pending.tenant_id)
+        .bind(pending.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        after["recovery_codes_left"] = serde_json::json!(left);
+    }
+    session.remove::<MfaPending>(SESSION_MFA_PENDING_KEY).await.map_err(session_error)?;
+    let who = SignedIn { tenant_id: pending.tenant_id, user_id: pending.user_id, tenant: &pending.tenant, email: &pending.email, after };
+    finish_sign_in(pool, session, meta, tx, who, next).await
 }
 
 /// The refusal of a blocked sign-in, with the wait in words.

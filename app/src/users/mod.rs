@@ -172,6 +172,8 @@ pub struct UserDetail {
     pub failed_sign_ins: i32,
     /// Set while sign-ins are refused after too many failures.
     pub locked_until: Option<String>,
+    /// Signs in with a second factor.
+    pub mfa_enabled: bool,
 }
 
 /// A new account, with the temporary password when one was made.

@@ -200,6 +200,7 @@ pub fn UserPage() -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let revoke = ServerAction::<RevokeSessions>::new();
     let unlock = ServerAction::<UnlockUser>::new();
+    let reset_mfa = ServerAction::<ResetMfa>::new();
     let assign = ServerAction::<AssignRole>::new();
     let unassign = ServerAction::<RevokeRole>::new();
     let add_team = ServerAction::<crate::teams::AddTeamMember>::new();
@@ -207,12 +208,12 @@ pub fn UserPage() -> impl IntoView {
     let changes = (
         successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore),
         successes(reset), successes(revoke), successes(assign), successes(unassign), successes(add_team), successes(remove_team),
-        successes(unlock),
+        (successes(unlock), successes(reset_mfa)),
     );
     let user = Resource::new(
         move || {
             let c = changes;
-            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.get())
+            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get())
         },
         move |(id, _)| crate::pages::gated(me, "users", async move {
             match id {
@@ -326,6 +327,7 @@ pub fn UserPage() -> impl IntoView {
                                             <dl class="mt-3 space-y-1 text-sm">
                                                 <div class="flex justify-between"><dt>"Created"</dt><dd>{u.created_at.clone()}</dd></div>
                                                 <div class="flex justify-between"><dt>"Last sign-in"</dt><dd>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at.clone() }}</dd></div>
+                                                <div class="flex justify-between"><dt>"Two-factor sign-in"</dt><dd data-testid="user-mfa">{if u.mfa_enabled { "on" } else { "off" }}</dd></div>
                                                 {(u.failed_sign_ins > 0).then(|| view! {
                                                     <div class="flex justify-between" data-testid="failed-sign-ins"><dt>"Failed sign-ins in a row"</dt><dd>{u.failed_sign_ins}</dd></div>
                                                 })}
@@ -343,6 +345,7 @@ pub fn UserPage() -> impl IntoView {
                                             })}
                                             <div class="mt-4 space-y-2">
                                                 {outcome(unlock, "Sign-ins unlocked.")}
+                                                {outcome(reset_mfa, "Two-factor sign-in reset.")}
                                                 {outcome(suspend, "User suspended.")}
                                                 {outcome(reactivate, "User reactivated.")}
                                                 {outcome(delete, "User deleted.")}
@@ -355,6 +358,14 @@ pub fn UserPage() -> impl IntoView {
                                                             <ActionForm action=reset>
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
                                                                 <button type="submit" class=BUTTON data-testid="confirm-reset-password">"Yes, reset"</button>
+                                                            </ActionForm>
+                                                        </Confirm>
+                                                    })}
+                                                    {(may("user:reset_password") && u.mfa_enabled).then(|| view! {
+                                                        <Confirm label="Reset two-factor" question="Take away this user's second factor and sign them out everywhere? Do this only once you are sure who asked.">
+                                                            <ActionForm action=reset_mfa>
+                                                                <input type="hidden" name="user_id" value=uid.to_string() />
+                                                                <button type="submit" class=BUTTON_DANGER data-testid="confirm-reset-mfa">"Yes, reset"</button>
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}

@@ -84,6 +84,13 @@ pub async fn unlock_user(user_id: Uuid) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::unlock(user_id).await, &[], "Sign-ins unlocked.")
 }
 
+/// Takes away a user's second factor and ends their sessions. Needs
+/// `user:reset_password`.
+#[server(endpoint = "reset_mfa")]
+pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::reset_mfa(user_id).await, &[], "Two-factor sign-in reset.")
+}
+
 /// Brings back a deleted user. Needs `user:delete`.
 #[server(endpoint = "restore_user")]
 pub async fn restore_user(user_id: Uuid) -> Result<(), AppError> {

@@ -494,8 +494,16 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
             .bind(user_id)
             .fetch_optional(actor.conn())
             .await?;
+    let mfa_enabled: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL)",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_one(actor.conn())
+    .await?;
     actor.commit().await?;
     Ok(UserDetail {
+        mfa_enabled,
         failed_sign_ins: lock.map(|l| l.0).unwrap_or(0),
         locked_until: lock.and_then(|l| l.1).map(when),
         id: user_id,
@@ -725,6 +733,33 @@ pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
             Some(json!({ "failures_in_a_row": failures, "blocked_until": blocked_until })),
             Some(json!({ "failures_in_a_row": 0 })),
         )
+        .await?;
+    actor.commit().await
+}
+
+/// Takes away a user's second factor (they lost their phone and their
+/// recovery codes) and ends their sessions; at their next sign-in they set
+/// it up again if their tenant requires it. Needs `user:reset_password`.
+pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserResetPassword).await?;
+    let tenant_id = actor.tenant_id();
+    lock_user(actor.conn(), tenant_id, user_id).await?;
+    let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(actor.conn())
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(AppError::Conflict("This user has no two-factor sign-in to reset.".into()));
+    }
+    sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(actor.conn())
+        .await?;
+    let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
+    actor
+        .audit("user.mfa_reset", "user", user_id, Some(json!({ "mfa": true })), Some(json!({ "mfa": false, "sessions_ended": ended })))
         .await?;
     actor.commit().await
 }

@@ -16,6 +16,11 @@ const PUBLIC: &[&str] = &[
     "/api/flash",
     "/api/stop_acting",
     "/api/change_password",
+    "/api/verify_mfa",
+    "/api/mfa_status",
+    "/api/start_mfa",
+    "/api/confirm_mfa",
+    "/api/disable_mfa",
 ];
 
 /// Every other server function, with the fields it takes. `{acme_user}`
@@ -45,6 +50,9 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/restore_user", &[("user_id", "{target_user}")]),
     ("/api/revoke_sessions", &[("user_id", "{target_user}")]),
     ("/api/unlock_user", &[("user_id", "{target_user}")]),
+    ("/api/reset_mfa", &[("user_id", "{target_user}")]),
+    ("/api/set_mfa_requirement", &[("level", "admins")]),
+    ("/api/get_mfa_requirement", &[]),
     ("/api/list_teams", &[("deleted", "false")]),
     ("/api/get_team", &[("team_id", "{target_team}")]),
     ("/api/create_team", &[("name", "Night shift")]),
@@ -94,6 +102,8 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/start_chain_check",
     "/api/dashboard",
     "/api/list_access_log",
+    "/api/set_mfa_requirement",
+    "/api/get_mfa_requirement",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a

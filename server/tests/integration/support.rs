@@ -130,7 +130,15 @@ pub fn web_config() -> WebConfig {
         metrics_token: Some(METRICS_TOKEN.into()),
         access_log: true,
         read_pool: None,
+        master_key: test_master_key(),
     }
+}
+
+/// One master key for the whole test run (tests that sign in on two
+/// routers of the same database need the same key).
+pub fn test_master_key() -> app::auth::mfa::MasterKey {
+    static KEY: OnceLock<String> = OnceLock::new();
+    app::auth::mfa::MasterKey::parse(KEY.get_or_init(app::auth::mfa::MasterKey::generate_text)).unwrap()
 }
 
 /// The bearer token that opens the test server's /metrics.
