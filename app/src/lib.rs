@@ -21,6 +21,8 @@ pub mod tenants;
 pub mod users;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(test)]
+mod props;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

@@ -157,4 +157,28 @@ mod tests {
         let h = headers(&[("host", "steward.example"), ("referer", "https://steward.example@evil.example/")]);
         assert!(cross_site(&Method::POST, &h).is_some());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_headers_give_an_answer_and_the_own_origin_always_passes(
+            host in "[a-z0-9.-]{1,30}(:[0-9]{1,5})?",
+            origin in proptest::option::of(".{0,80}"),
+            referer in proptest::option::of(".{0,80}"),
+            site in proptest::option::of(".{0,20}"),
+        ) {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, HeaderValue::from_str(&host).unwrap());
+            for (name, value) in [("origin", &origin), ("referer", &referer), ("sec-fetch-site", &site)] {
+                if let Some(v) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                    h.insert(HeaderName::from_static(name), v);
+                }
+            }
+            let _ = cross_site(&Method::POST, &h);
+            proptest::prop_assert_eq!(cross_site(&Method::GET, &h), None);
+            let mut own = HeaderMap::new();
+            own.insert(header::HOST, HeaderValue::from_str(&host).unwrap());
+            own.insert(header::ORIGIN, HeaderValue::from_str(&format!("https://{host}")).unwrap());
+            proptest::prop_assert_eq!(cross_site(&Method::POST, &own), None);
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod console;
 mod documents;
 mod gen_data;
 mod imports;
+mod mfa;
 mod migrations;
 mod navigation;
 mod operations;
