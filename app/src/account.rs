@@ -378,6 +378,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
     view! {
         <Title text="Change password" />
         <PageHeader title="Change password" purpose="Your other sessions are signed out when you change it." />
+        <AccountTabs current=crate::auth::CHANGE_PASSWORD_PATH />
         <div class=format!("{CARD} max-w-lg")>
             {move || forced().then(|| view! {
                 <p role="status" class="mb-4 text-sm text-slate-700 dark:text-slate-300" data-testid="must-change">
@@ -416,6 +417,7 @@ pub fn TwoFactorPage() -> impl IntoView {
     view! {
         <Title text="Two-factor sign-in" />
         <PageHeader title="Two-factor sign-in" purpose="A code from an authenticator app on your phone, asked after your password." />
+        <AccountTabs current=crate::auth::MFA_SETUP_PATH />
         <div class=format!("{CARD} max-w-2xl space-y-4")>
             {crate::components::outcome(start, "")}
             {crate::components::outcome(disable, "Two-factor sign-in is off.")}
@@ -486,5 +488,28 @@ pub fn TwoFactorPage() -> impl IntoView {
                 })}
             </Transition>
         </div>
+    }
+}
+
+/// The account pages' own navigation.
+#[component]
+pub fn AccountTabs(current: &'static str) -> impl IntoView {
+    let tabs = [
+        (crate::auth::CHANGE_PASSWORD_PATH, "Password"),
+        (crate::auth::MFA_SETUP_PATH, "Two-factor sign-in"),
+        ("/account/api-keys", "API keys"),
+    ];
+    view! {
+        <nav class="mb-4 flex gap-4 border-b border-slate-200 text-sm dark:border-slate-800" aria-label="Your account" data-testid="account-tabs">
+            {tabs.into_iter().map(|(href, label)| {
+                let here = href == current;
+                view! {
+                    <a href=href aria-current=here.then_some("page")
+                       class=if here { "-mb-px border-b-2 border-indigo-600 px-1 pb-2 font-medium" } else { "px-1 pb-2 text-slate-600 hover:text-slate-900 dark:text-slate-400" }>
+                        {label}
+                    </a>
+                }
+            }).collect_view()}
+        </nav>
     }
 }

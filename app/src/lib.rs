@@ -6,6 +6,7 @@
 
 pub mod access_log;
 pub mod account;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -94,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("access-log") view=access_log::pages::AccessLogPage ssr=SsrMode::Async />
                     <Route path=path!("account/password") view=account::ChangePasswordPage ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view=account::TwoFactorPage ssr=SsrMode::Async />
+                    <Route path=path!("account/api-keys") view=api_keys::ApiKeysPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -3,6 +3,7 @@
 //! them to the command line; tests use them directly.
 
 pub mod access_log;
+pub mod api;
 pub mod backup;
 pub mod cli;
 pub mod db;

@@ -118,6 +118,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(ops.clone()))
         .route("/metrics", get(metrics).with_state(ops.clone()))
+        .nest("/api/v1", crate::api::routes(state.clone()))
         .route("/users/export.csv", get(app::users::csv::export))
         .route("/audit/export.csv", get(app::audit::export::csv))
         .route("/audit/export.jsonl", get(app::audit::export::json_lines))

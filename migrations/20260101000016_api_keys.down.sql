@@ -1,0 +1,2 @@
+DROP FUNCTION steward_api_key_lookup(uuid, text);
+DROP TABLE api_keys;

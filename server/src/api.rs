@@ -1,0 +1,442 @@
+//! The JSON API for integration developers: `/api/v1`, authenticated by API
+//! keys only (`Authorization: Bearer stw_…`, never the session cookie, so a
+//! page of another site cannot drive it), authorised and audited through
+//! the same `require_with` as every server function, and described at
+//! `/api/v1/openapi.json`.
+
+use app::api_keys::ssr::{principal, KeyRefusal};
+use app::auth::ssr::CurrentUser;
+use app::authz::ssr::{meta_of, require_with};
+use app::authz::Perm;
+use app::error::AppError;
+use app::ssr::AppState;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// The most rows one page gives.
+pub const MAX_LIMIT: i64 = 200;
+
+/// The routes under `/api/v1`.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}", get(get_user))
+        .route("/teams", get(list_teams))
+        .route("/documents", get(list_documents))
+        .route("/audit-events", get(list_events))
+        .layer(middleware::from_fn_with_state(state, key_auth))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "There is no such API route. See /api/v1/openapi.json.") })
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": { "status": status.as_u16(), "message": message } }))).into_response()
+}
+
+fn app_error(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = json!({ "error": { "status": status.as_u16(), "message": e.to_string() } });
+    if let AppError::Validation(fields) = &e {
+        body["error"]["fields"] = json!(fields.iter().map(|f| json!({ "field": f.field, "message": f.message })).collect::<Vec<_>>());
+    }
+    (status, Json(body)).into_response()
+}
+
+/// Replaces whatever the session said with the key's principal, or answers
+/// 401 saying what is wrong with the key.
+async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let refusal = match presented {
+        None => Err(KeyRefusal::Missing),
+        Some(key) => match principal(&state.pool, &state.principals, key).await {
+            Ok(found) => found,
+            Err(e) => return app_error(e),
+        },
+    };
+    match refusal {
+        Ok((me, key_id)) => {
+            req.extensions_mut().insert(CurrentUser(Some(me)));
+            req.extensions_mut().insert(KeyId(key_id));
+            let mut response = next.run(req).await;
+            response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(why) => {
+            let mut response = error(StatusCode::UNAUTHORIZED, why.message());
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"steward\""));
+            response
+        }
+    }
+}
+
+/// The key a request came with.
+#[derive(Clone, Copy)]
+struct KeyId(Uuid);
+
+/// What every handler starts with: the key's principal, authorised for `perm`.
+async fn actor(state: &AppState, headers: &HeaderMap, extensions: &axum::http::Extensions, perm: Perm) -> Result<app::authz::ssr::Actor, Response> {
+    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
+    let mut meta = meta_of(headers, extensions);
+    if let Some(KeyId(id)) = extensions.get::<KeyId>() {
+        // Events of API calls name the key in place of a browser.
+        meta.user_agent = Some(format!("api key {id}; {}", meta.user_agent.unwrap_or_default()).chars().take(512).collect());
+    }
+    require_with(&state.pool, me, meta, perm).await.map_err(app_error)
+}
+
+#[derive(Deserialize)]
+struct Page {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+impl Page {
+    fn limit(&self) -> Result<i64, Response> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, "limit must be 1 to 200.")),
+        }
+    }
+}
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| json!(t.to_rfc3339())).unwrap_or(Value::Null)
+}
+
+/// `GET /api/v1/users?after=<email>&limit=`: live users by email.
+async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Response {
+    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::UserRead).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let limit = match page.limit() {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    type Row = (Uuid, String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+        "SELECT id, email, display_name, status, created_at, last_login_at FROM users
+          WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR lower(email) > lower($2))
+          ORDER BY lower(email) LIMIT $3",
+    )
+    .bind(actor.tenant_id())
+    .bind(page.after.as_deref())
+    .bind(limit + 1)
+    .fetch_all(actor.conn())
+    .await;
+    let mut rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return app_error(e.into()),
+    };
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more.then(|| rows.last().map(|r| r.1.to_lowercase())).flatten();
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, email, name, status, created, login)| {
+            json!({ "id": id, "email": email, "display_name": name, "status": status, "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login) })
+        })
+        .collect();
+    let _ = actor.commit().await;
+    Json(json!({ "items": items, "next": next })).into_response()
+}
+
+/// `GET /api/v1/users/{id}`: one user, with their roles and teams.
+async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::UserRead).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(id) = Uuid::parse_str(&id) else { return error(StatusCode::NOT_FOUND, "Not found.") };
+    let tenant_id = actor.tenant_id();
+    type Row = (String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+    let user: Option<Row> = match sqlx::query_as(
+        "SELECT email, display_name, status, created_at, last_login_at FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(actor.conn())
+    .await
+    {
+        Ok(u) => u,
+        Err(e) => return app_error(e.into()),
+    };
+    let Some((email, name, status, created, login)) = user else { return error(StatusCode::NOT_FOUND, "Not found.") };
+    let roles: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT DISTINCT r.id, r.name FROM effective_user_roles e JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
+          WHERE e.tenant_id = $1 AND e.user_id = $2 ORDER BY r.name",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_all(actor.conn())
+    .await
+    .unwrap_or_default();
+    let teams: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
+          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY t.name",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_all(actor.conn())
+    .await
+    .unwrap_or_default();
+    let _ = actor.commit().await;
+    Json(json!({
+        "id": id, "email": email, "display_name": name, "status": status,
+        "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login),
+        "roles": roles.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
+        "teams": teams.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    email: String,
+    display_name: String,
+}
+
+/// `POST /api/v1/users` `{"email", "display_name"}`: creates a user with a
+/// temporary password (returned once, to be changed at first sign-in);
+/// recorded like the console's own.
+async fn create_user(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut actor = match actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "The body is over 64 KB."),
+    };
+    let new: NewUser = match serde_json::from_slice(&bytes) {
+        Ok(n) => n,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &format!("The body must be JSON with email and display_name: {e}.")),
+    };
+    match app::users::ssr::create_in(&mut actor, &new.email, &new.display_name, None).await {
+        Ok(created) => match actor.commit().await {
+            Ok(()) => (
+                StatusCode::CREATED,
+                [(header::LOCATION, format!("/api/v1/users/{}", created.id))],
+                Json(json!({ "id": created.id, "temporary_password": created.temporary_password })),
+            )
+                .into_response(),
+            Err(e) => app_error(e),
+        },
+        Err(e) => app_error(e),
+    }
+}
+
+/// `GET /api/v1/teams`: live teams by name, with member counts.
+async fn list_teams(State(state): State<AppState>, req: Request) -> Response {
+    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::TeamRead).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let rows: Result<Vec<(Uuid, String, String, i64)>, _> = sqlx::query_as(
+        "SELECT t.id, t.name, t.description,
+                (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id)
+           FROM teams t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL ORDER BY lower(t.name) LIMIT 1000",
+    )
+    .bind(actor.tenant_id())
+    .fetch_all(actor.conn())
+    .await;
+    let _ = actor.commit().await;
+    match rows {
+        Ok(rows) => Json(json!({ "items": rows.into_iter().map(|(id, name, description, members)| json!({ "id": id, "name": name, "description": description, "members": members })).collect::<Vec<_>>() })).into_response(),
+        Err(e) => app_error(e.into()),
+    }
+}
+
+/// `GET /api/v1/documents?after=<id>&limit=`: live documents, newest first.
+async fn list_documents(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Response {
+    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::DocumentRead).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let limit = match page.limit() {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let after = match page.after.as_deref().map(Uuid::parse_str).transpose() {
+        Ok(a) => a,
+        Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "after must be a document id from the previous page's next."),
+    };
+    type Row = (Uuid, String, String, String, i64, i32, Vec<String>, DateTime<Utc>);
+    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+        "SELECT id, title, file_name, content_type, size_bytes, current_version, tags, updated_at FROM documents
+          WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)
+          ORDER BY id DESC LIMIT $3",
+    )
+    .bind(actor.tenant_id())
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(actor.conn())
+    .await;
+    let _ = actor.commit().await;
+    let mut rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return app_error(e.into()),
+    };
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more.then(|| rows.last().map(|r| r.0)).flatten();
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, title, file, kind, size, version, tags, updated)| {
+            json!({ "id": id, "title": title, "file_name": file, "content_type": kind, "size_bytes": size, "version": version, "tags": tags, "updated_at": rfc3339(Some(updated)) })
+        })
+        .collect();
+    Json(json!({ "items": items, "next": next })).into_response()
+}
+
+/// `GET /api/v1/audit-events?after=<seq>&limit=`: the tenant's events in
+/// chain order, for feeding a SIEM.
+async fn list_events(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Response {
+    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::AuditRead).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let limit = match page.limit() {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let after = match page.after.as_deref().map(str::parse::<i64>).transpose() {
+        Ok(a) => a.unwrap_or(0),
+        Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "after must be a sequence number from the previous page's next."),
+    };
+    type Row = (i64, Uuid, DateTime<Utc>, String, Option<String>, Option<String>, Option<Uuid>, Value);
+    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+        "SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_user_id, changes FROM audit_events
+          WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(actor.tenant_id())
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(actor.conn())
+    .await;
+    let _ = actor.commit().await;
+    let mut rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return app_error(e.into()),
+    };
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more.then(|| rows.last().map(|r| r.0.to_string())).flatten();
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(seq, id, at, action, entity_type, entity_id, actor_user_id, changes)| {
+            json!({ "seq": seq, "id": id, "occurred_at": rfc3339(Some(at)), "action": action, "entity_type": entity_type, "entity_id": entity_id, "actor_user_id": actor_user_id, "changes": changes })
+        })
+        .collect();
+    Json(json!({ "items": items, "next": next })).into_response()
+}
+
+/// `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of this API.
+async fn openapi() -> Response {
+    Json(openapi_document()).into_response()
+}
+
+/// The OpenAPI document (also checked by a test against the routes).
+pub fn openapi_document() -> Value {
+    let page_params = json!([
+        { "name": "after", "in": "query", "required": false, "schema": { "type": "string" }, "description": "The previous page's `next`." },
+        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50 } }
+    ]);
+    let errors = json!({
+        "401": { "$ref": "#/components/responses/Unauthorized" },
+        "403": { "$ref": "#/components/responses/Forbidden" },
+        "422": { "$ref": "#/components/responses/Invalid" }
+    });
+    let list = |summary: &str, scope: &str, item: &str| {
+        let mut responses = errors.clone();
+        responses["200"] = json!({ "description": "A page", "content": { "application/json": { "schema": {
+            "type": "object", "properties": { "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } }, "next": { "type": ["string", "null"] } }
+        } } } });
+        json!({ "summary": summary, "description": format!("Needs the `{scope}` scope."), "parameters": page_params.clone(), "responses": responses })
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Steward API", "version": "1", "description": "Authenticate with an API key made in the console (your name → API keys): `Authorization: Bearer stw_…`. A key acts as its maker, limited to its scopes. Records of other tenants do not exist for it (404). Every write is in the audit log." },
+        "servers": [{ "url": "/api/v1" }],
+        "security": [{ "apiKey": [] }],
+        "paths": {
+            "/users": {
+                "get": list("Live users by email", "user:read", "User"),
+                "post": {
+                    "summary": "Create a user with a temporary password",
+                    "description": "Needs the `user:create` scope. The temporary password is returned once and must be changed at the first sign-in.",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewUser" } } } },
+                    "responses": {
+                        "201": { "description": "Created", "content": { "application/json": { "schema": { "type": "object", "properties": { "id": { "type": "string", "format": "uuid" }, "temporary_password": { "type": "string" } } } } } },
+                        "401": { "$ref": "#/components/responses/Unauthorized" },
+                        "403": { "$ref": "#/components/responses/Forbidden" },
+                        "409": { "$ref": "#/components/responses/Invalid" },
+                        "422": { "$ref": "#/components/responses/Invalid" }
+                    }
+                }
+            },
+            "/users/{id}": {
+                "get": {
+                    "summary": "One user with roles and teams",
+                    "description": "Needs the `user:read` scope.",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                    "responses": {
+                        "200": { "description": "The user", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/User" } } } },
+                        "401": { "$ref": "#/components/responses/Unauthorized" },
+                        "403": { "$ref": "#/components/responses/Forbidden" },
+                        "404": { "$ref": "#/components/responses/NotFound" }
+                    }
+                }
+            },
+            "/teams": { "get": list("Live teams by name", "team:read", "Team") },
+            "/documents": { "get": list("Live documents, newest first", "document:read", "Document") },
+            "/audit-events": { "get": list("The audit log in chain order", "audit:read", "AuditEvent") }
+        },
+        "components": {
+            "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer", "bearerFormat": "stw_<tenant id>_<secret>" } },
+            "responses": {
+                "Unauthorized": { "description": "No key, or a malformed, unknown, revoked or expired one", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "Forbidden": { "description": "The key's scopes (or its maker's roles) do not allow this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "NotFound": { "description": "No such record in the key's tenant", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "Invalid": { "description": "The input cannot be accepted", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
+                    "status": { "type": "integer" }, "message": { "type": "string" },
+                    "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } }
+                } } } },
+                "NewUser": { "type": "object", "required": ["email", "display_name"], "properties": { "email": { "type": "string", "format": "email", "maxLength": 254 }, "display_name": { "type": "string", "maxLength": 200 } } },
+                "User": { "type": "object", "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "email": { "type": "string" }, "display_name": { "type": "string" },
+                    "status": { "type": "string", "enum": ["pending", "active", "suspended", "inactive"] },
+                    "created_at": { "type": "string", "format": "date-time" }, "last_login_at": { "type": ["string", "null"], "format": "date-time" }
+                } },
+                "Team": { "type": "object", "properties": { "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "description": { "type": "string" }, "members": { "type": "integer" } } },
+                "Document": { "type": "object", "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "title": { "type": "string" }, "file_name": { "type": "string" }, "content_type": { "type": "string" },
+                    "size_bytes": { "type": "integer" }, "version": { "type": "integer" }, "tags": { "type": "array", "items": { "type": "string" } }, "updated_at": { "type": "string", "format": "date-time" }
+                } },
+                "AuditEvent": { "type": "object", "properties": {
+                    "seq": { "type": "integer" }, "id": { "type": "string", "format": "uuid" }, "occurred_at": { "type": "string", "format": "date-time" },
+                    "action": { "type": "string" }, "entity_type": { "type": ["string", "null"] }, "entity_id": { "type": ["string", "null"] },
+                    "actor_user_id": { "type": ["string", "null"], "format": "uuid" }, "changes": { "type": "object" }
+                } }
+            }
+        }
+    })
+}
