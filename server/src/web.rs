@@ -148,6 +148,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
             authenticate,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn(argument_errors))
         .layer(middleware::from_fn_with_state(crate::security::Guard { https: config.secure_cookies }, crate::security::guard))
         .layer(middleware::from_fn_with_state(ops, track))
         .with_state(state)
@@ -317,6 +318,23 @@ async fn confinement(session: &Session) -> Option<(&'static str, &'static [&'sta
         ));
     }
     None
+}
+
+/// A server function whose arguments do not parse (a malformed id, a
+/// missing field) is answered by the framework with 500 and the `Transport`
+/// error: it is the caller's mistake, so it becomes a 400.
+async fn argument_errors(req: Request, next: Next) -> Response {
+    let server_fn = req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/");
+    let response = next.run(req).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if matches!(serde_json::from_slice::<AppError>(&bytes), Ok(AppError::Transport(_))) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Who a response was for, handed from `authenticate` to `track`.

@@ -21,6 +21,9 @@ const PUBLIC: &[&str] = &[
     "/api/start_mfa",
     "/api/confirm_mfa",
     "/api/disable_mfa",
+    "/api/list_api_keys",
+    "/api/create_api_key",
+    "/api/revoke_api_key",
 ];
 
 /// Every other server function, with the fields it takes. `{acme_user}`
@@ -279,7 +282,7 @@ async fn the_owner_may_do_each_action_and_each_writes_its_event() {
     let events = app.db.events("acme").await;
     let suspend = events.iter().find(|e| e.0 == "user.suspend").unwrap();
     assert_eq!(suspend.1.as_deref(), Some(ids.target_user.to_string().as_str()));
-    assert_eq!(suspend.2, serde_json::json!({ "before": { "status": "active" }, "after": { "status": "suspended" } }));
+    assert_eq!(suspend.2, serde_json::json!({ "before": { "status": "active" }, "after": { "status": "suspended", "sessions_ended": 0 } }));
 }
 
 #[tokio::test]

@@ -100,7 +100,7 @@ async fn creating_a_user_checks_every_field_and_the_temporary_password_works() {
 
     let ann = app.another_browser();
     let signed_in = ann.sign_in("acme", "ann@acme.test", &password).await;
-    assert_eq!(signed_in.location(), Some("/"), "the temporary password signs in");
+    assert_eq!(signed_in.location(), Some("/account/password?next=/"), "the temporary password signs in, to choose a password");
     let actions: Vec<String> = app.db.events("acme").await.into_iter().map(|e| e.0).collect();
     assert!(actions.contains(&"user.create".to_string()) && actions.contains(&"user.role_grant".to_string()), "{actions:?}");
     let json_events = app.db.events("acme").await;
@@ -144,7 +144,7 @@ async fn a_password_reset_ends_the_users_sessions_and_the_new_one_signs_in() {
     assert_eq!(again.status, StatusCode::SEE_OTHER, "the old session is over");
     let fresh = app.another_browser();
     assert!(fresh.sign_in("acme", "mark@acme.test", PASSWORD).await.location().unwrap().contains("/login"), "the old password no longer works");
-    assert_eq!(fresh.sign_in("acme", "mark@acme.test", &password).await.location(), Some("/"));
+    assert_eq!(fresh.sign_in("acme", "mark@acme.test", &password).await.location(), Some("/account/password?next=/"));
 }
 
 #[tokio::test]
@@ -248,7 +248,13 @@ async fn a_platform_administrator_creates_a_tenant_whose_owner_can_sign_in() {
     assert_eq!(list["rows"][0]["modules"], serde_json::json!(["audit", "core", "people"]));
 
     let bill = app.another_browser();
-    assert_eq!(bill.sign_in("initech", "bill@initech.test", &password).await.location(), Some("/"));
+    assert_eq!(bill.sign_in("initech", "bill@initech.test", &password).await.location(), Some("/account/password?next=/"));
+    let temporary = password;
+    let password = "violet tractor anthem".to_string();
+    let changed = bill
+        .call("/api/change_password", &[("current_password", &temporary), ("new_password", &password), ("confirm_password", &password)])
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     let menu = bill.get("/").await;
     assert!(menu.body.contains("Audit log") && !menu.body.contains(">Documents<"), "the owner sees the modules chosen");
     assert!(app.db.events("initech").await.iter().any(|e| e.0 == "tenant.create"));
