@@ -29,3 +29,28 @@ export async function menuEntries(page: Page): Promise<string[]> {
   await expect(sidebar.getByRole('link').first()).toBeVisible();
   return (await sidebar.getByRole('link').allInnerTexts()).map((t) => t.trim());
 }
+
+/** On the password page: the current password, then the new one twice. */
+export async function chooseNewPassword(page: Page, current: string, next: string) {
+  await expectHydrated(page);
+  await page.getByLabel('Current password').fill(current);
+  await page.getByLabel('New password', { exact: true }).fill(next);
+  await page.getByLabel('New password again').fill(next);
+  await page.getByTestId('change-password-submit').click();
+}
+
+/** The authenticator app's code (RFC 6238: HMAC-SHA1, 30 s, 6 digits) of a base32 secret. */
+export function totp(secret: string, offsetSteps = 0): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+  const step = Math.floor(Date.now() / 1000 / 30) + offsetSteps;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const digest = require('crypto').createHmac('sha1', bytes).update(counter).digest();
+  const offset = digest[19] & 0xf;
+  const value = (digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, '0');
+}

@@ -1,5 +1,5 @@
 import { expect, Page, test } from '@playwright/test';
-import { expectHydrated, menuEntries, signIn, watchForPageErrors } from './helpers';
+import { expectHydrated, menuEntries, signIn, watchForPageErrors, chooseNewPassword } from './helpers';
 
 // One story per kind of person who uses Steward, through the real pages.
 
@@ -40,8 +40,15 @@ test('the platform administrator creates a tenant and its owner, who then signs 
   expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
 
   const owner = await newPage(browser);
+  const ownerErrors = watchForPageErrors(owner);
   await signIn(owner, 'initech', 'bill@initech.test', password);
+  // A temporary password: first choose one's own.
+  await expect(owner).toHaveURL(/\/account\/password\?next=/);
+  await expect(owner.getByTestId('must-change')).toBeVisible();
+  await chooseNewPassword(owner, password, 'violet tractor anthem');
+  await expect(owner).toHaveURL(/\/$/);
   await expect(owner.getByTestId('current-user')).toHaveText('Bill Lumbergh');
+  expect(ownerErrors).toEqual([]);
   await expect(owner.getByTestId('current-tenant')).toHaveText('Initech');
   expect(await menuEntries(owner)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
 });
@@ -152,10 +159,13 @@ test('support finds a user of another tenant, resets the password, and gets no r
   await expect(support.getByTestId('acting-banner')).toHaveCount(0);
   expect(errors).toEqual([]);
 
-  // The new password works for Max.
+  // The new password works for Max, who then chooses his own.
   const max = await newPage(browser);
   await signIn(max, 'globex', 'max@globex.test', password);
   await expect(max.getByTestId('current-user')).toHaveText('Max Member');
+  await expect(max).toHaveURL(/\/account\/password\?next=/);
+  await chooseNewPassword(max, password, 'marble orchard lantern');
+  await expect(max).toHaveURL(/\/$/);
 });
 
 test('an import of a CSV with bad rows creates the good ones and reports the bad ones', async ({ page }) => {
