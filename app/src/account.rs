@@ -498,6 +498,7 @@ pub fn AccountTabs(current: &'static str) -> impl IntoView {
         (crate::auth::CHANGE_PASSWORD_PATH, "Password"),
         (crate::auth::MFA_SETUP_PATH, "Two-factor sign-in"),
         ("/account/api-keys", "API keys"),
+        ("/account/privacy", "Your data"),
     ];
     view! {
         <nav class="mb-4 flex gap-4 border-b border-slate-200 text-sm dark:border-slate-800" aria-label="Your account" data-testid="account-tabs">

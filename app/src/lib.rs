@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod nav;
 pub mod pages;
+pub mod privacy;
 pub mod roles;
 pub mod teams;
 pub mod tenants;
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/new") view=users::pages::NewUserPage ssr=SsrMode::Async />
                     <Route path=path!("users/find") view=users::pages::FindUserPage ssr=SsrMode::Async />
                     <Route path=path!("users/import") view=users::import_pages::ImportPage ssr=SsrMode::Async />
+                    <Route path=path!("users/deletion-requests") view=privacy::DeletionRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("users/imports/:id") view=users::import_pages::ImportReportPage ssr=SsrMode::Async />
                     <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
                     <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
@@ -96,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account/password") view=account::ChangePasswordPage ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view=account::TwoFactorPage ssr=SsrMode::Async />
                     <Route path=path!("account/api-keys") view=api_keys::ApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("account/privacy") view=privacy::PrivacyPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -115,6 +115,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         master_key: master_key(args.master_key.as_deref(), data_dir)?,
     };
     let upkeep = tokio::spawn(access_log_upkeep(database.targets.owner.clone(), args.access_log_days));
+    let hourly = tokio::spawn(hourly_jobs(pool.clone()));
     let app = web::router(pool.clone(), &config);
 
     println!("Steward is running at {address}  (Ctrl-C stops it)");
@@ -126,8 +127,26 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         .await?;
     println!("Steward is stopping.");
     upkeep.abort();
+    hourly.abort();
     pool.close().await;
     Ok(())
+}
+
+/// Every hour: anonymise people deleted longer ago than their tenant's
+/// retention period, and forget sign-in failures older than a day.
+async fn hourly_jobs(pool: sqlx::PgPool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match app::privacy::ssr::run_retention(&pool).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(anonymised = n, "the retention job anonymised deleted people"),
+            Err(error) => tracing::warn!(?error, "the retention job failed; it runs again in an hour"),
+        }
+        if let Err(error) = sqlx::query("SELECT steward_sign_in_throttle_prune()").execute(&pool).await {
+            tracing::warn!(%error, "pruning old sign-in failures failed");
+        }
+    }
 }
 
 /// Every hour: the access log's partitions a week ahead, old days dropped.

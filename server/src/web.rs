@@ -120,6 +120,8 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .route("/metrics", get(metrics).with_state(ops.clone()))
         .nest("/api/v1", crate::api::routes(state.clone()))
         .route("/users/export.csv", get(app::users::csv::export))
+        .route("/users/{id}/export.json", get(personal_data))
+        .route("/account/export.json", get(own_personal_data))
         .route("/audit/export.csv", get(app::audit::export::csv))
         .route("/audit/export.jsonl", get(app::audit::export::json_lines))
         .route(
@@ -335,6 +337,26 @@ async fn argument_errors(req: Request, next: Next) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `GET /users/{id}/export.json`: everything about a person (`user:read`).
+async fn personal_data(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
+) -> Response {
+    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
+    let meta = app::authz::ssr::meta_of(&headers, &extensions);
+    let Ok(id) = id.parse::<uuid::Uuid>() else { return app::ssr::plain_error(AppError::NotFound) };
+    app::privacy::ssr::download(&state, me, meta, Some(id)).await
+}
+
+/// `GET /account/export.json`: everything about the signed-in person.
+async fn own_personal_data(State(state): State<AppState>, headers: axum::http::HeaderMap, extensions: axum::http::Extensions) -> Response {
+    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
+    let meta = app::authz::ssr::meta_of(&headers, &extensions);
+    app::privacy::ssr::download(&state, me, meta, None).await
 }
 
 /// Who a response was for, handed from `authenticate` to `track`.

@@ -43,6 +43,7 @@ pub fn UsersPage() -> impl IntoView {
             <PageHeader title="Users" purpose="Everyone in this organisation: find, invite, edit, suspend, reset passwords.">
                 {me.can("support:cross_tenant").then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
                 {me.can("user:read").then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
+                {me.can("user:delete").then(|| view! { <a href="/users/deletion-requests" class=BUTTON_SECONDARY data-testid="deletion-requests-link">"Deletion requests"</a> })}
                 {me.can("user:create").then(|| view! {
                     <a href="/users/import" class=BUTTON_SECONDARY data-testid="import-users">"Import CSV"</a>
                     <a href="/users/new" class=BUTTON data-testid="new-user">"New user"</a>
@@ -201,6 +202,7 @@ pub fn UserPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeSessions>::new();
     let unlock = ServerAction::<UnlockUser>::new();
     let reset_mfa = ServerAction::<ResetMfa>::new();
+    let anonymise = ServerAction::<crate::privacy::AnonymiseUser>::new();
     let assign = ServerAction::<AssignRole>::new();
     let unassign = ServerAction::<RevokeRole>::new();
     let add_team = ServerAction::<crate::teams::AddTeamMember>::new();
@@ -208,12 +210,12 @@ pub fn UserPage() -> impl IntoView {
     let changes = (
         successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore),
         successes(reset), successes(revoke), successes(assign), successes(unassign), successes(add_team), successes(remove_team),
-        (successes(unlock), successes(reset_mfa)),
+        (successes(unlock), successes(reset_mfa), successes(anonymise)),
     );
     let user = Resource::new(
         move || {
             let c = changes;
-            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get())
+            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get() + c.11.2.get())
         },
         move |(id, _)| crate::pages::gated(me, "users", async move {
             match id {
@@ -238,6 +240,7 @@ pub fn UserPage() -> impl IntoView {
                             let joinable: Vec<(String, String)> = u.all_teams.iter().filter(|(id, _)| !u.teams.iter().any(|(t, _)| t == id)).map(|(id, n)| (id.to_string(), n.clone())).collect();
                             let status = if u.deleted { "deleted".to_string() } else { u.status.clone() };
                             let (active, suspended) = (status == "active", status == "suspended");
+                            let anonymised = u.email.ends_with("@anonymised.invalid");
                             view! {
                                 <Title text=u.display_name.clone() />
                                 <PageHeader title=u.display_name.clone() purpose=u.email.clone()>
@@ -346,6 +349,7 @@ pub fn UserPage() -> impl IntoView {
                                             <div class="mt-4 space-y-2">
                                                 {outcome(unlock, "Sign-ins unlocked.")}
                                                 {outcome(reset_mfa, "Two-factor sign-in reset.")}
+                                                {outcome(anonymise, "Anonymised.")}
                                                 {outcome(suspend, "User suspended.")}
                                                 {outcome(reactivate, "User reactivated.")}
                                                 {outcome(delete, "User deleted.")}
@@ -388,6 +392,16 @@ pub fn UserPage() -> impl IntoView {
                                                             <ActionForm action=delete>
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
                                                                 <button type="submit" class=BUTTON_DANGER data-testid="confirm-delete">"Yes, delete"</button>
+                                                            </ActionForm>
+                                                        </Confirm>
+                                                    })}
+                                                    <a href=format!("/users/{uid}/export.json") class=BUTTON_SECONDARY data-testid="export-user-data">"Export personal data"</a>
+                                                    {(may("user:delete") && !anonymised).then(|| view! {
+                                                        <Confirm label="Anonymise" question="Remove this person's name, email, password, second factor, roles, teams, sessions and keys for good? The audit log keeps what it recorded. Type their email to confirm.">
+                                                            <ActionForm action=anonymise attr:class="space-y-2">
+                                                                <input type="hidden" name="user_id" value=uid.to_string() />
+                                                                <Field name="confirm" label="Their email" error=field_error(anonymise, "confirm") />
+                                                                <button type="submit" class=BUTTON_DANGER data-testid="confirm-anonymise">"Anonymise for good"</button>
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}

@@ -24,6 +24,7 @@ const PUBLIC: &[&str] = &[
     "/api/list_api_keys",
     "/api/create_api_key",
     "/api/revoke_api_key",
+    "/api/request_deletion",
 ];
 
 /// Every other server function, with the fields it takes. `{acme_user}`
@@ -56,6 +57,10 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/reset_mfa", &[("user_id", "{target_user}")]),
     ("/api/set_mfa_requirement", &[("level", "admins")]),
     ("/api/get_mfa_requirement", &[]),
+    ("/api/anonymise_user", &[("user_id", "{target_user}"), ("confirm", "not their email")]),
+    ("/api/list_deletion_requests", &[]),
+    ("/api/resolve_deletion_request", &[("request_id", "00000000-0000-0000-0000-000000000001"), ("decision", "reject"), ("note", "no")]),
+    ("/api/set_retention", &[("days", "30")]),
     ("/api/list_teams", &[("deleted", "false")]),
     ("/api/get_team", &[("team_id", "{target_team}")]),
     ("/api/create_team", &[("name", "Night shift")]),
@@ -107,6 +112,8 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/list_access_log",
     "/api/set_mfa_requirement",
     "/api/get_mfa_requirement",
+    "/api/list_deletion_requests",
+    "/api/set_retention",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a

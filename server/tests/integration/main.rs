@@ -17,6 +17,7 @@ mod mfa;
 mod migrations;
 mod navigation;
 mod operations;
+mod privacy;
 mod roles;
 mod security;
 mod sign_in;

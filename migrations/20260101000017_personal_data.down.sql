@@ -1,0 +1,4 @@
+DROP FUNCTION steward_retention_tenants();
+DROP TABLE deletion_requests;
+ALTER TABLE tenants DROP CONSTRAINT tenants_anonymise_after_check, DROP COLUMN anonymise_deleted_after_days;
+ALTER TABLE users DROP COLUMN anonymised_at;
