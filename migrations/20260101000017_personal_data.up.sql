@@ -32,6 +32,19 @@ CREATE POLICY deletion_requests_isolation ON deletion_requests
     USING (tenant_id = steward_current_tenant()) WITH CHECK (tenant_id = steward_current_tenant());
 GRANT SELECT, INSERT, UPDATE ON deletion_requests TO steward_app;
 
+-- A person's own requests in the access log, for their data export: the
+-- log is readable only on the platform, so this reads it for the current
+-- tenant's user alone.
+CREATE FUNCTION steward_access_log_of(p_user uuid, p_limit integer)
+RETURNS TABLE (at timestamptz, method text, path text, status smallint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT a.at, a.method, a.path, a.status FROM access_log a
+   WHERE a.tenant_id = steward_current_tenant() AND a.user_id = p_user
+   ORDER BY a.at DESC LIMIT p_limit
+$$;
+REVOKE ALL ON FUNCTION steward_access_log_of(uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_access_log_of(uuid, integer) TO steward_app;
+
 -- The tenants whose retention period is set (for the hourly job, which
 -- then works inside each tenant under its row-level security).
 CREATE FUNCTION steward_retention_tenants()

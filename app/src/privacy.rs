@@ -307,20 +307,21 @@ pub mod ssr {
             "SELECT to_jsonb(x) FROM (SELECT id, email, display_name, status, created_at, updated_at, last_login_at,
                     password_changed_at, deleted_at, anonymised_at FROM users WHERE tenant_id = $1 AND id = $2) x",
         )
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?
+        .flatten()
         .ok_or(AppError::NotFound)?;
         let mut doc = json!({ "format": "steward.personal-data.v1", "exported_at": Utc::now().to_rfc3339(), "profile": profile });
         for (key, sql) in [
             ("roles", "SELECT coalesce(jsonb_agg(jsonb_build_object('role', r.name, 'through_team', t.name)), '[]') FROM effective_user_roles e JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id WHERE e.tenant_id = $1 AND e.user_id = $2"),
-            ("teams", "SELECT coalesce(jsonb_agg(jsonb_build_object('team', t.name, 'joined_at', m.created_at)), '[]') FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id WHERE m.tenant_id = $1 AND m.user_id = $2"),
+            ("teams", "SELECT coalesce(jsonb_agg(jsonb_build_object('team', t.name, 'joined_at', m.added_at)), '[]') FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id WHERE m.tenant_id = $1 AND m.user_id = $2"),
             ("sessions", "SELECT coalesce(jsonb_agg(jsonb_build_object('started_at', created_at, 'ip', host(ip), 'user_agent', user_agent)), '[]') FROM user_sessions WHERE tenant_id = $1 AND user_id = $2"),
             ("two_factor", "SELECT jsonb_build_object('enabled', EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL))"),
             ("api_keys", "SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'scopes', scopes, 'created_at', created_at, 'expires_at', expires_at, 'last_used_at', last_used_at, 'revoked_at', revoked_at)), '[]') FROM api_keys WHERE tenant_id = $1 AND user_id = $2"),
             ("documents_uploaded", "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'title', title, 'file_name', file_name, 'created_at', created_at)), '[]') FROM documents WHERE tenant_id = $1 AND created_by = $2"),
             ("deletion_requests", "SELECT coalesce(jsonb_agg(jsonb_build_object('requested_at', requested_at, 'reason', reason, 'status', status, 'note', note)), '[]') FROM deletion_requests WHERE tenant_id = $1 AND user_id = $2"),
             ("audit_events", "SELECT coalesce(jsonb_agg(x ORDER BY x.occurred_at DESC), '[]') FROM (SELECT occurred_at, action, entity_type, entity_id, host(ip) AS ip, user_agent, changes FROM audit_events WHERE tenant_id = $1 AND (actor_user_id = $2 OR (entity_type = 'user' AND entity_id = $2::text)) ORDER BY occurred_at DESC LIMIT 10000) x"),
-            ("access_log", "SELECT coalesce(jsonb_agg(x ORDER BY x.at DESC), '[]') FROM (SELECT at, method, path, status FROM access_log WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC LIMIT 10000) x"),
+            ("access_log", "SELECT coalesce(jsonb_agg(x ORDER BY x.at DESC), '[]') FROM (SELECT * FROM steward_access_log_of($2, 10000) WHERE $1 IS NOT NULL) x"),
         ] {
             doc[key] = one(sql).fetch_one(&mut *conn).await?.unwrap_or(Value::Null);
         }
