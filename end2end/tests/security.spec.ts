@@ -7,8 +7,8 @@ import { expectHydrated, signIn, totp, watchForPageErrors } from './helpers';
 test('a member sets up an authenticator app, keeps the recovery codes, and signs in with a code', async ({ browser }) => {
   const page = await (await browser.newContext()).newPage();
   const errors = watchForPageErrors(page);
-  await signIn(page, 'globex', 'max@globex.test');
-  await expect(page.getByTestId('current-user')).toHaveText('Max Member');
+  await signIn(page, 'acme', 'audrey@acme.test');
+  await expect(page.getByTestId('current-user')).toHaveText('Audrey Auditor');
   await page.getByTestId('account-link').click();
   await expect(page.getByTestId('account-tabs')).toBeVisible();
   await page.getByTestId('account-tabs').getByRole('link', { name: 'Two-factor sign-in' }).click();
@@ -25,7 +25,7 @@ test('a member sets up an authenticator app, keeps the recovery codes, and signs
   // A new browser: the password, then the code (the next one: each is good once).
   const again = await (await browser.newContext()).newPage();
   const againErrors = watchForPageErrors(again);
-  await signIn(again, 'globex', 'max@globex.test');
+  await signIn(again, 'acme', 'audrey@acme.test');
   await expect(again).toHaveURL(/\/login\/code/);
   await expectHydrated(again);
   await again.getByLabel('Code').fill('000000');
@@ -33,7 +33,7 @@ test('a member sets up an authenticator app, keeps the recovery codes, and signs
   await expect(again.getByTestId('code-error')).toContainText('not right');
   await again.getByLabel('Code').fill(totp(secret, 1));
   await again.getByTestId('mfa-submit').click();
-  await expect(again.getByTestId('current-user')).toHaveText('Max Member');
+  await expect(again.getByTestId('current-user')).toHaveText('Audrey Auditor');
   // The wrong code is a 422 the browser logs; nothing else went wrong.
   expect(againErrors.filter((e) => !e.includes('status of 422'))).toEqual([]);
 });

@@ -65,13 +65,13 @@ test('the owner makes a team and a custom role with a view; the member sees it o
   const userForm = owner.getByTestId('new-user-form');
   await userForm.getByLabel('Name').fill('Nina Night');
   await userForm.getByLabel('Email').fill('nina@acme.test');
-  await userForm.getByLabel('Password').fill('nina-password-2026');
+  await userForm.getByLabel('Password').fill('harbour-lantern-2026');
   await userForm.getByLabel('Role').selectOption({ label: 'Member' });
   await owner.getByTestId('create-user').click();
   await expect(owner.getByTestId('open-new-user')).toBeVisible();
 
   const member = await newPage(browser);
-  await signIn(member, 'acme', 'nina@acme.test', 'nina-password-2026');
+  await signIn(member, 'acme', 'nina@acme.test', 'harbour-lantern-2026');
   await expect(member.getByTestId('current-user')).toHaveText('Nina Night');
   expect(await menuEntries(member)).toEqual(['Overview', 'Documents']);
 

@@ -85,9 +85,49 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
         set_headers(response.headers_mut(), guard.https);
         return response;
     }
-    let mut response = next.run(req).await;
+    let response = next.run(req).await;
+    let mut response = with_page_csp(response).await;
     set_headers(response.headers_mut(), guard.https);
     response
+}
+
+/// An HTML page's policy names the nonce its own inline scripts carry. The
+/// page sets it (`app::ssr::set_page_csp`); this reads the nonce from the
+/// page's first chunk (all of it: every route renders in `Async` mode) and
+/// makes the header agree, so no render path can leave the scripts of a
+/// page refused.
+async fn with_page_csp(response: Response) -> Response {
+    use futures_util::StreamExt;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if !html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let mut stream = body.into_data_stream();
+    let first = stream.next().await;
+    if let Some(Ok(bytes)) = &first {
+        if let Some(nonce) = script_nonce(bytes) {
+            if let Ok(value) = HeaderValue::from_str(&app::ssr::page_csp(&nonce)) {
+                parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+    }
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(first).chain(stream));
+    Response::from_parts(parts, body)
+}
+
+/// The nonce of the first `<script nonce="…">` in a page.
+fn script_nonce(html: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(html).ok()?;
+    let at = text.find("<script nonce=\"").or_else(|| text.find(" nonce=\""))?;
+    let rest = &text[at..];
+    let start = rest.find("nonce=\"")? + 7;
+    let value: String = rest[start..].chars().take_while(|c| *c != '"').collect();
+    (!value.is_empty() && value.len() <= 64 && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '='))).then_some(value)
 }
 
 fn set_headers(headers: &mut HeaderMap, https: bool) {
@@ -119,6 +159,13 @@ mod tests {
             map.insert(HeaderName::from_static(name), HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn the_nonce_is_read_from_the_page() {
+        assert_eq!(script_nonce(br#"<head><script nonce="ab-C_9">x</script>"#).as_deref(), Some("ab-C_9"));
+        assert_eq!(script_nonce(b"<head><script>x</script>"), None);
+        assert_eq!(script_nonce(br#"<script nonce="a'b">"#), None, "only nonce characters");
     }
 
     #[test]
