@@ -113,6 +113,16 @@ impl Page {
     }
 }
 
+/// Rows fetched with `LIMIT limit + 1`: the page, and the cursor of the
+/// next one when there is more.
+fn page_of<T>(rows: Result<Vec<T>, sqlx::Error>, limit: i64, cursor: impl Fn(&T) -> String) -> Result<(Vec<T>, Option<String>), Response> {
+    let mut rows = rows.map_err(|e| app_error(e.into()))?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(cursor) } else { None };
+    Ok((rows, next))
+}
+
 fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
     t.map(|t| json!(t.to_rfc3339())).unwrap_or(Value::Null)
 }
@@ -138,13 +148,10 @@ async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req
     .bind(limit + 1)
     .fetch_all(actor.conn())
     .await;
-    let mut rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => return app_error(e.into()),
+    let (rows, next) = match page_of(rows, limit, |r| r.1.to_lowercase()) {
+        Ok(page) => page,
+        Err(r) => return r,
     };
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| rows.last().map(|r| r.1.to_lowercase())).flatten();
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(id, email, name, status, created, login)| {
@@ -288,13 +295,10 @@ async fn list_documents(State(state): State<AppState>, Query(page): Query<Page>,
     .fetch_all(actor.conn())
     .await;
     let _ = actor.commit().await;
-    let mut rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => return app_error(e.into()),
+    let (rows, next) = match page_of(rows, limit, |r| r.0.to_string()) {
+        Ok(page) => page,
+        Err(r) => return r,
     };
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| rows.last().map(|r| r.0)).flatten();
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(id, title, file, kind, size, version, tags, updated)| {
@@ -330,13 +334,10 @@ async fn list_events(State(state): State<AppState>, Query(page): Query<Page>, re
     .fetch_all(actor.conn())
     .await;
     let _ = actor.commit().await;
-    let mut rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => return app_error(e.into()),
+    let (rows, next) = match page_of(rows, limit, |r| r.0.to_string()) {
+        Ok(page) => page,
+        Err(r) => return r,
     };
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| rows.last().map(|r| r.0.to_string())).flatten();
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(seq, id, at, action, entity_type, entity_id, actor_user_id, changes)| {
