@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Changes the caller's own password: the current one, then the new one
 /// twice. The caller's other sessions end; this one goes on. Needs a
@@ -33,6 +34,19 @@ pub async fn change_password(
         leptos_axum::redirect(&crate::auth::safe_next(next.as_deref()));
     }
     respond_form(result, &[], "Password changed.")
+}
+
+/// Needs a signed-in person: their own open sessions, this one marked.
+#[server(endpoint = "list_my_sessions")]
+pub async fn list_my_sessions() -> Result<Vec<crate::users::SessionRow>, AppError> {
+    crate::ssr::respond(async { ssr::my_sessions(&ssr::own().await?).await }.await)
+}
+
+/// Needs a signed-in person: ends one of their other sessions
+/// (`session_id`), or all of them but this one. Returns how many ended.
+#[server(endpoint = "revoke_my_sessions")]
+pub async fn revoke_my_sessions(session_id: Option<Uuid>) -> Result<u64, AppError> {
+    crate::ssr::respond_form(async { ssr::revoke_mine(&ssr::own().await?, session_id).await }.await, &[], "Signed out.")
 }
 
 /// Where the person's two-factor sign-in stands.
@@ -217,6 +231,54 @@ pub mod ssr {
         }
     }
 
+    pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, AppError> {
+        let mut tx = own.begin().await?;
+        type Row = (Uuid, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT us.id, us.created_at, host(us.ip), us.user_agent, us.session_id
+               FROM user_sessions us JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
+              WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC",
+        )
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let this = own.session.id().map(|id| id.to_string());
+        Ok(rows
+            .into_iter()
+            .map(|(id, created, ip, ua, sid)| crate::users::SessionRow {
+                id,
+                created_at: created.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ip: ip.unwrap_or_default(),
+                user_agent: ua.unwrap_or_default(),
+                current: this.as_deref() == Some(sid.as_str()),
+            })
+            .collect())
+    }
+
+    pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError> {
+        let this = own.session.id().map(|id| id.to_string()).unwrap_or_default();
+        let mut tx = own.begin().await?;
+        let ended: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
+                AND ($4::uuid IS NULL OR id = $4) RETURNING session_id",
+        )
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .bind(&this)
+        .bind(only)
+        .fetch_all(&mut *tx)
+        .await?;
+        if only.is_some() && ended.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
+        record(&mut tx, &own.meta, own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves" }))).await?;
+        tx.commit().await?;
+        Ok(ended.len() as u64)
+    }
+
     /// Whether the person's tenant requires a second factor of them.
     async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
         Ok(sqlx::query_scalar(
@@ -396,6 +458,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </div>
+        <MySessions />
     }
 }
 
@@ -512,5 +575,49 @@ pub fn AccountTabs(current: &'static str) -> impl IntoView {
                 }
             }).collect_view()}
         </nav>
+    }
+}
+
+/// The person's own sessions: where they are signed in, and signing the
+/// others out.
+#[component]
+fn MySessions() -> impl IntoView {
+    let revoke = ServerAction::<RevokeMySessions>::new();
+    let done = crate::components::successes(revoke);
+    let sessions = Resource::new(move || done.get(), |_| list_my_sessions());
+    view! {
+        <section class=format!("{CARD} mt-6 max-w-lg") aria-labelledby="my-sessions-heading" data-testid="my-sessions">
+            <h2 id="my-sessions-heading" class="text-base font-semibold">"Where you are signed in"</h2>
+            {crate::components::outcome(revoke, "Signed out.")}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let rows = sessions.await.unwrap_or_default();
+                    let others = rows.iter().filter(|s| !s.current).count();
+                    view! {
+                        <ul class="mt-3 space-y-2 text-sm">
+                            {rows.into_iter().map(|s| view! {
+                                <li class="flex items-start justify-between gap-2" data-testid="my-session">
+                                    <div>
+                                        <div>{s.created_at} {s.current.then_some(" · this session")}</div>
+                                        <div class="text-xs text-slate-500">{s.ip} " " {s.user_agent.chars().take(60).collect::<String>()}</div>
+                                    </div>
+                                    {(!s.current).then(|| view! {
+                                        <ActionForm action=revoke>
+                                            <input type="hidden" name="session_id" value=s.id.to_string() />
+                                            <button type="submit" class=crate::components::BUTTON_QUIET>"Sign out"</button>
+                                        </ActionForm>
+                                    })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {(others > 0).then(|| view! {
+                            <ActionForm action=revoke attr:class="mt-3">
+                                <button type="submit" class=crate::components::BUTTON_SECONDARY data-testid="sign-out-others">"Sign out everywhere else"</button>
+                            </ActionForm>
+                        })}
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

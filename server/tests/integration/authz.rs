@@ -25,6 +25,8 @@ const PUBLIC: &[&str] = &[
     "/api/create_api_key",
     "/api/revoke_api_key",
     "/api/request_deletion",
+    "/api/list_my_sessions",
+    "/api/revoke_my_sessions",
 ];
 
 /// Every other server function, with the fields it takes. `{acme_user}`

@@ -335,3 +335,36 @@ async fn pages_carry_a_content_security_policy_with_the_nonce_of_their_scripts()
         Some("max-age=31536000; includeSubDomains")
     );
 }
+
+#[tokio::test]
+async fn people_list_their_own_sessions_and_sign_the_others_out() {
+    let app = TestApp::spawn().await;
+    let phone = app.another_browser();
+    let laptop = app.another_browser();
+    phone.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    laptop.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    app.sign_in("acme", "mark@acme.test", PASSWORD).await;
+    app.another_browser().sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let listed: serde_json::Value = serde_json::from_str(&app.call("/api/list_my_sessions", &[]).await.body).unwrap();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "his three, not Olivia's");
+    assert_eq!(rows.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(app.get("/account/password").await.has_testid("my-session"));
+    let other = rows.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(app.call("/api/revoke_my_sessions", &[("session_id", &other)]).await.body, "1");
+    let rest = app.call("/api/revoke_my_sessions", &[]).await;
+    assert_eq!(rest.body, "1", "the remaining other one");
+    assert_eq!(phone.get("/").await.location(), Some("/login"));
+    assert_eq!(laptop.get("/").await.location(), Some("/login"));
+    assert_eq!(app.get("/").await.status, StatusCode::OK, "this one goes on");
+    // Another person's session id is not found.
+    let olivia_session: String = {
+        let mut conn = app.db.superuser().connect().await.unwrap();
+        sqlx::query_scalar("SELECT us.id::text FROM user_sessions us JOIN users u ON u.id = us.user_id WHERE u.email = 'olivia@acme.test'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(app.call("/api/revoke_my_sessions", &[("session_id", &olivia_session)]).await.status, StatusCode::NOT_FOUND);
+    assert!(app.db.events("acme").await.iter().any(|e| e.0 == "user.sessions_revoke" && e.2["after"]["by"] == "themselves"));
+}
