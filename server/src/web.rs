@@ -310,7 +310,12 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
 async fn confinement(session: &Session) -> Option<(&'static str, &'static [&'static str], &'static str)> {
     let flag = |key: &'static str| async move { session.get::<bool>(key).await.ok().flatten() == Some(true) };
     if flag(SESSION_MUST_CHANGE_KEY).await {
-        return Some((CHANGE_PASSWORD_PATH, &["/api/change_password"], "Choose a new password first."));
+        // The password page also lists (and may end) one's other sessions.
+        return Some((
+            CHANGE_PASSWORD_PATH,
+            &["/api/change_password", "/api/list_my_sessions", "/api/revoke_my_sessions"],
+            "Choose a new password first.",
+        ));
     }
     if flag(SESSION_MUST_ENROL_KEY).await {
         return Some((
