@@ -390,12 +390,12 @@ pub mod ssr {
                 Some(id) => (require_with(&state.pool, me, meta, Perm::UserRead).await?, id),
                 None => {
                     let me = me.ok_or(AppError::Unauthenticated)?;
-                    let own = me.user_id;
+                    let (own, home) = (me.user_id, me.acting_from.as_ref().unwrap_or(&me.tenant).id);
                     // Anyone may have their own: authorised as themselves.
                     let mut tx = state.pool.begin().await?;
-                    crate::tenants::ssr::scope_to_tenant(&mut tx, me.acting_from.as_ref().unwrap_or(&me.tenant).id).await?;
-                    let doc = collect(&mut tx, me.acting_from.as_ref().unwrap_or(&me.tenant).id, own).await?;
-                    let event = Event::by_user(me.acting_from.as_ref().unwrap_or(&me.tenant).id, own, "user.export", None);
+                    crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+                    let doc = collect(&mut tx, home, own).await?;
+                    let event = Event::by_user(home, own, "user.export", None);
                     record(&mut tx, &meta, event).await?;
                     tx.commit().await?;
                     return Ok(doc);
