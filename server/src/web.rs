@@ -74,6 +74,17 @@ pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
         .build()
 }
 
+/// The application's routes, listed once per process. Listing runs the app
+/// with resource loading suppressed through a process-wide flag in
+/// leptos_server: a page whose resource first polls while another thread
+/// lists routes waits forever (leptos-rs/leptos#4773). The server lists them
+/// once before it serves; the tests build many routers in one process while
+/// others render, so every router after the first reuses this list.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole application: pages, server functions, static files.
 pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     let state = AppState {
@@ -89,7 +100,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         max_upload_bytes: config.max_upload_bytes,
         master_key: config.master_key.clone(),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(pool.clone()))
         .with_name(SESSION_COOKIE)

@@ -172,3 +172,39 @@ async fn the_stylesheet_holds_the_classes_the_pages_use() {
     let page = app.get("/login").await;
     assert!(page.body.contains(&steward::web::stylesheet_path()), "pages link the stylesheet");
 }
+
+/// Listing the routes runs the app with resource loading suppressed through
+/// a flag leptos_server keeps for the whole process; a page whose data first
+/// loads while another router is being built used to wait forever
+/// (leptos-rs/leptos#4773, seen as a CI run that hung). Pages rendered while
+/// another thread builds router after router all complete with their data.
+#[tokio::test]
+async fn pages_complete_while_other_routers_are_built() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (pool, done) = (app.pool.clone(), stop.clone());
+    let builder = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mut built = 0;
+            while !done.load(Ordering::Relaxed) {
+                drop(steward::web::router(pool.clone(), &crate::support::web_config()));
+                built += 1;
+                tokio::task::yield_now().await;
+            }
+            built
+        })
+    });
+    for round in 0..30 {
+        let page = tokio::time::timeout(std::time::Duration::from_secs(10), app.get("/roles"))
+            .await
+            .unwrap_or_else(|_| panic!("page {round} never completed"));
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.has_testid("role-table"), "page {round} came with its data");
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(builder.join().unwrap() > 0, "routers were built meanwhile");
+}

@@ -21,6 +21,8 @@ use steward::web::{self, WebConfig};
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "test-password-123";
+/// The longest any request of a test may take, body included.
+pub const REQUEST_LIMIT: Duration = Duration::from_secs(60);
 const TEMPLATE: &str = "steward_template";
 
 struct Shared {
@@ -157,6 +159,22 @@ fn steward_blobs() -> app::documents::blobs::FsBlobStore {
     app::documents::blobs::FsBlobStore::new(blob_dir()).expect("a blob folder for the tests")
 }
 
+/// Sends a request through the router and reads the whole response. One
+/// that never completes fails its test by name within [`REQUEST_LIMIT`]
+/// instead of holding the whole run until CI gives up.
+async fn complete(router: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, axum::body::Bytes) {
+    let what = format!("{} {}", req.method(), req.uri());
+    let router = router.clone();
+    let work = async move {
+        let response = router.oneshot(req).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.into_body().collect().await.unwrap().to_bytes())
+    };
+    tokio::time::timeout(REQUEST_LIMIT, work)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not complete within {REQUEST_LIMIT:?}"))
+}
+
 /// The real router over a test database, and a browser-like cookie jar.
 pub struct TestApp {
     pub db: TestDb,
@@ -227,10 +245,7 @@ impl TestApp {
         if !req.headers().contains_key(header::HOST) {
             req.headers_mut().insert(header::HOST, axum::http::HeaderValue::from_static("127.0.0.1:3000"));
         }
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let (status, headers, bytes) = complete(&self.router, req).await;
         let result = TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).to_string() };
         let mut jar = self.cookies.lock().unwrap();
         for cookie in result.set_cookies() {
@@ -318,9 +333,8 @@ impl TestApp {
     /// A download: the status, headers and the exact bytes.
     pub async fn download(&self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
         let req = self.with_cookies(Request::builder().method(Method::GET).uri(path)).body(Body::empty()).unwrap();
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        (status, headers, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+        let (status, headers, bytes) = complete(&self.router, req).await;
+        (status, headers, bytes.to_vec())
     }
 
     /// A server function call as the hydrated page (or an API caller) makes it.
