@@ -281,22 +281,12 @@ pub mod ssr {
 
     /// Whether the person's tenant requires a second factor of them.
     async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
-        Ok(sqlx::query_scalar(
-            "SELECT CASE t.mfa_required
-                      WHEN 'everyone' THEN true
-                      WHEN 'admins' THEN EXISTS (
-                        SELECT 1 FROM effective_user_roles e
-                          JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-                         WHERE e.tenant_id = t.id AND e.user_id = $2 AND rp.permission_key = ANY($3))
-                      ELSE false END
-               FROM tenants t WHERE t.id = $1",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(ADMIN_PERMISSIONS)
-        .fetch_optional(conn)
-        .await?
-        .unwrap_or(false))
+        Ok(sqlx::query_scalar("SELECT steward_mfa_required($1, $2, $3)")
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(ADMIN_PERMISSIONS)
+            .fetch_one(conn)
+            .await?)
     }
 
     pub async fn status(own: &Own) -> Result<TwoFactorState, AppError> {

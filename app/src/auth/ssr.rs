@@ -231,16 +231,17 @@ pub async fn sign_in(
         after: Some(after),
     };
 
-    // Blocked: refused before the password is looked at, and recorded.
-    if let Some(until) = throttle::blocked_until(&mut tx, &tenant, email, meta.ip).await? {
-        if event_tenant.is_some() {
+    // Blocked: refused before the password is looked at; the block's first
+    // refusal is recorded.
+    if let Some(refused) = throttle::refusal(&mut tx, &tenant, email, meta.ip).await? {
+        if event_tenant.is_some() && refused.first_of_block {
             let mut after = attempt.clone();
-            after["blocked_until"] = serde_json::json!(until);
+            after["blocked_until"] = serde_json::json!(refused.until);
             record(&mut tx, meta, refused_event("auth.sign_in_throttled", after)).await?;
         }
         tx.commit().await?;
         SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(too_many(until));
+        return Err(too_many(refused.until));
     }
 
     let verify_hash = stored_hash.clone();
@@ -370,13 +371,7 @@ pub async fn finish_sign_in(
         "UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
          RETURNING u.must_change_password,
                    NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.enabled_at IS NOT NULL)
-                   AND CASE (SELECT t.mfa_required FROM tenants t WHERE t.id = u.tenant_id)
-                         WHEN 'everyone' THEN true
-                         WHEN 'admins' THEN EXISTS (
-                           SELECT 1 FROM effective_user_roles e
-                             JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-                            WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id AND rp.permission_key = ANY($3))
-                         ELSE false END",
+                   AND steward_mfa_required(u.tenant_id, u.id, $3)",
     )
     .bind(tenant_id)
     .bind(user_id)
@@ -455,11 +450,13 @@ pub async fn verify_mfa(
     }
     let mut tx = pool.begin().await?;
     crate::tenants::ssr::scope_to_tenant(&mut tx, pending.tenant_id).await?;
-    if let Some(until) = throttle::blocked_until(&mut tx, &pending.tenant, &pending.email, meta.ip).await? {
-        let event = Event::by_user(pending.tenant_id, pending.user_id, "auth.sign_in_throttled", Some(serde_json::json!({ "step": "second factor", "blocked_until": until })));
-        record(&mut tx, meta, event).await?;
+    if let Some(refused) = throttle::refusal(&mut tx, &pending.tenant, &pending.email, meta.ip).await? {
+        if refused.first_of_block {
+            let after = serde_json::json!({ "step": "second factor", "blocked_until": refused.until });
+            record(&mut tx, meta, Event::by_user(pending.tenant_id, pending.user_id, "auth.sign_in_throttled", Some(after))).await?;
+        }
         tx.commit().await?;
-        return Err(too_many(until));
+        return Err(too_many(refused.until));
     }
     let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
         "SELECT secret_sealed, last_used_step FROM user_mfa

@@ -53,15 +53,21 @@ async fn keys(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpA
     Ok(std::iter::once(account).chain(ip.map(address_key)).collect())
 }
 
-/// Until when sign-ins of this account name or from this address are refused.
-pub async fn blocked_until(
-    conn: &mut PgConnection,
-    tenant: &str,
-    email: &str,
-    ip: Option<IpAddr>,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+/// A refusal: until when sign-ins of this account name or from this address
+/// are refused, and whether this attempt is the block's first refusal (the
+/// only one recorded in the audit log; later ones write nothing).
+#[derive(Clone, Copy, Debug)]
+pub struct Refusal {
+    pub until: DateTime<Utc>,
+    pub first_of_block: bool,
+}
+
+/// Whether this account name or address is blocked now (see [`Refusal`]).
+pub async fn refusal(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<Option<Refusal>, sqlx::Error> {
     let keys = keys(conn, tenant, email, ip).await?;
-    sqlx::query_scalar("SELECT steward_sign_in_blocked_until($1)").bind(&keys).fetch_one(&mut *conn).await
+    let (until, first_of_block): (Option<DateTime<Utc>>, bool) =
+        sqlx::query_as("SELECT blocked_until, first_of_block FROM steward_sign_in_refusal($1)").bind(&keys).fetch_one(&mut *conn).await?;
+    Ok(until.map(|until| Refusal { until, first_of_block }))
 }
 
 /// What counting one failure led to.

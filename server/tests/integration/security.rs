@@ -54,7 +54,8 @@ async fn five_wrong_passwords_lock_the_account_until_support_unlocks_it() {
     let acts = actions(&events);
     assert_eq!(acts.iter().filter(|a| **a == "auth.sign_in_failed").count(), 5);
     assert_eq!(acts.iter().filter(|a| **a == "auth.account_locked").count(), 1);
-    assert_eq!(acts.iter().filter(|a| **a == "auth.sign_in_throttled").count(), 2);
+    // Two attempts were refused during the block; its first is recorded.
+    assert_eq!(acts.iter().filter(|a| **a == "auth.sign_in_throttled").count(), 1);
     let locked = events.iter().find(|e| e.0 == "auth.account_locked").unwrap();
     assert_eq!(locked.2["after"]["failures_in_a_row"], 5);
 
@@ -111,6 +112,17 @@ async fn twenty_failures_from_one_address_block_it_for_every_account() {
     let events = app.db.events("acme").await;
     let blocked = events.iter().find(|e| e.0 == "auth.address_blocked").expect("recorded");
     assert_eq!(blocked.2["after"]["address"], "203.0.113.7");
+    // A storm against the blocked address is answered without writing: the
+    // block's first refusal is its only event.
+    for n in 0..10 {
+        let res = sign_in_from(&app, "203.0.113.7", "acme", &format!("more{n}@acme.test"), "wrong-password-x").await;
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let after = app.db.events("acme").await;
+    let throttled: Vec<_> = after.iter().filter(|e| e.0 == "auth.sign_in_throttled").collect();
+    assert_eq!(throttled.len(), 1, "one event for the block, not one per attempt");
+    assert_eq!(throttled[0].2["after"]["email"], "olivia@acme.test", "the first refused attempt");
+    assert_eq!(after.len(), events.len(), "the storm wrote nothing");
 }
 
 #[tokio::test]
