@@ -86,6 +86,15 @@ async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -
 #[derive(Clone, Copy)]
 struct KeyId(Uuid);
 
+/// What a handler answers: its response, or the error response that cut it
+/// short (so each step can end with `?`).
+type Answer = Result<Response, Response>;
+
+/// A database error as the API's error body.
+fn db(e: sqlx::Error) -> Response {
+    app_error(e.into())
+}
+
 /// What every handler starts with: the key's principal, authorised for `perm`.
 async fn actor(state: &AppState, headers: &HeaderMap, extensions: &axum::http::Extensions, perm: Perm) -> Result<app::authz::ssr::Actor, Response> {
     let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
@@ -111,16 +120,25 @@ impl Page {
             Some(_) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, "limit must be 1 to 200.")),
         }
     }
+
+    /// The `after` cursor parsed as `T`, or a 422 saying what it must be.
+    fn after<T: std::str::FromStr>(&self, what: &str) -> Result<Option<T>, Response> {
+        self.after
+            .as_deref()
+            .map(str::parse::<T>)
+            .transpose()
+            .map_err(|_| error(StatusCode::UNPROCESSABLE_ENTITY, &format!("after must be {what} from the previous page's next.")))
+    }
 }
 
-/// Rows fetched with `LIMIT limit + 1`: the page, and the cursor of the
-/// next one when there is more.
-fn page_of<T>(rows: Result<Vec<T>, sqlx::Error>, limit: i64, cursor: impl Fn(&T) -> String) -> Result<(Vec<T>, Option<String>), Response> {
-    let mut rows = rows.map_err(|e| app_error(e.into()))?;
+/// Rows fetched with `LIMIT limit + 1` as a page: its items, and the cursor
+/// of the next one when there is more.
+fn page_of<T>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String, item: impl Fn(T) -> Value) -> Response {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = if more { rows.last().map(cursor) } else { None };
-    Ok((rows, next))
+    let items: Vec<Value> = rows.into_iter().map(item).collect();
+    Json(json!({ "items": items, "next": next })).into_response()
 }
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
@@ -128,17 +146,11 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
 }
 
 /// `GET /api/v1/users?after=<email>&limit=`: live users by email.
-async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Response {
-    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::UserRead).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let limit = match page.limit() {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Answer {
+    let mut actor = actor(&state, req.headers(), req.extensions(), Perm::UserRead).await?;
+    let limit = page.limit()?;
     type Row = (Uuid, String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
-    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, email, display_name, status, created_at, last_login_at FROM users
           WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR lower(email) > lower($2))
           ORDER BY lower(email) LIMIT $3",
@@ -147,42 +159,30 @@ async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req
     .bind(page.after.as_deref())
     .bind(limit + 1)
     .fetch_all(actor.conn())
-    .await;
-    let (rows, next) = match page_of(rows, limit, |r| r.1.to_lowercase()) {
-        Ok(page) => page,
-        Err(r) => return r,
-    };
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|(id, email, name, status, created, login)| {
-            json!({ "id": id, "email": email, "display_name": name, "status": status, "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login) })
-        })
-        .collect();
-    let _ = actor.commit().await;
-    Json(json!({ "items": items, "next": next })).into_response()
+    .await
+    .map_err(db)?;
+    actor.commit().await.map_err(app_error)?;
+    Ok(page_of(rows, limit, |r| r.1.to_lowercase(), |(id, email, name, status, created, login)| {
+        json!({ "id": id, "email": email, "display_name": name, "status": status, "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login) })
+    }))
 }
 
 /// `GET /api/v1/users/{id}`: one user, with their roles and teams.
-async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::UserRead).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Ok(id) = Uuid::parse_str(&id) else { return error(StatusCode::NOT_FOUND, "Not found.") };
+async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Answer {
+    let mut actor = actor(&state, req.headers(), req.extensions(), Perm::UserRead).await?;
+    let not_found = || error(StatusCode::NOT_FOUND, "Not found.");
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let tenant_id = actor.tenant_id();
     type Row = (String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
-    let user: Option<Row> = match sqlx::query_as(
+    let user: Option<Row> = sqlx::query_as(
         "SELECT email, display_name, status, created_at, last_login_at FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
     )
     .bind(tenant_id)
     .bind(id)
     .fetch_optional(actor.conn())
     .await
-    {
-        Ok(u) => u,
-        Err(e) => return app_error(e.into()),
-    };
-    let Some((email, name, status, created, login)) = user else { return error(StatusCode::NOT_FOUND, "Not found.") };
+    .map_err(db)?;
+    let (email, name, status, created, login) = user.ok_or_else(not_found)?;
     let roles: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT DISTINCT r.id, r.name FROM effective_user_roles e JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
           WHERE e.tenant_id = $1 AND e.user_id = $2 ORDER BY r.name",
@@ -191,7 +191,7 @@ async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Re
     .bind(id)
     .fetch_all(actor.conn())
     .await
-    .unwrap_or_default();
+    .map_err(db)?;
     let teams: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
           WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY t.name",
@@ -200,15 +200,16 @@ async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Re
     .bind(id)
     .fetch_all(actor.conn())
     .await
-    .unwrap_or_default();
-    let _ = actor.commit().await;
-    Json(json!({
+    .map_err(db)?;
+    actor.commit().await.map_err(app_error)?;
+    let named = |rows: Vec<(Uuid, String)>| rows.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>();
+    Ok(Json(json!({
         "id": id, "email": email, "display_name": name, "status": status,
         "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login),
-        "roles": roles.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
-        "teams": teams.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
+        "roles": named(roles),
+        "teams": named(teams),
     }))
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -220,71 +221,51 @@ struct NewUser {
 /// `POST /api/v1/users` `{"email", "display_name"}`: creates a user with a
 /// temporary password (returned once, to be changed at first sign-in);
 /// recorded like the console's own.
-async fn create_user(State(state): State<AppState>, req: Request) -> Response {
+async fn create_user(State(state): State<AppState>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
-    let mut actor = match actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
-        Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "The body is over 64 KB."),
-    };
-    let new: NewUser = match serde_json::from_slice(&bytes) {
-        Ok(n) => n,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &format!("The body must be JSON with email and display_name: {e}.")),
-    };
-    match app::users::ssr::create_in(&mut actor, &new.email, &new.display_name, None).await {
-        Ok(created) => match actor.commit().await {
-            Ok(()) => (
-                StatusCode::CREATED,
-                [(header::LOCATION, format!("/api/v1/users/{}", created.id))],
-                Json(json!({ "id": created.id, "temporary_password": created.temporary_password })),
-            )
-                .into_response(),
-            Err(e) => app_error(e),
-        },
-        Err(e) => app_error(e),
-    }
+    let mut actor = actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await?;
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, "The body is over 64 KB."))?;
+    let new: NewUser = serde_json::from_slice(&bytes)
+        .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, &format!("The body must be JSON with email and display_name: {e}.")))?;
+    let created = app::users::ssr::create_in(&mut actor, &new.email, &new.display_name, None).await.map_err(app_error)?;
+    actor.commit().await.map_err(app_error)?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/users/{}", created.id))],
+        Json(json!({ "id": created.id, "temporary_password": created.temporary_password })),
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/teams`: live teams by name, with member counts.
-async fn list_teams(State(state): State<AppState>, req: Request) -> Response {
-    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::TeamRead).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let rows: Result<Vec<(Uuid, String, String, i64)>, _> = sqlx::query_as(
+async fn list_teams(State(state): State<AppState>, req: Request) -> Answer {
+    let mut actor = actor(&state, req.headers(), req.extensions(), Perm::TeamRead).await?;
+    let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
         "SELECT t.id, t.name, t.description,
                 (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id)
            FROM teams t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL ORDER BY lower(t.name) LIMIT 1000",
     )
     .bind(actor.tenant_id())
     .fetch_all(actor.conn())
-    .await;
-    let _ = actor.commit().await;
-    match rows {
-        Ok(rows) => Json(json!({ "items": rows.into_iter().map(|(id, name, description, members)| json!({ "id": id, "name": name, "description": description, "members": members })).collect::<Vec<_>>() })).into_response(),
-        Err(e) => app_error(e.into()),
-    }
+    .await
+    .map_err(db)?;
+    actor.commit().await.map_err(app_error)?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, name, description, members)| json!({ "id": id, "name": name, "description": description, "members": members }))
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
 }
 
 /// `GET /api/v1/documents?after=<id>&limit=`: live documents, newest first.
-async fn list_documents(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Response {
-    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::DocumentRead).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let limit = match page.limit() {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let after = match page.after.as_deref().map(Uuid::parse_str).transpose() {
-        Ok(a) => a,
-        Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "after must be a document id from the previous page's next."),
-    };
+async fn list_documents(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Answer {
+    let mut actor = actor(&state, req.headers(), req.extensions(), Perm::DocumentRead).await?;
+    let limit = page.limit()?;
+    let after: Option<Uuid> = page.after("a document id")?;
     type Row = (Uuid, String, String, String, i64, i32, Vec<String>, DateTime<Utc>);
-    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, title, file_name, content_type, size_bytes, current_version, tags, updated_at FROM documents
           WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)
           ORDER BY id DESC LIMIT $3",
@@ -293,38 +274,22 @@ async fn list_documents(State(state): State<AppState>, Query(page): Query<Page>,
     .bind(after)
     .bind(limit + 1)
     .fetch_all(actor.conn())
-    .await;
-    let _ = actor.commit().await;
-    let (rows, next) = match page_of(rows, limit, |r| r.0.to_string()) {
-        Ok(page) => page,
-        Err(r) => return r,
-    };
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|(id, title, file, kind, size, version, tags, updated)| {
-            json!({ "id": id, "title": title, "file_name": file, "content_type": kind, "size_bytes": size, "version": version, "tags": tags, "updated_at": rfc3339(Some(updated)) })
-        })
-        .collect();
-    Json(json!({ "items": items, "next": next })).into_response()
+    .await
+    .map_err(db)?;
+    actor.commit().await.map_err(app_error)?;
+    Ok(page_of(rows, limit, |r| r.0.to_string(), |(id, title, file, kind, size, version, tags, updated)| {
+        json!({ "id": id, "title": title, "file_name": file, "content_type": kind, "size_bytes": size, "version": version, "tags": tags, "updated_at": rfc3339(Some(updated)) })
+    }))
 }
 
 /// `GET /api/v1/audit-events?after=<seq>&limit=`: the tenant's events in
 /// chain order, for feeding a SIEM.
-async fn list_events(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Response {
-    let mut actor = match actor(&state, req.headers(), req.extensions(), Perm::AuditRead).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let limit = match page.limit() {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let after = match page.after.as_deref().map(str::parse::<i64>).transpose() {
-        Ok(a) => a.unwrap_or(0),
-        Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "after must be a sequence number from the previous page's next."),
-    };
+async fn list_events(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Answer {
+    let mut actor = actor(&state, req.headers(), req.extensions(), Perm::AuditRead).await?;
+    let limit = page.limit()?;
+    let after: i64 = page.after("a sequence number")?.unwrap_or(0);
     type Row = (i64, Uuid, DateTime<Utc>, String, Option<String>, Option<String>, Option<Uuid>, Value);
-    let rows: Result<Vec<Row>, _> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_user_id, changes FROM audit_events
           WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
@@ -332,19 +297,12 @@ async fn list_events(State(state): State<AppState>, Query(page): Query<Page>, re
     .bind(after)
     .bind(limit + 1)
     .fetch_all(actor.conn())
-    .await;
-    let _ = actor.commit().await;
-    let (rows, next) = match page_of(rows, limit, |r| r.0.to_string()) {
-        Ok(page) => page,
-        Err(r) => return r,
-    };
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|(seq, id, at, action, entity_type, entity_id, actor_user_id, changes)| {
-            json!({ "seq": seq, "id": id, "occurred_at": rfc3339(Some(at)), "action": action, "entity_type": entity_type, "entity_id": entity_id, "actor_user_id": actor_user_id, "changes": changes })
-        })
-        .collect();
-    Json(json!({ "items": items, "next": next })).into_response()
+    .await
+    .map_err(db)?;
+    actor.commit().await.map_err(app_error)?;
+    Ok(page_of(rows, limit, |r| r.0.to_string(), |(seq, id, at, action, entity_type, entity_id, actor_user_id, changes)| {
+        json!({ "seq": seq, "id": id, "occurred_at": rfc3339(Some(at)), "action": action, "entity_type": entity_type, "entity_id": entity_id, "actor_user_id": actor_user_id, "changes": changes })
+    }))
 }
 
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of this API.
