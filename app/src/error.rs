@@ -36,8 +36,9 @@ pub enum AppError {
     /// A write over a newer version, or a rule that forbids the change (HTTP 409).
     #[error("{0}")]
     Conflict(String),
-    /// The database cannot be reached (HTTP 503).
-    #[error("Steward cannot reach its database just now. Try again in a moment.")]
+    /// The database cannot be reached, or what the action needs stayed
+    /// locked too long (HTTP 503).
+    #[error("Steward's database cannot answer just now. Try again in a moment.")]
     Unavailable,
     /// Anything else; the details are in the server log (HTTP 500).
     #[error("Something went wrong on our side. It has been logged.")]
@@ -110,6 +111,13 @@ impl From<sqlx::Error> for AppError {
                     Some("22003") => "A number is out of range.".into(),
                     _ => "A value is not in a form that can be stored. Check it and try again.".into(),
                 })
+            }
+            // A lock held too long by someone else (`lock_timeout`), a
+            // deadlock broken by PostgreSQL, a serialisation failure: the
+            // same action may well succeed when tried again.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("55P03" | "40P01" | "40001")) => {
+                tracing::warn!(%error, "database busy");
+                AppError::Unavailable
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::error!(%error, "database unavailable");

@@ -115,6 +115,17 @@ pub async fn migrate(owner: &PgConnectOptions) -> Result<(), DbError> {
     Ok(())
 }
 
+/// How long a statement of the application waits for a lock another
+/// transaction holds before it gives up (the request answers 503, try
+/// again). Steward's own transactions hold locks for milliseconds; a wait
+/// this long means something is stuck, and a page must not hang on it.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an application transaction may sit idle before PostgreSQL ends
+/// its connection, releasing what it locked (a tenant's audit chain head, a
+/// row being edited). No request leaves a transaction idle for more than a
+/// moment; this bounds the damage of one that is lost.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The application pool. Each connection acts as steward_app, whatever role
 /// DATABASE_URL names, so row-level security always applies.
 pub async fn app_pool(app: &PgConnectOptions, max_connections: u32) -> Result<PgPool, DbError> {
@@ -125,7 +136,15 @@ pub async fn app_pool(app: &PgConnectOptions, max_connections: u32) -> Result<Pg
         .acquire_timeout(Duration::from_millis(1500))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute(format!("SET ROLE {APP_ROLE}").as_str()).await?;
+                conn.execute(
+                    format!(
+                        "SET ROLE {APP_ROLE}; SET lock_timeout = '{}s'; SET idle_in_transaction_session_timeout = '{}s'",
+                        LOCK_TIMEOUT.as_secs(),
+                        IDLE_IN_TRANSACTION_TIMEOUT.as_secs()
+                    )
+                    .as_str(),
+                )
+                .await?;
                 Ok(())
             })
         })

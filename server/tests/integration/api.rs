@@ -1,7 +1,7 @@
 //! The JSON API and its keys: making, scoping, expiring and revoking keys;
 //! every route refusing what it must; the OpenAPI document.
 
-use crate::support::{TestApp, TestResponse, PASSWORD};
+use crate::support::{json, TestApp, TestResponse, PASSWORD};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 
@@ -40,9 +40,6 @@ async fn make_key(app: &TestApp, name: &str, scopes: &[&str]) -> String {
     made["key"].as_str().unwrap().to_string()
 }
 
-fn json(res: &TestResponse) -> serde_json::Value {
-    serde_json::from_str(&res.body).unwrap_or_else(|_| panic!("not JSON: {}", res.body))
-}
 
 #[tokio::test]
 async fn a_key_acts_as_its_maker_within_its_scopes_until_revoked() {

@@ -1,13 +1,10 @@
 //! The console's server functions and pages: users, teams, tenants, acting
 //! inside a tenant, and the CSV export — as a caller observes them.
 
-use crate::support::{TestApp, TestResponse, PASSWORD};
+use crate::support::{json, TestApp, PASSWORD};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-fn json(r: &TestResponse) -> Value {
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
-}
 
 /// Adds `n` users to a tenant straight in the database (fast, no hashing).
 async fn many_users(app: &TestApp, tenant: &str, n: usize) {

@@ -1,14 +1,11 @@
 //! CSV import of users, as an uploader observes it: the report of every
 //! refused row, valid rows in, and nothing half-imported.
 
-use crate::support::{TestApp, TestResponse, PASSWORD};
+use crate::support::{json, TestApp, PASSWORD};
 use axum::http::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
 
-fn json(r: &TestResponse) -> Value {
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
-}
 
 /// Uploads a file and follows the import until it finishes.
 async fn import(app: &TestApp, content: &str) -> Value {

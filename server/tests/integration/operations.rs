@@ -417,3 +417,37 @@ async fn user_search_answers_from_its_index_for_the_current_tenant_only() {
     let none: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT user_id FROM steward_user_search('%')").fetch_all(&app.pool).await.unwrap();
     assert!(none.is_empty(), "no tenant set: no rows");
 }
+
+/// A write that waits on a lock something else holds (here a stuck
+/// transaction on the tenant's audit chain head) gives up after
+/// `db::LOCK_TIMEOUT` with a 503 and writes nothing, and succeeds once the
+/// lock is gone; every connection of the pool carries both timeouts.
+#[tokio::test]
+async fn a_write_stuck_behind_a_held_lock_answers_503_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    let settings: (String, String) = sqlx::query_as("SELECT current_setting('lock_timeout'), current_setting('idle_in_transaction_session_timeout')")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(settings, ("10s".to_string(), "1min".to_string()));
+    drop(conn);
+
+    let acme = app.db.tenant_id("acme").await;
+    let mut holder = app.db.superuser().connect().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT 1 FROM audit_chain_heads WHERE tenant_id = $1 FOR UPDATE").bind(acme).execute(&mut holder).await.unwrap();
+    let started = Instant::now();
+    let stuck = app.call("/api/create_role", &[("name", "Night readers"), ("perms[]", "document:read")]).await;
+    let waited = started.elapsed();
+    assert_eq!(stuck.status, StatusCode::SERVICE_UNAVAILABLE, "{}", stuck.body);
+    assert!(stuck.body.contains("Unavailable"), "the page says to try again: {}", stuck.body);
+    assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(20), "gave up after {waited:?}");
+    let roles = json(&app.call("/api/list_roles", &[("deleted", "false")]).await);
+    assert!(!roles.as_array().unwrap().iter().any(|r| r["name"] == "Night readers"), "nothing half-written");
+
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let again = app.call("/api/create_role", &[("name", "Night readers"), ("perms[]", "document:read")]).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+}

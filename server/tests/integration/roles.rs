@@ -2,13 +2,10 @@
 //! delegation limits, concurrency, holders, explain access — as a caller
 //! observes them.
 
-use crate::support::{TestApp, TestResponse, PASSWORD};
+use crate::support::{json, TestApp, TestResponse, PASSWORD};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-fn json(r: &TestResponse) -> Value {
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
-}
 
 fn field_message(r: &TestResponse, field: &str) -> String {
     let body = json(r);

@@ -159,6 +159,11 @@ fn steward_blobs() -> app::documents::blobs::FsBlobStore {
     app::documents::blobs::FsBlobStore::new(blob_dir()).expect("a blob folder for the tests")
 }
 
+/// A response's body as JSON (the test fails, showing the body, when it is not).
+pub fn json(r: &TestResponse) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
+}
+
 /// Sends a request through the router and reads the whole response. One
 /// that never completes fails its test by name within [`REQUEST_LIMIT`]
 /// instead of holding the whole run until CI gives up.
