@@ -34,8 +34,6 @@ use leptos_router::{path, SsrMode};
 /// The HTML document around the application. Rendered on the server only,
 /// so the stylesheet URL (content-hashed by the server build) is given here.
 pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    ssr::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

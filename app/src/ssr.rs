@@ -288,12 +288,3 @@ pub fn page_csp(nonce: &str) -> String {
     )
 }
 
-/// Puts the page's Content-Security-Policy, with the nonce of this render,
-/// on the response.
-pub fn set_page_csp() {
-    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(value) = axum::http::HeaderValue::from_str(&page_csp(&nonce)) {
-            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
-}

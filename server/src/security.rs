@@ -10,9 +10,9 @@
 //!
 //! Every response gets the headers that keep it from being framed, sniffed
 //! or leaking its address; pages get a Content-Security-Policy with the
-//! nonce Leptos put on its inline scripts (`app::ssr::page_csp`, set by
-//! `app::shell`), anything
-//! else a policy that allows nothing to run.
+//! nonce Leptos put on their inline scripts (`app::ssr::page_csp`, read from
+//! the page by [`with_page_csp`]), anything else a policy that allows
+//! nothing to run.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -91,11 +91,11 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
     response
 }
 
-/// An HTML page's policy names the nonce its own inline scripts carry. The
-/// page sets it (`app::ssr::set_page_csp`); this reads the nonce from the
-/// page's first chunk (all of it: every route renders in `Async` mode) and
-/// makes the header agree, so no render path can leave the scripts of a
-/// page refused.
+/// An HTML page's policy names the nonce its own inline scripts carry: this
+/// reads it from the page's first chunk (all of it: every route renders in
+/// `Async` mode) and sets the header to match, so no render path can leave
+/// the scripts of a page refused. A page without a nonce gets the strict
+/// policy of [`set_headers`], which allows no inline script at all.
 async fn with_page_csp(response: Response) -> Response {
     use futures_util::StreamExt;
     let html = response
@@ -120,14 +120,22 @@ async fn with_page_csp(response: Response) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// The nonce of the first `<script nonce="…">` in a page.
+/// The nonce of the first `<script>` or `<link>` tag that carries one.
+/// Only tags are looked at: text a person typed (a document's title, say)
+/// reaches the page with `<` escaped, so it cannot pose as one.
 fn script_nonce(html: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(html).ok()?;
-    let at = text.find("<script nonce=\"").or_else(|| text.find(" nonce=\""))?;
-    let rest = &text[at..];
-    let start = rest.find("nonce=\"")? + 7;
-    let value: String = rest[start..].chars().take_while(|c| *c != '"').collect();
-    (!value.is_empty() && value.len() <= 64 && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '='))).then_some(value)
+    let text = String::from_utf8_lossy(html);
+    text.match_indices('<')
+        .filter_map(|(at, _)| {
+            let tag = &text[at + 1..];
+            (tag.starts_with("script") || tag.starts_with("link")).then(|| &tag[..tag.find('>').unwrap_or(tag.len())])
+        })
+        .find_map(|tag| {
+            let start = tag.find(" nonce=\"")? + 8;
+            let value: String = tag[start..].chars().take_while(|c| *c != '"').collect();
+            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=');
+            (!value.is_empty() && value.len() <= 64 && value.chars().all(allowed)).then_some(value)
+        })
 }
 
 fn set_headers(headers: &mut HeaderMap, https: bool) {
@@ -166,6 +174,12 @@ mod tests {
         assert_eq!(script_nonce(br#"<head><script nonce="ab-C_9">x</script>"#).as_deref(), Some("ab-C_9"));
         assert_eq!(script_nonce(b"<head><script>x</script>"), None);
         assert_eq!(script_nonce(br#"<script nonce="a'b">"#), None, "only nonce characters");
+        assert_eq!(
+            script_nonce(br#"<title>a nonce="evil" b</title><link rel="modulepreload" href="/pkg/x.js" nonce="good1"><script nonce="good1">"#).as_deref(),
+            Some("good1"),
+            "text is not a tag"
+        );
+        assert_eq!(script_nonce(br#"<p>see <a href="/x" nonce="evil">x</a></p>"#), None, "only script and link tags");
     }
 
     #[test]
