@@ -222,20 +222,7 @@ pub mod pages {
     #[component]
     fn AccessRows(rows: Vec<AccessRow>) -> impl IntoView {
         view! {
-            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <table class=TABLE data-testid="access-table">
-                    <thead class="bg-slate-50 dark:bg-slate-800/50">
-                        <tr>
-                            <th scope="col" class=TH>"When (UTC)"</th>
-                            <th scope="col" class=TH>"Request"</th>
-                            <th scope="col" class=TH>"Status"</th>
-                            <th scope="col" class=format!("{TH} text-right")>"Time"</th>
-                            <th scope="col" class=TH>"Organisation"</th>
-                            <th scope="col" class=TH>"User"</th>
-                            <th scope="col" class=TH>"Request id"</th>
-                        </tr>
-                    </thead>
-                    <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+            <DataTable testid="access-table" columns=&["When (UTC)", "Request", "Status", "Time", "Organisation", "User", "Request id"] right=&["Time"]>
                         {rows.into_iter().map(|r| {
                             let tone = match r.status {
                                 500.. => "text-red-700 dark:text-red-400 font-semibold",
@@ -263,9 +250,7 @@ pub mod pages {
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+                    </DataTable>
         }
     }
 }

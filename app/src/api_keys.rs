@@ -3,7 +3,7 @@
 //! scopes the maker holds (and, at each request, to what they still hold),
 //! with an expiry, revocation and a last-used time.
 
-use crate::components::{outcome, Field, PageHeader, ALERT, BUTTON, BUTTON_QUIET, CARD, LABEL, NOTICE, SELECT, TABLE, TD, TH};
+use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_QUIET, CARD, LABEL, NOTICE, SELECT, TD};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -350,12 +350,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                             Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                             Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No keys yet."</p> }.into_any(),
                             Ok(rows) => view! {
-                                <table class=format!("{TABLE} mt-3") data-testid="api-keys">
-                                    <thead><tr>
-                                        <th class=TH>"Name"</th><th class=TH>"Key"</th><th class=TH>"Permissions"</th>
-                                        <th class=TH>"Expires"</th><th class=TH>"Last used"</th><th class=TH>"State"</th><th class=TH></th>
-                                    </tr></thead>
-                                    <tbody>
+                                <DataTable testid="api-keys" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""] class="mt-3">
                                         {rows.into_iter().map(|k| view! {
                                             <tr data-testid="api-key-row">
                                                 <td class=TD>{k.name}</td>
@@ -374,8 +369,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                                                 </td>
                                             </tr>
                                         }).collect_view()}
-                                    </tbody>
-                                </table>
+                                </DataTable>
                             }.into_any(),
                         }
                     })}

@@ -8,7 +8,7 @@
 //! and bounded by `steward audit-retention`. Anonymisation removes the
 //! person's name and email from every other table.
 
-use crate::components::{outcome, Field, PageHeader, ALERT, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, LINK, TABLE, TD, TH};
+use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, LINK, TD};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -447,11 +447,7 @@ pub fn DeletionRequestsPage() -> impl IntoView {
                                 {outcome(retention, "Saved.")}
                             </section>
                             {outcome(resolve, "Done.")}
-                            <table class=TABLE data-testid="deletion-requests">
-                                <thead><tr>
-                                    <th class=TH>"Person"</th><th class=TH>"Asked"</th><th class=TH>"Reason"</th><th class=TH>"Status"</th><th class=TH></th>
-                                </tr></thead>
-                                <tbody>
+                            <DataTable testid="deletion-requests" columns=&["Person", "Asked", "Reason", "Status", ""]>
                                     {d.requests.into_iter().map(|r| {
                                         let pending = r.status == "pending";
                                         view! {
@@ -473,8 +469,7 @@ pub fn DeletionRequestsPage() -> impl IntoView {
                                             </tr>
                                         }
                                     }).collect_view()}
-                                </tbody>
-                            </table>
+                            </DataTable>
                         }.into_any(),
                     }
                 })}

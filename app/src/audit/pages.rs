@@ -119,19 +119,7 @@ fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
         return view! { <p class="text-sm text-slate-500" data-testid=testid>"None."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <table class=TABLE data-testid=testid>
-                <thead class="bg-slate-50 dark:bg-slate-800/50">
-                    <tr>
-                        <th scope="col" class=TH>"When"</th>
-                        <th scope="col" class=TH>"Actor"</th>
-                        <th scope="col" class=TH>"Action"</th>
-                        <th scope="col" class=TH>"Entity"</th>
-                        <th scope="col" class=TH>"Changed"</th>
-                        <th scope="col" class=TH>"Address"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+        <DataTable testid=testid columns=&["When", "Actor", "Action", "Entity", "Changed", "Address"]>
                     {rows.into_iter().map(|e| view! {
                         <tr data-testid="event-row">
                             <td class=format!("{TD} whitespace-nowrap")><A href=format!("/audit/{}", e.id) attr:class=LINK>{e.occurred_at}</A></td>
@@ -147,9 +135,7 @@ fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
                             <td class=format!("{TD} font-mono text-xs text-slate-500")>{e.ip}</td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }

@@ -25,6 +25,50 @@ pub const NOTICE: &str = "rounded-md border border-emerald-200 bg-emerald-50 px-
 pub const ALERT: &str = "rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300";
 pub const HEADING: &str = "text-base font-semibold";
 
+/// A list as a table in its bordered frame: one header cell per column (an
+/// empty name is an actions column, named for screen readers only; those in
+/// `right` are aligned right), the rows given as children.
+#[component]
+pub fn DataTable(
+    testid: &'static str,
+    columns: &'static [&'static str],
+    /// Columns aligned right (numbers, times).
+    #[prop(optional)]
+    right: &'static [&'static str],
+    /// More classes for the frame (a margin, say).
+    #[prop(optional)]
+    class: &'static str,
+    /// Said under the header when there are no rows (None: there are some).
+    #[prop(default = None)]
+    empty: Option<&'static str>,
+    /// The data-testid of that sentence.
+    #[prop(optional)]
+    empty_testid: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class=format!("overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 {class}")>
+            <table class=TABLE data-testid=testid>
+                <thead class="bg-slate-50 dark:bg-slate-800/50">
+                    <tr>
+                        {columns.iter().map(|name| {
+                            let class = if right.contains(name) { format!("{TH} text-right") } else { TH.to_string() };
+                            match *name {
+                                "" => view! { <th scope="col" class=class><span class="sr-only">"Actions"</span></th> }.into_any(),
+                                name => view! { <th scope="col" class=class>{name}</th> }.into_any(),
+                            }
+                        }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">{children()}</tbody>
+            </table>
+            {empty.map(|message| view! {
+                <p class="p-6 text-center text-sm text-slate-500" data-testid=(!empty_testid.is_empty()).then_some(empty_testid)>{message}</p>
+            })}
+        </div>
+    }
+}
+
 /// A labelled input with its error message underneath.
 #[component]
 pub fn Field(

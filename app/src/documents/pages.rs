@@ -139,19 +139,7 @@ fn DocTable(list: DocList, p: DocQuery) -> impl IntoView {
                 <span class="ml-auto text-sm text-slate-600 dark:text-slate-400" data-testid="document-count">{format!("{count} documents")}</span>
             </div>
         </Form>
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <table class=TABLE data-testid="document-table">
-                <thead class="bg-slate-50 dark:bg-slate-800/50">
-                    <tr>
-                        <th scope="col" class=TH>"Title"</th>
-                        <th scope="col" class=TH>"Version"</th>
-                        <th scope="col" class=TH>"Size"</th>
-                        <th scope="col" class=TH>"Tags"</th>
-                        <th scope="col" class=TH>"Uploaded by"</th>
-                        <th scope="col" class=TH>"Changed"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+        <DataTable testid="document-table" columns=&["Title", "Version", "Size", "Tags", "Uploaded by", "Changed"] empty=empty.then_some("No documents match.") empty_testid="no-documents">
                     {list.rows.into_iter().map(|d| view! {
                         <tr data-testid="document-row">
                             <td class=TD>
@@ -165,10 +153,7 @@ fn DocTable(list: DocList, p: DocQuery) -> impl IntoView {
                             <td class=format!("{TD} whitespace-nowrap text-slate-500")>{d.updated_at}</td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
-            {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-documents">"No documents match."</p> })}
-        </div>
+                </DataTable>
         <Pager first next />
     }
 }

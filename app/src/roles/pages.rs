@@ -37,19 +37,7 @@ pub fn RolesPage() -> impl IntoView {
                         Ok(rows) => {
                             let empty = rows.is_empty();
                             view! {
-                                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                                    <table class=TABLE data-testid="role-table">
-                                        <thead class="bg-slate-50 dark:bg-slate-800/50">
-                                            <tr>
-                                                <th scope="col" class=TH>"Role"</th>
-                                                <th scope="col" class=TH>"Kind"</th>
-                                                <th scope="col" class=TH>"Permissions"</th>
-                                                <th scope="col" class=TH>"Views"</th>
-                                                <th scope="col" class=TH>"Held directly by"</th>
-                                                <th scope="col" class=TH>"Teams"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                <DataTable testid="role-table" columns=&["Role", "Kind", "Permissions", "Views", "Held directly by", "Teams"] empty=empty.then_some("No roles here.")>
                                             {rows.into_iter().map(|r| view! {
                                                 <tr data-testid="role-row">
                                                     <td class=TD>
@@ -63,10 +51,7 @@ pub fn RolesPage() -> impl IntoView {
                                                     <td class=TD>{r.teams}</td>
                                                 </tr>
                                             }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                    {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500">"No roles here."</p> })}
-                                </div>
+                                        </DataTable>
                             }.into_any()
                         }
                     }

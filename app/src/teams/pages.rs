@@ -36,17 +36,7 @@ pub fn TeamsPage() -> impl IntoView {
                                 Ok(rows) => {
                                     let empty = rows.is_empty();
                                     view! {
-                                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                                            <table class=TABLE data-testid="team-table">
-                                                <thead class="bg-slate-50 dark:bg-slate-800/50">
-                                                    <tr>
-                                                        <th scope="col" class=TH>"Team"</th>
-                                                        <th scope="col" class=TH>"Members"</th>
-                                                        <th scope="col" class=TH>"Lead"</th>
-                                                        <th scope="col" class=TH>"Roles"</th>
-                                                    </tr>
-                                                </thead>
-                                                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                        <DataTable testid="team-table" columns=&["Team", "Members", "Lead", "Roles"] empty=empty.then_some("No teams here yet.")>
                                                     {rows.into_iter().map(|t| view! {
                                                         <tr data-testid="team-row">
                                                             <td class=TD>
@@ -58,10 +48,7 @@ pub fn TeamsPage() -> impl IntoView {
                                                             <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{t.roles}</td>
                                                         </tr>
                                                     }).collect_view()}
-                                                </tbody>
-                                            </table>
-                                            {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500">"No teams here yet."</p> })}
-                                        </div>
+                                                </DataTable>
                                     }.into_any()
                                 }
                             }

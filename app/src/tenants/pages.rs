@@ -51,19 +51,7 @@ pub fn TenantsPage() -> impl IntoView {
                         Ok(list) => {
                             let next = list.next.clone().map(|after| format!("/tenants{}", query_string(&[("q", &p.q), ("status", &p.status), ("after", &after)])));
                             view! {
-                                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                                    <table class=TABLE data-testid="tenant-table">
-                                        <thead class="bg-slate-50 dark:bg-slate-800/50">
-                                            <tr>
-                                                <th scope="col" class=TH>"Organisation"</th>
-                                                <th scope="col" class=TH>"Short name"</th>
-                                                <th scope="col" class=TH>"Status"</th>
-                                                <th scope="col" class=TH>"Plan"</th>
-                                                <th scope="col" class=TH>"Modules"</th>
-                                                <th scope="col" class=TH><span class="sr-only">"Actions"</span></th>
-                                            </tr>
-                                        </thead>
-                                        <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                <DataTable testid="tenant-table" columns=&["Organisation", "Short name", "Status", "Plan", "Modules", ""]>
                                             {list.rows.into_iter().map(|t| view! {
                                                 <tr data-testid="tenant-row">
                                                     <td class=TD><A href=format!("/tenants/{}", t.id) attr:class=LINK>{t.name}</A></td>
@@ -82,9 +70,7 @@ pub fn TenantsPage() -> impl IntoView {
                                                     </td>
                                                 </tr>
                                             }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                        </DataTable>
                                 <nav class="mt-4 flex justify-end text-sm" aria-label="Pages">
                                     {next.map(|href| view! { <a href=href class=LINK>"Next page →"</a> })}
                                 </nav>

@@ -92,18 +92,7 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
                 <span class="ml-auto text-sm text-slate-600 dark:text-slate-400" data-testid="user-count">{format!("{count} users")}</span>
             </div>
         </Form>
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <table class=TABLE data-testid="user-table">
-                <thead class="bg-slate-50 dark:bg-slate-800/50">
-                    <tr>
-                        <th scope="col" class=TH>"Name"</th>
-                        <th scope="col" class=TH>"Email"</th>
-                        <th scope="col" class=TH>"Status"</th>
-                        <th scope="col" class=TH>"Roles"</th>
-                        <th scope="col" class=TH>"Last sign-in"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+        <DataTable testid="user-table" columns=&["Name", "Email", "Status", "Roles", "Last sign-in"] empty=empty.then_some("No users match.") empty_testid="no-users">
                     {list.rows.into_iter().map(|u| view! {
                         <tr data-testid="user-row">
                             <td class=TD><A href=format!("/users/{}", u.id) attr:class=LINK>{u.display_name}</A></td>
@@ -113,10 +102,7 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
                             <td class=format!("{TD} whitespace-nowrap text-slate-500")>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
-            {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-users">"No users match."</p> })}
-        </div>
+                </DataTable>
         <Pager first next />
     }
 }
