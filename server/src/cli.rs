@@ -132,6 +132,15 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// Reverse proxies or load balancers in front of Steward, as CIDR blocks
+    /// separated by commas (such as 10.0.0.0/8,2001:db8::/32). A request
+    /// from one of them is taken to come from the rightmost address in its
+    /// X-Forwarded-For that is not a trusted proxy: that address is what
+    /// sign-in throttling counts and audit events record. Unset: the
+    /// connection's peer is the client and X-Forwarded-For is ignored.
+    #[arg(long, env = "STEWARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::client_addr::Cidr>,
+
     /// Keep this many whole days of the access log (older days are dropped
     /// every hour).
     #[arg(long, env = "STEWARD_ACCESS_LOG_DAYS", default_value_t = 30,

@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod api;
 pub mod backup;
 pub mod cli;
+pub mod client_addr;
 pub mod db;
 pub mod demo;
 pub mod embedded;

@@ -111,6 +111,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         metrics_token: args.metrics_token.clone(),
         access_log: !args.no_access_log,
+        trusted_proxies: steward::client_addr::TrustedProxies::new(args.trusted_proxies.clone()),
         read_pool,
         master_key: master_key(args.master_key.as_deref(), data_dir)?,
     };

@@ -61,6 +61,8 @@ pub struct WebConfig {
     /// The pool of DATABASE_READ_URL (a streaming replica) for lists,
     /// searches and the audit log; None reads from the primary.
     pub read_pool: Option<sqlx::PgPool>,
+    /// The reverse proxies whose X-Forwarded-For names the client.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// Seals two-factor secrets at rest (STEWARD_MASTER_KEY or the key file).
     pub master_key: app::auth::mfa::MasterKey,
 }
@@ -164,6 +166,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .layer(middleware::from_fn(argument_errors))
         .layer(middleware::from_fn_with_state(crate::security::Guard { https: config.secure_cookies }, crate::security::guard))
         .layer(middleware::from_fn_with_state(ops, track))
+        .layer(middleware::from_fn_with_state(config.trusted_proxies.clone(), crate::client_addr::client_addr))
         .with_state(state)
 }
 
@@ -444,7 +447,7 @@ async fn metrics(
     State(ops): State<Ops>,
     req: Request,
 ) -> Response {
-    let connect = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    let client = app::authz::ssr::client_ip(req.extensions());
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -452,7 +455,7 @@ async fn metrics(
         .and_then(|v| v.strip_prefix("Bearer "));
     let allowed = match (&ops.metrics_token, presented) {
         (Some(token), Some(given)) => constant_time_eq(token.as_bytes(), given.as_bytes()),
-        (Some(_), None) | (None, _) => connect.is_some_and(|c| c.0.ip().is_loopback()),
+        (Some(_), None) | (None, _) => client.is_some_and(|ip| ip.is_loopback()),
     };
     if !allowed {
         return (

@@ -32,10 +32,24 @@ pub fn request_meta() -> RequestMeta {
 /// outside Leptos).
 pub fn meta_of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> RequestMeta {
     RequestMeta {
-        ip: extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip()),
+        ip: client_ip(extensions),
         user_agent: headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
         request_id: extensions.get::<RequestId>().map(|r| r.0.clone()),
     }
+}
+
+/// The address a request is taken to come from: the peer of the connection,
+/// or behind trusted proxies the client they name (set by the server's
+/// `client_addr` layer).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// The request's [`ClientAddr`], else the connection's peer.
+pub fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<ClientAddr>()
+        .map(|c| c.0)
+        .or_else(|| extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip()))
 }
 
 /// Set by the server for every request; appears in logs and audit events.

@@ -19,9 +19,18 @@ fn help_explains_every_setting() {
     }
     let out = steward().args(["serve", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS"] {
+    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES"] {
         assert!(text.contains(word), "serve --help mentions {word}:\n{text}");
     }
+}
+
+#[test]
+fn a_trusted_proxy_that_is_no_address_block_is_one_clear_sentence() {
+    let out = steward().args(["serve", "--trusted-proxies", "10.0.0.0/8,load-balancer"]).output().unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("\"load-balancer\" is not an address or CIDR block (such as 10.0.0.0/8)"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
 }
 
 #[test]

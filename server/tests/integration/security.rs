@@ -18,13 +18,21 @@ fn actions(events: &[(String, Option<String>, serde_json::Value)]) -> Vec<&str> 
 
 /// A sign-in form post from a given client address.
 async fn sign_in_from(app: &TestApp, address: &str, tenant: &str, email: &str, password: &str) -> crate::support::TestResponse {
+    sign_in_via(app, address, None, tenant, email, password).await
+}
+
+/// A sign-in form post from the connection peer `address`, carrying
+/// `X-Forwarded-For: forwarded` when given (as a proxy sends it).
+async fn sign_in_via(app: &TestApp, address: &str, forwarded: Option<&str>, tenant: &str, email: &str, password: &str) -> crate::support::TestResponse {
     let mut req = Request::builder()
         .method(Method::POST)
         .uri("/api/sign_in")
         .header(header::ACCEPT, "application/json")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form_encode(&[("tenant", tenant), ("email", email), ("password", password)])))
-        .unwrap();
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(forwarded) = forwarded {
+        req = req.header("x-forwarded-for", forwarded);
+    }
+    let mut req = req.body(Body::from(form_encode(&[("tenant", tenant), ("email", email), ("password", password)]))).unwrap();
     let addr: SocketAddr = format!("{address}:50000").parse().unwrap();
     req.extensions_mut().insert(ConnectInfo(addr));
     app.request(req).await
@@ -379,4 +387,55 @@ async fn people_list_their_own_sessions_and_sign_the_others_out() {
     };
     assert_eq!(app.call("/api/revoke_my_sessions", &[("session_id", &olivia_session)]).await.status, StatusCode::NOT_FOUND);
     assert!(app.db.events("acme").await.iter().any(|e| e.0 == "user.sessions_revoke" && e.2["after"]["by"] == "themselves"));
+}
+
+/// Behind a load balancer every connection comes from the balancer. With
+/// it among the trusted proxies, each client is throttled and recorded by
+/// the address the balancer forwarded: one client's guessing blocks that
+/// client only, and a client writing X-Forwarded-For itself gains nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_and_recorded_by_its_own_address() {
+    let db = TestDb::new().await;
+    let pool = db.app_pool().await;
+    let trusted = steward::client_addr::TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+    let router = steward::web::router(pool.clone(), &steward::web::WebConfig { trusted_proxies: trusted, ..web_config() });
+    let app = TestApp { db, pool, router, cookies: Default::default() };
+    let balancer = "10.0.0.2";
+    for n in 0..19 {
+        let res = sign_in_via(&app, balancer, Some("203.0.113.9"), "acme", &format!("guess{n}@acme.test"), "wrong-password-x").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "failure {n}");
+    }
+    // A forged entry to the left of what the balancer appended is not read.
+    let twentieth = sign_in_via(&app, balancer, Some("198.51.100.7, 203.0.113.9"), "acme", "guess19@acme.test", "wrong-password-x").await;
+    assert_eq!(twentieth.status, StatusCode::TOO_MANY_REQUESTS, "{}", twentieth.body);
+    // Everyone else behind the same balancer still signs in.
+    let other = sign_in_via(&app.another_browser(), balancer, Some("198.51.100.7"), "acme", "olivia@acme.test", PASSWORD).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    // A client that connects itself is its own address, whatever header it
+    // writes: the guesser cannot pose as someone else to get past its block,
+    // and nobody can pose as the guesser.
+    let guesser = sign_in_via(&app.another_browser(), "203.0.113.9", Some("198.51.100.8"), "acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(guesser.status, StatusCode::TOO_MANY_REQUESTS, "{}", guesser.body);
+    let bystander = sign_in_via(&app.another_browser(), "192.0.2.1", Some("203.0.113.9"), "acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(bystander.status, StatusCode::OK, "{}", bystander.body);
+
+    let mut conn = app.db.superuser().connect().await.unwrap();
+    let recorded: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT action, host(ip) FROM audit_events WHERE action IN ('auth.address_blocked', 'auth.sign_in') ORDER BY seq")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded,
+        [
+            ("auth.address_blocked".to_string(), Some("203.0.113.9".to_string())),
+            ("auth.sign_in".to_string(), Some("198.51.100.7".to_string())),
+            ("auth.sign_in".to_string(), Some("192.0.2.1".to_string())),
+        ]
+    );
+    let blocked: String = sqlx::query_scalar("SELECT changes->'after'->>'address' FROM audit_events WHERE action = 'auth.address_blocked'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(blocked, "203.0.113.9");
 }

@@ -131,6 +131,7 @@ pub fn web_config() -> WebConfig {
         max_upload_bytes: UPLOAD_LIMIT,
         metrics_token: Some(METRICS_TOKEN.into()),
         access_log: true,
+        trusted_proxies: Default::default(),
         read_pool: None,
         master_key: test_master_key(),
     }
