@@ -95,8 +95,7 @@ impl TrustedProxies {
         }
         let mut nearest = peer;
         // Several headers are one list, in order; read it from the right.
-        let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).collect();
-        for hop in hops.into_iter().rev() {
+        for hop in forwarded_for.flat_map(|v| v.split(',')).rev() {
             let Some(ip) = parse_hop(hop) else { return nearest };
             if !self.trusts(ip) {
                 return ip;
