@@ -37,6 +37,7 @@ install_build_tools() {
   have_postgres || missing+=(postgresql)
   command -v npm >/dev/null || missing+=(nodejs npm)
   command -v cc >/dev/null || missing+=(build-essential)
+  command -v mold >/dev/null || missing+=(mold)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing from Debian: ${missing[*]}"
     apt_install "${missing[@]}"

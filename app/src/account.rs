@@ -482,7 +482,7 @@ pub fn TwoFactorPage() -> impl IntoView {
                     };
                     let codes = confirm.value().get().and_then(|r| r.ok());
                     if let Some(codes) = codes {
-                        let then = next().unwrap_or_else(|| "/".into());
+                        let then = crate::auth::safe_next(next().as_deref());
                         return view! {
                             <div data-testid="recovery-codes" class="space-y-3">
                                 <p role="status" class=crate::components::NOTICE>"Two-factor sign-in is on."</p>

@@ -151,6 +151,7 @@ pub mod ssr {
         if !confirm.trim().eq_ignore_ascii_case(&email) {
             return Err(field("confirm", "Type the person's email address exactly, to confirm."));
         }
+        crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "anonymise").await?;
         crate::users::ssr::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
         let after = anonymise_in(actor.conn(), tenant_id, user_id).await?;
         actor.audit("user.anonymise", "user", user_id, Some(json!({ "anonymised": false })), Some(after)).await?;
@@ -241,6 +242,7 @@ pub mod ssr {
                 if user_id == actor.user_id() {
                     return Err(AppError::Conflict("Another administrator must complete your own request.".into()));
                 }
+                crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "anonymise").await?;
                 crate::users::ssr::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
                 let after = anonymise_in(actor.conn(), tenant_id, user_id).await?;
                 sqlx::query("UPDATE deletion_requests SET resolved_by = $3, note = $4 WHERE tenant_id = $1 AND id = $2")
@@ -331,9 +333,21 @@ pub mod ssr {
     /// A download of a person's data, recorded as `user.export`.
     pub async fn export(actor: &mut Actor, user_id: Uuid) -> Result<Value, AppError> {
         let tenant_id = actor.tenant_id();
+        crate::authz::delegation::ensure_may_act_on(actor, user_id, "export the personal data of").await?;
         let doc = collect(actor.conn(), tenant_id, user_id).await?;
-        actor.audit("user.export", "user", user_id, None, None).await?;
+        actor.audit("user.export", "user", user_id, None, Some(json!({ "contained": contents(&doc) }))).await?;
         Ok(doc)
+    }
+
+    /// What an export holds, section by section: how many entries of each
+    /// list, and which other parts were there (recorded with the export).
+    pub fn contents(doc: &Value) -> Value {
+        let Some(sections) = doc.as_object() else { return json!({}) };
+        sections
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_array().map(|a| json!(a.len())).unwrap_or(json!(true))))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     }
 
     /// Runs the retention job once: in every tenant with a period set,
@@ -375,7 +389,8 @@ pub mod ssr {
         Ok(total)
     }
 
-    /// `GET /users/{id}/export.json` (needs `user:read`) and
+    /// `GET /users/{id}/export.json` (needs `user:export`, and the person's
+    /// grants within the caller's) and
     /// `GET /account/export.json` (one's own): the download.
     pub async fn download(
         state: &crate::ssr::AppState,
@@ -387,7 +402,7 @@ pub mod ssr {
         use axum::response::IntoResponse;
         let result = async {
             let (mut actor, target) = match user_id {
-                Some(id) => (require_with(&state.pool, me, meta, Perm::UserRead).await?, id),
+                Some(id) => (require_with(&state.pool, me, meta, Perm::UserExport).await?, id),
                 None => {
                     let me = me.ok_or(AppError::Unauthenticated)?;
                     let (own, home) = (me.user_id, me.acting_from.as_ref().unwrap_or(&me.tenant).id);

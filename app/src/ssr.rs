@@ -36,6 +36,8 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// Seals two-factor secrets at rest.
     pub master_key: crate::auth::mfa::MasterKey,
+    /// How long platform staff may act inside a tenant, in minutes.
+    pub acting_minutes: u32,
 }
 
 /// Per-tenant values that may be a few seconds old: the filter menus of the

@@ -141,6 +141,13 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::client_addr::Cidr>,
 
+    /// How long platform staff may act inside a tenant after switching in
+    /// (with a stated reason), in minutes; then they are returned to the
+    /// platform and the end is recorded.
+    #[arg(long, env = "STEWARD_ACTING_MINUTES", default_value_t = app::tenants::DEFAULT_ACTING_MINUTES,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub acting_minutes: u32,
+
     /// Keep this many whole days of the access log (older days are dropped
     /// every hour).
     #[arg(long, env = "STEWARD_ACCESS_LOG_DAYS", default_value_t = 30,

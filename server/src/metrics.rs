@@ -24,7 +24,9 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     /// (method, route, status) → latency series. Routes are the router's
-    /// patterns (`/users/{id}`), never raw paths, so the set stays small.
+    /// patterns (`/users/{id}`), never raw paths, and methods outside the
+    /// standard set are `OTHER`, so the set stays small; [`MAX_SERIES`]
+    /// bounds it whatever happens.
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
     /// Access-log records dropped because the writer fell behind.
     pub access_log_dropped: AtomicU64,
@@ -32,12 +34,39 @@ pub struct Metrics {
     pub access_log_written: AtomicU64,
 }
 
+/// The most series kept; past it, new combinations count under one
+/// `(overflow)` route, so that no sequence of requests grows the map further.
+pub const MAX_SERIES: usize = 2_000;
+
+/// A request's method as metrics and the access log name it: one of the
+/// standard methods, or `OTHER` for any extension method (a client chooses
+/// those freely, so they must not become keys).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, latency: Duration) {
+    pub fn observe(&self, method: &'static str, route: &str, status: u16, latency: Duration) {
         let seconds = latency.as_secs_f64();
         let slot = BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(BUCKETS.len());
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let s = series.entry((method.to_string(), route.to_string(), status)).or_default();
+        let mut key = (method.to_string(), route.to_string(), status);
+        if series.len() >= MAX_SERIES && !series.contains_key(&key) {
+            key = ("OTHER".to_string(), "(overflow)".to_string(), status);
+        }
+        let s = series.entry(key).or_default();
         s.count += 1;
         s.sum += seconds;
         s.buckets[slot] += 1;

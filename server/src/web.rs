@@ -65,6 +65,8 @@ pub struct WebConfig {
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// Seals two-factor secrets at rest (STEWARD_MASTER_KEY or the key file).
     pub master_key: app::auth::mfa::MasterKey,
+    /// How long platform staff may act inside a tenant, in minutes.
+    pub acting_minutes: u32,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -101,6 +103,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         blobs: config.blobs.clone(),
         max_upload_bytes: config.max_upload_bytes,
         master_key: config.master_key.clone(),
+        acting_minutes: config.acting_minutes,
     };
     let routes = route_list();
 
@@ -191,6 +194,17 @@ fn is_page(method: &Method, path: &str) -> bool {
         && !Path::new(path).extension().is_some_and(|e| !e.is_empty())
 }
 
+/// A static file: the compiled bundle, the stylesheet, images and fonts.
+/// Nothing a static path names holds tenant data.
+fn is_static(method: &Method, path: &str) -> bool {
+    let static_ext = Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "js" | "wasm" | "css" | "ico" | "png" | "svg" | "woff" | "woff2" | "map" | "txt"));
+    (method == Method::GET || method == Method::HEAD)
+        && (path.starts_with("/pkg/") || path.starts_with("/assets/") || matches!(path, "/healthz" | "/readyz") || (static_ext && !path[1..].contains('/')))
+}
+
 /// Resolves the session to a principal (one query) and puts it in the
 /// request's extensions as [`CurrentUser`]. Anonymous requests for pages go
 /// to the sign-in page; signed-in ones for the sign-in page go home.
@@ -255,7 +269,7 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
         };
         if let Some(auth) = auth {
             match resolve_principal(&state.pool, &state.principals, &auth).await {
-                Ok(Some(me)) => current = CurrentUser(Some(apply_acting(me, session).await)),
+                Ok(Some(me)) => current = CurrentUser(Some(apply_acting(me, session, &state.pool).await)),
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
                     let _ = session.flush().await;
@@ -277,8 +291,10 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
                         let target = format!("{page}?next={}", percent_encode(wanted, b"-_.~/"));
                         return Redirect::to(&target).into_response();
                     }
-                    let safe = req.method() == Method::GET || req.method() == Method::HEAD;
-                    if !safe && !allowed.contains(&path) && !matches!(path, "/api/sign_out" | "/api/me" | "/api/flash") {
+                    // An allow-list: the page's own server functions, signing
+                    // out, who one is, the flash message and static files.
+                    // Everything else (exports included) is refused.
+                    if !allowed.contains(&path) && !matches!(path, "/api/sign_out" | "/api/me" | "/api/flash") && !is_static(req.method(), path) {
                         let body = serde_json::to_string(&AppError::Refused(message.into())).unwrap_or_default();
                         return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response();
                     }
@@ -399,7 +415,7 @@ struct Ops {
 async fn track(State(ops): State<Ops>, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let at = chrono::Utc::now();
-    let method = req.method().clone();
+    let method = crate::metrics::method_label(req.method());
     let path = req.uri().path().to_string();
     let route = match req.extensions().get::<MatchedPath>() {
         Some(m) => m.as_str().to_string(),
@@ -409,7 +425,7 @@ async fn track(State(ops): State<Ops>, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let latency = started.elapsed();
     let status = response.status().as_u16();
-    ops.metrics.observe(method.as_str(), &route, status, latency);
+    ops.metrics.observe(method, &route, status, latency);
     if let Some(log) = &ops.access_log {
         let quiet = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics" | "/pkg/*")
             || route.starts_with("/assets/");

@@ -47,6 +47,11 @@ pub struct Me {
     /// grants are still those of their platform roles.
     #[serde(default)]
     pub acting_from: Option<TenantSummary>,
+    /// While acting: when it ends (Unix seconds) and the reason stated.
+    #[serde(default)]
+    pub acting_until: Option<i64>,
+    #[serde(default)]
+    pub acting_reason: Option<String>,
 }
 
 impl Me {
@@ -106,15 +111,19 @@ pub struct SignInPrefill {
     pub email: String,
 }
 
-/// Where to go after signing in: only a path on this site, never another host.
+/// Where to go after signing in: only a path on this site, never another
+/// host. A path is printable ASCII with no white space and no backslash:
+/// browsers drop tabs and newlines from URLs and read `\\` as `/`, so
+/// `/\t/evil.example` or `/\\evil.example` would lead away; anything else
+/// goes to the overview.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
-                && !n.starts_with("/\\")
                 && !n.starts_with("/login")
-                && !n.contains(['\r', '\n']) =>
+                && n.len() <= 2000
+                && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\') =>
         {
             n.to_string()
         }
@@ -134,6 +143,14 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/login")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers strip tabs and newlines, and read a backslash as a slash.
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/x\\..\\/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\u{1}")), "/");
+        assert_eq!(safe_next(Some("/users/\u{e9}")), "/");
+        assert_eq!(safe_next(Some("/users/%C3%A9?q=a%20b")), "/users/%C3%A9?q=a%20b");
     }
 
     #[test]
@@ -147,6 +164,8 @@ mod tests {
             permissions: vec!["user:read".into()],
             menu: vec![],
             acting_from: None,
+            acting_until: None,
+            acting_reason: None,
         };
         assert!(me.can_view("users"));
         assert!(!me.can_view("tenants"));

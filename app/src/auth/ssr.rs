@@ -122,6 +122,8 @@ pub async fn resolve_principal(pool: &PgPool, cache: &PrincipalCache, auth: &Ses
         permissions: row.permissions.unwrap_or_default(),
         menu,
         acting_from: None,
+        acting_until: None,
+        acting_reason: None,
     });
     cache.put(key, row.auth_version, me.clone());
     Ok(Some(me))
@@ -130,19 +132,44 @@ pub async fn resolve_principal(pool: &PgPool, cache: &PrincipalCache, auth: &Ses
 /// The session key under which platform staff's "acting inside" tenant is kept.
 pub const SESSION_ACTING_KEY: &str = "steward.acting";
 
+/// What the session keeps while platform staff act inside a tenant: where,
+/// why, and until when (Unix seconds).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ActingGrant {
+    pub tenant: TenantSummary,
+    pub reason: String,
+    pub until: i64,
+}
+
+/// `me` acting under `grant`.
+pub fn acting_as(me: &Me, grant: &ActingGrant) -> Me {
+    let mut acting = me.clone();
+    acting.acting_from = Some(std::mem::replace(&mut acting.tenant, grant.tenant.clone()));
+    acting.acting_until = Some(grant.until);
+    acting.acting_reason = Some(grant.reason.clone());
+    acting
+}
+
 /// Platform staff who switched into another tenant act there with their
-/// platform grants: the principal is the same person, with `tenant` the
-/// tenant acted in and `acting_from` their own. Anyone else is unchanged
-/// (a stale record is ignored).
-pub async fn apply_acting(me: Arc<Me>, session: &Session) -> Arc<Me> {
-    let Ok(Some(target)) = session.get::<TenantSummary>(SESSION_ACTING_KEY).await else { return me };
+/// platform grants until the grant's time runs out: the principal is the
+/// same person, with `tenant` the tenant acted in and `acting_from` their
+/// own. Past its time the grant is dropped, the end is recorded in both
+/// audit chains, and they are back on the platform. Anyone else is
+/// unchanged (a stale or malformed record is ignored).
+pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool) -> Arc<Me> {
+    let Ok(Some(grant)) = session.get::<ActingGrant>(SESSION_ACTING_KEY).await else { return me };
     let staff = me.tenant.kind == "platform" && (me.can("system:admin") || me.can("support:cross_tenant"));
-    if !staff || target.id == me.tenant.id {
+    if !staff || grant.tenant.id == me.tenant.id {
         return me;
     }
-    let mut acting = (*me).clone();
-    acting.acting_from = Some(std::mem::replace(&mut acting.tenant, target));
-    Arc::new(acting)
+    if grant.until <= chrono::Utc::now().timestamp() {
+        if matches!(session.remove::<ActingGrant>(SESSION_ACTING_KEY).await, Ok(Some(_))) {
+            let acting = acting_as(&me, &grant);
+            crate::tenants::ssr::record_acting_end(pool, &acting, "expired", &crate::audit::ssr::RequestMeta::default()).await;
+        }
+        return me;
+    }
+    Arc::new(acting_as(&me, &grant))
 }
 
 /// Reads the session's identity; a malformed record counts as signed out.
@@ -382,6 +409,9 @@ pub async fn finish_sign_in(
     record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
     tx.commit().await?;
 
+    // A new person on this browser starts clean: nothing of an earlier
+    // sign-in (acting inside a tenant, confinement flags) carries over.
+    session.clear().await;
     session.cycle_id().await.map_err(session_error)?;
     session
         .insert(SESSION_AUTH_KEY, SessionAuth { tenant_id, user_id })

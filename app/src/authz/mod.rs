@@ -7,6 +7,8 @@
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod delegation;
 
 mod explain;
 pub use explain::*;
@@ -49,6 +51,7 @@ permissions! {
     UserDelete => "user:delete",
     UserResetPassword => "user:reset_password",
     UserRevokeSessions => "user:revoke_sessions",
+    UserExport => "user:export",
     RoleRead => "role:read",
     RoleManage => "role:manage",
     RoleAssign => "role:assign",

@@ -20,6 +20,9 @@ pub struct Actor {
     pub meta: RequestMeta,
     /// The tenant the transaction is scoped to (events go to its chain).
     pub scope: Uuid,
+    /// The primary pool, for what must outlive the action's transaction (a
+    /// refusal's own event).
+    pub pool: PgPool,
 }
 
 /// The request id, client address and user agent of the current request.
@@ -89,7 +92,7 @@ async fn authorise(pool: &PgPool, reads: &PgPool, me: Option<Arc<Me>>, meta: Req
     let mut tx = reads.begin().await?;
     scope_to_tenant(&mut tx, me.tenant.id).await?;
     let scope = me.tenant.id;
-    Ok(Actor { me, tx, meta, scope })
+    Ok(Actor { me, tx, meta, scope, pool: pool.clone() })
 }
 
 /// [`require`] for platform staff's own work (the tenant registry, the
@@ -243,5 +246,5 @@ pub async fn require_view(view: &str) -> Result<Actor, AppError> {
     let mut tx = state.pool.begin().await?;
     scope_to_tenant(&mut tx, me.tenant.id).await?;
     let scope = me.tenant.id;
-    Ok(Actor { me, tx, meta, scope })
+    Ok(Actor { me, tx, meta, scope, pool: state.pool.clone() })
 }

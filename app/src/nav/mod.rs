@@ -65,7 +65,7 @@ pub fn Console() -> impl IntoView {
             </header>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    me.await.ok().flatten().and_then(|me| me.acting_from.clone().map(|home| view! { <ActingBanner tenant=me.tenant.name.clone() home=home.name /> }))
+                    me.await.ok().flatten().and_then(|me| me.acting_from.clone().map(|home| view! { <ActingBanner tenant=me.tenant.name.clone() home=home.name until=me.acting_until reason=me.acting_reason.clone().unwrap_or_default() /> }))
                 })}
             </Transition>
             <div class="flex flex-1">
@@ -100,11 +100,21 @@ fn TenantBadge(me: Me) -> impl IntoView {
 
 /// Shown on every page while platform staff act inside another tenant.
 #[component]
-fn ActingBanner(tenant: String, home: String) -> impl IntoView {
+fn ActingBanner(tenant: String, home: String, until: Option<i64>, reason: String) -> impl IntoView {
     let stop = ServerAction::<crate::tenants::StopActing>::new();
+    // The time left as the page was made (each page and each hydrated
+    // navigation recomputes it); the server ends the access at `until`.
+    let left = until.map(|until| {
+        let now = chrono_free_now();
+        let minutes = ((until - now).max(0) + 59) / 60;
+        let at = format!("{:02}:{:02} UTC", (until % 86_400) / 3600, (until % 3600) / 60);
+        format!(" Access ends in {minutes} min (at {at}).")
+    });
     view! {
         <div role="status" data-testid="acting-banner" class="flex flex-wrap items-center justify-between gap-2 border-b border-amber-300 bg-amber-100 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-200">
-            <span>"You are acting inside " <strong>{tenant}</strong> " as " {home} " staff. Every change is recorded in its audit log."</span>
+            <span>"You are acting inside " <strong>{tenant}</strong> " as " {home} " staff, for: " <em>{reason}</em> ". Every change is recorded in its audit log."
+                <span data-testid="acting-time-left">{left}</span>
+            </span>
             <ActionForm action=stop>
                 <button type="submit" class="rounded-md bg-amber-200 px-3 py-1 font-medium hover:bg-amber-300 dark:bg-amber-900 dark:hover:bg-amber-800" data-testid="stop-acting">"Return to the platform"</button>
             </ActionForm>
@@ -119,11 +129,13 @@ fn TenantSwitcher() -> impl IntoView {
     view! {
         <ActionForm action=act attr:class="hidden items-center gap-1 lg:flex" attr:data-testid="tenant-switcher">
             <label for="switch-slug" class="sr-only">"Switch to tenant"</label>
-            <input id="switch-slug" name="slug" placeholder="Switch to tenant…" required=true class="w-40 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
+            <input id="switch-slug" name="slug" placeholder="Switch to tenant…" required=true class="w-36 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
+            <label for="switch-reason" class="sr-only">"Reason"</label>
+            <input id="switch-reason" name="reason" placeholder="Reason (ticket…)" required=true minlength="5" maxlength="300" class="w-40 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
             <input type="hidden" name="next" value="/" />
             <button type="submit" class=BUTTON_QUIET>"Go"</button>
             {move || act.value().get().and_then(|r| r.err()).map(|e| view! {
-                <span role="alert" class="text-xs text-red-600">{e.field("slug").unwrap_or_else(|| e.to_string())}</span>
+                <span role="alert" class="text-xs text-red-600">{e.field("slug").or_else(|| e.field("reason")).unwrap_or_else(|| e.to_string())}</span>
             })}
         </ActionForm>
     }
@@ -187,4 +199,27 @@ fn Sidebar(me: Me) -> impl IntoView {
             }
         })
         .collect_view()
+}
+
+/// Seconds since the Unix epoch, on the server and in the browser alike
+/// (no chrono in the browser bundle).
+fn chrono_free_now() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        (js_sys_now() / 1000.0) as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_now() -> f64 {
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = Date, js_name = now)]
+        fn date_now() -> f64;
+    }
+    date_now()
 }

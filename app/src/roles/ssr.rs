@@ -98,29 +98,15 @@ pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     actor.commit().await
 }
 
-/// Refuses a role that carries a permission the actor lacks; the role's
-/// name otherwise.
+/// Refuses (through the delegation rule) a role that carries a permission
+/// or a view the actor lacks; the role's name otherwise.
 pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppError> {
     if !actor.me.can(Perm::RoleAssign.key()) {
         return Err(AppError::Forbidden);
     }
     let tenant_id = actor.tenant_id();
     let role = find_role(actor.conn(), tenant_id, role_id).await?;
-    let carried: Vec<String> = sqlx::query_scalar(
-        "SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY permission_key",
-    )
-    .bind(tenant_id)
-    .bind(role_id)
-    .fetch_all(actor.conn())
-    .await?;
-    let missing: Vec<&str> = carried.iter().map(String::as_str).filter(|p| !actor.me.can(p)).collect();
-    if !missing.is_empty() {
-        return Err(AppError::Refused(format!(
-            "You cannot grant {}: it carries permissions you do not hold ({}).",
-            role.name,
-            missing.join(", ")
-        )));
-    }
+    crate::authz::delegation::ensure_may_give_roles(actor, &[role_id], &format!("grant {}", role.name), None).await?;
     Ok(role.name)
 }
 
@@ -390,8 +376,14 @@ async fn check_grants(
     let mut errors = Vec::new();
     let unknown_p: Vec<&str> = permissions.iter().map(String::as_str).filter(|k| !groups.iter().any(|g| g.permissions.iter().any(|p| p.0 == *k))).collect();
     let unknown_v: Vec<&str> = views.iter().map(String::as_str).filter(|k| !groups.iter().any(|g| g.views.iter().any(|v| v.0 == *k))).collect();
-    let lacking_p: Vec<&str> = permissions.iter().map(String::as_str).filter(|k| !before.0.iter().any(|b| b == k) && !actor.me.can(k)).collect();
-    let lacking_v: Vec<&str> = views.iter().map(String::as_str).filter(|k| !before.1.iter().any(|b| b == k) && !actor.me.can_view(k)).collect();
+    // The delegation rule: what the edit adds must be held by the actor.
+    let added = crate::authz::delegation::Grants {
+        permissions: permissions.iter().filter(|k| !before.0.contains(k)).cloned().collect(),
+        views: views.iter().filter(|k| !before.1.contains(k)).cloned().collect(),
+    };
+    let lacking = added.lacking(actor);
+    let lacking_p: Vec<&str> = lacking.iter().map(String::as_str).filter(|k| !k.starts_with("view:")).collect();
+    let lacking_v: Vec<&str> = lacking.iter().filter_map(|k| k.strip_prefix("view:")).collect();
     let mut problem = |field: &str, keys: &[&str], what: &str| {
         if !keys.is_empty() {
             let message: String = format!("{what}: {}.", keys.join(", ")).chars().take(300).collect();
@@ -546,11 +538,7 @@ pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
         return Ok(());
     }
     // Restoring gives the role back to its holders: the same limit as granting it.
-    let (permissions, _) = grants_of(actor.conn(), tenant_id, role_id).await?;
-    let lacking: Vec<&str> = permissions.iter().map(String::as_str).filter(|p| !actor.me.can(p)).collect();
-    if !lacking.is_empty() {
-        return Err(AppError::Refused(format!("You cannot restore this role: it carries permissions you do not hold ({}).", lacking.join(", "))));
-    }
+    crate::authz::delegation::ensure_may_give_roles(&mut actor, &[role_id], "restore this role", None).await?;
     sqlx::query("UPDATE roles SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
         .bind(role_id)

@@ -2,6 +2,7 @@
 
 use super::{TeamDetail, TeamRow};
 use crate::audit::ssr::{history, stale};
+use crate::authz::delegation;
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
 use crate::roles::ssr::ensure_keeps_admin;
@@ -166,6 +167,11 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
         // Deleting the team takes its roles from its members: the same
         // anti-lockout rule as taking them one by one.
         crate::users::ssr::ensure_team_not_last_top(actor.conn(), tenant_id, team_id).await?;
+    } else {
+        // Restoring it gives its roles back to its members: the delegation
+        // rule, as for granting them.
+        let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
+        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("restore {}", before.0), None).await?;
     }
     sqlx::query("UPDATE teams SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
@@ -192,6 +198,12 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
         .fetch_optional(actor.conn())
         .await?;
     let user = user.ok_or(AppError::NotFound)?;
+    if member {
+        // A member holds every role of the team: the delegation rule, as for
+        // granting those roles to them one by one.
+        let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
+        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("add {user} to {}", team.0), Some(user_id)).await?;
+    }
     let changed = if member {
         sqlx::query("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(tenant_id)

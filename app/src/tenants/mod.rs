@@ -10,6 +10,22 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Plans a tenant may be on.
+/// How long platform staff act inside a tenant after switching in, unless
+/// configured (`--acting-minutes`).
+pub const DEFAULT_ACTING_MINUTES: u32 = 60;
+
+/// The reason staff give for acting inside a tenant: checked on both sides.
+pub fn acting_reason_problem(reason: &str) -> Option<&'static str> {
+    let n = reason.trim().chars().count();
+    if n < 5 {
+        Some("Say why you are acting inside this organisation (a ticket number or a sentence; it is kept in both audit logs).")
+    } else if n > 300 || reason.chars().any(char::is_control) {
+        Some("Keep the reason to one line of at most 300 characters.")
+    } else {
+        None
+    }
+}
+
 pub const PLANS: &[(&str, &str)] = &[("free", "Free"), ("standard", "Standard"), ("enterprise", "Enterprise")];
 /// Modules a customer tenant may switch on (the core ones are always on).
 pub const OPTIONAL_MODULES: &[(&str, &str)] = &[("documents", "Documents"), ("audit", "Audit log")];

@@ -61,11 +61,7 @@ pub fn TenantsPage() -> impl IntoView {
                                                     <td class=format!("{TD} text-slate-500")>{t.modules.join(", ")}</td>
                                                     <td class=format!("{TD} text-right")>
                                                         {(!t.deleted).then(|| view! {
-                                                            <ActionForm action=act>
-                                                                <input type="hidden" name="slug" value=t.slug.clone() />
-                                                                <input type="hidden" name="next" value="/" />
-                                                                <button type="submit" class=BUTTON_QUIET aria-label=format!("Act inside {}", t.slug)>"Act inside"</button>
-                                                            </ActionForm>
+                                                            <ActInside act=act slug=t.slug.clone() next="/" label="Act inside" />
                                                         })}
                                                     </td>
                                                 </tr>
@@ -178,11 +174,7 @@ pub fn TenantPage() -> impl IntoView {
                                 <PageHeader title=t.row.name.clone() purpose=format!("Short name: {}", t.row.slug)>
                                     <StatusBadge status=t.row.status.clone() />
                                     {(!deleted).then(|| view! {
-                                        <ActionForm action=act>
-                                            <input type="hidden" name="slug" value=t.row.slug.clone() />
-                                            <input type="hidden" name="next" value="/" />
-                                            <button type="submit" class=BUTTON_SECONDARY>"Act inside"</button>
-                                        </ActionForm>
+                                        <ActInside act=act slug=t.row.slug.clone() next="/" label="Act inside" />
                                     })}
                                 </PageHeader>
                                 <div class="grid gap-6 lg:grid-cols-3">
@@ -251,5 +243,31 @@ pub fn TenantPage() -> impl IntoView {
                 })}
             </Transition>
         </ViewGate>
+    }
+}
+
+/// "Act inside" a tenant: a disclosure asking why (the reason is required
+/// and kept in both audit logs), then the switch. `key` makes the field's
+/// id unique on pages that list several tenants.
+#[component]
+pub fn ActInside(
+    act: ServerAction<ActInTenant>,
+    #[prop(into)] slug: String,
+    #[prop(into)] next: String,
+    #[prop(into)] label: String,
+) -> impl IntoView {
+    let id = format!("act-reason-{slug}");
+    let error = field_error(act, "reason");
+    view! {
+        <Confirm label=label question="Why are you acting inside this organisation? Give a ticket number or a sentence: it is recorded in its audit log and the platform's. Your access ends by itself after a while.">
+            <ActionForm action=act attr:class="space-y-2">
+                <input type="hidden" name="slug" value=slug.clone() />
+                <input type="hidden" name="next" value=next />
+                <label for=id.clone() class=LABEL>"Reason"</label>
+                <input id=id name="reason" required=true minlength="5" maxlength="300" class=INPUT data-testid="act-reason" />
+                {move || error.get().map(|m| view! { <p role="alert" class="text-sm text-red-600 dark:text-red-400">{m}</p> })}
+                <button type="submit" class=BUTTON data-testid="act-inside" aria-label=format!("Act inside {slug}")>"Act inside"</button>
+            </ActionForm>
+        </Confirm>
     }
 }

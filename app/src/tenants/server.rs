@@ -75,33 +75,50 @@ pub async fn restore_tenant(tenant_id: Uuid) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::set_deleted(tenant_id, false).await, &[], "Tenant restored.")
 }
 
-/// Platform staff switch into a tenant (by short name) and act there with
-/// their platform grants, under a banner, until they return. Needs
-/// `support:cross_tenant` in the platform tenant; recorded in the tenant.
+/// Platform staff switch into a tenant (by short name), stating why, and act
+/// there with their platform grants, under a banner, for a limited time
+/// (`--acting-minutes`, 60 by default) or until they return. Needs
+/// `support:cross_tenant` in the platform tenant; the start and the end are
+/// recorded in the tenant's chain and the platform's.
 #[server(endpoint = "act_in_tenant")]
-pub async fn act_in_tenant(slug: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::auth::ssr::SESSION_ACTING_KEY;
+pub async fn act_in_tenant(slug: String, #[server(default)] reason: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::auth::ssr::{ActingGrant, SESSION_ACTING_KEY};
     let result = async {
-        let target = super::ssr::enter_by_slug(&slug).await?;
+        let minutes = crate::ssr::app_state()?.acting_minutes;
+        let (target, until) = super::ssr::enter_by_slug(&slug, &reason, minutes).await?;
         let session = crate::ssr::request_session()?;
-        let home = crate::ssr::current_user().and_then(|me| me.platform_home());
-        let stored = if Some(target.id) == home { session.remove::<crate::auth::TenantSummary>(SESSION_ACTING_KEY).await.map(|_| ()) } else { session.insert(SESSION_ACTING_KEY, target).await };
-        stored.map_err(|_| AppError::Internal)?;
+        let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
+        let home = me.platform_home();
+        let before = session.remove::<ActingGrant>(SESSION_ACTING_KEY).await.ok().flatten();
+        if before.is_some() && me.acting_from.is_some() {
+            let state = crate::ssr::app_state()?;
+            let how = if Some(target.id) == home { "returned" } else { "switched" };
+            super::ssr::record_acting_end(&state.pool, &me, how, &crate::authz::ssr::request_meta()).await;
+        }
+        if Some(target.id) != home {
+            let grant = ActingGrant { tenant: target, reason: reason.trim().to_string(), until };
+            session.insert(SESSION_ACTING_KEY, grant).await.map_err(|_| AppError::Internal)?;
+        }
         leptos_axum::redirect(&crate::auth::safe_next(next.as_deref()));
         Ok(())
     }
     .await;
-    crate::ssr::respond_form(result, &[("slug", &slug)], "")
+    crate::ssr::respond_form(result, &[("slug", &slug), ("reason", &reason)], "")
 }
 
-/// Platform staff return to the platform tenant. Needs a session.
+/// Platform staff return to the platform tenant (recorded in both chains).
+/// Needs a session.
 #[server(endpoint = "stop_acting")]
 pub async fn stop_acting() -> Result<(), AppError> {
-    use crate::auth::ssr::SESSION_ACTING_KEY;
+    use crate::auth::ssr::{ActingGrant, SESSION_ACTING_KEY};
     let result = async {
-        crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
+        let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
         let session = crate::ssr::request_session()?;
-        session.remove::<crate::auth::TenantSummary>(SESSION_ACTING_KEY).await.map_err(|_| AppError::Internal)?;
+        let was = session.remove::<ActingGrant>(SESSION_ACTING_KEY).await.map_err(|_| AppError::Internal)?;
+        if was.is_some() && me.acting_from.is_some() {
+            let state = crate::ssr::app_state()?;
+            super::ssr::record_acting_end(&state.pool, &me, "returned", &crate::authz::ssr::request_meta()).await;
+        }
         leptos_axum::redirect("/tenants");
         Ok(())
     }

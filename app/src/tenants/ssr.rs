@@ -353,9 +353,12 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
     actor.commit().await
 }
 
-/// Finds a live tenant by short name for platform staff switching into it,
-/// and records the switch in that tenant's chain. Needs `support:cross_tenant`.
-pub async fn enter_by_slug(slug: &str) -> Result<TenantSummary, AppError> {
+/// Finds a live tenant by short name for platform staff switching into it
+/// for `minutes` with a stated reason, and records the switch (with the
+/// reason and its end) in that tenant's chain and the platform's. Needs
+/// `support:cross_tenant`. Returning to the platform tenant itself needs no
+/// reason and records nothing here.
+pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(TenantSummary, i64), AppError> {
     let mut actor = require_platform(Perm::SupportCrossTenant).await?;
     let slug = super::parse_slug(slug).map_err(|m| crate::users::ssr::validation("slug", m))?;
     let found: Option<(Uuid, String, String, String, String, bool)> =
@@ -363,14 +366,53 @@ pub async fn enter_by_slug(slug: &str) -> Result<TenantSummary, AppError> {
             .bind(&slug)
             .fetch_optional(actor.conn())
             .await?;
-    let Some((id, slug, name, kind, _, false)) = found else {
+    let Some((id, slug, name, kind, status, false)) = found else {
         return Err(crate::users::ssr::validation("slug", "There is no tenant with that short name."));
     };
     let summary = TenantSummary { id, slug, name, kind };
+    let until = chrono::Utc::now().timestamp() + i64::from(minutes) * 60;
     if Some(id) != actor.me.platform_home() {
+        let reason = reason.trim();
+        if let Some(problem) = super::acting_reason_problem(reason) {
+            return Err(crate::users::ssr::validation("reason", problem));
+        }
+        if status != "active" {
+            return Err(crate::users::ssr::validation("slug", "That tenant is suspended: reactivate it first to act inside it."));
+        }
         actor.enter_tenant(id).await?;
-        actor.audit("platform.act_in_tenant", "tenant", id, None, None).await?;
+        let until_text = chrono::DateTime::from_timestamp(until, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+        audit_both(&mut actor, id, "platform.act_in_tenant", None, Some(json!({ "reason": reason, "until": until_text, "minutes": minutes }))).await?;
     }
     actor.commit().await?;
-    Ok(summary)
+    Ok((summary, until))
+}
+
+/// Records that platform staff stopped acting inside a tenant (`how`:
+/// returned, switched or expired), in the tenant's chain and the
+/// platform's, in a transaction of its own. Failures are logged.
+pub async fn record_acting_end(pool: &sqlx::PgPool, acting: &crate::auth::Me, how: &str, meta: &crate::audit::ssr::RequestMeta) {
+    let (Some(home), tenant) = (acting.acting_from.as_ref().map(|h| h.id), acting.tenant.id) else { return };
+    let result = async {
+        let mut tx = pool.begin().await?;
+        for (chain, actor_tenant) in [(tenant, Some(home)), (home, None)] {
+            scope_to_tenant(&mut tx, chain).await?;
+            let event = Event {
+                tenant_id: chain,
+                actor_user_id: Some(acting.user_id),
+                actor_tenant_id: actor_tenant,
+                action: "platform.act_in_tenant_end",
+                entity_type: Some("tenant"),
+                entity_id: Some(tenant.to_string()),
+                before: None,
+                after: Some(json!({ "how": how, "reason": acting.acting_reason })),
+            };
+            record(&mut tx, meta, event).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::error!(?error, "could not record the end of acting inside a tenant");
+    }
 }

@@ -144,7 +144,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions
     let me = actor.me.clone();
     match begin(actor, &file_name, &rows, &broken).await {
         Ok(id) => {
-            tokio::spawn(run(state.pool.clone(), me, meta, id, rows));
+            tokio::spawn(run(state.clone(), me, meta, id, rows));
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/users/imports/{id}"))]).into_response()
         }
         Err(e) => back(&e.to_string()),
@@ -203,8 +203,21 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
 }
 
 /// Creates the rows, batch by batch. Runs after the response went out.
-async fn run(pool: PgPool, me: Arc<Me>, meta: RequestMeta, id: Uuid, rows: Vec<Row>) {
+/// Each batch authorises the importer afresh, with the grants they hold at
+/// that moment: an importer who was suspended, or lost `user:create` or a
+/// role's permissions meanwhile, grants nothing more.
+async fn run(state: AppState, started_by: Arc<Me>, meta: RequestMeta, id: Uuid, rows: Vec<Row>) {
+    let pool = state.pool.clone();
+    let mut me = started_by.clone();
     for batch in rows.chunks(BATCH) {
+        me = match importer_now(&state, &started_by).await {
+            Ok(Some(now)) => now,
+            Ok(None) | Err(_) => {
+                tracing::warn!(%id, "user import stopped: its importer can no longer sign in");
+                let _ = finish(&pool, &me, &meta, id, "failed").await;
+                return;
+            }
+        };
         if let Err(error) = run_batch(&pool, &me, &meta, id, batch).await {
             tracing::error!(?error, %id, "user import stopped");
             let _ = finish(&pool, &me, &meta, id, "failed").await;
@@ -214,6 +227,21 @@ async fn run(pool: PgPool, me: Arc<Me>, meta: RequestMeta, id: Uuid, rows: Vec<R
     if let Err(error) = finish(&pool, &me, &meta, id, "done").await {
         tracing::error!(?error, %id, "could not close a user import");
     }
+}
+
+/// The importer as they are now: their current grants (platform staff
+/// acting inside the tenant keep acting there with their current platform
+/// grants). `None` once they can no longer sign in.
+async fn importer_now(state: &AppState, started_by: &Me) -> Result<Option<Arc<Me>>, AppError> {
+    let home = started_by.acting_from.as_ref().unwrap_or(&started_by.tenant).id;
+    let auth = crate::auth::ssr::SessionAuth { tenant_id: home, user_id: started_by.user_id };
+    let Some(now) = crate::auth::ssr::resolve_principal(&state.pool, &state.principals, &auth).await? else { return Ok(None) };
+    if started_by.acting_from.is_none() {
+        return Ok(Some(now));
+    }
+    let mut acting = (*now).clone();
+    acting.acting_from = Some(std::mem::replace(&mut acting.tenant, started_by.tenant.clone()));
+    Ok(Some(Arc::new(acting)))
 }
 
 async fn run_batch(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, batch: &[Row]) -> Result<(), AppError> {

@@ -381,7 +381,9 @@ pub fn UserPage() -> impl IntoView {
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}
-                                                    <a href=format!("/users/{uid}/export.json") class=BUTTON_SECONDARY data-testid="export-user-data">"Export personal data"</a>
+                                                    {may("user:export").then(|| view! {
+                                                        <a href=format!("/users/{uid}/export.json") class=BUTTON_SECONDARY data-testid="export-user-data">"Export personal data"</a>
+                                                    })}
                                                     {(may("user:delete") && !anonymised).then(|| view! {
                                                         <Confirm label="Anonymise" question="Remove this person's name, email, password, second factor, roles, teams, sessions and keys for good? The audit log keeps what it recorded. Type their email to confirm.">
                                                             <ActionForm action=anonymise attr:class="space-y-2">
@@ -511,11 +513,7 @@ pub fn FindUserPage() -> impl IntoView {
                                             <div class="font-medium">{h.display_name} " · " {h.email}</div>
                                             <div class="text-xs text-slate-500">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status}</div>
                                         </div>
-                                        <ActionForm action=act>
-                                            <input type="hidden" name="slug" value=h.tenant_slug />
-                                            <input type="hidden" name="next" value=format!("/users/{}", h.user_id) />
-                                            <button type="submit" class=BUTTON_SECONDARY>"Open"</button>
-                                        </ActionForm>
+                                        <crate::tenants::pages::ActInside act=act slug=h.tenant_slug next=format!("/users/{}", h.user_id) label="Open" />
                                     </li>
                                 }).collect_view()}
                             </ul>

@@ -3,6 +3,7 @@
 
 use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::auth::password::PasswordHashString;
+use crate::authz::delegation::ensure_may_act_on;
 use crate::authz::{ssr::require, Perm};
 use crate::error::AppError;
 use serde_json::json;
@@ -177,6 +178,8 @@ pub async fn set_status(user_id: Uuid, status: &str) -> Result<(), AppError> {
     if before == status {
         return Ok(());
     }
+    let what = if status == "active" { "reactivate" } else { "suspend" };
+    ensure_may_act_on(&mut actor, user_id, what).await?;
     if status != "active" {
         ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
     }
@@ -205,6 +208,7 @@ pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
         return Err(AppError::Conflict("You cannot delete yourself.".into()));
     }
     lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(&mut actor, user_id, "delete").await?;
     ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
     let deleted_at = sqlx::query_scalar!(
         "UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now()
@@ -634,6 +638,10 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
     if before.0 == email && before.1 == display_name {
         return Ok(());
     }
+    if !before.0.eq_ignore_ascii_case(email) {
+        // The email is what they sign in with.
+        ensure_may_act_on(&mut actor, user_id, "change the email address of").await?;
+    }
     sqlx::query("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
         .bind(user_id)
@@ -677,6 +685,7 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(&mut actor, user_id, "reset the password of").await?;
     let password = temporary_password();
     let hash = crate::auth::password::hash(password.clone()).await;
     sqlx::query(
@@ -699,6 +708,16 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
 pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
+    let found: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_optional(actor.conn())
+        .await?;
+    if found != Some(true) {
+        return Err(AppError::NotFound);
+    }
+    // Bringing them back gives them all their roles again.
+    ensure_may_act_on(&mut actor, user_id, "restore").await?;
     let done = sqlx::query("UPDATE users SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL")
         .bind(tenant_id)
         .bind(user_id)
@@ -718,6 +737,7 @@ pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(&mut actor, user_id, "unlock").await?;
     let state: Option<(i32, Option<DateTime<Utc>>)> =
         sqlx::query_as("SELECT failures, blocked_until FROM steward_sign_in_lock_state($1)")
             .bind(user_id)
@@ -744,6 +764,7 @@ pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(&mut actor, user_id, "reset the second factor of").await?;
     let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant_id)
         .bind(user_id)
@@ -769,6 +790,7 @@ pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, A
     let mut actor = require(Perm::UserRevokeSessions).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(&mut actor, user_id, "end the sessions of").await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), only).await?;
     if only.is_some() && ended == 0 {
         return Err(AppError::NotFound);

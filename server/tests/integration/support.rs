@@ -134,6 +134,7 @@ pub fn web_config() -> WebConfig {
         trusted_proxies: Default::default(),
         read_pool: None,
         master_key: test_master_key(),
+        acting_minutes: app::tenants::DEFAULT_ACTING_MINUTES,
     }
 }
 
