@@ -269,7 +269,10 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
         };
         if let Some(auth) = auth {
             match resolve_principal(&state.pool, &state.principals, &auth).await {
-                Ok(Some(me)) => current = CurrentUser(Some(apply_acting(me, session, &state.pool).await)),
+                Ok(Some(me)) => {
+                    let meta = app::authz::ssr::meta_of(req.headers(), req.extensions());
+                    current = CurrentUser(Some(apply_acting(me, session, &state.pool, &meta).await));
+                }
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
                     let _ = session.flush().await;

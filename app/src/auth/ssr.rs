@@ -156,7 +156,7 @@ pub fn acting_as(me: &Me, grant: &ActingGrant) -> Me {
 /// own. Past its time the grant is dropped, the end is recorded in both
 /// audit chains, and they are back on the platform. Anyone else is
 /// unchanged (a stale or malformed record is ignored).
-pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool) -> Arc<Me> {
+pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool, meta: &RequestMeta) -> Arc<Me> {
     let Ok(Some(grant)) = session.get::<ActingGrant>(SESSION_ACTING_KEY).await else { return me };
     let staff = me.tenant.kind == "platform" && (me.can("system:admin") || me.can("support:cross_tenant"));
     if !staff || grant.tenant.id == me.tenant.id {
@@ -165,7 +165,7 @@ pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool) -> Arc<
     if grant.until <= chrono::Utc::now().timestamp() {
         if matches!(session.remove::<ActingGrant>(SESSION_ACTING_KEY).await, Ok(Some(_))) {
             let acting = acting_as(&me, &grant);
-            crate::tenants::ssr::record_acting_end(pool, &acting, "expired", &crate::audit::ssr::RequestMeta::default()).await;
+            crate::tenants::ssr::record_acting_end(pool, &acting, "expired", meta).await;
         }
         return me;
     }

@@ -175,11 +175,11 @@ pub async fn set_status(user_id: Uuid, status: &str) -> Result<(), AppError> {
         return Err(AppError::Conflict("You cannot suspend yourself.".into()));
     }
     let (before, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
+    let what = if status == "active" { "reactivate" } else { "suspend" };
+    ensure_may_act_on(&mut actor, user_id, what).await?;
     if before == status {
         return Ok(());
     }
-    let what = if status == "active" { "reactivate" } else { "suspend" };
-    ensure_may_act_on(&mut actor, user_id, what).await?;
     if status != "active" {
         ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
     }

@@ -294,19 +294,25 @@ async fn a_platform_administrator_creates_a_tenant_whose_owner_can_sign_in() {
 #[tokio::test]
 async fn support_staff_act_inside_a_tenant_reset_a_password_and_cannot_change_roles() {
     let app = TestApp::spawn().await;
-    let mark = app.db.user_id("mark@acme.test").await.to_string();
+    // Someone with no role yet (support may act only on people whose
+    // grants are within theirs: Mark reads documents, support does not).
+    let owner = app.another_browser();
+    owner.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let created = owner.call("/api/create_user", &[("email", "nina@acme.test"), ("display_name", "Nina New"), ("password", PASSWORD)]).await;
+    assert!(created.status.is_success(), "{}", created.body);
+    let mark = app.db.user_id("nina@acme.test").await.to_string();
     let auditor = app.db.role_id("acme", "auditor").await.to_string();
     app.sign_in("platform", "support@steward.test", PASSWORD).await;
 
-    let unknown = app.call("/api/act_in_tenant", &[("slug", "nowhere")]).await;
+    let unknown = app.call("/api/act_in_tenant", &[("slug", "nowhere"), ("reason", "ticket 1")]).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let entered = app.call("/api/act_in_tenant", &[("slug", "acme"), ("next", &format!("/users/{mark}"))]).await;
+    let entered = app.call("/api/act_in_tenant", &[("slug", "acme"), ("reason", "ticket 1"), ("next", &format!("/users/{mark}"))]).await;
     assert_eq!(entered.status, StatusCode::OK, "{}", entered.body);
 
     let page = app.get(&format!("/users/{mark}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.has_testid("acting-banner"), "a banner says whose tenant this is");
-    assert!(page.body.contains("Mark Member"));
+    assert!(page.body.contains("Nina New"));
     assert!(page.body.contains("Reset password") && !page.has_testid("assign-role-form"), "support may reset, not assign");
 
     let reset = app.call("/api/reset_password", &[("user_id", &mark)]).await;
@@ -316,6 +322,9 @@ async fn support_staff_act_inside_a_tenant_reset_a_password_and_cannot_change_ro
 
     let support = app.db.user_id("support@steward.test").await;
     let platform = app.db.tenant_id("platform").await;
+    let member = app.db.user_id("mark@acme.test").await.to_string();
+    let refused = app.call("/api/reset_password", &[("user_id", &member)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "Mark holds document permissions support lacks: {}", refused.body);
     let reset_event = app.db.events("acme").await.into_iter().find(|e| e.0 == "user.password_reset").unwrap();
     assert_eq!(reset_event.1.as_deref(), Some(mark.as_str()));
     let (actor, actor_tenant): (Option<uuid::Uuid>, Option<uuid::Uuid>) = {

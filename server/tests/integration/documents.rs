@@ -152,7 +152,7 @@ async fn another_tenants_document_is_a_404_and_support_staff_cannot_read_content
     // Support staff acting inside Acme: no document:read.
     let support = app.another_browser();
     support.sign_in("platform", "support@steward.test", PASSWORD).await;
-    let entered = support.call("/api/act_in_tenant", &[("slug", "acme")]).await;
+    let entered = support.call("/api/act_in_tenant", &[("slug", "acme"), ("reason", "ticket 7")]).await;
     assert!(entered.status.is_success() || entered.status == StatusCode::SEE_OTHER, "{}", entered.body);
     let (status, _, body) = support.download(&format!("/documents/{id}/versions/1/download")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -4,12 +4,14 @@
 mod support;
 
 mod api;
+mod attacks;
 mod audit;
 mod audit_screens;
 mod authz;
 mod cli;
 mod cluster;
 mod console;
+mod delegation;
 mod documents;
 mod gen_data;
 mod imports;

@@ -9,7 +9,7 @@ use sqlx::{ConnectOptions, Connection};
 use std::time::{Duration, Instant};
 use steward::embedded::{Cluster, ClusterOptions};
 
-async fn metrics_text(app: &TestApp) -> String {
+pub(crate) async fn metrics_text(app: &TestApp) -> String {
     let req = Request::get("/metrics")
         .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"))
         .body(Body::empty())

@@ -1,0 +1,289 @@
+//! The security review's attacks (docs/SECURITY.md, findings table),
+//! replayed against a fresh server with the demo data: each must fail.
+
+use crate::support::*;
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::Value;
+use sqlx::ConnectOptions;
+
+async fn signed_in(app: &TestApp, tenant: &str, email: &str) -> TestApp {
+    let browser = app.another_browser();
+    let r = browser.sign_in(tenant, email, PASSWORD).await;
+    assert!(r.status.is_redirection(), "{email} signs in: {} {}", r.status, r.body);
+    browser
+}
+
+fn refusal(r: &TestResponse) -> String {
+    match json(r) {
+        Value::Object(o) => o.get("Refused").and_then(Value::as_str).unwrap_or_default().to_string(),
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
+async fn permissions_of(browser: &TestApp) -> Vec<String> {
+    let me = json(&browser.call("/api/me", &[]).await);
+    me["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect()
+}
+
+/// The delegation refusals recorded in a tenant's chain.
+async fn delegation_denials(app: &TestApp, tenant: &str) -> Vec<Value> {
+    app.db.events(tenant).await.into_iter().filter(|e| e.0 == "access.denied" && e.2["after"]["rule"] == "delegation").map(|e| e.2["after"].clone()).collect()
+}
+
+/// H1: Maya (manager: team:manage, no role:assign) added herself to a team
+/// that carries Owner and became an owner; restoring such a team gave its
+/// roles back unchecked. On the old code both calls answered 200.
+#[tokio::test]
+async fn h1_a_manager_cannot_make_herself_owner_through_a_team() {
+    let app = TestApp::spawn().await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let maya = signed_in(&app, "acme", "maya@acme.test").await;
+    let team = json(&olivia.call("/api/create_team", &[("name", "Admins")]).await).as_str().unwrap().to_string();
+    let owner = app.db.role_id("acme", "owner").await.to_string();
+    let granted = olivia.call("/api/grant_team_role", &[("team_id", &team), ("role_id", &owner)]).await;
+    assert!(granted.status.is_success(), "the owner may give the team what she holds: {}", granted.body);
+
+    let maya_id = app.db.user_id("maya@acme.test").await.to_string();
+    let joined = maya.call("/api/add_team_member", &[("team_id", &team), ("user_id", &maya_id)]).await;
+    assert_eq!(joined.status, StatusCode::FORBIDDEN, "{}", joined.body);
+    assert!(refusal(&joined).starts_with("You cannot add Maya Manager to Admins: it would give permissions you do not hold (audit:export"), "{}", joined.body);
+    let perms = permissions_of(&maya).await;
+    assert!(!perms.contains(&"role:assign".to_string()) && !perms.contains(&"audit:export".to_string()), "{perms:?}");
+    let (status, _, _) = maya.download("/audit/export.csv").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let denials = delegation_denials(&app, "acme").await;
+    assert_eq!(denials.len(), 1, "the refusal is recorded: {denials:?}");
+    assert_eq!(denials[0]["check"], "no_escalation");
+    assert_eq!(denials[0]["subject"], maya_id.as_str());
+
+    // Without JavaScript the sentence is on the team's page, beside the button.
+    let page = maya.post_form("/api/add_team_member", &format!("/teams/{team}"), &[("team_id", &team), ("user_id", &maya_id)]).await;
+    assert!(page.status.is_redirection());
+    let back = maya.get(page.location().unwrap().trim_start_matches("http://127.0.0.1:3000")).await;
+    assert!(back.body.contains("You cannot add Maya Manager to Admins"), "{}", page.location().unwrap());
+
+    // The restore variant: the owner put Mark in the team and deleted it;
+    // Maya restoring it would make Mark an owner.
+    let mark_id = app.db.user_id("mark@acme.test").await.to_string();
+    assert!(olivia.call("/api/add_team_member", &[("team_id", &team), ("user_id", &mark_id)]).await.status.is_success());
+    assert!(olivia.call("/api/delete_team", &[("team_id", &team)]).await.status.is_success());
+    let restored = maya.call("/api/restore_team", &[("team_id", &team)]).await;
+    assert_eq!(restored.status, StatusCode::FORBIDDEN, "{}", restored.body);
+    assert!(refusal(&restored).starts_with("You cannot restore Admins: it would give permissions you do not hold"), "{}", restored.body);
+    let mark = signed_in(&app, "acme", "mark@acme.test").await;
+    assert!(!permissions_of(&mark).await.contains(&"role:assign".to_string()), "Mark did not become an owner");
+
+    // A team member the actor may give everything to is fine.
+    let viewers = json(&olivia.call("/api/create_team", &[("name", "Readers")]).await).as_str().unwrap().to_string();
+    let member = app.db.role_id("acme", "member").await.to_string();
+    assert!(olivia.call("/api/grant_team_role", &[("team_id", &viewers), ("role_id", &member)]).await.status.is_success());
+    let ok = maya.call("/api/add_team_member", &[("team_id", &viewers), ("user_id", &mark_id)]).await;
+    assert!(ok.status.is_success(), "a manager holds what Member carries: {}", ok.body);
+}
+
+/// H2: platform support reset the platform administrator's password, was
+/// handed the temporary password, and signed in as the administrator. On
+/// the old code the reset answered 200 with the password.
+#[tokio::test]
+async fn h2_support_cannot_take_over_the_platform_administrator() {
+    let app = TestApp::spawn().await;
+    let support = signed_in(&app, "platform", "support@steward.test").await;
+    let admin_id = app.db.user_id("admin@steward.test").await.to_string();
+    let reset = support.call("/api/reset_password", &[("user_id", &admin_id)]).await;
+    assert_eq!(reset.status, StatusCode::FORBIDDEN, "{}", reset.body);
+    let message = refusal(&reset);
+    assert!(message.starts_with("You cannot reset the password of Pat Admin: they hold permissions you do not ("), "{message}");
+    assert!(message.contains("system:admin"), "{message}");
+    for op in ["suspend_user", "revoke_sessions", "unlock_user"] {
+        let r = support.call(&format!("/api/{op}"), &[("user_id", &admin_id)]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{op}: {}", r.body);
+    }
+    // The administrator's password still works; nothing was changed.
+    let admin = app.another_browser();
+    assert_eq!(admin.sign_in("platform", "admin@steward.test", PASSWORD).await.location(), Some("/"));
+    let denials = delegation_denials(&app, "platform").await;
+    assert_eq!(denials.len(), 4, "{denials:?}");
+    assert!(denials.iter().all(|d| d["check"] == "no_takeover" && d["subject"] == admin_id.as_str()));
+
+    // Inside a tenant: support acting in acme cannot take over Mark, who
+    // reads documents (support holds no document permission) ...
+    let acted = support.call("/api/act_in_tenant", &[("slug", "acme"), ("reason", "ticket 4711")]).await;
+    assert!(acted.status.is_success(), "{}", acted.body);
+    let mark = app.db.user_id("mark@acme.test").await.to_string();
+    let r = support.call("/api/reset_password", &[("user_id", &mark)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(refusal(&r).contains("document:read"), "{}", r.body);
+
+    // ... and a tenant administrator cannot take over the owner, who holds
+    // audit:export; the owner may reset the administrator.
+    app.db.grant("mark@acme.test", "acme", "admin").await;
+    let ada = signed_in(&app, "acme", "mark@acme.test").await;
+    let olivia_id = app.db.user_id("olivia@acme.test").await.to_string();
+    let r = ada.call("/api/reset_password", &[("user_id", &olivia_id)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(refusal(&r).contains("audit:export"), "{}", r.body);
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let r = olivia.call("/api/reset_password", &[("user_id", &mark)]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert!(json(&r).as_str().is_some_and(|p| p.len() >= 16), "the owner gets the temporary password");
+
+}
+
+/// H3: 300 anonymous requests with invented HTTP methods grew /metrics
+/// from 9.9 KB to 764 KB. Methods outside the standard set now count as
+/// one OTHER series, and the access log keeps only the label.
+#[tokio::test]
+async fn h3_invented_http_methods_do_not_grow_metrics_or_the_access_log() {
+    let app = TestApp::spawn().await;
+    let send = |method: String| {
+        let app = &app;
+        async move {
+            let req = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri("/users").body(Body::empty()).unwrap();
+            app.request(req).await.status
+        }
+    };
+    send("X0".into()).await;
+    let before = crate::operations::metrics_text(&app).await.len();
+    for i in 0..300 {
+        send(format!("X{}{i}", "A".repeat(2_000))).await;
+    }
+    let text = crate::operations::metrics_text(&app).await;
+    assert!(text.len() < before + 2_000, "metrics grew from {before} to {} bytes", text.len());
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+    assert!(!text.contains("AAAA"), "no invented method is a label");
+    let mut conn = app.db.superuser().connect().await.unwrap();
+    for _ in 0..100 {
+        let longest: Option<i32> = sqlx::query_scalar("SELECT max(length(method)) FROM access_log").fetch_one(&mut conn).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM access_log WHERE method = 'OTHER'").fetch_one(&mut conn).await.unwrap();
+        if n >= 300 {
+            assert!(longest.unwrap_or(0) <= 7, "the access log holds method labels only");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the access log did not record the requests");
+}
+
+/// M1: signing in with `next=/%09/evil.example` answered
+/// `Location: /\t/evil.example`, which browsers follow to evil.example.
+#[tokio::test]
+async fn m1_a_tab_in_next_does_not_lead_to_another_site() {
+    let app = TestApp::spawn().await;
+    for next in ["/\t/evil.example", "/\\evil.example", "/\n/evil.example", "//evil.example", "https://evil.example/"] {
+        app.clear_cookies();
+        let r = app.post_form("/api/sign_in", "/login", &[("tenant", "acme"), ("email", "olivia@acme.test"), ("password", PASSWORD), ("next", next)]).await;
+        assert!(r.status.is_redirection());
+        assert_eq!(r.location(), Some("/"), "next={next:?}");
+    }
+    app.clear_cookies();
+    let r = app.post_form("/api/sign_in", "/login", &[("tenant", "acme"), ("email", "olivia@acme.test"), ("password", PASSWORD), ("next", "/users?q=o")]).await;
+    assert_eq!(r.location(), Some("/users?q=o"), "a path on this site is kept");
+}
+
+/// M2: a session confined to choosing a new password downloaded the audit
+/// log and the user list (exports were not "pages"). On the old code both
+/// answered 200 with data.
+#[tokio::test]
+async fn m2_a_temporary_password_session_cannot_export() {
+    let app = TestApp::spawn().await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let audrey = app.db.user_id("audrey@acme.test").await.to_string();
+    let temp = json(&olivia.call("/api/reset_password", &[("user_id", &audrey)]).await).as_str().unwrap().to_string();
+    let confined = app.another_browser();
+    let r = confined.sign_in("acme", "audrey@acme.test", &temp).await;
+    assert!(r.location().unwrap().starts_with("/account/password"), "{:?}", r.location());
+    for path in ["/audit/export.csv", "/audit/export.jsonl", "/users/export.csv", &format!("/users/{audrey}/export.json"), "/account/export.json"] {
+        let (status, _, body) = confined.download(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {}", String::from_utf8_lossy(&body));
+    }
+    // What the password page needs still answers.
+    assert!(confined.call("/api/list_my_sessions", &[]).await.status.is_success());
+}
+
+/// M3: a manager (user:read, no audit access) exported the owner's
+/// personal data, audit events and browsing history included. Now it
+/// needs user:export (owners, administrators) and the person's grants
+/// within the exporter's; the export records what it contained.
+#[tokio::test]
+async fn m3_exporting_someone_elses_data_needs_user_export() {
+    let app = TestApp::spawn().await;
+    let maya = signed_in(&app, "acme", "maya@acme.test").await;
+    let olivia_id = app.db.user_id("olivia@acme.test").await;
+    let (status, _, _) = maya.download(&format!("/users/{olivia_id}/export.json")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let mark_id = app.db.user_id("mark@acme.test").await;
+    let (status, _, body) = olivia.download(&format!("/users/{mark_id}/export.json")).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let event = app.db.events("acme").await.into_iter().find(|e| e.0 == "user.export").expect("the export is recorded");
+    assert!(event.2["after"]["contained"]["audit_events"].is_number(), "{}", event.2);
+    let page = maya.get(&format!("/users/{mark_id}")).await;
+    assert!(!page.has_testid("export-user-data"), "no export button without the permission");
+}
+
+/// Support acting inside a tenant states a reason, is recorded on entry and
+/// exit in both chains, sees the time left, and is returned when it is up.
+#[tokio::test]
+async fn support_acting_inside_a_tenant_needs_a_reason_and_ends_by_itself() {
+    let app = TestApp::spawn().await;
+    let support = signed_in(&app, "platform", "support@steward.test").await;
+    let r = support.call("/api/act_in_tenant", &[("slug", "acme")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(json(&r).to_string().contains("Say why you are acting"), "{}", r.body);
+    assert_eq!(json(&support.call("/api/me", &[]).await)["tenant"]["slug"], "platform", "no reason, no entry");
+
+    let r = support.call("/api/act_in_tenant", &[("slug", "acme"), ("reason", "ticket 4711: cannot sign in")]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let page = support.get("/").await;
+    assert!(page.has_testid("acting-banner"), "{}", page.body);
+    assert!(page.body.contains("ticket 4711: cannot sign in"));
+    assert!(page.body.contains("Access ends in 60 min"), "the time left is shown");
+    let r = support.call("/api/stop_acting", &[]).await;
+    assert!(r.status.is_success() || r.status == StatusCode::SEE_OTHER, "{}", r.body);
+    for tenant in ["acme", "platform"] {
+        let events = app.db.events(tenant).await;
+        let start = events.iter().find(|e| e.0 == "platform.act_in_tenant").unwrap_or_else(|| panic!("entry in {tenant}"));
+        assert_eq!(start.2["after"]["reason"], "ticket 4711: cannot sign in");
+        let end = events.iter().find(|e| e.0 == "platform.act_in_tenant_end").unwrap_or_else(|| panic!("exit in {tenant}"));
+        assert_eq!(end.2["after"]["how"], "returned");
+    }
+
+    // With no time allowed, the next request is back on the platform and
+    // the end is recorded as expired.
+    let quick = TestApp { db: app.db.clone(), pool: app.pool.clone(), router: steward::web::router(app.pool.clone(), &steward::web::WebConfig { acting_minutes: 0, ..web_config() }), cookies: Default::default() };
+    quick.sign_in("platform", "support@steward.test", PASSWORD).await;
+    let r = quick.call("/api/act_in_tenant", &[("slug", "globex"), ("reason", "ticket 4712")]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(json(&quick.call("/api/me", &[]).await)["tenant"]["slug"], "platform");
+    let ends: Vec<Value> = app.db.events("globex").await.into_iter().filter(|e| e.0 == "platform.act_in_tenant_end").map(|e| e.2).collect();
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["after"]["how"], "expired");
+}
+
+/// L12: a second person signing in on the same browser kept the first
+/// one's "acting inside" state.
+#[tokio::test]
+async fn signing_in_starts_a_clean_session() {
+    let app = TestApp::spawn().await;
+    let browser = signed_in(&app, "platform", "admin@steward.test").await;
+    assert!(browser.call("/api/act_in_tenant", &[("slug", "acme"), ("reason", "ticket 1")]).await.status.is_success());
+    browser.sign_in("platform", "support@steward.test", PASSWORD).await;
+    let me = json(&browser.call("/api/me", &[]).await);
+    assert_eq!(me["email"], "support@steward.test");
+    assert_eq!(me["tenant"]["slug"], "platform", "support is not acting in acme: {me}");
+}
+
+#[tokio::test]
+async fn the_delegation_refusal_shows_beside_the_button_without_javascript() {
+    let app = TestApp::spawn().await;
+    let support = signed_in(&app, "platform", "support@steward.test").await;
+    let admin_id = app.db.user_id("admin@steward.test").await;
+    let back = format!("/users/{admin_id}");
+    let r = support.post_form("/api/reset_password", &back, &[("user_id", &admin_id.to_string())]).await;
+    assert!(r.status.is_redirection());
+    let page = support.get(r.location().unwrap().trim_start_matches("http://127.0.0.1:3000")).await;
+    assert!(page.body.contains("You cannot reset the password of Pat Admin"), "{}", r.location().unwrap());
+    assert!(page.has_testid("reset-password-error") || page.body.contains("role=\"alert\""), "beside the button");
+    let _ = header::LOCATION;
+}
