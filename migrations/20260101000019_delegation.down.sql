@@ -1,3 +1,5 @@
+ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_expire;
+ALTER TABLE tenants DROP COLUMN IF EXISTS api_key_max_days;
 DO $$
 DECLARE t uuid;
 BEGIN

@@ -20,3 +20,21 @@ BEGIN
   PERFORM set_config('steward.tenant_id', '', true);
 END
 $$;
+
+-- API keys have a maximum lifetime, set per tenant (90 days unless its
+-- administrators choose otherwise); keys made before it that never expired
+-- now expire 90 days from today.
+ALTER TABLE tenants ADD COLUMN api_key_max_days integer NOT NULL DEFAULT 90
+  CONSTRAINT tenants_api_key_max_days_range CHECK (api_key_max_days BETWEEN 1 AND 365);
+DO $$
+DECLARE t uuid;
+BEGIN
+  FOR t IN SELECT id FROM tenants LOOP
+    PERFORM set_config('steward.tenant_id', t::text, true);
+    UPDATE api_keys SET expires_at = now() + interval '90 days'
+     WHERE tenant_id = t AND expires_at IS NULL AND revoked_at IS NULL;
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', '', true);
+END
+$$;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_expire CHECK (expires_at IS NOT NULL OR revoked_at IS NOT NULL) NOT VALID;

@@ -76,8 +76,8 @@ pub async fn mfa_status() -> Result<TwoFactorState, AppError> {
 /// Needs a signed-in person: makes a new secret (not yet in force) and
 /// returns it to be scanned.
 #[server(endpoint = "start_mfa")]
-pub async fn start_mfa() -> Result<MfaSetup, AppError> {
-    crate::ssr::respond(async { ssr::start(&ssr::own().await?).await }.await)
+pub async fn start_mfa(current_password: String) -> Result<MfaSetup, AppError> {
+    crate::ssr::respond(async { ssr::start(&ssr::own().await?, &current_password).await }.await)
 }
 
 /// Needs a signed-in person: the first code from the app turns two-factor
@@ -90,8 +90,8 @@ pub async fn confirm_mfa(code: String) -> Result<Vec<String>, AppError> {
 /// Needs a signed-in person and their password: turns two-factor sign-in
 /// off, unless their tenant requires it of them.
 #[server(endpoint = "disable_mfa")]
-pub async fn disable_mfa(current_password: String) -> Result<(), AppError> {
-    crate::ssr::respond_form(async { ssr::disable(&ssr::own().await?, &current_password).await }.await, &[], "Two-factor sign-in is off.")
+pub async fn disable_mfa(current_password: String, #[server(default)] code: String) -> Result<(), AppError> {
+    crate::ssr::respond_form(async { ssr::disable(&ssr::own().await?, &current_password, &code).await }.await, &[], "Two-factor sign-in is off.")
 }
 
 #[cfg(feature = "ssr")]
@@ -106,6 +106,50 @@ pub mod ssr {
 
     fn field(name: &str, message: &str) -> FieldError {
         FieldError { field: name.into(), message: message.into() }
+    }
+
+    /// Asks again for the person's own password before a sensitive step
+    /// (a new password, the second factor, an API key). Counted like a
+    /// sign-in against their account's throttle: refused (429) while it is
+    /// blocked, and a wrong password is a failure, recorded as `refused`.
+    /// No transaction or pooled connection is held while argon2 runs.
+    /// Returns the stored hash that matched.
+    pub async fn reauthenticate(pool: &PgPool, me: &Me, meta: &RequestMeta, typed: &str, refused: &'static str) -> Result<String, AppError> {
+        use crate::auth::throttle;
+        if typed.is_empty() {
+            return Err(AppError::Validation(vec![field("current_password", "Enter your current password.")]));
+        }
+        let home = me.acting_from.as_ref().unwrap_or(&me.tenant);
+        let _turn = throttle::turn(&home.slug, &me.email).await?;
+        let mut tx = pool.begin().await?;
+        crate::tenants::ssr::scope_to_tenant(&mut tx, home.id).await?;
+        if let Some(block) = throttle::refusal(&mut tx, &home.slug, &me.email, None).await? {
+            tx.commit().await?;
+            return Err(crate::auth::ssr::too_many(block.until));
+        }
+        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+            .bind(home.id)
+            .bind(me.user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        let right = typed.len() <= password::MAX_LENGTH * 4 && password::verify(typed.to_string(), stored.clone()).await?;
+        if right {
+            if let Some(stored) = stored {
+                return Ok(stored);
+            }
+        }
+        let mut tx = pool.begin().await?;
+        crate::tenants::ssr::scope_to_tenant(&mut tx, home.id).await?;
+        let counted = throttle::failure(&mut tx, &home.slug, &me.email, None).await?;
+        let after = serde_json::json!({ "reason": "wrong current password", "failures_in_a_row": counted.account_failures });
+        record(&mut tx, meta, Event::by_user(home.id, me.user_id, refused, Some(after))).await?;
+        tx.commit().await?;
+        Err(match counted.blocked_until() {
+            Some(until) => crate::auth::ssr::too_many(until),
+            None => AppError::Validation(vec![field("current_password", "That is not your current password.")]),
+        })
     }
 
     /// Checks the current password, sets the new one, ends every other
@@ -123,8 +167,6 @@ pub mod ssr {
         let mut errors = Vec::new();
         if current.is_empty() {
             errors.push(field("current_password", "Enter your current password."));
-        } else if current.len() > password::MAX_LENGTH * 4 {
-            errors.push(field("current_password", "That is not your current password."));
         }
         if let Some(problem) = password::problem(new, &me.email) {
             errors.push(field("new_password", problem));
@@ -140,23 +182,20 @@ pub mod ssr {
 
         // The person's own tenant, also while platform staff act elsewhere.
         let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+        let stored = reauthenticate(pool, me, meta, current, "user.password_change_refused").await?;
+        let hash = password::hash(new.to_string()).await?;
         let mut tx = pool.begin().await?;
         crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
-        let stored: Option<String> = sqlx::query_scalar(
+        let now: Option<Option<String>> = sqlx::query_scalar(
             "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
         )
         .bind(home)
         .bind(me.user_id)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(AppError::NotFound)?;
-        if !password::verify(current.to_string(), stored).await {
-            let event = Event::by_user(home, me.user_id, "user.password_change_refused", Some(serde_json::json!({ "reason": "wrong current password" })));
-            record(&mut tx, meta, event).await?;
-            tx.commit().await?;
-            return Err(AppError::Validation(vec![field("current_password", "That is not your current password.")]));
+        .await?;
+        if now != Some(Some(stored)) {
+            return Err(AppError::Conflict("Your password was changed meanwhile. Sign in again and try once more.".into()));
         }
-        let hash = password::hash(new.to_string()).await;
         sqlx::query(
             "UPDATE users SET password_hash = $3, password_changed_at = now(), must_change_password = false,
                     version = version + 1, updated_at = now()
@@ -177,7 +216,8 @@ pub mod ssr {
         .fetch_all(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
-        let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended.len() })));
+        let keys = crate::api_keys::ssr::revoke_all_of(&mut tx, home, me.user_id).await?;
+        let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended.len(), "api_keys_revoked": keys })));
         record(&mut tx, meta, event).await?;
         tx.commit().await?;
         session.remove::<bool>(SESSION_MUST_CHANGE_KEY).await.map_err(|error| {
@@ -185,6 +225,37 @@ pub mod ssr {
             AppError::Internal
         })?;
         Ok(ended.len() as u64)
+    }
+
+    /// When the person's second factor is on: one of its codes, each good
+    /// once (a wrong one is recorded as `refused`). Nothing to check when it
+    /// is off.
+    pub async fn check_own_code(pool: &PgPool, me: &Me, meta: &RequestMeta, code: &str, refused: &'static str) -> Result<(), AppError> {
+        let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+        let mut tx = pool.begin().await?;
+        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+            "SELECT secret_sealed, last_used_step FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
+        )
+        .bind(home)
+        .bind(me.user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((sealed, last_used)) = on else { return Ok(()) };
+        let key = crate::ssr::app_state()?.master_key;
+        let secret = key.open(&sealed, &crate::auth::mfa::seal_context(home, me.user_id)).ok_or(AppError::Internal)?;
+        match crate::auth::mfa::check(&secret, code, chrono::Utc::now().timestamp(), last_used) {
+            Some(step) => {
+                sqlx::query("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2").bind(home).bind(me.user_id).bind(step).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            None => {
+                record(&mut tx, meta, Event::by_user(home, me.user_id, refused, Some(serde_json::json!({ "reason": "wrong code" })))).await?;
+                tx.commit().await?;
+                Err(AppError::Validation(vec![field("code", "That code is not right. Type the 6 digits your app shows now.")]))
+            }
+        }
     }
 
     use super::{MfaSetup, TwoFactorState};
@@ -274,7 +345,9 @@ pub mod ssr {
             return Err(AppError::NotFound);
         }
         sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
-        record(&mut tx, &own.meta, own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves" }))).await?;
+        // "Sign out everywhere" ends the keys too: they are sign-ins that last.
+        let keys = if only.is_none() { crate::api_keys::ssr::revoke_all_of(&mut tx, own.home, own.me.user_id).await? } else { 0 };
+        record(&mut tx, &own.meta, own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
         tx.commit().await?;
         Ok(ended.len() as u64)
     }
@@ -305,7 +378,9 @@ pub mod ssr {
         Ok(TwoFactorState { enabled, pending, recovery_codes_left: left, required })
     }
 
-    pub async fn start(own: &Own) -> Result<MfaSetup, AppError> {
+    pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
+        // A stolen session alone must not put the thief's phone on the account.
+        reauthenticate(&own.pool, &own.me, &own.meta, current, "user.mfa_setup_refused").await?;
         let mut tx = own.begin().await?;
         let on: Option<bool> = sqlx::query_scalar("SELECT enabled_at IS NOT NULL FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
             .bind(own.home)
@@ -375,7 +450,7 @@ pub mod ssr {
         Ok(codes)
     }
 
-    pub async fn disable(own: &Own, current: &str) -> Result<(), AppError> {
+    pub async fn disable(own: &Own, current: &str, code: &str) -> Result<(), AppError> {
         if current.is_empty() {
             return Err(AppError::Validation(vec![field("current_password", "Enter your password to turn two-factor sign-in off.")]));
         }
@@ -383,15 +458,11 @@ pub mod ssr {
         if required(&mut tx, own.home, own.me.user_id).await? {
             return Err(AppError::Refused("Your organisation requires two-factor sign-in, so it cannot be turned off.".into()));
         }
-        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(own.home)
-            .bind(own.me.user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-        if !password::verify(current.to_string(), stored).await {
-            return Err(AppError::Validation(vec![field("current_password", "That is not your current password.")]));
-        }
+        tx.commit().await?;
+        reauthenticate(&own.pool, &own.me, &own.meta, current, "user.mfa_disable_refused").await?;
+        // And a code of the factor being turned off.
+        check_own_code(&own.pool, &own.me, &own.meta, code, "user.mfa_disable_refused").await?;
+        let mut tx = own.begin().await?;
         let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
             .bind(own.home)
             .bind(own.me.user_id)
@@ -467,6 +538,8 @@ pub fn TwoFactorPage() -> impl IntoView {
     );
     let code_error = Signal::derive(move || confirm.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field("code"))));
     let password_error = Signal::derive(move || disable.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field("current_password"))));
+    let off_code_error = Signal::derive(move || disable.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field("code"))));
+    let start_password_error = Signal::derive(move || start.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field("current_password"))));
     view! {
         <Title text="Two-factor sign-in" />
         <PageHeader title="Two-factor sign-in" purpose="A code from an authenticator app on your phone, asked after your password." />
@@ -504,6 +577,7 @@ pub fn TwoFactorPage() -> impl IntoView {
                                     view! {
                                         <ActionForm action=disable attr:class="space-y-3">
                                             <Field name="current_password" label="Your password" kind="password" autocomplete="current-password" error=password_error />
+                                            <Field name="code" label="A code from your app" autocomplete="one-time-code" error=off_code_error />
                                             <button type="submit" class=crate::components::BUTTON_DANGER data-testid="mfa-disable">"Turn two-factor sign-in off"</button>
                                         </ActionForm>
                                     }.into_any()
@@ -519,7 +593,8 @@ pub fn TwoFactorPage() -> impl IntoView {
                             })}
                             {match setup {
                                 None => view! {
-                                    <ActionForm action=start>
+                                    <ActionForm action=start attr:class="space-y-3">
+                                        <Field name="current_password" label="Your password" kind="password" autocomplete="current-password" error=start_password_error hint="Asked again so that nobody who only holds your session can put their phone on your account." />
                                         <button type="submit" class=BUTTON data-testid="mfa-start">"Set up an authenticator app"</button>
                                     </ActionForm>
                                 }.into_any(),

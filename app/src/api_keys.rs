@@ -57,12 +57,46 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyRow>, AppError> {
     crate::ssr::respond(ssr::list().await)
 }
 
-/// Needs a signed-in person: makes a key acting as them with `scopes`
-/// (permission keys they hold), expiring after `expires_in_days` (1 to
-/// 365; empty for never).
+/// Needs a signed-in person, who types their password again (and a code of
+/// their second factor when it is on): makes a key acting as them with
+/// `scopes` (permission keys they hold), expiring after `expires_in_days`
+/// (1 up to their organisation's limit, 90 unless set; empty for the limit).
 #[server(endpoint = "create_api_key")]
-pub async fn create_api_key(name: String, scopes: Option<Vec<String>>, expires_in_days: Option<String>) -> Result<NewApiKey, AppError> {
-    crate::ssr::respond(ssr::create(&name, scopes.unwrap_or_default(), expires_in_days.as_deref().unwrap_or("")).await)
+pub async fn create_api_key(
+    name: String,
+    scopes: Option<Vec<String>>,
+    expires_in_days: Option<String>,
+    #[server(default)] current_password: String,
+    #[server(default)] code: String,
+) -> Result<NewApiKey, AppError> {
+    crate::ssr::respond(ssr::create(&name, scopes.unwrap_or_default(), expires_in_days.as_deref().unwrap_or(""), &current_password, &code).await)
+}
+
+/// Another person's keys, for administrators. Needs `user:read`, and the
+/// person's grants within the caller's.
+#[server(endpoint = "list_user_api_keys")]
+pub async fn list_user_api_keys(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
+    crate::ssr::respond(ssr::list_of(user_id).await)
+}
+
+/// Revokes another person's key. Needs `user:revoke_sessions`, and the
+/// person's grants within the caller's.
+#[server(endpoint = "revoke_user_api_key")]
+pub async fn revoke_user_api_key(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
+    crate::ssr::respond_form(ssr::revoke_of(user_id, key_id).await, &[], "Key revoked.")
+}
+
+/// The organisation's longest API key lifetime, in days. Needs `role:read`.
+#[server(endpoint = "get_api_key_max_days")]
+pub async fn get_api_key_max_days() -> Result<i32, AppError> {
+    crate::ssr::respond(ssr::max_days().await)
+}
+
+/// Sets the organisation's longest API key lifetime (1 to 365 days; keys
+/// made before keep their expiry). Needs `role:manage`.
+#[server(endpoint = "set_api_key_max_days")]
+pub async fn set_api_key_max_days(days: String) -> Result<(), AppError> {
+    crate::ssr::respond_form(ssr::set_max_days(&days).await, &[("days", &days)], "Saved.")
 }
 
 /// Needs a signed-in person: revokes one of their own keys.
@@ -107,16 +141,88 @@ pub mod ssr {
         let (me, home, pool, _) = own()?;
         let mut tx = pool.begin().await?;
         crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        let rows = rows_of(&mut tx, home, me.user_id).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Another person's keys (administrators').
+    pub async fn list_of(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
+        let mut actor = crate::authz::ssr::require(crate::authz::Perm::UserRead).await?;
+        let tenant_id = actor.tenant_id();
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
+        crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "list the API keys of").await?;
+        let rows = rows_of(actor.conn(), tenant_id, user_id).await?;
+        actor.commit().await?;
+        Ok(rows)
+    }
+
+    /// Revokes another person's key (administrators').
+    pub async fn revoke_of(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
+        let mut actor = crate::authz::ssr::require(crate::authz::Perm::UserRevokeSessions).await?;
+        let tenant_id = actor.tenant_id();
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
+        crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "revoke the API keys of").await?;
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(tenant_id)
+            .bind(key_id)
+            .bind(user_id)
+            .execute(actor.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(AppError::NotFound);
+        }
+        actor.audit("api_key.revoke", "api_key", key_id, None, Some(serde_json::json!({ "user": user_id }))).await?;
+        actor.commit().await
+    }
+
+    /// Revokes every live key of a person (their password or second factor
+    /// was reset or changed, or they signed out everywhere); how many.
+    pub async fn revoke_all_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<u64, AppError> {
+        Ok(sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected())
+    }
+
+    pub async fn max_days() -> Result<i32, AppError> {
+        let mut actor = crate::authz::ssr::require(crate::authz::Perm::RoleRead).await?;
+        let tenant_id = actor.tenant_id();
+        let days: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(actor.conn()).await?;
+        actor.commit().await?;
+        Ok(days)
+    }
+
+    pub async fn set_max_days(days: &str) -> Result<(), AppError> {
+        let mut actor = crate::authz::ssr::require(crate::authz::Perm::RoleManage).await?;
+        let days: i32 = match days.trim().parse() {
+            Ok(d) if (1..=365).contains(&d) => d,
+            _ => return Err(AppError::Validation(vec![FieldError { field: "days".into(), message: "Give 1 to 365 days.".into() }])),
+        };
+        let tenant_id = actor.tenant_id();
+        let before: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).fetch_one(actor.conn()).await?;
+        if before == days {
+            return Ok(());
+        }
+        sqlx::query("UPDATE tenants SET api_key_max_days = $2 WHERE id = $1").bind(tenant_id).bind(days).execute(actor.conn()).await?;
+        actor
+            .audit("tenant.api_key_max_days", "tenant", tenant_id, Some(serde_json::json!({ "api_key_max_days": before })), Some(serde_json::json!({ "api_key_max_days": days })))
+            .await?;
+        actor.commit().await
+    }
+
+    async fn rows_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
         type Row = (Uuid, String, String, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at, revoked_at
                FROM api_keys WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 200",
         )
-        .bind(home)
-        .bind(me.user_id)
-        .fetch_all(&mut *tx)
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_all(conn)
         .await?;
-        tx.commit().await?;
         let now = Utc::now();
         Ok(rows
             .into_iter()
@@ -140,8 +246,15 @@ pub mod ssr {
             .collect())
     }
 
-    pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str) -> Result<NewApiKey, AppError> {
+    pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, current_password: &str, code: &str) -> Result<NewApiKey, AppError> {
         let (me, home, pool, meta) = own()?;
+        let max_days: i64 = {
+            let mut tx = pool.begin().await?;
+            crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+            let days: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1").bind(home).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            i64::from(days)
+        };
         let name = name.trim();
         let mut errors = Vec::new();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -156,13 +269,16 @@ pub mod ssr {
             errors.push(FieldError { field: "scopes".into(), message: format!("You do not hold {extra}, so a key of yours cannot either.") });
         }
         let days = expires_in_days.trim();
-        let expires_days: Option<i64> = if days.is_empty() || days == "never" {
-            None
+        let expires_days: Option<i64> = if days.is_empty() {
+            Some(max_days)
         } else {
             match days.parse::<i64>() {
-                Ok(d) if (1..=365).contains(&d) => Some(d),
+                Ok(d) if (1..=max_days).contains(&d) => Some(d),
                 _ => {
-                    errors.push(FieldError { field: "expires_in_days".into(), message: "Give 1 to 365 days, or never.".into() });
+                    errors.push(FieldError {
+                        field: "expires_in_days".into(),
+                        message: format!("Give 1 to {max_days} days: your organisation's keys live {max_days} days at most."),
+                    });
                     None
                 }
             }
@@ -170,6 +286,9 @@ pub mod ssr {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
+        // A stolen session alone must not mint a lasting credential.
+        crate::account::ssr::reauthenticate(&pool, &me, &meta, current_password, "api_key.create_refused").await?;
+        crate::account::ssr::check_own_code(&pool, &me, &meta, code, "api_key.create_refused").await?;
         let secret = {
             use aes_gcm::aead::{rand_core::RngCore, OsRng};
             let mut bytes = [0u8; 20];
@@ -332,12 +451,14 @@ pub fn ApiKeysPage() -> impl IntoView {
                     <div class="max-w-xs space-y-1">
                         <label for="expires_in_days" class=LABEL>"Expires"</label>
                         <select id="expires_in_days" name="expires_in_days" class=SELECT>
+                            <option value="7">"in 7 days"</option>
                             <option value="30">"in 30 days"</option>
-                            <option value="90" selected>"in 90 days"</option>
-                            <option value="365">"in a year"</option>
-                            <option value="never">"never"</option>
+                            <option value="" selected>"as late as allowed (90 days unless your organisation says otherwise)"</option>
                         </select>
+                        <p class="text-sm text-red-600 dark:text-red-400">{move || error("expires_in_days").get()}</p>
                     </div>
+                    <Field name="current_password" label="Your password" kind="password" autocomplete="current-password" error=error("current_password") hint="Asked again: a key works without you." />
+                    <Field name="code" label="A code from your app (when two-factor sign-in is on)" autocomplete="one-time-code" optional=true error=error("code") />
                     <button type="submit" class=BUTTON data-testid="create-api-key">"Make key"</button>
                 </ActionForm>
             </section>
@@ -376,5 +497,73 @@ pub fn ApiKeysPage() -> impl IntoView {
                 </Transition>
             </section>
         </div>
+    }
+}
+
+/// On a person's page, for administrators: their API keys, and revoking
+/// them (the delegation rule applies: only for people whose grants are
+/// within one's own; otherwise the sentence why).
+#[component]
+pub fn UserApiKeysCard(user_id: Uuid, may_revoke: bool) -> impl IntoView {
+    let revoke = ServerAction::<RevokeUserApiKey>::new();
+    let revoked = crate::components::successes(revoke);
+    let keys = Resource::new(move || revoked.get(), move |_| list_user_api_keys(user_id));
+    view! {
+        <section class=CARD aria-labelledby="user-keys-heading" data-testid="user-api-keys">
+            <h2 id="user-keys-heading" class="text-base font-semibold">"API keys"</h2>
+            {outcome(revoke, "Key revoked.")}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match keys.await {
+                        Err(e) => view! { <p class="mt-2 text-sm text-slate-500">{e.to_string()}</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No keys."</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <ul class="mt-2 divide-y divide-slate-100 text-sm dark:divide-slate-800">
+                                {rows.into_iter().map(|k| view! {
+                                    <li class="flex items-center justify-between gap-2 py-2" data-testid="user-api-key">
+                                        <span><span class="font-medium">{k.name}</span> " · " <span class="font-mono text-xs">{k.shown}</span> " · " {k.state.clone()} " · expires " {k.expires_at}</span>
+                                        {(may_revoke && k.state == "active").then(|| view! {
+                                            <ActionForm action=revoke>
+                                                <input type="hidden" name="user_id" value=user_id.to_string() />
+                                                <input type="hidden" name="key_id" value=k.id.to_string() />
+                                                <button type="submit" class=BUTTON_QUIET data-testid="revoke-user-api-key">"Revoke"</button>
+                                            </ActionForm>
+                                        })}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// On the roles page: how long the organisation's API keys may live.
+#[component]
+pub fn ApiKeyLifetimeCard(editable: bool) -> impl IntoView {
+    let save = ServerAction::<SetApiKeyMaxDays>::new();
+    let saved = crate::components::successes(save);
+    let days = Resource::new(move || saved.get(), |_| get_api_key_max_days());
+    view! {
+        <section class=format!("{CARD} mb-6") aria-labelledby="key-lifetime-heading" data-testid="api-key-lifetime">
+            <h2 id="key-lifetime-heading" class="text-base font-semibold">"API keys"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let current = days.await.unwrap_or(90);
+                    view! {
+                        <ActionForm action=save attr:class="mt-3 flex flex-wrap items-end gap-3">
+                            <div class="space-y-1">
+                                <label for="days" class=LABEL>"Longest lifetime of a key, in days"</label>
+                                <input id="days" name="days" type="number" min="1" max="365" value=current.to_string() disabled=!editable class=crate::components::INPUT />
+                            </div>
+                            {editable.then(|| view! { <button type="submit" class=crate::components::BUTTON_SECONDARY data-testid="save-key-lifetime">"Save"</button> })}
+                        </ActionForm>
+                        {outcome(save, "Saved. It applies to keys made from now on.")}
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

@@ -21,6 +21,10 @@ pub enum AppError {
     /// the account name or from the address, until the wait is over (HTTP 429).
     #[error("Too many failed sign-ins. Try again in {wait}, or ask your administrator to unlock your account.")]
     TooManyAttempts { wait: String },
+    /// Too many password checks are waiting already (HTTP 429): argon2's
+    /// queue is bounded so that it cannot grow without end.
+    #[error("Steward is checking many passwords just now. Try again in a few seconds.")]
+    Busy,
     /// Signed in, but the user's roles do not grant this (HTTP 403).
     #[error("You do not have access to this.")]
     Forbidden,
@@ -64,7 +68,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::SignInFailed => 401,
-            AppError::TooManyAttempts { .. } => 429,
+            AppError::TooManyAttempts { .. } | AppError::Busy => 429,
             AppError::Forbidden | AppError::Refused(_) => 403,
             AppError::NotFound => 404,
             AppError::Validation(_) => 422,

@@ -223,13 +223,17 @@ struct NewUser {
 /// recorded like the console's own.
 async fn create_user(State(state): State<AppState>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
-    let mut actor = actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await?;
+    // Authorised first; the temporary password is then hashed with no
+    // transaction open, and the write authorises again.
+    drop(actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await?);
     let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
         .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, "The body is over 64 KB."))?;
     let new: NewUser = serde_json::from_slice(&bytes)
         .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, &format!("The body must be JSON with email and display_name: {e}.")))?;
-    let created = app::users::ssr::create_in(&mut actor, &new.email, &new.display_name, None).await.map_err(app_error)?;
+    let password = app::users::ssr::new_password(&new.email, None).await.map_err(app_error)?;
+    let mut actor = actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await?;
+    let created = app::users::ssr::create_in(&mut actor, &new.email, &new.display_name, password).await.map_err(app_error)?;
     actor.commit().await.map_err(app_error)?;
     Ok((
         StatusCode::CREATED,

@@ -66,7 +66,7 @@ pub async fn load(pool: &PgPool, password: &str) -> Result<(), AppError> {
         let mut tx = pool.begin().await?;
         let tenant_id = create_tenant(&mut tx, tenant.slug, tenant.name, tenant.kind).await?;
         for user in tenant.users {
-            let hash = password::hash(password.to_string()).await;
+            let hash = password::hash(password.to_string()).await?;
             let user_id = create_user(&mut tx, tenant_id, user.email, user.name, &hash).await?;
             grant_system_role(&mut tx, tenant_id, user_id, user.role, None).await?;
         }
@@ -104,7 +104,7 @@ pub async fn create_admin(pool: &PgPool, email: &str, name: &str, password: &str
         }
         None => create_tenant(&mut tx, "platform", "Steward Platform", "platform").await?,
     };
-    let hash = password::hash(password.to_string()).await;
+    let hash = password::hash(password.to_string()).await?;
     let user_id = create_user(&mut tx, tenant_id, email, name, &hash).await?;
     grant_system_role(&mut tx, tenant_id, user_id, "platform_admin", None).await?;
     tx.commit().await?;

@@ -87,7 +87,7 @@ const ACTIONS: &[(&str, &str)] = &[
 pub async fn run(owner: &PgConnectOptions, plan: &Plan, progress: Progress<'_>) -> Result<Report, crate::Error> {
     let started = Instant::now();
     let mut conn = owner.connect().await?;
-    let password_hash = app::auth::password::hash(plan.password.clone()).await.0;
+    let password_hash = app::auth::password::hash_blocking(&plan.password).0;
     let blobs = store_blobs(&plan.blob_dir)?;
     let first: i64 = sqlx::query_scalar(
         "SELECT coalesce(max(substring(slug FROM '^gen-([0-9]+)$')::bigint), 0) + 1 FROM tenants WHERE slug ~ '^gen-[0-9]+$'",

@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use tokio::sync::Semaphore;
+use crate::error::AppError;
 
 /// How many hashes run at once: one core in reserve for everything else.
 pub fn hashing_slots() -> usize {
@@ -20,10 +21,30 @@ fn slots() -> &'static Semaphore {
     SLOTS.get_or_init(|| Semaphore::new(hashing_slots()))
 }
 
-/// Runs argon2 work on the blocking pool once a hashing slot is free.
-async fn with_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let _permit = slots().acquire().await.ok()?;
-    tokio::task::spawn_blocking(work).await.ok()
+/// How many password checks may wait for a slot (besides those running);
+/// one more is refused at once with [`AppError::Busy`] (429). At about
+/// 20 ms a hash on one slot, a full queue drains in about a second.
+pub const QUEUE_LIMIT: usize = 48;
+
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs argon2 work on the blocking pool once a hashing slot is free, or
+/// refuses it when [`QUEUE_LIMIT`] checks are waiting already.
+async fn with_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    use std::sync::atomic::Ordering;
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= QUEUE_LIMIT + hashing_slots() {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        return Err(AppError::Busy);
+    }
+    let _waiting = Waiting;
+    let _permit = slots().acquire().await.map_err(|_| AppError::Internal)?;
+    tokio::task::spawn_blocking(work).await.map_err(|_| AppError::Internal)
 }
 
 /// The shortest password accepted.
@@ -115,8 +136,9 @@ pub fn hash_blocking(password: &str) -> PasswordHashString {
     PasswordHashString(hash)
 }
 
-pub async fn hash(password: String) -> PasswordHashString {
-    with_slot(move || hash_blocking(&password)).await.expect("hashing task panicked")
+/// Hashes on a hashing slot; [`AppError::Busy`] when the queue is full.
+pub async fn hash(password: String) -> Result<PasswordHashString, AppError> {
+    with_slot(move || hash_blocking(&password)).await
 }
 
 /// The hash that unknown accounts are checked against, so that a sign-in
@@ -128,7 +150,7 @@ fn dummy_hash() -> &'static str {
 
 /// Checks a password against a stored hash, or against the dummy when there
 /// is none. Returns true only for a real hash that matches.
-pub async fn verify(password: String, stored: Option<String>) -> bool {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
     with_slot(move || {
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
@@ -139,7 +161,6 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
         real && matches
     })
     .await
-    .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -148,16 +169,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
-        let hash = hash("correct horse battery".into()).await;
+        let hash = hash("correct horse battery".into()).await.unwrap();
         assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse battery".into(), Some(hash.0.clone())).await);
-        assert!(!verify("Correct horse battery".into(), Some(hash.0)).await);
+        assert!(verify("correct horse battery".into(), Some(hash.0.clone())).await.unwrap());
+        assert!(!verify("Correct horse battery".into(), Some(hash.0)).await.unwrap());
     }
 
     #[tokio::test]
     async fn a_missing_account_never_verifies() {
-        assert!(!verify("steward-dummy-password-for-timing".into(), None).await);
-        assert!(!verify("x".into(), Some("not a phc string".into())).await);
+        assert!(!verify("steward-dummy-password-for-timing".into(), None).await.unwrap());
+        assert!(!verify("x".into(), Some("not a phc string".into())).await.unwrap());
     }
 
     #[test]

@@ -212,6 +212,7 @@ pub async fn sign_in(
     let email = email.trim();
     validate_sign_in(&tenant, email, password)?;
 
+    let _turn = throttle::turn(&tenant, email).await?;
     let mut tx = pool.begin().await?;
     let found = sqlx::query!(
         r#"SELECT tenant_id AS "tenant_id!", tenant_status AS "tenant_status!", user_id, user_status,
@@ -270,9 +271,21 @@ pub async fn sign_in(
         SIGN_IN_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(too_many(refused.until));
     }
-
+    // No transaction or pooled connection is held while argon2 runs: a
+    // queue of password checks must never take the pool from every page.
+    tx.commit().await?;
     let verify_hash = stored_hash.clone();
-    let verified = password::verify(password.to_string(), verify_hash).await;
+    let verified = password::verify(password.to_string(), verify_hash).await?;
+    // A hash made with older parameters is made again while the password
+    // is at hand.
+    let rehashed = match stored_hash.as_deref().filter(|h| verified && password::needs_rehash(h)) {
+        Some(_) => Some(password::hash(password.to_string()).await?.0),
+        None => None,
+    };
+    let mut tx = pool.begin().await?;
+    if let Some(scope) = event_tenant {
+        crate::tenants::ssr::scope_to_tenant(&mut tx, scope).await?;
+    }
     let Some((tenant_id, user_id, true)) = account.filter(|_| verified) else {
         let counted = throttle::failure(&mut tx, &tenant, email, meta.ip).await?;
         if event_tenant.is_some() {
@@ -304,12 +317,6 @@ pub async fn sign_in(
         });
     };
 
-    // A hash made with older parameters is made again while the password
-    // is at hand.
-    let rehashed = match stored_hash.as_deref().filter(|h| password::needs_rehash(h)) {
-        Some(_) => Some(password::hash(password.to_string()).await.0),
-        None => None,
-    };
     if let Some(hash) = &rehashed {
         sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
@@ -562,7 +569,7 @@ pub async fn verify_mfa(
 }
 
 /// The refusal of a blocked sign-in, with the wait in words.
-fn too_many(until: chrono::DateTime<chrono::Utc>) -> AppError {
+pub(crate) fn too_many(until: chrono::DateTime<chrono::Utc>) -> AppError {
     let seconds = (until - chrono::Utc::now()).num_seconds().max(1) as u64;
     AppError::TooManyAttempts { wait: throttle::wait_text(seconds) }
 }

@@ -8,6 +8,59 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use std::net::IpAddr;
 
+/// How many password checks of one account may wait for their turn; one
+/// more is refused at once ([`crate::error::AppError::Busy`]).
+pub const ACCOUNT_WAITERS: usize = 8;
+
+/// A password check's turn for its account: one at a time per account in
+/// this process, so that a storm of guesses at one account takes one
+/// hashing slot, not all of them, and its block (counted by the check
+/// before) is seen by the next instead of raced past. Waiting holds no
+/// database connection.
+pub struct Turn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _waiting: Waiting,
+}
+
+struct Waiting(String);
+
+type Turns = std::collections::HashMap<String, (std::sync::Arc<tokio::sync::Semaphore>, usize)>;
+
+fn turns() -> &'static std::sync::Mutex<Turns> {
+    static TURNS: std::sync::OnceLock<std::sync::Mutex<Turns>> = std::sync::OnceLock::new();
+    TURNS.get_or_init(Default::default)
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let mut map = turns().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(&self.0) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                map.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// Waits for the account's turn (`tenant` and `email` as typed; compared
+/// case-insensitively), or refuses when [`ACCOUNT_WAITERS`] wait already.
+pub async fn turn(tenant: &str, email: &str) -> Result<Turn, crate::error::AppError> {
+    let key = format!("{}\n{}", tenant.trim().to_lowercase(), email.trim().to_lowercase());
+    let semaphore = {
+        let mut map = turns().lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(key.clone()).or_insert_with(|| (std::sync::Arc::new(tokio::sync::Semaphore::new(1)), 0));
+        if entry.1 > ACCOUNT_WAITERS {
+            return Err(crate::error::AppError::Busy);
+        }
+        entry.1 += 1;
+        entry.0.clone()
+    };
+    let waiting = Waiting(key);
+    let permit = semaphore.acquire_owned().await.map_err(|_| crate::error::AppError::Internal)?;
+    Ok(Turn { _permit: permit, _waiting: waiting })
+}
+
 /// When failures start to block, for how long, and when they are forgotten.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {

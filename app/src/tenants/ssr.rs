@@ -213,7 +213,15 @@ pub async fn create_with_owner(
     owner_name: &str,
     owner_email: &str,
 ) -> Result<crate::users::Created, AppError> {
+    // The owner's temporary password is hashed before the transaction
+    // opens, and only for someone who holds the permission.
+    let owner_password = if crate::ssr::current_user().is_some_and(|me| me.can(Perm::TenantCreate.key())) {
+        Some(crate::users::ssr::new_password(owner_email, None).await?)
+    } else {
+        None
+    };
     let mut actor = require_platform(Perm::TenantCreate).await?;
+    let owner_password = owner_password.ok_or(AppError::Forbidden)?;
     let name = name.trim();
     let mut errors = Vec::new();
     if let Some(m) = super::name_problem(name) {
@@ -247,7 +255,7 @@ pub async fn create_with_owner(
     set_modules(&mut actor, id, modules).await?;
     let after = json!({ "slug": slug, "name": name, "plan": plan, "modules": modules });
     audit_both(&mut actor, id, "tenant.create", None, Some(after)).await?;
-    let owner = crate::users::ssr::create_in(&mut actor, owner_email, owner_name, None)
+    let owner = crate::users::ssr::create_in(&mut actor, owner_email, owner_name, owner_password)
         .await
         .map_err(|e| match e {
             AppError::Validation(list) => AppError::Validation(

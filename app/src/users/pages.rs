@@ -307,6 +307,7 @@ pub fn UserPage() -> impl IntoView {
                                             })}
                                         </section>
 
+                                        <crate::api_keys::UserApiKeysCard user_id=uid may_revoke=may("user:revoke_sessions") />
                                         <HistoryCard entity_type="user" id=uid rows=u.history.clone() />
                                     </div>
 

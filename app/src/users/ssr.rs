@@ -546,20 +546,42 @@ pub fn temporary_password() -> String {
     bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
+/// A new account's password, hashed before any transaction opens (argon2
+/// never runs while a pooled connection is held): the one typed, or else a
+/// temporary one made here. A typed password the policy refuses is not
+/// hashed; [`create_in`] reports it beside its field.
+pub struct NewPassword {
+    typed_problem: Option<&'static str>,
+    temporary: Option<String>,
+    hash: Option<crate::auth::password::PasswordHashString>,
+}
+
+/// Call only for a caller already known (from the principal in memory) to
+/// hold the permission that creates the account: hashing is the costly part.
+pub async fn new_password(email: &str, typed: Option<&str>) -> Result<NewPassword, AppError> {
+    let typed = typed.filter(|p| !p.is_empty());
+    if let Some(problem) = typed.and_then(|p| crate::auth::password::problem(p, email.trim())) {
+        return Ok(NewPassword { typed_problem: Some(problem), temporary: None, hash: None });
+    }
+    let temporary = typed.is_none().then(temporary_password);
+    let hash = crate::auth::password::hash(typed.map(str::to_string).or(temporary.clone()).unwrap_or_default()).await?;
+    Ok(NewPassword { typed_problem: None, temporary, hash: Some(hash) })
+}
+
 /// Creates a user in the actor's tenant, and records it in the actor's
-/// transaction. Without a password, a temporary one is made and returned.
-pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, password: Option<&str>) -> Result<Created, AppError> {
+/// transaction, with a password made by [`new_password`] (a temporary one
+/// is returned).
+pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, password: NewPassword) -> Result<Created, AppError> {
     let (email, display_name) = (email.trim(), display_name.trim());
     let mut errors = super::validate_profile(email, display_name);
-    let password = password.filter(|p| !p.is_empty());
-    if let Some(message) = password.and_then(|p| crate::auth::password::problem(p, email)) {
+    if let Some(message) = password.typed_problem {
         errors.push(FieldError { field: "password".into(), message: message.into() });
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let temporary = password.is_none().then(temporary_password);
-    let hash = crate::auth::password::hash(password.map(str::to_string).or(temporary.clone()).unwrap_or_default()).await;
+    let temporary = password.temporary;
+    let hash = password.hash.ok_or(AppError::Internal)?;
     let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
     // Whoever was given a temporary password chooses their own at sign-in.
     sqlx::query("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
@@ -605,6 +627,11 @@ pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
 /// Creates a user, optionally with a role. Needs `user:create` (and
 /// `role:assign` plus every permission of the role, when one is given).
 pub async fn create(email: &str, display_name: &str, password: Option<&str>, role_id: Option<Uuid>) -> Result<Created, AppError> {
+    // Hashed only for someone who holds the permission, before the transaction.
+    if !crate::ssr::current_user().is_some_and(|me| me.can(Perm::UserCreate.key())) {
+        return Err(require(Perm::UserCreate).await.err().unwrap_or(AppError::Forbidden));
+    }
+    let password = new_password(email, password).await?;
     let mut actor = require(Perm::UserCreate).await?;
     let created = create_in(&mut actor, email, display_name, password).await?;
     if let Some(role_id) = role_id {
@@ -682,12 +709,17 @@ pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Opt
 /// Gives a user a new temporary password, shown once to the caller, and
 /// ends their sessions. Needs `user:reset_password`.
 pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
+    // Hashed before the transaction opens (argon2 never runs while a pooled
+    // connection is held), and only for someone who holds the permission.
+    if !crate::ssr::current_user().is_some_and(|me| me.can(Perm::UserResetPassword.key())) {
+        return Err(require(Perm::UserResetPassword).await.err().unwrap_or(AppError::Forbidden));
+    }
+    let password = temporary_password();
+    let hash = crate::auth::password::hash(password.clone()).await?;
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "reset the password of").await?;
-    let password = temporary_password();
-    let hash = crate::auth::password::hash(password.clone()).await;
     sqlx::query(
         "UPDATE users SET password_hash = $3, must_change_password = true, password_changed_at = now(),
                 version = version + 1, updated_at = now()
@@ -699,7 +731,8 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
-    actor.audit("user.password_reset", "user", user_id, None, Some(json!({ "sessions_ended": ended }))).await?;
+    let keys = crate::api_keys::ssr::revoke_all_of(actor.conn(), tenant_id, user_id).await?;
+    actor.audit("user.password_reset", "user", user_id, None, Some(json!({ "sessions_ended": ended, "api_keys_revoked": keys }))).await?;
     actor.commit().await?;
     Ok(password)
 }
@@ -779,8 +812,9 @@ pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
+    let keys = crate::api_keys::ssr::revoke_all_of(actor.conn(), tenant_id, user_id).await?;
     actor
-        .audit("user.mfa_reset", "user", user_id, Some(json!({ "mfa": true })), Some(json!({ "mfa": false, "sessions_ended": ended })))
+        .audit("user.mfa_reset", "user", user_id, Some(json!({ "mfa": true })), Some(json!({ "mfa": false, "sessions_ended": ended, "api_keys_revoked": keys })))
         .await?;
     actor.commit().await
 }
@@ -795,7 +829,8 @@ pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, A
     if only.is_some() && ended == 0 {
         return Err(AppError::NotFound);
     }
-    actor.audit("user.sessions_revoke", "user", user_id, None, Some(json!({ "sessions_ended": ended, "session": only }))).await?;
+    let keys = if only.is_none() { crate::api_keys::ssr::revoke_all_of(actor.conn(), tenant_id, user_id).await? } else { 0 };
+    actor.audit("user.sessions_revoke", "user", user_id, None, Some(json!({ "sessions_ended": ended, "session": only, "api_keys_revoked": keys }))).await?;
     actor.commit().await?;
     Ok(ended)
 }

@@ -32,7 +32,7 @@ async fn api(app: &TestApp, method: &str, path: &str, key: Option<&str>, body: O
 
 /// Makes a key as the signed-in `app` with these scopes.
 async fn make_key(app: &TestApp, name: &str, scopes: &[&str]) -> String {
-    let mut fields = vec![("name", name), ("expires_in_days", "30")];
+    let mut fields = vec![("name", name), ("expires_in_days", "30"), ("current_password", PASSWORD)];
     fields.extend(scopes.iter().map(|s| ("scopes[]", *s)));
     let res = app.call("/api/create_api_key", &fields).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -92,11 +92,11 @@ async fn a_key_acts_as_its_maker_within_its_scopes_until_revoked() {
 async fn a_key_can_carry_only_what_its_maker_holds_and_loses_what_they_lose() {
     let app = TestApp::spawn().await;
     app.sign_in("acme", "mark@acme.test", PASSWORD).await;
-    let res = app.call("/api/create_api_key", &[("name", "too much"), ("scopes[]", "user:read")]).await;
+    let res = app.call("/api/create_api_key", &[("name", "too much"), ("scopes[]", "user:read"), ("current_password", PASSWORD)]).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("You do not hold user:read"), "{}", res.body);
-    for (name, days) in [("", "30"), ("ok", "0"), ("ok", "400"), ("ok", "soon")] {
-        let res = app.call("/api/create_api_key", &[("name", name), ("scopes[]", "document:read"), ("expires_in_days", days)]).await;
+    for (name, days) in [("", "30"), ("ok", "0"), ("ok", "91"), ("ok", "never"), ("ok", "soon")] {
+        let res = app.call("/api/create_api_key", &[("name", name), ("scopes[]", "document:read"), ("expires_in_days", days), ("current_password", PASSWORD)]).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?} {days:?}");
     }
     let key = make_key(&app, "docs", &["document:read"]).await;

@@ -93,6 +93,10 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/start_chain_check", &[]),
     ("/api/dashboard", &[]),
     ("/api/list_access_log", &[("query[status]", "2xx")]),
+    ("/api/list_user_api_keys", &[("user_id", "{target_user}")]),
+    ("/api/revoke_user_api_key", &[("user_id", "{target_user}"), ("key_id", "00000000-0000-0000-0000-000000000001")]),
+    ("/api/get_api_key_max_days", &[]),
+    ("/api/set_api_key_max_days", &[("days", "30")]),
 ];
 
 /// Functions that name no record: "another tenant's id" does not apply.
@@ -116,6 +120,8 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/get_mfa_requirement",
     "/api/list_deletion_requests",
     "/api/set_retention",
+    "/api/get_api_key_max_days",
+    "/api/set_api_key_max_days",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a

@@ -288,7 +288,7 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         }
         "create_api_key" => {
             let perms = some_perms(rng);
-            let mut fields = vec![("name", "model key"), ("expires_in_days", "30")];
+            let mut fields = vec![("name", "model key"), ("expires_in_days", "30"), ("current_password", PASSWORD)];
             fields.extend(perms.iter().map(|p| ("scopes[]", p.as_str())));
             let r = b.call("/api/create_api_key", &fields).await;
             (format!("create_api_key {perms:?}"), r.status)

@@ -27,7 +27,7 @@ fn code(secret: &[u8], offset: i64) -> String {
 
 /// Sets up two-factor sign-in for the signed-in `app`: the secret and the recovery codes.
 async fn enrol(app: &TestApp) -> (Vec<u8>, Vec<String>) {
-    let started = app.call("/api/start_mfa", &[]).await;
+    let started = app.call("/api/start_mfa", &[("current_password", PASSWORD)]).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let setup: serde_json::Value = serde_json::from_str(&started.body).unwrap();
     assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"));
@@ -170,10 +170,15 @@ async fn support_resets_a_lost_second_factor_and_the_user_signs_in_with_the_pass
 async fn turning_two_factor_off_needs_the_password() {
     let app = TestApp::spawn().await;
     app.sign_in("acme", "mark@acme.test", PASSWORD).await;
-    enrol(&app).await;
-    let wrong = app.call("/api/disable_mfa", &[("current_password", "not-my-password")]).await;
+    let (secret, _) = enrol(&app).await;
+    let wrong = app.call("/api/disable_mfa", &[("current_password", "not-my-password"), ("code", &code(&secret, 1))]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let off = app.call("/api/disable_mfa", &[("current_password", PASSWORD)]).await;
+    let no_code = app.call("/api/disable_mfa", &[("current_password", PASSWORD)]).await;
+    assert_eq!(no_code.status, StatusCode::UNPROCESSABLE_ENTITY, "the password alone is not enough: {}", no_code.body);
+    assert!(no_code.body.contains("code"), "{}", no_code.body);
+    let events = app.db.events("acme").await;
+    assert!(events.iter().any(|e| e.0 == "user.mfa_disable_refused" && e.2["after"]["reason"] == "wrong current password"), "a wrong password is recorded");
+    let off = app.call("/api/disable_mfa", &[("current_password", PASSWORD), ("code", &code(&secret, 1))]).await;
     assert_eq!(off.status, StatusCode::OK, "{}", off.body);
     assert_eq!(app.another_browser().sign_in("acme", "mark@acme.test", PASSWORD).await.location(), Some("/"));
     assert!(app.db.events("acme").await.iter().any(|e| e.0 == "user.mfa_disable"));

@@ -46,7 +46,7 @@ async fn anonymising_removes_the_person_everywhere_but_the_audit_chain_and_canno
     let mark = app.db.user_id("mark@acme.test").await.to_string();
     let mark_browser = app.another_browser();
     mark_browser.sign_in("acme", "mark@acme.test", PASSWORD).await;
-    mark_browser.call("/api/create_api_key", &[("name", "mine"), ("scopes[]", "document:read")]).await;
+    mark_browser.call("/api/create_api_key", &[("name", "mine"), ("scopes[]", "document:read"), ("current_password", PASSWORD)]).await;
     app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
 
     let wrong = app.call("/api/anonymise_user", &[("user_id", &mark), ("confirm", "someone@acme.test")]).await;
