@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { expectHydrated, signIn, totp, watchForPageErrors } from './helpers';
+import { PASSWORD, expectHydrated, signIn, totp, watchForPageErrors } from './helpers';
 
 // Two-factor sign-in in the real browser, under the real Content-Security-Policy
 // (a refused inline script would show as a console error).
@@ -13,6 +13,7 @@ test('a member sets up an authenticator app, keeps the recovery codes, and signs
   await expect(page.getByTestId('account-tabs')).toBeVisible();
   await page.getByTestId('account-tabs').getByRole('link', { name: 'Two-factor sign-in' }).click();
   await expectHydrated(page);
+  await page.getByLabel('Your password').fill(PASSWORD);
   await page.getByTestId('mfa-start').click();
   await expect(page.getByTestId('mfa-qr').locator('svg')).toBeVisible();
   const secret = (await page.getByTestId('mfa-secret').innerText()).trim();

@@ -129,7 +129,7 @@ test('the owner makes a team and a custom role with a view; the member sees it o
   expect(errors).toEqual([]);
 });
 
-test('support finds a user of another tenant, resets the password, and gets no role controls', async ({ browser }) => {
+test('support finds a user of another tenant, acts inside it with a reason, may not take over a user who holds more, and the owner resets the password', async ({ browser }) => {
   const support = await newPage(browser);
   const errors = watchForPageErrors(support);
   await signIn(support, 'platform', 'support@steward.test');
@@ -139,10 +139,16 @@ test('support finds a user of another tenant, resets the password, and gets no r
   const hit = support.getByTestId('find-hit');
   await expect(hit).toHaveCount(1);
   await expect(hit).toContainText('Max Member');
-  await hit.getByRole('button', { name: 'Open' }).click();
+  // Acting inside another tenant asks why, and says for how long.
+  await hit.getByText('Open', { exact: true }).click();
+  await hit.getByTestId('act-reason').fill('ticket 4711: Max cannot sign in');
+  await hit.getByTestId('act-inside').click();
 
   await expect(support).toHaveURL(/\/users\/[0-9a-f-]{36}$/);
+  const maxPage = new URL(support.url()).pathname;
   await expect(support.getByTestId('acting-banner')).toContainText('Globex');
+  await expect(support.getByTestId('acting-banner')).toContainText('ticket 4711: Max cannot sign in');
+  await expect(support.getByTestId('acting-time-left')).toContainText('Access ends in');
   await expect(support.getByRole('heading', { level: 1 })).toHaveText('Max Member');
   await expectHydrated(support);
   // Support staff look after accounts, not access: no role controls.
@@ -150,14 +156,27 @@ test('support finds a user of another tenant, resets the password, and gets no r
   await expect(support.getByTestId('assign-role-form')).toHaveCount(0);
   await expect(support.getByTestId('user-roles').getByRole('button')).toHaveCount(0);
 
+  // Max reads documents and support does not: the reset is refused, and
+  // the sentence says why, beside the button.
   await support.getByText('Reset password', { exact: true }).click();
   await support.getByTestId('confirm-reset-password').click();
-  const password = (await support.getByTestId('temporary-password').innerText()).trim();
-  expect(password.length).toBeGreaterThanOrEqual(16);
+  await expect(support.getByText('You cannot reset the password of Max Member: they hold permissions you do not')).toBeVisible();
+  await expect(support.getByTestId('temporary-password')).toHaveCount(0);
 
   await support.getByTestId('stop-acting').click();
   await expect(support.getByTestId('acting-banner')).toHaveCount(0);
-  expect(errors).toEqual([]);
+  expect(errors.filter((e) => !e.includes('status of 403'))).toEqual([]);
+
+  // Globex's owner holds all Max holds, and resets his password.
+  const gina = await newPage(browser);
+  await signIn(gina, 'globex', 'gina@globex.test');
+  await expect(gina.getByTestId('current-user')).toHaveText('Gina Owner');
+  await gina.goto(maxPage);
+  await expectHydrated(gina);
+  await gina.getByText('Reset password', { exact: true }).click();
+  await gina.getByTestId('confirm-reset-password').click();
+  const password = (await gina.getByTestId('temporary-password').innerText()).trim();
+  expect(password.length).toBeGreaterThanOrEqual(16);
 
   // The new password works for Max, who then chooses his own.
   const max = await newPage(browser);

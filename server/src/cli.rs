@@ -162,6 +162,21 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_NO_DEMO", default_value_t = false)]
     pub no_demo: bool,
 
+    /// Load the demo into an empty database even when Steward is not on its
+    /// own embedded cluster listening on a loopback address (the demo's
+    /// users, a platform administrator among them, share a published
+    /// password: never on a server others can reach).
+    #[arg(long, env = "STEWARD_DEMO", conflicts_with = "no_demo")]
+    pub demo: bool,
+
+    /// The address people reach Steward at, such as https://console.example.com.
+    /// Requests addressed to any other host are refused (421), and the
+    /// cross-site check compares Origin and Referer with it. Unset: on a
+    /// loopback address only 127.0.0.1, localhost and [::1] at its port are
+    /// accepted; on any other address, every host (set this there).
+    #[arg(long, env = "STEWARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Password given to every demo user.
     #[arg(long, env = "STEWARD_DEMO_PASSWORD", default_value = crate::demo::DEFAULT_PASSWORD, hide_env_values = true)]
     pub demo_password: String,

@@ -80,8 +80,18 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         None => None,
     };
     let first_run = db::is_empty(&database.targets.owner).await?;
+    // The demo's password is published: it loads by itself only into
+    // Steward's own cluster on a loopback address (a first try on one's own
+    // machine), or when asked for with --demo.
+    let private = database.cluster.is_some() && args.addr.ip().is_loopback();
+    let mut demo_loaded = false;
     if first_run && !args.no_demo {
-        demo::load(&pool, &args.demo_password).await?;
+        if args.demo || private {
+            demo::load(&pool, &args.demo_password).await?;
+            demo_loaded = true;
+        } else {
+            tracing::warn!("no demo loaded: Steward is not on its own cluster on a loopback address (--demo loads it anyway)");
+        }
     }
 
     let listener = TcpListener::bind(args.addr).await.map_err(|e| match e.kind() {
@@ -104,6 +114,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     let config = web::WebConfig {
         site_root: args.site_root.display().to_string(),
         site_addr: args.addr,
+        public_url: args.public_url.clone(),
         secure_cookies: args.secure_cookies,
         session_idle_minutes: args.session_idle_minutes,
         session_max_hours: args.session_max_hours,
@@ -121,7 +132,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     let app = web::router(pool.clone(), &config);
 
     println!("Steward is running at {address}  (Ctrl-C stops it)");
-    if first_run && !args.no_demo {
+    if demo_loaded {
         print!("{}", demo::credentials(&address, &args.demo_password));
     }
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

@@ -20,10 +20,38 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// What the guard needs to know.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Guard {
     /// Cookies are Secure, so the site is served over HTTPS: send HSTS.
     pub https: bool,
+    /// The hosts a request may be addressed to; empty: any.
+    pub allowed_hosts: std::sync::Arc<Vec<String>>,
+}
+
+/// The hosts requests may be addressed to (the `Host`, or a proxy's
+/// `X-Forwarded-Host`): the public URL's when one is set; on a loopback
+/// address, 127.0.0.1, localhost and [::1] at its port; otherwise any
+/// (empty). Refusing other hosts stops DNS rebinding, where a page of
+/// evil.example re-points its name at 127.0.0.1 and then passes the
+/// same-origin check against its own Host.
+pub fn allowed_hosts(public_url: Option<&str>, addr: std::net::SocketAddr) -> Vec<String> {
+    if let Some(host) = public_url.and_then(url_host) {
+        let (scheme_port, bare) = match public_url.map(|u| u.to_ascii_lowercase()) {
+            Some(u) if u.starts_with("https://") => (":443", host.trim_end_matches(":443").to_string()),
+            Some(u) if u.starts_with("http://") => (":80", host.trim_end_matches(":80").to_string()),
+            _ => ("", host.clone()),
+        };
+        let mut out = vec![bare.clone()];
+        if !scheme_port.is_empty() && !bare.contains(':') {
+            out.push(format!("{bare}{scheme_port}"));
+        }
+        return out;
+    }
+    if addr.ip().is_loopback() {
+        let port = addr.port();
+        return vec![format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+    }
+    Vec::new()
 }
 
 /// The policy of responses that are not pages (and of pages rendered
@@ -77,6 +105,17 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> Option<&'static str> 
 
 /// Refuses cross-site state changes and sets the security headers.
 pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    // Health probes of load balancers often name an address, not the host.
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
+    if !guard.allowed_hosts.is_empty() && !probe {
+        let host = addressed_host(req.headers()).unwrap_or_default();
+        if !guard.allowed_hosts.iter().any(|h| *h == host) {
+            tracing::warn!(%host, "request for another host refused");
+            let mut response = (StatusCode::MISDIRECTED_REQUEST, "This server does not answer for that host name.").into_response();
+            set_headers(response.headers_mut(), guard.https);
+            return response;
+        }
+    }
     if let Some(reason) = cross_site(req.method(), req.headers()) {
         tracing::warn!(path = %req.uri().path(), reason, "cross-site request refused");
         let message = format!("This request came from another site ({reason}), so Steward refused it. Nothing was changed.");

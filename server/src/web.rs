@@ -67,6 +67,9 @@ pub struct WebConfig {
     pub master_key: app::auth::mfa::MasterKey,
     /// How long platform staff may act inside a tenant, in minutes.
     pub acting_minutes: u32,
+    /// The address people reach Steward at (`--public-url`); see
+    /// [`crate::security::allowed_hosts`].
+    pub public_url: Option<String>,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -167,7 +170,10 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         ))
         .layer(sessions)
         .layer(middleware::from_fn(argument_errors))
-        .layer(middleware::from_fn_with_state(crate::security::Guard { https: config.secure_cookies }, crate::security::guard))
+        .layer(middleware::from_fn_with_state(crate::security::Guard {
+            https: config.secure_cookies,
+            allowed_hosts: Arc::new(crate::security::allowed_hosts(config.public_url.as_deref(), config.site_addr)),
+        }, crate::security::guard))
         .layer(middleware::from_fn_with_state(ops, track))
         .layer(middleware::from_fn_with_state(config.trusted_proxies.clone(), crate::client_addr::client_addr))
         .with_state(state)
@@ -455,7 +461,12 @@ async fn readyz(State(ops): State<Ops>) -> Response {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(1), sqlx::query("SELECT 1").execute(&ops.pool)).await;
     match ping {
         Ok(Ok(_)) => (StatusCode::OK, "ready: the database answers\n").into_response(),
-        Ok(Err(error)) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: the database cannot be reached ({error})\n")).into_response(),
+        Ok(Err(error)) => {
+            // The cause (host, role, authentication) goes to the log, not to
+            // whoever asks.
+            tracing::warn!(%error, "readyz: the database cannot be reached");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database cannot be reached\n").into_response()
+        }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database did not answer within 1 s\n").into_response(),
     }
 }
@@ -472,9 +483,14 @@ async fn metrics(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    // With a token configured, only the token opens it. Without one, only
+    // this machine, and not a request a same-host proxy forwarded for
+    // someone else (it carries X-Forwarded-For).
+    let forwarded = req.headers().contains_key("x-forwarded-for");
     let allowed = match (&ops.metrics_token, presented) {
         (Some(token), Some(given)) => constant_time_eq(token.as_bytes(), given.as_bytes()),
-        (Some(_), None) | (None, _) => client.is_some_and(|ip| ip.is_loopback()),
+        (Some(_), None) => false,
+        (None, _) => client.is_some_and(|ip| ip.is_loopback()) && !forwarded,
     };
     if !allowed {
         return (

@@ -253,13 +253,36 @@ pub fn validate_profile(email: &str, display_name: &str) -> Vec<FieldError> {
         errors.push(FieldError { field: "display_name".into(), message: "A name has 200 characters at most.".into() });
     } else if display_name.chars().any(char::is_control) {
         errors.push(FieldError { field: "display_name".into(), message: "A name cannot contain control characters.".into() });
+    } else if display_name.chars().any(is_invisible_format) {
+        errors.push(FieldError {
+            field: "display_name".into(),
+            message: "A name cannot contain invisible direction or joining marks (they make one name look like another).".into(),
+        });
     }
     errors
+}
+
+/// Invisible formatting characters that reorder or hide text: bidi
+/// embeddings, overrides and isolates, zero-width spaces and joiners, the
+/// word joiner and the byte-order mark. In a name they let one person's
+/// name read as another's in lists and the audit log.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{00AD}')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_direction_overrides_or_zero_width_characters_are_refused() {
+        for name in ["Olivia\u{202E}renwO", "Oli\u{200B}via", "\u{2066}Admin\u{2069}", "Ma\u{00AD}ya"] {
+            let errors = validate_profile("x@acme.test", name);
+            assert_eq!(errors.len(), 1, "{name:?}");
+            assert!(errors[0].message.contains("invisible"), "{name:?}");
+        }
+        assert!(validate_profile("x@acme.test", "Zoë Ångström-Łukasz").is_empty());
+    }
 
     #[test]
     fn email_shapes() {

@@ -328,3 +328,126 @@ async fn h4_a_password_guessing_storm_does_not_starve_other_tenants() {
     let r = mark.call("/api/disable_mfa", &[("current_password", PASSWORD), ("code", "000000")]).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
 }
+
+/// M8: DNS rebinding. A page of evil.test re-points its name at 127.0.0.1,
+/// then posts to Steward with `Host: evil.test:3000` and a matching
+/// Origin, which passed the cross-site check. Now only the hosts Steward
+/// answers for are served (on a loopback address: 127.0.0.1, localhost,
+/// [::1]; or the --public-url's host).
+#[tokio::test]
+async fn m8_a_rebound_host_name_is_refused() {
+    let app = TestApp::spawn().await;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/sign_in")
+        .header(header::HOST, "evil.test:3000")
+        .header(header::ORIGIN, "http://evil.test:3000")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form_encode(&[("tenant", "platform"), ("email", "admin@steward.test"), ("password", PASSWORD)])))
+        .unwrap();
+    let r = app.request(req).await;
+    assert_eq!(r.status, StatusCode::MISDIRECTED_REQUEST, "{}", r.body);
+    assert!(r.set_cookies().is_empty(), "no session was made");
+    for host in ["localhost:3000", "127.0.0.1:3000"] {
+        let req = Request::builder().uri("/healthz").header(header::HOST, host).body(Body::empty()).unwrap();
+        assert_eq!(app.request(req).await.status, StatusCode::OK, "{host}");
+    }
+    // With a public URL, its host is the one answered.
+    let public = steward::web::WebConfig { public_url: Some("https://console.example.com".into()), ..web_config() };
+    let router = steward::web::router(app.pool.clone(), &public);
+    let other = TestApp { db: app.db.clone(), pool: app.pool.clone(), router, cookies: Default::default() };
+    let req = Request::builder().uri("/login").header(header::HOST, "console.example.com").body(Body::empty()).unwrap();
+    assert_eq!(other.request(req).await.status, StatusCode::OK);
+    let req = Request::builder().uri("/login").header(header::HOST, "127.0.0.1:3000").body(Body::empty()).unwrap();
+    assert_eq!(other.request(req).await.status, StatusCode::MISDIRECTED_REQUEST);
+}
+
+/// API keys (M4): minting asks for the password; a reset, a password
+/// change and "sign out everywhere" revoke the person's keys; an
+/// administrator revokes another person's key. On the old code a key made
+/// from a session alone kept working after all of these.
+#[tokio::test]
+async fn m4_api_keys_need_the_password_and_die_with_a_reset() {
+    let app = TestApp::spawn().await;
+    let mark = signed_in(&app, "acme", "mark@acme.test").await;
+    let no_password = mark.call("/api/create_api_key", &[("name", "k"), ("scopes[]", "document:read")]).await;
+    assert_eq!(no_password.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_password.body);
+    let never = mark.call("/api/create_api_key", &[("name", "k"), ("scopes[]", "document:read"), ("expires_in_days", "never"), ("current_password", PASSWORD)]).await;
+    assert_eq!(never.status, StatusCode::UNPROCESSABLE_ENTITY, "no key lives for ever: {}", never.body);
+    let made = mark.call("/api/create_api_key", &[("name", "k"), ("scopes[]", "document:read"), ("current_password", PASSWORD)]).await;
+    assert!(made.status.is_success(), "{}", made.body);
+    let key = json(&made)["key"].as_str().unwrap().to_string();
+    let use_key = |key: String| {
+        let app = &app;
+        async move {
+            let req = Request::get("/api/v1/documents").header(header::AUTHORIZATION, format!("Bearer {key}")).body(Body::empty()).unwrap();
+            app.request(req).await.status
+        }
+    };
+    assert_eq!(use_key(key.clone()).await, StatusCode::OK);
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let mark_id = app.db.user_id("mark@acme.test").await.to_string();
+    let listed = json(&olivia.call("/api/list_user_api_keys", &[("user_id", &mark_id)]).await);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "the administrator sees the key: {listed}");
+    assert!(olivia.call("/api/reset_password", &[("user_id", &mark_id)]).await.status.is_success());
+    assert_eq!(use_key(key).await, StatusCode::UNAUTHORIZED, "a reset revokes the keys");
+    let event = app.db.events("acme").await.into_iter().find(|e| e.0 == "user.password_reset").unwrap();
+    assert_eq!(event.2["after"]["api_keys_revoked"], 1);
+}
+
+/// The verdict of `steward_verify_audit` for a tenant, read as the owner
+/// inside the tenant's scope: the reason when broken.
+async fn chain_verdict(app: &TestApp, tenant: &str) -> Option<String> {
+    let mut conn = app.db.targets.owner.connect().await.unwrap();
+    let id = app.db.tenant_id(tenant).await;
+    let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(id.to_string()).execute(&mut *tx).await.unwrap();
+    let reason: Option<String> = sqlx::query_scalar("SELECT reason FROM steward_verify_audit($1)").bind(id).fetch_one(&mut *tx).await.unwrap();
+    reason
+}
+
+/// M5: the owner truncated the newest month's partition (the parent's
+/// TRUNCATE trigger does not run for a partition), or removed the newest or
+/// the oldest events, and verification still said "intact". Now each
+/// partition refuses TRUNCATE, and the chain is anchored at its head and at
+/// recorded retention cuts.
+#[tokio::test]
+async fn m5_cutting_either_end_of_the_audit_chain_is_caught() {
+    let app = TestApp::spawn().await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    for name in ["One", "Two", "Three"] {
+        assert!(olivia.call("/api/create_team", &[("name", name)]).await.status.is_success());
+    }
+    assert_eq!(chain_verdict(&app, "acme").await, None, "intact to begin with");
+    let partition: String = {
+        let mut conn = app.db.superuser().connect().await.unwrap();
+        sqlx::query_scalar("SELECT 'audit_events_' || to_char(now(), 'YYYY_MM')").fetch_one(&mut conn).await.unwrap()
+    };
+    let mut owner = app.db.targets.owner.connect().await.unwrap();
+    let refused = sqlx::query(&format!("TRUNCATE {partition}")).execute(&mut owner).await.unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+
+    // A superuser removes the newest event (triggers off): the head gives it away.
+    app.db
+        .exec_as_superuser(
+            "ALTER TABLE audit_events DISABLE TRIGGER USER;
+             DELETE FROM audit_events WHERE (tenant_id, seq) IN (SELECT tenant_id, max(seq) FROM audit_events
+               WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'acme') GROUP BY tenant_id);
+             ALTER TABLE audit_events ENABLE TRIGGER USER;",
+        )
+        .await;
+    let verdict = chain_verdict(&app, "acme").await.expect("caught");
+    assert!(verdict.contains("newest events are missing"), "{verdict}");
+
+    // Globex: the oldest events removed with a forged cut record: no anchor.
+    app.db
+        .exec_as_superuser(
+            "INSERT INTO audit_retention_cuts (cut_before, partitions) VALUES ('2000-01-01', '{}');
+             ALTER TABLE audit_events DISABLE TRIGGER USER;
+             DELETE FROM audit_events WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'globex') AND seq = 1;
+             ALTER TABLE audit_events ENABLE TRIGGER USER;",
+        )
+        .await;
+    let verdict = chain_verdict(&app, "globex").await.expect("caught");
+    assert!(verdict.contains("no retention cut recorded"), "{verdict}");
+}

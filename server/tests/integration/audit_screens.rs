@@ -180,6 +180,7 @@ async fn retention_drops_whole_old_months_records_it_and_the_chain_still_verifie
              ALTER TABLE audit_events_2020_01 FORCE ROW LEVEL SECURITY;
              INSERT INTO tenants (slug, name) VALUES ('oldco', 'Old Co');
              SELECT set_config('steward.tenant_id', (SELECT id::text FROM tenants WHERE slug = 'oldco'), false);
+             SELECT set_config('steward.audit_loader', 'on', false);
              INSERT INTO audit_events (tenant_id, occurred_at, action) SELECT id, '2020-01-15', 'tenant.create' FROM tenants WHERE slug = 'oldco';
              INSERT INTO audit_events (tenant_id, occurred_at, action) SELECT id, '2020-01-16', 'tenant.update' FROM tenants WHERE slug = 'oldco';
              INSERT INTO audit_events (tenant_id, action) SELECT id, 'tenant.update' FROM tenants WHERE slug = 'oldco';",

@@ -161,7 +161,7 @@ fn steward_runs_on_its_own_database_stops_cleanly_and_keeps_its_data() {
     let (status, body) = http(
         &addr,
         &format!(
-            "POST /api/sign_in HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            "POST /api/sign_in HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
             form.len()
         ),
     );

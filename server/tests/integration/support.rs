@@ -135,6 +135,7 @@ pub fn web_config() -> WebConfig {
         read_pool: None,
         master_key: test_master_key(),
         acting_minutes: app::tenants::DEFAULT_ACTING_MINUTES,
+        public_url: None,
     }
 }
 
@@ -339,7 +340,7 @@ impl TestApp {
 
     /// A download: the status, headers and the exact bytes.
     pub async fn download(&self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let req = self.with_cookies(Request::builder().method(Method::GET).uri(path)).body(Body::empty()).unwrap();
+        let req = self.with_cookies(Request::builder().method(Method::GET).uri(path).header(header::HOST, "127.0.0.1:3000")).body(Body::empty()).unwrap();
         let (status, headers, bytes) = complete(&self.router, req).await;
         (status, headers, bytes.to_vec())
     }
