@@ -500,38 +500,52 @@ pub fn ApiKeysPage() -> impl IntoView {
     }
 }
 
-/// On a person's page, for administrators: their API keys, and revoking
-/// them (the delegation rule applies: only for people whose grants are
-/// within one's own; otherwise the sentence why).
+/// `/users/{id}/api-keys`, for administrators: a person's API keys, and
+/// revoking them (the delegation rule applies: only for people whose grants
+/// are within one's own; otherwise the sentence why).
 #[component]
-pub fn UserApiKeysCard(user_id: Uuid, may_revoke: bool) -> impl IntoView {
+pub fn UserApiKeysPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let user_id = move || params.read().get("id").and_then(|id| Uuid::parse_str(&id).ok()).unwrap_or_default();
+    let me = expect_context::<crate::nav::MeResource>();
     let revoke = ServerAction::<RevokeUserApiKey>::new();
     let revoked = crate::components::successes(revoke);
-    let keys = Resource::new(move || revoked.get(), move |_| list_user_api_keys(user_id));
+    let keys = Resource::new(move || (user_id(), revoked.get()), |(id, _)| list_user_api_keys(id));
     view! {
-        <section class=CARD aria-labelledby="user-keys-heading" data-testid="user-api-keys">
-            <h2 id="user-keys-heading" class="text-base font-semibold">"API keys"</h2>
+        <Title text="API keys of a person" />
+        <PageHeader title="API keys of a person" purpose="Keys this person made for the JSON API. Revoking one stops it at once.">
+            <a href=move || format!("/users/{}", user_id()) class=BUTTON_QUIET>"Back to the person"</a>
+        </PageHeader>
+        <section class=CARD data-testid="user-api-keys">
             {outcome(revoke, "Key revoked.")}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    let may_revoke = me.can("user:revoke_sessions");
                     match keys.await {
-                        Err(e) => view! { <p class="mt-2 text-sm text-slate-500">{e.to_string()}</p> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No keys."</p> }.into_any(),
+                        Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="text-sm text-slate-500">"No keys."</p> }.into_any(),
                         Ok(rows) => view! {
-                            <ul class="mt-2 divide-y divide-slate-100 text-sm dark:divide-slate-800">
+                            <DataTable testid="user-api-key-table" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""]>
                                 {rows.into_iter().map(|k| view! {
-                                    <li class="flex items-center justify-between gap-2 py-2" data-testid="user-api-key">
-                                        <span><span class="font-medium">{k.name}</span> " · " <span class="font-mono text-xs">{k.shown}</span> " · " {k.state.clone()} " · expires " {k.expires_at}</span>
-                                        {(may_revoke && k.state == "active").then(|| view! {
-                                            <ActionForm action=revoke>
-                                                <input type="hidden" name="user_id" value=user_id.to_string() />
-                                                <input type="hidden" name="key_id" value=k.id.to_string() />
-                                                <button type="submit" class=BUTTON_QUIET data-testid="revoke-user-api-key">"Revoke"</button>
-                                            </ActionForm>
-                                        })}
-                                    </li>
+                                    <tr data-testid="user-api-key">
+                                        <td class=TD>{k.name}</td>
+                                        <td class=format!("{TD} font-mono text-xs")>{k.shown}</td>
+                                        <td class=format!("{TD} font-mono text-xs")>{k.scopes.join(" ")}</td>
+                                        <td class=TD>{k.expires_at}</td>
+                                        <td class=TD>{k.last_used_at}</td>
+                                        <td class=TD>{k.state.clone()}</td>
+                                        <td class=TD>
+                                            {(may_revoke && k.state == "active").then(|| view! {
+                                                <ActionForm action=revoke>
+                                                    <input type="hidden" name="user_id" value=user_id().to_string() />
+                                                    <input type="hidden" name="key_id" value=k.id.to_string() />
+                                                    <button type="submit" class=BUTTON_QUIET data-testid="revoke-user-api-key">"Revoke"</button>
+                                                </ActionForm>
+                                            })}
+                                        </td>
+                                    </tr>
                                 }).collect_view()}
-                            </ul>
+                            </DataTable>
                         }.into_any(),
                     }
                 })}

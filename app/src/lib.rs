@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/deletion-requests") view=privacy::DeletionRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("users/imports/:id") view=users::import_pages::ImportReportPage ssr=SsrMode::Async />
                     <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
+                    <Route path=path!("users/:id/api-keys") view=api_keys::UserApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("teams/:id") view=teams::pages::TeamPage ssr=SsrMode::Async />
                     <Route path=path!("roles") view=roles::pages::RolesPage ssr=SsrMode::Async />

@@ -307,7 +307,7 @@ pub fn UserPage() -> impl IntoView {
                                             })}
                                         </section>
 
-                                        <crate::api_keys::UserApiKeysCard user_id=uid may_revoke=may("user:revoke_sessions") />
+                                        <p class="text-sm"><a href=format!("/users/{uid}/api-keys") class=LINK data-testid="user-api-keys-link">"API keys made by this person"</a></p>
                                         <HistoryCard entity_type="user" id=uid rows=u.history.clone() />
                                     </div>
 
