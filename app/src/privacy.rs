@@ -295,6 +295,21 @@ pub mod ssr {
         if before == value {
             return Ok(());
         }
+        // A shorter period anonymises, at the next run, the people deleted
+        // longer ago than it: the delegation rule, as for anonymising them
+        // one by one.
+        if let Some(days) = value {
+            let due: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2) LIMIT 1000",
+            )
+            .bind(tenant_id)
+            .bind(days)
+            .fetch_all(actor.conn())
+            .await?;
+            for user_id in due {
+                crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "shorten the retention period so as to anonymise").await?;
+            }
+        }
         sqlx::query("UPDATE tenants SET anonymise_deleted_after_days = $2 WHERE id = $1").bind(tenant_id).bind(value).execute(actor.conn()).await?;
         actor
             .audit("tenant.retention", "tenant", tenant_id, Some(json!({ "anonymise_deleted_after_days": before })), Some(json!({ "anonymise_deleted_after_days": value })))

@@ -73,10 +73,17 @@ pub async fn carried_by(conn: &mut PgConnection, tenant_id: Uuid, roles: &[Uuid]
     Ok(grants)
 }
 
-/// A person's effective grants (whatever their status: suspending or
-/// reactivating them is acting on all they hold).
+/// What a person holds or would hold again: their roles whatever their
+/// status, and also roles deleted for now and roles of teams deleted for
+/// now (a restore gives those back, so taking over the account now would be
+/// taking over what it becomes).
 pub async fn held_by(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Grants, AppError> {
-    let roles: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT role_id FROM effective_user_roles WHERE tenant_id = $1 AND user_id = $2")
+    let roles: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT role_id FROM user_roles WHERE tenant_id = $1 AND user_id = $2
+         UNION
+         SELECT tr.role_id FROM team_members tm JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
+          WHERE tm.tenant_id = $1 AND tm.user_id = $2",
+    )
         .bind(tenant_id)
         .bind(user_id)
         .fetch_all(&mut *conn)

@@ -233,6 +233,10 @@ async fn run(state: AppState, started_by: Arc<Me>, meta: RequestMeta, id: Uuid, 
 /// acting inside the tenant keep acting there with their current platform
 /// grants). `None` once they can no longer sign in.
 async fn importer_now(state: &AppState, started_by: &Me) -> Result<Option<Arc<Me>>, AppError> {
+    // Platform staff's time inside the tenant ends their import with it.
+    if started_by.acting_until.is_some_and(|until| until <= chrono::Utc::now().timestamp()) {
+        return Ok(None);
+    }
     let home = started_by.acting_from.as_ref().unwrap_or(&started_by.tenant).id;
     let auth = crate::auth::ssr::SessionAuth { tenant_id: home, user_id: started_by.user_id };
     let Some(now) = crate::auth::ssr::resolve_principal(&state.pool, &state.principals, &auth).await? else { return Ok(None) };

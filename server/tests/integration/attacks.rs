@@ -451,3 +451,31 @@ async fn m5_cutting_either_end_of_the_audit_chain_is_caught() {
     let verdict = chain_verdict(&app, "globex").await.expect("caught");
     assert!(verdict.contains("no retention cut recorded"), "{verdict}");
 }
+
+/// Found by the independent review of this change: grants switched off for
+/// now (a deleted team that carries Owner) still count when someone acts on
+/// the person, and a shorter retention period cannot anonymise people the
+/// actor could not anonymise one by one.
+#[tokio::test]
+async fn grants_switched_off_for_now_still_protect_their_holder() {
+    let app = TestApp::spawn().await;
+    let olivia = signed_in(&app, "acme", "olivia@acme.test").await;
+    let team = json(&olivia.call("/api/create_team", &[("name", "Admins")]).await).as_str().unwrap().to_string();
+    let owner = app.db.role_id("acme", "owner").await.to_string();
+    let mark = app.db.user_id("mark@acme.test").await.to_string();
+    assert!(olivia.call("/api/grant_team_role", &[("team_id", &team), ("role_id", &owner)]).await.status.is_success());
+    assert!(olivia.call("/api/add_team_member", &[("team_id", &team), ("user_id", &mark)]).await.status.is_success());
+    assert!(olivia.call("/api/delete_team", &[("team_id", &team)]).await.status.is_success());
+    app.db.grant("maya@acme.test", "acme", "admin").await;
+    let maya = signed_in(&app, "acme", "maya@acme.test").await;
+    let r = maya.call("/api/reset_password", &[("user_id", &mark)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "Mark would be an owner again once the team is restored: {}", r.body);
+
+    // Olivia deleted ten days ago (another owner remains): a one-day
+    // retention period set by an administrator would anonymise her.
+    app.db.grant("audrey@acme.test", "acme", "owner").await;
+    app.db.exec_as_superuser("UPDATE users SET deleted_at = now() - interval '10 days' WHERE email = 'olivia@acme.test'").await;
+    let r = maya.call("/api/set_retention", &[("days", "1")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(refusal(&r).contains("Olivia Owner"), "{}", r.body);
+}
