@@ -208,23 +208,22 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
 /// role's permissions meanwhile, grants nothing more.
 async fn run(state: AppState, started_by: Arc<Me>, meta: RequestMeta, id: Uuid, rows: Vec<Row>) {
     let pool = state.pool.clone();
-    let mut me = started_by.clone();
     for batch in rows.chunks(BATCH) {
-        me = match importer_now(&state, &started_by).await {
+        let me = match importer_now(&state, &started_by).await {
             Ok(Some(now)) => now,
             Ok(None) | Err(_) => {
                 tracing::warn!(%id, "user import stopped: its importer can no longer sign in");
-                let _ = finish(&pool, &me, &meta, id, "failed").await;
+                let _ = finish(&pool, &started_by, &meta, id, "failed").await;
                 return;
             }
         };
         if let Err(error) = run_batch(&pool, &me, &meta, id, batch).await {
             tracing::error!(?error, %id, "user import stopped");
-            let _ = finish(&pool, &me, &meta, id, "failed").await;
+            let _ = finish(&pool, &started_by, &meta, id, "failed").await;
             return;
         }
     }
-    if let Err(error) = finish(&pool, &me, &meta, id, "done").await {
+    if let Err(error) = finish(&pool, &started_by, &meta, id, "done").await {
         tracing::error!(?error, %id, "could not close a user import");
     }
 }
