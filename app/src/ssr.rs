@@ -199,15 +199,19 @@ pub fn respond_form<T>(result: Result<T, AppError>, typed: &[(&str, &str)], noti
 /// Reads a cookie of the current request.
 pub fn request_cookie(name: &str) -> Option<String> {
     let parts = use_context::<Parts>()?;
-    parts
-        .headers
+    cookie_in(&parts.headers, name).map(str::to_string)
+}
+
+/// A cookie's value among a request's `Cookie` headers.
+pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .map(|(_, v)| v)
 }
 
 /// An error as a plain-text response with its status, for the handlers

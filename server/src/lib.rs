@@ -13,6 +13,7 @@ pub mod embedded;
 pub mod gen_data;
 pub mod metrics;
 pub mod security;
+pub mod session_limit;
 pub mod web;
 
 use cli::DatabaseArgs;

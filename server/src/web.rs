@@ -169,6 +169,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
             authenticate,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(crate::session_limit::InFlight::default(), crate::session_limit::limit))
         .layer(middleware::from_fn(argument_errors))
         .layer(middleware::from_fn_with_state(crate::security::Guard {
             https: config.secure_cookies,
@@ -202,7 +203,7 @@ fn is_page(method: &Method, path: &str) -> bool {
 
 /// A static file: the compiled bundle, the stylesheet, images and fonts.
 /// Nothing a static path names holds tenant data.
-fn is_static(method: &Method, path: &str) -> bool {
+pub(crate) fn is_static(method: &Method, path: &str) -> bool {
     let static_ext = Path::new(path)
         .extension()
         .and_then(|e| e.to_str())
@@ -511,7 +512,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A plain page for failures before the application renders.
-fn error_page(error: AppError) -> Response {
+pub(crate) fn error_page(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steward</title>\

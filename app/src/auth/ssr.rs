@@ -261,7 +261,7 @@ pub async fn sign_in(
 
     // Blocked: refused before the password is looked at; the block's first
     // refusal is recorded.
-    if let Some(refused) = throttle::refusal(&mut tx, &tenant, email, meta.ip).await? {
+    if let Some(refused) = throttle::refusal(&mut tx, &tenant, email, throttle::AttemptFrom::Client(meta.ip)).await? {
         if event_tenant.is_some() && refused.first_of_block {
             let mut after = attempt.clone();
             after["blocked_until"] = serde_json::json!(refused.until);
@@ -287,7 +287,7 @@ pub async fn sign_in(
         crate::tenants::ssr::scope_to_tenant(&mut tx, scope).await?;
     }
     let Some((tenant_id, user_id, true)) = account.filter(|_| verified) else {
-        let counted = throttle::failure(&mut tx, &tenant, email, meta.ip).await?;
+        let counted = throttle::failure(&mut tx, &tenant, email, throttle::AttemptFrom::Client(meta.ip)).await?;
         if event_tenant.is_some() {
             let mut after = attempt.clone();
             after["reason"] = serde_json::json!(match (found_tenant.is_some(), account) {
@@ -297,11 +297,14 @@ pub async fn sign_in(
                 (true, Some((_, _, true))) => "wrong password",
             });
             after["failures_in_a_row"] = serde_json::json!(counted.account_failures);
+            after["familiar_place"] = serde_json::json!(counted.familiar_place);
             record(&mut tx, meta, refused_event("auth.sign_in_failed", after)).await?;
             if let Some(until) = counted.account_blocked_until {
                 let mut after = attempt.clone();
                 after["failures_in_a_row"] = serde_json::json!(counted.account_failures);
                 after["blocked_until"] = serde_json::json!(until);
+                // Blocked at one familiar place, or everywhere else.
+                after["familiar_place"] = serde_json::json!(counted.familiar_place);
                 record(&mut tx, meta, refused_event("auth.account_locked", after)).await?;
             }
             if let Some(until) = counted.address_blocked_until {
@@ -400,7 +403,7 @@ pub async fn finish_sign_in(
     next: Option<&str>,
 ) -> Result<String, AppError> {
     let SignedIn { tenant_id, user_id, tenant, email, after } = who;
-    throttle::success(&mut tx, tenant, email).await?;
+    throttle::success(&mut tx, tenant, email, meta.ip).await?;
     let (must_change, must_enrol): (bool, bool) = sqlx::query_as(
         "UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
          RETURNING u.must_change_password,
@@ -487,7 +490,7 @@ pub async fn verify_mfa(
     }
     let mut tx = pool.begin().await?;
     crate::tenants::ssr::scope_to_tenant(&mut tx, pending.tenant_id).await?;
-    if let Some(refused) = throttle::refusal(&mut tx, &pending.tenant, &pending.email, meta.ip).await? {
+    if let Some(refused) = throttle::refusal(&mut tx, &pending.tenant, &pending.email, throttle::AttemptFrom::Client(meta.ip)).await? {
         if refused.first_of_block {
             let after = serde_json::json!({ "step": "second factor", "blocked_until": refused.until });
             record(&mut tx, meta, Event::by_user(pending.tenant_id, pending.user_id, "auth.sign_in_throttled", Some(after))).await?;
@@ -533,11 +536,16 @@ pub async fn verify_mfa(
         (used.rows_affected() == 1).then_some("recovery code")
     };
     let Some(method) = method else {
-        let counted = throttle::failure(&mut tx, &pending.tenant, &pending.email, meta.ip).await?;
-        let after = serde_json::json!({ "failures_in_a_row": counted.account_failures });
+        let counted = throttle::failure(&mut tx, &pending.tenant, &pending.email, throttle::AttemptFrom::Client(meta.ip)).await?;
+        let after = serde_json::json!({ "failures_in_a_row": counted.account_failures, "familiar_place": counted.familiar_place });
         record(&mut tx, meta, Event::by_user(pending.tenant_id, pending.user_id, "auth.mfa_failed", Some(after))).await?;
         if let Some(until) = counted.account_blocked_until {
-            let after = serde_json::json!({ "failures_in_a_row": counted.account_failures, "blocked_until": until, "step": "second factor" });
+            let after = serde_json::json!({
+                "failures_in_a_row": counted.account_failures,
+                "blocked_until": until,
+                "step": "second factor",
+                "familiar_place": counted.familiar_place,
+            });
             record(&mut tx, meta, Event::by_user(pending.tenant_id, pending.user_id, "auth.account_locked", Some(after))).await?;
         }
         tx.commit().await?;

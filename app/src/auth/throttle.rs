@@ -2,7 +2,10 @@
 //! client address (`sign_in_throttle`, reached through SECURITY DEFINER
 //! functions); past a threshold, sign-ins are refused for a delay that
 //! doubles with each further failure. Account names are counted whether or
-//! not the account exists, so a refusal tells nothing about it.
+//! not the account exists, so a refusal tells nothing about it. An account
+//! name's failures are counted apart at each place it was signed in to from
+//! before, so a stranger elsewhere cannot keep its owner out (migration
+//! 0021; docs/SECURITY.md, M7).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -96,14 +99,63 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
-/// The keys of one attempt: its account name and, when known, its address.
-async fn keys(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<Vec<String>, sqlx::Error> {
-    let account: String = sqlx::query_scalar("SELECT steward_sign_in_account_key($1, $2)")
+/// The network an address belongs to, as sign-in places are kept: an IPv4
+/// /24 or an IPv6 /64. Home and office addresses move within their network,
+/// so that is what becomes familiar.
+pub fn place_of(ip: IpAddr) -> String {
+    let v4 = |v4: std::net::Ipv4Addr| {
+        let o = v4.octets();
+        format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+    };
+    match ip {
+        IpAddr::V4(a) => v4(a),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(a) => v4(a),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// Where an attempt comes from, for the account name's count (see
+/// migration 0021): a place the name was signed in to from before counts
+/// on its own, every other place shares one count.
+#[derive(Clone, Copy, Debug)]
+pub enum AttemptFrom {
+    /// A sign-in attempt from this client address (None: not known).
+    Client(Option<IpAddr>),
+    /// A person already signed in, asked for their password again: their
+    /// place is their own, familiar or not.
+    SignedIn(Option<IpAddr>),
+}
+
+impl AttemptFrom {
+    fn ip(self) -> Option<IpAddr> {
+        match self {
+            AttemptFrom::Client(ip) | AttemptFrom::SignedIn(ip) => ip,
+        }
+    }
+}
+
+/// The keys of one attempt: the account name's (at its place when that is
+/// familiar) and, for a sign-in from a known address, the address's. The
+/// flag says whether the place is familiar.
+async fn keys(conn: &mut PgConnection, tenant: &str, email: &str, from: AttemptFrom) -> Result<(Vec<String>, bool), sqlx::Error> {
+    let place = from.ip().map(place_of);
+    let (account, familiar): (String, bool) = sqlx::query_as("SELECT key, familiar FROM steward_sign_in_attempt_key($1, $2, $3, $4)")
         .bind(tenant)
         .bind(email)
+        .bind(place)
+        .bind(matches!(from, AttemptFrom::SignedIn(_)))
         .fetch_one(&mut *conn)
         .await?;
-    Ok(std::iter::once(account).chain(ip.map(address_key)).collect())
+    let address = match from {
+        AttemptFrom::Client(Some(ip)) => Some(address_key(ip)),
+        _ => None,
+    };
+    Ok((std::iter::once(account).chain(address).collect(), familiar))
 }
 
 /// A refusal: until when sign-ins of this account name or from this address
@@ -116,8 +168,8 @@ pub struct Refusal {
 }
 
 /// Whether this account name or address is blocked now (see [`Refusal`]).
-pub async fn refusal(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<Option<Refusal>, sqlx::Error> {
-    let keys = keys(conn, tenant, email, ip).await?;
+pub async fn refusal(conn: &mut PgConnection, tenant: &str, email: &str, from: AttemptFrom) -> Result<Option<Refusal>, sqlx::Error> {
+    let (keys, _) = keys(conn, tenant, email, from).await?;
     let (until, first_of_block): (Option<DateTime<Utc>>, bool) =
         sqlx::query_as("SELECT blocked_until, first_of_block FROM steward_sign_in_refusal($1)").bind(&keys).fetch_one(&mut *conn).await?;
     Ok(until.map(|until| Refusal { until, first_of_block }))
@@ -132,6 +184,9 @@ pub struct Counted {
     pub account_blocked_until: Option<DateTime<Utc>>,
     /// Set when this failure blocked the address.
     pub address_blocked_until: Option<DateTime<Utc>>,
+    /// Whether it was counted at a familiar place of the account name (its
+    /// own count there) rather than in the count every other place shares.
+    pub familiar_place: bool,
 }
 
 impl Counted {
@@ -155,20 +210,27 @@ async fn count(conn: &mut PgConnection, key: &str, policy: Policy) -> Result<(i3
     .await
 }
 
-/// Counts a failed sign-in against its account name and its address.
-pub async fn failure(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<Counted, sqlx::Error> {
-    let keys = keys(conn, tenant, email, ip).await?;
+/// Counts a failed sign-in against its account name (at its place) and its
+/// address.
+pub async fn failure(conn: &mut PgConnection, tenant: &str, email: &str, from: AttemptFrom) -> Result<Counted, sqlx::Error> {
+    let (keys, familiar_place) = keys(conn, tenant, email, from).await?;
     let (account_failures, account_blocked_until) = count(conn, &keys[0], ACCOUNT).await?;
     let address_blocked_until = match keys.get(1) {
         Some(key) => count(conn, key, ADDRESS).await?.1,
         None => None,
     };
-    Ok(Counted { account_failures, account_blocked_until, address_blocked_until })
+    Ok(Counted { account_failures, account_blocked_until, address_blocked_until, familiar_place })
 }
 
-/// A successful sign-in clears its account name's failures.
-pub async fn success(conn: &mut PgConnection, tenant: &str, email: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT steward_sign_in_success($1, $2)").bind(tenant).bind(email).execute(&mut *conn).await?;
+/// A successful sign-in clears the failures it was counted against and
+/// makes its place familiar to the account name.
+pub async fn success(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT steward_sign_in_success($1, $2, $3)")
+        .bind(tenant)
+        .bind(email)
+        .bind(ip.map(place_of))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -192,6 +254,13 @@ mod tests {
         assert_eq!(address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()), "address:2001:db8:1:2::/64");
         assert_eq!(address_key("2001:db8:1:2:ffff::1".parse().unwrap()), "address:2001:db8:1:2::/64");
         assert_eq!(address_key("::ffff:203.0.113.9".parse().unwrap()), "address:203.0.113.9");
+    }
+
+    #[test]
+    fn places_are_ipv4_slash_24_or_ipv6_slash_64() {
+        assert_eq!(place_of("203.0.113.9".parse().unwrap()), "203.0.113.0/24");
+        assert_eq!(place_of("::ffff:203.0.113.200".parse().unwrap()), "203.0.113.0/24");
+        assert_eq!(place_of("2001:db8:1:2:3:4:5:6".parse().unwrap()), "2001:db8:1:2::/64");
     }
 
     #[test]

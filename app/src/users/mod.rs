@@ -172,6 +172,9 @@ pub struct UserDetail {
     pub failed_sign_ins: i32,
     /// Set while sign-ins are refused after too many failures.
     pub locked_until: Option<String>,
+    /// The block holds only for networks the person has not signed in from
+    /// (their usual ones still let them in).
+    pub locked_for_strangers_only: bool,
     /// Signs in with a second factor.
     pub mfa_enabled: bool,
 }

@@ -324,7 +324,10 @@ pub fn UserPage() -> impl IntoView {
                                             </dl>
                                             {u.locked_until.clone().map(|until| view! {
                                                 <div role="status" data-testid="sign-in-locked" class="mt-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:border-amber-900 dark:bg-amber-950/50 dark:text-amber-200">
-                                                    "Sign-ins are refused until " {until} " after too many failed attempts."
+                                                    "Sign-ins are refused until " {until} " after too many failed attempts"
+                                                    {if u.locked_for_strangers_only {
+                                                        ", from networks this person has not signed in from before. From their usual networks they can still sign in."
+                                                    } else { "." }}
                                                     {may("user:reset_password").then(|| view! {
                                                         <ActionForm action=unlock attr:class="mt-2">
                                                             <input type="hidden" name="user_id" value=uid.to_string() />

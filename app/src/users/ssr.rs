@@ -493,11 +493,13 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
     let all_roles = live_roles(actor.conn(), tenant_id).await?;
     let all_teams = live_teams(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
-    let lock: Option<(i32, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT failures, blocked_until FROM steward_sign_in_lock_state($1) WHERE blocked_until > now() OR blocked_until IS NULL")
-            .bind(user_id)
-            .fetch_optional(actor.conn())
-            .await?;
+    let lock: Option<(i32, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+        "SELECT failures, blocked_until, strangers_only FROM steward_sign_in_lock_state($1)
+          WHERE blocked_until > now() OR blocked_until IS NULL",
+    )
+    .bind(user_id)
+    .fetch_optional(actor.conn())
+    .await?;
     let mfa_enabled: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL)",
     )
@@ -510,6 +512,7 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
         mfa_enabled,
         failed_sign_ins: lock.map(|l| l.0).unwrap_or(0),
         locked_until: lock.and_then(|l| l.1).map(when),
+        locked_for_strangers_only: lock.is_some_and(|l| l.2),
         id: user_id,
         email: user.0,
         display_name: user.1,

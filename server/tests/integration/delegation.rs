@@ -84,6 +84,8 @@ struct World {
     teams: Vec<(Uuid, String, bool)>,
     perms: Vec<String>,
     views: Vec<String>,
+    /// Live API keys in acme: (key, its holder).
+    api_keys: Vec<(Uuid, Uuid)>,
 }
 
 async fn refresh(conn: &mut PgConnection, world: &mut World, tenant: Uuid) {
@@ -107,12 +109,22 @@ async fn refresh(conn: &mut PgConnection, world: &mut World, tenant: Uuid) {
         .fetch_all(&mut *conn)
         .await
         .unwrap();
+    world.api_keys = sqlx::query_as("SELECT id, user_id FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY id")
+        .bind(tenant)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+}
+
+/// acme's retention of deleted people (days; None: kept for ever).
+async fn retention(conn: &mut PgConnection, tenant: Uuid) -> Option<i32> {
+    sqlx::query_scalar("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1").bind(tenant).fetch_one(&mut *conn).await.unwrap()
 }
 
 /// Steps that touch someone's credentials or sign-in: their subject's
 /// grants must be within the actor's.
 const TAKEOVER_STEPS: &[&str] =
-    &["reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user", "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user"];
+    &["reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user", "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "list_user_api_keys", "revoke_user_api_key"];
 
 struct Step {
     op: &'static str,
@@ -154,6 +166,7 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         "create_team", "delete_team", "restore_team", "create_role", "update_role", "delete_role", "restore_role",
         "create_user", "reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user",
         "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "import_users", "create_api_key",
+        "list_user_api_keys", "revoke_user_api_key", "set_retention",
     ];
     let op = *pick(rng, OPS).unwrap();
     let b = &actor.browser;
@@ -293,6 +306,23 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
             let r = b.call("/api/create_api_key", &fields).await;
             (format!("create_api_key {perms:?}"), r.status)
         }
+        "list_user_api_keys" => {
+            subject = Some(user.0);
+            let r = b.call("/api/list_user_api_keys", &[("user_id", &uid)]).await;
+            (format!("list_user_api_keys {}", user.1), r.status)
+        }
+        "revoke_user_api_key" => {
+            // Mostly a key that exists; its holder is the subject.
+            let (key, holder) = pick(rng, &world.api_keys).copied().unwrap_or((Uuid::nil(), user.0));
+            subject = Some(holder);
+            let r = b.call("/api/revoke_user_api_key", &[("user_id", &holder.to_string()), ("key_id", &key.to_string())]).await;
+            (format!("revoke_user_api_key {key} of {holder}"), r.status)
+        }
+        "set_retention" => {
+            let days = *pick(rng, &["", "0", "30", "3650"]).unwrap();
+            let r = b.call("/api/set_retention", &[("days", days)]).await;
+            (format!("set_retention {days:?}"), r.status)
+        }
         _ => unreachable!(),
     };
     (Step { op, subject, text }, status)
@@ -364,7 +394,8 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
         actors.push(actor);
     }
 
-    let mut world = World { acme, platform, users: vec![], roles: vec![], custom_roles: vec![], teams: vec![], perms: vec![], views: vec![] };
+    let mut world =
+        World { acme, platform, users: vec![], roles: vec![], custom_roles: vec![], teams: vec![], perms: vec![], views: vec![], api_keys: vec![] };
     world.perms = sqlx::query_scalar("SELECT p.key FROM permissions p JOIN modules m ON m.key = p.module_key WHERE m.key <> 'platform' ORDER BY 1")
         .fetch_all(&mut su)
         .await
@@ -390,6 +421,7 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
             .unwrap_or_default();
         let held = effective(&mut su, home).await.remove(&actor_id).unwrap_or_default();
         let before = effective(&mut su, acme).await;
+        let kept_before = retention(&mut su, acme).await;
 
         let mut temps = Vec::new();
         let (mut s, mut status) = step(&mut rng, actor, &held, &world, &mut counter, &mut temps).await;
@@ -469,6 +501,25 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
                 }
             }
         }
+        // A shorter retention anonymises, at the next run, everyone deleted
+        // longer ago than it: each of them is someone the actor may act on.
+        let kept_after = retention(&mut su, acme).await;
+        if let Some(days) = kept_after.filter(|d| kept_before.is_none_or(|b| *d < b)) {
+            let due: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)",
+            )
+            .bind(acme)
+            .bind(days)
+            .fetch_all(&mut su)
+            .await
+            .unwrap();
+            for id in due.into_iter().filter(|id| *id != actor_id) {
+                let extra: Vec<String> = potential_grants(&mut su, acme, id).await.difference(&held).cloned().collect();
+                if !extra.is_empty() {
+                    violations.push(format!("seed {seed} step {line}: retention now anonymises {id}, who holds {extra:?} beyond the actor"));
+                }
+            }
+        }
         if violations.len() >= 3 {
             break;
         }
@@ -522,5 +573,5 @@ async fn random_sequences_of_access_changes_never_give_more_than_the_actor_holds
     let summary: Vec<String> = totals.iter().map(|(op, (ok, refused))| format!("{op}: {ok} done, {refused} refused")).collect();
     println!("model: {runs} runs x {steps} steps, violations 0\n  {}", summary.join("\n  "));
     // Every kind of step was tried, and the grant paths were taken at least once.
-    assert!(totals.len() >= 25, "step kinds covered: {}", totals.len());
+    assert!(totals.len() >= 28, "step kinds covered: {}", totals.len());
 }

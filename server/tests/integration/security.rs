@@ -2,40 +2,16 @@
 //! password policy and flows, session lifetime and revocation, cross-site
 //! requests and the security headers.
 
-use crate::support::{form_encode, web_config, TestApp, TestDb, PASSWORD};
+use crate::support::{form_encode, sign_in_from, sign_in_via, web_config, TestApp, TestDb, PASSWORD};
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use sqlx::ConnectOptions;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 const LOCKED: &str = "Too many failed sign-ins";
 
 fn actions(events: &[(String, Option<String>, serde_json::Value)]) -> Vec<&str> {
     events.iter().map(|e| e.0.as_str()).collect()
-}
-
-/// A sign-in form post from a given client address.
-async fn sign_in_from(app: &TestApp, address: &str, tenant: &str, email: &str, password: &str) -> crate::support::TestResponse {
-    sign_in_via(app, address, None, tenant, email, password).await
-}
-
-/// A sign-in form post from the connection peer `address`, carrying
-/// `X-Forwarded-For: forwarded` when given (as a proxy sends it).
-async fn sign_in_via(app: &TestApp, address: &str, forwarded: Option<&str>, tenant: &str, email: &str, password: &str) -> crate::support::TestResponse {
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/sign_in")
-        .header(header::ACCEPT, "application/json")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(forwarded) = forwarded {
-        req = req.header("x-forwarded-for", forwarded);
-    }
-    let mut req = req.body(Body::from(form_encode(&[("tenant", tenant), ("email", email), ("password", password)]))).unwrap();
-    let addr: SocketAddr = format!("{address}:50000").parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(addr));
-    app.request(req).await
 }
 
 #[tokio::test]
@@ -84,6 +60,53 @@ async fn five_wrong_passwords_lock_the_account_until_support_unlocks_it() {
     let again = app.sign_in("acme", "mark@acme.test", PASSWORD).await;
     assert_eq!(again.status, StatusCode::FOUND, "{}", again.body);
     assert_eq!(app.get("/").await.status, StatusCode::OK);
+}
+
+/// Failures at a network the account was signed in from count there alone:
+/// a guesser inside the owner's own network blocks that network, not every
+/// other, and an unlock lifts the blocks of every place.
+#[tokio::test]
+async fn failures_at_a_familiar_network_block_that_network_alone() {
+    let app = TestApp::spawn().await;
+    let first = sign_in_from(&app.another_browser(), "203.0.113.7", "acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    for n in 1..=5 {
+        let guess = sign_in_from(&app.another_browser(), "203.0.113.8", "acme", "mark@acme.test", "wrong-password-x").await;
+        let expected = if n < 5 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(guess.status, expected, "guess {n}: {}", guess.body);
+    }
+    let there = sign_in_from(&app.another_browser(), "203.0.113.7", "acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(there.status, StatusCode::TOO_MANY_REQUESTS, "that network waits");
+    let locked = app.db.events("acme").await.into_iter().find(|e| e.0 == "auth.account_locked").expect("recorded");
+    assert_eq!(locked.2["after"]["familiar_place"], true);
+
+    // The owner sees the lock, not marked as strangers' only, and lifts it.
+    let owner = app.another_browser();
+    owner.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let mark = app.db.user_id("mark@acme.test").await.to_string();
+    let page = owner.get(&format!("/users/{mark}")).await;
+    assert!(page.has_testid("sign-in-locked"));
+    assert!(!page.body.contains("From their usual networks"));
+    assert_eq!(owner.call("/api/unlock_user", &[("user_id", &mark)]).await.status, StatusCode::OK);
+    let back = sign_in_from(&app.another_browser(), "203.0.113.7", "acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+}
+
+/// A network nobody signed in from shares the count every other such
+/// network adds to, so the block placed there holds against all of them;
+/// another network the account knows is not held by it.
+#[tokio::test]
+async fn new_networks_share_one_count_and_a_known_network_keeps_its_own() {
+    let app = TestApp::spawn().await;
+    assert_eq!(sign_in_from(&app.another_browser(), "2001:db8:1:2::5", "acme", "mark@acme.test", PASSWORD).await.status, StatusCode::OK);
+    for n in 1..=5 {
+        let guess = sign_in_from(&app.another_browser(), &format!("2001:db8:{n}:9::1"), "acme", "mark@acme.test", "wrong-password-x").await;
+        let expected = if n < 5 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(guess.status, expected, "guess {n} from a new /64");
+    }
+    assert_eq!(sign_in_from(&app.another_browser(), "2001:db8:77::1", "acme", "mark@acme.test", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    let home = sign_in_from(&app.another_browser(), "2001:db8:1:2:aaaa::9", "acme", "mark@acme.test", PASSWORD).await;
+    assert_eq!(home.status, StatusCode::OK, "the same /64: {}", home.body);
 }
 
 #[tokio::test]

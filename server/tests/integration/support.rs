@@ -366,6 +366,30 @@ impl TestApp {
     }
 }
 
+/// A sign-in (as `fetch` sends it: JSON answer) from the client address
+/// `address`.
+pub async fn sign_in_from(app: &TestApp, address: &str, tenant: &str, email: &str, password: &str) -> TestResponse {
+    sign_in_via(app, address, None, tenant, email, password).await
+}
+
+/// A sign-in from the connection peer `address`, carrying
+/// `X-Forwarded-For: forwarded` when given (as a proxy sends it).
+pub async fn sign_in_via(app: &TestApp, address: &str, forwarded: Option<&str>, tenant: &str, email: &str, password: &str) -> TestResponse {
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/sign_in")
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(forwarded) = forwarded {
+        req = req.header("x-forwarded-for", forwarded);
+    }
+    let mut req = req.body(Body::from(form_encode(&[("tenant", tenant), ("email", email), ("password", password)]))).unwrap();
+    let ip: std::net::IpAddr = address.parse().unwrap();
+    let addr = std::net::SocketAddr::new(ip, 50000);
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.request(req).await
+}
+
 pub fn form_encode(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
