@@ -34,17 +34,11 @@ $$;
 REVOKE ALL ON FUNCTION steward_sign_in_lock_state(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_sign_in_lock_state(uuid) TO steward_app;
 DROP FUNCTION steward_sign_in_success(text, text, text);
-CREATE FUNCTION steward_sign_in_success(p_tenant_slug text, p_email text)
-RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  DELETE FROM sign_in_throttle WHERE key = steward_sign_in_account_key(p_tenant_slug, p_email)
-$$;
-REVOKE ALL ON FUNCTION steward_sign_in_success(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION steward_sign_in_success(text, text) TO steward_app;
-DROP FUNCTION steward_sign_in_is_account_key(text, text);
 DROP FUNCTION steward_sign_in_attempt_key(text, text, text, boolean);
 DROP FUNCTION steward_sign_in_place_days();
 DELETE FROM sign_in_throttle WHERE key LIKE 'place:%';
+DROP INDEX sign_in_throttle_account_key_idx;
+ALTER TABLE sign_in_throttle DROP COLUMN account_key;
 ALTER TABLE sign_in_throttle DROP CONSTRAINT sign_in_throttle_key_kind,
     ADD CONSTRAINT sign_in_throttle_key_kind CHECK (key LIKE 'account:%' OR key LIKE 'address:%');
 DROP TABLE sign_in_places;

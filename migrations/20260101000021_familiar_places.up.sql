@@ -31,41 +31,44 @@ REVOKE ALL ON sign_in_places FROM PUBLIC;
 ALTER TABLE sign_in_throttle DROP CONSTRAINT sign_in_throttle_key_kind,
     ADD CONSTRAINT sign_in_throttle_key_kind
         CHECK (key LIKE 'account:%' OR key LIKE 'address:%' OR key LIKE 'place:% account:%');
+-- The account name a key belongs to (an address key: itself), indexed so
+-- that a person's lock state and unlock find all their keys at once.
+ALTER TABLE sign_in_throttle ADD COLUMN account_key text GENERATED ALWAYS AS
+    (CASE WHEN key LIKE 'place:%' THEN substr(key, strpos(key, ' ') + 1) ELSE key END) STORED;
+CREATE INDEX sign_in_throttle_account_key_idx ON sign_in_throttle (account_key);
 
 -- How long a place stays familiar after the last sign-in from it.
 CREATE FUNCTION steward_sign_in_place_days() RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT 90 $$;
 
 -- The key an attempt on an account name from p_place counts against, and
 -- whether the place is familiar. p_signed_in: the attempt comes from a
--- session already signed in from there (asking again for the password
--- before a sensitive step), which makes the place its own.
+-- session already signed in (asking again for the password before a
+-- sensitive step): those count together under the place 'session',
+-- wherever the request comes from, so a stolen cookie gets no fresh
+-- guesses by moving network, and a stranger's sign-in failures do not
+-- stop the owner's password change.
 CREATE FUNCTION steward_sign_in_attempt_key(p_tenant_slug text, p_email text, p_place text, p_signed_in boolean)
 RETURNS TABLE (key text, familiar boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
   WITH a AS (SELECT steward_sign_in_account_key(p_tenant_slug, p_email) AS account_key),
        f AS (
          SELECT a.account_key,
-                p_place IS NOT NULL AND (p_signed_in OR EXISTS (
+                CASE WHEN p_signed_in THEN 'session' ELSE p_place END AS place,
+                p_signed_in OR (p_place IS NOT NULL AND EXISTS (
                   SELECT 1 FROM sign_in_places sp
                    WHERE sp.account_key = a.account_key AND sp.place = p_place
                      AND sp.last_success_at > now() - make_interval(days => steward_sign_in_place_days()))) AS familiar
            FROM a)
-  SELECT CASE WHEN f.familiar THEN 'place:' || p_place || ' ' || f.account_key ELSE f.account_key END, f.familiar
+  SELECT CASE WHEN f.familiar THEN 'place:' || f.place || ' ' || f.account_key ELSE f.account_key END, f.familiar
     FROM f
 $$;
 REVOKE ALL ON FUNCTION steward_sign_in_attempt_key(text, text, text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_sign_in_attempt_key(text, text, text, boolean) TO steward_app;
 
--- Every throttle key of an account name: the shared one and each place's.
-CREATE FUNCTION steward_sign_in_is_account_key(p_key text, p_account_key text)
-RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
-  SELECT p_key = p_account_key
-      OR (p_key LIKE 'place:%' AND substr(p_key, strpos(p_key, ' ') + 1) = p_account_key)
-$$;
-
 -- A successful sign-in from p_place (NULL: unknown) clears the failures it
 -- was counted against and makes the place familiar to the account name.
-DROP FUNCTION steward_sign_in_success(text, text);
+-- (The two-argument version stays for servers of the previous release
+-- during a rolling upgrade.)
 CREATE FUNCTION steward_sign_in_success(p_tenant_slug text, p_email text, p_place text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -83,19 +86,27 @@ REVOKE ALL ON FUNCTION steward_sign_in_success(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_sign_in_success(text, text, text) TO steward_app;
 
 -- The failure count and block of a user of the current tenant, over all
--- their keys: the most failures in a row and the latest block anywhere,
--- and whether the block is only for places they have not signed in from.
+-- their keys: the most failures in a row, the latest block still running,
+-- and whether it holds only for places they have not signed in from
+-- (every running block is on the shared key, and a place of theirs is
+-- familiar).
 DROP FUNCTION steward_sign_in_lock_state(uuid);
 CREATE FUNCTION steward_sign_in_lock_state(p_user uuid)
 RETURNS TABLE (failures integer, last_failure_at timestamptz, blocked_until timestamptz, strangers_only boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT max(th.failures), max(th.last_failure_at), max(th.blocked_until),
-         coalesce(bool_and(th.key NOT LIKE 'place:%') FILTER (WHERE th.blocked_until > now()), true)
-    FROM users u
-    JOIN tenants tn ON tn.id = u.tenant_id
-    JOIN sign_in_throttle th ON steward_sign_in_is_account_key(th.key, steward_sign_in_account_key(tn.slug, u.email))
-   WHERE u.tenant_id = steward_current_tenant() AND u.id = p_user
-  HAVING count(*) > 0
+  WITH who AS (
+    SELECT steward_sign_in_account_key(tn.slug, u.email) AS account_key
+      FROM users u JOIN tenants tn ON tn.id = u.tenant_id
+     WHERE u.tenant_id = steward_current_tenant() AND u.id = p_user
+  )
+  SELECT max(th.failures), max(th.last_failure_at),
+         max(th.blocked_until) FILTER (WHERE th.blocked_until > now()),
+         coalesce(bool_and(th.key NOT LIKE 'place:%') FILTER (WHERE th.blocked_until > now()), false)
+         AND EXISTS (SELECT 1 FROM sign_in_places sp
+                      WHERE sp.account_key = who.account_key
+                        AND sp.last_success_at > now() - make_interval(days => steward_sign_in_place_days()))
+    FROM who JOIN sign_in_throttle th ON th.account_key = who.account_key
+   GROUP BY who.account_key
 $$;
 REVOKE ALL ON FUNCTION steward_sign_in_lock_state(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_sign_in_lock_state(uuid) TO steward_app;
@@ -109,7 +120,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     DELETE FROM sign_in_throttle th
      USING users u JOIN tenants tn ON tn.id = u.tenant_id
      WHERE u.tenant_id = steward_current_tenant() AND u.id = p_user
-       AND steward_sign_in_is_account_key(th.key, steward_sign_in_account_key(tn.slug, u.email))
+       AND th.account_key = steward_sign_in_account_key(tn.slug, u.email)
     RETURNING 1
   )
   SELECT count(*) > 0 FROM gone

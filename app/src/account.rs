@@ -123,7 +123,7 @@ pub mod ssr {
         let _turn = throttle::turn(&home.slug, &me.email).await?;
         let mut tx = pool.begin().await?;
         crate::tenants::ssr::scope_to_tenant(&mut tx, home.id).await?;
-        if let Some(block) = throttle::refusal(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn(meta.ip)).await? {
+        if let Some(block) = throttle::refusal(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await? {
             tx.commit().await?;
             return Err(crate::auth::ssr::too_many(block.until));
         }
@@ -142,7 +142,7 @@ pub mod ssr {
         }
         let mut tx = pool.begin().await?;
         crate::tenants::ssr::scope_to_tenant(&mut tx, home.id).await?;
-        let counted = throttle::failure(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn(meta.ip)).await?;
+        let counted = throttle::failure(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await?;
         let after = serde_json::json!({ "reason": "wrong current password", "failures_in_a_row": counted.account_failures });
         record(&mut tx, meta, Event::by_user(home.id, me.user_id, refused, Some(after))).await?;
         tx.commit().await?;

@@ -1,10 +1,13 @@
 //! At most [`PER_SESSION`] requests of one session in flight at once; one
 //! more is answered 429 at once, before its session is read. A storm of
 //! requests from one signed-in browser (or a script holding its cookie)
-//! then takes a few of the pool's connections, not all of them, and the
+//! then holds a few of the pool's connections, not all of them, and the
 //! other tenants' pages keep their pace (docs/BENCHMARKS.md, review H4).
-//! A browser opens at most six connections to a host, so a person never
-//! meets the limit; static files are not counted.
+//! A request counts until its handler returns: a streamed export that goes
+//! on reading after that is not counted. Static files are not counted. A
+//! browser on HTTP/1.1 opens at most six connections to a host; over
+//! HTTP/2 several tabs of one person could reach the limit, and the ninth
+//! request is then told to retry after a second.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -52,13 +55,31 @@ impl InFlight {
     }
 }
 
+/// The session cookie exactly as the session layer will read it
+/// (tower-cookies: every `Cookie` header split at `;`, each part trimmed and
+/// percent-decoded, the last of a name winning), so that no spelling of the
+/// cookie reaches the session while escaping its count.
+fn session_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    let mut found = None;
+    for header in headers.get_all(header::COOKIE) {
+        let Ok(text) = std::str::from_utf8(header.as_bytes()) else { continue };
+        for part in text.split(';') {
+            if let Ok(cookie) = cookie::Cookie::parse_encoded(part) {
+                if cookie.name() == crate::web::SESSION_COOKIE {
+                    found = Some(cookie.value().to_string());
+                }
+            }
+        }
+    }
+    found.filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
 /// The middleware: counts the request against its session cookie, if any.
 pub async fn limit(State(in_flight): State<InFlight>, req: Request, next: Next) -> Response {
     if crate::web::is_static(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
-    let cookie = app::ssr::cookie_in(req.headers(), crate::web::SESSION_COOKIE).filter(|v| !v.is_empty() && v.len() <= 128);
-    let Some(key) = cookie.map(str::to_string) else {
+    let Some(key) = session_id(req.headers()) else {
         return next.run(req).await;
     };
     let Some(_slot) = in_flight.take(&key) else {
@@ -75,4 +96,43 @@ pub async fn limit(State(in_flight): State<InFlight>, req: Request, next: Next) 
         return response;
     };
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::COOKIE, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_session_is_read_as_the_session_layer_reads_it() {
+        // The last of a name wins, across headers too, as in tower-cookies.
+        assert_eq!(session_id(&headers(&["steward_session=forged; steward_session=real"])).as_deref(), Some("real"));
+        assert_eq!(session_id(&headers(&["steward_session=forged", "theme=dark; steward_session=real"])).as_deref(), Some("real"));
+        // Percent-encoding and spaces do not make another key.
+        assert_eq!(session_id(&headers(&["steward_session=%72eal"])).as_deref(), Some("real"));
+        assert_eq!(session_id(&headers(&["other=1;   steward_session=real  "])).as_deref(), Some("real"));
+        assert_eq!(session_id(&headers(&["other=1"])), None);
+    }
+
+    #[test]
+    fn a_session_has_at_most_eight_requests_in_flight() {
+        let in_flight = InFlight::default();
+        let slots: Vec<_> = (0..PER_SESSION).map(|_| in_flight.take("a").expect("a slot")).collect();
+        assert!(in_flight.take("a").is_none(), "the ninth waits");
+        assert!(in_flight.take("b").is_some(), "another session is not held");
+        drop(slots);
+        let again = in_flight.take("a");
+        assert!(again.is_some(), "the slots came back");
+        assert_eq!(in_flight.0.lock().unwrap().get("a"), Some(&1));
+        drop(again);
+        assert!(in_flight.0.lock().unwrap().is_empty(), "nothing is kept for a session with nothing in flight");
+    }
 }

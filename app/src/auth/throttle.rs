@@ -126,29 +126,25 @@ pub fn place_of(ip: IpAddr) -> String {
 pub enum AttemptFrom {
     /// A sign-in attempt from this client address (None: not known).
     Client(Option<IpAddr>),
-    /// A person already signed in, asked for their password again: their
-    /// place is their own, familiar or not.
-    SignedIn(Option<IpAddr>),
-}
-
-impl AttemptFrom {
-    fn ip(self) -> Option<IpAddr> {
-        match self {
-            AttemptFrom::Client(ip) | AttemptFrom::SignedIn(ip) => ip,
-        }
-    }
+    /// A person already signed in, asked for their password again: these
+    /// count together (the place `session`), wherever the request comes
+    /// from, so a stolen cookie gains no guesses by changing network.
+    SignedIn,
 }
 
 /// The keys of one attempt: the account name's (at its place when that is
 /// familiar) and, for a sign-in from a known address, the address's. The
 /// flag says whether the place is familiar.
 async fn keys(conn: &mut PgConnection, tenant: &str, email: &str, from: AttemptFrom) -> Result<(Vec<String>, bool), sqlx::Error> {
-    let place = from.ip().map(place_of);
+    let place = match from {
+        AttemptFrom::Client(ip) => ip.map(place_of),
+        AttemptFrom::SignedIn => None,
+    };
     let (account, familiar): (String, bool) = sqlx::query_as("SELECT key, familiar FROM steward_sign_in_attempt_key($1, $2, $3, $4)")
         .bind(tenant)
         .bind(email)
         .bind(place)
-        .bind(matches!(from, AttemptFrom::SignedIn(_)))
+        .bind(matches!(from, AttemptFrom::SignedIn))
         .fetch_one(&mut *conn)
         .await?;
     let address = match from {

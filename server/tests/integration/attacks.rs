@@ -365,6 +365,10 @@ async fn m7_a_stranger_cannot_keep_the_platform_administrator_out() {
     let r = sign_in_from(&morning, "203.0.113.80", "platform", admin, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(morning.get("/").await.status, StatusCode::OK);
+    // Asked for her password again inside her session (a new API key), she
+    // is not held by the strangers' count either.
+    let key = morning.call("/api/create_api_key", &[("name", "ops"), ("scopes[]", "user:read"), ("expires_in_days", "30"), ("current_password", PASSWORD)]).await;
+    assert_eq!(key.status, StatusCode::OK, "{}", key.body);
     // Her success does not reset the strangers' count.
     let still = sign_in_from(&app.another_browser(), "192.0.2.45", "platform", admin, PASSWORD).await;
     assert_eq!(still.status, StatusCode::TOO_MANY_REQUESTS);
