@@ -67,7 +67,6 @@ pub fn status_range(text: &str) -> Result<Option<(i16, i16)>, String> {
 pub mod ssr {
     use super::*;
     use crate::authz::{ssr::require_platform, Perm};
-    use crate::users::ssr::validation;
     use chrono::{DateTime, Utc};
     use sqlx::QueryBuilder;
 
@@ -80,7 +79,7 @@ pub mod ssr {
             "SELECT a.at, a.id, a.method, a.route, a.path, a.status, a.latency_us, t.slug, a.user_id, a.request_id
                FROM access_log a LEFT JOIN steward_tenant_slugs() t ON t.id = a.tenant_id WHERE true",
         );
-        if let Some((low, high)) = status_range(&q.status).map_err(|m| validation("status", &m))? {
+        if let Some((low, high)) = status_range(&q.status).map_err(|m| AppError::invalid("status", &m))? {
             b.push(" AND a.status BETWEEN ").push_bind(low).push(" AND ").push_bind(high);
         }
         if !q.route.trim().is_empty() {
@@ -96,11 +95,11 @@ pub mod ssr {
                 .slower_than
                 .trim()
                 .parse()
-                .map_err(|_| validation("slower_than", "Give a whole number of milliseconds, such as 100."))?;
+                .map_err(|_| AppError::invalid("slower_than", "Give a whole number of milliseconds, such as 100."))?;
             b.push(" AND a.latency_us >= ").push_bind(i64::from(ms) * 1000);
         }
         if !q.after.is_empty() {
-            let broken = || validation("after", "That page link is broken: start from the first page.");
+            let broken = || AppError::invalid("after", "That page link is broken: start from the first page.");
             let (micros, id) = q.after.split_once('|').ok_or_else(broken)?;
             let at = micros.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(broken)?;
             let id: i64 = id.parse().map_err(|_| broken())?;

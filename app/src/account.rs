@@ -122,7 +122,7 @@ pub mod ssr {
         let home = me.acting_from.as_ref().unwrap_or(&me.tenant);
         let _turn = throttle::turn(&home.slug, &me.email).await?;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home.id).await?;
+        crate::db::scope_to_tenant(&mut tx, home.id).await?;
         if let Some(block) = throttle::refusal(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await? {
             tx.commit().await?;
             return Err(crate::auth::ssr::too_many(block.until));
@@ -141,7 +141,7 @@ pub mod ssr {
             }
         }
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home.id).await?;
+        crate::db::scope_to_tenant(&mut tx, home.id).await?;
         let counted = throttle::failure(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await?;
         let after = serde_json::json!({ "reason": "wrong current password", "failures_in_a_row": counted.account_failures });
         record(&mut tx, meta, Event::by_user(home.id, me.user_id, refused, Some(after))).await?;
@@ -185,7 +185,7 @@ pub mod ssr {
         let stored = reauthenticate(pool, me, meta, current, "user.password_change_refused").await?;
         let hash = password::hash(new.to_string()).await?;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        crate::db::scope_to_tenant(&mut tx, home).await?;
         let now: Option<Option<String>> = sqlx::query_scalar(
             "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
         )
@@ -233,7 +233,7 @@ pub mod ssr {
     pub async fn check_own_code(pool: &PgPool, me: &Me, meta: &RequestMeta, code: &str, refused: &'static str) -> Result<(), AppError> {
         let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        crate::db::scope_to_tenant(&mut tx, home).await?;
         let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
             "SELECT secret_sealed, last_used_step FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
         )
@@ -293,7 +293,7 @@ pub mod ssr {
     impl Own {
         async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
             let mut tx = self.pool.begin().await?;
-            crate::tenants::ssr::scope_to_tenant(&mut tx, self.home).await?;
+            crate::db::scope_to_tenant(&mut tx, self.home).await?;
             Ok(tx)
         }
 

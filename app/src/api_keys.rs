@@ -140,7 +140,7 @@ pub mod ssr {
     pub async fn list() -> Result<Vec<ApiKeyRow>, AppError> {
         let (me, home, pool, _) = own()?;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        crate::db::scope_to_tenant(&mut tx, home).await?;
         let rows = rows_of(&mut tx, home, me.user_id).await?;
         tx.commit().await?;
         Ok(rows)
@@ -250,7 +250,7 @@ pub mod ssr {
         let (me, home, pool, meta) = own()?;
         let max_days: i64 = {
             let mut tx = pool.begin().await?;
-            crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+            crate::db::scope_to_tenant(&mut tx, home).await?;
             let days: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1").bind(home).fetch_one(&mut *tx).await?;
             tx.commit().await?;
             i64::from(days)
@@ -297,7 +297,7 @@ pub mod ssr {
         };
         let key = format!("{KEY_PREFIX}{}_{secret}", home.simple());
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        crate::db::scope_to_tenant(&mut tx, home).await?;
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO api_keys (tenant_id, user_id, name, prefix, key_hash, scopes, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7::int)) RETURNING id",
@@ -324,7 +324,7 @@ pub mod ssr {
     pub async fn revoke(key_id: Uuid) -> Result<(), AppError> {
         let (me, home, pool, meta) = own()?;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        crate::db::scope_to_tenant(&mut tx, home).await?;
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )

@@ -181,3 +181,20 @@ mod tests {
         assert_eq!(AppError::SignInFailed.status(), 401);
     }
 }
+
+impl AppError {
+    /// A refusal of what was typed in one field, shown beside it.
+    pub fn invalid(field: &str, message: &str) -> AppError {
+        AppError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+}
+
+/// A unique violation as a message beside `field`; anything else as usual.
+#[cfg(feature = "ssr")]
+pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
+    match AppError::from(error) {
+        AppError::Conflict(message) => AppError::Validation(vec![FieldError { field: field.into(), message }]),
+        other => other,
+    }
+}
+

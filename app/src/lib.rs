@@ -22,7 +22,11 @@ pub mod teams;
 pub mod tenants;
 pub mod users;
 #[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod text;
 #[cfg(test)]
 mod props;
 

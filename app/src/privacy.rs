@@ -170,7 +170,7 @@ pub mod ssr {
         let state = crate::ssr::app_state()?;
         let meta = crate::authz::ssr::request_meta();
         let mut tx = state.pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, me.tenant.id).await?;
+        crate::db::scope_to_tenant(&mut tx, me.tenant.id).await?;
         let id: Uuid = sqlx::query_scalar("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id")
             .bind(me.tenant.id)
             .bind(me.user_id)
@@ -373,7 +373,7 @@ pub mod ssr {
         let mut total = 0;
         for (tenant_id, days) in tenants {
             let mut tx = pool.begin().await?;
-            crate::tenants::ssr::scope_to_tenant(&mut tx, tenant_id).await?;
+            crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
             let due: Vec<Uuid> = sqlx::query_scalar(
                 "SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)
                   ORDER BY deleted_at LIMIT 500 FOR UPDATE",
@@ -423,7 +423,7 @@ pub mod ssr {
                     let (own, home) = (me.user_id, me.acting_from.as_ref().unwrap_or(&me.tenant).id);
                     // Anyone may have their own: authorised as themselves.
                     let mut tx = state.pool.begin().await?;
-                    crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+                    crate::db::scope_to_tenant(&mut tx, home).await?;
                     let doc = collect(&mut tx, home, own).await?;
                     let event = Event::by_user(home, own, "user.export", None);
                     record(&mut tx, &meta, event).await?;

@@ -177,17 +177,17 @@ pub fn respond_form<T>(result: Result<T, AppError>, typed: &[(&str, &str)], noti
         match &result {
             Ok(_) => set_cookie(&format!(
                 "{NOTICE_COOKIE}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
-                crate::auth::ssr::percent_encode(notice, b"-_.")
+                crate::text::percent_encode(notice, b"-_.")
             )),
             Err(_) if !typed.is_empty() => {
                 let encoded: Vec<String> = typed
                     .iter()
                     .map(|(k, v)| {
                         let v: String = v.chars().take(600).collect();
-                        format!("{}={}", k, crate::auth::ssr::percent_encode(&v, b"-_."))
+                        format!("{}={}", k, crate::text::percent_encode(&v, b"-_."))
                     })
                     .collect();
-                let value = crate::auth::ssr::percent_encode(&encoded.join("&"), b"-_.");
+                let value = crate::text::percent_encode(&encoded.join("&"), b"-_.");
                 set_cookie(&format!("{TYPED_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"));
             }
             Err(_) => {}
@@ -229,58 +229,6 @@ pub fn streamed_body() -> (tokio::sync::mpsc::Sender<Result<String, std::io::Err
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     (tx, axum::body::Body::from_stream(stream))
-}
-
-/// Lists ordered newest first page by a cursor `micros|id`: the last row's
-/// time in microseconds and its id.
-pub mod keyset {
-    use crate::error::AppError;
-    use crate::users::ssr::validation;
-    use chrono::{DateTime, NaiveDate, Utc};
-    use sqlx::QueryBuilder;
-    use uuid::Uuid;
-
-    pub fn cursor(at: DateTime<Utc>, id: Uuid) -> String {
-        format!("{}|{id}", at.timestamp_micros())
-    }
-
-    /// Adds ` AND (time, id) < cursor` for a non-empty `after`.
-    pub fn push_after(b: &mut QueryBuilder<'_, sqlx::Postgres>, time: &str, id: &str, after: &str) -> Result<(), AppError> {
-        if after.is_empty() {
-            return Ok(());
-        }
-        let broken = || validation("after", "That page link is broken: start from the first page.");
-        let (micros, row) = crate::users::ssr::parse_cursor(after).ok_or_else(broken)?;
-        let at = micros.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(broken)?;
-        b.push(format!(" AND ({time}, {id}) < (")).push_bind(at).push(", ").push_bind(row).push(")");
-        Ok(())
-    }
-
-    fn day(field: &str, text: &str) -> Result<Option<NaiveDate>, AppError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(None);
-        }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| validation(field, "Give a date as YYYY-MM-DD."))
-    }
-
-    /// Adds the UTC days `from` to `to` (both inclusive, `YYYY-MM-DD`, either
-    /// may be empty) as a range on `column`, or refuses them beside the field.
-    pub fn push_days(b: &mut QueryBuilder<'_, sqlx::Postgres>, column: &str, from: &str, to: &str) -> Result<(), AppError> {
-        let (from, to) = (day("from", from)?, day("to", to)?);
-        if let (Some(from), Some(to)) = (from, to) {
-            if from > to {
-                return Err(validation("to", "The end date is before the start date."));
-            }
-        }
-        if let Some(from) = from {
-            b.push(format!(" AND {column} >= (")).push_bind(from).push("::date)::timestamp AT TIME ZONE 'UTC'");
-        }
-        if let Some(to) = to {
-            b.push(format!(" AND {column} < (")).push_bind(to).push("::date + 1)::timestamp AT TIME ZONE 'UTC'");
-        }
-        Ok(())
-    }
 }
 
 /// The Content-Security-Policy of a page: scripts from Steward itself and

@@ -5,7 +5,8 @@
 
 use app::auth::password;
 use app::error::AppError;
-use app::tenants::ssr::{create_tenant, platform_tenant_id, scope_to_tenant};
+use app::db::{platform_tenant_id, scope_to_tenant};
+use app::tenants::ssr::create_tenant;
 use app::users::ssr::{create_user, grant_system_role};
 use sqlx::PgPool;
 

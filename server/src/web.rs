@@ -6,12 +6,13 @@ use app::documents::blobs::BlobStore;
 use crate::access_log::{self, AccessLog};
 use crate::metrics::Metrics;
 use app::auth::ssr::{
-    apply_acting, percent_encode, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
+    apply_acting, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
     SESSION_MUST_ENROL_KEY, SESSION_STARTED_KEY,
 };
 use app::auth::{CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH};
 use app::authz::ssr::RequestId;
 use app::error::AppError;
+use app::text::percent_encode;
 use app::ssr::AppState;
 use app::{shell, App};
 use axum::body::Body;

@@ -120,7 +120,7 @@ async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, 
         loop {
             let batch = async {
                 let mut conn = pool.begin().await?;
-                crate::tenants::ssr::scope_to_tenant(&mut conn, tenant_id).await?;
+                crate::db::scope_to_tenant(&mut conn, tenant_id).await?;
                 let mut b = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}"));
                 push_filters(&mut b, tenant_id, &query)?;
                 push_after(&mut b, &after)?;

@@ -1,6 +1,7 @@
 //! Writing audit events.
 
 use crate::error::AppError;
+use crate::text::when;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use std::net::IpAddr;
@@ -81,11 +82,6 @@ pub fn field_change(field: &str, before: impl Into<Value>, after: impl Into<Valu
     (json!({ field: before.into() }), json!({ field: after.into() }))
 }
 
-/// A time as the console shows it.
-pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// The latest events about one entity, newest first, with who did each.
 pub async fn history(
     conn: &mut PgConnection,
@@ -139,7 +135,6 @@ pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, 
 use super::{AuditQuery, ChainCheck, ChainStatus, EventDetail, EventList, EventRow};
 use crate::authz::ssr::require;
 use crate::authz::Perm;
-use crate::users::ssr::validation;
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
@@ -202,7 +197,7 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
     b.push(" WHERE e.tenant_id = ").push_bind(tenant_id);
     for (name, value) in q.filters() {
         if value.chars().count() > 200 {
-            return Err(validation(name, "That is too long for a filter."));
+            return Err(AppError::invalid(name, "That is too long for a filter."));
         }
     }
     let actor = q.actor.trim();
@@ -231,28 +226,28 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
             let (addr, bits) = ip.split_once('/').unwrap_or_default();
             let ok = addr.parse::<IpAddr>().is_ok_and(|a| bits.parse::<u8>().is_ok_and(|n| n <= if a.is_ipv4() { 32 } else { 128 }));
             if !ok {
-                return Err(validation("ip", "Give an address (203.0.113.7) or a network (203.0.113.0/24)."));
+                return Err(AppError::invalid("ip", "Give an address (203.0.113.7) or a network (203.0.113.0/24)."));
             }
             b.push(" AND e.ip <<= ").push_bind(ip.to_string()).push("::inet");
         } else {
-            let addr: IpAddr = ip.parse().map_err(|_| validation("ip", "Give an address (203.0.113.7) or a network (203.0.113.0/24)."))?;
+            let addr: IpAddr = ip.parse().map_err(|_| AppError::invalid("ip", "Give an address (203.0.113.7) or a network (203.0.113.0/24)."))?;
             b.push(" AND e.ip = ").push_bind(addr.to_string()).push("::inet");
         }
     }
     if !q.request_id.trim().is_empty() {
         b.push(" AND e.request_id = ").push_bind(q.request_id.trim().to_string());
     }
-    crate::ssr::keyset::push_days(b, "e.occurred_at", &q.from, &q.to)?;
+    crate::db::keyset::push_days(b, "e.occurred_at", &q.from, &q.to)?;
     Ok(())
 }
 
 /// Adds the keyset position: events older than the cursor.
 pub fn push_after(b: &mut QueryBuilder<'_, sqlx::Postgres>, after: &str) -> Result<(), AppError> {
-    crate::ssr::keyset::push_after(b, "e.occurred_at", "e.id", after)
+    crate::db::keyset::push_after(b, "e.occurred_at", "e.id", after)
 }
 
 pub fn cursor(e: &EventRecord) -> String {
-    crate::ssr::keyset::cursor(e.occurred_at, e.id)
+    crate::db::keyset::cursor(e.occurred_at, e.id)
 }
 
 /// Distinct values of an indexed column, found by skipping through the
@@ -407,7 +402,7 @@ pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
 /// Walks the tenant's hash chain from its first event.
 async fn walk_chain(pool: &sqlx::PgPool, tenant_id: Uuid) -> Result<ChainStatus, AppError> {
     let mut tx = pool.begin().await?;
-    crate::tenants::ssr::scope_to_tenant(&mut tx, tenant_id).await?;
+    crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
     let started = std::time::Instant::now();
     let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
         sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")

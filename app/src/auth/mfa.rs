@@ -137,7 +137,7 @@ pub fn check(secret: &[u8], typed: &str, now_unix: i64, last_used: Option<i64>) 
 
 /// The `otpauth://` address an authenticator app reads from the QR code.
 pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> String {
-    let enc = |s: &str| crate::auth::ssr::percent_encode(s, b"-_.@");
+    let enc = |s: &str| crate::text::percent_encode(s, b"-_.@");
     format!(
         "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period=30",
         enc(issuer),

@@ -4,6 +4,7 @@
 use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
 use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
+use crate::text::{percent_decode, percent_encode};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -239,9 +240,9 @@ pub async fn sign_in(
     // the platform when no such tenant exists.
     let event_tenant = match found_tenant {
         Some(id) => Some(id),
-        None => match crate::tenants::ssr::platform_tenant_id(&mut tx).await? {
+        None => match crate::db::platform_tenant_id(&mut tx).await? {
             Some(id) => {
-                crate::tenants::ssr::scope_to_tenant(&mut tx, id).await?;
+                crate::db::scope_to_tenant(&mut tx, id).await?;
                 Some(id)
             }
             None => None,
@@ -284,7 +285,7 @@ pub async fn sign_in(
     };
     let mut tx = pool.begin().await?;
     if let Some(scope) = event_tenant {
-        crate::tenants::ssr::scope_to_tenant(&mut tx, scope).await?;
+        crate::db::scope_to_tenant(&mut tx, scope).await?;
     }
     let Some((tenant_id, user_id, true)) = account.filter(|_| verified) else {
         let counted = throttle::failure(&mut tx, &tenant, email, throttle::AttemptFrom::Client(meta.ip)).await?;
@@ -439,7 +440,7 @@ pub async fn finish_sign_in(
     session.save().await.map_err(session_error)?;
     if let Some(session_id) = session.id() {
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, tenant_id).await?;
+        crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
         sqlx::query(
             "INSERT INTO user_sessions (tenant_id, user_id, session_id, ip, user_agent)
              VALUES ($1, $2, $3, $4::text::inet, $5)",
@@ -489,7 +490,7 @@ pub async fn verify_mfa(
         }]));
     }
     let mut tx = pool.begin().await?;
-    crate::tenants::ssr::scope_to_tenant(&mut tx, pending.tenant_id).await?;
+    crate::db::scope_to_tenant(&mut tx, pending.tenant_id).await?;
     if let Some(refused) = throttle::refusal(&mut tx, &pending.tenant, &pending.email, throttle::AttemptFrom::Client(meta.ip)).await? {
         if refused.first_of_block {
             let after = serde_json::json!({ "step": "second factor", "blocked_until": refused.until });
@@ -588,7 +589,7 @@ pub async fn sign_out(pool: &PgPool, session: &Session, me: Option<&Me>, meta: &
     if let Some(me) = me {
         let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
         let mut tx = pool.begin().await?;
-        crate::tenants::ssr::scope_to_tenant(&mut tx, home).await?;
+        crate::db::scope_to_tenant(&mut tx, home).await?;
         if let Some(session_id) = session.id() {
             sqlx::query("DELETE FROM user_sessions WHERE tenant_id = $1 AND session_id = $2")
                 .bind(home)
@@ -626,36 +627,6 @@ pub fn decode_hint(cookie_header: &str) -> SignInPrefill {
             })
         })
         .unwrap_or_default()
-}
-
-/// Percent-encodes every byte but ASCII letters, digits and `keep`.
-pub fn percent_encode(text: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

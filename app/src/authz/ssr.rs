@@ -5,7 +5,7 @@ use crate::audit::ssr::{record, Event, RequestMeta};
 use crate::auth::Me;
 use crate::error::AppError;
 use crate::ssr::{app_state, current_user, request_parts};
-use crate::tenants::ssr::scope_to_tenant;
+use crate::db::scope_to_tenant;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::sync::Arc;

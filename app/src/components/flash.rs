@@ -26,7 +26,7 @@ pub struct FlashResource(pub Resource<Result<Flash, AppError>>);
 /// them. Needs nothing: it only returns what the caller's own browser sent.
 #[server(endpoint = "flash")]
 pub async fn take_flash() -> Result<Flash, AppError> {
-    use crate::auth::ssr::percent_decode;
+    use crate::text::percent_decode;
     use crate::ssr::{request_cookie, set_cookie, NOTICE_COOKIE, TYPED_COOKIE};
     let mut flash = Flash::default();
     if let Some(notice) = request_cookie(NOTICE_COOKIE) {

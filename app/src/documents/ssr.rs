@@ -3,11 +3,12 @@
 //! are in [`super::transfer`].
 
 use super::{DocDetail, DocList, DocQuery, DocRow, VersionRow};
-use crate::audit::ssr::{history, stale, when};
+use crate::audit::ssr::{history, stale};
+use crate::text::when;
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
 use crate::error::{AppError, FieldError};
-use crate::users::ssr::{like_pattern, validation};
+use crate::db::like_pattern;
 use crate::users::{Count, COUNT_CAP, PAGE_SIZE};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -28,7 +29,7 @@ fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query
     b.push(if query.deleted == "1" { " AND d.deleted_at IS NOT NULL" } else { " AND d.deleted_at IS NULL" });
     let q = query.q.trim();
     if q.chars().count() > 200 {
-        return Err(validation("q", "Search for 200 characters at most."));
+        return Err(AppError::invalid("q", "Search for 200 characters at most."));
     }
     if !q.is_empty() {
         // Words (title, metadata, tags), a substring of the title, or a
@@ -46,10 +47,10 @@ fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query
         b.push(" AND d.tags @> ARRAY[").push_bind(tag).push("]::text[]");
     }
     if !query.uploader.is_empty() {
-        let uploader: Uuid = query.uploader.parse().map_err(|_| validation("uploader", "Choose an uploader from the list."))?;
+        let uploader: Uuid = query.uploader.parse().map_err(|_| AppError::invalid("uploader", "Choose an uploader from the list."))?;
         b.push(" AND d.created_by = ").push_bind(uploader);
     }
-    crate::ssr::keyset::push_days(b, "d.created_at", &query.from, &query.to)?;
+    crate::db::keyset::push_days(b, "d.created_at", &query.from, &query.to)?;
     Ok(())
 }
 
@@ -83,13 +84,13 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
            FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.created_by",
     );
     push_filters(&mut b, tenant_id, &query)?;
-    crate::ssr::keyset::push_after(&mut b, "d.created_at", "d.id", &query.after)?;
+    crate::db::keyset::push_after(&mut b, "d.created_at", "d.id", &query.after)?;
     b.push(format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {}", PAGE_SIZE + 1));
     let mut rows: Vec<ListRow> = b.build_query_as().fetch_all(actor.conn()).await?;
     let next = (rows.len() > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE);
         let last = rows.last().expect("a full page");
-        crate::ssr::keyset::cursor(last.created_at, last.id)
+        crate::db::keyset::cursor(last.created_at, last.id)
     });
 
     let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM documents d");

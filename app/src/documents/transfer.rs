@@ -12,7 +12,8 @@
 
 use super::blobs::{BlobProblem, Stager, TooLarge};
 use super::ssr::NewVersion;
-use crate::auth::ssr::{percent_encode, CurrentUser};
+use crate::auth::ssr::CurrentUser;
+use crate::text::percent_encode;
 use crate::authz::ssr::{meta_of, require_with};
 use crate::authz::Perm;
 use crate::error::AppError;

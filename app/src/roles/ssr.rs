@@ -5,7 +5,8 @@ use crate::audit::ssr::{history, stale};
 use crate::authz::ssr::{explain as explain_access, require, Actor};
 use crate::authz::{AccessTarget, Explanation, Perm};
 use crate::error::{AppError, FieldError};
-use crate::users::ssr::{ensure_not_last_top_holder, field_conflict, validation, TOP_ROLES};
+use crate::error::field_conflict;
+use crate::users::ssr::{ensure_not_last_top_holder, TOP_ROLES};
 use crate::users::{Count, COUNT_CAP};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -189,12 +190,12 @@ pub async fn explain(user_id: Option<Uuid>, email: Option<String>, view: Option<
     let target = match (view.filter(|v| !v.is_empty()), permission.filter(|p| !p.is_empty())) {
         (Some(v), None) => AccessTarget::View(v),
         (None, Some(p)) => AccessTarget::Permission(p),
-        _ => return Err(validation("view", "Name either a view or a permission.")),
+        _ => return Err(AppError::invalid("view", "Name either a view or a permission.")),
     };
     let user_id = match (user_id, email.as_deref().map(str::trim).filter(|e| !e.is_empty())) {
         (Some(id), _) => id,
         (None, Some(email)) => user_by_email(&mut actor, email).await?,
-        (None, None) => return Err(validation("email", "Enter the email address of the person to check.")),
+        (None, None) => return Err(AppError::invalid("email", "Enter the email address of the person to check.")),
     };
     let tenant_id = actor.tenant_id();
     let explanation = explain_access(actor.conn(), tenant_id, user_id, target).await?;
@@ -511,7 +512,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     // Taking role:manage / role:assign out of the role that gives them to
     // oneself would lock one out of this very screen.
     let message = "You cannot take these permissions out: this role is what lets you manage access.";
-    ensure_keeps_admin(&mut actor, message.into()).await.map_err(|_| validation("perms", message))?;
+    ensure_keeps_admin(&mut actor, message.into()).await.map_err(|_| AppError::invalid("perms", message))?;
     actor
         .audit(
             "role.update",
@@ -557,7 +558,7 @@ pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<Uuid, AppEr
         .bind(email.trim())
         .fetch_optional(actor.conn())
         .await?
-        .ok_or_else(|| validation("email", "No user with this email address in this organisation."))
+        .ok_or_else(|| AppError::invalid("email", "No user with this email address in this organisation."))
 }
 
 /// The tenant's two-factor requirement. Needs `role:read`.

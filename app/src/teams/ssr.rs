@@ -7,7 +7,8 @@ use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
 use crate::roles::ssr::ensure_keeps_admin;
 use crate::error::AppError;
-use crate::users::ssr::{field_conflict, live_roles, validation};
+use crate::error::field_conflict;
+use crate::users::ssr::live_roles;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -117,7 +118,7 @@ pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, 
         return Err(AppError::Validation(errors));
     }
     let lead: Option<Uuid> = match lead.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(l) => Some(l.parse().map_err(|_| validation("lead_user_id", "Choose the lead from the team's members."))?),
+        Some(l) => Some(l.parse().map_err(|_| AppError::invalid("lead_user_id", "Choose the lead from the team's members."))?),
         None => None,
     };
     let before = find_live(&mut actor, team_id).await?;
@@ -132,7 +133,7 @@ pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, 
             .fetch_optional(actor.conn())
             .await?;
         if member.is_none() {
-            return Err(validation("lead_user_id", "Choose the lead from the team's members."));
+            return Err(AppError::invalid("lead_user_id", "Choose the lead from the team's members."));
         }
     }
     sqlx::query("UPDATE teams SET name = $3, description = $4, lead_user_id = $5, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")

@@ -3,18 +3,11 @@
 //! can create a tenant without seeing any other.
 
 use crate::audit::ssr::{record, Event, RequestMeta};
+use crate::db::scope_to_tenant;
 use crate::error::AppError;
 use serde_json::{json, Value};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
-
-/// Scopes the transaction to a tenant for row-level security.
-pub async fn scope_to_tenant(tx: &mut PgConnection, tenant_id: Uuid) -> Result<(), AppError> {
-    sqlx::query!("SELECT set_config('steward.tenant_id', $1, true) AS \"set!\"", tenant_id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(())
-}
 
 /// Creates a tenant with its system roles and modules (see the
 /// `role_templates` table), and records it. Leaves the transaction scoped to
@@ -53,14 +46,6 @@ pub async fn create_tenant(
     Ok(id)
 }
 
-/// The tenant with this slug, when the transaction may see it (the platform
-/// tenant is found through its kind, which every caller may name).
-pub async fn platform_tenant_id(tx: &mut PgConnection) -> Result<Option<Uuid>, AppError> {
-    Ok(sqlx::query_scalar!("SELECT tenant_id AS \"id!\" FROM steward_platform_tenant()")
-        .fetch_optional(&mut *tx)
-        .await?)
-}
-
 // ---------------------------------------------------------------------------
 // Platform staff's tenant screens. Every function authorises in the platform
 // tenant (`require_platform`), then enters the tenant it works on, so its
@@ -68,7 +53,8 @@ pub async fn platform_tenant_id(tx: &mut PgConnection) -> Result<Option<Uuid>, A
 // a copy goes to the platform's own chain.
 
 use super::{TenantDetail, TenantList, TenantQuery, TenantRow};
-use crate::audit::ssr::{history, stale, when};
+use crate::audit::ssr::{history, stale};
+use crate::text::when;
 use crate::auth::TenantSummary;
 use crate::authz::ssr::{require_platform, Actor};
 use crate::authz::Perm;
@@ -118,7 +104,7 @@ const TENANT_PAGE: i32 = 50;
 pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
     let mut actor = require_platform(Perm::TenantRead).await?;
     if !["", "active", "suspended", "deleted"].contains(&query.status.as_str()) {
-        return Err(crate::users::ssr::validation("status", "Choose a status from the list."));
+        return Err(crate::error::AppError::invalid("status", "Choose a status from the list."));
     }
     let mut rows: Vec<Row> = sqlx::query_as("SELECT * FROM steward_platform_tenants($1, $2, $3, $4)")
         .bind(query.q.trim().chars().take(100).collect::<String>())
@@ -250,7 +236,7 @@ pub async fn create_with_owner(
         .bind(plan)
         .execute(actor.conn())
         .await
-        .map_err(|e| crate::users::ssr::field_conflict(e, "slug"))?;
+        .map_err(|e| crate::error::field_conflict(e, "slug"))?;
     sqlx::query("SELECT steward_seed_tenant($1)").bind(id).execute(actor.conn()).await?;
     set_modules(&mut actor, id, modules).await?;
     let after = json!({ "slug": slug, "name": name, "plan": plan, "modules": modules });
@@ -368,24 +354,24 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
 /// reason and records nothing here.
 pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(TenantSummary, i64), AppError> {
     let mut actor = require_platform(Perm::SupportCrossTenant).await?;
-    let slug = super::parse_slug(slug).map_err(|m| crate::users::ssr::validation("slug", m))?;
+    let slug = super::parse_slug(slug).map_err(|m| crate::error::AppError::invalid("slug", m))?;
     let found: Option<(Uuid, String, String, String, String, bool)> =
         sqlx::query_as("SELECT id, slug, name, kind, status, deleted FROM steward_platform_tenant_by_slug($1)")
             .bind(&slug)
             .fetch_optional(actor.conn())
             .await?;
     let Some((id, slug, name, kind, status, false)) = found else {
-        return Err(crate::users::ssr::validation("slug", "There is no tenant with that short name."));
+        return Err(crate::error::AppError::invalid("slug", "There is no tenant with that short name."));
     };
     let summary = TenantSummary { id, slug, name, kind };
     let until = chrono::Utc::now().timestamp() + i64::from(minutes) * 60;
     if Some(id) != actor.me.platform_home() {
         let reason = reason.trim();
         if let Some(problem) = super::acting_reason_problem(reason) {
-            return Err(crate::users::ssr::validation("reason", problem));
+            return Err(crate::error::AppError::invalid("reason", problem));
         }
         if status != "active" {
-            return Err(crate::users::ssr::validation("slug", "That tenant is suspended: reactivate it first to act inside it."));
+            return Err(crate::error::AppError::invalid("slug", "That tenant is suspended: reactivate it first to act inside it."));
         }
         actor.enter_tenant(id).await?;
         let until_text = chrono::DateTime::from_timestamp(until, 0).map(|t| t.to_rfc3339()).unwrap_or_default();

@@ -60,7 +60,7 @@ pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery
         loop {
             let batch = async {
                 let mut conn = pool.begin().await?;
-                crate::tenants::ssr::scope_to_tenant(&mut conn, tenant_id).await?;
+                crate::db::scope_to_tenant(&mut conn, tenant_id).await?;
                 let mut b = QueryBuilder::new(
                     "SELECT u.email_key AS k, u.id, u.email, u.display_name, u.status, u.last_login_at, u.created_at,
                             (SELECT string_agg(DISTINCT r.name, '; ') FROM effective_user_roles e

@@ -113,7 +113,7 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<ImportFailure>), String> {
 
 /// The page to send a browser back to with a message beside the file field.
 fn back(message: &str) -> Response {
-    let to = format!("/users/import?error={}", crate::auth::ssr::percent_encode(message, b"-_."));
+    let to = format!("/users/import?error={}", crate::text::percent_encode(message, b"-_."));
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
 
@@ -380,7 +380,7 @@ fn status((id, state, total, processed, created, failed_count, failures, file_na
         failed_count,
         failed: serde_json::from_value(failures).unwrap_or_default(),
         file_name,
-        started: crate::audit::ssr::when(started),
+        started: crate::text::when(started),
         started_by: by.unwrap_or_else(|| "Platform staff".into()),
     }
 }

@@ -54,7 +54,7 @@ pub async fn get_user(user_id: Uuid) -> Result<super::UserDetail, AppError> {
 pub async fn create_user(email: String, display_name: String, password: Option<String>, role_id: Option<String>) -> Result<super::Created, AppError> {
     let result = async {
         let role_id = match role_id.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => Some(r.parse::<Uuid>().map_err(|_| super::ssr::validation("role_id", "Choose a role from the list."))?),
+            Some(r) => Some(r.parse::<Uuid>().map_err(|_| crate::error::AppError::invalid("role_id", "Choose a role from the list."))?),
             None => None,
         };
         super::ssr::create(&email, &display_name, password.as_deref(), role_id).await

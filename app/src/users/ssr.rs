@@ -6,6 +6,8 @@ use crate::auth::password::PasswordHashString;
 use crate::authz::delegation::ensure_may_act_on;
 use crate::authz::{ssr::require, Perm};
 use crate::error::AppError;
+use crate::db::{like_pattern, parse_cursor};
+use crate::error::field_conflict;
 use serde_json::json;
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
@@ -279,7 +281,8 @@ pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, A
 // The console's users screens.
 
 use super::{Count, Created, HeldRole, SessionRow, UserDetail, UserList, UserQuery, UserRow, COUNT_CAP, PAGE_SIZE};
-use crate::audit::ssr::{history, stale, when};
+use crate::audit::ssr::{history, stale};
+use crate::text::when;
 use crate::authz::ssr::Actor;
 use crate::error::FieldError;
 use chrono::{DateTime, Utc};
@@ -298,16 +301,6 @@ fn sort_key(sort: &str) -> (&'static str, bool, &'static str) {
     }
 }
 
-/// A cursor is the last row's sort value and id: `value|uuid`.
-pub fn parse_cursor(after: &str) -> Option<(String, Uuid)> {
-    let (value, id) = after.rsplit_once('|')?;
-    Some((value.to_string(), id.parse().ok()?))
-}
-
-pub fn like_pattern(q: &str) -> String {
-    format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-}
-
 /// The WHERE clause the list, its count and the CSV export share.
 pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query: &UserQuery) -> Result<(), AppError> {
     b.push(" WHERE u.tenant_id = ").push_bind(tenant_id);
@@ -321,11 +314,11 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
         s if super::STATUSES.contains(&s) => {
             b.push(" AND u.deleted_at IS NULL AND u.status = ").push_bind(s.to_string());
         }
-        _ => return Err(validation("status", "Choose a status from the list.")),
+        _ => return Err(AppError::invalid("status", "Choose a status from the list.")),
     }
     let q = query.q.trim();
     if q.chars().count() > 200 {
-        return Err(validation("q", "Search for 200 characters at most."));
+        return Err(AppError::invalid("q", "Search for 200 characters at most."));
     }
     if !q.is_empty() {
         // Through the search index (migration 0013): a LIKE on users
@@ -333,22 +326,18 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
         b.push(" AND u.id IN (SELECT user_id FROM steward_user_search(").push_bind(like_pattern(q)).push("))");
     }
     if !query.role.is_empty() {
-        let role: Uuid = query.role.parse().map_err(|_| validation("role", "Choose a role from the list."))?;
+        let role: Uuid = query.role.parse().map_err(|_| AppError::invalid("role", "Choose a role from the list."))?;
         b.push(" AND EXISTS (SELECT 1 FROM effective_user_roles e WHERE e.tenant_id = u.tenant_id AND e.user_id = u.id AND e.role_id = ")
             .push_bind(role)
             .push(")");
     }
     if !query.team.is_empty() {
-        let team: Uuid = query.team.parse().map_err(|_| validation("team", "Choose a team from the list."))?;
+        let team: Uuid = query.team.parse().map_err(|_| AppError::invalid("team", "Choose a team from the list."))?;
         b.push(" AND EXISTS (SELECT 1 FROM team_members m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.team_id = ")
             .push_bind(team)
             .push(")");
     }
     Ok(())
-}
-
-pub fn validation(field: &str, message: &str) -> AppError {
-    AppError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
 }
 
 #[derive(sqlx::FromRow)]
@@ -379,7 +368,7 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     ));
     push_filters(&mut b, tenant_id, &query)?;
     if !query.after.is_empty() {
-        let (value, id) = parse_cursor(&query.after).ok_or_else(|| validation("after", "That page link is broken: start from the first page."))?;
+        let (value, id) = parse_cursor(&query.after).ok_or_else(|| AppError::invalid("after", "That page link is broken: start from the first page."))?;
         let op = if desc { "<" } else { ">" };
         if key == "u.id::text" {
             // Ordered by id itself: compare the uuid (a cast would keep the
@@ -617,14 +606,6 @@ pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, has
     }
     actor.audit("user.create", "user", id, None, Some(after)).await?;
     Ok(id)
-}
-
-/// A unique violation as a message beside `field`; anything else as usual.
-pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
-    match AppError::from(error) {
-        AppError::Conflict(message) => AppError::Validation(vec![FieldError { field: field.into(), message }]),
-        other => other,
-    }
 }
 
 /// Creates a user, optionally with a role. Needs `user:create` (and

@@ -89,7 +89,7 @@ async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
             tokio::spawn(async move {
                 for n in 0..25 {
                     let mut tx = pool.begin().await.unwrap();
-                    app::tenants::ssr::scope_to_tenant(&mut tx, acme).await.unwrap();
+                    app::db::scope_to_tenant(&mut tx, acme).await.unwrap();
                     let event = app::audit::ssr::Event {
                         tenant_id: acme,
                         actor_user_id: None,
