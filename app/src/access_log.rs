@@ -147,7 +147,6 @@ pub mod pages {
     use crate::components::*;
     use crate::nav::MeResource;
     use crate::pages::ViewGate;
-    use crate::users::pages::query_string;
     use leptos::prelude::*;
     use leptos_meta::Title;
     use leptos_router::components::Form;

@@ -96,7 +96,7 @@ pub async fn disable_mfa(current_password: String, #[server(default)] code: Stri
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::audit::ssr::{record, Event, RequestMeta};
+    use crate::audit::record::{record, Event, RequestMeta};
     use crate::auth::password;
     use crate::auth::ssr::SESSION_MUST_CHANGE_KEY;
     use crate::auth::Me;
@@ -216,7 +216,7 @@ pub mod ssr {
         .fetch_all(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
-        let keys = crate::api_keys::ssr::revoke_all_of(&mut tx, home, me.user_id).await?;
+        let keys = crate::auth::credentials::revoke_api_keys_of(&mut tx, home, me.user_id).await?;
         let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended.len(), "api_keys_revoked": keys })));
         record(&mut tx, meta, event).await?;
         tx.commit().await?;
@@ -346,7 +346,7 @@ pub mod ssr {
         }
         sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
         // "Sign out everywhere" ends the keys too: they are sign-ins that last.
-        let keys = if only.is_none() { crate::api_keys::ssr::revoke_all_of(&mut tx, own.home, own.me.user_id).await? } else { 0 };
+        let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(&mut tx, own.home, own.me.user_id).await? } else { 0 };
         record(&mut tx, &own.meta, own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
         tx.commit().await?;
         Ok(ended.len() as u64)

@@ -108,7 +108,7 @@ pub async fn revoke_api_key(key_id: Uuid) -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{ApiKeyRow, NewApiKey, KEY_PREFIX};
-    use crate::audit::ssr::{record, Event, RequestMeta};
+    use crate::audit::record::{record, Event, RequestMeta};
     use crate::auth::ssr::{resolve_principal, PrincipalCache, SessionAuth};
     use crate::auth::Me;
     use crate::error::{AppError, FieldError};
@@ -174,17 +174,6 @@ pub mod ssr {
         }
         actor.audit("api_key.revoke", "api_key", key_id, None, Some(serde_json::json!({ "user": user_id }))).await?;
         actor.commit().await
-    }
-
-    /// Revokes every live key of a person (their password or second factor
-    /// was reset or changed, or they signed out everywhere); how many.
-    pub async fn revoke_all_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<u64, AppError> {
-        Ok(sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
-            .bind(tenant_id)
-            .bind(user_id)
-            .execute(conn)
-            .await?
-            .rows_affected())
     }
 
     pub async fn max_days() -> Result<i32, AppError> {

@@ -34,30 +34,6 @@ pub mod ssr {
     use crate::authz::Perm;
     use crate::error::AppError;
     use chrono::{Days, NaiveDate, Utc};
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    use uuid::Uuid;
-
-    /// The event counts of the days before today, per tenant. Events are
-    /// append-only and stamped with the time they are written, so a day
-    /// that has ended never changes: it is counted once per process, and
-    /// only today is counted on each visit.
-    #[derive(Default)]
-    pub struct ActivityCache(Mutex<HashMap<Uuid, (NaiveDate, Vec<(NaiveDate, i64)>)>>);
-
-    impl ActivityCache {
-        fn get(&self, tenant_id: Uuid, today: NaiveDate) -> Option<Vec<(NaiveDate, i64)>> {
-            let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            map.get(&tenant_id).filter(|(day, _)| *day == today).map(|(_, counts)| counts.clone())
-        }
-
-        fn put(&self, tenant_id: Uuid, today: NaiveDate, counts: Vec<(NaiveDate, i64)>) {
-            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            // Yesterday's entries are of no use today.
-            map.retain(|_, (day, _)| *day == today);
-            map.insert(tenant_id, (today, counts));
-        }
-    }
 
     const COUNT_DAYS: &str = "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, count(*)
                                 FROM audit_events

@@ -28,6 +28,8 @@ pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod text;
 #[cfg(test)]
+mod architecture;
+#[cfg(test)]
 mod props;
 
 use leptos::prelude::*;

@@ -72,7 +72,7 @@ pub async fn set_retention(days: String) -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{DeletionRequest, DeletionRequests};
-    use crate::audit::ssr::{record, Event, RequestMeta};
+    use crate::audit::record::{record, Event, RequestMeta};
     use crate::authz::ssr::{require, require_with, Actor};
     use crate::authz::Perm;
     use crate::error::{AppError, FieldError};
@@ -113,7 +113,7 @@ pub mod ssr {
             let n = sqlx::query(sql).bind(tenant_id).bind(user_id).execute(&mut *conn).await?.rows_affected();
             counts.insert(what.into(), json!(n));
         }
-        let ended = crate::users::ssr::end_sessions(conn, tenant_id, Some(user_id), None).await?;
+        let ended = crate::auth::credentials::end_sessions(conn, tenant_id, Some(user_id), None).await?;
         counts.insert("sessions_ended".into(), json!(ended));
         // An open request to delete the account is thereby done.
         sqlx::query(
@@ -152,7 +152,7 @@ pub mod ssr {
             return Err(field("confirm", "Type the person's email address exactly, to confirm."));
         }
         crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "anonymise").await?;
-        crate::users::ssr::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
+        crate::authz::lockout::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
         let after = anonymise_in(actor.conn(), tenant_id, user_id).await?;
         actor.audit("user.anonymise", "user", user_id, Some(json!({ "anonymised": false })), Some(after)).await?;
         actor.commit().await
@@ -243,7 +243,7 @@ pub mod ssr {
                     return Err(AppError::Conflict("Another administrator must complete your own request.".into()));
                 }
                 crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "anonymise").await?;
-                crate::users::ssr::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
+                crate::authz::lockout::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
                 let after = anonymise_in(actor.conn(), tenant_id, user_id).await?;
                 sqlx::query("UPDATE deletion_requests SET resolved_by = $3, note = $4 WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant_id)

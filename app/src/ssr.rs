@@ -25,11 +25,11 @@ pub struct AppState {
     /// version stands.
     pub principals: Arc<crate::auth::ssr::PrincipalCache>,
     /// The audit chain checks running, and their last results.
-    pub chain_checks: Arc<crate::audit::ssr::ChainChecks>,
+    pub chain_checks: Arc<crate::audit::chain_checks::ChainChecks>,
     /// The lists' filter menus, per tenant, for a few seconds.
     pub menus: Arc<TenantCache>,
     /// The overview's counts of past days.
-    pub activity: Arc<crate::dashboard::ssr::ActivityCache>,
+    pub activity: Arc<ActivityCache>,
     /// Where document content is stored.
     pub blobs: Arc<dyn crate::documents::blobs::BlobStore>,
     /// The size limit of one document upload, in bytes.
@@ -38,6 +38,27 @@ pub struct AppState {
     pub master_key: crate::auth::mfa::MasterKey,
     /// How long platform staff may act inside a tenant, in minutes.
     pub acting_minutes: u32,
+}
+
+/// The event counts of the days before today, per tenant. Events are
+/// append-only and stamped with the time they are written, so a day
+/// that has ended never changes: it is counted once per process, and
+/// only today is counted on each visit.
+#[derive(Default)]
+pub struct ActivityCache(std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (chrono::NaiveDate, Vec<(chrono::NaiveDate, i64)>)>>);
+
+impl ActivityCache {
+    pub fn get(&self, tenant_id: uuid::Uuid, today: chrono::NaiveDate) -> Option<Vec<(chrono::NaiveDate, i64)>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&tenant_id).filter(|(day, _)| *day == today).map(|(_, counts)| counts.clone())
+    }
+
+    pub fn put(&self, tenant_id: uuid::Uuid, today: chrono::NaiveDate, counts: Vec<(chrono::NaiveDate, i64)>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Yesterday's entries are of no use today.
+        map.retain(|_, (day, _)| *day == today);
+        map.insert(tenant_id, (today, counts));
+    }
 }
 
 /// Per-tenant values that may be a few seconds old: the filter menus of the
@@ -144,16 +165,6 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
-}
-
-/// Records, in the background, that the current user was refused a view.
-/// The page does not wait for it.
-pub fn record_view_denial(view: &'static str) {
-    let (Ok(state), Some(me)) = (app_state(), current_user()) else { return };
-    let meta = crate::authz::ssr::request_meta();
-    tokio::spawn(async move {
-        crate::authz::ssr::record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view })).await;
-    });
 }
 
 /// The cookie that carries a notice to the next page after a form post

@@ -7,9 +7,22 @@ pub mod pages;
 mod server;
 pub use server::*;
 #[cfg(feature = "ssr")]
+pub mod chain_checks;
+#[cfg(feature = "ssr")]
 pub mod export;
 #[cfg(feature = "ssr")]
+pub mod record;
+#[cfg(feature = "ssr")]
 pub mod ssr;
+
+/// One line of an entity's history (its audit events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub occurred_at: String,
+    pub action: String,
+    pub actor: String,
+    pub changes: String,
+}
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

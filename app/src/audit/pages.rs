@@ -6,7 +6,6 @@ use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
-use crate::users::pages::{query_string, FilterSelect};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};

@@ -1,136 +1,12 @@
-//! Writing audit events.
+//! The audit screens' server side: the event list and its filters, one
+//! event, and the chain check.
 
 use crate::error::AppError;
 use crate::text::when;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgConnection;
 use std::net::IpAddr;
 use uuid::Uuid;
-
-/// Who did it and from where: taken from the request.
-#[derive(Clone, Debug, Default)]
-pub struct RequestMeta {
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-}
-
-/// One event. `tenant_id` is the tenant the change touched.
-#[derive(Clone, Debug)]
-pub struct Event<'a> {
-    pub tenant_id: Uuid,
-    pub actor_user_id: Option<Uuid>,
-    /// The actor's own tenant when it is not `tenant_id` (platform staff).
-    pub actor_tenant_id: Option<Uuid>,
-    pub action: &'a str,
-    pub entity_type: Option<&'a str>,
-    pub entity_id: Option<String>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
-
-impl Event<'_> {
-    /// An event about a user's own doing (signing in or out, being refused).
-    pub fn by_user(tenant_id: Uuid, user_id: Uuid, action: &str, after: Option<Value>) -> Event<'_> {
-        Event {
-            tenant_id,
-            actor_user_id: Some(user_id),
-            actor_tenant_id: None,
-            action,
-            entity_type: Some("user"),
-            entity_id: Some(user_id.to_string()),
-            before: None,
-            after,
-        }
-    }
-}
-
-/// Records an event in the caller's transaction, which must be scoped to
-/// `event.tenant_id` (row-level security checks it).
-pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_>) -> Result<Uuid, AppError> {
-    let mut changes = serde_json::Map::new();
-    if let Some(before) = event.before {
-        changes.insert("before".into(), super::redact(before));
-    }
-    if let Some(after) = event.after {
-        changes.insert("after".into(), super::redact(after));
-    }
-    let ip = meta.ip.map(|ip| ip.to_string());
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO audit_events (tenant_id, actor_user_id, actor_tenant_id, ip, user_agent, action,
-                                     entity_type, entity_id, changes, request_id)
-           VALUES ($1, $2, $3, $4::text::inet, $5, $6, $7, $8, $9, $10)
-           RETURNING id"#,
-        event.tenant_id,
-        event.actor_user_id,
-        event.actor_tenant_id,
-        ip,
-        meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()),
-        event.action,
-        event.entity_type,
-        event.entity_id,
-        Value::Object(changes),
-        meta.request_id,
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
-}
-
-/// The `{before, after}` shape used when only a few fields changed.
-pub fn field_change(field: &str, before: impl Into<Value>, after: impl Into<Value>) -> (Value, Value) {
-    (json!({ field: before.into() }), json!({ field: after.into() }))
-}
-
-/// The latest events about one entity, newest first, with who did each.
-pub async fn history(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    entity_type: &str,
-    entity_id: Uuid,
-    limit: i64,
-) -> Result<Vec<crate::users::HistoryRow>, AppError> {
-    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>, Option<Uuid>, Value)> = sqlx::query_as(
-        "SELECT e.occurred_at, e.action, u.display_name, e.actor_tenant_id, e.changes
-           FROM audit_events e
-           LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id
-          WHERE e.tenant_id = $1 AND e.entity_type = $2 AND e.entity_id = $3
-          ORDER BY e.occurred_at DESC, e.id DESC
-          LIMIT $4",
-    )
-    .bind(tenant_id)
-    .bind(entity_type)
-    .bind(entity_id.to_string())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(at, action, actor, from_tenant, changes)| crate::users::HistoryRow {
-            occurred_at: when(at),
-            action,
-            actor: actor.unwrap_or_else(|| if from_tenant.is_some() { "Platform staff".into() } else { "Steward".into() }),
-            changes: if changes.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { changes.to_string() },
-        })
-        .collect())
-}
-
-/// The answer to a save over a newer version: who changed the record last
-/// and when, from its latest event.
-pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, entity_id: Uuid) -> AppError {
-    match history(conn, tenant_id, entity_type, entity_id, 1).await {
-        Ok(rows) if !rows.is_empty() => AppError::Conflict(format!(
-            "{} changed this at {} while you were editing. Your changes were not saved: reload to see theirs, then edit again.",
-            rows[0].actor, rows[0].occurred_at
-        )),
-        Ok(_) => AppError::Conflict(
-            "Someone changed this while you were editing. Your changes were not saved: reload and edit again.".into(),
-        ),
-        Err(error) => error,
-    }
-}
-
-// ---- The audit screens ----------------------------------------------------
 
 use super::{AuditQuery, ChainCheck, ChainStatus, EventDetail, EventList, EventRow};
 use crate::authz::ssr::require;
@@ -336,33 +212,6 @@ pub async fn detail(id: Uuid) -> Result<EventDetail, AppError> {
         same_entity: same_entity.iter().map(EventRecord::row).collect(),
         same_request: same_request.iter().map(EventRecord::row).collect(),
     })
-}
-
-/// The chain checks of this process, per tenant: the one running, and the
-/// last result. A check walks every event, so it runs in the background and
-/// the page shows its result when it is done.
-#[derive(Default)]
-pub struct ChainChecks(std::sync::Mutex<std::collections::HashMap<Uuid, ChainEntry>>);
-
-#[derive(Clone, Default)]
-struct ChainEntry {
-    running_since: Option<DateTime<Utc>>,
-    last: Option<ChainStatus>,
-}
-
-impl ChainChecks {
-    fn entry(&self, tenant_id: Uuid) -> ChainEntry {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&tenant_id).cloned().unwrap_or_default()
-    }
-
-    fn update(&self, tenant_id: Uuid, f: impl FnOnce(&mut ChainEntry)) {
-        f(self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant_id).or_default());
-    }
-
-    fn view(&self, tenant_id: Uuid) -> ChainCheck {
-        let e = self.entry(tenant_id);
-        ChainCheck { last: e.last, running_since: e.running_since.map(when) }
-    }
 }
 
 /// The tenant's chain check: starts one when `again`, or when there has

@@ -2,7 +2,7 @@
 //! a request, and the sign-in transaction.
 
 use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
-use crate::audit::ssr::{record, Event, RequestMeta};
+use crate::audit::record::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
 use crate::text::{percent_decode, percent_encode};
 use serde::{Deserialize, Serialize};
@@ -166,11 +166,41 @@ pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool, meta: &
     if grant.until <= chrono::Utc::now().timestamp() {
         if matches!(session.remove::<ActingGrant>(SESSION_ACTING_KEY).await, Ok(Some(_))) {
             let acting = acting_as(&me, &grant);
-            crate::tenants::ssr::record_acting_end(pool, &acting, "expired", meta).await;
+            record_acting_end(pool, &acting, "expired", meta).await;
         }
         return me;
     }
     Arc::new(acting_as(&me, &grant))
+}
+
+/// Records that platform staff stopped acting inside a tenant (`how`:
+/// returned, switched or expired), in the tenant's chain and the
+/// platform's, in a transaction of its own. Failures are logged.
+pub async fn record_acting_end(pool: &sqlx::PgPool, acting: &Me, how: &str, meta: &RequestMeta) {
+    let (Some(home), tenant) = (acting.acting_from.as_ref().map(|h| h.id), acting.tenant.id) else { return };
+    let result = async {
+        let mut tx = pool.begin().await?;
+        for (chain, actor_tenant) in [(tenant, Some(home)), (home, None)] {
+            crate::db::scope_to_tenant(&mut tx, chain).await?;
+            let event = Event {
+                tenant_id: chain,
+                actor_user_id: Some(acting.user_id),
+                actor_tenant_id: actor_tenant,
+                action: "platform.act_in_tenant_end",
+                entity_type: Some("tenant"),
+                entity_id: Some(tenant.to_string()),
+                before: None,
+                after: Some(serde_json::json!({ "how": how, "reason": acting.acting_reason })),
+            };
+            record(&mut tx, meta, event).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::error!(?error, "could not record the end of acting inside a tenant");
+    }
 }
 
 /// Reads the session's identity; a malformed record counts as signed out.

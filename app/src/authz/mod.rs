@@ -9,6 +9,8 @@
 pub mod ssr;
 #[cfg(feature = "ssr")]
 pub mod delegation;
+#[cfg(feature = "ssr")]
+pub mod lockout;
 
 mod explain;
 pub use explain::*;

@@ -1,7 +1,7 @@
 //! The one path from a server function to the database.
 
 use super::{AccessTarget, Explanation, Grant, Perm};
-use crate::audit::ssr::{record, Event, RequestMeta};
+use crate::audit::record::{record, Event, RequestMeta};
 use crate::auth::Me;
 use crate::error::AppError;
 use crate::ssr::{app_state, current_user, request_parts};
@@ -247,4 +247,14 @@ pub async fn require_view(view: &str) -> Result<Actor, AppError> {
     scope_to_tenant(&mut tx, me.tenant.id).await?;
     let scope = me.tenant.id;
     Ok(Actor { me, tx, meta, scope, pool: state.pool.clone() })
+}
+
+/// Records, in the background, that the current user was refused a view.
+/// The page does not wait for it.
+pub fn record_view_denial(view: &'static str) {
+    let (Ok(state), Some(me)) = (crate::ssr::app_state(), crate::ssr::current_user()) else { return };
+    let meta = request_meta();
+    tokio::spawn(async move {
+        record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view })).await;
+    });
 }

@@ -1,10 +1,12 @@
 //! Small building blocks shared by every page.
 
+pub mod common;
 pub mod flash;
 
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
+pub use common::*;
 pub use flash::{kept, FlashResource};
 
 /// Classes shared by form controls, so every form looks and behaves alike.

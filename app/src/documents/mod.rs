@@ -15,7 +15,8 @@ pub mod ssr;
 pub mod transfer;
 
 use crate::error::FieldError;
-use crate::users::{Count, HistoryRow};
+use crate::audit::HistoryRow;
+use crate::users::Count;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

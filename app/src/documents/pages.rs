@@ -9,7 +9,6 @@ use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
-use crate::users::pages::{query_string, FilterSelect, HistoryCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -163,7 +162,7 @@ fn Tags(tags: Vec<String>) -> impl IntoView {
     view! {
         <span class="flex flex-wrap gap-1">
             {tags.into_iter().map(|t| {
-                let href = format!("/documents?tag={}", crate::users::pages::encode(&t));
+                let href = format!("/documents?tag={}", crate::components::encode(&t));
                 view! {
                 <a href=href class="rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700 hover:bg-indigo-50 dark:bg-slate-800 dark:text-slate-300">{t}</a>
             }}).collect_view()}

@@ -3,7 +3,7 @@
 //! are in [`super::transfer`].
 
 use super::{DocDetail, DocList, DocQuery, DocRow, VersionRow};
-use crate::audit::ssr::{history, stale};
+use crate::audit::record::{history, stale};
 use crate::text::when;
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;

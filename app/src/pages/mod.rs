@@ -146,7 +146,7 @@ pub fn Forbidden(view: &'static str, tenant: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
         crate::ssr::set_status(403);
-        crate::ssr::record_view_denial(view);
+        crate::authz::ssr::record_view_denial(view);
     }
     let title = title_of(view);
     view! {

@@ -14,7 +14,8 @@ pub use server::*;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use crate::users::{Count, HistoryRow};
+use crate::audit::HistoryRow;
+use crate::users::Count;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

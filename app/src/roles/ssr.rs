@@ -1,12 +1,12 @@
 //! Roles on the server.
 
 use super::{Holder, ModuleGroup, RoleDetail, RoleRow, HOLDERS_SHOWN};
-use crate::audit::ssr::{history, stale};
+use crate::audit::record::{history, stale};
 use crate::authz::ssr::{explain as explain_access, require, Actor};
 use crate::authz::{AccessTarget, Explanation, Perm};
 use crate::error::{AppError, FieldError};
 use crate::error::field_conflict;
-use crate::users::ssr::{ensure_not_last_top_holder, TOP_ROLES};
+use crate::authz::lockout::{ensure_not_last_top_holder, TOP_ROLES};
 use crate::users::{Count, COUNT_CAP};
 use serde_json::json;
 use sqlx::PgConnection;

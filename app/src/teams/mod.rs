@@ -33,7 +33,7 @@ pub struct TeamDetail {
     pub members: Vec<(Uuid, String, String)>,
     pub roles: Vec<(Uuid, String)>,
     pub all_roles: Vec<(Uuid, String)>,
-    pub history: Vec<crate::users::HistoryRow>,
+    pub history: Vec<crate::audit::HistoryRow>,
 }
 
 /// Checks a team's name and description.

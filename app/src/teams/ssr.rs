@@ -1,7 +1,7 @@
 //! Teams on the server.
 
 use super::{TeamDetail, TeamRow};
-use crate::audit::ssr::{history, stale};
+use crate::audit::record::{history, stale};
 use crate::authz::delegation;
 use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
@@ -167,7 +167,7 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
     if deleted {
         // Deleting the team takes its roles from its members: the same
         // anti-lockout rule as taking them one by one.
-        crate::users::ssr::ensure_team_not_last_top(actor.conn(), tenant_id, team_id).await?;
+        crate::authz::lockout::ensure_team_not_last_top(actor.conn(), tenant_id, team_id).await?;
     } else {
         // Restoring it gives its roles back to its members: the delegation
         // rule, as for granting them.
@@ -214,7 +214,7 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
             .await?
             .rows_affected()
     } else {
-        crate::users::ssr::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
+        crate::authz::lockout::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
         if team.3 == Some(user_id) {
             sqlx::query("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
@@ -257,7 +257,7 @@ pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(),
             .await?
             .rows_affected()
     } else {
-        crate::users::ssr::ensure_team_role_not_last_top(actor.conn(), tenant_id, team_id, role_id).await?;
+        crate::authz::lockout::ensure_team_role_not_last_top(actor.conn(), tenant_id, team_id, role_id).await?;
         sqlx::query("DELETE FROM team_roles WHERE tenant_id = $1 AND team_id = $2 AND role_id = $3")
             .bind(tenant_id)
             .bind(team_id)

@@ -65,7 +65,7 @@ pub struct TenantDetail {
     pub row: TenantRow,
     pub version: i32,
     pub brand_colour: String,
-    pub history: Vec<crate::users::HistoryRow>,
+    pub history: Vec<crate::audit::HistoryRow>,
 }
 
 /// Checks a brand colour: empty, or `#` and six hex digits.

@@ -5,7 +5,6 @@ use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
-use crate::users::pages::{query_string, History, OneTimePassword};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};

@@ -2,7 +2,7 @@
 //! the new tenant's id before its row is written, so the application role
 //! can create a tenant without seeing any other.
 
-use crate::audit::ssr::{record, Event, RequestMeta};
+use crate::audit::record::{record, Event, RequestMeta};
 use crate::db::scope_to_tenant;
 use crate::error::AppError;
 use serde_json::{json, Value};
@@ -53,7 +53,7 @@ pub async fn create_tenant(
 // a copy goes to the platform's own chain.
 
 use super::{TenantDetail, TenantList, TenantQuery, TenantRow};
-use crate::audit::ssr::{history, stale};
+use crate::audit::record::{history, stale};
 use crate::text::when;
 use crate::auth::TenantSummary;
 use crate::authz::ssr::{require_platform, Actor};
@@ -316,7 +316,7 @@ pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
         .bind(status)
         .execute(actor.conn())
         .await?;
-    let ended = if status == "suspended" { crate::users::ssr::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
+    let ended = if status == "suspended" { crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
     let action = if status == "active" { "tenant.reactivate" } else { "tenant.suspend" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "status": row.status })), Some(json!({ "status": status, "sessions_ended": ended }))).await?;
     actor.commit().await
@@ -340,7 +340,7 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another tenant now uses this short name: it cannot be restored under it."))?;
     if deleted {
-        crate::users::ssr::end_sessions(actor.conn(), tenant_id, None, None).await?;
+        crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await?;
     }
     let action = if deleted { "tenant.delete" } else { "tenant.restore" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "deleted": !deleted })), Some(json!({ "deleted": deleted }))).await?;
@@ -381,32 +381,3 @@ pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(Te
     Ok((summary, until))
 }
 
-/// Records that platform staff stopped acting inside a tenant (`how`:
-/// returned, switched or expired), in the tenant's chain and the
-/// platform's, in a transaction of its own. Failures are logged.
-pub async fn record_acting_end(pool: &sqlx::PgPool, acting: &crate::auth::Me, how: &str, meta: &crate::audit::ssr::RequestMeta) {
-    let (Some(home), tenant) = (acting.acting_from.as_ref().map(|h| h.id), acting.tenant.id) else { return };
-    let result = async {
-        let mut tx = pool.begin().await?;
-        for (chain, actor_tenant) in [(tenant, Some(home)), (home, None)] {
-            scope_to_tenant(&mut tx, chain).await?;
-            let event = Event {
-                tenant_id: chain,
-                actor_user_id: Some(acting.user_id),
-                actor_tenant_id: actor_tenant,
-                action: "platform.act_in_tenant_end",
-                entity_type: Some("tenant"),
-                entity_id: Some(tenant.to_string()),
-                before: None,
-                after: Some(json!({ "how": how, "reason": acting.acting_reason })),
-            };
-            record(&mut tx, meta, event).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, AppError>(())
-    }
-    .await;
-    if let Err(error) = result {
-        tracing::error!(?error, "could not record the end of acting inside a tenant");
-    }
-}

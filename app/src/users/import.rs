@@ -12,7 +12,7 @@
 use super::ssr::insert_user;
 use super::{validate_profile, ImportFailure, ImportStatus, FAILURES_KEPT, IMPORT_MAX_BYTES};
 use crate::auth::ssr::CurrentUser;
-use crate::audit::ssr::RequestMeta;
+use crate::audit::record::RequestMeta;
 use crate::authz::ssr::{require, require_with, Actor};
 use crate::authz::Perm;
 use crate::auth::Me;

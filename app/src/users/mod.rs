@@ -16,6 +16,7 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+use crate::audit::HistoryRow;
 use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -142,14 +143,6 @@ pub struct SessionRow {
     pub current: bool,
 }
 
-/// One line of an entity's history (its audit events).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryRow {
-    pub occurred_at: String,
-    pub action: String,
-    pub actor: String,
-    pub changes: String,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetail {

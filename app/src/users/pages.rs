@@ -11,22 +11,6 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// Builds `?k=v&…` from the non-empty pairs.
-pub fn query_string(pairs: &[(&str, &str)]) -> String {
-    let encoded: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    if encoded.is_empty() { String::new() } else { format!("?{}", encoded.join("&")) }
-}
-
-pub fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
@@ -104,33 +88,6 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
                     }).collect_view()}
                 </DataTable>
         <Pager first next />
-    }
-}
-
-#[component]
-pub fn FilterSelect(name: &'static str, label: &'static str, options: Vec<(String, String)>, selected: String, empty: &'static str) -> impl IntoView {
-    view! {
-        <div>
-            <label for=name class=LABEL>{label}</label>
-            <select id=name name=name class=SELECT>
-                {(!empty.is_empty()).then(|| view! { <option value="">{empty}</option> })}
-                {options.into_iter().map(|(value, text)| {
-                    let is = value == selected;
-                    view! { <option value=value selected=is>{text}</option> }
-                }).collect_view()}
-            </select>
-        </div>
-    }
-}
-
-/// Shows a password made by the server, once, with what to do with it.
-#[component]
-pub fn OneTimePassword(password: String, #[prop(into)] whom: String) -> impl IntoView {
-    view! {
-        <div role="status" class=format!("{NOTICE} space-y-1") data-testid="temporary-password-box">
-            <p>"Temporary password for " {whom} ". It is shown only this once: pass it on securely."</p>
-            <p><code class="select-all rounded bg-white px-2 py-1 font-mono text-base text-slate-900 dark:bg-slate-900 dark:text-slate-100" data-testid="temporary-password">{password}</code></p>
-        </div>
     }
 }
 
@@ -446,42 +403,6 @@ pub fn UserPage() -> impl IntoView {
                 })}
             </Transition>
         </ViewGate>
-    }
-}
-
-/// An entity's latest events, with the way to all of them in the audit log
-/// (for those who may read it).
-#[component]
-pub fn HistoryCard(entity_type: &'static str, id: uuid::Uuid, rows: Vec<HistoryRow>) -> impl IntoView {
-    let me = expect_context::<MeResource>();
-    view! {
-        <section class=CARD aria-labelledby="history-heading">
-            <div class="flex items-baseline justify-between">
-                <h2 id="history-heading" class=HEADING>"History"</h2>
-                {me.can("audit:read").then(|| view! {
-                    <a href=format!("/audit?entity_type={entity_type}&entity_id={id}") class=format!("{LINK} text-sm") data-testid="all-events">"All its events →"</a>
-                })}
-            </div>
-            <History rows />
-        </section>
-    }
-}
-
-/// An entity's audit events as a list.
-#[component]
-pub fn History(rows: Vec<HistoryRow>) -> impl IntoView {
-    let empty = rows.is_empty();
-    view! {
-        <ol class="mt-3 space-y-2 text-sm" data-testid="history">
-            {rows.into_iter().map(|h| view! {
-                <li class="border-l-2 border-slate-200 pl-3 dark:border-slate-700">
-                    <div><span class="font-mono text-xs">{h.action}</span> " by " {h.actor}</div>
-                    <div class="text-xs text-slate-500">{h.occurred_at}</div>
-                    {(!h.changes.is_empty()).then(|| view! { <pre class="mt-1 overflow-x-auto whitespace-pre-wrap break-all text-xs text-slate-600 dark:text-slate-400">{h.changes}</pre> })}
-                </li>
-            }).collect_view()}
-        </ol>
-        {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500">"Nothing recorded yet."</p> })}
     }
 }
 

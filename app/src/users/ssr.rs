@@ -1,20 +1,18 @@
 //! Users on the server: creating them, changing their status, and the
 //! anti-lockout checks.
 
-use crate::audit::ssr::{record, Event, RequestMeta};
+use crate::audit::record::{record, Event, RequestMeta};
 use crate::auth::password::PasswordHashString;
 use crate::authz::delegation::ensure_may_act_on;
 use crate::authz::{ssr::require, Perm};
 use crate::error::AppError;
 use crate::db::{like_pattern, parse_cursor};
+use crate::auth::credentials::end_sessions;
+use crate::authz::lockout::ensure_not_last_top_holder;
 use crate::error::field_conflict;
 use serde_json::json;
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
-
-/// The system roles that administer a tenant: a tenant must keep an active
-/// holder of one of them.
-pub const TOP_ROLES: &[&str] = &["owner", "platform_admin"];
 
 /// Creates an active user with a password, and records it.
 pub async fn create_user(
@@ -95,78 +93,6 @@ async fn lock_user(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> R
     .await?
     .ok_or(AppError::NotFound)?;
     Ok((row.status, row.version))
-}
-
-/// Refuses a change that would leave the tenant with no active holder of
-/// its top role (held directly or through a team). The change takes
-/// `user_id` out entirely (suspend, delete) or, with `only_role`, removes
-/// that one role held directly by them.
-pub async fn ensure_not_last_top_holder(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Uuid,
-    only_role: Option<Uuid>,
-) -> Result<(), AppError> {
-    ensure_top_remains(conn, tenant_id, Some(user_id), only_role, None, only_role.is_some()).await
-}
-
-/// [`ensure_not_last_top_holder`] for deleting a team.
-pub async fn ensure_team_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid) -> Result<(), AppError> {
-    ensure_top_remains(conn, tenant_id, None, None, Some(team_id), false).await
-}
-
-/// [`ensure_not_last_top_holder`] for taking a member out of a team.
-pub async fn ensure_member_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
-    ensure_top_remains(conn, tenant_id, Some(user_id), None, Some(team_id), false).await
-}
-
-/// [`ensure_not_last_top_holder`] for taking a role from a team.
-pub async fn ensure_team_role_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
-    ensure_top_remains(conn, tenant_id, None, Some(role_id), Some(team_id), false).await
-}
-
-/// The grants a change removes are those matching every given part (user,
-/// role, team; `direct_only` for grants held directly). Refuses when the
-/// tenant has an active top-role holder now and would have none after.
-async fn ensure_top_remains(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Option<Uuid>,
-    role_id: Option<Uuid>,
-    team_id: Option<Uuid>,
-    direct_only: bool,
-) -> Result<(), AppError> {
-    // Serialise these checks per tenant: two admins removing the last two
-    // owners at once must not both pass.
-    sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).fetch_optional(&mut *conn).await?;
-    let (now, after): (i64, i64) = sqlx::query_as(
-        "WITH active AS (
-             SELECT e.user_id, e.role_id, e.team_id
-               FROM effective_user_roles e
-               JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id AND r.system_key = ANY($2)
-               JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL AND u.status = 'active'
-              WHERE e.tenant_id = $1
-         )
-         SELECT count(*),
-                count(*) FILTER (WHERE NOT (($3::uuid IS NULL OR user_id = $3) AND ($4::uuid IS NULL OR role_id = $4)
-                                            AND ($5::uuid IS NULL OR team_id IS NOT DISTINCT FROM $5)
-                                            AND (NOT $6 OR team_id IS NULL)))
-           FROM active",
-    )
-    .bind(tenant_id)
-    .bind(TOP_ROLES)
-    .bind(user_id)
-    .bind(role_id)
-    .bind(team_id)
-    .bind(direct_only)
-    .fetch_one(&mut *conn)
-    .await?;
-    if now > 0 && after == 0 {
-        return Err(AppError::Conflict(
-            "This is the organisation's last owner. Make someone else an owner first.".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Suspends (`suspended`) or reactivates (`active`) a user. Needs `user:suspend`.
@@ -281,7 +207,7 @@ pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, A
 // The console's users screens.
 
 use super::{Count, Created, HeldRole, SessionRow, UserDetail, UserList, UserQuery, UserRow, COUNT_CAP, PAGE_SIZE};
-use crate::audit::ssr::{history, stale};
+use crate::audit::record::{history, stale};
 use crate::text::when;
 use crate::authz::ssr::Actor;
 use crate::error::FieldError;
@@ -673,23 +599,6 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
     actor.commit().await
 }
 
-/// Ends sessions (their records in the session store go): one session
-/// (`only`), every session of a user, or with no user every session of the
-/// tenant.
-pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Option<Uuid>, only: Option<Uuid>) -> Result<u64, AppError> {
-    let ended: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM user_sessions WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::uuid IS NULL OR id = $3)
-         RETURNING session_id",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(only)
-    .fetch_all(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *conn).await?;
-    Ok(ended.len() as u64)
-}
-
 /// Gives a user a new temporary password, shown once to the caller, and
 /// ends their sessions. Needs `user:reset_password`.
 pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
@@ -715,7 +624,7 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
-    let keys = crate::api_keys::ssr::revoke_all_of(actor.conn(), tenant_id, user_id).await?;
+    let keys = crate::auth::credentials::revoke_api_keys_of(actor.conn(), tenant_id, user_id).await?;
     actor.audit("user.password_reset", "user", user_id, None, Some(json!({ "sessions_ended": ended, "api_keys_revoked": keys }))).await?;
     actor.commit().await?;
     Ok(password)
@@ -796,7 +705,7 @@ pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
-    let keys = crate::api_keys::ssr::revoke_all_of(actor.conn(), tenant_id, user_id).await?;
+    let keys = crate::auth::credentials::revoke_api_keys_of(actor.conn(), tenant_id, user_id).await?;
     actor
         .audit("user.mfa_reset", "user", user_id, Some(json!({ "mfa": true })), Some(json!({ "mfa": false, "sessions_ended": ended, "api_keys_revoked": keys })))
         .await?;
@@ -813,7 +722,7 @@ pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, A
     if only.is_some() && ended == 0 {
         return Err(AppError::NotFound);
     }
-    let keys = if only.is_none() { crate::api_keys::ssr::revoke_all_of(actor.conn(), tenant_id, user_id).await? } else { 0 };
+    let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(actor.conn(), tenant_id, user_id).await? } else { 0 };
     actor.audit("user.sessions_revoke", "user", user_id, None, Some(json!({ "sessions_ended": ended, "session": only, "api_keys_revoked": keys }))).await?;
     actor.commit().await?;
     Ok(ended)

@@ -90,7 +90,7 @@ async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
                 for n in 0..25 {
                     let mut tx = pool.begin().await.unwrap();
                     app::db::scope_to_tenant(&mut tx, acme).await.unwrap();
-                    let event = app::audit::ssr::Event {
+                    let event = app::audit::record::Event {
                         tenant_id: acme,
                         actor_user_id: None,
                         actor_tenant_id: None,
@@ -100,7 +100,7 @@ async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
                         before: None,
                         after: Some(serde_json::json!({ "n": n })),
                     };
-                    app::audit::ssr::record(&mut tx, &Default::default(), event).await.unwrap();
+                    app::audit::record::record(&mut tx, &Default::default(), event).await.unwrap();
                     tx.commit().await.unwrap();
                 }
             })
