@@ -81,10 +81,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users/new") view=users::pages::NewUserPage ssr=SsrMode::Async />
                     <Route path=path!("users/find") view=users::pages::FindUserPage ssr=SsrMode::Async />
                     <Route path=path!("users/import") view=users::import_pages::ImportPage ssr=SsrMode::Async />
-                    <Route path=path!("users/deletion-requests") view=privacy::DeletionRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("users/deletion-requests") view=privacy::pages::DeletionRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("users/imports/:id") view=users::import_pages::ImportReportPage ssr=SsrMode::Async />
                     <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
-                    <Route path=path!("users/:id/api-keys") view=api_keys::UserApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("users/:id/api-keys") view=api_keys::pages::UserApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("teams/:id") view=teams::pages::TeamPage ssr=SsrMode::Async />
                     <Route path=path!("roles") view=roles::pages::RolesPage ssr=SsrMode::Async />
@@ -100,10 +100,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />
                     <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />
                     <Route path=path!("access-log") view=access_log::pages::AccessLogPage ssr=SsrMode::Async />
-                    <Route path=path!("account/password") view=account::ChangePasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("account/two-factor") view=account::TwoFactorPage ssr=SsrMode::Async />
-                    <Route path=path!("account/api-keys") view=api_keys::ApiKeysPage ssr=SsrMode::Async />
-                    <Route path=path!("account/privacy") view=privacy::PrivacyPage ssr=SsrMode::Async />
+                    <Route path=path!("account/password") view=account::pages::ChangePasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("account/two-factor") view=account::pages::TwoFactorPage ssr=SsrMode::Async />
+                    <Route path=path!("account/api-keys") view=api_keys::pages::ApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("account/privacy") view=privacy::pages::PrivacyPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

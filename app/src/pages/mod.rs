@@ -131,7 +131,7 @@ fn Figures(f: crate::dashboard::Figures) -> impl IntoView {
                 <h2 id="activity-heading" class=HEADING>"Activity, last 30 days"</h2>
                 <a href="/audit" class=format!("{LINK} text-sm")>"Audit log →"</a>
             </div>
-            <div class="mt-3"><crate::dashboard::ActivityChart days /></div>
+            <div class="mt-3"><crate::dashboard::pages::ActivityChart days /></div>
         </section>
     });
     view! {

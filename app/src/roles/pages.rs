@@ -29,7 +29,7 @@ pub fn RolesPage() -> impl IntoView {
                 {me.can("role:manage").then(|| view! { <a href="/roles/new" class=BUTTON data-testid="new-role-link">"New role"</a> })}
             </PageHeader>
             <MfaRequirementCard />
-            <crate::api_keys::ApiKeyLifetimeCard editable=me.can("role:manage") />
+            <crate::api_keys::pages::ApiKeyLifetimeCard editable=me.can("role:manage") />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     match roles.await {

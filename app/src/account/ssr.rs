@@ -1,0 +1,386 @@
+//! The area's server side: what its server functions and handlers call,
+//! each authorising first through the spine.
+
+use crate::audit::record::{record, Event, RequestMeta};
+use crate::auth::password;
+use crate::auth::ssr::SESSION_MUST_CHANGE_KEY;
+use crate::auth::Me;
+use crate::error::{AppError, FieldError};
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+fn field(name: &str, message: &str) -> FieldError {
+    FieldError { field: name.into(), message: message.into() }
+}
+
+/// Asks again for the person's own password before a sensitive step
+/// (a new password, the second factor, an API key). Counted like a
+/// sign-in against their account's throttle: refused (429) while it is
+/// blocked, and a wrong password is a failure, recorded as `refused`.
+/// No transaction or pooled connection is held while argon2 runs.
+/// Returns the stored hash that matched.
+pub async fn reauthenticate(pool: &PgPool, me: &Me, meta: &RequestMeta, typed: &str, refused: &'static str) -> Result<String, AppError> {
+    use crate::auth::throttle;
+    if typed.is_empty() {
+        return Err(AppError::Validation(vec![field("current_password", "Enter your current password.")]));
+    }
+    let home = me.acting_from.as_ref().unwrap_or(&me.tenant);
+    let _turn = throttle::turn(&home.slug, &me.email).await?;
+    let mut tx = pool.begin().await?;
+    crate::db::scope_to_tenant(&mut tx, home.id).await?;
+    if let Some(block) = throttle::refusal(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await? {
+        tx.commit().await?;
+        return Err(crate::auth::ssr::too_many(block.until));
+    }
+    let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(home.id)
+        .bind(me.user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    let right = typed.len() <= password::MAX_LENGTH * 4 && password::verify(typed.to_string(), stored.clone()).await?;
+    if right {
+        if let Some(stored) = stored {
+            return Ok(stored);
+        }
+    }
+    let mut tx = pool.begin().await?;
+    crate::db::scope_to_tenant(&mut tx, home.id).await?;
+    let counted = throttle::failure(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await?;
+    let after = serde_json::json!({ "reason": "wrong current password", "failures_in_a_row": counted.account_failures });
+    record(&mut tx, meta, Event::by_user(home.id, me.user_id, refused, Some(after))).await?;
+    tx.commit().await?;
+    Err(match counted.blocked_until() {
+        Some(until) => crate::auth::ssr::too_many(until),
+        None => AppError::Validation(vec![field("current_password", "That is not your current password.")]),
+    })
+}
+
+/// Checks the current password, sets the new one, ends every other
+/// session of the person and records it, in one transaction. Returns
+/// how many other sessions ended.
+pub async fn change_password(
+    pool: &PgPool,
+    session: &Session,
+    me: &Me,
+    meta: &RequestMeta,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<u64, AppError> {
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(field("current_password", "Enter your current password."));
+    }
+    if let Some(problem) = password::problem(new, &me.email) {
+        errors.push(field("new_password", problem));
+    } else if new == current {
+        errors.push(field("new_password", "Choose a password other than your current one."));
+    }
+    if confirm != new {
+        errors.push(field("confirm_password", "This does not match the new password."));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+
+    // The person's own tenant, also while platform staff act elsewhere.
+    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+    let stored = reauthenticate(pool, me, meta, current, "user.password_change_refused").await?;
+    let hash = password::hash(new.to_string()).await?;
+    let mut tx = pool.begin().await?;
+    crate::db::scope_to_tenant(&mut tx, home).await?;
+    let now: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(home)
+    .bind(me.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if now != Some(Some(stored)) {
+        return Err(AppError::Conflict("Your password was changed meanwhile. Sign in again and try once more.".into()));
+    }
+    sqlx::query(
+        "UPDATE users SET password_hash = $3, password_changed_at = now(), must_change_password = false,
+                version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(home)
+    .bind(me.user_id)
+    .bind(&hash.0)
+    .execute(&mut *tx)
+    .await?;
+    let this = session.id().map(|id| id.to_string()).unwrap_or_default();
+    let ended: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3 RETURNING session_id",
+    )
+    .bind(home)
+    .bind(me.user_id)
+    .bind(&this)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
+    let keys = crate::auth::credentials::revoke_api_keys_of(&mut tx, home, me.user_id).await?;
+    let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended.len(), "api_keys_revoked": keys })));
+    record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    session.remove::<bool>(SESSION_MUST_CHANGE_KEY).await.map_err(|error| {
+        tracing::error!(%error, "session store error");
+        AppError::Internal
+    })?;
+    Ok(ended.len() as u64)
+}
+
+/// When the person's second factor is on: one of its codes, each good
+/// once (a wrong one is recorded as `refused`). Nothing to check when it
+/// is off.
+pub async fn check_own_code(pool: &PgPool, me: &Me, meta: &RequestMeta, code: &str, refused: &'static str) -> Result<(), AppError> {
+    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+    let mut tx = pool.begin().await?;
+    crate::db::scope_to_tenant(&mut tx, home).await?;
+    let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+        "SELECT secret_sealed, last_used_step FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
+    )
+    .bind(home)
+    .bind(me.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((sealed, last_used)) = on else { return Ok(()) };
+    let key = crate::ssr::app_state()?.master_key;
+    let secret = key.open(&sealed, &crate::auth::mfa::seal_context(home, me.user_id)).ok_or(AppError::Internal)?;
+    match crate::auth::mfa::check(&secret, code, chrono::Utc::now().timestamp(), last_used) {
+        Some(step) => {
+            sqlx::query("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2").bind(home).bind(me.user_id).bind(step).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        None => {
+            record(&mut tx, meta, Event::by_user(home, me.user_id, refused, Some(serde_json::json!({ "reason": "wrong code" })))).await?;
+            tx.commit().await?;
+            Err(AppError::Validation(vec![field("code", "That code is not right. Type the 6 digits your app shows now.")]))
+        }
+    }
+}
+
+use super::{MfaSetup, TwoFactorState};
+use crate::auth::mfa;
+use crate::auth::ssr::{ADMIN_PERMISSIONS, SESSION_MUST_ENROL_KEY};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The caller's own account: the principal, a transaction scoped to
+/// their own tenant (also while platform staff act elsewhere), the
+/// session and the request.
+pub struct Own {
+    pub me: Arc<Me>,
+    pub home: Uuid,
+    pub pool: PgPool,
+    pub key: mfa::MasterKey,
+    pub session: Session,
+    pub meta: RequestMeta,
+}
+
+pub async fn own() -> Result<Own, AppError> {
+    let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
+    let state = crate::ssr::app_state()?;
+    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+    Ok(Own {
+        me,
+        home,
+        pool: state.pool.clone(),
+        key: state.master_key.clone(),
+        session: crate::ssr::request_session()?,
+        meta: crate::authz::ssr::request_meta(),
+    })
+}
+
+impl Own {
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
+        let mut tx = self.pool.begin().await?;
+        crate::db::scope_to_tenant(&mut tx, self.home).await?;
+        Ok(tx)
+    }
+
+    fn event(&self, action: &'static str, after: serde_json::Value) -> Event<'static> {
+        Event::by_user(self.home, self.me.user_id, action, Some(after))
+    }
+}
+
+pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, AppError> {
+    let mut tx = own.begin().await?;
+    type Row = (Uuid, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT us.id, us.created_at, host(us.ip), us.user_agent, us.session_id
+           FROM user_sessions us JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
+          WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC",
+    )
+    .bind(own.home)
+    .bind(own.me.user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let this = own.session.id().map(|id| id.to_string());
+    Ok(rows
+        .into_iter()
+        .map(|(id, created, ip, ua, sid)| crate::users::SessionRow {
+            id,
+            created_at: created.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ip: ip.unwrap_or_default(),
+            user_agent: ua.unwrap_or_default(),
+            current: this.as_deref() == Some(sid.as_str()),
+        })
+        .collect())
+}
+
+pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError> {
+    let this = own.session.id().map(|id| id.to_string()).unwrap_or_default();
+    let mut tx = own.begin().await?;
+    let ended: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
+            AND ($4::uuid IS NULL OR id = $4) RETURNING session_id",
+    )
+    .bind(own.home)
+    .bind(own.me.user_id)
+    .bind(&this)
+    .bind(only)
+    .fetch_all(&mut *tx)
+    .await?;
+    if only.is_some() && ended.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
+    // "Sign out everywhere" ends the keys too: they are sign-ins that last.
+    let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(&mut tx, own.home, own.me.user_id).await? } else { 0 };
+    record(&mut tx, &own.meta, own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
+    tx.commit().await?;
+    Ok(ended.len() as u64)
+}
+
+/// Whether the person's tenant requires a second factor of them.
+async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar("SELECT steward_mfa_required($1, $2, $3)")
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(ADMIN_PERMISSIONS)
+        .fetch_one(conn)
+        .await?)
+}
+
+pub async fn status(own: &Own) -> Result<TwoFactorState, AppError> {
+    let mut tx = own.begin().await?;
+    let (enabled, pending, left): (bool, bool, i64) = sqlx::query_as(
+        "SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false), coalesce(bool_or(m.enabled_at IS NULL), false),
+                (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL)
+           FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2",
+    )
+    .bind(own.home)
+    .bind(own.me.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let required = required(&mut tx, own.home, own.me.user_id).await?;
+    tx.commit().await?;
+    Ok(TwoFactorState { enabled, pending, recovery_codes_left: left, required })
+}
+
+pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
+    // A stolen session alone must not put the thief's phone on the account.
+    reauthenticate(&own.pool, &own.me, &own.meta, current, "user.mfa_setup_refused").await?;
+    let mut tx = own.begin().await?;
+    let on: Option<bool> = sqlx::query_scalar("SELECT enabled_at IS NOT NULL FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if on == Some(true) {
+        return Err(AppError::Conflict("Two-factor sign-in is already on. Turn it off first to move it to another app.".into()));
+    }
+    let secret = mfa::new_secret();
+    let sealed = own.key.seal(&secret, &mfa::seal_context(own.home, own.me.user_id));
+    sqlx::query(
+        "INSERT INTO user_mfa (tenant_id, user_id, secret_sealed) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL",
+    )
+    .bind(own.home)
+    .bind(own.me.user_id)
+    .bind(&sealed)
+    .execute(&mut *tx)
+    .await?;
+    record(&mut tx, &own.meta, own.event("user.mfa_setup_started", serde_json::json!({}))).await?;
+    tx.commit().await?;
+    let issuer = format!("Steward ({})", own.me.acting_from.as_ref().unwrap_or(&own.me.tenant).slug);
+    let uri = mfa::otpauth_uri(&secret, &issuer, &own.me.email);
+    Ok(MfaSetup { qr_svg: mfa::qr_svg(&uri), secret: mfa::base32(&secret) })
+}
+
+pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
+    let mut tx = own.begin().await?;
+    let row: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE",
+    )
+    .bind(own.home)
+    .bind(own.me.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let sealed = row.ok_or_else(|| AppError::Conflict("There is no set-up waiting for a code: start again.".into()))?;
+    let secret = own.key.open(&sealed, &mfa::seal_context(own.home, own.me.user_id)).ok_or(AppError::Internal)?;
+    let Some(step) = mfa::check(&secret, code, chrono::Utc::now().timestamp(), None) else {
+        return Err(AppError::Validation(vec![field(
+            "code",
+            "That code is not right. Type the 6 digits the app shows now (they change every 30 seconds).",
+        )]));
+    };
+    sqlx::query("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2")
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .bind(step)
+        .execute(&mut *tx)
+        .await?;
+    let codes = mfa::new_recovery_codes();
+    sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .execute(&mut *tx)
+        .await?;
+    let hashes: Vec<String> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
+    sqlx::query("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])")
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .bind(&hashes)
+        .execute(&mut *tx)
+        .await?;
+    record(&mut tx, &own.meta, own.event("user.mfa_enable", serde_json::json!({ "recovery_codes": codes.len() }))).await?;
+    tx.commit().await?;
+    let _ = own.session.remove::<bool>(SESSION_MUST_ENROL_KEY).await;
+    Ok(codes)
+}
+
+pub async fn disable(own: &Own, current: &str, code: &str) -> Result<(), AppError> {
+    if current.is_empty() {
+        return Err(AppError::Validation(vec![field("current_password", "Enter your password to turn two-factor sign-in off.")]));
+    }
+    let mut tx = own.begin().await?;
+    if required(&mut tx, own.home, own.me.user_id).await? {
+        return Err(AppError::Refused("Your organisation requires two-factor sign-in, so it cannot be turned off.".into()));
+    }
+    tx.commit().await?;
+    reauthenticate(&own.pool, &own.me, &own.meta, current, "user.mfa_disable_refused").await?;
+    // And a code of the factor being turned off.
+    check_own_code(&own.pool, &own.me, &own.meta, code, "user.mfa_disable_refused").await?;
+    let mut tx = own.begin().await?;
+    let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(own.home)
+        .bind(own.me.user_id)
+        .execute(&mut *tx)
+        .await?;
+    if removed.rows_affected() > 0 {
+        record(&mut tx, &own.meta, own.event("user.mfa_disable", serde_json::json!({}))).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
