@@ -198,3 +198,61 @@ pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
     }
 }
 
+
+/// An error as an HTTP answer: its status, the sentence a person can act on
+/// as plain text, and `Retry-After` when trying again later will help. The
+/// plain handlers (uploads, downloads, exports) return it with `?`.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{header, HeaderValue, StatusCode};
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.to_string()).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl AppError {
+    /// Seconds after which the same request may well succeed, for the
+    /// answers that say "try again" without a time of their own.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            AppError::Unavailable => Some(2),
+            AppError::Busy => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// An error as the JSON API answers it:
+/// `{"error": {"status", "message", "fields"?}}`.
+#[cfg(feature = "ssr")]
+pub struct ApiError(pub AppError);
+
+#[cfg(feature = "ssr")]
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        ApiError(error)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{header, HeaderValue, StatusCode};
+        let e = self.0;
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = serde_json::json!({ "error": { "status": status.as_u16(), "message": e.to_string() } });
+        if let AppError::Validation(fields) = &e {
+            body["error"]["fields"] = fields.iter().map(|f| serde_json::json!({ "field": f.field, "message": f.message })).collect();
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = e.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,7 +1,7 @@
 //! What server functions and pages share on the server: the application
 //! state, the request, and how errors become HTTP statuses.
 
-use crate::auth::{ssr::CurrentUser, Me};
+use crate::auth::{principal::CurrentUser, Me};
 use crate::error::AppError;
 use axum::extract::FromRef;
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
@@ -15,15 +15,16 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Connects as the application role (row-level security applies).
-    pub pool: PgPool,
+    /// Only the spine reaches it: areas get a transaction from `require*`.
+    pub(crate) pool: PgPool,
     /// For reads that may lag a moment (lists, searches, the audit log): the
     /// streaming replica of DATABASE_READ_URL, or the same pool as `pool`.
-    pub read_pool: PgPool,
+    pub(crate) read_pool: PgPool,
     /// The URL of the compiled stylesheet (content-hashed).
     pub stylesheet: Arc<str>,
     /// Principals resolved before, valid while their tenant's authorisation
     /// version stands.
-    pub principals: Arc<crate::auth::ssr::PrincipalCache>,
+    pub principals: Arc<crate::auth::principal::PrincipalCache>,
     /// The audit chain checks running, and their last results.
     pub chain_checks: Arc<crate::audit::chain_checks::ChainChecks>,
     /// The lists' filter menus, per tenant, for a few seconds.
@@ -38,6 +39,37 @@ pub struct AppState {
     pub master_key: crate::auth::mfa::MasterKey,
     /// How long platform staff may act inside a tenant, in minutes.
     pub acting_minutes: u32,
+}
+
+/// What the server gives [`AppState::new`]; the caches start empty.
+pub struct StateConfig {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub read_pool: PgPool,
+    pub stylesheet: Arc<str>,
+    pub blobs: Arc<dyn crate::documents::blobs::BlobStore>,
+    pub max_upload_bytes: u64,
+    pub master_key: crate::auth::mfa::MasterKey,
+    pub acting_minutes: u32,
+}
+
+impl AppState {
+    pub fn new(config: StateConfig) -> AppState {
+        AppState {
+            leptos_options: config.leptos_options,
+            pool: config.pool,
+            read_pool: config.read_pool,
+            stylesheet: config.stylesheet,
+            principals: Arc::default(),
+            chain_checks: Arc::default(),
+            menus: Arc::default(),
+            activity: Arc::default(),
+            blobs: config.blobs,
+            max_upload_bytes: config.max_upload_bytes,
+            master_key: config.master_key,
+            acting_minutes: config.acting_minutes,
+        }
+    }
 }
 
 /// The event counts of the days before today, per tenant. Events are
@@ -223,14 +255,6 @@ pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// An error as a plain-text response with its status, for the handlers
-/// outside Leptos (uploads, downloads, exports).
-pub fn plain_error(e: AppError) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], e.to_string()).into_response()
 }
 
 /// A response body fed through a channel of a few chunks: the producer

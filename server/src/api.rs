@@ -1,14 +1,14 @@
 //! The JSON API for integration developers: `/api/v1`, authenticated by API
 //! keys only (`Authorization: Bearer stw_…`, never the session cookie, so a
 //! page of another site cannot drive it), authorised and audited through
-//! the same `require_with` as every server function, and described at
+//! the same `Caller::require` as every server function, and described at
 //! `/api/v1/openapi.json`.
 
-use app::api_keys::ssr::{principal, KeyRefusal};
+use app::auth::api_key::{principal, KeyRefusal};
 use app::auth::ssr::CurrentUser;
-use app::authz::ssr::{meta_of, require_with};
+use app::authz::ssr::Caller;
 use app::authz::Perm;
-use app::error::AppError;
+use app::error::{ApiError, AppError};
 use app::ssr::AppState;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -41,13 +41,9 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": { "status": status.as_u16(), "message": message } }))).into_response()
 }
 
+/// An application error as the API's error body.
 fn app_error(e: AppError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut body = json!({ "error": { "status": status.as_u16(), "message": e.to_string() } });
-    if let AppError::Validation(fields) = &e {
-        body["error"]["fields"] = json!(fields.iter().map(|f| json!({ "field": f.field, "message": f.message })).collect::<Vec<_>>());
-    }
-    (status, Json(body)).into_response()
+    ApiError(e).into_response()
 }
 
 /// Replaces whatever the session said with the key's principal, or answers
@@ -61,7 +57,7 @@ async fn key_auth(State(state): State<AppState>, mut req: Request, next: Next) -
         .map(str::trim);
     let refusal = match presented {
         None => Err(KeyRefusal::Missing),
-        Some(key) => match principal(&state.pool, &state.principals, key).await {
+        Some(key) => match principal(&state, key).await {
             Ok(found) => found,
             Err(e) => return app_error(e),
         },
@@ -97,13 +93,13 @@ fn db(e: sqlx::Error) -> Response {
 
 /// What every handler starts with: the key's principal, authorised for `perm`.
 async fn actor(state: &AppState, headers: &HeaderMap, extensions: &axum::http::Extensions, perm: Perm) -> Result<app::authz::ssr::Actor, Response> {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let mut meta = meta_of(headers, extensions);
+    let mut caller = Caller::of(state, headers, extensions);
     if let Some(KeyId(id)) = extensions.get::<KeyId>() {
         // Events of API calls name the key in place of a browser.
-        meta.user_agent = Some(format!("api key {id}; {}", meta.user_agent.unwrap_or_default()).chars().take(512).collect());
+        let agent = format!("api key {id}; {}", caller.meta().user_agent.as_deref().unwrap_or_default()).chars().take(512).collect();
+        caller.set_user_agent(agent);
     }
-    require_with(&state.pool, me, meta, perm).await.map_err(app_error)
+    caller.require(perm).await.map_err(app_error)
 }
 
 #[derive(Deserialize)]

@@ -151,7 +151,7 @@ async fn hourly_jobs(pool: sqlx::PgPool) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every.tick().await;
-        match app::privacy::ssr::run_retention(&pool).await {
+        match app::privacy::ssr::run_retention(&app::authz::ssr::System::new(&pool)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(anonymised = n, "the retention job anonymised deleted people"),
             Err(error) => tracing::warn!(?error, "the retention job failed; it runs again in an hour"),

@@ -10,7 +10,7 @@ use app::auth::ssr::{
     SESSION_MUST_ENROL_KEY, SESSION_STARTED_KEY,
 };
 use app::auth::{CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH};
-use app::authz::ssr::RequestId;
+use app::authz::ssr::{Caller, RequestId};
 use app::error::AppError;
 use app::text::percent_encode;
 use app::ssr::AppState;
@@ -95,20 +95,16 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 
 /// Builds the whole application: pages, server functions, static files.
 pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
-    let state = AppState {
+    let state = AppState::new(app::ssr::StateConfig {
         leptos_options: leptos_options(config),
         pool: pool.clone(),
         read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
         stylesheet: Arc::from(stylesheet_path()),
-        principals: Arc::default(),
-        activity: Arc::default(),
-        menus: Arc::default(),
-        chain_checks: Arc::default(),
         blobs: config.blobs.clone(),
         max_upload_bytes: config.max_upload_bytes,
         master_key: config.master_key.clone(),
         acting_minutes: config.acting_minutes,
-    };
+    });
     let routes = route_list();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(pool.clone()))
@@ -276,10 +272,10 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
             None => None,
         };
         if let Some(auth) = auth {
-            match resolve_principal(&state.pool, &state.principals, &auth).await {
+            match resolve_principal(&state, &auth).await {
                 Ok(Some(me)) => {
                     let meta = app::authz::ssr::meta_of(req.headers(), req.extensions());
-                    current = CurrentUser(Some(apply_acting(me, session, &state.pool, &meta).await));
+                    current = CurrentUser(Some(apply_acting(me, session, &state, &meta).await));
                 }
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
@@ -386,23 +382,14 @@ async fn argument_errors(req: Request, next: Next) -> Response {
 }
 
 /// `GET /users/{id}/export.json`: everything about a person (`user:read`).
-async fn personal_data(
-    State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
-    extensions: axum::http::Extensions,
-) -> Response {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = app::authz::ssr::meta_of(&headers, &extensions);
-    let Ok(id) = id.parse::<uuid::Uuid>() else { return app::ssr::plain_error(AppError::NotFound) };
-    app::privacy::ssr::download(&state, me, meta, Some(id)).await
+async fn personal_data(caller: Caller, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let Ok(id) = id.parse::<uuid::Uuid>() else { return AppError::NotFound.into_response() };
+    app::privacy::ssr::download(&caller, Some(id)).await
 }
 
 /// `GET /account/export.json`: everything about the signed-in person.
-async fn own_personal_data(State(state): State<AppState>, headers: axum::http::HeaderMap, extensions: axum::http::Extensions) -> Response {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = app::authz::ssr::meta_of(&headers, &extensions);
-    app::privacy::ssr::download(&state, me, meta, None).await
+async fn own_personal_data(caller: Caller) -> Response {
+    app::privacy::ssr::download(&caller, None).await
 }
 
 /// Who a response was for, handed from `authenticate` to `track`.
@@ -526,8 +513,8 @@ pub(crate) fn error_page(error: AppError) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

@@ -1,13 +1,10 @@
 //! The area's server side: what its server functions and handlers call,
 //! each authorising first through the spine.
 
-use crate::audit::record::{record, Event, RequestMeta};
+use crate::audit::record::{record, Event};
 use crate::auth::password;
 use crate::auth::ssr::SESSION_MUST_CHANGE_KEY;
-use crate::auth::Me;
 use crate::error::{AppError, FieldError};
-use sqlx::PgPool;
-use tower_sessions::Session;
 
 fn field(name: &str, message: &str) -> FieldError {
     FieldError { field: name.into(), message: message.into() }
@@ -19,15 +16,15 @@ fn field(name: &str, message: &str) -> FieldError {
 /// blocked, and a wrong password is a failure, recorded as `refused`.
 /// No transaction or pooled connection is held while argon2 runs.
 /// Returns the stored hash that matched.
-pub async fn reauthenticate(pool: &PgPool, me: &Me, meta: &RequestMeta, typed: &str, refused: &'static str) -> Result<String, AppError> {
+pub async fn reauthenticate(own: &Own, typed: &str, refused: &'static str) -> Result<String, AppError> {
     use crate::auth::throttle;
+    let (me, meta) = (own.me(), own.meta());
     if typed.is_empty() {
         return Err(AppError::Validation(vec![field("current_password", "Enter your current password.")]));
     }
     let home = me.acting_from.as_ref().unwrap_or(&me.tenant);
     let _turn = throttle::turn(&home.slug, &me.email).await?;
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home.id).await?;
+    let mut tx = own.transaction().await?;
     if let Some(block) = throttle::refusal(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await? {
         tx.commit().await?;
         return Err(crate::auth::ssr::too_many(block.until));
@@ -45,8 +42,7 @@ pub async fn reauthenticate(pool: &PgPool, me: &Me, meta: &RequestMeta, typed: &
             return Ok(stored);
         }
     }
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home.id).await?;
+    let mut tx = own.transaction().await?;
     let counted = throttle::failure(&mut tx, &home.slug, &me.email, throttle::AttemptFrom::SignedIn).await?;
     let after = serde_json::json!({ "reason": "wrong current password", "failures_in_a_row": counted.account_failures });
     record(&mut tx, meta, Event::by_user(home.id, me.user_id, refused, Some(after))).await?;
@@ -61,14 +57,12 @@ pub async fn reauthenticate(pool: &PgPool, me: &Me, meta: &RequestMeta, typed: &
 /// session of the person and records it, in one transaction. Returns
 /// how many other sessions ended.
 pub async fn change_password(
-    pool: &PgPool,
-    session: &Session,
-    me: &Me,
-    meta: &RequestMeta,
+    own: &Own,
     current: &str,
     new: &str,
     confirm: &str,
 ) -> Result<u64, AppError> {
+    let me = own.me();
     let mut errors = Vec::new();
     if current.is_empty() {
         errors.push(field("current_password", "Enter your current password."));
@@ -86,11 +80,10 @@ pub async fn change_password(
     }
 
     // The person's own tenant, also while platform staff act elsewhere.
-    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
-    let stored = reauthenticate(pool, me, meta, current, "user.password_change_refused").await?;
+    let (home, session, meta) = (own.home(), own.session()?, own.meta());
+    let stored = reauthenticate(own, current, "user.password_change_refused").await?;
     let hash = password::hash(new.to_string()).await?;
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home).await?;
+    let mut tx = own.transaction().await?;
     let now: Option<Option<String>> = sqlx::query_scalar(
         "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
     )
@@ -135,10 +128,9 @@ pub async fn change_password(
 /// When the person's second factor is on: one of its codes, each good
 /// once (a wrong one is recorded as `refused`). Nothing to check when it
 /// is off.
-pub async fn check_own_code(pool: &PgPool, me: &Me, meta: &RequestMeta, code: &str, refused: &'static str) -> Result<(), AppError> {
-    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home).await?;
+pub async fn check_own_code(own: &Own, code: &str, refused: &'static str) -> Result<(), AppError> {
+    let (me, meta, home) = (own.me(), own.meta(), own.home());
+    let mut tx = own.transaction().await?;
     let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
         "SELECT secret_sealed, last_used_step FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
     )
@@ -147,8 +139,7 @@ pub async fn check_own_code(pool: &PgPool, me: &Me, meta: &RequestMeta, code: &s
     .fetch_optional(&mut *tx)
     .await?;
     let Some((sealed, last_used)) = on else { return Ok(()) };
-    let key = crate::ssr::app_state()?.master_key;
-    let secret = key.open(&sealed, &crate::auth::mfa::seal_context(home, me.user_id)).ok_or(AppError::Internal)?;
+    let secret = own.master_key().open(&sealed, &crate::auth::mfa::seal_context(home, me.user_id)).ok_or(AppError::Internal)?;
     match crate::auth::mfa::check(&secret, code, chrono::Utc::now().timestamp(), last_used) {
         Some(step) => {
             sqlx::query("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2").bind(home).bind(me.user_id).bind(step).execute(&mut *tx).await?;
@@ -164,63 +155,25 @@ pub async fn check_own_code(pool: &PgPool, me: &Me, meta: &RequestMeta, code: &s
 }
 
 use super::{MfaSetup, TwoFactorState};
+use crate::authz::ssr::Own;
 use crate::auth::mfa;
 use crate::auth::ssr::{ADMIN_PERMISSIONS, SESSION_MUST_ENROL_KEY};
-use std::sync::Arc;
 use uuid::Uuid;
 
-/// The caller's own account: the principal, a transaction scoped to
-/// their own tenant (also while platform staff act elsewhere), the
-/// session and the request.
-pub struct Own {
-    pub me: Arc<Me>,
-    pub home: Uuid,
-    pub pool: PgPool,
-    pub key: mfa::MasterKey,
-    pub session: Session,
-    pub meta: RequestMeta,
-}
-
-pub async fn own() -> Result<Own, AppError> {
-    let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
-    let state = crate::ssr::app_state()?;
-    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
-    Ok(Own {
-        me,
-        home,
-        pool: state.pool.clone(),
-        key: state.master_key.clone(),
-        session: crate::ssr::request_session()?,
-        meta: crate::authz::ssr::request_meta(),
-    })
-}
-
-impl Own {
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
-        let mut tx = self.pool.begin().await?;
-        crate::db::scope_to_tenant(&mut tx, self.home).await?;
-        Ok(tx)
-    }
-
-    fn event(&self, action: &'static str, after: serde_json::Value) -> Event<'static> {
-        Event::by_user(self.home, self.me.user_id, action, Some(after))
-    }
-}
-
 pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, AppError> {
-    let mut tx = own.begin().await?;
+    let mut tx = own.transaction().await?;
     type Row = (Uuid, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, String);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT us.id, us.created_at, host(us.ip), us.user_agent, us.session_id
            FROM user_sessions us JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
           WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC",
     )
-    .bind(own.home)
-    .bind(own.me.user_id)
+    .bind(own.home())
+    .bind(own.me().user_id)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let this = own.session.id().map(|id| id.to_string());
+    let this = own.session()?.id().map(|id| id.to_string());
     Ok(rows
         .into_iter()
         .map(|(id, created, ip, ua, sid)| crate::users::SessionRow {
@@ -234,14 +187,14 @@ pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, App
 }
 
 pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError> {
-    let this = own.session.id().map(|id| id.to_string()).unwrap_or_default();
-    let mut tx = own.begin().await?;
+    let this = own.session()?.id().map(|id| id.to_string()).unwrap_or_default();
+    let mut tx = own.transaction().await?;
     let ended: Vec<String> = sqlx::query_scalar(
         "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
             AND ($4::uuid IS NULL OR id = $4) RETURNING session_id",
     )
-    .bind(own.home)
-    .bind(own.me.user_id)
+    .bind(own.home())
+    .bind(own.me().user_id)
     .bind(&this)
     .bind(only)
     .fetch_all(&mut *tx)
@@ -251,8 +204,8 @@ pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError>
     }
     sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
     // "Sign out everywhere" ends the keys too: they are sign-ins that last.
-    let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(&mut tx, own.home, own.me.user_id).await? } else { 0 };
-    record(&mut tx, &own.meta, own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
+    let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(&mut tx, own.home(), own.me().user_id).await? } else { 0 };
+    record(&mut tx, own.meta(), own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
     tx.commit().await?;
     Ok(ended.len() as u64)
 }
@@ -268,62 +221,62 @@ async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid)
 }
 
 pub async fn status(own: &Own) -> Result<TwoFactorState, AppError> {
-    let mut tx = own.begin().await?;
+    let mut tx = own.transaction().await?;
     let (enabled, pending, left): (bool, bool, i64) = sqlx::query_as(
         "SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false), coalesce(bool_or(m.enabled_at IS NULL), false),
                 (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL)
            FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2",
     )
-    .bind(own.home)
-    .bind(own.me.user_id)
+    .bind(own.home())
+    .bind(own.me().user_id)
     .fetch_one(&mut *tx)
     .await?;
-    let required = required(&mut tx, own.home, own.me.user_id).await?;
+    let required = required(&mut tx, own.home(), own.me().user_id).await?;
     tx.commit().await?;
     Ok(TwoFactorState { enabled, pending, recovery_codes_left: left, required })
 }
 
 pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
     // A stolen session alone must not put the thief's phone on the account.
-    reauthenticate(&own.pool, &own.me, &own.meta, current, "user.mfa_setup_refused").await?;
-    let mut tx = own.begin().await?;
+    reauthenticate(own, current, "user.mfa_setup_refused").await?;
+    let mut tx = own.transaction().await?;
     let on: Option<bool> = sqlx::query_scalar("SELECT enabled_at IS NOT NULL FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
-        .bind(own.home)
-        .bind(own.me.user_id)
+        .bind(own.home())
+        .bind(own.me().user_id)
         .fetch_optional(&mut *tx)
         .await?;
     if on == Some(true) {
         return Err(AppError::Conflict("Two-factor sign-in is already on. Turn it off first to move it to another app.".into()));
     }
     let secret = mfa::new_secret();
-    let sealed = own.key.seal(&secret, &mfa::seal_context(own.home, own.me.user_id));
+    let sealed = own.master_key().seal(&secret, &mfa::seal_context(own.home(), own.me().user_id));
     sqlx::query(
         "INSERT INTO user_mfa (tenant_id, user_id, secret_sealed) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL",
     )
-    .bind(own.home)
-    .bind(own.me.user_id)
+    .bind(own.home())
+    .bind(own.me().user_id)
     .bind(&sealed)
     .execute(&mut *tx)
     .await?;
-    record(&mut tx, &own.meta, own.event("user.mfa_setup_started", serde_json::json!({}))).await?;
+    record(&mut tx, own.meta(), own.event("user.mfa_setup_started", serde_json::json!({}))).await?;
     tx.commit().await?;
-    let issuer = format!("Steward ({})", own.me.acting_from.as_ref().unwrap_or(&own.me.tenant).slug);
-    let uri = mfa::otpauth_uri(&secret, &issuer, &own.me.email);
+    let issuer = format!("Steward ({})", own.me().acting_from.as_ref().unwrap_or(&own.me().tenant).slug);
+    let uri = mfa::otpauth_uri(&secret, &issuer, &own.me().email);
     Ok(MfaSetup { qr_svg: mfa::qr_svg(&uri), secret: mfa::base32(&secret) })
 }
 
 pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
-    let mut tx = own.begin().await?;
+    let mut tx = own.transaction().await?;
     let row: Option<Vec<u8>> = sqlx::query_scalar(
         "SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE",
     )
-    .bind(own.home)
-    .bind(own.me.user_id)
+    .bind(own.home())
+    .bind(own.me().user_id)
     .fetch_optional(&mut *tx)
     .await?;
     let sealed = row.ok_or_else(|| AppError::Conflict("There is no set-up waiting for a code: start again.".into()))?;
-    let secret = own.key.open(&sealed, &mfa::seal_context(own.home, own.me.user_id)).ok_or(AppError::Internal)?;
+    let secret = own.master_key().open(&sealed, &mfa::seal_context(own.home(), own.me().user_id)).ok_or(AppError::Internal)?;
     let Some(step) = mfa::check(&secret, code, chrono::Utc::now().timestamp(), None) else {
         return Err(AppError::Validation(vec![field(
             "code",
@@ -331,27 +284,27 @@ pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
         )]));
     };
     sqlx::query("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home)
-        .bind(own.me.user_id)
+        .bind(own.home())
+        .bind(own.me().user_id)
         .bind(step)
         .execute(&mut *tx)
         .await?;
     let codes = mfa::new_recovery_codes();
     sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home)
-        .bind(own.me.user_id)
+        .bind(own.home())
+        .bind(own.me().user_id)
         .execute(&mut *tx)
         .await?;
     let hashes: Vec<String> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
     sqlx::query("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])")
-        .bind(own.home)
-        .bind(own.me.user_id)
+        .bind(own.home())
+        .bind(own.me().user_id)
         .bind(&hashes)
         .execute(&mut *tx)
         .await?;
-    record(&mut tx, &own.meta, own.event("user.mfa_enable", serde_json::json!({ "recovery_codes": codes.len() }))).await?;
+    record(&mut tx, own.meta(), own.event("user.mfa_enable", serde_json::json!({ "recovery_codes": codes.len() }))).await?;
     tx.commit().await?;
-    let _ = own.session.remove::<bool>(SESSION_MUST_ENROL_KEY).await;
+    let _ = own.session()?.remove::<bool>(SESSION_MUST_ENROL_KEY).await;
     Ok(codes)
 }
 
@@ -359,27 +312,27 @@ pub async fn disable(own: &Own, current: &str, code: &str) -> Result<(), AppErro
     if current.is_empty() {
         return Err(AppError::Validation(vec![field("current_password", "Enter your password to turn two-factor sign-in off.")]));
     }
-    let mut tx = own.begin().await?;
-    if required(&mut tx, own.home, own.me.user_id).await? {
+    let mut tx = own.transaction().await?;
+    if required(&mut tx, own.home(), own.me().user_id).await? {
         return Err(AppError::Refused("Your organisation requires two-factor sign-in, so it cannot be turned off.".into()));
     }
     tx.commit().await?;
-    reauthenticate(&own.pool, &own.me, &own.meta, current, "user.mfa_disable_refused").await?;
+    reauthenticate(own, current, "user.mfa_disable_refused").await?;
     // And a code of the factor being turned off.
-    check_own_code(&own.pool, &own.me, &own.meta, code, "user.mfa_disable_refused").await?;
-    let mut tx = own.begin().await?;
+    check_own_code(own, code, "user.mfa_disable_refused").await?;
+    let mut tx = own.transaction().await?;
     let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home)
-        .bind(own.me.user_id)
+        .bind(own.home())
+        .bind(own.me().user_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home)
-        .bind(own.me.user_id)
+        .bind(own.home())
+        .bind(own.me().user_id)
         .execute(&mut *tx)
         .await?;
     if removed.rows_affected() > 0 {
-        record(&mut tx, &own.meta, own.event("user.mfa_disable", serde_json::json!({}))).await?;
+        record(&mut tx, own.meta(), own.event("user.mfa_disable", serde_json::json!({}))).await?;
     }
     tx.commit().await?;
     Ok(())

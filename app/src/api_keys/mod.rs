@@ -13,25 +13,7 @@ mod server;
 pub use server::*;
 pub mod pages;
 
-/// Every key starts with this.
-pub const KEY_PREFIX: &str = "stw_";
-
-/// The random part: 32 characters of base32 (160 bits).
-pub const SECRET_LENGTH: usize = 32;
-
-/// Splits a key into its tenant and the whole key, when it has the shape
-/// `stw_<tenant id, 32 hex digits>_<32 characters a-z, 2-7>`.
-pub fn parse_key(text: &str) -> Option<Uuid> {
-    let rest = text.strip_prefix(KEY_PREFIX)?;
-    let (tenant, secret) = rest.split_once('_')?;
-    if tenant.len() != 32 || !tenant.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return None;
-    }
-    if secret.len() != SECRET_LENGTH || !secret.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)) {
-        return None;
-    }
-    Uuid::parse_str(tenant).ok()
-}
+pub use crate::auth::api_key::{parse_key, KEY_PREFIX, SECRET_LENGTH};
 
 /// One of the caller's keys, as their list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

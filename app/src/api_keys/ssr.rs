@@ -2,39 +2,31 @@
 //! each authorising first through the spine.
 
 use super::{ApiKeyRow, NewApiKey, KEY_PREFIX};
-use crate::audit::record::{record, Event, RequestMeta};
-use crate::auth::ssr::{resolve_principal, PrincipalCache, SessionAuth};
-use crate::auth::Me;
+use crate::audit::record::{record, Event};
+use crate::authz::ssr::{require_self, Own};
 use crate::error::{AppError, FieldError};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use std::sync::Arc;
 use uuid::Uuid;
 
-fn hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
 
-fn own() -> Result<(Arc<Me>, Uuid, PgPool, RequestMeta), AppError> {
-    let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
-    let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
-    if me.acting_from.is_some() {
+async fn own() -> Result<Own, AppError> {
+    let own = require_self().await?;
+    if own.me().acting_from.is_some() {
         // Keys act in their maker's own tenant; platform staff acting
         // elsewhere make them from home.
         return Err(AppError::Refused("Stop acting inside the other organisation to manage your API keys.".into()));
     }
-    Ok((me, home, crate::ssr::app_state()?.pool.clone(), crate::authz::ssr::request_meta()))
+    Ok(own)
 }
 
 pub async fn list() -> Result<Vec<ApiKeyRow>, AppError> {
-    let (me, home, pool, _) = own()?;
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home).await?;
+    let own = own().await?;
+    let (me, home) = (own.me(), own.home());
+    let mut tx = own.transaction().await?;
     let rows = rows_of(&mut tx, home, me.user_id).await?;
     tx.commit().await?;
     Ok(rows)
@@ -130,10 +122,10 @@ async fn rows_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) 
 }
 
 pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, current_password: &str, code: &str) -> Result<NewApiKey, AppError> {
-    let (me, home, pool, meta) = own()?;
+    let own = own().await?;
+    let (me, home, meta) = (own.me(), own.home(), own.meta());
     let max_days: i64 = {
-        let mut tx = pool.begin().await?;
-        crate::db::scope_to_tenant(&mut tx, home).await?;
+        let mut tx = own.transaction().await?;
         let days: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1").bind(home).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         i64::from(days)
@@ -170,8 +162,8 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
         return Err(AppError::Validation(errors));
     }
     // A stolen session alone must not mint a lasting credential.
-    crate::account::ssr::reauthenticate(&pool, &me, &meta, current_password, "api_key.create_refused").await?;
-    crate::account::ssr::check_own_code(&pool, &me, &meta, code, "api_key.create_refused").await?;
+    crate::account::ssr::reauthenticate(&own, current_password, "api_key.create_refused").await?;
+    crate::account::ssr::check_own_code(&own, code, "api_key.create_refused").await?;
     let secret = {
         use aes_gcm::aead::{rand_core::RngCore, OsRng};
         let mut bytes = [0u8; 20];
@@ -179,8 +171,7 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
         crate::auth::mfa::base32(&bytes).to_lowercase()
     };
     let key = format!("{KEY_PREFIX}{}_{secret}", home.simple());
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home).await?;
+    let mut tx = own.transaction().await?;
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO api_keys (tenant_id, user_id, name, prefix, key_hash, scopes, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7::int)) RETURNING id",
@@ -189,7 +180,7 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
     .bind(me.user_id)
     .bind(name)
     .bind(&secret[..6])
-    .bind(hash(&key))
+    .bind(crate::auth::api_key::hash(&key))
     .bind(&scopes)
     .bind(expires_days.map(|d| d as i32))
     .fetch_one(&mut *tx)
@@ -199,15 +190,15 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
     let id_text = id.to_string();
     event.entity_id = Some(id_text);
     event.after = Some(serde_json::json!({ "name": name, "scopes": scopes, "expires_in_days": expires_days }));
-    record(&mut tx, &meta, event).await?;
+    record(&mut tx, meta, event).await?;
     tx.commit().await?;
     Ok(NewApiKey { id, key })
 }
 
 pub async fn revoke(key_id: Uuid) -> Result<(), AppError> {
-    let (me, home, pool, meta) = own()?;
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, home).await?;
+    let own = own().await?;
+    let (me, home, meta) = (own.me(), own.home(), own.meta());
+    let mut tx = own.transaction().await?;
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL",
     )
@@ -222,69 +213,8 @@ pub async fn revoke(key_id: Uuid) -> Result<(), AppError> {
     let mut event = Event::by_user(home, me.user_id, "api_key.revoke", None);
     event.entity_type = Some("api_key");
     event.entity_id = Some(key_id.to_string());
-    record(&mut tx, &meta, event).await?;
+    record(&mut tx, meta, event).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Why a presented key does not authenticate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyRefusal {
-    Missing,
-    Malformed,
-    Unknown,
-    Revoked,
-    Expired,
-}
-
-impl KeyRefusal {
-    pub fn message(self) -> &'static str {
-        match self {
-            KeyRefusal::Missing => "Send an API key as `Authorization: Bearer stw_…`. Keys are made under your name in the console (API keys).",
-            KeyRefusal::Malformed => "That is not an API key: keys look like stw_ followed by 32 hexadecimal digits, _ and 32 characters.",
-            KeyRefusal::Unknown => "That API key is not known, or its owner can no longer sign in.",
-            KeyRefusal::Revoked => "That API key was revoked.",
-            KeyRefusal::Expired => "That API key has expired.",
-        }
-    }
-}
-
-/// The principal a key acts as: its maker, with their permissions
-/// narrowed to the key's scopes (and no views). Refused keys say why.
-pub async fn principal(pool: &PgPool, cache: &PrincipalCache, key: &str) -> Result<Result<(Arc<Me>, Uuid), KeyRefusal>, AppError> {
-    let Some(tenant_id) = super::parse_key(key) else { return Ok(Err(KeyRefusal::Malformed)) };
-    let mut tx = pool.begin().await?;
-    type Row = (Uuid, Uuid, Vec<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT key_id, user_id, scopes, expires_at, revoked_at, last_used_at FROM steward_api_key_lookup($1, $2)",
-    )
-    .bind(tenant_id)
-    .bind(hash(key))
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((key_id, user_id, scopes, expires, revoked, used)) = row else { return Ok(Err(KeyRefusal::Unknown)) };
-    if revoked.is_some() {
-        return Ok(Err(KeyRefusal::Revoked));
-    }
-    let now = Utc::now();
-    if expires.is_some_and(|e| e <= now) {
-        return Ok(Err(KeyRefusal::Expired));
-    }
-    // Last use, written at most once a minute.
-    if used.is_none_or(|u| (now - u).num_seconds() >= 60) {
-        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    let Some(me) = resolve_principal(pool, cache, &SessionAuth { tenant_id, user_id }).await? else {
-        return Ok(Err(KeyRefusal::Unknown));
-    };
-    let mut narrowed = (*me).clone();
-    narrowed.permissions.retain(|p| scopes.binary_search(p).is_ok());
-    narrowed.views.clear();
-    narrowed.menu.clear();
-    Ok(Ok((Arc::new(narrowed), key_id)))
-}

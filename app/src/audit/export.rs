@@ -6,16 +6,14 @@
 
 use super::ssr::{cursor, push_after, push_filters, EventRecord, EVENT_COLUMNS, EVENT_FROM};
 use super::AuditQuery;
-use crate::auth::ssr::CurrentUser;
-use crate::authz::ssr::{meta_of, require_with};
+use crate::authz::ssr::Caller;
 use crate::authz::Perm;
 use crate::documents::blobs::hex;
 use crate::error::AppError;
-use crate::ssr::{plain_error as error, AppState};
+use axum::response::IntoResponse;
 use crate::users::csv::field;
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, Request};
+use axum::extract::Query;
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::json;
 use sqlx::QueryBuilder;
@@ -75,26 +73,25 @@ fn line(format: Format, e: &EventRecord) -> String {
     }
 }
 
-pub async fn csv(state: State<AppState>, query: Query<AuditQuery>, req: Request<Body>) -> Response {
-    export(state, query, req, Format::Csv).await
+pub async fn csv(caller: Caller, query: Query<AuditQuery>) -> Response {
+    export(caller, query, Format::Csv).await
 }
 
-pub async fn json_lines(state: State<AppState>, query: Query<AuditQuery>, req: Request<Body>) -> Response {
-    export(state, query, req, Format::JsonLines).await
+pub async fn json_lines(caller: Caller, query: Query<AuditQuery>) -> Response {
+    export(caller, query, Format::JsonLines).await
 }
 
-async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, req: Request<Body>, format: Format) -> Response {
-    let me = req.extensions().get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = meta_of(req.headers(), req.extensions());
-    let mut actor = match require_with(&state.pool, me, meta, Perm::AuditExport).await {
+async fn export(caller: Caller, Query(query): Query<AuditQuery>, format: Format) -> Response {
+    let mut actor = match caller.require(Perm::AuditExport).await {
         Ok(actor) => actor,
-        Err(e) => return error(e),
+        Err(e) => return e.into_response(),
     };
+    let reader = actor.replica_reader();
     let tenant_id = actor.tenant_id();
     // Filters are checked before the first byte goes out.
     let mut probe = QueryBuilder::new("SELECT 1 FROM audit_events e");
     if let Err(e) = push_filters(&mut probe, tenant_id, &query) {
-        return error(e);
+        return e.into_response();
     }
     let filters: serde_json::Map<String, serde_json::Value> =
         query.filters().iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.to_string(), json!(v))).collect();
@@ -104,14 +101,13 @@ async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, 
     };
     let recorded = actor.audit("audit.export", "tenant", tenant_id, None, Some(json!({ "format": kind, "filters": filters }))).await;
     if let Err(e) = recorded {
-        return error(e);
+        return e.into_response();
     }
     if let Err(e) = actor.commit().await {
-        return error(e);
+        return e.into_response();
     }
 
     let (tx, body) = crate::ssr::streamed_body();
-    let pool = state.read_pool.clone();
     tokio::spawn(async move {
         if matches!(format, Format::Csv) && tx.send(Ok(CSV_HEADER.to_string())).await.is_err() {
             return;
@@ -119,8 +115,7 @@ async fn export(State(state): State<AppState>, Query(query): Query<AuditQuery>, 
         let mut after = query.after.clone();
         loop {
             let batch = async {
-                let mut conn = pool.begin().await?;
-                crate::db::scope_to_tenant(&mut conn, tenant_id).await?;
+                let mut conn = reader.transaction().await?;
                 let mut b = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM {EVENT_FROM}"));
                 push_filters(&mut b, tenant_id, &query)?;
                 push_after(&mut b, &after)?;

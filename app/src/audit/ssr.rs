@@ -220,6 +220,7 @@ pub async fn detail(id: Uuid) -> Result<EventDetail, AppError> {
 pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
     let actor = require(Perm::AuditRead).await?;
     let tenant_id = actor.tenant_id();
+    let reader = actor.reader();
     actor.commit().await?;
     let state = crate::ssr::app_state()?;
     let checks = state.chain_checks.clone();
@@ -227,9 +228,9 @@ pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
     let start = entry.running_since.is_none() && (again || entry.last.is_none());
     if start {
         checks.update(tenant_id, |e| e.running_since = Some(Utc::now()));
-        let (pool, mine) = (state.pool.clone(), checks.clone());
+        let mine = checks.clone();
         tokio::spawn(async move {
-            let result = walk_chain(&pool, tenant_id).await;
+            let result = walk_chain(&reader).await;
             mine.update(tenant_id, |e| {
                 e.running_since = None;
                 match result {
@@ -249,9 +250,9 @@ pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
 }
 
 /// Walks the tenant's hash chain from its first event.
-async fn walk_chain(pool: &sqlx::PgPool, tenant_id: Uuid) -> Result<ChainStatus, AppError> {
-    let mut tx = pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
+async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainStatus, AppError> {
+    let tenant_id = reader.tenant_id();
+    let mut tx = reader.transaction().await?;
     let started = std::time::Instant::now();
     let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
         sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")

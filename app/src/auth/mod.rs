@@ -5,6 +5,7 @@
 //! argon2id at OWASP's parameters on the blocking pool; the session id is
 //! cycled at sign-in; sessions live in PostgreSQL.
 
+pub mod api_key;
 pub mod pages;
 mod server;
 
@@ -12,6 +13,8 @@ mod server;
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod credentials;
+#[cfg(feature = "ssr")]
+pub mod principal;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]

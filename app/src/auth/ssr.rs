@@ -36,52 +36,15 @@ pub struct SessionAuth {
     pub user_id: Uuid,
 }
 
-/// The principal of the current request, put into the request's extensions
-/// by the server's authentication middleware before any page or server
-/// function runs. `None` means nobody is signed in.
-#[derive(Clone, Debug, Default)]
-pub struct CurrentUser(pub Option<Arc<Me>>);
-
-/// Principals resolved before, keyed by (tenant, user), each with the
-/// tenant's authorisation version it was resolved at. The database bumps the
-/// version on every change that alters a principal, so an entry is used only
-/// while it is still exact.
-#[derive(Default)]
-pub struct PrincipalCache {
-    entries: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), (i64, Arc<Me>)>>,
-}
-
-impl PrincipalCache {
-    /// Enough for every active user of a large deployment; past it the cache
-    /// starts over rather than grow without bound.
-    const CAPACITY: usize = 100_000;
-
-    fn get(&self, key: (Uuid, Uuid)) -> Option<(i64, Arc<Me>)> {
-        self.entries.lock().ok()?.get(&key).cloned()
-    }
-
-    fn put(&self, key: (Uuid, Uuid), version: i64, me: Arc<Me>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= Self::CAPACITY {
-                entries.clear();
-            }
-            entries.insert(key, (version, me));
-        }
-    }
-
-    fn forget(&self, key: (Uuid, Uuid)) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&key);
-        }
-    }
-}
+pub use super::principal::{CurrentUser, PrincipalCache};
 
 /// Resolves a session's identity to a principal in one database round trip
 /// (`steward_resolve_principal`), which only recomputes the grants when the
 /// tenant's authorisation version moved past the cached one. `None` when the
 /// user or tenant is no longer active or was deleted: the session then no
 /// longer signs anyone in.
-pub async fn resolve_principal(pool: &PgPool, cache: &PrincipalCache, auth: &SessionAuth) -> Result<Option<Arc<Me>>, AppError> {
+pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth) -> Result<Option<Arc<Me>>, AppError> {
+    let (pool, cache) = (&state.pool, &*state.principals);
     let key = (auth.tenant_id, auth.user_id);
     let cached = cache.get(key);
     let known_version = cached.as_ref().map(|(v, _)| *v).unwrap_or(-1);
@@ -157,7 +120,7 @@ pub fn acting_as(me: &Me, grant: &ActingGrant) -> Me {
 /// own. Past its time the grant is dropped, the end is recorded in both
 /// audit chains, and they are back on the platform. Anyone else is
 /// unchanged (a stale or malformed record is ignored).
-pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool, meta: &RequestMeta) -> Arc<Me> {
+pub async fn apply_acting(me: Arc<Me>, session: &Session, state: &crate::ssr::AppState, meta: &RequestMeta) -> Arc<Me> {
     let Ok(Some(grant)) = session.get::<ActingGrant>(SESSION_ACTING_KEY).await else { return me };
     let staff = me.tenant.kind == "platform" && (me.can("system:admin") || me.can("support:cross_tenant"));
     if !staff || grant.tenant.id == me.tenant.id {
@@ -166,7 +129,7 @@ pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool, meta: &
     if grant.until <= chrono::Utc::now().timestamp() {
         if matches!(session.remove::<ActingGrant>(SESSION_ACTING_KEY).await, Ok(Some(_))) {
             let acting = acting_as(&me, &grant);
-            record_acting_end(pool, &acting, "expired", meta).await;
+            record_acting_end(state, &acting, "expired", meta).await;
         }
         return me;
     }
@@ -176,10 +139,10 @@ pub async fn apply_acting(me: Arc<Me>, session: &Session, pool: &PgPool, meta: &
 /// Records that platform staff stopped acting inside a tenant (`how`:
 /// returned, switched or expired), in the tenant's chain and the
 /// platform's, in a transaction of its own. Failures are logged.
-pub async fn record_acting_end(pool: &sqlx::PgPool, acting: &Me, how: &str, meta: &RequestMeta) {
+pub async fn record_acting_end(state: &crate::ssr::AppState, acting: &Me, how: &str, meta: &RequestMeta) {
     let (Some(home), tenant) = (acting.acting_from.as_ref().map(|h| h.id), acting.tenant.id) else { return };
     let result = async {
-        let mut tx = pool.begin().await?;
+        let mut tx = state.pool.begin().await?;
         for (chain, actor_tenant) in [(tenant, Some(home)), (home, None)] {
             crate::db::scope_to_tenant(&mut tx, chain).await?;
             let event = Event {

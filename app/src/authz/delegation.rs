@@ -24,7 +24,7 @@
 //! the button) and an `access.denied` event with `rule: delegation`, written
 //! in its own transaction because the refused action writes nothing.
 
-use super::ssr::{record_denial, Actor};
+use super::ssr::Actor;
 use crate::error::AppError;
 use serde_json::json;
 use sqlx::PgConnection;
@@ -41,8 +41,8 @@ impl Grants {
     /// What of `self` the actor does not hold, as keys (views marked
     /// `view:`), sorted.
     pub fn lacking(&self, actor: &Actor) -> Vec<String> {
-        let mut out: Vec<String> = self.permissions.iter().filter(|p| !actor.me.can(p)).cloned().collect();
-        out.extend(self.views.iter().filter(|v| !actor.me.can_view(v)).map(|v| format!("view:{v}")));
+        let mut out: Vec<String> = self.permissions.iter().filter(|p| !actor.me().can(p)).cloned().collect();
+        out.extend(self.views.iter().filter(|v| !actor.me().can_view(v)).map(|v| format!("view:{v}")));
         out
     }
 }
@@ -117,7 +117,7 @@ pub async fn ensure_may_give(actor: &mut Actor, grants: &Grants, what: &str, sub
 
 /// [`ensure_may_give`] for what `roles` carry.
 pub async fn ensure_may_give_roles(actor: &mut Actor, roles: &[Uuid], what: &str, subject: Option<Uuid>) -> Result<(), AppError> {
-    let tenant_id = actor.scope;
+    let tenant_id = actor.scope();
     let grants = carried_by(actor.conn(), tenant_id, roles).await?;
     ensure_may_give(actor, &grants, what, subject).await
 }
@@ -126,10 +126,10 @@ pub async fn ensure_may_give_roles(actor: &mut Actor, roles: &[Uuid], what: &str
 /// when they hold a permission or a view the actor does not. `what`
 /// completes "You cannot …" (such as "reset the password of").
 pub async fn ensure_may_act_on(actor: &mut Actor, subject: Uuid, what: &str) -> Result<(), AppError> {
-    if subject == actor.me.user_id && actor.me.acting_from.is_none() {
+    if subject == actor.me().user_id && actor.me().acting_from.is_none() {
         return Ok(());
     }
-    let tenant_id = actor.scope;
+    let tenant_id = actor.scope();
     let held = held_by(actor.conn(), tenant_id, subject).await?;
     let lacking = held.lacking(actor);
     if lacking.is_empty() {
@@ -156,7 +156,7 @@ fn shorten(keys: &[String]) -> String {
 
 async fn refuse(actor: &Actor, rule: &str, what: &str, subject: Option<Uuid>, lacking: &[String], message: String) -> Result<(), AppError> {
     let details = json!({ "rule": "delegation", "check": rule, "action": what, "subject": subject, "lacking": lacking });
-    record_denial(&actor.pool, &actor.me, &actor.meta, details).await;
+    actor.record_refusal(details).await;
     Err(AppError::Refused(message))
 }
 

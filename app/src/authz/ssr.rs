@@ -4,7 +4,7 @@ use super::{AccessTarget, Explanation, Grant, Perm};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::auth::Me;
 use crate::error::AppError;
-use crate::ssr::{app_state, current_user, request_parts};
+use crate::ssr::{app_state, current_user, request_parts, AppState};
 use crate::db::scope_to_tenant;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -15,14 +15,16 @@ use uuid::Uuid;
 /// write goes through it, and so does its audit event: [`Actor::audit`]
 /// writes into the same transaction, [`Actor::commit`] commits both.
 pub struct Actor {
-    pub me: Arc<Me>,
-    pub tx: Transaction<'static, Postgres>,
-    pub meta: RequestMeta,
+    me: Arc<Me>,
+    tx: Transaction<'static, Postgres>,
+    meta: RequestMeta,
     /// The tenant the transaction is scoped to (events go to its chain).
-    pub scope: Uuid,
+    scope: Uuid,
     /// The primary pool, for what must outlive the action's transaction (a
     /// refusal's own event).
-    pub pool: PgPool,
+    pool: PgPool,
+    /// The pool of reads that may lag a moment (the replica, or the primary).
+    read_pool: PgPool,
 }
 
 /// The request id, client address and user agent of the current request.
@@ -62,14 +64,7 @@ pub struct RequestId(pub String);
 /// Authorises the current request for `perm`: 401 when nobody is signed in,
 /// 403 (recorded as an `access.denied` event) without the permission.
 pub async fn require(perm: Perm) -> Result<Actor, AppError> {
-    let state = app_state()?;
-    require_with(&state.pool, current_user(), request_meta(), perm).await
-}
-
-/// [`require`] for a handler outside Leptos (downloads, uploads), given the
-/// request's principal and details.
-pub async fn require_with(pool: &PgPool, me: Option<Arc<Me>>, meta: RequestMeta, perm: Perm) -> Result<Actor, AppError> {
-    authorise(pool, pool, me, meta, perm).await
+    Caller::of_request()?.require(perm).await
 }
 
 /// [`require`] for what only reads (lists, searches, the audit log): its
@@ -77,22 +72,122 @@ pub async fn require_with(pool: &PgPool, me: Option<Arc<Me>>, meta: RequestMeta,
 /// streaming replica of DATABASE_READ_URL when one is configured (and the
 /// primary otherwise). A refusal is still recorded on the primary.
 pub async fn require_read(perm: Perm) -> Result<Actor, AppError> {
-    let state = app_state()?;
-    let mut actor = authorise(&state.pool, &state.read_pool, current_user(), request_meta(), perm).await?;
-    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *actor.tx).await?;
-    Ok(actor)
+    Caller::of_request()?.require_read(perm).await
 }
 
-async fn authorise(pool: &PgPool, reads: &PgPool, me: Option<Arc<Me>>, meta: RequestMeta, perm: Perm) -> Result<Actor, AppError> {
-    let me = me.ok_or(AppError::Unauthenticated)?;
-    if !me.can(perm.key()) {
-        record_denial(pool, &me, &meta, json!({ "permission": perm.key() })).await;
-        return Err(AppError::Forbidden);
+/// Who asks, as a plain axum handler (uploads, downloads, exports, the
+/// JSON API) or a server function sees them: the principal the
+/// authentication layer resolved, the request's details, and the state.
+/// It is the only way from a request to an [`Actor`]: its `require*`
+/// authorise first. As an extractor it never fails; an anonymous caller
+/// is refused (401) by `require`.
+#[derive(Clone)]
+pub struct Caller {
+    me: Option<Arc<Me>>,
+    meta: RequestMeta,
+    state: AppState,
+}
+
+impl<S> axum::extract::FromRequestParts<S> for Caller
+where
+    AppState: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller::of(&<AppState as axum::extract::FromRef<S>>::from_ref(state), &parts.headers, &parts.extensions))
     }
-    let mut tx = reads.begin().await?;
-    scope_to_tenant(&mut tx, me.tenant.id).await?;
-    let scope = me.tenant.id;
-    Ok(Actor { me, tx, meta, scope, pool: pool.clone() })
+}
+
+impl Caller {
+    /// The caller of a request, from its headers and extensions.
+    pub fn of(state: &AppState, headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> Caller {
+        Caller {
+            me: extensions.get::<crate::auth::ssr::CurrentUser>().and_then(|c| c.0.clone()),
+            meta: meta_of(headers, extensions),
+            state: state.clone(),
+        }
+    }
+
+    /// The caller of the current server function.
+    pub fn of_request() -> Result<Caller, AppError> {
+        Ok(Caller { me: current_user(), meta: request_meta(), state: app_state()? })
+    }
+
+    /// The signed-in principal, if any.
+    pub fn me(&self) -> Option<&Arc<Me>> {
+        self.me.as_ref()
+    }
+
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// Names what the caller came through in their events (an API key).
+    pub fn set_user_agent(&mut self, user_agent: String) {
+        self.meta.user_agent = Some(user_agent);
+    }
+
+    /// Authorises the caller for `perm`: 401 when nobody is signed in, 403
+    /// (recorded as an `access.denied` event) without the permission.
+    pub async fn require(&self, perm: Perm) -> Result<Actor, AppError> {
+        self.authorise(perm, false).await
+    }
+
+    /// [`Caller::require`] on a read-only transaction of the read pool.
+    pub async fn require_read(&self, perm: Perm) -> Result<Actor, AppError> {
+        self.authorise(perm, true).await
+    }
+
+    /// Authorises the caller for their own things (see [`Own`]): 401 when
+    /// nobody is signed in.
+    pub fn require_self(&self) -> Result<Own, AppError> {
+        let me = self.me.clone().ok_or(AppError::Unauthenticated)?;
+        let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
+        Ok(Own { me, home, state: self.state.clone(), meta: self.meta.clone() })
+    }
+
+    async fn authorise(&self, perm: Perm, read_only: bool) -> Result<Actor, AppError> {
+        let me = self.me.clone().ok_or(AppError::Unauthenticated)?;
+        if !me.can(perm.key()) {
+            record_denial(&self.state.pool, &me, &self.meta, json!({ "permission": perm.key() })).await;
+            return Err(AppError::Forbidden);
+        }
+        let pool = if read_only { &self.state.read_pool } else { &self.state.pool };
+        let mut tx = pool.begin().await?;
+        scope_to_tenant(&mut tx, me.tenant.id).await?;
+        if read_only {
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+        }
+        let scope = me.tenant.id;
+        Ok(Actor { me, tx, meta: self.meta.clone(), scope, pool: self.state.pool.clone(), read_pool: self.state.read_pool.clone() })
+    }
+
+    /// The same caller with the grants they hold now, for work that goes
+    /// on after the response (an import's later batches): `None` once they
+    /// can no longer sign in, or once platform staff's time inside the
+    /// tenant is over. Platform staff acting inside a tenant keep acting
+    /// there with their current platform grants.
+    pub async fn now(&self) -> Result<Option<Caller>, AppError> {
+        let Some(started_by) = &self.me else { return Ok(None) };
+        if started_by.acting_until.is_some_and(|until| until <= chrono::Utc::now().timestamp()) {
+            return Ok(None);
+        }
+        let home = started_by.acting_from.as_ref().unwrap_or(&started_by.tenant).id;
+        let auth = crate::auth::ssr::SessionAuth { tenant_id: home, user_id: started_by.user_id };
+        let Some(now) = crate::auth::ssr::resolve_principal(&self.state, &auth).await? else {
+            return Ok(None);
+        };
+        let me = if started_by.acting_from.is_none() {
+            now
+        } else {
+            let mut acting = (*now).clone();
+            acting.acting_from = Some(std::mem::replace(&mut acting.tenant, started_by.tenant.clone()));
+            Arc::new(acting)
+        };
+        Ok(Some(Caller { me: Some(me), meta: self.meta.clone(), state: self.state.clone() }))
+    }
 }
 
 /// [`require`] for platform staff's own work (the tenant registry, the
@@ -128,6 +223,38 @@ pub async fn record_denial(pool: &PgPool, me: &Me, meta: &RequestMeta, what: Val
 }
 
 impl Actor {
+    /// The principal the action is authorised for.
+    pub fn me(&self) -> &Arc<Me> {
+        &self.me
+    }
+
+    /// The tenant the transaction is scoped to (the tenant being worked on
+    /// by platform staff, else the principal's own).
+    pub fn scope(&self) -> Uuid {
+        self.scope
+    }
+
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// Later transactions in the same tenant, for what goes on after this
+    /// action commits (an export's pages): from the primary.
+    pub fn reader(&self) -> TenantReader {
+        TenantReader { pool: self.pool.clone(), tenant: self.scope }
+    }
+
+    /// [`Actor::reader`] from the read pool (the replica when there is one).
+    pub fn replica_reader(&self) -> TenantReader {
+        TenantReader { pool: self.read_pool.clone(), tenant: self.scope }
+    }
+
+    /// Records that this principal was refused (in a transaction of its
+    /// own: the refused action writes nothing).
+    pub async fn record_refusal(&self, what: Value) {
+        record_denial(&self.pool, &self.me, &self.meta, what).await;
+    }
+
     pub fn user_id(&self) -> Uuid {
         self.me.user_id
     }
@@ -185,6 +312,56 @@ impl Actor {
     pub async fn commit(self) -> Result<(), AppError> {
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Transactions scoped to one tenant, handed out by an authorised
+/// [`Actor`] for work that outlives its action (the pages of an export,
+/// a chain check). Each is read-only.
+#[derive(Clone)]
+pub struct TenantReader {
+    pool: PgPool,
+    tenant: Uuid,
+}
+
+impl TenantReader {
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant
+    }
+
+    pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
+        let mut tx = self.pool.begin().await?;
+        scope_to_tenant(&mut tx, self.tenant).await?;
+        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+        Ok(tx)
+    }
+}
+
+/// Work that no person does: the scheduled jobs and the command line. Its
+/// events name no actor. Made only by the server's own start-up and
+/// commands, never from a request.
+#[derive(Clone)]
+pub struct System {
+    pool: PgPool,
+}
+
+impl System {
+    pub fn new(pool: &PgPool) -> System {
+        System { pool: pool.clone() }
+    }
+
+    /// A transaction scoped to `tenant`.
+    pub async fn in_tenant(&self, tenant: Uuid) -> Result<Transaction<'static, Postgres>, AppError> {
+        let mut tx = self.pool.begin().await?;
+        scope_to_tenant(&mut tx, tenant).await?;
+        Ok(tx)
+    }
+
+    /// A connection outside any tenant, for the functions that list across
+    /// tenants what a job needs (and nothing else: row-level security sees
+    /// no tenant).
+    pub fn unscoped(&self) -> &PgPool {
+        &self.pool
     }
 }
 
@@ -246,7 +423,7 @@ pub async fn require_view(view: &str) -> Result<Actor, AppError> {
     let mut tx = state.pool.begin().await?;
     scope_to_tenant(&mut tx, me.tenant.id).await?;
     let scope = me.tenant.id;
-    Ok(Actor { me, tx, meta, scope, pool: state.pool.clone() })
+    Ok(Actor { me, tx, meta, scope, pool: state.pool.clone(), read_pool: state.read_pool.clone() })
 }
 
 /// Records, in the background, that the current user was refused a view.
@@ -257,4 +434,58 @@ pub fn record_view_denial(view: &'static str) {
     tokio::spawn(async move {
         record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view })).await;
     });
+}
+
+/// The caller's own things (their password, second factor, sessions, API
+/// keys, their personal data): no permission is needed to reach them, only
+/// a signed-in principal, and every transaction is scoped to the person's
+/// own tenant, also while platform staff act elsewhere. See [`require_self`].
+pub struct Own {
+    me: Arc<Me>,
+    home: Uuid,
+    state: AppState,
+    meta: RequestMeta,
+}
+
+/// Authorises the current request for the caller's own things: 401 when
+/// nobody is signed in.
+pub async fn require_self() -> Result<Own, AppError> {
+    Caller::of_request()?.require_self()
+}
+
+impl Own {
+    pub fn me(&self) -> &Arc<Me> {
+        &self.me
+    }
+
+    /// The person's own tenant.
+    pub fn home(&self) -> Uuid {
+        self.home
+    }
+
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// Seals and opens second-factor secrets.
+    pub fn master_key(&self) -> &crate::auth::mfa::MasterKey {
+        &self.state.master_key
+    }
+
+    /// The session of the current request.
+    pub fn session(&self) -> Result<tower_sessions::Session, AppError> {
+        crate::ssr::request_session()
+    }
+
+    /// A transaction scoped to the person's own tenant.
+    pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
+        let mut tx = self.state.pool.begin().await?;
+        scope_to_tenant(&mut tx, self.home).await?;
+        Ok(tx)
+    }
+
+    /// An event of the person's own action, in their own tenant's chain.
+    pub fn event(&self, action: &'static str, after: Value) -> Event<'static> {
+        Event::by_user(self.home, self.me.user_id, action, Some(after))
+    }
 }

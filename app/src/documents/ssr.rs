@@ -404,7 +404,7 @@ async fn insert_version(actor: &mut Actor, id: Uuid, number: i32, v: &NewVersion
 /// type). A deleted document's versions are for those who may restore it.
 pub async fn version_for_download(actor: &mut Actor, id: Uuid, number: i32) -> Result<(String, i64, String, String), AppError> {
     let tenant_id = actor.tenant_id();
-    let may_see_deleted = actor.me.can(Perm::DocumentDelete.key());
+    let may_see_deleted = actor.me().can(Perm::DocumentDelete.key());
     let row: Option<(String, i64, String, String, bool)> = sqlx::query_as(
         "SELECT v.sha256, v.size_bytes, v.file_name, v.content_type, d.deleted_at IS NOT NULL
            FROM document_versions v JOIN documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id

@@ -12,15 +12,14 @@
 
 use super::blobs::{BlobProblem, Stager, TooLarge};
 use super::ssr::NewVersion;
-use crate::auth::ssr::CurrentUser;
 use crate::text::percent_encode;
-use crate::authz::ssr::{meta_of, require_with};
+use crate::authz::ssr::Caller;
 use crate::authz::Perm;
 use crate::error::AppError;
-use crate::ssr::{plain_error as refuse_with, AppState};
+use crate::ssr::AppState;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
@@ -122,12 +121,10 @@ fn check_note(note: &str) -> Result<String, Refusal> {
 }
 
 /// `POST /documents/upload`: a new document. Needs `document:write`.
-pub async fn upload(State(state): State<AppState>, headers: HeaderMap, extensions: Extensions, multipart: Multipart) -> Response {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = meta_of(&headers, &extensions);
+pub async fn upload(State(state): State<AppState>, caller: Caller, multipart: Multipart) -> Response {
     // Authorise before reading a byte; no transaction is held while the file arrives.
-    if let Err(e) = require_with(&state.pool, me.clone(), meta.clone(), Perm::DocumentWrite).await {
-        return refuse_with(e);
+    if let Err(e) = caller.require(Perm::DocumentWrite).await {
+        return e.into_response();
     }
     let mut form = Form::default();
     if let Err(refusal) = read_form(&state, multipart, &mut form).await {
@@ -151,10 +148,10 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, extension
     let (sha256, size) = (staged.sha256.clone(), staged.size as i64);
     if let Err(e) = state.blobs.put(staged).await {
         tracing::error!(error = %e, "could not store a document");
-        return refuse_with(AppError::Internal);
+        return AppError::Internal.into_response();
     }
     let result = async {
-        let mut actor = require_with(&state.pool, me, meta, Perm::DocumentWrite).await?;
+        let mut actor = caller.require(Perm::DocumentWrite).await?;
         let version = NewVersion { sha256: &sha256, size, file_name: &file_name, content_type: &content_type, note: &note };
         let id = super::ssr::create(&mut actor, &title, &tags, &version).await?;
         actor.commit().await?;
@@ -163,24 +160,21 @@ pub async fn upload(State(state): State<AppState>, headers: HeaderMap, extension
     .await;
     match result {
         Ok(id) => done(&format!("/documents/{id}"), "Document uploaded."),
-        Err(e) => refuse_with(e),
+        Err(e) => e.into_response(),
     }
 }
 
 /// `POST /documents/{id}/versions`: a new version. Needs `document:write`.
 pub async fn upload_version(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
     multipart: Multipart,
 ) -> Response {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = meta_of(&headers, &extensions);
-    if let Err(e) = require_with(&state.pool, me.clone(), meta.clone(), Perm::DocumentWrite).await {
-        return refuse_with(e);
+    if let Err(e) = caller.require(Perm::DocumentWrite).await {
+        return e.into_response();
     }
-    let Ok(id) = id.parse::<Uuid>() else { return refuse_with(AppError::NotFound) };
+    let Ok(id) = id.parse::<Uuid>() else { return AppError::NotFound.into_response() };
     let page = format!("/documents/{id}");
     let mut form = Form::default();
     if let Err(refusal) = read_form(&state, multipart, &mut form).await {
@@ -196,10 +190,10 @@ pub async fn upload_version(
     let (sha256, size) = (staged.sha256.clone(), staged.size as i64);
     if let Err(e) = state.blobs.put(staged).await {
         tracing::error!(error = %e, "could not store a document version");
-        return refuse_with(AppError::Internal);
+        return AppError::Internal.into_response();
     }
     let result = async {
-        let mut actor = require_with(&state.pool, me, meta, Perm::DocumentWrite).await?;
+        let mut actor = caller.require(Perm::DocumentWrite).await?;
         let version = NewVersion { sha256: &sha256, size, file_name: &file_name, content_type: &content_type, note: &note };
         let number = super::ssr::add_version(&mut actor, id, &version).await?;
         actor.commit().await?;
@@ -209,7 +203,7 @@ pub async fn upload_version(
     match result {
         Ok(number) => done(&page, &format!("Version {number} uploaded.")),
         Err(AppError::Conflict(message)) => back(&page, Refusal("file", message), &form),
-        Err(e) => refuse_with(e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -235,17 +229,15 @@ pub fn disposition(file_name: &str) -> String {
 /// `GET /documents/{id}/versions/{n}/download`. Needs `document:read`; the
 /// download is recorded as an event. Content that is missing or no longer
 /// matches its checksum is reported, never sent.
-pub async fn download(State(state): State<AppState>, Path((id, number)): Path<(String, String)>, headers: HeaderMap, extensions: Extensions) -> Response {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = meta_of(&headers, &extensions);
-    let mut actor = match require_with(&state.pool, me, meta, Perm::DocumentRead).await {
+pub async fn download(State(state): State<AppState>, caller: Caller, Path((id, number)): Path<(String, String)>) -> Response {
+    let mut actor = match caller.require(Perm::DocumentRead).await {
         Ok(actor) => actor,
-        Err(e) => return refuse_with(e),
+        Err(e) => return e.into_response(),
     };
-    let (Ok(id), Ok(number)) = (id.parse::<Uuid>(), number.parse::<i32>()) else { return refuse_with(AppError::NotFound) };
+    let (Ok(id), Ok(number)) = (id.parse::<Uuid>(), number.parse::<i32>()) else { return AppError::NotFound.into_response() };
     let (sha256, size, file_name, content_type) = match super::ssr::version_for_download(&mut actor, id, number).await {
         Ok(found) => found,
-        Err(e) => return refuse_with(e),
+        Err(e) => return e.into_response(),
     };
     let blob = match state.blobs.open(&sha256, size as u64).await {
         Ok(blob) => blob,
@@ -264,10 +256,10 @@ pub async fn download(State(state): State<AppState>, Path((id, number)): Path<(S
         .audit("document.download", "document", id, None, Some(serde_json::json!({ "version": number, "sha256": sha256 })))
         .await;
     if let Err(e) = recorded {
-        return refuse_with(e);
+        return e.into_response();
     }
     if let Err(e) = actor.commit().await {
-        return refuse_with(e);
+        return e.into_response();
     }
     let mut response = Response::new(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(blob.file, 64 * 1024)));
     let h = response.headers_mut();

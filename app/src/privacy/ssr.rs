@@ -3,7 +3,7 @@
 
 use super::{DeletionRequest, DeletionRequests};
 use crate::audit::record::{record, Event, RequestMeta};
-use crate::authz::ssr::{require, require_with, Actor};
+use crate::authz::ssr::{require, Actor};
 use crate::authz::Perm;
 use crate::error::{AppError, FieldError};
 use chrono::{DateTime, Utc};
@@ -89,7 +89,8 @@ pub async fn anonymise(user_id: Uuid, confirm: &str) -> Result<(), AppError> {
 }
 
 pub async fn request(reason: &str) -> Result<(), AppError> {
-    let me = crate::ssr::current_user().ok_or(AppError::Unauthenticated)?;
+    let own = crate::authz::ssr::require_self().await?;
+    let me = own.me();
     if me.acting_from.is_some() {
         return Err(AppError::Refused("Stop acting inside the other organisation first.".into()));
     }
@@ -97,10 +98,7 @@ pub async fn request(reason: &str) -> Result<(), AppError> {
     if reason.chars().count() > 2000 || reason.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
         return Err(field("reason", "Say why in 2,000 characters at most (or leave it empty)."));
     }
-    let state = crate::ssr::app_state()?;
-    let meta = crate::authz::ssr::request_meta();
-    let mut tx = state.pool.begin().await?;
-    crate::db::scope_to_tenant(&mut tx, me.tenant.id).await?;
+    let mut tx = own.transaction().await?;
     let id: Uuid = sqlx::query_scalar("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id")
         .bind(me.tenant.id)
         .bind(me.user_id)
@@ -110,7 +108,7 @@ pub async fn request(reason: &str) -> Result<(), AppError> {
         .map_err(|e| crate::error::on_conflict(e, "You have already asked; your administrators will answer it."))?;
     let mut event = Event::by_user(me.tenant.id, me.user_id, "user.deletion_request", Some(json!({ "request": id })));
     event.entity_id = Some(me.user_id.to_string());
-    record(&mut tx, &meta, event).await?;
+    record(&mut tx, own.meta(), event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -298,12 +296,11 @@ pub fn contents(doc: &Value) -> Value {
 /// Runs the retention job once: in every tenant with a period set,
 /// anonymises people deleted longer ago than it (500 a tenant a run).
 /// Returns how many were anonymised.
-pub async fn run_retention(pool: &sqlx::PgPool) -> Result<u64, AppError> {
-    let tenants: Vec<(Uuid, i32)> = sqlx::query_as("SELECT tenant_id, days FROM steward_retention_tenants()").fetch_all(pool).await?;
+pub async fn run_retention(system: &crate::authz::ssr::System) -> Result<u64, AppError> {
+    let tenants: Vec<(Uuid, i32)> = sqlx::query_as("SELECT tenant_id, days FROM steward_retention_tenants()").fetch_all(system.unscoped()).await?;
     let mut total = 0;
     for (tenant_id, days) in tenants {
-        let mut tx = pool.begin().await?;
-        crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
+        let mut tx = system.in_tenant(tenant_id).await?;
         let due: Vec<Uuid> = sqlx::query_scalar(
             "SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)
               ORDER BY deleted_at LIMIT 500 FOR UPDATE",
@@ -337,26 +334,19 @@ pub async fn run_retention(pool: &sqlx::PgPool) -> Result<u64, AppError> {
 /// `GET /users/{id}/export.json` (needs `user:export`, and the person's
 /// grants within the caller's) and
 /// `GET /account/export.json` (one's own): the download.
-pub async fn download(
-    state: &crate::ssr::AppState,
-    me: Option<std::sync::Arc<crate::auth::Me>>,
-    meta: RequestMeta,
-    user_id: Option<Uuid>,
-) -> axum::response::Response {
+pub async fn download(caller: &crate::authz::ssr::Caller, user_id: Option<Uuid>) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
     let result = async {
         let (mut actor, target) = match user_id {
-            Some(id) => (require_with(&state.pool, me, meta, Perm::UserExport).await?, id),
+            Some(id) => (caller.require(Perm::UserExport).await?, id),
             None => {
-                let me = me.ok_or(AppError::Unauthenticated)?;
-                let (own, home) = (me.user_id, me.acting_from.as_ref().unwrap_or(&me.tenant).id);
                 // Anyone may have their own: authorised as themselves.
-                let mut tx = state.pool.begin().await?;
-                crate::db::scope_to_tenant(&mut tx, home).await?;
-                let doc = collect(&mut tx, home, own).await?;
-                let event = Event::by_user(home, own, "user.export", None);
-                record(&mut tx, &meta, event).await?;
+                let own = caller.require_self()?;
+                let mut tx = own.transaction().await?;
+                let doc = collect(&mut tx, own.home(), own.me().user_id).await?;
+                let event = Event::by_user(own.home(), own.me().user_id, "user.export", None);
+                record(&mut tx, own.meta(), event).await?;
                 tx.commit().await?;
                 return Ok(doc);
             }
@@ -376,6 +366,6 @@ pub async fn download(
             serde_json::to_string_pretty(&doc).unwrap_or_default(),
         )
             .into_response(),
-        Err(e) => crate::ssr::plain_error(e),
+        Err(e) => e.into_response(),
     }
 }

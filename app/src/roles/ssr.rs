@@ -47,7 +47,7 @@ const ADMIN_PERMISSIONS: &[&str] = &["role:assign", "role:manage"];
 /// refusal rolls them back). Platform staff acting from outside are not
 /// holders in the tenant: nothing to keep.
 pub async fn ensure_keeps_admin(actor: &mut Actor, message: String) -> Result<(), AppError> {
-    if actor.me.acting_from.is_some() {
+    if actor.me().acting_from.is_some() {
         return Ok(());
     }
     let (tenant_id, me) = (actor.tenant_id(), actor.user_id());
@@ -102,7 +102,7 @@ pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
 /// Refuses (through the delegation rule) a role that carries a permission
 /// or a view the actor lacks; the role's name otherwise.
 pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppError> {
-    if !actor.me.can(Perm::RoleAssign.key()) {
+    if !actor.me().can(Perm::RoleAssign.key()) {
         return Err(AppError::Forbidden);
     }
     let tenant_id = actor.tenant_id();

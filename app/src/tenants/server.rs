@@ -93,7 +93,7 @@ pub async fn act_in_tenant(slug: String, #[server(default)] reason: String, next
         if before.is_some() && me.acting_from.is_some() {
             let state = crate::ssr::app_state()?;
             let how = if Some(target.id) == home { "returned" } else { "switched" };
-            crate::auth::ssr::record_acting_end(&state.pool, &me, how, &crate::authz::ssr::request_meta()).await;
+            crate::auth::ssr::record_acting_end(&state, &me, how, &crate::authz::ssr::request_meta()).await;
         }
         if Some(target.id) != home {
             let grant = ActingGrant { tenant: target, reason: reason.trim().to_string(), until };
@@ -117,7 +117,7 @@ pub async fn stop_acting() -> Result<(), AppError> {
         let was = session.remove::<ActingGrant>(SESSION_ACTING_KEY).await.map_err(|_| AppError::Internal)?;
         if was.is_some() && me.acting_from.is_some() {
             let state = crate::ssr::app_state()?;
-            crate::auth::ssr::record_acting_end(&state.pool, &me, "returned", &crate::authz::ssr::request_meta()).await;
+            crate::auth::ssr::record_acting_end(&state, &me, "returned", &crate::authz::ssr::request_meta()).await;
         }
         leptos_axum::redirect("/tenants");
         Ok(())

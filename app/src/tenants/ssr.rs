@@ -141,7 +141,7 @@ async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, se
 /// Records a change to a tenant in its own chain and in the platform's.
 async fn audit_both(actor: &mut Actor, tenant_id: Uuid, action: &str, before: Option<Value>, after: Option<Value>) -> Result<(), AppError> {
     actor.audit(action, "tenant", tenant_id, before.clone(), after.clone()).await?;
-    let home = actor.me.platform_home().ok_or(AppError::Forbidden)?;
+    let home = actor.me().platform_home().ok_or(AppError::Forbidden)?;
     if home != tenant_id {
         actor.enter_tenant(home).await?;
         actor.audit(action, "tenant", tenant_id, before, after).await?;
@@ -365,7 +365,7 @@ pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(Te
     };
     let summary = TenantSummary { id, slug, name, kind };
     let until = chrono::Utc::now().timestamp() + i64::from(minutes) * 60;
-    if Some(id) != actor.me.platform_home() {
+    if Some(id) != actor.me().platform_home() {
         let reason = reason.trim();
         if let Some(problem) = super::acting_reason_problem(reason) {
             return Err(crate::error::AppError::invalid("reason", problem));

@@ -2,14 +2,12 @@
 //! keyset batches so that a million rows never sit in memory at once.
 
 use super::UserQuery;
-use crate::authz::ssr::require_with;
+use crate::authz::ssr::Caller;
 use crate::authz::Perm;
-use crate::auth::ssr::CurrentUser;
 use crate::error::AppError;
-use crate::ssr::{plain_error as error, AppState};
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, Request};
+use axum::response::IntoResponse;
+use axum::extract::Query;
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
@@ -29,38 +27,35 @@ pub fn field(value: &str) -> String {
 
 /// `GET /users/export.csv?q=…&status=…&role=…&team=…`: the filtered users,
 /// by email. Needs `user:read`; recorded as an event.
-pub async fn export(State(state): State<AppState>, Query(query): Query<UserQuery>, req: Request<Body>) -> Response {
-    let me = req.extensions().get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = crate::authz::ssr::meta_of(req.headers(), req.extensions());
-    let mut actor = match require_with(&state.pool, me, meta, Perm::UserRead).await {
+pub async fn export(caller: Caller, Query(query): Query<UserQuery>) -> Response {
+    let mut actor = match caller.require(Perm::UserRead).await {
         Ok(actor) => actor,
-        Err(e) => return error(e),
+        Err(e) => return e.into_response(),
     };
+    let reader = actor.reader();
     let tenant_id = actor.tenant_id();
     // Validate the filters before the first byte goes out.
     let mut probe = QueryBuilder::new("SELECT 1 FROM users u");
     if let Err(e) = super::ssr::push_filters(&mut probe, tenant_id, &query) {
-        return error(e);
+        return e.into_response();
     }
     let recorded = actor
         .audit("user.export", "tenant", tenant_id, None, Some(serde_json::json!({ "filters": { "q": query.q, "status": query.status, "role": query.role, "team": query.team } })))
         .await;
     if let Err(e) = recorded {
-        return error(e);
+        return e.into_response();
     }
     if let Err(e) = actor.commit().await {
-        return error(e);
+        return e.into_response();
     }
 
     let (tx, body) = crate::ssr::streamed_body();
-    let pool = state.pool.clone();
     tokio::spawn(async move {
         let _ = tx.send(Ok("email,name,status,roles,last_sign_in,created\n".to_string())).await;
         let mut after: Option<(String, Uuid)> = None;
         loop {
             let batch = async {
-                let mut conn = pool.begin().await?;
-                crate::db::scope_to_tenant(&mut conn, tenant_id).await?;
+                let mut conn = reader.transaction().await?;
                 let mut b = QueryBuilder::new(
                     "SELECT u.email_key AS k, u.id, u.email, u.display_name, u.status, u.last_login_at, u.created_at,
                             (SELECT string_agg(DISTINCT r.name, '; ') FROM effective_user_roles e

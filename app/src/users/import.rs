@@ -11,20 +11,14 @@
 
 use super::ssr::insert_user;
 use super::{validate_profile, ImportFailure, ImportStatus, FAILURES_KEPT, IMPORT_MAX_BYTES};
-use crate::auth::ssr::CurrentUser;
-use crate::audit::record::RequestMeta;
-use crate::authz::ssr::{require, require_with, Actor};
+use crate::authz::ssr::{require, Actor, Caller};
 use crate::authz::Perm;
-use crate::auth::Me;
 use crate::error::AppError;
-use crate::ssr::AppState;
-use axum::extract::{Multipart, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::Multipart;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sqlx::PgPool;
 use std::collections::HashMap;
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// Rows per transaction.
@@ -118,13 +112,11 @@ fn back(message: &str) -> Response {
 }
 
 /// `POST /users/imports`: starts an import. Needs `user:create`.
-pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions: axum::http::Extensions, multipart: Multipart) -> Response {
-    let me = extensions.get::<CurrentUser>().and_then(|c| c.0.clone());
-    let meta = crate::authz::ssr::meta_of(&headers, &extensions);
-    let refuse = crate::ssr::plain_error;
+pub async fn start(caller: Caller, multipart: Multipart) -> Response {
+    let refuse = |e: AppError| e.into_response();
     // Authorise before reading a byte of the upload; the transaction is not
     // held while the file arrives (a slow upload must not pin a connection).
-    match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {
+    match caller.require(Perm::UserCreate).await {
         Ok(actor) => drop(actor),
         Err(e) => return refuse(e),
     }
@@ -137,14 +129,13 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, extensions
         Err(message) => return back(&message),
     };
     drop(bytes);
-    let actor = match require_with(&state.pool, me.clone(), meta.clone(), Perm::UserCreate).await {
+    let actor = match caller.require(Perm::UserCreate).await {
         Ok(actor) => actor,
         Err(e) => return refuse(e),
     };
-    let me = actor.me.clone();
     match begin(actor, &file_name, &rows, &broken).await {
         Ok(id) => {
-            tokio::spawn(run(state.clone(), me, meta, id, rows));
+            tokio::spawn(run(caller, id, rows));
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/users/imports/{id}"))]).into_response()
         }
         Err(e) => back(&e.to_string()),
@@ -206,49 +197,29 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
 /// Each batch authorises the importer afresh, with the grants they hold at
 /// that moment: an importer who was suspended, or lost `user:create` or a
 /// role's permissions meanwhile, grants nothing more.
-async fn run(state: AppState, started_by: Arc<Me>, meta: RequestMeta, id: Uuid, rows: Vec<Row>) {
-    let pool = state.pool.clone();
+async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>) {
     for batch in rows.chunks(BATCH) {
-        let me = match importer_now(&state, &started_by).await {
+        let now = match started_by.now().await {
             Ok(Some(now)) => now,
             Ok(None) | Err(_) => {
                 tracing::warn!(%id, "user import stopped: its importer can no longer sign in");
-                let _ = finish(&pool, &started_by, &meta, id, "failed").await;
+                let _ = finish(&started_by, id, "failed").await;
                 return;
             }
         };
-        if let Err(error) = run_batch(&pool, &me, &meta, id, batch).await {
+        if let Err(error) = run_batch(&now, id, batch).await {
             tracing::error!(?error, %id, "user import stopped");
-            let _ = finish(&pool, &started_by, &meta, id, "failed").await;
+            let _ = finish(&started_by, id, "failed").await;
             return;
         }
     }
-    if let Err(error) = finish(&pool, &started_by, &meta, id, "done").await {
+    if let Err(error) = finish(&started_by, id, "done").await {
         tracing::error!(?error, %id, "could not close a user import");
     }
 }
 
-/// The importer as they are now: their current grants (platform staff
-/// acting inside the tenant keep acting there with their current platform
-/// grants). `None` once they can no longer sign in.
-async fn importer_now(state: &AppState, started_by: &Me) -> Result<Option<Arc<Me>>, AppError> {
-    // Platform staff's time inside the tenant ends their import with it.
-    if started_by.acting_until.is_some_and(|until| until <= chrono::Utc::now().timestamp()) {
-        return Ok(None);
-    }
-    let home = started_by.acting_from.as_ref().unwrap_or(&started_by.tenant).id;
-    let auth = crate::auth::ssr::SessionAuth { tenant_id: home, user_id: started_by.user_id };
-    let Some(now) = crate::auth::ssr::resolve_principal(&state.pool, &state.principals, &auth).await? else { return Ok(None) };
-    if started_by.acting_from.is_none() {
-        return Ok(Some(now));
-    }
-    let mut acting = (*now).clone();
-    acting.acting_from = Some(std::mem::replace(&mut acting.tenant, started_by.tenant.clone()));
-    Ok(Some(Arc::new(acting)))
-}
-
-async fn run_batch(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, batch: &[Row]) -> Result<(), AppError> {
-    let mut actor = require_with(pool, Some(me.clone()), meta.clone(), Perm::UserCreate).await?;
+async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row]) -> Result<(), AppError> {
+    let mut actor = importer.require(Perm::UserCreate).await?;
     let mut failures = Vec::new();
     let mut created = 0;
     let mut roles = RoleCache::new();
@@ -340,8 +311,8 @@ fn reason(e: &AppError) -> String {
     text.chars().take(300).collect()
 }
 
-async fn finish(pool: &PgPool, me: &Arc<Me>, meta: &RequestMeta, id: Uuid, state: &str) -> Result<(), AppError> {
-    let mut actor = require_with(pool, Some(me.clone()), meta.clone(), Perm::UserCreate).await?;
+async fn finish(importer: &Caller, id: Uuid, state: &str) -> Result<(), AppError> {
+    let mut actor = importer.require(Perm::UserCreate).await?;
     let tenant_id = actor.tenant_id();
     let (total, created, failed): (i32, i32, i32) = sqlx::query_as(
         "UPDATE user_imports SET state = $3, finished_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING total, created, failed",

@@ -195,7 +195,7 @@ pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, A
             last_login_at: r.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         })
         .collect();
-    let platform = actor.scope;
+    let platform = actor.scope();
     actor
         .audit("platform.user_search", "tenant", platform, None, Some(json!({ "query": query, "results": hits.len() })))
         .await?;
@@ -503,7 +503,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
     let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
     // Whoever was given a temporary password chooses their own at sign-in.
     sqlx::query("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(actor.scope)
+        .bind(actor.scope())
         .bind(id)
         .bind(temporary.is_some())
         .execute(actor.conn())
@@ -516,7 +516,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
 /// naming `via` (such as an import) when given.
 pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
-    let tenant_id = actor.scope;
+    let tenant_id = actor.scope();
     sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')")
         .bind(tenant_id)
         .bind(id)

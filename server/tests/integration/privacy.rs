@@ -125,8 +125,8 @@ async fn the_retention_job_anonymises_people_deleted_longer_ago_than_the_tenant_
     let audrey = app.db.user_id("audrey@acme.test").await;
     app.db.exec_as_superuser(&format!("UPDATE users SET deleted_at = now() - interval '31 days' WHERE id = '{maya}'")).await;
     app.db.exec_as_superuser(&format!("UPDATE users SET deleted_at = now() - interval '29 days' WHERE id = '{audrey}'")).await;
-    assert_eq!(app::privacy::ssr::run_retention(&app.pool).await.unwrap(), 1, "only the one past 30 days");
-    assert_eq!(app::privacy::ssr::run_retention(&app.pool).await.unwrap(), 0, "and only once");
+    assert_eq!(app::privacy::ssr::run_retention(&app::authz::ssr::System::new(&app.pool)).await.unwrap(), 1, "only the one past 30 days");
+    assert_eq!(app::privacy::ssr::run_retention(&app::authz::ssr::System::new(&app.pool)).await.unwrap(), 0, "and only once");
     let mut conn = app.db.superuser().connect().await.unwrap();
     let names: Vec<String> = sqlx::query_scalar(&format!("SELECT display_name FROM users WHERE id IN ('{maya}', '{audrey}') ORDER BY id = '{maya}'")).fetch_all(&mut conn).await.unwrap();
     assert_eq!(names, ["Audrey Auditor", "Anonymised user"]);
