@@ -196,3 +196,22 @@ fn no_import_circle_among_the_files() {
     assert!(edges["authz::ssr"].contains("ssr"));
     assert!(edges["users::ssr"].contains("authz::ssr"));
 }
+
+#[test]
+fn pages_check_permissions_and_views_by_type() {
+    let mut found = Vec::new();
+    for file in files() {
+        if file == "architecture.rs" {
+            continue;
+        }
+        let code = code(&file);
+        // A file's own tests may name keys: they test the keys.
+        let code = code.split("#[cfg(test)]").next().unwrap_or_default();
+        for needle in [".can(\"", "may(\"", "can_view(\"", "view=\"", "require_view(\""] {
+            if code.contains(needle) {
+                found.push(format!("{file} checks by a string: {needle}…"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "use authz::Perm and authz::View, not their keys:\n{}", found.join("\n"));
+}

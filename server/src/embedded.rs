@@ -9,6 +9,11 @@
 //! PR_SET_PDEATHSIG, so it stops when steward dies however it dies; on a
 //! clean exit [`Cluster::stop`] shuts it down first.
 
+// The few system calls PostgreSQL's supervision needs (who runs us, the
+// `postgres` user's ids, signals to the postmaster) are `unsafe` libc calls,
+// each a single line; nothing else in Steward may use `unsafe`.
+#![allow(unsafe_code)]
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -1,3 +1,4 @@
+use crate::authz;
 use super::server::list_access_log;
 use super::*;
 use crate::components::*;
@@ -23,9 +24,9 @@ pub fn AccessLogPage() -> impl IntoView {
             after: get("after"),
         }
     };
-    let list = Resource::new(params, move |p| crate::pages::gated(me, "access_log", list_access_log(p)));
+    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::AccessLog, list_access_log(p)));
     view! {
-        <ViewGate view="access_log">
+        <ViewGate view=authz::View::AccessLog>
             <Title text="Access log" />
             <PageHeader title="Access log" purpose="Every request the servers answered: route, status, time taken, and who asked. Kept for the days set with --access-log-days." />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>

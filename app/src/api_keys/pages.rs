@@ -1,5 +1,6 @@
 //! The area's pages and components.
 
+use crate::authz::Perm;
 use super::*;
 use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_QUIET, CARD, LABEL, NOTICE, SELECT, TD};
 use crate::error::AppError;
@@ -119,7 +120,7 @@ pub fn UserApiKeysPage() -> impl IntoView {
             {outcome(revoke, "Key revoked.")}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let may_revoke = me.can("user:revoke_sessions");
+                    let may_revoke = me.may(Perm::UserRevokeSessions);
                     match keys.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(rows) if rows.is_empty() => view! { <p class="text-sm text-slate-500">"No keys."</p> }.into_any(),

@@ -2,6 +2,7 @@
 //! event's page (its change field by field, its neighbours), and the check
 //! of the tenant's hash chain.
 
+use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -30,17 +31,17 @@ pub fn AuditPage() -> impl IntoView {
             after: get("after"),
         }
     };
-    let list = Resource::new(params, move |p| crate::pages::gated(me, "audit", list_events(p)));
+    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Audit, list_events(p)));
     let filters = move || {
         let p = params();
         query_string(&p.filters())
     };
     view! {
-        <ViewGate view="audit">
+        <ViewGate view=authz::View::Audit>
             <Title text="Audit log" />
             <PageHeader title="Audit log" purpose="Who did what, when and from where. Events cannot be changed; the chain check shows they were not.">
                 <a href="/audit/verify" class=BUTTON_SECONDARY data-testid="verify-chain">"Check the chain"</a>
-                {me.can("audit:export").then(|| view! {
+                {me.may(Perm::AuditExport).then(|| view! {
                     <a href=move || format!("/audit/export.csv{}", filters()) rel="external" download="audit.csv" class=BUTTON_SECONDARY data-testid="export-csv">"Export CSV"</a>
                     <a href=move || format!("/audit/export.jsonl{}", filters()) rel="external" download="audit.jsonl" class=BUTTON_SECONDARY data-testid="export-jsonl">"Export JSON lines"</a>
                 })}
@@ -145,7 +146,7 @@ pub fn EventPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let id = move || params.read().get("id").and_then(|id| id.parse::<uuid::Uuid>().ok());
     let event = Resource::new(id, move |id| {
-        crate::pages::gated(me, "audit", async move {
+        crate::pages::gated(me, authz::View::Audit, async move {
             match id {
                 Some(id) => get_event(id).await,
                 None => Err(crate::error::AppError::NotFound),
@@ -153,7 +154,7 @@ pub fn EventPage() -> impl IntoView {
         })
     });
     view! {
-        <ViewGate view="audit">
+        <ViewGate view=authz::View::Audit>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match event.await {
@@ -253,9 +254,9 @@ pub fn VerifyPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let start = ServerAction::<StartChainCheck>::new();
     let started = successes(start);
-    let check = Resource::new(move || started.get(), move |_| crate::pages::gated(me, "audit", verify_audit_chain()));
+    let check = Resource::new(move || started.get(), move |_| crate::pages::gated(me, authz::View::Audit, verify_audit_chain()));
     view! {
-        <ViewGate view="audit">
+        <ViewGate view=authz::View::Audit>
             <Title text="Audit chain" />
             <PageHeader title="Audit chain" purpose="Each event's hash covers the one before it: an event changed, removed or slipped in afterwards breaks the chain here.">
                 <a href="/audit" class=BUTTON_SECONDARY>"All events"</a>

@@ -74,6 +74,18 @@ impl Me {
         self.views.binary_search_by(|v| v.as_str().cmp(view)).is_ok()
     }
 
+    /// Whether the person holds `perm` (what pages and actions check).
+    pub fn may(&self, perm: crate::authz::Perm) -> bool {
+        self.can(perm.key())
+    }
+
+    /// Whether the person's roles grant `view`.
+    pub fn may_view(&self, view: crate::authz::View) -> bool {
+        self.can_view(view.key())
+    }
+
+    /// [`Me::may`] by key, for keys that are data (an API key's scopes, a
+    /// role's grants being compared).
     pub fn can(&self, permission: &str) -> bool {
         self.permissions
             .binary_search_by(|p| p.as_str().cmp(permission))
@@ -139,6 +151,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authz::Perm;
 
     #[test]
     fn next_stays_on_this_site() {
@@ -174,7 +187,7 @@ mod tests {
         };
         assert!(me.can_view("users"));
         assert!(!me.can_view("tenants"));
-        assert!(me.can("user:read"));
-        assert!(!me.can("user:delete"));
+        assert!(me.may(Perm::UserRead));
+        assert!(!me.may(Perm::UserDelete));
     }
 }

@@ -1,6 +1,7 @@
 //! Server side of signing in: the session record, resolving the principal of
 //! a request, and the sign-in transaction.
 
+use crate::authz::Perm;
 use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
@@ -122,7 +123,7 @@ pub fn acting_as(me: &Me, grant: &ActingGrant) -> Me {
 /// unchanged (a stale or malformed record is ignored).
 pub async fn apply_acting(me: Arc<Me>, session: &Session, state: &crate::ssr::AppState, meta: &RequestMeta) -> Arc<Me> {
     let Ok(Some(grant)) = session.get::<ActingGrant>(SESSION_ACTING_KEY).await else { return me };
-    let staff = me.tenant.kind == "platform" && (me.can("system:admin") || me.can("support:cross_tenant"));
+    let staff = me.tenant.kind == "platform" && (me.may(Perm::SystemAdmin) || me.may(Perm::SupportCrossTenant));
     if !staff || grant.tenant.id == me.tenant.id {
         return me;
     }

@@ -66,6 +66,55 @@ permissions! {
     AuditExport => "audit:export",
 }
 
+/// Every view (screen) the console has, by its key in the `views` table
+/// (a test keeps them equal), with the title its pages and 403 page show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum View {
+    Overview,
+    Users,
+    Teams,
+    Roles,
+    Documents,
+    Audit,
+    Tenants,
+    AccessLog,
+}
+
+impl View {
+    pub const ALL: &'static [View] =
+        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            View::Overview => "overview",
+            View::Users => "users",
+            View::Teams => "teams",
+            View::Roles => "roles",
+            View::Documents => "documents",
+            View::Audit => "audit",
+            View::Tenants => "tenants",
+            View::AccessLog => "access_log",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::Users => "Users",
+            View::Teams => "Teams",
+            View::Roles => "Roles and permissions",
+            View::Documents => "Documents",
+            View::Audit => "Audit log",
+            View::Tenants => "Tenants",
+            View::AccessLog => "Access log",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<View> {
+        View::ALL.iter().copied().find(|v| v.key() == key)
+    }
+}
+
 /// Checks a `resource:action` key's shape.
 pub fn is_permission_key(key: &str) -> bool {
     let Some((resource, action)) = key.split_once(':') else { return false };
@@ -87,6 +136,10 @@ mod tests {
             assert!(is_permission_key(perm.key()), "{}", perm.key());
         }
         assert_eq!(Perm::parse("user:fly"), None);
+        for view in View::ALL {
+            assert_eq!(View::parse(view.key()), Some(*view));
+            assert!(!view.title().is_empty());
+        }
         assert!(!is_permission_key("user"));
         assert!(!is_permission_key("User:read"));
         assert!(!is_permission_key("user:read:x"));

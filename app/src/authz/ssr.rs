@@ -412,12 +412,12 @@ pub async fn explain(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, ta
 /// Authorises the current request for a view's own data (a page that is not
 /// one action, such as the overview): 401 anonymous, 403 (recorded) when
 /// the user's roles do not grant the view.
-pub async fn require_view(view: &str) -> Result<Actor, AppError> {
+pub async fn require_view(view: super::View) -> Result<Actor, AppError> {
     let state = app_state()?;
     let me = current_user().ok_or(AppError::Unauthenticated)?;
     let meta = request_meta();
-    if !me.can_view(view) {
-        record_denial(&state.pool, &me, &meta, json!({ "view": view })).await;
+    if !me.may_view(view) {
+        record_denial(&state.pool, &me, &meta, json!({ "view": view.key() })).await;
         return Err(AppError::Forbidden);
     }
     let mut tx = state.pool.begin().await?;
@@ -428,11 +428,11 @@ pub async fn require_view(view: &str) -> Result<Actor, AppError> {
 
 /// Records, in the background, that the current user was refused a view.
 /// The page does not wait for it.
-pub fn record_view_denial(view: &'static str) {
+pub fn record_view_denial(view: super::View) {
     let (Ok(state), Some(me)) = (crate::ssr::app_state(), crate::ssr::current_user()) else { return };
     let meta = request_meta();
     tokio::spawn(async move {
-        record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view })).await;
+        record_denial(&state.pool, &me, &meta, serde_json::json!({ "view": view.key() })).await;
     });
 }
 

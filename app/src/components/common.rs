@@ -1,6 +1,7 @@
 //! Building blocks several areas' pages share: list query strings and
 //! filter menus, a password shown once, an entity's history.
 
+use crate::authz::Perm;
 use super::*;
 use crate::audit::HistoryRow;
 use crate::nav::MeResource;
@@ -58,7 +59,7 @@ pub fn HistoryCard(entity_type: &'static str, id: uuid::Uuid, rows: Vec<HistoryR
         <section class=CARD aria-labelledby="history-heading">
             <div class="flex items-baseline justify-between">
                 <h2 id="history-heading" class=HEADING>"History"</h2>
-                {me.can("audit:read").then(|| view! {
+                {me.may(Perm::AuditRead).then(|| view! {
                     <a href=format!("/audit?entity_type={entity_type}&entity_id={id}") class=format!("{LINK} text-sm") data-testid="all-events">"All its events →"</a>
                 })}
             </div>

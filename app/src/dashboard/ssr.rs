@@ -14,7 +14,7 @@ const COUNT_DAYS: &str = "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, 
                            GROUP BY 1";
 
 pub async fn load() -> Result<Figures, AppError> {
-    let mut actor = require_view("overview").await?;
+    let mut actor = require_view(crate::authz::View::Overview).await?;
     let tenant_id = actor.tenant_id();
     let can = |p: Perm| actor.me().can(p.key());
     let (read_users, read_documents, read_audit) = (can(Perm::UserRead), can(Perm::DocumentRead), can(Perm::AuditRead));

@@ -5,6 +5,7 @@
 //! Uploads are plain multipart forms posted to the upload handlers, so they
 //! work the same with and without JavaScript; downloads are plain links.
 
+use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -38,9 +39,9 @@ pub fn DocumentsPage() -> impl IntoView {
         let get = |k: &str| q.get(k).unwrap_or_default();
         DocQuery { q: get("q"), tag: get("tag"), uploader: get("uploader"), from: get("from"), to: get("to"), deleted: get("deleted"), after: get("after") }
     };
-    let list = Resource::new(params, move |p| crate::pages::gated(me, "documents", list_documents(p)));
+    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Documents, list_documents(p)));
     view! {
-        <ViewGate view="documents">
+        <ViewGate view=authz::View::Documents>
             <Title text="Documents" />
             <PageHeader title="Documents" purpose="Files with immutable versions: every upload is kept, with who sent it and its checksum.">
                 <a href=move || if params().deleted == "1" { "/documents" } else { "/documents?deleted=1" } class=BUTTON_SECONDARY>
@@ -56,7 +57,7 @@ pub fn DocumentsPage() -> impl IntoView {
                             view! {
                                 <div class="grid gap-6 xl:grid-cols-4">
                                     <div class="xl:col-span-3"><DocTable list p /></div>
-                                    {me.can("document:write").then(|| view! { <UploadForm limit /> })}
+                                    {me.may(Perm::DocumentWrite).then(|| view! { <UploadForm limit /> })}
                                 </div>
                             }.into_any()
                         }
@@ -181,7 +182,7 @@ pub fn DocumentPage() -> impl IntoView {
     let c = (successes(update), successes(delete), successes(restore));
     let doc = Resource::new(
         move || (id(), c.0.get() + c.1.get() + c.2.get()),
-        move |(id, _)| crate::pages::gated(me, "documents", async move {
+        move |(id, _)| crate::pages::gated(me, authz::View::Documents, async move {
             match id {
                 Some(id) => get_document(id).await,
                 None => Err(crate::error::AppError::NotFound),
@@ -189,7 +190,7 @@ pub fn DocumentPage() -> impl IntoView {
         }),
     );
     view! {
-        <ViewGate view="documents">
+        <ViewGate view=authz::View::Documents>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match doc.await {
@@ -211,14 +212,14 @@ fn DocumentView(
     restore: ServerAction<RestoreDocument>,
 ) -> impl IntoView {
     let me = expect_context::<MeResource>();
-    let may = move |p: &str| me.can(p);
+    let may = move |p: Perm| me.may(p);
     let (refusal, typed) = upload_refusal();
     let id = d.id;
     let deleted = d.deleted;
     // The stored pairs, then three empty rows to add more.
     let mut rows = d.metadata.clone();
     rows.extend((0..3).map(|_| (String::new(), String::new())));
-    let editable = may("document:write") && !deleted;
+    let editable = may(Perm::DocumentWrite) && !deleted;
     view! {
         <Title text=d.title.clone() />
         <PageHeader title=d.title.clone() purpose=format!("{} · {} · version {} · uploaded by {} on {}", d.file_name, human_size(d.size_bytes), d.current_version, d.uploader, d.created_at)>
@@ -300,7 +301,7 @@ fn DocumentView(
                 </ActionForm>
                 {outcome(delete, "Document deleted.")}
                 {outcome(restore, "Document restored.")}
-                {(may("document:delete") && !deleted).then(|| view! {
+                {(may(Perm::DocumentDelete) && !deleted).then(|| view! {
                     <Confirm label="Delete document" question="Delete this document? Its versions are kept, and it can be restored.">
                         <ActionForm action=delete>
                             <input type="hidden" name="document_id" value=id.to_string() />
@@ -308,7 +309,7 @@ fn DocumentView(
                         </ActionForm>
                     </Confirm>
                 })}
-                {(may("document:delete") && deleted).then(|| view! {
+                {(may(Perm::DocumentDelete) && deleted).then(|| view! {
                     <ActionForm action=restore>
                         <input type="hidden" name="document_id" value=id.to_string() />
                         <button type="submit" class=BUTTON_SECONDARY data-testid="restore-document">"Restore document"</button>

@@ -4,6 +4,7 @@
 //! the view. Hiding an entry is only courtesy: the page itself refuses
 //! (see `pages::ViewGate`).
 
+use crate::authz::Perm;
 use crate::auth::{current_user, Me, SignOut};
 use crate::components::BUTTON_QUIET;
 use crate::error::AppError;
@@ -19,11 +20,18 @@ pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
 impl MeResource {
     /// Whether the signed-in user holds `permission` (false while unknown):
     /// for showing controls; the server function decides.
+    pub fn may(&self, perm: crate::authz::Perm) -> bool {
+        self.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.may(perm))
+    }
+
+    /// [`MeResource::may`] by key, for keys that are data (the role
+    /// matrix's catalogue).
     pub fn can(&self, permission: &str) -> bool {
         self.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can(permission))
     }
 
-    /// Whether the signed-in user may open `view` (false while unknown).
+    /// Whether the signed-in user may open the view keyed `view` (false
+    /// while unknown), for keys that are data.
     pub fn can_view(&self, view: &str) -> bool {
         self.0.get_untracked().and_then(|r| r.ok()).flatten().is_some_and(|m| m.can_view(view))
     }
@@ -144,7 +152,7 @@ fn TenantSwitcher() -> impl IntoView {
 #[component]
 fn UserMenu(me: Me) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
-    let staff = me.platform_home().is_some() && me.can("support:cross_tenant");
+    let staff = me.platform_home().is_some() && me.may(Perm::SupportCrossTenant);
     view! {
         <div class="flex items-center gap-3">
             {staff.then(|| view! { <TenantSwitcher /> })}

@@ -2,30 +2,17 @@
 //! which refuses with a 403 page when the user's roles do not grant the view.
 //! This module holds the gate, the overview, and the 403 and 404 pages.
 
+use crate::authz;
 use crate::components::{FlashNotice, FlashResource, PageHeader, CARD, HEADING, LINK};
+use crate::authz::View;
 use crate::nav::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The title of each view, by key.
-fn title_of(view: &str) -> &'static str {
-    match view {
-        "overview" => "Overview",
-        "users" => "Users",
-        "teams" => "Teams",
-        "roles" => "Roles and permissions",
-        "documents" => "Documents",
-        "audit" => "Audit log",
-        "tenants" => "Tenants",
-        "access_log" => "Access log",
-        _ => "",
-    }
-}
-
 /// Renders its children only when the signed-in user may open `view`;
 /// otherwise a 403 page.
 #[component]
-pub fn ViewGate(view: &'static str, children: ChildrenFn) -> impl IntoView {
+pub fn ViewGate(view: View, children: ChildrenFn) -> impl IntoView {
     let me = expect_context::<MeResource>().0;
     let flash = use_context::<FlashResource>();
     view! {
@@ -38,7 +25,7 @@ pub fn ViewGate(view: &'static str, children: ChildrenFn) -> impl IntoView {
                         let _ = flash.0.await;
                     }
                     match me.await {
-                        Ok(Some(me)) if me.can_view(view) => view! { <FlashNotice /> {children()} }.into_any(),
+                        Ok(Some(me)) if me.may_view(view) => view! { <FlashNotice /> {children()} }.into_any(),
                         Ok(Some(me)) => view! { <Forbidden view tenant=me.tenant.name /> }.into_any(),
                         _ => ().into_any(),
                     }
@@ -51,9 +38,9 @@ pub fn ViewGate(view: &'static str, children: ChildrenFn) -> impl IntoView {
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
-    let figures = Resource::new(|| (), move |_| gated(me, "overview", crate::dashboard::dashboard()));
+    let figures = Resource::new(|| (), move |_| gated(me, authz::View::Overview, crate::dashboard::dashboard()));
     view! {
-        <ViewGate view="overview">
+        <ViewGate view=authz::View::Overview>
             <Title text="Overview" />
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -142,13 +129,13 @@ fn Figures(f: crate::dashboard::Figures) -> impl IntoView {
 
 /// The 403 page: says what was refused and what to do, and sets the status.
 #[component]
-pub fn Forbidden(view: &'static str, tenant: String) -> impl IntoView {
+pub fn Forbidden(view: View, tenant: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
         crate::ssr::set_status(403);
         crate::authz::ssr::record_view_denial(view);
     }
-    let title = title_of(view);
+    let title = view.title();
     view! {
         <Title text="No access" />
         <div class=format!("{CARD} max-w-xl") data-testid="forbidden" role="alert">
@@ -180,9 +167,9 @@ pub fn NotFound() -> impl IntoView {
 
 /// Runs a page's data call only when the signed-in user may open `view`:
 /// a refused page fetches nothing (and records one denial, not two).
-pub async fn gated<T>(me: MeResource, view: &'static str, call: impl std::future::Future<Output = Result<T, crate::error::AppError>>) -> Result<T, crate::error::AppError> {
+pub async fn gated<T>(me: MeResource, view: View, call: impl std::future::Future<Output = Result<T, crate::error::AppError>>) -> Result<T, crate::error::AppError> {
     match me.0.await {
-        Ok(Some(m)) if m.can_view(view) => call.await,
+        Ok(Some(m)) if m.may_view(view) => call.await,
         Ok(Some(_)) => Err(crate::error::AppError::Forbidden),
         _ => Err(crate::error::AppError::Unauthenticated),
     }

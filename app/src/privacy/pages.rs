@@ -13,7 +13,7 @@ pub fn DeletionRequestsPage() -> impl IntoView {
     let (a, b) = (crate::components::successes(resolve), crate::components::successes(retention));
     let data = Resource::new(move || (a.get(), b.get()), |_| list_deletion_requests());
     view! {
-        <crate::pages::ViewGate view="users">
+        <crate::pages::ViewGate view=crate::authz::View::Users>
             <Title text="Deletion requests" />
             <PageHeader title="Deletion requests" purpose="People who asked for their account to be deleted. Completing a request anonymises them." />
             <Transition fallback=|| ()>

@@ -1,6 +1,7 @@
 //! The roles screens: the list, a new custom role, a role's page (its
 //! permission and view matrix, holders, history) and "explain access".
 
+use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -17,19 +18,19 @@ pub fn RolesPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let query = use_query_map();
     let deleted = move || query.read().get("deleted").is_some_and(|d| d == "1");
-    let roles = Resource::new(deleted, move |deleted| crate::pages::gated(me, "roles", list_roles(deleted)));
+    let roles = Resource::new(deleted, move |deleted| crate::pages::gated(me, authz::View::Roles, list_roles(deleted)));
     view! {
-        <ViewGate view="roles">
+        <ViewGate view=authz::View::Roles>
             <Title text="Roles" />
             <PageHeader title="Roles and permissions" purpose="What each role lets its holders see and do.">
                 <a href="/roles/explain" class=BUTTON_SECONDARY data-testid="explain-access-link">"Explain access"</a>
                 <a href=move || if deleted() { "/roles" } else { "/roles?deleted=1" } class=BUTTON_SECONDARY>
                     {move || if deleted() { "Live roles" } else { "Deleted roles" }}
                 </a>
-                {me.can("role:manage").then(|| view! { <a href="/roles/new" class=BUTTON data-testid="new-role-link">"New role"</a> })}
+                {me.may(Perm::RoleManage).then(|| view! { <a href="/roles/new" class=BUTTON data-testid="new-role-link">"New role"</a> })}
             </PageHeader>
             <MfaRequirementCard />
-            <crate::api_keys::pages::ApiKeyLifetimeCard editable=me.can("role:manage") />
+            <crate::api_keys::pages::ApiKeyLifetimeCard editable=me.may(Perm::RoleManage) />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     match roles.await {
@@ -147,19 +148,19 @@ pub fn NewRolePage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let query = use_query_map();
     let action = ServerAction::<CreateRole>::new();
-    let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, "roles", role_catalogue()));
+    let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Roles, role_catalogue()));
     // "Copy to a custom role" starts from an existing role's grants.
     let from = Resource::new(
         move || query.read().get("from").and_then(|f| f.parse::<uuid::Uuid>().ok()),
         move |from| async move {
             match from {
-                Some(id) => crate::pages::gated(me, "roles", get_role(id)).await.ok(),
+                Some(id) => crate::pages::gated(me, authz::View::Roles, get_role(id)).await.ok(),
                 None => None,
             }
         },
     );
     view! {
-        <ViewGate view="roles">
+        <ViewGate view=authz::View::Roles>
             <Title text="New role" />
             <PageHeader title="New role" purpose="A custom role: pick the views its holders see and what they may do." />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
@@ -179,9 +180,9 @@ pub fn NewRolePage() -> impl IntoView {
                                         <Field name="name" label="Name" value=name autocomplete="off" error=field_error(action, "name") />
                                         <Field name="description" label="Description" value=description optional=true error=field_error(action, "description") />
                                     </div>
-                                    <Matrix groups permissions views editable=me.can("role:manage") perms_error=field_error(action, "perms") views_error=field_error(action, "views") />
+                                    <Matrix groups permissions views editable=me.may(Perm::RoleManage) perms_error=field_error(action, "perms") views_error=field_error(action, "views") />
                                     <div class="flex gap-2 pt-2">
-                                        {me.can("role:manage").then(|| view! { <button type="submit" class=BUTTON data-testid="create-role">"Create role"</button> })}
+                                        {me.may(Perm::RoleManage).then(|| view! { <button type="submit" class=BUTTON data-testid="create-role">"Create role"</button> })}
                                         <a href="/roles" class=BUTTON_SECONDARY>"Back to roles"</a>
                                     </div>
                                 </ActionForm>
@@ -205,16 +206,16 @@ pub fn RolePage() -> impl IntoView {
     let c = (successes(update), successes(delete), successes(restore));
     let role = Resource::new(
         move || (id(), c.0.get() + c.1.get() + c.2.get()),
-        move |(id, _)| crate::pages::gated(me, "roles", async move {
+        move |(id, _)| crate::pages::gated(me, authz::View::Roles, async move {
             match id {
                 Some(id) => get_role(id).await,
                 None => Err(crate::error::AppError::NotFound),
             }
         }),
     );
-    let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, "roles", role_catalogue()));
+    let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Roles, role_catalogue()));
     view! {
-        <ViewGate view="roles">
+        <ViewGate view=authz::View::Roles>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     let groups = catalogue.await.unwrap_or_default();
@@ -223,7 +224,7 @@ pub fn RolePage() -> impl IntoView {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(r) => {
                             let rid = r.id;
-                            let manage = me.can("role:manage");
+                            let manage = me.may(Perm::RoleManage);
                             let editable = manage && !r.is_system && !r.deleted;
                             let (deleted, system) = (r.deleted, r.is_system);
                             view! {
@@ -325,16 +326,16 @@ pub fn ExplainPage() -> impl IntoView {
         let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
         (get("user"), get("email"), get("view"), get("permission"))
     };
-    let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, "roles", role_catalogue()));
+    let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Roles, role_catalogue()));
     let answer = Resource::new(asked, move |(user, email, view, permission)| async move {
         if user.is_none() && email.is_none() && view.is_none() && permission.is_none() {
             return None;
         }
         let user = user.and_then(|u| u.parse().ok());
-        Some(crate::pages::gated(me, "roles", explain_access(user, email, view, permission)).await)
+        Some(crate::pages::gated(me, authz::View::Roles, explain_access(user, email, view, permission)).await)
     });
     view! {
-        <ViewGate view="roles">
+        <ViewGate view=authz::View::Roles>
             <Title text="Explain access" />
             <PageHeader title="Explain access" purpose="Why someone can or cannot open a screen or do an action, and which roles and teams decide it." />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
@@ -409,7 +410,7 @@ fn MfaRequirementCard() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let current = level.await.unwrap_or_else(|_| "off".into());
-                    let editable = me.can("role:manage");
+                    let editable = me.may(Perm::RoleManage);
                     view! {
                         <ActionForm action=save attr:class="mt-3 flex flex-wrap items-end gap-3">
                             <fieldset class="flex flex-wrap gap-4 text-sm" disabled=!editable>

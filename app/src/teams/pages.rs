@@ -1,6 +1,7 @@
 //! The teams screens: the list with a new-team form, and a team's page
 //! (rename, lead, members, roles, delete and restore).
 
+use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -17,9 +18,9 @@ pub fn TeamsPage() -> impl IntoView {
     let deleted = move || query.read().get("deleted").is_some_and(|d| d == "1");
     let create = ServerAction::<CreateTeam>::new();
     let created = successes(create);
-    let teams = Resource::new(move || (deleted(), created.get()), move |(deleted, _)| crate::pages::gated(me, "teams", list_teams(deleted)));
+    let teams = Resource::new(move || (deleted(), created.get()), move |(deleted, _)| crate::pages::gated(me, authz::View::Teams, list_teams(deleted)));
     view! {
-        <ViewGate view="teams">
+        <ViewGate view=authz::View::Teams>
             <Title text="Teams" />
             <PageHeader title="Teams" purpose="Groups of people who share roles.">
                 <a href=move || if deleted() { "/teams" } else { "/teams?deleted=1" } class=BUTTON_SECONDARY>
@@ -54,7 +55,7 @@ pub fn TeamsPage() -> impl IntoView {
                         })}
                     </Transition>
                 </div>
-                {me.can("team:manage").then(|| view! {
+                {me.may(Perm::TeamManage).then(|| view! {
                     <section class=CARD aria-labelledby="new-team-heading">
                         <h2 id="new-team-heading" class=HEADING>"New team"</h2>
                         <ActionForm action=create attr:class="mt-3 space-y-2" attr:data-testid="new-team-form">
@@ -85,7 +86,7 @@ pub fn TeamPage() -> impl IntoView {
     let c = (successes(update), successes(delete), successes(restore), successes(add), successes(remove), successes(grant), successes(revoke));
     let team = Resource::new(
         move || (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get()),
-        move |(id, _)| crate::pages::gated(me, "teams", async move {
+        move |(id, _)| crate::pages::gated(me, authz::View::Teams, async move {
             match id {
                 Some(id) => get_team(id).await,
                 None => Err(crate::error::AppError::NotFound),
@@ -95,12 +96,12 @@ pub fn TeamPage() -> impl IntoView {
     // People to add: the tenant's users (first page, by name).
     let people = Resource::new(|| (), move |_| async move {
         match me.0.await {
-            Ok(Some(m)) if m.can("user:read") => crate::users::list_users(crate::users::UserQuery::default()).await,
+            Ok(Some(m)) if m.may(Perm::UserRead) => crate::users::list_users(crate::users::UserQuery::default()).await,
             _ => Err(crate::error::AppError::Forbidden),
         }
     });
     view! {
-        <ViewGate view="teams">
+        <ViewGate view=authz::View::Teams>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let people = people.await.map(|l| l.rows).unwrap_or_default();
@@ -108,7 +109,7 @@ pub fn TeamPage() -> impl IntoView {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(t) => {
-                            let may = move |p: &str| me.can(p);
+                            let may = move |p: Perm| me.may(p);
                             let tid = t.id;
                             let lead_options: Vec<(String, String)> = t.members.iter().map(|(id, n, _)| (id.to_string(), n.clone())).collect();
                             let addable: Vec<(String, String)> = people.iter().filter(|p| !t.members.iter().any(|(id, _, _)| *id == p.id)).map(|p| (p.id.to_string(), format!("{} ({})", p.display_name, p.email))).collect();
@@ -129,7 +130,7 @@ pub fn TeamPage() -> impl IntoView {
                                                 {t.members.iter().cloned().map(|(uid, name, email)| view! {
                                                     <li class="flex items-center justify-between py-2 text-sm">
                                                         <span><a href=format!("/users/{uid}") class=LINK>{name.clone()}</a> " · " {email} {(t.lead_user_id == Some(uid)).then_some(" · lead")}</span>
-                                                        {(may("team:manage") && !deleted).then(|| view! {
+                                                        {(may(Perm::TeamManage) && !deleted).then(|| view! {
                                                             <ActionForm action=remove>
                                                                 <input type="hidden" name="team_id" value=tid.to_string() />
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -139,7 +140,7 @@ pub fn TeamPage() -> impl IntoView {
                                                     </li>
                                                 }).collect_view()}
                                             </ul>
-                                            {(may("team:manage") && !deleted && !addable.is_empty()).then(|| view! {
+                                            {(may(Perm::TeamManage) && !deleted && !addable.is_empty()).then(|| view! {
                                                 <ActionForm action=add attr:class="mt-3 flex items-end gap-2" attr:data-testid="add-member-form">
                                                     <input type="hidden" name="team_id" value=tid.to_string() />
                                                     <div class="flex-1"><SelectField name="user_id" label="Add a member" options=addable /></div>
@@ -156,7 +157,7 @@ pub fn TeamPage() -> impl IntoView {
                                                 {t.roles.iter().cloned().map(|(rid, name)| view! {
                                                     <li class="flex items-center justify-between py-2 text-sm">
                                                         <a href=format!("/roles/{rid}") class=LINK>{name.clone()}</a>
-                                                        {(may("role:assign") && !deleted).then(|| view! {
+                                                        {(may(Perm::RoleAssign) && !deleted).then(|| view! {
                                                             <ActionForm action=revoke>
                                                                 <input type="hidden" name="team_id" value=tid.to_string() />
                                                                 <input type="hidden" name="role_id" value=rid.to_string() />
@@ -166,7 +167,7 @@ pub fn TeamPage() -> impl IntoView {
                                                     </li>
                                                 }).collect_view()}
                                             </ul>
-                                            {(may("role:assign") && !deleted && !grantable.is_empty()).then(|| view! {
+                                            {(may(Perm::RoleAssign) && !deleted && !grantable.is_empty()).then(|| view! {
                                                 <ActionForm action=grant attr:class="mt-3 flex items-end gap-2" attr:data-testid="grant-team-role-form">
                                                     <input type="hidden" name="team_id" value=tid.to_string() />
                                                     <div class="flex-1"><SelectField name="role_id" label="Grant a role" options=grantable /></div>
@@ -186,11 +187,11 @@ pub fn TeamPage() -> impl IntoView {
                                             <Field name="name" label="Name" value=t.name.clone() error=field_error(update, "name") />
                                             <Field name="description" label="Description" value=t.description.clone() optional=true error=field_error(update, "description") />
                                             <SelectField name="lead_user_id" label="Lead" options=lead_options selected=t.lead_user_id.map(|l| l.to_string()).unwrap_or_default() empty="No lead" error=field_error(update, "lead_user_id") />
-                                            {(may("team:manage") && !deleted).then(|| view! { <button type="submit" class=BUTTON>"Save team"</button> })}
+                                            {(may(Perm::TeamManage) && !deleted).then(|| view! { <button type="submit" class=BUTTON>"Save team"</button> })}
                                         </ActionForm>
                                         {outcome(delete, "Team deleted.")}
                                         {outcome(restore, "Team restored.")}
-                                        {(may("team:manage") && !deleted).then(|| view! {
+                                        {(may(Perm::TeamManage) && !deleted).then(|| view! {
                                             <Confirm label="Delete team" question="Delete this team? Its members lose the roles it gives them. You can restore it later.">
                                                 <ActionForm action=delete>
                                                     <input type="hidden" name="team_id" value=tid.to_string() />
@@ -198,7 +199,7 @@ pub fn TeamPage() -> impl IntoView {
                                                 </ActionForm>
                                             </Confirm>
                                         })}
-                                        {(may("team:manage") && deleted).then(|| view! {
+                                        {(may(Perm::TeamManage) && deleted).then(|| view! {
                                             <ActionForm action=restore>
                                                 <input type="hidden" name="team_id" value=tid.to_string() />
                                                 <button type="submit" class=BUTTON_SECONDARY>"Restore team"</button>

@@ -1,6 +1,7 @@
 //! Platform staff's tenant screens: the list, a new tenant with its first
 //! owner, and a tenant's page (settings, suspend, delete, act inside).
 
+use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -18,13 +19,13 @@ pub fn TenantsPage() -> impl IntoView {
         let q = query.read();
         TenantQuery { q: q.get("q").unwrap_or_default(), status: q.get("status").unwrap_or_default(), after: q.get("after").unwrap_or_default() }
     };
-    let list = Resource::new(params, move |p| crate::pages::gated(me, "tenants", list_tenants(p)));
+    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Tenants, list_tenants(p)));
     let act = ServerAction::<ActInTenant>::new();
     view! {
-        <ViewGate view="tenants">
+        <ViewGate view=authz::View::Tenants>
             <Title text="Tenants" />
             <PageHeader title="Tenants" purpose="Every organisation on this platform.">
-                {me.can("tenant:create").then(|| view! { <a href="/tenants/new" class=BUTTON data-testid="new-tenant">"New tenant"</a> })}
+                {me.may(Perm::TenantCreate).then(|| view! { <a href="/tenants/new" class=BUTTON data-testid="new-tenant">"New tenant"</a> })}
             </PageHeader>
             <Form method="GET" action="/tenants" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
                 <div class="min-w-[16rem] flex-1">
@@ -104,7 +105,7 @@ fn plan_options() -> Vec<(String, String)> {
 pub fn NewTenantPage() -> impl IntoView {
     let action = ServerAction::<CreateTenant>::new();
     view! {
-        <ViewGate view="tenants">
+        <ViewGate view=authz::View::Tenants>
             <Title text="New tenant" />
             <PageHeader title="New tenant" purpose="An organisation, its roles and modules, and its first owner." />
             <div class=format!("{CARD} max-w-xl")>
@@ -148,7 +149,7 @@ pub fn TenantPage() -> impl IntoView {
     let changes = (successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore));
     let tenant = Resource::new(
         move || (id(), changes.0.get() + changes.1.get() + changes.2.get() + changes.3.get() + changes.4.get()),
-        move |(id, _)| crate::pages::gated(me, "tenants", async move {
+        move |(id, _)| crate::pages::gated(me, authz::View::Tenants, async move {
             match id {
                 Some(id) => get_tenant(id).await,
                 None => Err(crate::error::AppError::NotFound),
@@ -156,14 +157,14 @@ pub fn TenantPage() -> impl IntoView {
         }),
     );
     view! {
-        <ViewGate view="tenants">
+        <ViewGate view=authz::View::Tenants>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match tenant.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(t) => {
-                            let may = move |p: &str| me.can(p);
+                            let may = move |p: Perm| me.may(p);
                             let tid = t.row.id;
                             let customer = t.row.kind == "customer";
                             let created_at = t.row.created_at.clone();
@@ -189,7 +190,7 @@ pub fn TenantPage() -> impl IntoView {
                                                 <SelectField name="plan" label="Plan" options=plan_options() selected=t.row.plan.clone() error=field_error(update, "plan") />
                                                 {customer.then(|| module_boxes(t.row.modules.clone()))}
                                                 <Field name="brand_colour" label="Brand colour" value=t.brand_colour.clone() optional=true hint="Like #4f46e5." error=field_error(update, "brand_colour") />
-                                                {may("tenant:update").then(|| view! { <button type="submit" class=BUTTON>"Save settings"</button> })}
+                                                {may(Perm::TenantUpdate).then(|| view! { <button type="submit" class=BUTTON>"Save settings"</button> })}
                                             </ActionForm>
                                         </section>
                                         <section class=CARD aria-labelledby="history-heading">
@@ -205,7 +206,7 @@ pub fn TenantPage() -> impl IntoView {
                                         {outcome(restore, "Tenant restored.")}
                                         <p class="text-sm text-slate-600 dark:text-slate-300">"Created " {created_at} "."</p>
                                         <div class="flex flex-wrap gap-2">
-                                            {(customer && !deleted && !suspended && may("tenant:suspend")).then(|| view! {
+                                            {(customer && !deleted && !suspended && may(Perm::TenantSuspend)).then(|| view! {
                                                 <Confirm label="Suspend" question="Suspend this tenant? Its members are signed out and cannot sign in until it is reactivated.">
                                                     <ActionForm action=suspend>
                                                         <input type="hidden" name="tenant_id" value=tid.to_string() />
@@ -213,13 +214,13 @@ pub fn TenantPage() -> impl IntoView {
                                                     </ActionForm>
                                                 </Confirm>
                                             })}
-                                            {(customer && !deleted && suspended && may("tenant:suspend")).then(|| view! {
+                                            {(customer && !deleted && suspended && may(Perm::TenantSuspend)).then(|| view! {
                                                 <ActionForm action=reactivate>
                                                     <input type="hidden" name="tenant_id" value=tid.to_string() />
                                                     <button type="submit" class=BUTTON_SECONDARY>"Reactivate"</button>
                                                 </ActionForm>
                                             })}
-                                            {(customer && !deleted && may("tenant:delete")).then(|| view! {
+                                            {(customer && !deleted && may(Perm::TenantDelete)).then(|| view! {
                                                 <Confirm label="Delete" question="Delete this tenant? Its members are signed out. You can restore it later.">
                                                     <ActionForm action=delete>
                                                         <input type="hidden" name="tenant_id" value=tid.to_string() />
@@ -227,7 +228,7 @@ pub fn TenantPage() -> impl IntoView {
                                                     </ActionForm>
                                                 </Confirm>
                                             })}
-                                            {(customer && deleted && may("tenant:delete")).then(|| view! {
+                                            {(customer && deleted && may(Perm::TenantDelete)).then(|| view! {
                                                 <ActionForm action=restore>
                                                     <input type="hidden" name="tenant_id" value=tid.to_string() />
                                                     <button type="submit" class=BUTTON_SECONDARY>"Restore"</button>

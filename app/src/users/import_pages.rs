@@ -1,6 +1,7 @@
 //! The import screens: the upload form with the latest imports, and an
 //! import's report (progress while it runs, then every refused row).
 
+use crate::authz;
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -14,9 +15,9 @@ pub fn ImportPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let query = use_query_map();
     let error = Signal::derive(move || query.read().get("error"));
-    let recent = Resource::new(|| (), move |_| crate::pages::gated(me, "users", list_imports()));
+    let recent = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Users, list_imports()));
     view! {
-        <ViewGate view="users">
+        <ViewGate view=authz::View::Users>
             <Title text="Import users" />
             <PageHeader title="Import users" purpose="Create many accounts from a CSV file. Valid rows go in; each refused row is reported with its reason." />
             <div class="grid gap-6 lg:grid-cols-3">
@@ -81,14 +82,14 @@ pub fn ImportReportPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<uuid::Uuid>().ok());
-    let report = Resource::new(id, move |id| crate::pages::gated(me, "users", async move {
+    let report = Resource::new(id, move |id| crate::pages::gated(me, authz::View::Users, async move {
         match id {
             Some(id) => get_import(id).await,
             None => Err(crate::error::AppError::NotFound),
         }
     }));
     view! {
-        <ViewGate view="users">
+        <ViewGate view=authz::View::Users>
             <Title text="Import" />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -1,6 +1,7 @@
 //! The users screens: the list (search, filters, ordering, keyset pages),
 //! a new user, a user's page, and platform staff's search across tenants.
 
+use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
 use crate::nav::MeResource;
@@ -20,15 +21,15 @@ pub fn UsersPage() -> impl IntoView {
         let get = |k: &str| q.get(k).unwrap_or_default();
         UserQuery { q: get("q"), status: get("status"), role: get("role"), team: get("team"), sort: get("sort"), after: get("after") }
     };
-    let list = Resource::new(params, move |p| crate::pages::gated(me, "users", list_users(p)));
+    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Users, list_users(p)));
     view! {
-        <ViewGate view="users">
+        <ViewGate view=authz::View::Users>
             <Title text="Users" />
             <PageHeader title="Users" purpose="Everyone in this organisation: find, invite, edit, suspend, reset passwords.">
-                {me.can("support:cross_tenant").then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
-                {me.can("user:read").then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
-                {me.can("user:delete").then(|| view! { <a href="/users/deletion-requests" class=BUTTON_SECONDARY data-testid="deletion-requests-link">"Deletion requests"</a> })}
-                {me.can("user:create").then(|| view! {
+                {me.may(Perm::SupportCrossTenant).then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
+                {me.may(Perm::UserRead).then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
+                {me.may(Perm::UserDelete).then(|| view! { <a href="/users/deletion-requests" class=BUTTON_SECONDARY data-testid="deletion-requests-link">"Deletion requests"</a> })}
+                {me.may(Perm::UserCreate).then(|| view! {
                     <a href="/users/import" class=BUTTON_SECONDARY data-testid="import-users">"Import CSV"</a>
                     <a href="/users/new" class=BUTTON data-testid="new-user">"New user"</a>
                 })}
@@ -95,9 +96,9 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
 pub fn NewUserPage() -> impl IntoView {
     let action = ServerAction::<CreateUser>::new();
     let me = expect_context::<MeResource>();
-    let roles = Resource::new(|| (), move |_| crate::pages::gated(me, "users", list_users(UserQuery::default())));
+    let roles = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Users, list_users(UserQuery::default())));
     view! {
-        <ViewGate view="users">
+        <ViewGate view=authz::View::Users>
             <Title text="New user" />
             <PageHeader title="New user" purpose="Create an account in this organisation." />
             <div class=format!("{CARD} max-w-xl")>
@@ -112,7 +113,7 @@ pub fn NewUserPage() -> impl IntoView {
                     <Field name="display_name" label="Name" autocomplete="off" error=field_error(action, "display_name") />
                     <Field name="email" label="Email" kind="email" autocomplete="off" error=field_error(action, "email") />
                     <Field name="password" label="Password" kind="password" autocomplete="new-password" optional=true hint="At least 12 characters. Leave empty and Steward makes a temporary one, shown once." error=field_error(action, "password") />
-                    {me.can("role:assign").then(|| view! {
+                    {me.may(Perm::RoleAssign).then(|| view! {
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
                                 let options: Vec<(String, String)> = roles.await.map(|l| l.roles.into_iter().map(|(id, n)| (id.to_string(), n)).collect()).unwrap_or_default();
@@ -160,7 +161,7 @@ pub fn UserPage() -> impl IntoView {
             let c = changes;
             (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get() + c.11.2.get())
         },
-        move |(id, _)| crate::pages::gated(me, "users", async move {
+        move |(id, _)| crate::pages::gated(me, authz::View::Users, async move {
             match id {
                 Some(id) => get_user(id).await,
                 None => Err(crate::error::AppError::NotFound),
@@ -169,14 +170,14 @@ pub fn UserPage() -> impl IntoView {
     );
 
     view! {
-        <ViewGate view="users">
+        <ViewGate view=authz::View::Users>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match user.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(u) => {
-                            let may = move |p: &str| me.can(p);
+                            let may = move |p: Perm| me.may(p);
                             let uid: uuid::Uuid = u.id;
                             let held_direct: Vec<uuid::Uuid> = u.roles.iter().filter(|r| r.via_team.is_none()).map(|r| r.role_id).collect();
                             let assignable: Vec<(String, String)> = u.all_roles.iter().filter(|(id, _)| !held_direct.contains(id)).map(|(id, n)| (id.to_string(), n.clone())).collect();
@@ -200,7 +201,7 @@ pub fn UserPage() -> impl IntoView {
                                                 <input type="hidden" name="version" value=u.version.to_string() />
                                                 <Field name="display_name" label="Name" value=u.display_name.clone() error=field_error(update, "display_name") />
                                                 <Field name="email" label="Email" kind="email" value=u.email.clone() error=field_error(update, "email") />
-                                                {may("user:update").then(|| view! { <button type="submit" class=BUTTON data-testid="save-profile">"Save profile"</button> })}
+                                                {may(Perm::UserUpdate).then(|| view! { <button type="submit" class=BUTTON data-testid="save-profile">"Save profile"</button> })}
                                             </ActionForm>
                                         </section>
 
@@ -214,7 +215,7 @@ pub fn UserPage() -> impl IntoView {
                                                     view! {
                                                         <li class="flex items-center justify-between py-2 text-sm">
                                                             <span>{r.name.clone()} {r.via_team.clone().map(|t| view! { <span class="text-slate-500">" · through team " {t}</span> })}</span>
-                                                            {(r.via_team.is_none() && may("role:assign")).then(|| view! {
+                                                            {(r.via_team.is_none() && may(Perm::RoleAssign)).then(|| view! {
                                                                 <ActionForm action=unassign>
                                                                     <input type="hidden" name="user_id" value=uid.to_string() />
                                                                     <input type="hidden" name="role_id" value=r.role_id.to_string() />
@@ -225,7 +226,7 @@ pub fn UserPage() -> impl IntoView {
                                                     }
                                                 }).collect_view()}
                                             </ul>
-                                            {(may("role:assign") && !assignable.is_empty()).then(|| view! {
+                                            {(may(Perm::RoleAssign) && !assignable.is_empty()).then(|| view! {
                                                 <ActionForm action=assign attr:class="mt-3 flex items-end gap-2" attr:data-testid="assign-role-form">
                                                     <input type="hidden" name="user_id" value=uid.to_string() />
                                                     <div class="flex-1"><SelectField name="role_id" label="Grant a role" options=assignable /></div>
@@ -244,7 +245,7 @@ pub fn UserPage() -> impl IntoView {
                                                     view! {
                                                         <li class="flex items-center justify-between py-2 text-sm">
                                                             <a href=format!("/teams/{team_id}") class=LINK>{name.clone()}</a>
-                                                            {may("team:manage").then(|| view! {
+                                                            {may(Perm::TeamManage).then(|| view! {
                                                                 <ActionForm action=remove_team>
                                                                     <input type="hidden" name="team_id" value=team_id.to_string() />
                                                                     <input type="hidden" name="user_id" value=uid.to_string() />
@@ -255,7 +256,7 @@ pub fn UserPage() -> impl IntoView {
                                                     }
                                                 }).collect_view()}
                                             </ul>
-                                            {(may("team:manage") && !joinable.is_empty()).then(|| view! {
+                                            {(may(Perm::TeamManage) && !joinable.is_empty()).then(|| view! {
                                                 <ActionForm action=add_team attr:class="mt-3 flex items-end gap-2">
                                                     <input type="hidden" name="user_id" value=uid.to_string() />
                                                     <div class="flex-1"><SelectField name="team_id" label="Add to a team" options=joinable /></div>
@@ -285,7 +286,7 @@ pub fn UserPage() -> impl IntoView {
                                                     {if u.locked_for_strangers_only {
                                                         ", from networks this person has not signed in from before. From their usual networks they can still sign in."
                                                     } else { "." }}
-                                                    {may("user:reset_password").then(|| view! {
+                                                    {may(Perm::UserResetPassword).then(|| view! {
                                                         <ActionForm action=unlock attr:class="mt-2">
                                                             <input type="hidden" name="user_id" value=uid.to_string() />
                                                             <button type="submit" class=BUTTON_SECONDARY data-testid="unlock-user">"Unlock sign-ins"</button>
@@ -304,7 +305,7 @@ pub fn UserPage() -> impl IntoView {
                                                 {outcome(reset, "")}
                                                 {move || reset.value().get().and_then(|r| r.ok()).map(|p| view! { <OneTimePassword password=p whom="this user" /> })}
                                                 <div class="flex flex-wrap gap-2">
-                                                    {(may("user:reset_password") && !u.deleted).then(|| view! {
+                                                    {(may(Perm::UserResetPassword) && !u.deleted).then(|| view! {
                                                         <Confirm label="Reset password" question="Make a new temporary password and sign this user out everywhere?">
                                                             <ActionForm action=reset>
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -312,7 +313,7 @@ pub fn UserPage() -> impl IntoView {
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}
-                                                    {(may("user:reset_password") && u.mfa_enabled).then(|| view! {
+                                                    {(may(Perm::UserResetPassword) && u.mfa_enabled).then(|| view! {
                                                         <Confirm label="Reset two-factor" question="Take away this user's second factor and sign them out everywhere? Do this only once you are sure who asked.">
                                                             <ActionForm action=reset_mfa>
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -320,7 +321,7 @@ pub fn UserPage() -> impl IntoView {
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}
-                                                    {(may("user:suspend") && active).then(|| view! {
+                                                    {(may(Perm::UserSuspend) && active).then(|| view! {
                                                         <Confirm label="Suspend" question="Suspend this user? They are signed out and cannot sign in until reactivated.">
                                                             <ActionForm action=suspend>
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -328,13 +329,13 @@ pub fn UserPage() -> impl IntoView {
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}
-                                                    {(may("user:suspend") && suspended).then(|| view! {
+                                                    {(may(Perm::UserSuspend) && suspended).then(|| view! {
                                                         <ActionForm action=reactivate>
                                                             <input type="hidden" name="user_id" value=uid.to_string() />
                                                             <button type="submit" class=BUTTON_SECONDARY>"Reactivate"</button>
                                                         </ActionForm>
                                                     })}
-                                                    {(may("user:delete") && !u.deleted).then(|| view! {
+                                                    {(may(Perm::UserDelete) && !u.deleted).then(|| view! {
                                                         <Confirm label="Delete" question="Delete this user? You can restore them later.">
                                                             <ActionForm action=delete>
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -342,10 +343,10 @@ pub fn UserPage() -> impl IntoView {
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}
-                                                    {may("user:export").then(|| view! {
+                                                    {may(Perm::UserExport).then(|| view! {
                                                         <a href=format!("/users/{uid}/export.json") class=BUTTON_SECONDARY data-testid="export-user-data">"Export personal data"</a>
                                                     })}
-                                                    {(may("user:delete") && !anonymised).then(|| view! {
+                                                    {(may(Perm::UserDelete) && !anonymised).then(|| view! {
                                                         <Confirm label="Anonymise" question="Remove this person's name, email, password, second factor, roles, teams, sessions and keys for good? The audit log keeps what it recorded. Type their email to confirm.">
                                                             <ActionForm action=anonymise attr:class="space-y-2">
                                                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -354,7 +355,7 @@ pub fn UserPage() -> impl IntoView {
                                                             </ActionForm>
                                                         </Confirm>
                                                     })}
-                                                    {(may("user:delete") && u.deleted).then(|| view! {
+                                                    {(may(Perm::UserDelete) && u.deleted).then(|| view! {
                                                         <ActionForm action=restore>
                                                             <input type="hidden" name="user_id" value=uid.to_string() />
                                                             <button type="submit" class=BUTTON_SECONDARY>"Restore"</button>
@@ -376,7 +377,7 @@ pub fn UserPage() -> impl IntoView {
                                                                 <div>{s.created_at} {s.current.then_some(" · this session")}</div>
                                                                 <div class="text-xs text-slate-500">{s.ip} " " {s.user_agent.chars().take(60).collect::<String>()}</div>
                                                             </div>
-                                                            {may("user:revoke_sessions").then(|| view! {
+                                                            {may(Perm::UserRevokeSessions).then(|| view! {
                                                                 <ActionForm action=revoke>
                                                                     <input type="hidden" name="user_id" value=uid.to_string() />
                                                                     <input type="hidden" name="session_id" value=s.id.to_string() />
@@ -388,7 +389,7 @@ pub fn UserPage() -> impl IntoView {
                                                 }).collect_view()}
                                             </ul>
                                             {u.sessions.is_empty().then(|| view! { <p class="mt-2 text-sm text-slate-500">"No active sessions."</p> })}
-                                            {(may("user:revoke_sessions") && !u.sessions.is_empty()).then(|| view! {
+                                            {(may(Perm::UserRevokeSessions) && !u.sessions.is_empty()).then(|| view! {
                                                 <ActionForm action=revoke attr:class="mt-3">
                                                     <input type="hidden" name="user_id" value=uid.to_string() />
                                                     <button type="submit" class=BUTTON_SECONDARY>"Sign out everywhere"</button>
@@ -412,12 +413,12 @@ pub fn FindUserPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let me = expect_context::<MeResource>();
-    let hits = Resource::new(q, move |q| crate::pages::gated(me, "users", async move {
+    let hits = Resource::new(q, move |q| crate::pages::gated(me, authz::View::Users, async move {
         if q.trim().is_empty() { Ok(Vec::new()) } else { search_users_across_tenants(q).await }
     }));
     let act = ServerAction::<crate::tenants::ActInTenant>::new();
     view! {
-        <ViewGate view="users">
+        <ViewGate view=authz::View::Users>
             <Title text="Find a user" />
             <PageHeader title="Find a user in any tenant" purpose="Platform staff only. Every search is recorded in the audit log." />
             <Form method="GET" action="/users/find" attr:class="mb-4 flex gap-2" attr:role="search">

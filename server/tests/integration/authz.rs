@@ -473,6 +473,11 @@ async fn the_permission_catalogue_and_the_code_agree() {
     keys.sort();
     code.sort();
     assert_eq!(keys, code);
+    let mut views: Vec<String> = sqlx::query_scalar("SELECT key FROM views ORDER BY key").fetch_all(&mut conn).await.unwrap();
+    let mut code: Vec<String> = app::authz::View::ALL.iter().map(|v| v.key().to_string()).collect();
+    views.sort();
+    code.sort();
+    assert_eq!(views, code, "the views table and authz::View");
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! Integration tests against a real PostgreSQL, through the real router.
 //! One binary (one link, one cluster) with a module per area.
 
+// The tests signal the processes they start (libc::kill) and ask who runs them.
+#![allow(unsafe_code)]
+
 mod support;
 
 mod api;
