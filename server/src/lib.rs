@@ -1,20 +1,23 @@
-//! The `steward` binary's library: configuration, the embedded PostgreSQL
-//! cluster, database set-up, the demo, and the web router. `main.rs` wires
+//! The `steward` binary's library, by part: `web` (the console over HTTP),
+//! `api` (`/api/v1`), `ops` (database set-up, backups), `cli` (the
+//! commands, the demo, bench data) and `embedded` (the PostgreSQL cluster). `main.rs` wires
 //! them to the command line; tests use them directly.
 
-pub mod access_log;
+/// The JSON API for integrations (`/api/v1`).
 pub mod api;
-pub mod backup;
+/// The command line: arguments, the demo, generated data for the bench.
 pub mod cli;
-pub mod client_addr;
-pub mod db;
-pub mod demo;
+/// Steward's own PostgreSQL cluster.
 pub mod embedded;
-pub mod gen_data;
-pub mod metrics;
-pub mod security;
-pub mod session_limit;
+/// Migrations, connection pools, backups.
+pub mod ops;
+/// The console over HTTP: the router and its layers, the access log, metrics.
 pub mod web;
+
+// Each part by its short path, as the binary and the tests name it.
+pub use cli::{demo, gen_data};
+pub use ops::{backup, db};
+pub use web::{access_log, client_addr, metrics, security, session_limit};
 
 use cli::DatabaseArgs;
 use db::Targets;

@@ -2,8 +2,14 @@
 //! layer, and the authentication middleware that resolves every request's
 //! principal before any page or server function runs.
 
+pub mod access_log;
+pub mod client_addr;
+pub mod metrics;
+pub mod security;
+pub mod session_limit;
+
 use app::documents::blobs::BlobStore;
-use crate::access_log::{self, AccessLog};
+use access_log::AccessLog;
 use crate::metrics::Metrics;
 use app::auth::ssr::{
     apply_acting, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,

@@ -1,5 +1,8 @@
 //! Command line and environment configuration of the `steward` binary.
 
+pub mod demo;
+pub mod gen_data;
+
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,5 @@
+//! Operating the database: migrations and connection pools (`db`), and
+//! backups (`backup`).
+
+pub mod backup;
+pub mod db;
