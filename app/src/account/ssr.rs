@@ -29,9 +29,7 @@ pub async fn reauthenticate(own: &Own, typed: &str, refused: &'static str) -> Re
         tx.commit().await?;
         return Err(crate::auth::ssr::too_many(block.until));
     }
-    let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
-        .bind(home.id)
-        .bind(me.user_id)
+    let stored: Option<String> = sqlx::query_scalar!("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", home.id, me.user_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -84,36 +82,22 @@ pub async fn change_password(
     let stored = reauthenticate(own, current, "user.password_change_refused").await?;
     let hash = password::hash(new.to_string()).await?;
     let mut tx = own.transaction().await?;
-    let now: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
-    )
-    .bind(home)
-    .bind(me.user_id)
+    let now: Option<Option<String>> = sqlx::query_scalar!("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE", home, me.user_id)
     .fetch_optional(&mut *tx)
     .await?;
     if now != Some(Some(stored)) {
         return Err(AppError::Conflict("Your password was changed meanwhile. Sign in again and try once more.".into()));
     }
-    sqlx::query(
-        "UPDATE users SET password_hash = $3, password_changed_at = now(), must_change_password = false,
+    sqlx::query!("UPDATE users SET password_hash = $3, password_changed_at = now(), must_change_password = false,
                 version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(home)
-    .bind(me.user_id)
-    .bind(&hash.0)
+          WHERE tenant_id = $1 AND id = $2", home, me.user_id, &hash.0)
     .execute(&mut *tx)
     .await?;
     let this = session.id().map(|id| id.to_string()).unwrap_or_default();
-    let ended: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3 RETURNING session_id",
-    )
-    .bind(home)
-    .bind(me.user_id)
-    .bind(&this)
+    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3 RETURNING session_id", home, me.user_id, &this)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
+    sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *tx).await?;
     let keys = crate::auth::credentials::revoke_api_keys_of(&mut tx, home, me.user_id).await?;
     let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended.len(), "api_keys_revoked": keys })));
     record(&mut tx, meta, event).await?;
@@ -142,7 +126,7 @@ pub async fn check_own_code(own: &Own, code: &str, refused: &'static str) -> Res
     let secret = own.master_key().open(&sealed, &crate::auth::mfa::seal_context(home, me.user_id)).ok_or(AppError::Internal)?;
     match crate::auth::mfa::check(&secret, code, chrono::Utc::now().timestamp(), last_used) {
         Some(step) => {
-            sqlx::query("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2").bind(home).bind(me.user_id).bind(step).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", home, me.user_id, step).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -189,20 +173,14 @@ pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, App
 pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError> {
     let this = own.session()?.id().map(|id| id.to_string()).unwrap_or_default();
     let mut tx = own.transaction().await?;
-    let ended: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
-            AND ($4::uuid IS NULL OR id = $4) RETURNING session_id",
-    )
-    .bind(own.home())
-    .bind(own.me().user_id)
-    .bind(&this)
-    .bind(only)
+    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
+            AND ($4::uuid IS NULL OR id = $4) RETURNING session_id", own.home(), own.me().user_id, &this, only)
     .fetch_all(&mut *tx)
     .await?;
     if only.is_some() && ended.is_empty() {
         return Err(AppError::NotFound);
     }
-    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *tx).await?;
+    sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *tx).await?;
     // "Sign out everywhere" ends the keys too: they are sign-ins that last.
     let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(&mut tx, own.home(), own.me().user_id).await? } else { 0 };
     record(&mut tx, own.meta(), own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
@@ -212,10 +190,7 @@ pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError>
 
 /// Whether the person's tenant requires a second factor of them.
 async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar("SELECT steward_mfa_required($1, $2, $3)")
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(ADMIN_PERMISSIONS)
+    Ok(sqlx::query_scalar!(r#"SELECT steward_mfa_required($1, $2, $3) AS "required!""#, tenant_id, user_id, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         .fetch_one(conn)
         .await?)
 }
@@ -240,9 +215,7 @@ pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
     // A stolen session alone must not put the thief's phone on the account.
     reauthenticate(own, current, "user.mfa_setup_refused").await?;
     let mut tx = own.transaction().await?;
-    let on: Option<bool> = sqlx::query_scalar("SELECT enabled_at IS NOT NULL FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
-        .bind(own.home())
-        .bind(own.me().user_id)
+    let on: Option<bool> = sqlx::query_scalar!(r#"SELECT enabled_at IS NOT NULL AS "on!" FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE"#, own.home(), own.me().user_id)
         .fetch_optional(&mut *tx)
         .await?;
     if on == Some(true) {
@@ -250,13 +223,8 @@ pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
     }
     let secret = mfa::new_secret();
     let sealed = own.master_key().seal(&secret, &mfa::seal_context(own.home(), own.me().user_id));
-    sqlx::query(
-        "INSERT INTO user_mfa (tenant_id, user_id, secret_sealed) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL",
-    )
-    .bind(own.home())
-    .bind(own.me().user_id)
-    .bind(&sealed)
+    sqlx::query!("INSERT INTO user_mfa (tenant_id, user_id, secret_sealed) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL", own.home(), own.me().user_id, &sealed)
     .execute(&mut *tx)
     .await?;
     record(&mut tx, own.meta(), own.event("user.mfa_setup_started", serde_json::json!({}))).await?;
@@ -268,11 +236,7 @@ pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
 
 pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
     let mut tx = own.transaction().await?;
-    let row: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE",
-    )
-    .bind(own.home())
-    .bind(own.me().user_id)
+    let row: Option<Vec<u8>> = sqlx::query_scalar!("SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE", own.home(), own.me().user_id)
     .fetch_optional(&mut *tx)
     .await?;
     let sealed = row.ok_or_else(|| AppError::Conflict("There is no set-up waiting for a code: start again.".into()))?;
@@ -283,23 +247,15 @@ pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
             "That code is not right. Type the 6 digits the app shows now (they change every 30 seconds).",
         )]));
     };
-    sqlx::query("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home())
-        .bind(own.me().user_id)
-        .bind(step)
+    sqlx::query!("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id, step)
         .execute(&mut *tx)
         .await?;
     let codes = mfa::new_recovery_codes();
-    sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home())
-        .bind(own.me().user_id)
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id)
         .execute(&mut *tx)
         .await?;
     let hashes: Vec<String> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
-    sqlx::query("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])")
-        .bind(own.home())
-        .bind(own.me().user_id)
-        .bind(&hashes)
+    sqlx::query!("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])", own.home(), own.me().user_id, &hashes)
         .execute(&mut *tx)
         .await?;
     record(&mut tx, own.meta(), own.event("user.mfa_enable", serde_json::json!({ "recovery_codes": codes.len() }))).await?;
@@ -321,14 +277,10 @@ pub async fn disable(own: &Own, current: &str, code: &str) -> Result<(), AppErro
     // And a code of the factor being turned off.
     check_own_code(own, code, "user.mfa_disable_refused").await?;
     let mut tx = own.transaction().await?;
-    let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home())
-        .bind(own.me().user_id)
+    let removed = sqlx::query!("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-        .bind(own.home())
-        .bind(own.me().user_id)
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id)
         .execute(&mut *tx)
         .await?;
     if removed.rows_affected() > 0 {

@@ -36,7 +36,7 @@ pub async fn list() -> Result<Vec<ApiKeyRow>, AppError> {
 pub async fn list_of(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
     let mut actor = crate::authz::ssr::require(crate::authz::Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
-    sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
+    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", tenant_id, user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
     crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "list the API keys of").await?;
     let rows = rows_of(actor.conn(), tenant_id, user_id).await?;
     actor.commit().await?;
@@ -47,12 +47,9 @@ pub async fn list_of(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
 pub async fn revoke_of(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
     let mut actor = crate::authz::ssr::require(crate::authz::Perm::UserRevokeSessions).await?;
     let tenant_id = actor.tenant_id();
-    sqlx::query_scalar::<_, Uuid>("SELECT id FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
+    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", tenant_id, user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
     crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "revoke the API keys of").await?;
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL")
-        .bind(tenant_id)
-        .bind(key_id)
-        .bind(user_id)
+    let done = sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL", tenant_id, key_id, user_id)
         .execute(actor.conn())
         .await?;
     if done.rows_affected() == 0 {
@@ -65,7 +62,7 @@ pub async fn revoke_of(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
 pub async fn max_days() -> Result<i32, AppError> {
     let mut actor = crate::authz::ssr::require(crate::authz::Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
-    let days: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1").bind(tenant_id).fetch_one(actor.conn()).await?;
+    let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", tenant_id).fetch_one(actor.conn()).await?;
     actor.commit().await?;
     Ok(days)
 }
@@ -77,11 +74,11 @@ pub async fn set_max_days(days: &str) -> Result<(), AppError> {
         _ => return Err(AppError::Validation(vec![FieldError { field: "days".into(), message: "Give 1 to 365 days.".into() }])),
     };
     let tenant_id = actor.tenant_id();
-    let before: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).fetch_one(actor.conn()).await?;
+    let before: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id).fetch_one(actor.conn()).await?;
     if before == days {
         return Ok(());
     }
-    sqlx::query("UPDATE tenants SET api_key_max_days = $2 WHERE id = $1").bind(tenant_id).bind(days).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET api_key_max_days = $2 WHERE id = $1", tenant_id, days).execute(actor.conn()).await?;
     actor
         .audit("tenant.api_key_max_days", "tenant", tenant_id, Some(serde_json::json!({ "api_key_max_days": before })), Some(serde_json::json!({ "api_key_max_days": days })))
         .await?;
@@ -126,7 +123,7 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
     let (me, home, meta) = (own.me(), own.home(), own.meta());
     let max_days: i64 = {
         let mut tx = own.transaction().await?;
-        let days: i32 = sqlx::query_scalar("SELECT api_key_max_days FROM tenants WHERE id = $1").bind(home).fetch_one(&mut *tx).await?;
+        let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", home).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         i64::from(days)
     };
@@ -172,17 +169,8 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
     };
     let key = format!("{KEY_PREFIX}{}_{secret}", home.simple());
     let mut tx = own.transaction().await?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO api_keys (tenant_id, user_id, name, prefix, key_hash, scopes, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7::int)) RETURNING id",
-    )
-    .bind(home)
-    .bind(me.user_id)
-    .bind(name)
-    .bind(&secret[..6])
-    .bind(crate::auth::api_key::hash(&key))
-    .bind(&scopes)
-    .bind(expires_days.map(|d| d as i32))
+    let id: Uuid = sqlx::query_scalar!("INSERT INTO api_keys (tenant_id, user_id, name, prefix, key_hash, scopes, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7::int)) RETURNING id", home, me.user_id, name, &secret[..6], crate::auth::api_key::hash(&key), &scopes, expires_days.map(|d| d as i32))
     .fetch_one(&mut *tx)
     .await?;
     let mut event = Event::by_user(home, me.user_id, "api_key.create", None);
@@ -199,12 +187,7 @@ pub async fn revoke(key_id: Uuid) -> Result<(), AppError> {
     let own = own().await?;
     let (me, home, meta) = (own.me(), own.home(), own.meta());
     let mut tx = own.transaction().await?;
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(home)
-    .bind(key_id)
-    .bind(me.user_id)
+    let done = sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL", home, key_id, me.user_id)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {

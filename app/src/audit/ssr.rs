@@ -259,7 +259,7 @@ async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainSta
             .bind(tenant_id)
             .fetch_one(&mut *tx)
             .await?;
-    let cut: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(cut_before) FROM audit_retention_cuts").fetch_one(&mut *tx).await?;
+    let cut: Option<DateTime<Utc>> = sqlx::query_scalar!(r#"SELECT max(cut_before) AS "cut: DateTime<Utc>" FROM audit_retention_cuts"#).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     let broken = match (bad_id, bad_seq, bad_at, reason) {
         (Some(id), Some(seq), Some(at), Some(reason)) => Some((id, seq, when(at), reason)),

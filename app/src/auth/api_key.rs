@@ -88,9 +88,7 @@ mod lookup {
         }
         // Last use, written at most once a minute.
         if used.is_none_or(|u| (now - u).num_seconds() >= 60) {
-            sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(key_id)
+            sqlx::query!("UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, key_id)
                 .execute(&mut *tx)
                 .await?;
         }

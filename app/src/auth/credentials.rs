@@ -10,25 +10,18 @@ use uuid::Uuid;
 /// (`only`), every session of a user, or with no user every session of the
 /// tenant.
 pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Option<Uuid>, only: Option<Uuid>) -> Result<u64, AppError> {
-    let ended: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM user_sessions WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::uuid IS NULL OR id = $3)
-         RETURNING session_id",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(only)
+    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::uuid IS NULL OR id = $3)
+         RETURNING session_id", tenant_id, user_id, only)
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM tower_sessions.session WHERE id = ANY($1)").bind(&ended).execute(&mut *conn).await?;
+    sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *conn).await?;
     Ok(ended.len() as u64)
 }
 
 /// Revokes every live key of a person (their password or second factor
 /// was reset or changed, or they signed out everywhere); how many.
 pub async fn revoke_api_keys_of(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<u64, AppError> {
-    Ok(sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL")
-        .bind(tenant_id)
-        .bind(user_id)
+    Ok(sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL", tenant_id, user_id)
         .execute(conn)
         .await?
         .rows_affected())

@@ -316,10 +316,7 @@ pub async fn sign_in(
     };
 
     if let Some(hash) = &rehashed {
-        sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(hash)
+        sqlx::query!("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2", tenant_id, user_id, hash)
             .execute(&mut *tx)
             .await?;
     }
@@ -327,11 +324,7 @@ pub async fn sign_in(
     if rehashed.is_some() {
         after["password_hash_upgraded"] = serde_json::json!(true);
     }
-    let mfa_on: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL)",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    let mfa_on: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id, user_id)
     .fetch_one(&mut *tx)
     .await?;
     if mfa_on {
@@ -435,15 +428,8 @@ pub async fn finish_sign_in(
     if let Some(session_id) = session.id() {
         let mut tx = pool.begin().await?;
         crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
-        sqlx::query(
-            "INSERT INTO user_sessions (tenant_id, user_id, session_id, ip, user_agent)
-             VALUES ($1, $2, $3, $4::text::inet, $5)",
-        )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(session_id.to_string())
-        .bind(meta.ip.map(|ip| ip.to_string()))
-        .bind(meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
+        sqlx::query!("INSERT INTO user_sessions (tenant_id, user_id, session_id, ip, user_agent)
+             VALUES ($1, $2, $3, $4::text::inet, $5)", tenant_id, user_id, session_id.to_string(), meta.ip.map(|ip| ip.to_string()), meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -511,21 +497,13 @@ pub async fn verify_mfa(
         AppError::Internal
     })?;
     let method = if let Some(step) = super::mfa::check(&secret, code, now, last_used) {
-        sqlx::query("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2")
-            .bind(pending.tenant_id)
-            .bind(pending.user_id)
-            .bind(step)
+        sqlx::query!("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", pending.tenant_id, pending.user_id, step)
             .execute(&mut *tx)
             .await?;
         Some("authenticator app")
     } else {
-        let used = sqlx::query(
-            "UPDATE user_recovery_codes SET used_at = now()
-              WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(pending.tenant_id)
-        .bind(pending.user_id)
-        .bind(super::mfa::recovery_hash(code))
+        let used = sqlx::query!("UPDATE user_recovery_codes SET used_at = now()
+              WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL", pending.tenant_id, pending.user_id, super::mfa::recovery_hash(code))
         .execute(&mut *tx)
         .await?;
         (used.rows_affected() == 1).then_some("recovery code")
@@ -557,11 +535,7 @@ pub async fn verify_mfa(
     let mut after = pending.after.clone();
     after["second_factor"] = serde_json::json!(method);
     if method == "recovery code" {
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL",
-        )
-        .bind(pending.tenant_id)
-        .bind(pending.user_id)
+        let left: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "left!" FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL"#, pending.tenant_id, pending.user_id)
         .fetch_one(&mut *tx)
         .await?;
         after["recovery_codes_left"] = serde_json::json!(left);
@@ -585,9 +559,7 @@ pub async fn sign_out(pool: &PgPool, session: &Session, me: Option<&Me>, meta: &
         let mut tx = pool.begin().await?;
         crate::db::scope_to_tenant(&mut tx, home).await?;
         if let Some(session_id) = session.id() {
-            sqlx::query("DELETE FROM user_sessions WHERE tenant_id = $1 AND session_id = $2")
-                .bind(home)
-                .bind(session_id.to_string())
+            sqlx::query!("DELETE FROM user_sessions WHERE tenant_id = $1 AND session_id = $2", home, session_id.to_string())
                 .execute(&mut *tx)
                 .await?;
         }

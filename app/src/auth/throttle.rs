@@ -221,10 +221,7 @@ pub async fn failure(conn: &mut PgConnection, tenant: &str, email: &str, from: A
 /// A successful sign-in clears the failures it was counted against and
 /// makes its place familiar to the account name.
 pub async fn success(conn: &mut PgConnection, tenant: &str, email: &str, ip: Option<IpAddr>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT steward_sign_in_success($1, $2, $3)")
-        .bind(tenant)
-        .bind(email)
-        .bind(ip.map(place_of))
+    sqlx::query!("SELECT steward_sign_in_success($1, $2, $3)", tenant, email, ip.map(place_of))
         .execute(&mut *conn)
         .await?;
     Ok(())

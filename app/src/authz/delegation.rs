@@ -78,14 +78,10 @@ pub async fn carried_by(conn: &mut PgConnection, tenant_id: Uuid, roles: &[Uuid]
 /// now (a restore gives those back, so taking over the account now would be
 /// taking over what it becomes).
 pub async fn held_by(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Grants, AppError> {
-    let roles: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT role_id FROM user_roles WHERE tenant_id = $1 AND user_id = $2
+    let roles: Vec<Uuid> = sqlx::query_scalar!(r#"SELECT role_id AS "role_id!" FROM user_roles WHERE tenant_id = $1 AND user_id = $2
          UNION
          SELECT tr.role_id FROM team_members tm JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
-          WHERE tm.tenant_id = $1 AND tm.user_id = $2",
-    )
-        .bind(tenant_id)
-        .bind(user_id)
+          WHERE tm.tenant_id = $1 AND tm.user_id = $2"#, tenant_id, user_id)
         .fetch_all(&mut *conn)
         .await?;
     carried_by(conn, tenant_id, &roles).await
@@ -93,12 +89,8 @@ pub async fn held_by(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) ->
 
 /// The live roles a team hands to its members.
 pub async fn roles_of_team(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid) -> Result<Vec<Uuid>, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT tr.role_id FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
-          WHERE tr.tenant_id = $1 AND tr.team_id = $2",
-    )
-    .bind(tenant_id)
-    .bind(team_id)
+    Ok(sqlx::query_scalar!("SELECT tr.role_id FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
+          WHERE tr.tenant_id = $1 AND tr.team_id = $2", tenant_id, team_id)
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -135,9 +127,7 @@ pub async fn ensure_may_act_on(actor: &mut Actor, subject: Uuid, what: &str) -> 
     if lacking.is_empty() {
         return Ok(());
     }
-    let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(subject)
+    let name: String = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2", tenant_id, subject)
         .fetch_optional(actor.conn())
         .await?
         .ok_or(AppError::NotFound)?;

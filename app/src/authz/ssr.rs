@@ -158,7 +158,7 @@ impl Caller {
         let mut tx = pool.begin().await?;
         scope_to_tenant(&mut tx, me.tenant.id).await?;
         if read_only {
-            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+            sqlx::query!("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
         }
         let scope = me.tenant.id;
         Ok(Actor { me, tx, meta: self.meta.clone(), scope, pool: self.state.pool.clone(), read_pool: self.state.read_pool.clone() })
@@ -332,7 +332,7 @@ impl TenantReader {
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
         let mut tx = self.pool.begin().await?;
         scope_to_tenant(&mut tx, self.tenant).await?;
-        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+        sqlx::query!("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
         Ok(tx)
     }
 }

@@ -34,8 +34,7 @@ pub async fn load() -> Result<Figures, AppError> {
     }
     if read_documents {
         board.documents = Some(
-            sqlx::query_scalar("SELECT count(*) FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL")
-                .bind(tenant_id)
+            sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL"#, tenant_id)
                 .fetch_one(actor.conn())
                 .await?,
         );

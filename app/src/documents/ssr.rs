@@ -73,9 +73,8 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
     let mut actor = crate::authz::ssr::require_read(Perm::DocumentRead).await?;
     let tenant_id = actor.tenant_id();
     if !query.q.trim().is_empty() {
-        sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
-            .bind(FUZZY_THRESHOLD)
-            .execute(actor.conn())
+        sqlx::query!("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)", FUZZY_THRESHOLD)
+            .fetch_one(actor.conn())
             .await?;
     }
     let mut b = QueryBuilder::new(
@@ -103,12 +102,9 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
     // The most used tags among the latest documents (a bounded read).
     let tags: Vec<String> = menus
         .get(tenant_id, "document_tags", async {
-            Ok(sqlx::query_scalar(
-                "SELECT t FROM (SELECT tags FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL
+            Ok(sqlx::query_scalar!(r#"SELECT t AS "t!" FROM (SELECT tags FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL
                                   ORDER BY created_at DESC LIMIT 5000) recent, unnest(recent.tags) t
-                  GROUP BY t ORDER BY count(*) DESC, t LIMIT 30",
-            )
-            .bind(tenant_id)
+                  GROUP BY t ORDER BY count(*) DESC, t LIMIT 30"#, tenant_id)
             .fetch_all(actor.conn())
             .await?)
         })
@@ -267,15 +263,8 @@ pub async fn update(id: Uuid, version: i32, title: &str, tags: &str, keys: &[Str
     if after.is_empty() {
         return actor.commit().await;
     }
-    sqlx::query(
-        "UPDATE documents SET title = $3, tags = $4, metadata = $5, version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(title)
-    .bind(&tags)
-    .bind(&metadata)
+    sqlx::query!("UPDATE documents SET title = $3, tags = $4, metadata = $5, version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2", tenant_id, id, title, &tags, &metadata)
     .execute(actor.conn())
     .await?;
     actor.audit("document.update", "document", id, Some(Value::Object(before)), Some(Value::Object(after))).await?;
@@ -290,13 +279,8 @@ pub async fn set_deleted(id: Uuid, delete: bool) -> Result<(), AppError> {
     if deleted == delete {
         return Err(AppError::Conflict(if delete { "The document is already deleted." } else { "The document is not deleted." }.into()));
     }
-    sqlx::query(
-        "UPDATE documents SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(delete)
+    sqlx::query!("UPDATE documents SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2", tenant_id, id, delete)
     .execute(actor.conn())
     .await?;
     let action = if delete { "document.delete" } else { "document.restore" };
@@ -317,17 +301,8 @@ pub struct NewVersion<'a> {
 pub async fn create(actor: &mut Actor, title: &str, tags: &[String], v: &NewVersion<'_>) -> Result<Uuid, AppError> {
     let tenant_id = actor.tenant_id();
     let by = actor.local_user_id();
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO documents (tenant_id, title, file_name, content_type, size_bytes, tags, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(title)
-    .bind(v.file_name)
-    .bind(v.content_type)
-    .bind(v.size)
-    .bind(tags)
-    .bind(by)
+    let id: Uuid = sqlx::query_scalar!("INSERT INTO documents (tenant_id, title, file_name, content_type, size_bytes, tags, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", tenant_id, title, v.file_name, v.content_type, v.size, tags, by)
     .fetch_one(actor.conn())
     .await?;
     insert_version(actor, id, 1, v).await?;
@@ -354,16 +329,8 @@ pub async fn add_version(actor: &mut Actor, id: Uuid, v: &NewVersion<'_>) -> Res
     }
     let number = current + 1;
     insert_version(actor, id, number, v).await?;
-    sqlx::query(
-        "UPDATE documents SET current_version = $3, file_name = $4, content_type = $5, size_bytes = $6, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(number)
-    .bind(v.file_name)
-    .bind(v.content_type)
-    .bind(v.size)
+    sqlx::query!("UPDATE documents SET current_version = $3, file_name = $4, content_type = $5, size_bytes = $6, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2", tenant_id, id, number, v.file_name, v.content_type, v.size)
     .execute(actor.conn())
     .await?;
     actor
@@ -382,19 +349,8 @@ pub async fn add_version(actor: &mut Actor, id: Uuid, v: &NewVersion<'_>) -> Res
 async fn insert_version(actor: &mut Actor, id: Uuid, number: i32, v: &NewVersion<'_>) -> Result<(), AppError> {
     let tenant_id = actor.tenant_id();
     let by = actor.local_user_id();
-    sqlx::query(
-        "INSERT INTO document_versions (tenant_id, document_id, number, sha256, size_bytes, file_name, content_type, note, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(number)
-    .bind(v.sha256)
-    .bind(v.size)
-    .bind(v.file_name)
-    .bind(v.content_type)
-    .bind(v.note)
-    .bind(by)
+    sqlx::query!("INSERT INTO document_versions (tenant_id, document_id, number, sha256, size_bytes, file_name, content_type, note, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", tenant_id, id, number, v.sha256, v.size, v.file_name, v.content_type, v.note, by)
     .execute(actor.conn())
     .await?;
     Ok(())

@@ -18,14 +18,10 @@ fn field(name: &str, message: &str) -> AppError {
 /// Removes a person's personal data inside `conn`'s transaction (scoped
 /// to their tenant). Returns what went, for the audit event.
 pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Value, AppError> {
-    let done = sqlx::query(
-        "UPDATE users SET email = 'anonymised-' || id::text || '@anonymised.invalid', display_name = 'Anonymised user',
+    let done = sqlx::query!("UPDATE users SET email = 'anonymised-' || id::text || '@anonymised.invalid', display_name = 'Anonymised user',
                 password_hash = NULL, status = 'inactive', must_change_password = false,
                 deleted_at = coalesce(deleted_at, now()), anonymised_at = now(), version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2 AND anonymised_at IS NULL",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+          WHERE tenant_id = $1 AND id = $2 AND anonymised_at IS NULL", tenant_id, user_id)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -46,12 +42,8 @@ pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uui
     let ended = crate::auth::credentials::end_sessions(conn, tenant_id, Some(user_id), None).await?;
     counts.insert("sessions_ended".into(), json!(ended));
     // An open request to delete the account is thereby done.
-    sqlx::query(
-        "UPDATE deletion_requests SET status = 'completed', resolved_at = now(), note = 'anonymised'
-          WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    sqlx::query!("UPDATE deletion_requests SET status = 'completed', resolved_at = now(), note = 'anonymised'
+          WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'", tenant_id, user_id)
     .execute(&mut *conn)
     .await?;
     Ok(Value::Object(counts))
@@ -99,10 +91,7 @@ pub async fn request(reason: &str) -> Result<(), AppError> {
         return Err(field("reason", "Say why in 2,000 characters at most (or leave it empty)."));
     }
     let mut tx = own.transaction().await?;
-    let id: Uuid = sqlx::query_scalar("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id")
-        .bind(me.tenant.id)
-        .bind(me.user_id)
-        .bind(reason)
+    let id: Uuid = sqlx::query_scalar!("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id", me.tenant.id, me.user_id, reason)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| crate::error::on_conflict(e, "You have already asked; your administrators will answer it."))?;
@@ -126,8 +115,7 @@ pub async fn list() -> Result<DeletionRequests, AppError> {
     .bind(tenant_id)
     .fetch_all(actor.conn())
     .await?;
-    let days: Option<i32> = sqlx::query_scalar("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1")
-        .bind(tenant_id)
+    let days: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1", tenant_id)
         .fetch_one(actor.conn())
         .await?;
     actor.commit().await?;
@@ -173,11 +161,7 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
             crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "anonymise").await?;
             crate::authz::lockout::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
             let after = anonymise_in(actor.conn(), tenant_id, user_id).await?;
-            sqlx::query("UPDATE deletion_requests SET resolved_by = $3, note = $4 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(request_id)
-                .bind(actor.local_user_id())
-                .bind(if note.is_empty() { "anonymised" } else { note })
+            sqlx::query!("UPDATE deletion_requests SET resolved_by = $3, note = $4 WHERE tenant_id = $1 AND id = $2", tenant_id, request_id, actor.local_user_id(), if note.is_empty() { "anonymised" } else { note })
                 .execute(actor.conn())
                 .await?;
             actor.audit("user.anonymise", "user", user_id, Some(json!({ "anonymised": false })), Some(after)).await?;
@@ -187,14 +171,8 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
             if note.is_empty() {
                 return Err(field("note", "Say why the request is rejected: the person is told."));
             }
-            sqlx::query(
-                "UPDATE deletion_requests SET status = 'rejected', resolved_at = now(), resolved_by = $3, note = $4
-                  WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(tenant_id)
-            .bind(request_id)
-            .bind(actor.local_user_id())
-            .bind(note)
+            sqlx::query!("UPDATE deletion_requests SET status = 'rejected', resolved_at = now(), resolved_by = $3, note = $4
+                  WHERE tenant_id = $1 AND id = $2", tenant_id, request_id, actor.local_user_id(), note)
             .execute(actor.conn())
             .await?;
             actor.audit("deletion_request.reject", "deletion_request", request_id, None, Some(json!({ "user": user_id, "note": note }))).await?;
@@ -216,8 +194,7 @@ pub async fn set_retention(days: &str) -> Result<(), AppError> {
         }
     };
     let tenant_id = actor.tenant_id();
-    let before: Option<i32> = sqlx::query_scalar("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1 FOR UPDATE")
-        .bind(tenant_id)
+    let before: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
         .fetch_one(actor.conn())
         .await?;
     if before == value {
@@ -227,18 +204,14 @@ pub async fn set_retention(days: &str) -> Result<(), AppError> {
     // longer ago than it: the delegation rule, as for anonymising them
     // one by one.
     if let Some(days) = value {
-        let due: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2) LIMIT 1000",
-        )
-        .bind(tenant_id)
-        .bind(days)
+        let due: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2) LIMIT 1000", tenant_id, days)
         .fetch_all(actor.conn())
         .await?;
         for user_id in due {
             crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "shorten the retention period so as to anonymise").await?;
         }
     }
-    sqlx::query("UPDATE tenants SET anonymise_deleted_after_days = $2 WHERE id = $1").bind(tenant_id).bind(value).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET anonymise_deleted_after_days = $2 WHERE id = $1", tenant_id, value).execute(actor.conn()).await?;
     actor
         .audit("tenant.retention", "tenant", tenant_id, Some(json!({ "anonymise_deleted_after_days": before })), Some(json!({ "anonymise_deleted_after_days": value })))
         .await?;
@@ -301,12 +274,8 @@ pub async fn run_retention(system: &crate::authz::ssr::System) -> Result<u64, Ap
     let mut total = 0;
     for (tenant_id, days) in tenants {
         let mut tx = system.in_tenant(tenant_id).await?;
-        let due: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)
-              ORDER BY deleted_at LIMIT 500 FOR UPDATE",
-        )
-        .bind(tenant_id)
-        .bind(days)
+        let due: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)
+              ORDER BY deleted_at LIMIT 500 FOR UPDATE", tenant_id, days)
         .fetch_all(&mut *tx)
         .await?;
         for user_id in due {

@@ -51,13 +51,8 @@ pub async fn ensure_keeps_admin(actor: &mut Actor, message: String) -> Result<()
         return Ok(());
     }
     let (tenant_id, me) = (actor.tenant_id(), actor.user_id());
-    let keeps: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3))",
-    )
-    .bind(tenant_id)
-    .bind(me)
-    .bind(ADMIN_PERMISSIONS)
+    let keeps: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
+          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3)) AS "keeps!""#, tenant_id, me, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
     .fetch_one(actor.conn())
     .await?;
     if keeps {
@@ -282,14 +277,10 @@ pub async fn catalogue() -> Result<Vec<ModuleGroup>, AppError> {
 }
 
 async fn grants_of(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> Result<(Vec<String>, Vec<String>), AppError> {
-    let permissions: Vec<String> = sqlx::query_scalar("SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1")
-        .bind(tenant_id)
-        .bind(role_id)
+    let permissions: Vec<String> = sqlx::query_scalar!("SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1", tenant_id, role_id)
         .fetch_all(&mut *conn)
         .await?;
-    let views: Vec<String> = sqlx::query_scalar("SELECT view_key FROM role_views WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1")
-        .bind(tenant_id)
-        .bind(role_id)
+    let views: Vec<String> = sqlx::query_scalar!("SELECT view_key FROM role_views WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1", tenant_id, role_id)
         .fetch_all(&mut *conn)
         .await?;
     Ok((permissions, views))
@@ -408,28 +399,16 @@ async fn check_grants(
 
 /// Replaces a role's permissions and views with the given lists.
 async fn write_grants(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid, permissions: &[String], views: &[String]) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 AND NOT (permission_key = ANY($3))")
-        .bind(tenant_id)
-        .bind(role_id)
-        .bind(permissions)
+    sqlx::query!("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 AND NOT (permission_key = ANY($3))", tenant_id, role_id, permissions)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO role_permissions (tenant_id, role_id, permission_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING")
-        .bind(tenant_id)
-        .bind(role_id)
-        .bind(permissions)
+    sqlx::query!("INSERT INTO role_permissions (tenant_id, role_id, permission_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", tenant_id, role_id, permissions)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM role_views WHERE tenant_id = $1 AND role_id = $2 AND NOT (view_key = ANY($3))")
-        .bind(tenant_id)
-        .bind(role_id)
-        .bind(views)
+    sqlx::query!("DELETE FROM role_views WHERE tenant_id = $1 AND role_id = $2 AND NOT (view_key = ANY($3))", tenant_id, role_id, views)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO role_views (tenant_id, role_id, view_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING")
-        .bind(tenant_id)
-        .bind(role_id)
-        .bind(views)
+    sqlx::query!("INSERT INTO role_views (tenant_id, role_id, view_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", tenant_id, role_id, views)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -449,11 +428,7 @@ pub async fn create(name: &str, description: &str, mut permissions: Vec<String>,
         return Err(AppError::Validation(errors));
     }
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)")
-        .bind(tenant_id)
-        .bind(id)
-        .bind(name)
-        .bind(description)
+    sqlx::query!("INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)", tenant_id, id, name, description)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -500,11 +475,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    sqlx::query("UPDATE roles SET name = $3, description = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(role_id)
-        .bind(name)
-        .bind(description)
+    sqlx::query!("UPDATE roles SET name = $3, description = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, role_id, name, description)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -529,9 +500,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
 pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleManage).await?;
     let tenant_id = actor.tenant_id();
-    let deleted: bool = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(tenant_id)
-        .bind(role_id)
+    let deleted: bool = sqlx::query_scalar!(r#"SELECT deleted_at IS NOT NULL AS "deleted!" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, role_id)
         .fetch_optional(actor.conn())
         .await?
         .ok_or(AppError::NotFound)?;
@@ -540,9 +509,7 @@ pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
     }
     // Restoring gives the role back to its holders: the same limit as granting it.
     crate::authz::delegation::ensure_may_give_roles(&mut actor, &[role_id], "restore this role", None).await?;
-    sqlx::query("UPDATE roles SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(role_id)
+    sqlx::query!("UPDATE roles SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, role_id)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another role now has this name: rename that one first."))?;
@@ -553,9 +520,7 @@ pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
 /// Finds a live user of the actor's tenant by email, for the explain page.
 pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<Uuid, AppError> {
     let tenant_id = actor.tenant_id();
-    sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL")
-        .bind(tenant_id)
-        .bind(email.trim())
+    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL", tenant_id, email.trim())
         .fetch_optional(actor.conn())
         .await?
         .ok_or_else(|| AppError::invalid("email", "No user with this email address in this organisation."))
@@ -565,8 +530,7 @@ pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<Uuid, AppEr
 pub async fn mfa_requirement() -> Result<String, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
-    let level: String = sqlx::query_scalar("SELECT mfa_required FROM tenants WHERE id = $1")
-        .bind(tenant_id)
+    let level: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1", tenant_id)
         .fetch_one(actor.conn())
         .await?;
     actor.commit().await?;
@@ -583,14 +547,13 @@ pub async fn set_mfa_requirement(level: &str) -> Result<(), AppError> {
         }]));
     }
     let tenant_id = actor.tenant_id();
-    let before: String = sqlx::query_scalar("SELECT mfa_required FROM tenants WHERE id = $1 FOR UPDATE")
-        .bind(tenant_id)
+    let before: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
         .fetch_one(actor.conn())
         .await?;
     if before == level {
         return Ok(());
     }
-    sqlx::query("UPDATE tenants SET mfa_required = $2 WHERE id = $1").bind(tenant_id).bind(level).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET mfa_required = $2 WHERE id = $1", tenant_id, level).execute(actor.conn()).await?;
     actor
         .audit("tenant.mfa_requirement", "tenant", tenant_id, Some(json!({ "mfa_required": before })), Some(json!({ "mfa_required": level })))
         .await?;

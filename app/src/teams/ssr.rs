@@ -96,11 +96,7 @@ pub async fn create(name: &str, description: &str) -> Result<Uuid, AppError> {
         return Err(AppError::Validation(errors));
     }
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)")
-        .bind(actor.tenant_id())
-        .bind(id)
-        .bind(name)
-        .bind(description)
+    sqlx::query!("INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)", actor.tenant_id(), id, name, description)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -126,22 +122,14 @@ pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, 
         return Err(stale(actor.conn(), tenant_id, "team", team_id).await);
     }
     if let Some(lead) = lead {
-        let member: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3")
-            .bind(tenant_id)
-            .bind(team_id)
-            .bind(lead)
+        let member: Option<Uuid> = sqlx::query_scalar!("SELECT user_id FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id, team_id, lead)
             .fetch_optional(actor.conn())
             .await?;
         if member.is_none() {
             return Err(AppError::invalid("lead_user_id", "Choose the lead from the team's members."));
         }
     }
-    sqlx::query("UPDATE teams SET name = $3, description = $4, lead_user_id = $5, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(team_id)
-        .bind(name)
-        .bind(description)
-        .bind(lead)
+    sqlx::query!("UPDATE teams SET name = $3, description = $4, lead_user_id = $5, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, team_id, name, description, lead)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -174,10 +162,7 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
         let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
         delegation::ensure_may_give_roles(&mut actor, &roles, &format!("restore {}", before.0), None).await?;
     }
-    sqlx::query("UPDATE teams SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(team_id)
-        .bind(deleted)
+    sqlx::query!("UPDATE teams SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, team_id, deleted)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another team now has this name: rename it first."))?;
@@ -193,9 +178,7 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
     let mut actor = require(Perm::TeamManage).await?;
     let tenant_id = actor.tenant_id();
     let team = find_live(&mut actor, team_id).await?;
-    let user: Option<String> = sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
-        .bind(tenant_id)
-        .bind(user_id)
+    let user: Option<String> = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id, user_id)
         .fetch_optional(actor.conn())
         .await?;
     let user = user.ok_or(AppError::NotFound)?;
@@ -206,26 +189,18 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
         delegation::ensure_may_give_roles(&mut actor, &roles, &format!("add {user} to {}", team.0), Some(user_id)).await?;
     }
     let changed = if member {
-        sqlx::query("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(tenant_id)
-            .bind(team_id)
-            .bind(user_id)
+        sqlx::query!("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", tenant_id, team_id, user_id)
             .execute(actor.conn())
             .await?
             .rows_affected()
     } else {
         crate::authz::lockout::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
         if team.3 == Some(user_id) {
-            sqlx::query("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(team_id)
+            sqlx::query!("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2", tenant_id, team_id)
                 .execute(actor.conn())
                 .await?;
         }
-        sqlx::query("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3")
-            .bind(tenant_id)
-            .bind(team_id)
-            .bind(user_id)
+        sqlx::query!("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id, team_id, user_id)
             .execute(actor.conn())
             .await?
             .rows_affected()
@@ -248,20 +223,13 @@ pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(),
     find_live(&mut actor, team_id).await?;
     let role = crate::roles::ssr::grantable(&mut actor, role_id).await?;
     let changed = if granted {
-        sqlx::query("INSERT INTO team_roles (tenant_id, team_id, role_id, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(tenant_id)
-            .bind(team_id)
-            .bind(role_id)
-            .bind(actor.local_user_id())
+        sqlx::query!("INSERT INTO team_roles (tenant_id, team_id, role_id, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", tenant_id, team_id, role_id, actor.local_user_id())
             .execute(actor.conn())
             .await?
             .rows_affected()
     } else {
         crate::authz::lockout::ensure_team_role_not_last_top(actor.conn(), tenant_id, team_id, role_id).await?;
-        sqlx::query("DELETE FROM team_roles WHERE tenant_id = $1 AND team_id = $2 AND role_id = $3")
-            .bind(tenant_id)
-            .bind(team_id)
-            .bind(role_id)
+        sqlx::query!("DELETE FROM team_roles WHERE tenant_id = $1 AND team_id = $2 AND role_id = $3", tenant_id, team_id, role_id)
             .execute(actor.conn())
             .await?
             .rows_affected()

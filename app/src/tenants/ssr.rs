@@ -173,16 +173,11 @@ fn check_plan_and_modules(plan: &str, modules: &[String], errors: &mut Vec<Field
 }
 
 async fn set_modules(actor: &mut Actor, tenant_id: Uuid, modules: &[String]) -> Result<(), AppError> {
-    let optional: Vec<&str> = super::OPTIONAL_MODULES.iter().map(|(k, _)| *k).collect();
-    sqlx::query("DELETE FROM tenant_modules WHERE tenant_id = $1 AND module_key = ANY($2) AND NOT (module_key = ANY($3))")
-        .bind(tenant_id)
-        .bind(&optional)
-        .bind(modules)
+    let optional: Vec<String> = super::OPTIONAL_MODULES.iter().map(|(k, _)| k.to_string()).collect();
+    sqlx::query!("DELETE FROM tenant_modules WHERE tenant_id = $1 AND module_key = ANY($2) AND NOT (module_key = ANY($3))", tenant_id, &optional, modules)
         .execute(actor.conn())
         .await?;
-    sqlx::query("INSERT INTO tenant_modules (tenant_id, module_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING")
-        .bind(tenant_id)
-        .bind(modules)
+    sqlx::query!("INSERT INTO tenant_modules (tenant_id, module_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", tenant_id, modules)
         .execute(actor.conn())
         .await?;
     Ok(())
@@ -229,15 +224,11 @@ pub async fn create_with_owner(
     }
     let id = Uuid::now_v7();
     actor.enter_tenant(id).await?;
-    sqlx::query("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, 'customer', $4)")
-        .bind(id)
-        .bind(&slug)
-        .bind(name)
-        .bind(plan)
+    sqlx::query!("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, 'customer', $4)", id, &slug, name, plan)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::field_conflict(e, "slug"))?;
-    sqlx::query("SELECT steward_seed_tenant($1)").bind(id).execute(actor.conn()).await?;
+    sqlx::query!("SELECT steward_seed_tenant($1)", id).execute(actor.conn()).await?;
     set_modules(&mut actor, id, modules).await?;
     let after = json!({ "slug": slug, "name": name, "plan": plan, "modules": modules });
     audit_both(&mut actor, id, "tenant.create", None, Some(after)).await?;
@@ -249,8 +240,7 @@ pub async fn create_with_owner(
             ),
             other => other,
         })?;
-    let role: Uuid = sqlx::query_scalar("SELECT id FROM roles WHERE tenant_id = $1 AND system_key = 'owner'")
-        .bind(id)
+    let role: Uuid = sqlx::query_scalar!("SELECT id FROM roles WHERE tenant_id = $1 AND system_key = 'owner'", id)
         .fetch_one(actor.conn())
         .await?;
     crate::roles::ssr::insert_grant(actor.conn(), id, owner.id, role, None).await?;
@@ -281,11 +271,7 @@ pub async fn update(tenant_id: Uuid, version: i32, name: &str, plan: &str, modul
     }
     let mut settings = if settings.is_object() { settings } else { json!({}) };
     settings["brand_colour"] = json!(brand_colour);
-    sqlx::query("UPDATE tenants SET name = $2, plan = $3, settings = $4, version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(tenant_id)
-        .bind(name)
-        .bind(plan)
-        .bind(&settings)
+    sqlx::query!("UPDATE tenants SET name = $2, plan = $3, settings = $4, version = version + 1, updated_at = now() WHERE id = $1", tenant_id, name, plan, &settings)
         .execute(actor.conn())
         .await?;
     if row.kind == "customer" {
@@ -311,9 +297,7 @@ pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
     if row.status == status {
         return Ok(());
     }
-    sqlx::query("UPDATE tenants SET status = $2, version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(tenant_id)
-        .bind(status)
+    sqlx::query!("UPDATE tenants SET status = $2, version = version + 1, updated_at = now() WHERE id = $1", tenant_id, status)
         .execute(actor.conn())
         .await?;
     let ended = if status == "suspended" { crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
@@ -333,9 +317,7 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
     if row.deleted == deleted {
         return Ok(());
     }
-    sqlx::query("UPDATE tenants SET deleted_at = CASE WHEN $2 THEN now() END, version = version + 1, updated_at = now() WHERE id = $1")
-        .bind(tenant_id)
-        .bind(deleted)
+    sqlx::query!("UPDATE tenants SET deleted_at = CASE WHEN $2 THEN now() END, version = version + 1, updated_at = now() WHERE id = $1", tenant_id, deleted)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another tenant now uses this short name: it cannot be restored under it."))?;

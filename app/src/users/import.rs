@@ -175,17 +175,8 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
     let kept: Vec<&ImportFailure> = broken.iter().take(FAILURES_KEPT).collect();
     let tenant_id = actor.tenant_id();
     let created_by = actor.user_id();
-    sqlx::query(
-        "INSERT INTO user_imports (tenant_id, id, created_by, file_name, total, processed, failures, failed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(created_by)
-    .bind(file_name)
-    .bind(total)
-    .bind(broken.len() as i32)
-    .bind(json!(kept))
+    sqlx::query!("INSERT INTO user_imports (tenant_id, id, created_by, file_name, total, processed, failures, failed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)", tenant_id, id, created_by, file_name, total, broken.len() as i32, json!(kept))
     .execute(actor.conn())
     .await?;
     actor.audit("user.import", "user_import", id, None, Some(json!({ "file_name": file_name, "rows": total }))).await?;
@@ -224,35 +215,26 @@ async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row]) -> Result<(), App
     let mut created = 0;
     let mut roles = RoleCache::new();
     for row in batch {
-        sqlx::query("SAVEPOINT import_row").execute(actor.conn()).await?;
+        sqlx::query!("SAVEPOINT import_row").execute(actor.conn()).await?;
         match import_row(&mut actor, &mut roles, id, row).await {
             Ok(()) => {
-                sqlx::query("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
+                sqlx::query!("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
                 created += 1;
             }
             Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
             Err(e) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT import_row").execute(actor.conn()).await?;
+                sqlx::query!("ROLLBACK TO SAVEPOINT import_row").execute(actor.conn()).await?;
                 failures.push(ImportFailure { line: row.line, email: row.email.chars().take(254).collect(), reason: reason(&e) });
             }
         }
     }
     let tenant_id = actor.tenant_id();
-    sqlx::query(
-        "UPDATE user_imports
+    sqlx::query!("UPDATE user_imports
             SET processed = processed + $3, created = created + $4, failed = failed + $5, updated_at = now(),
                 failures = CASE WHEN jsonb_array_length(failures) >= $6 THEN failures
                                 ELSE failures || (SELECT coalesce(jsonb_agg(f), '[]') FROM
                                      (SELECT f FROM jsonb_array_elements($7::jsonb) f LIMIT $6 - jsonb_array_length(failures)) x) END
-          WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(batch.len() as i32)
-    .bind(created)
-    .bind(failures.len() as i32)
-    .bind(FAILURES_KEPT as i32)
-    .bind(json!(failures))
+          WHERE tenant_id = $1 AND id = $2", tenant_id, id, batch.len() as i32, created, failures.len() as i32, FAILURES_KEPT as i32, json!(failures))
     .execute(actor.conn())
     .await?;
     actor.commit().await
@@ -267,9 +249,7 @@ async fn resolve_role(actor: &mut Actor, roles: &mut RoleCache, role: &str) -> R
     let key = role.to_lowercase();
     if !roles.contains_key(&key) {
         let tenant_id = actor.tenant_id();
-        let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL")
-            .bind(tenant_id)
-            .bind(role)
+        let found: Option<Uuid> = sqlx::query_scalar!("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL", tenant_id, role)
             .fetch_optional(actor.conn())
             .await?;
         let resolved = match found {

@@ -415,11 +415,7 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
     .bind(user_id)
     .fetch_optional(actor.conn())
     .await?;
-    let mfa_enabled: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL)",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    let mfa_enabled: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id, user_id)
     .fetch_one(actor.conn())
     .await?;
     actor.commit().await?;
@@ -502,10 +498,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
     let hash = password.hash.ok_or(AppError::Internal)?;
     let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
     // Whoever was given a temporary password chooses their own at sign-in.
-    sqlx::query("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(actor.scope())
-        .bind(id)
-        .bind(temporary.is_some())
+    sqlx::query!("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2", actor.scope(), id, temporary.is_some())
         .execute(actor.conn())
         .await?;
     Ok(Created { id, temporary_password: temporary })
@@ -517,12 +510,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
 pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     let tenant_id = actor.scope();
-    sqlx::query("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')")
-        .bind(tenant_id)
-        .bind(id)
-        .bind(email)
-        .bind(display_name)
-        .bind(hash)
+    sqlx::query!("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')", tenant_id, id, email, display_name, hash)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "email"))?;
@@ -579,11 +567,7 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
         // The email is what they sign in with.
         ensure_may_act_on(&mut actor, user_id, "change the email address of").await?;
     }
-    sqlx::query("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(email)
-        .bind(display_name)
+    sqlx::query!("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, user_id, email, display_name)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "email"))?;
@@ -613,14 +597,9 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "reset the password of").await?;
-    sqlx::query(
-        "UPDATE users SET password_hash = $3, must_change_password = true, password_changed_at = now(),
+    sqlx::query!("UPDATE users SET password_hash = $3, must_change_password = true, password_changed_at = now(),
                 version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
-    )
-        .bind(tenant_id)
-        .bind(user_id)
-        .bind(&hash.0)
+          WHERE tenant_id = $1 AND id = $2", tenant_id, user_id, &hash.0)
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
@@ -634,9 +613,7 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
 pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
-    let found: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(tenant_id)
-        .bind(user_id)
+    let found: Option<bool> = sqlx::query_scalar!(r#"SELECT deleted_at IS NOT NULL AS "deleted!" FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, user_id)
         .fetch_optional(actor.conn())
         .await?;
     if found != Some(true) {
@@ -644,9 +621,7 @@ pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
     }
     // Bringing them back gives them all their roles again.
     ensure_may_act_on(&mut actor, user_id, "restore").await?;
-    let done = sqlx::query("UPDATE users SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL")
-        .bind(tenant_id)
-        .bind(user_id)
+    let done = sqlx::query!("UPDATE users SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL", tenant_id, user_id)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another user now has this email address: change theirs first."))?;
@@ -670,7 +645,7 @@ pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
             .fetch_optional(actor.conn())
             .await?;
     let Some((failures, blocked_until)) = state else { return Ok(()) };
-    sqlx::query("SELECT steward_sign_in_unlock($1)").bind(user_id).execute(actor.conn()).await?;
+    sqlx::query!("SELECT steward_sign_in_unlock($1)", user_id).fetch_one(actor.conn()).await?;
     actor
         .audit(
             "user.unlock",
@@ -691,17 +666,13 @@ pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "reset the second factor of").await?;
-    let removed = sqlx::query("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
+    let removed = sqlx::query!("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2", tenant_id, user_id)
         .execute(actor.conn())
         .await?;
     if removed.rows_affected() == 0 {
         return Err(AppError::Conflict("This user has no two-factor sign-in to reset.".into()));
     }
-    sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id)
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", tenant_id, user_id)
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
