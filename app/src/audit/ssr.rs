@@ -267,3 +267,30 @@ async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainSta
     };
     Ok(ChainStatus { checked, broken, cut_before: cut.map(when), took_ms: started.elapsed().as_millis() as u64, finished_at: when(Utc::now()) })
 }
+
+/// An event in chain order, as the JSON API gives it.
+pub struct ChainedEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    pub changes: Value,
+}
+
+/// Up to `limit` of the tenant's events after the sequence number `after`.
+pub async fn chained_after(actor: &mut crate::authz::ssr::Actor, after: i64, limit: i64) -> Result<Vec<ChainedEvent>, AppError> {
+    let tenant_id = actor.tenant_id();
+    Ok(sqlx::query_as!(
+        ChainedEvent,
+        r#"SELECT seq, id, occurred_at AS "occurred_at: _", action, entity_type, entity_id, actor_user_id, changes FROM audit_events
+            WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
+        tenant_id,
+        after,
+        limit
+    )
+    .fetch_all(actor.conn())
+    .await?)
+}

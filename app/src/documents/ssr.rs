@@ -377,3 +377,31 @@ pub async fn version_for_download(actor: &mut Actor, id: Uuid, number: i32) -> R
         None => Err(AppError::NotFound),
     }
 }
+
+/// A live document as the JSON API gives it.
+pub struct DocumentRecord {
+    pub id: Uuid,
+    pub title: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub current_version: i32,
+    pub tags: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Up to `limit` live documents, newest first, after the id `after`.
+pub async fn records_after(actor: &mut Actor, after: Option<Uuid>, limit: i64) -> Result<Vec<DocumentRecord>, AppError> {
+    let tenant_id = actor.tenant_id();
+    Ok(sqlx::query_as!(
+        DocumentRecord,
+        r#"SELECT id, title, file_name, content_type, size_bytes, current_version, tags, updated_at AS "updated_at: _" FROM documents
+            WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)
+            ORDER BY id DESC LIMIT $3"#,
+        tenant_id,
+        after,
+        limit
+    )
+    .fetch_all(actor.conn())
+    .await?)
+}

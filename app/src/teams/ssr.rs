@@ -244,3 +244,25 @@ pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(),
     }
     actor.commit().await
 }
+
+/// A live team as the JSON API gives it.
+pub struct TeamRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub members: i64,
+}
+
+/// The live teams by name (at most 1,000), with their member counts.
+pub async fn records(actor: &mut Actor) -> Result<Vec<TeamRecord>, AppError> {
+    let tenant_id = actor.tenant_id();
+    Ok(sqlx::query_as!(
+        TeamRecord,
+        r#"SELECT t.id, t.name, t.description,
+                  (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "members!"
+             FROM teams t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL ORDER BY lower(t.name) LIMIT 1000"#,
+        tenant_id
+    )
+    .fetch_all(actor.conn())
+    .await?)
+}

@@ -698,3 +698,72 @@ pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, A
     actor.commit().await?;
     Ok(ended)
 }
+
+/// A live user as the JSON API gives them.
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// Something with an id and a name (a role, a team).
+pub struct Named {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Up to `limit` live users by email, after the email `after`.
+pub async fn records_after(actor: &mut Actor, after: Option<&str>, limit: i64) -> Result<Vec<UserRecord>, AppError> {
+    let tenant_id = actor.tenant_id();
+    Ok(sqlx::query_as!(
+        UserRecord,
+        r#"SELECT id, email, display_name, status, created_at AS "created_at: _", last_login_at AS "last_login_at: _" FROM users
+            WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR lower(email) > lower($2))
+            ORDER BY lower(email) LIMIT $3"#,
+        tenant_id,
+        after,
+        limit
+    )
+    .fetch_all(actor.conn())
+    .await?)
+}
+
+/// A live user with the roles they hold (directly or through a team) and
+/// their teams; `None` when there is none with this id in the tenant.
+pub async fn record_of(actor: &mut Actor, user_id: Uuid) -> Result<Option<(UserRecord, Vec<Named>, Vec<Named>)>, AppError> {
+    let tenant_id = actor.tenant_id();
+    let Some(user) = sqlx::query_as!(
+        UserRecord,
+        r#"SELECT id, email, display_name, status, created_at AS "created_at: _", last_login_at AS "last_login_at: _" FROM users
+            WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"#,
+        tenant_id,
+        user_id
+    )
+    .fetch_optional(actor.conn())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let roles = sqlx::query_as!(
+        Named,
+        r#"SELECT DISTINCT r.id AS "id!", r.name AS "name!" FROM effective_user_roles e JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
+            WHERE e.tenant_id = $1 AND e.user_id = $2 ORDER BY 2"#,
+        tenant_id,
+        user_id
+    )
+    .fetch_all(actor.conn())
+    .await?;
+    let teams = sqlx::query_as!(
+        Named,
+        r#"SELECT t.id AS "id!", t.name AS "name!" FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
+            WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY t.name"#,
+        tenant_id,
+        user_id
+    )
+    .fetch_all(actor.conn())
+    .await?;
+    Ok(Some((user, roles, teams)))
+}

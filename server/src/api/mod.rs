@@ -10,6 +10,7 @@ use app::authz::ssr::Caller;
 use app::authz::Perm;
 use app::error::{ApiError, AppError};
 use app::ssr::AppState;
+use app::users::ssr as users;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -86,11 +87,6 @@ struct KeyId(Uuid);
 /// short (so each step can end with `?`).
 type Answer = Result<Response, Response>;
 
-/// A database error as the API's error body.
-fn db(e: sqlx::Error) -> Response {
-    app_error(e.into())
-}
-
 /// What every handler starts with: the key's principal, authorised for `perm`.
 async fn actor(state: &AppState, headers: &HeaderMap, extensions: &axum::http::Extensions, perm: Perm) -> Result<app::authz::ssr::Actor, Response> {
     let mut caller = Caller::of(state, headers, extensions);
@@ -145,21 +141,10 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
 async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req: Request) -> Answer {
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::UserRead).await?;
     let limit = page.limit()?;
-    type Row = (Uuid, String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, email, display_name, status, created_at, last_login_at FROM users
-          WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR lower(email) > lower($2))
-          ORDER BY lower(email) LIMIT $3",
-    )
-    .bind(actor.tenant_id())
-    .bind(page.after.as_deref())
-    .bind(limit + 1)
-    .fetch_all(actor.conn())
-    .await
-    .map_err(db)?;
+    let rows = users::records_after(&mut actor, page.after.as_deref(), limit + 1).await.map_err(app_error)?;
     actor.commit().await.map_err(app_error)?;
-    Ok(page_of(rows, limit, |r| r.1.to_lowercase(), |(id, email, name, status, created, login)| {
-        json!({ "id": id, "email": email, "display_name": name, "status": status, "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login) })
+    Ok(page_of(rows, limit, |r| r.email.to_lowercase(), |u| {
+        json!({ "id": u.id, "email": u.email, "display_name": u.display_name, "status": u.status, "created_at": rfc3339(Some(u.created_at)), "last_login_at": rfc3339(u.last_login_at) })
     }))
 }
 
@@ -168,40 +153,12 @@ async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Re
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::UserRead).await?;
     let not_found = || error(StatusCode::NOT_FOUND, "Not found.");
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let tenant_id = actor.tenant_id();
-    type Row = (String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
-    let user: Option<Row> = sqlx::query_as(
-        "SELECT email, display_name, status, created_at, last_login_at FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .fetch_optional(actor.conn())
-    .await
-    .map_err(db)?;
-    let (email, name, status, created, login) = user.ok_or_else(not_found)?;
-    let roles: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT DISTINCT r.id, r.name FROM effective_user_roles e JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
-          WHERE e.tenant_id = $1 AND e.user_id = $2 ORDER BY r.name",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .fetch_all(actor.conn())
-    .await
-    .map_err(db)?;
-    let teams: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
-          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY t.name",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .fetch_all(actor.conn())
-    .await
-    .map_err(db)?;
+    let (user, roles, teams) = users::record_of(&mut actor, id).await.map_err(app_error)?.ok_or_else(not_found)?;
     actor.commit().await.map_err(app_error)?;
-    let named = |rows: Vec<(Uuid, String)>| rows.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>();
+    let named = |rows: Vec<users::Named>| rows.into_iter().map(|r| json!({ "id": r.id, "name": r.name })).collect::<Vec<_>>();
     Ok(Json(json!({
-        "id": id, "email": email, "display_name": name, "status": status,
-        "created_at": rfc3339(Some(created)), "last_login_at": rfc3339(login),
+        "id": user.id, "email": user.email, "display_name": user.display_name, "status": user.status,
+        "created_at": rfc3339(Some(user.created_at)), "last_login_at": rfc3339(user.last_login_at),
         "roles": named(roles),
         "teams": named(teams),
     }))
@@ -242,20 +199,10 @@ async fn create_user(State(state): State<AppState>, req: Request) -> Answer {
 /// `GET /api/v1/teams`: live teams by name, with member counts.
 async fn list_teams(State(state): State<AppState>, req: Request) -> Answer {
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::TeamRead).await?;
-    let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
-        "SELECT t.id, t.name, t.description,
-                (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id)
-           FROM teams t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL ORDER BY lower(t.name) LIMIT 1000",
-    )
-    .bind(actor.tenant_id())
-    .fetch_all(actor.conn())
-    .await
-    .map_err(db)?;
+    let rows = app::teams::ssr::records(&mut actor).await.map_err(app_error)?;
     actor.commit().await.map_err(app_error)?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|(id, name, description, members)| json!({ "id": id, "name": name, "description": description, "members": members }))
-        .collect();
+    let items: Vec<Value> =
+        rows.into_iter().map(|t| json!({ "id": t.id, "name": t.name, "description": t.description, "members": t.members })).collect();
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -264,21 +211,10 @@ async fn list_documents(State(state): State<AppState>, Query(page): Query<Page>,
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::DocumentRead).await?;
     let limit = page.limit()?;
     let after: Option<Uuid> = page.after("a document id")?;
-    type Row = (Uuid, String, String, String, i64, i32, Vec<String>, DateTime<Utc>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, title, file_name, content_type, size_bytes, current_version, tags, updated_at FROM documents
-          WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)
-          ORDER BY id DESC LIMIT $3",
-    )
-    .bind(actor.tenant_id())
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(actor.conn())
-    .await
-    .map_err(db)?;
+    let rows = app::documents::ssr::records_after(&mut actor, after, limit + 1).await.map_err(app_error)?;
     actor.commit().await.map_err(app_error)?;
-    Ok(page_of(rows, limit, |r| r.0.to_string(), |(id, title, file, kind, size, version, tags, updated)| {
-        json!({ "id": id, "title": title, "file_name": file, "content_type": kind, "size_bytes": size, "version": version, "tags": tags, "updated_at": rfc3339(Some(updated)) })
+    Ok(page_of(rows, limit, |d| d.id.to_string(), |d| {
+        json!({ "id": d.id, "title": d.title, "file_name": d.file_name, "content_type": d.content_type, "size_bytes": d.size_bytes, "version": d.current_version, "tags": d.tags, "updated_at": rfc3339(Some(d.updated_at)) })
     }))
 }
 
@@ -288,20 +224,10 @@ async fn list_events(State(state): State<AppState>, Query(page): Query<Page>, re
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::AuditRead).await?;
     let limit = page.limit()?;
     let after: i64 = page.after("a sequence number")?.unwrap_or(0);
-    type Row = (i64, Uuid, DateTime<Utc>, String, Option<String>, Option<String>, Option<Uuid>, Value);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT seq, id, occurred_at, action, entity_type, entity_id, actor_user_id, changes FROM audit_events
-          WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
-    .bind(actor.tenant_id())
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(actor.conn())
-    .await
-    .map_err(db)?;
+    let rows = app::audit::ssr::chained_after(&mut actor, after, limit + 1).await.map_err(app_error)?;
     actor.commit().await.map_err(app_error)?;
-    Ok(page_of(rows, limit, |r| r.0.to_string(), |(seq, id, at, action, entity_type, entity_id, actor_user_id, changes)| {
-        json!({ "seq": seq, "id": id, "occurred_at": rfc3339(Some(at)), "action": action, "entity_type": entity_type, "entity_id": entity_id, "actor_user_id": actor_user_id, "changes": changes })
+    Ok(page_of(rows, limit, |e| e.seq.to_string(), |e| {
+        json!({ "seq": e.seq, "id": e.id, "occurred_at": rfc3339(Some(e.occurred_at)), "action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id, "actor_user_id": e.actor_user_id, "changes": e.changes })
     }))
 }
 
