@@ -115,11 +115,7 @@ pub async fn change_password(
 pub async fn check_own_code(own: &Own, code: &str, refused: &'static str) -> Result<(), AppError> {
     let (me, meta, home) = (own.me(), own.meta(), own.home());
     let mut tx = own.transaction().await?;
-    let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
-        "SELECT secret_sealed, last_used_step FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
-    )
-    .bind(home)
-    .bind(me.user_id)
+    let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query!(r#"SELECT secret_sealed AS "secret_sealed!: Vec<u8>", last_used_step AS "last_used_step?: i64" FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE"#, home, me.user_id).map(|r| (r.secret_sealed, r.last_used_step))
     .fetch_optional(&mut *tx)
     .await?;
     let Some((sealed, last_used)) = on else { return Ok(()) };
@@ -147,13 +143,8 @@ use uuid::Uuid;
 pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, AppError> {
     let mut tx = own.transaction().await?;
     type Row = (Uuid, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, String);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT us.id, us.created_at, host(us.ip), us.user_agent, us.session_id
-           FROM user_sessions us JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
-          WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC",
-    )
-    .bind(own.home())
-    .bind(own.me().user_id)
+    let rows: Vec<Row> = sqlx::query!(r#"SELECT us.id AS "id!: Uuid", us.created_at AS "created_at!: chrono::DateTime<chrono::Utc>", host(us.ip) AS "c2?: String", us.user_agent AS "user_agent?: String", us.session_id AS "session_id!: String" FROM user_sessions us JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
+          WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC"#, own.home(), own.me().user_id).map(|r| (r.id, r.created_at, r.c2, r.user_agent, r.session_id))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -197,13 +188,7 @@ async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid)
 
 pub async fn status(own: &Own) -> Result<TwoFactorState, AppError> {
     let mut tx = own.transaction().await?;
-    let (enabled, pending, left): (bool, bool, i64) = sqlx::query_as(
-        "SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false), coalesce(bool_or(m.enabled_at IS NULL), false),
-                (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL)
-           FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2",
-    )
-    .bind(own.home())
-    .bind(own.me().user_id)
+    let (enabled, pending, left): (bool, bool, i64) = sqlx::query!(r#"SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false) AS "c0!: bool", coalesce(bool_or(m.enabled_at IS NULL), false) AS "c1!: bool", (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL) AS "c2!: i64" FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2"#, own.home(), own.me().user_id).map(|r| (r.c0, r.c1, r.c2))
     .fetch_one(&mut *tx)
     .await?;
     let required = required(&mut tx, own.home(), own.me().user_id).await?;

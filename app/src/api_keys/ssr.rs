@@ -87,12 +87,7 @@ pub async fn set_max_days(days: &str) -> Result<(), AppError> {
 
 async fn rows_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
     type Row = (Uuid, String, String, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at, revoked_at
-           FROM api_keys WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 200",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    let rows: Vec<Row> = sqlx::query!(r#"SELECT id AS "id!: Uuid", name AS "name!: String", prefix AS "prefix!: String", scopes AS "scopes!: Vec<String>", created_at AS "created_at!: DateTime<Utc>", expires_at AS "expires_at?: DateTime<Utc>", last_used_at AS "last_used_at?: DateTime<Utc>", revoked_at AS "revoked_at?: DateTime<Utc>" FROM api_keys WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 200"#, tenant_id, user_id).map(|r| (r.id, r.name, r.prefix, r.scopes, r.created_at, r.expires_at, r.last_used_at, r.revoked_at))
     .fetch_all(conn)
     .await?;
     let now = Utc::now();

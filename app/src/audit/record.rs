@@ -91,18 +91,11 @@ pub async fn history(
     entity_id: Uuid,
     limit: i64,
 ) -> Result<Vec<super::HistoryRow>, AppError> {
-    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>, Option<Uuid>, Value)> = sqlx::query_as(
-        "SELECT e.occurred_at, e.action, u.display_name, e.actor_tenant_id, e.changes
-           FROM audit_events e
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>, Option<Uuid>, Value)> = sqlx::query!(r#"SELECT e.occurred_at AS "occurred_at!: chrono::DateTime<chrono::Utc>", e.action AS "action!: String", u.display_name AS "display_name?: String", e.actor_tenant_id AS "actor_tenant_id?: Uuid", e.changes AS "changes!: Value" FROM audit_events e
            LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id
           WHERE e.tenant_id = $1 AND e.entity_type = $2 AND e.entity_id = $3
           ORDER BY e.occurred_at DESC, e.id DESC
-          LIMIT $4",
-    )
-    .bind(tenant_id)
-    .bind(entity_type)
-    .bind(entity_id.to_string())
-    .bind(limit)
+          LIMIT $4"#, tenant_id, entity_type, entity_id.to_string(), limit).map(|r| (r.occurred_at, r.action, r.display_name, r.actor_tenant_id, r.changes))
     .fetch_all(conn)
     .await?;
     Ok(rows

@@ -255,8 +255,7 @@ async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainSta
     let mut tx = reader.transaction().await?;
     let started = std::time::Instant::now();
     let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
-        sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")
-            .bind(tenant_id)
+        sqlx::query!(r#"SELECT checked AS "checked!: i64", bad_id AS "bad_id?: Uuid", bad_seq AS "bad_seq?: i64", bad_at AS "bad_at?: DateTime<Utc>", reason AS "reason?: String" FROM steward_verify_audit($1)"#, tenant_id).map(|r| (r.checked, r.bad_id, r.bad_seq, r.bad_at, r.reason))
             .fetch_one(&mut *tx)
             .await?;
     let cut: Option<DateTime<Utc>> = sqlx::query_scalar!(r#"SELECT max(cut_before) AS "cut: DateTime<Utc>" FROM audit_retention_cuts"#).fetch_one(&mut *tx).await?;

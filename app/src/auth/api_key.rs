@@ -71,11 +71,7 @@ mod lookup {
         let Some(tenant_id) = parse_key(key) else { return Ok(Err(KeyRefusal::Malformed)) };
         let mut tx = state.pool.begin().await?;
         type Row = (Uuid, Uuid, Vec<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT key_id, user_id, scopes, expires_at, revoked_at, last_used_at FROM steward_api_key_lookup($1, $2)",
-        )
-        .bind(tenant_id)
-        .bind(hash(key))
+        let row: Option<Row> = sqlx::query!(r#"SELECT key_id AS "key_id!: Uuid", user_id AS "user_id!: Uuid", scopes AS "scopes!: Vec<String>", expires_at AS "expires_at?: DateTime<Utc>", revoked_at AS "revoked_at?: DateTime<Utc>", last_used_at AS "last_used_at?: DateTime<Utc>" FROM steward_api_key_lookup($1, $2)"#, tenant_id, hash(key)).map(|r| (r.key_id, r.user_id, r.scopes, r.expires_at, r.revoked_at, r.last_used_at))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((key_id, user_id, scopes, expires, revoked, used)) = row else { return Ok(Err(KeyRefusal::Unknown)) };

@@ -479,12 +479,8 @@ pub async fn verify_mfa(
         tx.commit().await?;
         return Err(too_many(refused.until));
     }
-    let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
-        "SELECT secret_sealed, last_used_step FROM user_mfa
-          WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE",
-    )
-    .bind(pending.tenant_id)
-    .bind(pending.user_id)
+    let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query!(r#"SELECT secret_sealed AS "secret_sealed!: Vec<u8>", last_used_step AS "last_used_step?: i64" FROM user_mfa
+          WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE"#, pending.tenant_id, pending.user_id).map(|r| (r.secret_sealed, r.last_used_step))
     .fetch_optional(&mut *tx)
     .await?;
     let Some((sealed, last_used)) = row else {

@@ -140,11 +140,7 @@ async fn keys(conn: &mut PgConnection, tenant: &str, email: &str, from: AttemptF
         AttemptFrom::Client(ip) => ip.map(place_of),
         AttemptFrom::SignedIn => None,
     };
-    let (account, familiar): (String, bool) = sqlx::query_as("SELECT key, familiar FROM steward_sign_in_attempt_key($1, $2, $3, $4)")
-        .bind(tenant)
-        .bind(email)
-        .bind(place)
-        .bind(matches!(from, AttemptFrom::SignedIn))
+    let (account, familiar): (String, bool) = sqlx::query!(r#"SELECT key AS "key!: String", familiar AS "familiar!: bool" FROM steward_sign_in_attempt_key($1, $2, $3, $4)"#, tenant, email, place, matches!(from, AttemptFrom::SignedIn)).map(|r| (r.key, r.familiar))
         .fetch_one(&mut *conn)
         .await?;
     let address = match from {
@@ -167,7 +163,7 @@ pub struct Refusal {
 pub async fn refusal(conn: &mut PgConnection, tenant: &str, email: &str, from: AttemptFrom) -> Result<Option<Refusal>, sqlx::Error> {
     let (keys, _) = keys(conn, tenant, email, from).await?;
     let (until, first_of_block): (Option<DateTime<Utc>>, bool) =
-        sqlx::query_as("SELECT blocked_until, first_of_block FROM steward_sign_in_refusal($1)").bind(&keys).fetch_one(&mut *conn).await?;
+        sqlx::query!(r#"SELECT blocked_until AS "blocked_until?: DateTime<Utc>", first_of_block AS "first_of_block!: bool" FROM steward_sign_in_refusal($1)"#, &keys).map(|r| (r.blocked_until, r.first_of_block)).fetch_one(&mut *conn).await?;
     Ok(until.map(|until| Refusal { until, first_of_block }))
 }
 
@@ -193,15 +189,16 @@ impl Counted {
 }
 
 async fn count(conn: &mut PgConnection, key: &str, policy: Policy) -> Result<(i32, Option<DateTime<Utc>>), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT failures, blocked_until FROM steward_sign_in_failure($1, $2, make_interval(secs => $3),
-                make_interval(secs => $4), make_interval(secs => $5))",
+    sqlx::query!(
+        r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>"
+             FROM steward_sign_in_failure($1, $2, make_interval(secs => $3), make_interval(secs => $4), make_interval(secs => $5))"#,
+        key,
+        policy.threshold,
+        policy.base_seconds,
+        policy.max_seconds,
+        policy.window_seconds
     )
-    .bind(key)
-    .bind(policy.threshold)
-    .bind(policy.base_seconds)
-    .bind(policy.max_seconds)
-    .bind(policy.window_seconds)
+    .map(|r| (r.failures, r.blocked_until))
     .fetch_one(&mut *conn)
     .await
 }

@@ -137,15 +137,16 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
 /// Who uploaded documents here: the distinct creators, found by skipping
 /// through the creator index (cheap however many documents there are).
 async fn uploaders(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query_as(
-        "WITH RECURSIVE c(id, n) AS (
+    Ok(sqlx::query!(
+        r#"WITH RECURSIVE c(id, n) AS (
              (SELECT created_by, 1 FROM documents WHERE tenant_id = $1 AND created_by IS NOT NULL ORDER BY created_by LIMIT 1)
              UNION ALL
              SELECT (SELECT d.created_by FROM documents d WHERE d.tenant_id = $1 AND d.created_by > c.id ORDER BY d.created_by LIMIT 1), c.n + 1
                FROM c WHERE c.id IS NOT NULL AND c.n < 200)
-         SELECT u.id, u.display_name FROM c JOIN users u ON u.tenant_id = $1 AND u.id = c.id ORDER BY lower(u.display_name)",
+         SELECT u.id, u.display_name FROM c JOIN users u ON u.tenant_id = $1 AND u.id = c.id ORDER BY lower(u.display_name)"#,
+        tenant_id
     )
-    .bind(tenant_id)
+    .map(|r| (r.id, r.display_name))
     .fetch_all(conn)
     .await?)
 }
@@ -177,14 +178,9 @@ pub async fn detail(id: Uuid) -> Result<DocDetail, AppError> {
     let tenant_id = actor.tenant_id();
     let (title, file_name, content_type, size_bytes, current_version, tags, metadata, version, deleted, uploader, created_at) =
         head(actor.conn(), tenant_id, id, false).await?;
-    let versions: Vec<(i32, i64, String, String, String, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT v.number, v.size_bytes, v.sha256, v.file_name, v.content_type, u.display_name, v.note, v.created_at
-           FROM document_versions v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.uploaded_by
+    let versions: Vec<(i32, i64, String, String, String, Option<String>, String, DateTime<Utc>)> = sqlx::query!(r#"SELECT v.number AS "number!: i32", v.size_bytes AS "size_bytes!: i64", v.sha256 AS "sha256!: String", v.file_name AS "file_name!: String", v.content_type AS "content_type!: String", u.display_name AS "display_name?: String", v.note AS "note!: String", v.created_at AS "created_at!: DateTime<Utc>" FROM document_versions v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.uploaded_by
           WHERE v.tenant_id = $1 AND v.document_id = $2
-          ORDER BY v.number DESC LIMIT 200",
-    )
-    .bind(tenant_id)
-    .bind(id)
+          ORDER BY v.number DESC LIMIT 200"#, tenant_id, id).map(|r| (r.number, r.size_bytes, r.sha256, r.file_name, r.content_type, r.display_name, r.note, r.created_at))
     .fetch_all(actor.conn())
     .await?;
     let history = history(actor.conn(), tenant_id, "document", id, 20).await?;
@@ -361,14 +357,8 @@ async fn insert_version(actor: &mut Actor, id: Uuid, number: i32, v: &NewVersion
 pub async fn version_for_download(actor: &mut Actor, id: Uuid, number: i32) -> Result<(String, i64, String, String), AppError> {
     let tenant_id = actor.tenant_id();
     let may_see_deleted = actor.me().can(Perm::DocumentDelete.key());
-    let row: Option<(String, i64, String, String, bool)> = sqlx::query_as(
-        "SELECT v.sha256, v.size_bytes, v.file_name, v.content_type, d.deleted_at IS NOT NULL
-           FROM document_versions v JOIN documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id
-          WHERE v.tenant_id = $1 AND v.document_id = $2 AND v.number = $3",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(number)
+    let row: Option<(String, i64, String, String, bool)> = sqlx::query!(r#"SELECT v.sha256 AS "sha256!: String", v.size_bytes AS "size_bytes!: i64", v.file_name AS "file_name!: String", v.content_type AS "content_type!: String", d.deleted_at IS NOT NULL AS "c4!: bool" FROM document_versions v JOIN documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id
+          WHERE v.tenant_id = $1 AND v.document_id = $2 AND v.number = $3"#, tenant_id, id, number).map(|r| (r.sha256, r.size_bytes, r.file_name, r.content_type, r.c4))
     .fetch_optional(actor.conn())
     .await?;
     match row {

@@ -51,9 +51,7 @@ pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uui
 
 async fn email_of(actor: &mut Actor, user_id: Uuid) -> Result<(String, bool), AppError> {
     let row: Option<(String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT email, anonymised_at FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(actor.tenant_id())
-            .bind(user_id)
+        sqlx::query!(r#"SELECT email AS "email!: String", anonymised_at AS "anonymised_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, actor.tenant_id(), user_id).map(|r| (r.email, r.anonymised_at))
             .fetch_optional(actor.conn())
             .await?;
     let (email, anonymised) = row.ok_or(AppError::NotFound)?;
@@ -106,13 +104,9 @@ pub async fn list() -> Result<DeletionRequests, AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
     type Row = (Uuid, Uuid, String, String, DateTime<Utc>, String, String, String);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT r.id, r.user_id, u.display_name, u.email, r.requested_at, r.reason, r.status, r.note
-           FROM deletion_requests r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+    let rows: Vec<Row> = sqlx::query!(r#"SELECT r.id AS "id!: Uuid", r.user_id AS "user_id!: Uuid", u.display_name AS "display_name!: String", u.email AS "email!: String", r.requested_at AS "requested_at!: DateTime<Utc>", r.reason AS "reason!: String", r.status AS "status!: String", r.note AS "note!: String" FROM deletion_requests r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
           WHERE r.tenant_id = $1
-          ORDER BY (r.status = 'pending') DESC, r.requested_at DESC LIMIT 500",
-    )
-    .bind(tenant_id)
+          ORDER BY (r.status = 'pending') DESC, r.requested_at DESC LIMIT 500"#, tenant_id).map(|r| (r.id, r.user_id, r.display_name, r.email, r.requested_at, r.reason, r.status, r.note))
     .fetch_all(actor.conn())
     .await?;
     let days: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1", tenant_id)
@@ -140,9 +134,7 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
     let row: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT user_id, status FROM deletion_requests WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(tenant_id)
-            .bind(request_id)
+        sqlx::query!(r#"SELECT user_id AS "user_id!: Uuid", status AS "status!: String" FROM deletion_requests WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, request_id).map(|r| (r.user_id, r.status))
             .fetch_optional(actor.conn())
             .await?;
     let (user_id, status) = row.ok_or(AppError::NotFound)?;
@@ -270,7 +262,7 @@ pub fn contents(doc: &Value) -> Value {
 /// anonymises people deleted longer ago than it (500 a tenant a run).
 /// Returns how many were anonymised.
 pub async fn run_retention(system: &crate::authz::ssr::System) -> Result<u64, AppError> {
-    let tenants: Vec<(Uuid, i32)> = sqlx::query_as("SELECT tenant_id, days FROM steward_retention_tenants()").fetch_all(system.unscoped()).await?;
+    let tenants: Vec<(Uuid, i32)> = sqlx::query!(r#"SELECT tenant_id AS "tenant_id!: Uuid", days AS "days!: i32" FROM steward_retention_tenants()"#).map(|r| (r.tenant_id, r.days)).fetch_all(system.unscoped()).await?;
     let mut total = 0;
     for (tenant_id, days) in tenants {
         let mut tx = system.in_tenant(tenant_id).await?;

@@ -240,19 +240,15 @@ pub async fn list(deleted: bool) -> Result<Vec<RoleRow>, AppError> {
 /// The permission matrix's rows: the modules this tenant can use (core ones
 /// and those it has), each with its views and permissions.
 async fn catalogue_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<ModuleGroup>, AppError> {
-    let modules: Vec<(String, String, bool)> = sqlx::query_as(
-        "SELECT m.key, m.name, m.is_core OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key)
-           FROM modules m
+    let modules: Vec<(String, String, bool)> = sqlx::query!(r#"SELECT m.key AS "key!: String", m.name AS "name!: String", m.is_core OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key) AS "c2!: bool" FROM modules m
           WHERE m.key <> 'platform' OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key)
-          ORDER BY m.is_core DESC, m.key = 'platform', m.name",
-    )
-    .bind(tenant_id)
+          ORDER BY m.is_core DESC, m.key = 'platform', m.name"#, tenant_id).map(|r| (r.key, r.name, r.c2))
     .fetch_all(&mut *conn)
     .await?;
-    let views: Vec<(String, String, String)> = sqlx::query_as("SELECT module_key, key, title FROM views ORDER BY path")
+    let views: Vec<(String, String, String)> = sqlx::query!(r#"SELECT module_key AS "module_key!: String", key AS "key!: String", title AS "title!: String" FROM views ORDER BY path"#).map(|r| (r.module_key, r.key, r.title))
         .fetch_all(&mut *conn)
         .await?;
-    let permissions: Vec<(String, String, String)> = sqlx::query_as("SELECT module_key, key, description FROM permissions ORDER BY key")
+    let permissions: Vec<(String, String, String)> = sqlx::query!(r#"SELECT module_key AS "module_key!: String", key AS "key!: String", description AS "description!: String" FROM permissions ORDER BY key"#).map(|r| (r.module_key, r.key, r.description))
         .fetch_all(&mut *conn)
         .await?;
     Ok(modules
@@ -291,25 +287,17 @@ pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
     let (name, description, is_system, version, deleted): (String, String, bool, i32, bool) =
-        sqlx::query_as("SELECT name, description, is_system, version, deleted_at IS NOT NULL FROM roles WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(role_id)
+        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2"#, tenant_id, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
             .fetch_optional(actor.conn())
             .await?
             .ok_or(AppError::NotFound)?;
     let (permissions, views) = grants_of(actor.conn(), tenant_id, role_id).await?;
-    let holders: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT u.id, u.display_name, u.email, t.name
-           FROM effective_user_roles e
+    let holders: Vec<(Uuid, String, String, Option<String>)> = sqlx::query!(r#"SELECT u.id AS "id!: Uuid", u.display_name AS "display_name!: String", u.email AS "email!: String", t.name AS "name?: String" FROM effective_user_roles e
            JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL
            LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
           WHERE e.tenant_id = $1 AND e.role_id = $2
           ORDER BY lower(u.display_name), u.id, t.name NULLS FIRST
-          LIMIT $3",
-    )
-    .bind(tenant_id)
-    .bind(role_id)
-    .bind(HOLDERS_SHOWN)
+          LIMIT $3"#, tenant_id, role_id, HOLDERS_SHOWN).map(|r| (r.id, r.display_name, r.email, r.name))
     .fetch_all(actor.conn())
     .await?;
     let holder_count: i64 = sqlx::query_scalar(&format!(
@@ -322,13 +310,8 @@ pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
     .bind(role_id)
     .fetch_one(actor.conn())
     .await?;
-    let teams: Vec<(Uuid, String, i64)> = sqlx::query_as(
-        "SELECT t.id, t.name, (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id)
-           FROM team_roles tr JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
-          WHERE tr.tenant_id = $1 AND tr.role_id = $2 ORDER BY lower(t.name)",
-    )
-    .bind(tenant_id)
-    .bind(role_id)
+    let teams: Vec<(Uuid, String, i64)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String", (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "c2!: i64" FROM team_roles tr JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
+          WHERE tr.tenant_id = $1 AND tr.role_id = $2 ORDER BY lower(t.name)"#, tenant_id, role_id).map(|r| (r.id, r.name, r.c2))
     .fetch_all(actor.conn())
     .await?;
     let history = history(actor.conn(), tenant_id, "role", role_id, 50).await?;
@@ -452,9 +435,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     let tenant_id = actor.tenant_id();
     let (name, description) = (name.trim(), description.trim());
     let before: (String, String, bool, i32, bool) =
-        sqlx::query_as("SELECT name, description, is_system, version, deleted_at IS NOT NULL FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(tenant_id)
-            .bind(role_id)
+        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
             .fetch_optional(actor.conn())
             .await?
             .ok_or(AppError::NotFound)?;

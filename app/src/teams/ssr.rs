@@ -14,19 +14,11 @@ use uuid::Uuid;
 
 pub async fn list(deleted: bool) -> Result<Vec<TeamRow>, AppError> {
     let mut actor = require(Perm::TeamRead).await?;
-    let rows: Vec<(Uuid, String, String, i64, Option<String>, Option<String>, bool)> = sqlx::query_as(
-        "SELECT t.id, t.name, t.description,
-                (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id),
-                (SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM team_roles tr
+    let rows: Vec<(Uuid, String, String, i64, Option<String>, Option<String>, bool)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String", t.description AS "description!: String", (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "c3!: i64", (SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM team_roles tr
                    JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
-                  WHERE tr.tenant_id = t.tenant_id AND tr.team_id = t.id),
-                u.display_name, t.deleted_at IS NOT NULL
-           FROM teams t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.lead_user_id
+                  WHERE tr.tenant_id = t.tenant_id AND tr.team_id = t.id) AS "c4?: String", u.display_name AS "display_name?: String", t.deleted_at IS NOT NULL AS "c6!: bool" FROM teams t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.lead_user_id
           WHERE t.tenant_id = $1 AND (t.deleted_at IS NOT NULL) = $2
-          ORDER BY lower(t.name)",
-    )
-    .bind(actor.tenant_id())
-    .bind(deleted)
+          ORDER BY lower(t.name)"#, actor.tenant_id(), deleted).map(|r| (r.id, r.name, r.description, r.c3, r.c4, r.display_name, r.c6))
     .fetch_all(actor.conn())
     .await?;
     actor.commit().await?;
@@ -66,20 +58,12 @@ pub async fn detail(team_id: Uuid) -> Result<TeamDetail, AppError> {
     let mut actor = require(Perm::TeamRead).await?;
     let tenant_id = actor.tenant_id();
     let (name, description, version, lead_user_id, deleted) = find(&mut actor, team_id, false).await?;
-    let members: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "SELECT u.id, u.display_name, u.email FROM team_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
-          WHERE m.tenant_id = $1 AND m.team_id = $2 AND u.deleted_at IS NULL ORDER BY lower(u.display_name)",
-    )
-    .bind(tenant_id)
-    .bind(team_id)
+    let members: Vec<(Uuid, String, String)> = sqlx::query!(r#"SELECT u.id AS "id!: Uuid", u.display_name AS "display_name!: String", u.email AS "email!: String" FROM team_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
+          WHERE m.tenant_id = $1 AND m.team_id = $2 AND u.deleted_at IS NULL ORDER BY lower(u.display_name)"#, tenant_id, team_id).map(|r| (r.id, r.display_name, r.email))
     .fetch_all(actor.conn())
     .await?;
-    let roles: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT r.id, r.name FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
-          WHERE tr.tenant_id = $1 AND tr.team_id = $2 ORDER BY lower(r.name)",
-    )
-    .bind(tenant_id)
-    .bind(team_id)
+    let roles: Vec<(Uuid, String)> = sqlx::query!(r#"SELECT r.id AS "id!: Uuid", r.name AS "name!: String" FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
+          WHERE tr.tenant_id = $1 AND tr.team_id = $2 ORDER BY lower(r.name)"#, tenant_id, team_id).map(|r| (r.id, r.name))
     .fetch_all(actor.conn())
     .await?;
     let all_roles = live_roles(actor.conn(), tenant_id).await?;

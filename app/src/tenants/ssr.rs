@@ -338,8 +338,7 @@ pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(Te
     let mut actor = require_platform(Perm::SupportCrossTenant).await?;
     let slug = super::parse_slug(slug).map_err(|m| crate::error::AppError::invalid("slug", m))?;
     let found: Option<(Uuid, String, String, String, String, bool)> =
-        sqlx::query_as("SELECT id, slug, name, kind, status, deleted FROM steward_platform_tenant_by_slug($1)")
-            .bind(&slug)
+        sqlx::query!(r#"SELECT id AS "id!: Uuid", slug AS "slug!: String", name AS "name!: String", kind AS "kind!: String", status AS "status!: String", deleted AS "deleted!: bool" FROM steward_platform_tenant_by_slug($1)"#, &slug).map(|r| (r.id, r.slug, r.name, r.kind, r.status, r.deleted))
             .fetch_optional(actor.conn())
             .await?;
     let Some((id, slug, name, kind, status, false)) = found else {

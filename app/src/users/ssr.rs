@@ -346,16 +346,16 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
 
 /// The tenant's live roles, (id, name) by name: for menus and filters.
 pub async fn live_roles(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query_as("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)")
-        .bind(tenant_id)
+    Ok(sqlx::query!("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id)
+        .map(|r| (r.id, r.name))
         .fetch_all(conn)
         .await?)
 }
 
 /// The tenant's live teams, (id, name) by name.
 pub async fn live_teams(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query_as("SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)")
-        .bind(tenant_id)
+    Ok(sqlx::query!("SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id)
+        .map(|r| (r.id, r.name))
         .fetch_all(conn)
         .await?)
 }
@@ -365,54 +365,32 @@ pub async fn live_teams(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<
 pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<UserDetail, AppError> {
     let mut actor = require(Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
-    let user: (String, String, String, i32, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT email, display_name, status, version, created_at, last_login_at, deleted_at
-           FROM users WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    let user: (String, String, String, i32, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", status AS "status!: String", version AS "version!: i32", created_at AS "created_at!: DateTime<Utc>", last_login_at AS "last_login_at?: DateTime<Utc>", deleted_at AS "deleted_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2"#, tenant_id, user_id).map(|r| (r.email, r.display_name, r.status, r.version, r.created_at, r.last_login_at, r.deleted_at))
     .fetch_optional(actor.conn())
     .await?
     .ok_or(AppError::NotFound)?;
-    let roles: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
-        "SELECT e.role_id, r.name, t.name
-           FROM effective_user_roles e
+    let roles: Vec<(Uuid, String, Option<String>)> = sqlx::query!(r#"SELECT e.role_id AS "role_id!: Uuid", r.name AS "name!: String", t.name AS "name_2?: String" FROM effective_user_roles e
            JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
            LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
           WHERE e.tenant_id = $1 AND e.user_id = $2
-          ORDER BY lower(r.name), t.name NULLS FIRST",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+          ORDER BY lower(r.name), t.name NULLS FIRST"#, tenant_id, user_id).map(|r| (r.role_id, r.name, r.name_2))
     .fetch_all(actor.conn())
     .await?;
-    let teams: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
-          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY lower(t.name)",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    let teams: Vec<(Uuid, String)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String" FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
+          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY lower(t.name)"#, tenant_id, user_id).map(|r| (r.id, r.name))
     .fetch_all(actor.conn())
     .await?;
-    let sessions: Vec<(Uuid, DateTime<Utc>, Option<String>, Option<String>, String)> = sqlx::query_as(
-        "SELECT us.id, us.created_at, host(us.ip), us.user_agent, us.session_id
-           FROM user_sessions us
+    let sessions: Vec<(Uuid, DateTime<Utc>, Option<String>, Option<String>, String)> = sqlx::query!(r#"SELECT us.id AS "id!: Uuid", us.created_at AS "created_at!: DateTime<Utc>", host(us.ip) AS "c2?: String", us.user_agent AS "user_agent?: String", us.session_id AS "session_id!: String" FROM user_sessions us
            JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
           WHERE us.tenant_id = $1 AND us.user_id = $2
-          ORDER BY us.created_at DESC",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+          ORDER BY us.created_at DESC"#, tenant_id, user_id).map(|r| (r.id, r.created_at, r.c2, r.user_agent, r.session_id))
     .fetch_all(actor.conn())
     .await?;
     let all_roles = live_roles(actor.conn(), tenant_id).await?;
     let all_teams = live_teams(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
-    let lock: Option<(i32, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
-        "SELECT failures, blocked_until, strangers_only FROM steward_sign_in_lock_state($1)
-          WHERE blocked_until > now() OR blocked_until IS NULL",
-    )
-    .bind(user_id)
+    let lock: Option<(i32, Option<DateTime<Utc>>, bool)> = sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>", strangers_only AS "strangers_only!: bool" FROM steward_sign_in_lock_state($1)
+          WHERE blocked_until > now() OR blocked_until IS NULL"#, user_id).map(|r| (r.failures, r.blocked_until, r.strangers_only))
     .fetch_optional(actor.conn())
     .await?;
     let mfa_enabled: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id, user_id)
@@ -549,11 +527,7 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let before: (String, String, i32) = sqlx::query_as(
-        "SELECT email, display_name, version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
-    )
-    .bind(tenant_id)
-    .bind(user_id)
+    let before: (String, String, i32) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", version AS "version!: i32" FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#, tenant_id, user_id).map(|r| (r.email, r.display_name, r.version))
     .fetch_optional(actor.conn())
     .await?
     .ok_or(AppError::NotFound)?;
@@ -640,8 +614,7 @@ pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
     lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "unlock").await?;
     let state: Option<(i32, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT failures, blocked_until FROM steward_sign_in_lock_state($1)")
-            .bind(user_id)
+        sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>" FROM steward_sign_in_lock_state($1)"#, user_id).map(|r| (r.failures, r.blocked_until))
             .fetch_optional(actor.conn())
             .await?;
     let Some((failures, blocked_until)) = state else { return Ok(()) };
