@@ -156,7 +156,7 @@ async fn hourly_jobs(pool: sqlx::PgPool) {
             Ok(n) => tracing::info!(anonymised = n, "the retention job anonymised deleted people"),
             Err(error) => tracing::warn!(?error, "the retention job failed; it runs again in an hour"),
         }
-        if let Err(error) = sqlx::query("SELECT steward_sign_in_throttle_prune()").execute(&pool).await {
+        if let Err(error) = sqlx::query!("SELECT steward_sign_in_throttle_prune()").fetch_all(&pool).await {
             tracing::warn!(%error, "pruning old sign-in failures failed");
         }
     }

@@ -392,15 +392,16 @@ pub async fn finish_sign_in(
 ) -> Result<String, AppError> {
     let SignedIn { tenant_id, user_id, tenant, email, after } = who;
     throttle::success(&mut tx, tenant, email, meta.ip).await?;
-    let (must_change, must_enrol): (bool, bool) = sqlx::query_as(
-        "UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
-         RETURNING u.must_change_password,
+    let (must_change, must_enrol): (bool, bool) = sqlx::query!(
+        r#"UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
+         RETURNING u.must_change_password AS "must_change!: bool",
                    NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.enabled_at IS NOT NULL)
-                   AND steward_mfa_required(u.tenant_id, u.id, $3)",
+                   AND steward_mfa_required(u.tenant_id, u.id, $3) AS "must_enrol!: bool""#,
+        tenant_id,
+        user_id,
+        &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>()
     )
-    .bind(tenant_id)
-    .bind(user_id)
-    .bind(ADMIN_PERMISSIONS)
+    .map(|r| (r.must_change, r.must_enrol))
     .fetch_one(&mut *tx)
     .await?;
     let after = after.as_object().is_some_and(|o| !o.is_empty()).then_some(after);

@@ -50,20 +50,21 @@ impl Grants {
 /// The grants the given roles carry in the tenant, within its enabled
 /// modules (deleted roles count: restoring one hands out what it carries).
 pub async fn carried_by(conn: &mut PgConnection, tenant_id: Uuid, roles: &[Uuid]) -> Result<Grants, AppError> {
-    let rows: Vec<(bool, String)> = sqlx::query_as(
-        "WITH enabled AS (SELECT m.key FROM modules m WHERE m.is_core
+    let rows: Vec<(bool, String)> = sqlx::query!(
+        r#"WITH enabled AS (SELECT m.key FROM modules m WHERE m.is_core
                           UNION SELECT tm.module_key FROM tenant_modules tm WHERE tm.tenant_id = $1)
-         SELECT DISTINCT true, p.key FROM role_permissions rp
+         SELECT DISTINCT true AS "is_permission!: bool", p.key AS "key!: String" FROM role_permissions rp
            JOIN permissions p ON p.key = rp.permission_key JOIN enabled e ON e.key = p.module_key
           WHERE rp.tenant_id = $1 AND rp.role_id = ANY($2)
          UNION
          SELECT DISTINCT false, v.key FROM role_views rv
            JOIN views v ON v.key = rv.view_key JOIN enabled e ON e.key = v.module_key
           WHERE rv.tenant_id = $1 AND rv.role_id = ANY($2)
-         ORDER BY 1, 2",
+         ORDER BY 1, 2"#,
+        tenant_id,
+        roles
     )
-    .bind(tenant_id)
-    .bind(roles)
+    .map(|r| (r.is_permission, r.key))
     .fetch_all(&mut *conn)
     .await?;
     let mut grants = Grants::default();

@@ -53,27 +53,28 @@ async fn ensure_top_remains(
 ) -> Result<(), AppError> {
     // Serialise these checks per tenant: two admins removing the last two
     // owners at once must not both pass.
-    sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind(tenant_id).fetch_optional(&mut *conn).await?;
-    let (now, after): (i64, i64) = sqlx::query_as(
-        "WITH active AS (
+    sqlx::query!("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", tenant_id).fetch_optional(&mut *conn).await?;
+    let (now, after): (i64, i64) = sqlx::query!(
+        r#"WITH active AS (
              SELECT e.user_id, e.role_id, e.team_id
                FROM effective_user_roles e
                JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id AND r.system_key = ANY($2)
                JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL AND u.status = 'active'
               WHERE e.tenant_id = $1
          )
-         SELECT count(*),
+         SELECT count(*) AS "now!: i64",
                 count(*) FILTER (WHERE NOT (($3::uuid IS NULL OR user_id = $3) AND ($4::uuid IS NULL OR role_id = $4)
                                             AND ($5::uuid IS NULL OR team_id IS NOT DISTINCT FROM $5)
-                                            AND (NOT $6 OR team_id IS NULL)))
-           FROM active",
+                                            AND (NOT $6 OR team_id IS NULL))) AS "after!: i64"
+           FROM active"#,
+        tenant_id,
+        &TOP_ROLES.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        user_id,
+        role_id,
+        team_id,
+        direct_only
     )
-    .bind(tenant_id)
-    .bind(TOP_ROLES)
-    .bind(user_id)
-    .bind(role_id)
-    .bind(team_id)
-    .bind(direct_only)
+    .map(|r| (r.now, r.after))
     .fetch_one(&mut *conn)
     .await?;
     if now > 0 && after == 0 {

@@ -61,7 +61,6 @@ use crate::authz::Perm;
 use crate::error::FieldError;
 use chrono::{DateTime, Utc};
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     slug: String,
@@ -74,9 +73,7 @@ struct Row {
     modules: Vec<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Locked {
-    #[sqlx(flatten)]
     row: Row,
     version: i32,
     settings: Value,
@@ -106,12 +103,17 @@ pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
     if !["", "active", "suspended", "deleted"].contains(&query.status.as_str()) {
         return Err(crate::error::AppError::invalid("status", "Choose a status from the list."));
     }
-    let mut rows: Vec<Row> = sqlx::query_as("SELECT * FROM steward_platform_tenants($1, $2, $3, $4)")
-        .bind(query.q.trim().chars().take(100).collect::<String>())
-        .bind(&query.status)
-        .bind((!query.after.is_empty()).then_some(&query.after))
-        .bind(TENANT_PAGE + 1)
-        .fetch_all(actor.conn())
+    let mut rows: Vec<Row> = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!: _", slug AS "slug!: _", name AS "name!: _", kind AS "kind!: _", status AS "status!: _", plan AS "plan!: _",
+                  created_at AS "created_at!: _", deleted_at AS "deleted_at?: _", modules AS "modules!: _"
+             FROM steward_platform_tenants($1, $2, $3, $4)"#,
+        query.q.trim().chars().take(100).collect::<String>(),
+        &query.status,
+        (!query.after.is_empty()).then_some(&query.after),
+        TENANT_PAGE + 1
+    )
+    .fetch_all(actor.conn())
         .await?;
     let next = (rows.len() > TENANT_PAGE as usize).then(|| {
         rows.truncate(TENANT_PAGE as usize);
@@ -125,13 +127,29 @@ pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
 /// when there is none.
 async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, serde_json::Value), AppError> {
     actor.enter_tenant(tenant_id).await?;
-    let found: Option<Locked> = sqlx::query_as(
-        "SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at, t.deleted_at, t.version, t.settings,
-                coalesce((SELECT array_agg(m.key ORDER BY m.key) FROM modules m
-                           WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm WHERE tm.tenant_id = t.id AND tm.module_key = m.key)), '{}') AS modules
-           FROM tenants t WHERE t.id = $1 FOR UPDATE",
+    let found: Option<Locked> = sqlx::query!(
+        r#"SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at AS "created_at: DateTime<Utc>",
+                  t.deleted_at AS "deleted_at: DateTime<Utc>", t.version, t.settings,
+                  coalesce((SELECT array_agg(m.key ORDER BY m.key) FROM modules m
+                             WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm WHERE tm.tenant_id = t.id AND tm.module_key = m.key)), '{}') AS "modules!: Vec<String>"
+             FROM tenants t WHERE t.id = $1 FOR UPDATE"#,
+        tenant_id
     )
-    .bind(tenant_id)
+    .map(|r| Locked {
+        row: Row {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            kind: r.kind,
+            status: r.status,
+            plan: r.plan,
+            created_at: r.created_at,
+            deleted_at: r.deleted_at,
+            modules: r.modules,
+        },
+        version: r.version,
+        settings: r.settings,
+    })
     .fetch_optional(actor.conn())
     .await?;
     let found = found.ok_or(AppError::NotFound)?;

@@ -294,12 +294,13 @@ fn reason(e: &AppError) -> String {
 async fn finish(importer: &Caller, id: Uuid, state: &str) -> Result<(), AppError> {
     let mut actor = importer.require(Perm::UserCreate).await?;
     let tenant_id = actor.tenant_id();
-    let (total, created, failed): (i32, i32, i32) = sqlx::query_as(
+    let (total, created, failed): (i32, i32, i32) = sqlx::query!(
         "UPDATE user_imports SET state = $3, finished_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING total, created, failed",
+        tenant_id,
+        id,
+        state
     )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(state)
+    .map(|r| (r.total, r.created, r.failed))
     .fetch_one(actor.conn())
     .await?;
     actor

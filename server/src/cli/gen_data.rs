@@ -89,8 +89,8 @@ pub async fn run(owner: &PgConnectOptions, plan: &Plan, progress: Progress<'_>) 
     let mut conn = owner.connect().await?;
     let password_hash = app::auth::password::hash_blocking(&plan.password).0;
     let blobs = store_blobs(&plan.blob_dir)?;
-    let first: i64 = sqlx::query_scalar(
-        "SELECT coalesce(max(substring(slug FROM '^gen-([0-9]+)$')::bigint), 0) + 1 FROM tenants WHERE slug ~ '^gen-[0-9]+$'",
+    let first: i64 = sqlx::query_scalar!(
+        r#"SELECT coalesce(max(substring(slug FROM '^gen-([0-9]+)$')::bigint), 0) + 1 AS "first!" FROM tenants WHERE slug ~ '^gen-[0-9]+$'"#,
     )
     .fetch_one(&mut conn)
     .await?;
@@ -167,16 +167,13 @@ async fn load_tenant(
 ) -> Result<(), crate::Error> {
     let mut tx = conn.begin().await?;
     let tenant = Uuid::now_v7();
-    sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(tenant.to_string()).execute(&mut *tx).await?;
+    sqlx::query!("SELECT set_config('steward.tenant_id', $1, true)", tenant.to_string()).fetch_one(&mut *tx).await?;
     let name = format!("{} {}", LAST[rng.gen_range(0..LAST.len())], ["Ltd", "GmbH", "Inc", "SA", "BV"][rng.gen_range(0..5)]);
-    sqlx::query("INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4)")
-        .bind(tenant)
-        .bind(&spec.slug)
-        .bind(&name)
-        .bind(["standard", "business", "enterprise"][rng.gen_range(0..3)])
+    let plan = ["standard", "business", "enterprise"][rng.gen_range(0..3)];
+    sqlx::query!("INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4)", tenant, &spec.slug, &name, plan)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("SELECT steward_seed_tenant($1)").bind(tenant).execute(&mut *tx).await?;
+    sqlx::query!("SELECT steward_seed_tenant($1)", tenant).fetch_one(&mut *tx).await?;
     for table in LOADED {
         sqlx::query(&format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")).execute(&mut *tx).await?;
     }
@@ -185,8 +182,8 @@ async fn load_tenant(
     }
 
     let now = Utc::now();
-    let roles: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, system_key FROM roles WHERE tenant_id = $1 AND system_key IS NOT NULL")
-        .bind(tenant)
+    let roles: Vec<(Uuid, String)> = sqlx::query!(r#"SELECT id, system_key AS "system_key!" FROM roles WHERE tenant_id = $1 AND system_key IS NOT NULL"#, tenant)
+        .map(|r| (r.id, r.system_key))
         .fetch_all(&mut *tx)
         .await?;
     let role = |key: &str| roles.iter().find(|(_, k)| k == key).map(|(id, _)| *id).ok_or_else(|| format!("no {key} role was seeded"));
@@ -236,8 +233,7 @@ async fn load_tenant(
     copy_in(&mut tx, "users (tenant_id, id, email, display_name, status, password_hash, last_login_at, created_at, updated_at)", &copy).await?;
     copy_in(&mut tx, "user_roles (tenant_id, user_id, role_id, granted_at)", &grants).await?;
     // The search keys in one statement (their trigger is paused for the COPY).
-    sqlx::query("INSERT INTO user_search (tenant_id, user_id, key) SELECT tenant_id, id, lower(email || ' ' || display_name) FROM users WHERE tenant_id = $1")
-        .bind(tenant)
+    sqlx::query!("INSERT INTO user_search (tenant_id, user_id, key) SELECT tenant_id, id, lower(email || ' ' || display_name) FROM users WHERE tenant_id = $1", tenant)
         .execute(&mut *tx)
         .await?;
 
@@ -370,13 +366,13 @@ async fn load_tenant(
     }
     copy_in(&mut tx, EVENT_COLUMNS, &buffer).await?;
     if let Some(head) = prev {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES ($1, $2, $3)
              ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            tenant,
+            spec.events as i64,
+            head.to_vec()
         )
-        .bind(tenant)
-        .bind(spec.events as i64)
-        .bind(head.to_vec())
         .execute(&mut *tx)
         .await?;
     }
@@ -387,7 +383,7 @@ async fn load_tenant(
     for table in LOADED {
         sqlx::query(&format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY")).execute(&mut *tx).await?;
     }
-    sqlx::query("UPDATE tenants SET auth_version = auth_version + 1 WHERE id = $1").bind(tenant).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE tenants SET auth_version = auth_version + 1 WHERE id = $1", tenant).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }

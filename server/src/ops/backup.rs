@@ -69,16 +69,17 @@ fn target(database: &Database, urls: &crate::cli::DatabaseArgs) -> Result<Target
 /// audit chain. Fails with one sentence when the role cannot see every row.
 pub async fn counts(options: &sqlx::postgres::PgConnectOptions) -> Result<Counts, Error> {
     let mut conn = options.connect().await?;
-    let bypasses: bool = sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    let bypasses: bool = sqlx::query_scalar!(r#"SELECT rolsuper OR rolbypassrls AS "bypasses!" FROM pg_roles WHERE rolname = current_user"#)
         .fetch_one(&mut conn)
         .await?;
     if !bypasses {
         return Err("the role in DATABASE_MIGRATION_URL cannot see past row-level security, so its backup would be empty: use a role with BYPASSRLS or a superuser for backup and restore.".into());
     }
-    let (tenants, users, documents, audit_events) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM users),
-                (SELECT count(*) FROM documents), (SELECT count(*) FROM audit_events)",
+    let (tenants, users, documents, audit_events) = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM tenants) AS "tenants!", (SELECT count(*) FROM users) AS "users!",
+                  (SELECT count(*) FROM documents) AS "documents!", (SELECT count(*) FROM audit_events) AS "audit_events!""#,
     )
+    .map(|r| (r.tenants, r.users, r.documents, r.audit_events))
     .fetch_one(&mut conn)
     .await?;
     conn.close().await?;
@@ -130,9 +131,8 @@ pub async fn restore(database: &Database, urls: &crate::cli::DatabaseArgs, file:
         let cluster = database.cluster.as_ref().ok_or("no embedded cluster")?;
         let mut admin = cluster.connect_options(crate::embedded::SUPERUSER, "postgres").connect().await?;
         let name = crate::db::DATABASE;
-        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
-            .bind(name)
-            .execute(&mut admin)
+        sqlx::query!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+            .fetch_all(&mut admin)
             .await?;
         sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}""#)).execute(&mut admin).await?;
         sqlx::query(&format!(r#"CREATE DATABASE "{name}" OWNER {}"#, crate::db::OWNER_ROLE)).execute(&mut admin).await?;

@@ -58,8 +58,7 @@ impl Targets {
         let admin = cluster.connect_options(SUPERUSER, "postgres");
         let mut conn = admin.connect().await.map_err(|source| DbError::Connect { target: "embedded cluster".into(), source })?;
         ensure_roles(&mut conn).await?;
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
-            .bind(database)
+        let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1) AS "exists!""#, database)
             .fetch_one(&mut conn)
             .await?;
         if !exists {
@@ -109,8 +108,8 @@ async fn owner_connection(owner: &PgConnectOptions) -> Result<sqlx::PgConnection
 pub async fn migrate(owner: &PgConnectOptions) -> Result<(), DbError> {
     let mut conn = owner_connection(owner).await?;
     MIGRATOR.run(&mut conn).await?;
-    sqlx::query_scalar::<_, i32>("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
-    sqlx::query_scalar::<_, i32>("SELECT steward_access_log_ensure_partitions(7)").fetch_one(&mut conn).await?;
+    sqlx::query_scalar!("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
+    sqlx::query_scalar!("SELECT steward_access_log_ensure_partitions(7)").fetch_one(&mut conn).await?;
     conn.close().await?;
     Ok(())
 }
@@ -162,7 +161,7 @@ pub async fn app_pool(app: &PgConnectOptions, max_connections: u32) -> Result<Pg
 /// row-level security is not forced); users are only visible per tenant.
 pub async fn is_empty(owner: &PgConnectOptions) -> Result<bool, DbError> {
     let mut conn = owner_connection(owner).await?;
-    let any: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT FROM tenants)").fetch_one(&mut conn).await?;
+    let any: bool = sqlx::query_scalar!(r#"SELECT NOT EXISTS (SELECT FROM tenants) AS "empty!""#).fetch_one(&mut conn).await?;
     conn.close().await?;
     Ok(any)
 }
@@ -179,18 +178,21 @@ pub struct ChainReport {
 /// Walks every tenant's audit chain (or one tenant's), as the owner.
 pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Result<Vec<ChainReport>, DbError> {
     let mut conn = owner_connection(owner).await?;
-    let tenants: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug")
-        .bind(only)
+    let tenants: Vec<(uuid::Uuid, String)> = sqlx::query!("SELECT id, slug FROM tenants WHERE $1::text IS NULL OR slug = $1 ORDER BY slug", only)
+        .map(|r| (r.id, r.slug))
         .fetch_all(&mut conn)
         .await?;
     let mut reports = Vec::new();
     for (id, slug) in tenants {
         let mut tx = conn.begin().await?;
-        sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query!("SELECT set_config('steward.tenant_id', $1, true)", id.to_string()).fetch_one(&mut *tx).await?;
         let row: (i64, Option<uuid::Uuid>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>, Option<String>) =
-            sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_verify_audit($1)")
-                .bind(id)
-                .fetch_one(&mut *tx)
+            sqlx::query!(
+                r#"SELECT checked AS "checked!", bad_id, bad_seq, bad_at AS "bad_at: chrono::DateTime<chrono::Utc>", reason FROM steward_verify_audit($1)"#,
+                id
+            )
+            .map(|r| (r.checked, r.bad_id, r.bad_seq, r.bad_at, r.reason))
+            .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
         let broken = match row {
@@ -219,11 +221,11 @@ pub async fn audit_retention(
         .bind(cut)
         .fetch_all(&mut *tx)
         .await?;
-    let platform: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM tenants WHERE kind = 'platform' AND deleted_at IS NULL")
+    let platform: Option<uuid::Uuid> = sqlx::query_scalar!("SELECT id FROM tenants WHERE kind = 'platform' AND deleted_at IS NULL")
         .fetch_optional(&mut *tx)
         .await?;
     if let (false, Some(platform)) = (dropped.is_empty(), platform) {
-        sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(platform.to_string()).execute(&mut *tx).await?;
+        sqlx::query!("SELECT set_config('steward.tenant_id', $1, true)", platform.to_string()).fetch_one(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO audit_events (tenant_id, action, entity_type, entity_id, changes)
              VALUES ($1, 'audit.retention', 'audit_log', 'retention', jsonb_build_object('after', jsonb_build_object(

@@ -129,14 +129,14 @@ async fn insert(pool: &PgPool, batch: &[Record]) -> Result<(), sqlx::Error> {
 pub async fn upkeep(owner: &sqlx::postgres::PgConnectOptions, keep_days: u32) -> Result<Vec<String>, sqlx::Error> {
     use sqlx::{ConnectOptions, Connection};
     let mut conn = owner.connect().await?;
-    sqlx::query_scalar::<_, i32>("SELECT steward_access_log_ensure_partitions(7)").fetch_one(&mut conn).await?;
+    sqlx::query_scalar!("SELECT steward_access_log_ensure_partitions(7)").fetch_one(&mut conn).await?;
     // The audit log's months too: a server up for more than a year must
     // never reach a month without its partition (every write would fail).
-    sqlx::query_scalar::<_, i32>("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
-    let dropped: Vec<String> = sqlx::query_scalar(
-        "SELECT unnest(steward_access_log_drop_before(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $1)))",
+    sqlx::query_scalar!("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
+    let dropped: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT unnest(steward_access_log_drop_before(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $1))) AS "partition!""#,
+        keep_days as i32
     )
-    .bind(keep_days as i32)
     .fetch_all(&mut conn)
     .await?;
     conn.close().await?;
