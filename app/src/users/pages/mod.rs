@@ -1,0 +1,178 @@
+//! The users screens: the list (search, filters, ordering, keyset pages),
+//! a new user, a user's page, and platform staff's search across tenants.
+
+use crate::authz::{self, Perm};
+use super::*;
+use crate::components::*;
+use crate::nav::MeResource;
+use crate::pages::ViewGate;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::use_query_map;
+
+mod user;
+pub use user::UserPage;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let me = expect_context::<MeResource>();
+    let params = move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        UserQuery { q: get("q"), status: get("status"), role: get("role"), team: get("team"), sort: get("sort"), after: get("after") }
+    };
+    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Users, list_users(p)));
+    view! {
+        <ViewGate view=authz::View::Users>
+            <Title text="Users" />
+            <PageHeader title="Users" purpose="Everyone in this organisation: find, invite, edit, suspend, reset passwords.">
+                {me.may(Perm::SupportCrossTenant).then(|| view! { <a href="/users/find" class=BUTTON_SECONDARY>"Find in any tenant"</a> })}
+                {me.may(Perm::UserRead).then(|| view! { <a href=move || format!("/users/export.csv{}", query_string(&[("q", &params().q), ("status", &params().status), ("role", &params().role), ("team", &params().team), ("sort", &params().sort)])) class=BUTTON_SECONDARY rel="external" download="users.csv">"Export CSV"</a> })}
+                {me.may(Perm::UserDelete).then(|| view! { <a href="/users/deletion-requests" class=BUTTON_SECONDARY data-testid="deletion-requests-link">"Deletion requests"</a> })}
+                {me.may(Perm::UserCreate).then(|| view! {
+                    <a href="/users/import" class=BUTTON_SECONDARY data-testid="import-users">"Import CSV"</a>
+                    <a href="/users/new" class=BUTTON data-testid="new-user">"New user"</a>
+                })}
+            </PageHeader>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let p = params();
+                    match list.await {
+                        Ok(list) => view! { <UserTable list p /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ViewGate>
+    }
+}
+
+#[component]
+fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
+    let role_options: Vec<(String, String)> = list.roles.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
+    let team_options: Vec<(String, String)> = list.teams.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
+    let status_options: Vec<(String, String)> = STATUSES.iter().map(|s| (s.to_string(), s.to_string())).collect();
+    let sort_options: Vec<(String, String)> = SORTS.iter().map(|(k, l)| (k.to_string(), l.to_string())).collect();
+    let next = list.next.clone().map(|after| {
+        format!("/users{}", query_string(&[("q", &p.q), ("status", &p.status), ("role", &p.role), ("team", &p.team), ("sort", &p.sort), ("after", &after)]))
+    });
+    let first = (!p.after.is_empty()).then(|| {
+        format!("/users{}", query_string(&[("q", &p.q), ("status", &p.status), ("role", &p.role), ("team", &p.team), ("sort", &p.sort)]))
+    });
+    let count = list.count;
+    let empty = list.rows.is_empty();
+    view! {
+        <Form method="GET" action="/users" attr:class="mb-4 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 sm:grid-cols-2 lg:grid-cols-6 dark:border-slate-800 dark:bg-slate-900" attr:role="search" attr:data-testid="user-filters">
+            <div class="lg:col-span-2">
+                <label for="q" class=LABEL>"Search"</label>
+                <input id="q" name="q" type="search" value=p.q.clone() placeholder="Email or name contains…" class=INPUT />
+            </div>
+            <FilterSelect name="status" label="Status" options=status_options selected=p.status.clone() empty="Any status" />
+            <FilterSelect name="role" label="Role" options=role_options selected=p.role.clone() empty="Any role" />
+            <FilterSelect name="team" label="Team" options=team_options selected=p.team.clone() empty="Any team" />
+            <FilterSelect name="sort" label="Order" options=sort_options selected=p.sort.clone() empty="" />
+            <div class="flex items-end gap-2 lg:col-span-6">
+                <button type="submit" class=BUTTON>"Apply"</button>
+                <a href="/users" class=BUTTON_SECONDARY>"Clear"</a>
+                <span class="ml-auto text-sm text-slate-600 dark:text-slate-400" data-testid="user-count">{format!("{count} users")}</span>
+            </div>
+        </Form>
+        <DataTable testid="user-table" columns=&["Name", "Email", "Status", "Roles", "Last sign-in"] empty=empty.then_some("No users match.") empty_testid="no-users">
+                    {list.rows.into_iter().map(|u| view! {
+                        <tr data-testid="user-row">
+                            <td class=TD><A href=format!("/users/{}", u.id) attr:class=LINK>{u.display_name}</A></td>
+                            <td class=TD>{u.email}</td>
+                            <td class=TD><StatusBadge status=if u.deleted { "deleted".to_string() } else { u.status } /></td>
+                            <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{u.roles}</td>
+                            <td class=format!("{TD} whitespace-nowrap text-slate-500")>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
+                        </tr>
+                    }).collect_view()}
+                </DataTable>
+        <Pager first next />
+    }
+}
+
+#[component]
+pub fn NewUserPage() -> impl IntoView {
+    let action = ServerAction::<CreateUser>::new();
+    let me = expect_context::<MeResource>();
+    let roles = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Users, list_users(UserQuery::default())));
+    view! {
+        <ViewGate view=authz::View::Users>
+            <Title text="New user" />
+            <PageHeader title="New user" purpose="Create an account in this organisation." />
+            <div class=format!("{CARD} max-w-xl")>
+                {move || action.value().get().and_then(|r| r.ok()).map(|created| view! {
+                    <div class="mb-4 space-y-2">
+                        {created.temporary_password.map(|p| view! { <OneTimePassword password=p whom="the new user" /> })}
+                        <p class="text-sm"><a href=format!("/users/{}", created.id) class=LINK data-testid="open-new-user">"Open the new user"</a></p>
+                    </div>
+                })}
+                <ActionForm action attr:class="space-y-2" attr:data-testid="new-user-form">
+                    {outcome(action, "User created.")}
+                    <Field name="display_name" label="Name" autocomplete="off" error=field_error(action, "display_name") />
+                    <Field name="email" label="Email" kind="email" autocomplete="off" error=field_error(action, "email") />
+                    <Field name="password" label="Password" kind="password" autocomplete="new-password" optional=true hint="At least 12 characters. Leave empty and Steward makes a temporary one, shown once." error=field_error(action, "password") />
+                    {me.may(Perm::RoleAssign).then(|| view! {
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let options: Vec<(String, String)> = roles.await.map(|l| l.roles.into_iter().map(|(id, n)| (id.to_string(), n)).collect()).unwrap_or_default();
+                                view! { <SelectField name="role_id" label="Role" options empty="No role yet" error=field_error(action, "role_id") /> }
+                            })}
+                        </Transition>
+                    })}
+                    <div class="flex gap-2 pt-2">
+                        <button type="submit" class=BUTTON data-testid="create-user">"Create user"</button>
+                        <a href="/users" class=BUTTON_SECONDARY>"Back to users"</a>
+                    </div>
+                </ActionForm>
+            </div>
+        </ViewGate>
+    }
+}
+
+/// Platform staff's search for a user in any tenant, and the way into it.
+#[component]
+pub fn FindUserPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let me = expect_context::<MeResource>();
+    let hits = Resource::new(q, move |q| crate::pages::gated(me, authz::View::Users, async move {
+        if q.trim().is_empty() { Ok(Vec::new()) } else { search_users_across_tenants(q).await }
+    }));
+    let act = ServerAction::<crate::tenants::ActInTenant>::new();
+    view! {
+        <ViewGate view=authz::View::Users>
+            <Title text="Find a user" />
+            <PageHeader title="Find a user in any tenant" purpose="Platform staff only. Every search is recorded in the audit log." />
+            <Form method="GET" action="/users/find" attr:class="mb-4 flex gap-2" attr:role="search">
+                <label for="find-q" class="sr-only">"Email or name"</label>
+                <input id="find-q" name="q" type="search" value=q placeholder="Email or name contains…" class=INPUT />
+                <button type="submit" class=BUTTON>"Search"</button>
+            </Form>
+            {outcome(act, "")}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match hits.await {
+                        Err(e) => view! { <p role="alert" class=ALERT>{e.field("query").unwrap_or_else(|| e.to_string())}</p> }.into_any(),
+                        Ok(hits) => view! {
+                            <ul class="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900" data-testid="find-results">
+                                {hits.into_iter().map(|h| view! {
+                                    <li class="flex items-center justify-between gap-4 px-4 py-3 text-sm" data-testid="find-hit">
+                                        <div>
+                                            <div class="font-medium">{h.display_name} " · " {h.email}</div>
+                                            <div class="text-xs text-slate-500">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status}</div>
+                                        </div>
+                                        <crate::tenants::pages::ActInside act=act slug=h.tenant_slug next=format!("/users/{}", h.user_id) label="Open" />
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ViewGate>
+    }
+}
