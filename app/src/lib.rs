@@ -18,6 +18,7 @@ pub mod nav;
 pub mod pages;
 pub mod privacy;
 pub mod roles;
+pub mod settings;
 pub mod teams;
 pub mod tenants;
 pub mod users;

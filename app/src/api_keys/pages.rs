@@ -154,30 +154,3 @@ pub fn UserApiKeysPage() -> impl IntoView {
     }
 }
 
-/// On the roles page: how long the organisation's API keys may live.
-#[component]
-pub fn ApiKeyLifetimeCard(editable: bool) -> impl IntoView {
-    let save = ServerAction::<SetApiKeyMaxDays>::new();
-    let saved = crate::components::successes(save);
-    let days = Resource::new(move || saved.get(), |_| get_api_key_max_days());
-    view! {
-        <section class=format!("{CARD} mb-6") aria-labelledby="key-lifetime-heading" data-testid="api-key-lifetime">
-            <h2 id="key-lifetime-heading" class="text-base font-semibold">"API keys"</h2>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let current = days.await.unwrap_or(90);
-                    view! {
-                        <ActionForm action=save attr:class="mt-3 flex flex-wrap items-end gap-3">
-                            <div class="space-y-1">
-                                <label for="days" class=LABEL>"Longest lifetime of a key, in days"</label>
-                                <input id="days" name="days" type="number" min="1" max="365" value=current.to_string() disabled=!editable class=crate::components::INPUT />
-                            </div>
-                            {editable.then(|| view! { <button type="submit" class=crate::components::BUTTON_SECONDARY data-testid="save-key-lifetime">"Save"</button> })}
-                        </ActionForm>
-                        {outcome(save, "Saved. It applies to keys made from now on.")}
-                    }
-                })}
-            </Transition>
-        </section>
-    }
-}

@@ -40,18 +40,6 @@ pub async fn revoke_user_api_key(user_id: Uuid, key_id: Uuid) -> Result<(), AppE
     crate::ssr::respond_form(ssr::revoke_of(user_id, key_id).await, &[], "Key revoked.")
 }
 
-/// The organisation's longest API key lifetime, in days. Needs `role:read`.
-#[server(endpoint = "get_api_key_max_days")]
-pub async fn get_api_key_max_days() -> Result<i32, AppError> {
-    crate::ssr::respond(ssr::max_days().await)
-}
-
-/// Sets the organisation's longest API key lifetime (1 to 365 days; keys
-/// made before keep their expiry). Needs `role:manage`.
-#[server(endpoint = "set_api_key_max_days")]
-pub async fn set_api_key_max_days(days: String) -> Result<(), AppError> {
-    crate::ssr::respond_form(ssr::set_max_days(&days).await, &[("days", &days)], "Saved.")
-}
 
 /// Needs a signed-in person: revokes one of their own keys.
 #[server(endpoint = "revoke_api_key")]

@@ -59,31 +59,6 @@ pub async fn revoke_of(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
     actor.commit().await
 }
 
-pub async fn max_days() -> Result<i32, AppError> {
-    let mut actor = crate::authz::ssr::require(crate::authz::Perm::RoleRead).await?;
-    let tenant_id = actor.tenant_id();
-    let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", tenant_id).fetch_one(actor.conn()).await?;
-    actor.commit().await?;
-    Ok(days)
-}
-
-pub async fn set_max_days(days: &str) -> Result<(), AppError> {
-    let mut actor = crate::authz::ssr::require(crate::authz::Perm::RoleManage).await?;
-    let days: i32 = match days.trim().parse() {
-        Ok(d) if (1..=365).contains(&d) => d,
-        _ => return Err(AppError::Validation(vec![FieldError { field: "days".into(), message: "Give 1 to 365 days.".into() }])),
-    };
-    let tenant_id = actor.tenant_id();
-    let before: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id).fetch_one(actor.conn()).await?;
-    if before == days {
-        return Ok(());
-    }
-    sqlx::query!("UPDATE tenants SET api_key_max_days = $2 WHERE id = $1", tenant_id, days).execute(actor.conn()).await?;
-    actor
-        .audit("tenant.api_key_max_days", "tenant", tenant_id, Some(serde_json::json!({ "api_key_max_days": before })), Some(serde_json::json!({ "api_key_max_days": days })))
-        .await?;
-    actor.commit().await
-}
 
 async fn rows_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
     type Row = (Uuid, String, String, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);

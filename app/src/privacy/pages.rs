@@ -9,7 +9,7 @@ use leptos_meta::Title;
 #[component]
 pub fn DeletionRequestsPage() -> impl IntoView {
     let resolve = ServerAction::<ResolveDeletionRequest>::new();
-    let retention = ServerAction::<SetRetention>::new();
+    let retention = ServerAction::<crate::settings::SetRetention>::new();
     let (a, b) = (crate::components::successes(resolve), crate::components::successes(retention));
     let data = Resource::new(move || (a.get(), b.get()), |_| list_deletion_requests());
     view! {

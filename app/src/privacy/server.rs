@@ -32,9 +32,3 @@ pub async fn resolve_deletion_request(request_id: Uuid, decision: String, note: 
     crate::ssr::respond_form(ssr::resolve(request_id, &decision, note.as_deref().unwrap_or("")).await, &[], "Request resolved.")
 }
 
-/// Sets how many days after deletion people are anonymised (empty: never).
-/// Needs `user:delete`.
-#[server(endpoint = "set_retention")]
-pub async fn set_retention(days: String) -> Result<(), AppError> {
-    crate::ssr::respond_form(ssr::set_retention(&days).await, &[], "Retention saved.")
-}

@@ -174,41 +174,6 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
     actor.commit().await
 }
 
-pub async fn set_retention(days: &str) -> Result<(), AppError> {
-    let mut actor = require(Perm::UserDelete).await?;
-    let days = days.trim();
-    let value: Option<i32> = if days.is_empty() || days == "never" {
-        None
-    } else {
-        match days.parse::<i32>() {
-            Ok(d) if (0..=3650).contains(&d) => Some(d),
-            _ => return Err(field("days", "Give 0 to 3,650 days, or leave it empty for never.")),
-        }
-    };
-    let tenant_id = actor.tenant_id();
-    let before: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
-        .fetch_one(actor.conn())
-        .await?;
-    if before == value {
-        return Ok(());
-    }
-    // A shorter period anonymises, at the next run, the people deleted
-    // longer ago than it: the delegation rule, as for anonymising them
-    // one by one.
-    if let Some(days) = value {
-        let due: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2) LIMIT 1000", tenant_id, days)
-        .fetch_all(actor.conn())
-        .await?;
-        for user_id in due {
-            crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "shorten the retention period so as to anonymise").await?;
-        }
-    }
-    sqlx::query!("UPDATE tenants SET anonymise_deleted_after_days = $2 WHERE id = $1", tenant_id, value).execute(actor.conn()).await?;
-    actor
-        .audit("tenant.retention", "tenant", tenant_id, Some(json!({ "anonymise_deleted_after_days": before })), Some(json!({ "anonymise_deleted_after_days": value })))
-        .await?;
-    actor.commit().await
-}
 
 /// Everything Steward holds about a person, as one JSON document.
 pub async fn collect(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Value, AppError> {

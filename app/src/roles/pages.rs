@@ -29,8 +29,8 @@ pub fn RolesPage() -> impl IntoView {
                 </a>
                 {me.may(Perm::RoleManage).then(|| view! { <a href="/roles/new" class=BUTTON data-testid="new-role-link">"New role"</a> })}
             </PageHeader>
-            <MfaRequirementCard />
-            <crate::api_keys::pages::ApiKeyLifetimeCard editable=me.may(Perm::RoleManage) />
+            <crate::settings::pages::MfaRequirementCard />
+            <crate::settings::pages::ApiKeyLifetimeCard editable=me.may(Perm::RoleManage) />
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     match roles.await {
@@ -395,39 +395,3 @@ pub fn ExplainPage() -> impl IntoView {
     }
 }
 
-/// Whom the organisation requires to sign in with a second factor; those
-/// with `role:manage` change it.
-#[component]
-fn MfaRequirementCard() -> impl IntoView {
-    let me = expect_context::<MeResource>();
-    let save = ServerAction::<SetMfaRequirement>::new();
-    let saved = successes(save);
-    let level = Resource::new(move || saved.get(), |_| get_mfa_requirement());
-    let choices = [("off", "Nobody"), ("admins", "Administrators (whoever may change others' access)"), ("everyone", "Everyone")];
-    view! {
-        <section class=format!("{CARD} mb-6") aria-labelledby="mfa-requirement-heading" data-testid="mfa-requirement">
-            <h2 id="mfa-requirement-heading" class=HEADING>"Two-factor sign-in"</h2>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let current = level.await.unwrap_or_else(|_| "off".into());
-                    let editable = me.may(Perm::RoleManage);
-                    view! {
-                        <ActionForm action=save attr:class="mt-3 flex flex-wrap items-end gap-3">
-                            <fieldset class="flex flex-wrap gap-4 text-sm" disabled=!editable>
-                                <legend class="sr-only">"Required of"</legend>
-                                {choices.into_iter().map(|(value, label)| view! {
-                                    <label class="inline-flex items-center gap-2">
-                                        <input type="radio" name="level" value=value checked=current == value />
-                                        {label}
-                                    </label>
-                                }).collect_view()}
-                            </fieldset>
-                            {editable.then(|| view! { <button type="submit" class=BUTTON_SECONDARY data-testid="save-mfa-requirement">"Save"</button> })}
-                        </ActionForm>
-                        {outcome(save, "Saved. It applies from each person's next sign-in.")}
-                    }
-                })}
-            </Transition>
-        </section>
-    }
-}

@@ -97,16 +97,3 @@ pub async fn explain_access(
     crate::ssr::respond(super::ssr::explain(user_id, email, view, permission).await)
 }
 
-/// Whom the tenant requires to sign in with a second factor: `off`,
-/// `admins` or `everyone`. Needs `role:read`.
-#[server(endpoint = "get_mfa_requirement")]
-pub async fn get_mfa_requirement() -> Result<String, AppError> {
-    crate::ssr::respond(super::ssr::mfa_requirement().await)
-}
-
-/// Sets whom the tenant requires to sign in with a second factor (applies
-/// from each person's next sign-in). Needs `role:manage`.
-#[server(endpoint = "set_mfa_requirement")]
-pub async fn set_mfa_requirement(level: String) -> Result<(), AppError> {
-    crate::ssr::respond_form(super::ssr::set_mfa_requirement(&level).await, &[], "Two-factor requirement saved.")
-}

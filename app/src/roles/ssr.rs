@@ -507,36 +507,3 @@ pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<Uuid, AppEr
         .ok_or_else(|| AppError::invalid("email", "No user with this email address in this organisation."))
 }
 
-/// The tenant's two-factor requirement. Needs `role:read`.
-pub async fn mfa_requirement() -> Result<String, AppError> {
-    let mut actor = require(Perm::RoleRead).await?;
-    let tenant_id = actor.tenant_id();
-    let level: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1", tenant_id)
-        .fetch_one(actor.conn())
-        .await?;
-    actor.commit().await?;
-    Ok(level)
-}
-
-/// Sets the tenant's two-factor requirement. Needs `role:manage`.
-pub async fn set_mfa_requirement(level: &str) -> Result<(), AppError> {
-    let mut actor = require(Perm::RoleManage).await?;
-    if !matches!(level, "off" | "admins" | "everyone") {
-        return Err(AppError::Validation(vec![FieldError {
-            field: "level".into(),
-            message: "Choose nobody, administrators or everyone.".into(),
-        }]));
-    }
-    let tenant_id = actor.tenant_id();
-    let before: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
-        .fetch_one(actor.conn())
-        .await?;
-    if before == level {
-        return Ok(());
-    }
-    sqlx::query!("UPDATE tenants SET mfa_required = $2 WHERE id = $1", tenant_id, level).execute(actor.conn()).await?;
-    actor
-        .audit("tenant.mfa_requirement", "tenant", tenant_id, Some(json!({ "mfa_required": before })), Some(json!({ "mfa_required": level })))
-        .await?;
-    actor.commit().await
-}
