@@ -350,6 +350,12 @@ impl System {
         System { pool: pool.clone() }
     }
 
+    /// A transaction in no tenant yet, for work that makes one (the demo,
+    /// the first platform administrator) and then scopes itself to it.
+    pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// A transaction scoped to `tenant`.
     pub async fn in_tenant(&self, tenant: Uuid) -> Result<Transaction<'static, Postgres>, AppError> {
         let mut tx = self.pool.begin().await?;

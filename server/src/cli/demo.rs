@@ -4,6 +4,7 @@
 //! `steward create-admin`.
 
 use app::auth::password;
+use app::authz::ssr::System;
 use app::error::AppError;
 use app::db::{platform_tenant_id, scope_to_tenant};
 use app::tenants::ssr::create_tenant;
@@ -63,8 +64,9 @@ pub const DEMO: &[DemoTenant] = &[
 /// role and row-level security like any other write. A tenant whose slug is
 /// taken is refused (nothing is half-loaded).
 pub async fn load(pool: &PgPool, password: &str) -> Result<(), AppError> {
+    let system = System::new(pool);
     for tenant in DEMO {
-        let mut tx = pool.begin().await?;
+        let mut tx = system.transaction().await?;
         let tenant_id = create_tenant(&mut tx, tenant.slug, tenant.name, tenant.kind).await?;
         for user in tenant.users {
             let hash = password::hash(password.to_string()).await?;
@@ -97,7 +99,7 @@ pub async fn create_admin(pool: &PgPool, email: &str, name: &str, password: &str
             message: "Enter an email address such as admin@example.com.".into(),
         }]));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = System::new(pool).transaction().await?;
     let tenant_id = match platform_tenant_id(&mut tx).await? {
         Some(id) => {
             scope_to_tenant(&mut tx, id).await?;
