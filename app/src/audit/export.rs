@@ -87,7 +87,7 @@ async fn export(caller: Caller, Query(query): Query<AuditQuery>, format: Format)
         Err(e) => return e.into_response(),
     };
     let reader = actor.replica_reader();
-    let tenant_id = actor.tenant_id();
+    let tenant_id = reader.tenant_id();
     // Filters are checked before the first byte goes out.
     let mut probe = QueryBuilder::new("SELECT 1 FROM audit_events e");
     if let Err(e) = push_filters(&mut probe, tenant_id, &query) {

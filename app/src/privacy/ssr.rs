@@ -89,11 +89,11 @@ pub async fn request(reason: &str) -> Result<(), AppError> {
         return Err(field("reason", "Say why in 2,000 characters at most (or leave it empty)."));
     }
     let mut tx = own.transaction().await?;
-    let id: Uuid = sqlx::query_scalar!("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id", me.tenant.id, me.user_id, reason)
+    let id: Uuid = sqlx::query_scalar!("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id", own.home(), me.user_id, reason)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| crate::error::on_conflict(e, "You have already asked; your administrators will answer it."))?;
-    let mut event = Event::by_user(me.tenant.id, me.user_id, "user.deletion_request", Some(json!({ "request": id })));
+    let mut event = own.event("user.deletion_request", json!({ "request": id }));
     event.entity_id = Some(me.user_id.to_string());
     record(&mut tx, own.meta(), event).await?;
     tx.commit().await?;

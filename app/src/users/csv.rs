@@ -33,7 +33,7 @@ pub async fn export(caller: Caller, Query(query): Query<UserQuery>) -> Response 
         Err(e) => return e.into_response(),
     };
     let reader = actor.reader();
-    let tenant_id = actor.tenant_id();
+    let tenant_id = reader.tenant_id();
     // Validate the filters before the first byte goes out.
     let mut probe = QueryBuilder::new("SELECT 1 FROM users u");
     if let Err(e) = super::ssr::push_filters(&mut probe, tenant_id, &query) {
