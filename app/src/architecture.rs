@@ -4,7 +4,7 @@
 
 /// The spine's files, relative to `app/src`.
 const SPINE: &[&str] =
-    &["error.rs", "text.rs", "db.rs", "audit/record.rs", "audit/chain_checks.rs", "authz/lockout.rs", "auth/credentials.rs"];
+    &["error.rs", "ids.rs", "status.rs", "text.rs", "db.rs", "audit/record.rs", "audit/chain_checks.rs", "authz/lockout.rs", "auth/credentials.rs"];
 
 /// The areas: folders and files of the domain, which build on the spine.
 const AREAS: &[&str] = &[

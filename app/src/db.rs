@@ -2,12 +2,13 @@
 //! a tenant for row-level security, keyset cursors, LIKE patterns. Part of
 //! the spine: it imports no area (checked by `architecture::the_spine_names_no_area`).
 
+use crate::ids::TenantId;
 use crate::error::AppError;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Scopes the transaction to a tenant for row-level security.
-pub async fn scope_to_tenant(tx: &mut PgConnection, tenant_id: Uuid) -> Result<(), AppError> {
+pub async fn scope_to_tenant(tx: &mut PgConnection, tenant_id: TenantId) -> Result<(), AppError> {
     sqlx::query!("SELECT set_config('steward.tenant_id', $1, true) AS \"set!\"", tenant_id.to_string())
         .fetch_one(&mut *tx)
         .await?;
@@ -16,8 +17,8 @@ pub async fn scope_to_tenant(tx: &mut PgConnection, tenant_id: Uuid) -> Result<(
 
 /// The platform tenant's id (found through its kind, which every caller
 /// may name, whatever the transaction's scope).
-pub async fn platform_tenant_id(tx: &mut PgConnection) -> Result<Option<Uuid>, AppError> {
-    Ok(sqlx::query_scalar!("SELECT tenant_id AS \"id!\" FROM steward_platform_tenant()")
+pub async fn platform_tenant_id(tx: &mut PgConnection) -> Result<Option<TenantId>, AppError> {
+    Ok(sqlx::query_scalar!("SELECT tenant_id AS \"id!: TenantId\" FROM steward_platform_tenant()")
         .fetch_optional(&mut *tx)
         .await?)
 }

@@ -76,7 +76,7 @@ proptest! {
     fn api_keys_parse_only_in_their_shape(tenant in any::<u128>(), secret in "[a-z2-7]{32}", noise in any::<String>()) {
         let id = uuid::Uuid::from_u128(tenant);
         let key = format!("stw_{}_{secret}", id.simple());
-        prop_assert_eq!(crate::api_keys::parse_key(&key), Some(id));
+        prop_assert_eq!(crate::api_keys::parse_key(&key), Some(crate::ids::TenantId(id)));
         prop_assert_eq!(crate::api_keys::parse_key(&format!("{key}x")), None);
         prop_assert_eq!(crate::api_keys::parse_key(&key.to_uppercase()), None);
         prop_assert_eq!(crate::api_keys::parse_key(&key.replacen("stw_", "sk_", 1)), None);

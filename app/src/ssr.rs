@@ -77,15 +77,15 @@ impl AppState {
 /// that has ended never changes: it is counted once per process, and
 /// only today is counted on each visit.
 #[derive(Default)]
-pub struct ActivityCache(std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (chrono::NaiveDate, Vec<(chrono::NaiveDate, i64)>)>>);
+pub struct ActivityCache(std::sync::Mutex<std::collections::HashMap<crate::ids::TenantId, (chrono::NaiveDate, Vec<(chrono::NaiveDate, i64)>)>>);
 
 impl ActivityCache {
-    pub fn get(&self, tenant_id: uuid::Uuid, today: chrono::NaiveDate) -> Option<Vec<(chrono::NaiveDate, i64)>> {
+    pub fn get(&self, tenant_id: crate::ids::TenantId, today: chrono::NaiveDate) -> Option<Vec<(chrono::NaiveDate, i64)>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&tenant_id).filter(|(day, _)| *day == today).map(|(_, counts)| counts.clone())
     }
 
-    pub fn put(&self, tenant_id: uuid::Uuid, today: chrono::NaiveDate, counts: Vec<(chrono::NaiveDate, i64)>) {
+    pub fn put(&self, tenant_id: crate::ids::TenantId, today: chrono::NaiveDate, counts: Vec<(chrono::NaiveDate, i64)>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         // Yesterday's entries are of no use today.
         map.retain(|_, (day, _)| *day == today);
@@ -100,7 +100,7 @@ impl ActivityCache {
 /// [`TenantCache::TTL`] may be missing from a menu, never from the results.
 #[derive(Default)]
 pub struct TenantCache {
-    entries: std::sync::Mutex<std::collections::HashMap<(uuid::Uuid, &'static str), (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<(crate::ids::TenantId, &'static str), (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>)>>,
 }
 
 impl TenantCache {
@@ -109,7 +109,7 @@ impl TenantCache {
     const LIMIT: usize = 20_000;
 
     /// The tenant's `what`, loaded by `load` when missing or older than the TTL.
-    pub async fn get<T, F>(&self, tenant: uuid::Uuid, what: &'static str, load: F) -> Result<T, AppError>
+    pub async fn get<T, F>(&self, tenant: crate::ids::TenantId, what: &'static str, load: F) -> Result<T, AppError>
     where
         T: Clone + Send + Sync + 'static,
         F: std::future::Future<Output = Result<T, AppError>>,

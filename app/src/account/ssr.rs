@@ -1,6 +1,7 @@
 //! The area's server side: what its server functions and handlers call,
 //! each authorising first through the spine.
 
+use crate::ids::{TenantId, UserId};
 use crate::audit::record::{record, Event};
 use crate::auth::password;
 use crate::auth::ssr::SESSION_MUST_CHANGE_KEY;
@@ -29,7 +30,7 @@ pub async fn reauthenticate(own: &Own, typed: &str, refused: &'static str) -> Re
         tx.commit().await?;
         return Err(crate::auth::ssr::too_many(block.until));
     }
-    let stored: Option<String> = sqlx::query_scalar!("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", home.id, me.user_id)
+    let stored: Option<String> = sqlx::query_scalar!("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", home.id.0, me.user_id.0)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -82,7 +83,7 @@ pub async fn change_password(
     let stored = reauthenticate(own, current, "user.password_change_refused").await?;
     let hash = password::hash(new.to_string()).await?;
     let mut tx = own.transaction().await?;
-    let now: Option<Option<String>> = sqlx::query_scalar!("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE", home, me.user_id)
+    let now: Option<Option<String>> = sqlx::query_scalar!("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE", home.0, me.user_id.0)
     .fetch_optional(&mut *tx)
     .await?;
     if now != Some(Some(stored)) {
@@ -90,11 +91,11 @@ pub async fn change_password(
     }
     sqlx::query!("UPDATE users SET password_hash = $3, password_changed_at = now(), must_change_password = false,
                 version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2", home, me.user_id, &hash.0)
+          WHERE tenant_id = $1 AND id = $2", home.0, me.user_id.0, &hash.0)
     .execute(&mut *tx)
     .await?;
     let this = session.id().map(|id| id.to_string()).unwrap_or_default();
-    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3 RETURNING session_id", home, me.user_id, &this)
+    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3 RETURNING session_id", home.0, me.user_id.0, &this)
     .fetch_all(&mut *tx)
     .await?;
     sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *tx).await?;
@@ -115,14 +116,14 @@ pub async fn change_password(
 pub async fn check_own_code(own: &Own, code: &str, refused: &'static str) -> Result<(), AppError> {
     let (me, meta, home) = (own.me(), own.meta(), own.home());
     let mut tx = own.transaction().await?;
-    let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query!(r#"SELECT secret_sealed AS "secret_sealed!: Vec<u8>", last_used_step AS "last_used_step?: i64" FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE"#, home, me.user_id).map(|r| (r.secret_sealed, r.last_used_step))
+    let on: Option<(Vec<u8>, Option<i64>)> = sqlx::query!(r#"SELECT secret_sealed AS "secret_sealed!: Vec<u8>", last_used_step AS "last_used_step?: i64" FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE"#, home.0, me.user_id.0).map(|r| (r.secret_sealed, r.last_used_step))
     .fetch_optional(&mut *tx)
     .await?;
     let Some((sealed, last_used)) = on else { return Ok(()) };
     let secret = own.master_key().open(&sealed, &crate::auth::mfa::seal_context(home, me.user_id)).ok_or(AppError::Internal)?;
     match crate::auth::mfa::check(&secret, code, chrono::Utc::now().timestamp(), last_used) {
         Some(step) => {
-            sqlx::query!("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", home, me.user_id, step).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", home.0, me.user_id.0, step).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -144,7 +145,7 @@ pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, App
     let mut tx = own.transaction().await?;
     type Row = (Uuid, chrono::DateTime<chrono::Utc>, Option<String>, Option<String>, String);
     let rows: Vec<Row> = sqlx::query!(r#"SELECT us.id AS "id!: Uuid", us.created_at AS "created_at!: chrono::DateTime<chrono::Utc>", host(us.ip) AS "c2?: String", us.user_agent AS "user_agent?: String", us.session_id AS "session_id!: String" FROM user_sessions us JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
-          WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC"#, own.home(), own.me().user_id).map(|r| (r.id, r.created_at, r.c2, r.user_agent, r.session_id))
+          WHERE us.tenant_id = $1 AND us.user_id = $2 ORDER BY us.created_at DESC"#, own.home().0, own.me().user_id.0).map(|r| (r.id, r.created_at, r.c2, r.user_agent, r.session_id))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -165,7 +166,7 @@ pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError>
     let this = own.session()?.id().map(|id| id.to_string()).unwrap_or_default();
     let mut tx = own.transaction().await?;
     let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
-            AND ($4::uuid IS NULL OR id = $4) RETURNING session_id", own.home(), own.me().user_id, &this, only)
+            AND ($4::uuid IS NULL OR id = $4) RETURNING session_id", own.home().0, own.me().user_id.0, &this, only)
     .fetch_all(&mut *tx)
     .await?;
     if only.is_some() && ended.is_empty() {
@@ -180,15 +181,15 @@ pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError>
 }
 
 /// Whether the person's tenant requires a second factor of them.
-async fn required(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar!(r#"SELECT steward_mfa_required($1, $2, $3) AS "required!""#, tenant_id, user_id, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+async fn required(conn: &mut sqlx::PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(r#"SELECT steward_mfa_required($1, $2, $3) AS "required!""#, tenant_id.0, user_id.0, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         .fetch_one(conn)
         .await?)
 }
 
 pub async fn status(own: &Own) -> Result<TwoFactorState, AppError> {
     let mut tx = own.transaction().await?;
-    let (enabled, pending, left): (bool, bool, i64) = sqlx::query!(r#"SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false) AS "c0!: bool", coalesce(bool_or(m.enabled_at IS NULL), false) AS "c1!: bool", (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL) AS "c2!: i64" FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2"#, own.home(), own.me().user_id).map(|r| (r.c0, r.c1, r.c2))
+    let (enabled, pending, left): (bool, bool, i64) = sqlx::query!(r#"SELECT coalesce(bool_or(m.enabled_at IS NOT NULL), false) AS "c0!: bool", coalesce(bool_or(m.enabled_at IS NULL), false) AS "c1!: bool", (SELECT count(*) FROM user_recovery_codes c WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.used_at IS NULL) AS "c2!: i64" FROM user_mfa m WHERE m.tenant_id = $1 AND m.user_id = $2"#, own.home().0, own.me().user_id.0).map(|r| (r.c0, r.c1, r.c2))
     .fetch_one(&mut *tx)
     .await?;
     let required = required(&mut tx, own.home(), own.me().user_id).await?;
@@ -200,7 +201,7 @@ pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
     // A stolen session alone must not put the thief's phone on the account.
     reauthenticate(own, current, "user.mfa_setup_refused").await?;
     let mut tx = own.transaction().await?;
-    let on: Option<bool> = sqlx::query_scalar!(r#"SELECT enabled_at IS NOT NULL AS "on!" FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE"#, own.home(), own.me().user_id)
+    let on: Option<bool> = sqlx::query_scalar!(r#"SELECT enabled_at IS NOT NULL AS "on!" FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE"#, own.home().0, own.me().user_id.0)
         .fetch_optional(&mut *tx)
         .await?;
     if on == Some(true) {
@@ -209,7 +210,7 @@ pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
     let secret = mfa::new_secret();
     let sealed = own.master_key().seal(&secret, &mfa::seal_context(own.home(), own.me().user_id));
     sqlx::query!("INSERT INTO user_mfa (tenant_id, user_id, secret_sealed) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL", own.home(), own.me().user_id, &sealed)
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now(), last_used_step = NULL", own.home().0, own.me().user_id.0, &sealed)
     .execute(&mut *tx)
     .await?;
     record(&mut tx, own.meta(), own.event("user.mfa_setup_started", serde_json::json!({}))).await?;
@@ -221,7 +222,7 @@ pub async fn start(own: &Own, current: &str) -> Result<MfaSetup, AppError> {
 
 pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
     let mut tx = own.transaction().await?;
-    let row: Option<Vec<u8>> = sqlx::query_scalar!("SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE", own.home(), own.me().user_id)
+    let row: Option<Vec<u8>> = sqlx::query_scalar!("SELECT secret_sealed FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NULL FOR UPDATE", own.home().0, own.me().user_id.0)
     .fetch_optional(&mut *tx)
     .await?;
     let sealed = row.ok_or_else(|| AppError::Conflict("There is no set-up waiting for a code: start again.".into()))?;
@@ -232,15 +233,15 @@ pub async fn confirm(own: &Own, code: &str) -> Result<Vec<String>, AppError> {
             "That code is not right. Type the 6 digits the app shows now (they change every 30 seconds).",
         )]));
     };
-    sqlx::query!("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id, step)
+    sqlx::query!("UPDATE user_mfa SET enabled_at = now(), last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", own.home().0, own.me().user_id.0, step)
         .execute(&mut *tx)
         .await?;
     let codes = mfa::new_recovery_codes();
-    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id)
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", own.home().0, own.me().user_id.0)
         .execute(&mut *tx)
         .await?;
     let hashes: Vec<String> = codes.iter().map(|c| mfa::recovery_hash(c)).collect();
-    sqlx::query!("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])", own.home(), own.me().user_id, &hashes)
+    sqlx::query!("INSERT INTO user_recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])", own.home().0, own.me().user_id.0, &hashes)
         .execute(&mut *tx)
         .await?;
     record(&mut tx, own.meta(), own.event("user.mfa_enable", serde_json::json!({ "recovery_codes": codes.len() }))).await?;
@@ -262,10 +263,10 @@ pub async fn disable(own: &Own, current: &str, code: &str) -> Result<(), AppErro
     // And a code of the factor being turned off.
     check_own_code(own, code, "user.mfa_disable_refused").await?;
     let mut tx = own.transaction().await?;
-    let removed = sqlx::query!("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id)
+    let removed = sqlx::query!("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2", own.home().0, own.me().user_id.0)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", own.home(), own.me().user_id)
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", own.home().0, own.me().user_id.0)
         .execute(&mut *tx)
         .await?;
     if removed.rows_affected() > 0 {

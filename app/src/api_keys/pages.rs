@@ -5,6 +5,7 @@ use super::*;
 use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_QUIET, CARD, LABEL, NOTICE, SELECT, TD};
 use crate::error::AppError;
 use leptos_meta::Title;
+use crate::ids::UserId;
 use uuid::Uuid;
 
 /// `/account/api-keys`: the caller's keys, a form to make one (the key is
@@ -106,7 +107,7 @@ pub fn ApiKeysPage() -> impl IntoView {
 #[component]
 pub fn UserApiKeysPage() -> impl IntoView {
     let params = leptos_router::hooks::use_params_map();
-    let user_id = move || params.read().get("id").and_then(|id| Uuid::parse_str(&id).ok()).unwrap_or_default();
+    let user_id = move || params.read().get("id").and_then(|id| id.parse().ok()).unwrap_or(UserId(Uuid::nil()));
     let me = expect_context::<crate::nav::MeResource>();
     let revoke = ServerAction::<RevokeUserApiKey>::new();
     let revoked = crate::components::successes(revoke);

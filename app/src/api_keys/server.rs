@@ -1,6 +1,7 @@
 //! The area's server functions: each authorises through the spine and
 //! answers with `AppError`.
 
+use crate::ids::{UserId};
 use super::*;
 use crate::error::AppError;
 use uuid::Uuid;
@@ -29,14 +30,14 @@ pub async fn create_api_key(
 /// Another person's keys, for administrators. Needs `user:read`, and the
 /// person's grants within the caller's.
 #[server(endpoint = "list_user_api_keys")]
-pub async fn list_user_api_keys(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
+pub async fn list_user_api_keys(user_id: UserId) -> Result<Vec<ApiKeyRow>, AppError> {
     crate::ssr::respond(ssr::list_of(user_id).await)
 }
 
 /// Revokes another person's key. Needs `user:revoke_sessions`, and the
 /// person's grants within the caller's.
 #[server(endpoint = "revoke_user_api_key")]
-pub async fn revoke_user_api_key(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
+pub async fn revoke_user_api_key(user_id: UserId, key_id: Uuid) -> Result<(), AppError> {
     crate::ssr::respond_form(ssr::revoke_of(user_id, key_id).await, &[], "Key revoked.")
 }
 

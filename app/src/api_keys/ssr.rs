@@ -1,6 +1,7 @@
 //! The area's server side: what its server functions and handlers call,
 //! each authorising first through the spine.
 
+use crate::ids::{TenantId, UserId};
 use super::{ApiKeyRow, NewApiKey, KEY_PREFIX};
 use crate::audit::record::{record, Event};
 use crate::authz::ssr::{require_self, Own};
@@ -33,10 +34,10 @@ pub async fn list() -> Result<Vec<ApiKeyRow>, AppError> {
 }
 
 /// Another person's keys (administrators').
-pub async fn list_of(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
+pub async fn list_of(user_id: UserId) -> Result<Vec<ApiKeyRow>, AppError> {
     let mut actor = crate::authz::ssr::require(crate::authz::Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
-    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", tenant_id, user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
+    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
     crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "list the API keys of").await?;
     let rows = rows_of(actor.conn(), tenant_id, user_id).await?;
     actor.commit().await?;
@@ -44,12 +45,12 @@ pub async fn list_of(user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
 }
 
 /// Revokes another person's key (administrators').
-pub async fn revoke_of(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
+pub async fn revoke_of(user_id: UserId, key_id: Uuid) -> Result<(), AppError> {
     let mut actor = crate::authz::ssr::require(crate::authz::Perm::UserRevokeSessions).await?;
     let tenant_id = actor.tenant_id();
-    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", tenant_id, user_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
+    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)?;
     crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "revoke the API keys of").await?;
-    let done = sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL", tenant_id, key_id, user_id)
+    let done = sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL", tenant_id.0, key_id, user_id.0)
         .execute(actor.conn())
         .await?;
     if done.rows_affected() == 0 {
@@ -60,9 +61,9 @@ pub async fn revoke_of(user_id: Uuid, key_id: Uuid) -> Result<(), AppError> {
 }
 
 
-async fn rows_of(conn: &mut sqlx::PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Vec<ApiKeyRow>, AppError> {
+async fn rows_of(conn: &mut sqlx::PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<Vec<ApiKeyRow>, AppError> {
     type Row = (Uuid, String, String, Vec<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-    let rows: Vec<Row> = sqlx::query!(r#"SELECT id AS "id!: Uuid", name AS "name!: String", prefix AS "prefix!: String", scopes AS "scopes!: Vec<String>", created_at AS "created_at!: DateTime<Utc>", expires_at AS "expires_at?: DateTime<Utc>", last_used_at AS "last_used_at?: DateTime<Utc>", revoked_at AS "revoked_at?: DateTime<Utc>" FROM api_keys WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 200"#, tenant_id, user_id).map(|r| (r.id, r.name, r.prefix, r.scopes, r.created_at, r.expires_at, r.last_used_at, r.revoked_at))
+    let rows: Vec<Row> = sqlx::query!(r#"SELECT id AS "id!: Uuid", name AS "name!: String", prefix AS "prefix!: String", scopes AS "scopes!: Vec<String>", created_at AS "created_at!: DateTime<Utc>", expires_at AS "expires_at?: DateTime<Utc>", last_used_at AS "last_used_at?: DateTime<Utc>", revoked_at AS "revoked_at?: DateTime<Utc>" FROM api_keys WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT 200"#, tenant_id.0, user_id.0).map(|r| (r.id, r.name, r.prefix, r.scopes, r.created_at, r.expires_at, r.last_used_at, r.revoked_at))
     .fetch_all(conn)
     .await?;
     let now = Utc::now();
@@ -93,7 +94,7 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
     let (me, home, meta) = (own.me(), own.home(), own.meta());
     let max_days: i64 = {
         let mut tx = own.transaction().await?;
-        let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", home).fetch_one(&mut *tx).await?;
+        let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", home.0).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         i64::from(days)
     };
@@ -137,10 +138,10 @@ pub async fn create(name: &str, scopes: Vec<String>, expires_in_days: &str, curr
         OsRng.fill_bytes(&mut bytes);
         crate::auth::mfa::base32(&bytes).to_lowercase()
     };
-    let key = format!("{KEY_PREFIX}{}_{secret}", home.simple());
+    let key = format!("{KEY_PREFIX}{}_{secret}", home.0.simple());
     let mut tx = own.transaction().await?;
     let id: Uuid = sqlx::query_scalar!("INSERT INTO api_keys (tenant_id, user_id, name, prefix, key_hash, scopes, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7::int)) RETURNING id", home, me.user_id, name, &secret[..6], crate::auth::api_key::hash(&key), &scopes, expires_days.map(|d| d as i32))
+         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7::int)) RETURNING id", home.0, me.user_id.0, name, &secret[..6], crate::auth::api_key::hash(&key), &scopes, expires_days.map(|d| d as i32))
     .fetch_one(&mut *tx)
     .await?;
     let mut event = Event::by_user(home, me.user_id, "api_key.create", None);
@@ -157,7 +158,7 @@ pub async fn revoke(key_id: Uuid) -> Result<(), AppError> {
     let own = own().await?;
     let (me, home, meta) = (own.me(), own.home(), own.meta());
     let mut tx = own.transaction().await?;
-    let done = sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL", home, key_id, me.user_id)
+    let done = sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL", home.0, key_id, me.user_id.0)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {

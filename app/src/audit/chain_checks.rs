@@ -4,13 +4,13 @@
 use super::{ChainCheck, ChainStatus};
 use crate::text::when;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use crate::ids::TenantId;
 
 /// The chain checks of this process, per tenant: the one running, and the
 /// last result. A check walks every event, so it runs in the background and
 /// the page shows its result when it is done.
 #[derive(Default)]
-pub struct ChainChecks(std::sync::Mutex<std::collections::HashMap<Uuid, ChainEntry>>);
+pub struct ChainChecks(std::sync::Mutex<std::collections::HashMap<TenantId, ChainEntry>>);
 
 #[derive(Clone, Default)]
 pub(crate) struct ChainEntry {
@@ -19,15 +19,15 @@ pub(crate) struct ChainEntry {
 }
 
 impl ChainChecks {
-    pub(crate) fn entry(&self, tenant_id: Uuid) -> ChainEntry {
+    pub(crate) fn entry(&self, tenant_id: TenantId) -> ChainEntry {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&tenant_id).cloned().unwrap_or_default()
     }
 
-    pub(crate) fn update(&self, tenant_id: Uuid, f: impl FnOnce(&mut ChainEntry)) {
+    pub(crate) fn update(&self, tenant_id: TenantId, f: impl FnOnce(&mut ChainEntry)) {
         f(self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(tenant_id).or_default());
     }
 
-    pub(crate) fn view(&self, tenant_id: Uuid) -> ChainCheck {
+    pub(crate) fn view(&self, tenant_id: TenantId) -> ChainCheck {
         let e = self.entry(tenant_id);
         ChainCheck { last: e.last, running_since: e.running_since.map(when) }
     }

@@ -29,7 +29,9 @@ enum Format {
 const CSV_HEADER: &str = "occurred_at,seq,id,actor,actor_user_id,actor_tenant_id,ip,action,entity_type,entity_id,request_id,changes,hash\n";
 
 fn line(format: Format, e: &EventRecord) -> String {
-    let opt = |v: &Option<uuid::Uuid>| v.map(|u| u.to_string()).unwrap_or_default();
+    fn opt(v: &Option<impl ToString>) -> String {
+        v.as_ref().map(|u| u.to_string()).unwrap_or_default()
+    }
     match format {
         Format::Csv => format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",

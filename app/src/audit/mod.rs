@@ -112,7 +112,7 @@ impl DiffRow {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventDetail {
     pub event: EventRow,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<crate::ids::UserId>,
     /// The actor acted from another tenant (platform staff).
     pub from_platform: bool,
     pub user_agent: String,

@@ -1,6 +1,7 @@
 //! Writing audit events: the one writer every change goes through, and an
 //! entity's history. Part of the spine: it imports no area.
 
+use crate::ids::{TenantId, UserId};
 use crate::error::AppError;
 use crate::text::when;
 use serde_json::{json, Value};
@@ -19,10 +20,10 @@ pub struct RequestMeta {
 /// One event. `tenant_id` is the tenant the change touched.
 #[derive(Clone, Debug)]
 pub struct Event<'a> {
-    pub tenant_id: Uuid,
-    pub actor_user_id: Option<Uuid>,
+    pub tenant_id: TenantId,
+    pub actor_user_id: Option<UserId>,
     /// The actor's own tenant when it is not `tenant_id` (platform staff).
-    pub actor_tenant_id: Option<Uuid>,
+    pub actor_tenant_id: Option<TenantId>,
     pub action: &'a str,
     pub entity_type: Option<&'a str>,
     pub entity_id: Option<String>,
@@ -32,7 +33,7 @@ pub struct Event<'a> {
 
 impl Event<'_> {
     /// An event about a user's own doing (signing in or out, being refused).
-    pub fn by_user(tenant_id: Uuid, user_id: Uuid, action: &str, after: Option<Value>) -> Event<'_> {
+    pub fn by_user(tenant_id: TenantId, user_id: UserId, action: &str, after: Option<Value>) -> Event<'_> {
         Event {
             tenant_id,
             actor_user_id: Some(user_id),
@@ -62,9 +63,9 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
                                      entity_type, entity_id, changes, request_id)
            VALUES ($1, $2, $3, $4::text::inet, $5, $6, $7, $8, $9, $10)
            RETURNING id"#,
-        event.tenant_id,
-        event.actor_user_id,
-        event.actor_tenant_id,
+        event.tenant_id.0,
+        event.actor_user_id.map(|id| id.0),
+        event.actor_tenant_id.map(|id| id.0),
         ip,
         meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()),
         event.action,
@@ -86,16 +87,16 @@ pub fn field_change(field: &str, before: impl Into<Value>, after: impl Into<Valu
 /// The latest events about one entity, newest first, with who did each.
 pub async fn history(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     entity_type: &str,
-    entity_id: Uuid,
+    entity_id: impl std::fmt::Display,
     limit: i64,
 ) -> Result<Vec<super::HistoryRow>, AppError> {
-    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>, Option<Uuid>, Value)> = sqlx::query!(r#"SELECT e.occurred_at AS "occurred_at!: chrono::DateTime<chrono::Utc>", e.action AS "action!: String", u.display_name AS "display_name?: String", e.actor_tenant_id AS "actor_tenant_id?: Uuid", e.changes AS "changes!: Value" FROM audit_events e
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>, Option<TenantId>, Value)> = sqlx::query!(r#"SELECT e.occurred_at AS "occurred_at!: chrono::DateTime<chrono::Utc>", e.action AS "action!: String", u.display_name AS "display_name?: String", e.actor_tenant_id AS "actor_tenant_id?: TenantId", e.changes AS "changes!: Value" FROM audit_events e
            LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.actor_user_id
           WHERE e.tenant_id = $1 AND e.entity_type = $2 AND e.entity_id = $3
           ORDER BY e.occurred_at DESC, e.id DESC
-          LIMIT $4"#, tenant_id, entity_type, entity_id.to_string(), limit).map(|r| (r.occurred_at, r.action, r.display_name, r.actor_tenant_id, r.changes))
+          LIMIT $4"#, tenant_id.0, entity_type, entity_id.to_string(), limit).map(|r| (r.occurred_at, r.action, r.display_name, r.actor_tenant_id, r.changes))
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -111,7 +112,7 @@ pub async fn history(
 
 /// The answer to a save over a newer version: who changed the record last
 /// and when, from its latest event.
-pub async fn stale(conn: &mut PgConnection, tenant_id: Uuid, entity_type: &str, entity_id: Uuid) -> AppError {
+pub async fn stale(conn: &mut PgConnection, tenant_id: TenantId, entity_type: &str, entity_id: impl std::fmt::Display) -> AppError {
     match history(conn, tenant_id, entity_type, entity_id, 1).await {
         Ok(rows) if !rows.is_empty() => AppError::Conflict(format!(
             "{} changed this at {} while you were editing. Your changes were not saved: reload to see theirs, then edit again.",

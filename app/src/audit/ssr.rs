@@ -1,6 +1,7 @@
 //! The audit screens' server side: the event list and its filters, one
 //! event, and the chain check.
 
+use crate::ids::{TenantId, UserId};
 use crate::error::AppError;
 use crate::text::when;
 use serde_json::Value;
@@ -28,8 +29,8 @@ pub struct EventRecord {
     pub id: Uuid,
     pub seq: i64,
     pub occurred_at: DateTime<Utc>,
-    pub actor_user_id: Option<Uuid>,
-    pub actor_tenant_id: Option<Uuid>,
+    pub actor_user_id: Option<UserId>,
+    pub actor_tenant_id: Option<TenantId>,
     pub actor_name: Option<String>,
     pub actor_email: Option<String>,
     pub ip: Option<String>,
@@ -69,7 +70,7 @@ impl EventRecord {
 }
 
 /// The WHERE clause of the list and the exports.
-pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q: &AuditQuery) -> Result<(), AppError> {
+pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: TenantId, q: &AuditQuery) -> Result<(), AppError> {
     b.push(" WHERE e.tenant_id = ").push_bind(tenant_id);
     for (name, value) in q.filters() {
         if value.chars().count() > 200 {
@@ -128,7 +129,7 @@ pub fn cursor(e: &EventRecord) -> String {
 
 /// Distinct values of an indexed column, found by skipping through the
 /// index (a few probes per value, however many events there are).
-async fn distinct(conn: &mut PgConnection, tenant_id: Uuid, column: &str) -> Result<Vec<String>, AppError> {
+async fn distinct(conn: &mut PgConnection, tenant_id: TenantId, column: &str) -> Result<Vec<String>, AppError> {
     let sql = format!(
         "WITH RECURSIVE v(x, n) AS (
              (SELECT {column}, 1 FROM audit_events WHERE tenant_id = $1 AND {column} IS NOT NULL ORDER BY {column} LIMIT 1)
@@ -255,7 +256,7 @@ async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainSta
     let mut tx = reader.transaction().await?;
     let started = std::time::Instant::now();
     let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
-        sqlx::query!(r#"SELECT checked AS "checked!: i64", bad_id AS "bad_id?: Uuid", bad_seq AS "bad_seq?: i64", bad_at AS "bad_at?: DateTime<Utc>", reason AS "reason?: String" FROM steward_verify_audit($1)"#, tenant_id).map(|r| (r.checked, r.bad_id, r.bad_seq, r.bad_at, r.reason))
+        sqlx::query!(r#"SELECT checked AS "checked!: i64", bad_id AS "bad_id?: Uuid", bad_seq AS "bad_seq?: i64", bad_at AS "bad_at?: DateTime<Utc>", reason AS "reason?: String" FROM steward_verify_audit($1)"#, tenant_id.0).map(|r| (r.checked, r.bad_id, r.bad_seq, r.bad_at, r.reason))
             .fetch_one(&mut *tx)
             .await?;
     let cut: Option<DateTime<Utc>> = sqlx::query_scalar!(r#"SELECT max(cut_before) AS "cut: DateTime<Utc>" FROM audit_retention_cuts"#).fetch_one(&mut *tx).await?;
@@ -275,7 +276,7 @@ pub struct ChainedEvent {
     pub action: String,
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    pub actor_user_id: Option<Uuid>,
+    pub actor_user_id: Option<UserId>,
     pub changes: Value,
 }
 
@@ -284,9 +285,9 @@ pub async fn chained_after(actor: &mut crate::authz::ssr::Actor, after: i64, lim
     let tenant_id = actor.tenant_id();
     Ok(sqlx::query_as!(
         ChainedEvent,
-        r#"SELECT seq, id, occurred_at AS "occurred_at: _", action, entity_type, entity_id, actor_user_id, changes FROM audit_events
+        r#"SELECT seq, id, occurred_at AS "occurred_at: _", action, entity_type, entity_id, actor_user_id AS "actor_user_id: _", changes FROM audit_events
             WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
-        tenant_id,
+        tenant_id.0,
         after,
         limit
     )

@@ -11,7 +11,7 @@ pub const SECRET_LENGTH: usize = 32;
 
 /// Splits a key into its tenant and the whole key, when it has the shape
 /// `stw_<tenant id, 32 hex digits>_<32 characters a-z, 2-7>`.
-pub fn parse_key(text: &str) -> Option<Uuid> {
+pub fn parse_key(text: &str) -> Option<crate::ids::TenantId> {
     let rest = text.strip_prefix(KEY_PREFIX)?;
     let (tenant, secret) = rest.split_once('_')?;
     if tenant.len() != 32 || !tenant.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
@@ -20,7 +20,7 @@ pub fn parse_key(text: &str) -> Option<Uuid> {
     if secret.len() != SECRET_LENGTH || !secret.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)) {
         return None;
     }
-    Uuid::parse_str(tenant).ok()
+    Uuid::parse_str(tenant).ok().map(crate::ids::TenantId)
 }
 
 #[cfg(feature = "ssr")]
@@ -70,8 +70,8 @@ mod lookup {
     pub async fn principal(state: &AppState, key: &str) -> Result<Result<(Arc<Me>, Uuid), KeyRefusal>, AppError> {
         let Some(tenant_id) = parse_key(key) else { return Ok(Err(KeyRefusal::Malformed)) };
         let mut tx = state.pool.begin().await?;
-        type Row = (Uuid, Uuid, Vec<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-        let row: Option<Row> = sqlx::query!(r#"SELECT key_id AS "key_id!: Uuid", user_id AS "user_id!: Uuid", scopes AS "scopes!: Vec<String>", expires_at AS "expires_at?: DateTime<Utc>", revoked_at AS "revoked_at?: DateTime<Utc>", last_used_at AS "last_used_at?: DateTime<Utc>" FROM steward_api_key_lookup($1, $2)"#, tenant_id, hash(key)).map(|r| (r.key_id, r.user_id, r.scopes, r.expires_at, r.revoked_at, r.last_used_at))
+        type Row = (Uuid, crate::ids::UserId, Vec<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let row: Option<Row> = sqlx::query!(r#"SELECT key_id AS "key_id!: Uuid", user_id AS "user_id!: crate::ids::UserId", scopes AS "scopes!: Vec<String>", expires_at AS "expires_at?: DateTime<Utc>", revoked_at AS "revoked_at?: DateTime<Utc>", last_used_at AS "last_used_at?: DateTime<Utc>" FROM steward_api_key_lookup($1, $2)"#, tenant_id.0, hash(key)).map(|r| (r.key_id, r.user_id, r.scopes, r.expires_at, r.revoked_at, r.last_used_at))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((key_id, user_id, scopes, expires, revoked, used)) = row else { return Ok(Err(KeyRefusal::Unknown)) };
@@ -84,7 +84,7 @@ mod lookup {
         }
         // Last use, written at most once a minute.
         if used.is_none_or(|u| (now - u).num_seconds() >= 60) {
-            sqlx::query!("UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, key_id)
+            sqlx::query!("UPDATE api_keys SET last_used_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, key_id)
                 .execute(&mut *tx)
                 .await?;
         }

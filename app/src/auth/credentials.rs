@@ -2,6 +2,7 @@
 //! keys (a password reset or change, a second-factor reset, "sign out
 //! everywhere", a suspension). Part of the spine: it names no area.
 
+use crate::ids::{TenantId, UserId};
 use crate::error::AppError;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -9,9 +10,9 @@ use uuid::Uuid;
 /// Ends sessions (their records in the session store go): one session
 /// (`only`), every session of a user, or with no user every session of the
 /// tenant.
-pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Option<Uuid>, only: Option<Uuid>) -> Result<u64, AppError> {
+pub async fn end_sessions(conn: &mut PgConnection, tenant_id: TenantId, user_id: Option<UserId>, only: Option<Uuid>) -> Result<u64, AppError> {
     let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND ($3::uuid IS NULL OR id = $3)
-         RETURNING session_id", tenant_id, user_id, only)
+         RETURNING session_id", tenant_id.0, user_id.map(|id| id.0), only)
     .fetch_all(&mut *conn)
     .await?;
     sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *conn).await?;
@@ -20,8 +21,8 @@ pub async fn end_sessions(conn: &mut PgConnection, tenant_id: Uuid, user_id: Opt
 
 /// Revokes every live key of a person (their password or second factor
 /// was reset or changed, or they signed out everywhere); how many.
-pub async fn revoke_api_keys_of(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<u64, AppError> {
-    Ok(sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL", tenant_id, user_id)
+pub async fn revoke_api_keys_of(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<u64, AppError> {
+    Ok(sqlx::query!("UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL", tenant_id.0, user_id.0)
         .execute(conn)
         .await?
         .rows_affected())

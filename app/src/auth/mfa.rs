@@ -75,8 +75,8 @@ impl MasterKey {
 }
 
 /// What a sealed secret is bound to: its tenant and user.
-pub fn seal_context(tenant_id: uuid::Uuid, user_id: uuid::Uuid) -> Vec<u8> {
-    [tenant_id.as_bytes().as_slice(), user_id.as_bytes().as_slice()].concat()
+pub fn seal_context(tenant_id: crate::ids::TenantId, user_id: crate::ids::UserId) -> Vec<u8> {
+    [tenant_id.0.as_bytes().as_slice(), user_id.0.as_bytes().as_slice()].concat()
 }
 
 /// A new TOTP secret: 20 random bytes (160 bits, as RFC 4226 recommends).

@@ -32,13 +32,14 @@ pub const MFA_PATH: &str = "/login/code";
 pub const MFA_SETUP_PATH: &str = "/account/two-factor";
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use crate::ids::{TenantId, UserId};
+use crate::status::TenantKind;
 
 /// The signed-in person as every page sees them: who, in which tenant, and
 /// what their roles grant (views, permissions and the menu those views make).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub display_name: String,
     pub tenant: TenantSummary,
@@ -62,10 +63,10 @@ pub struct Me {
 impl Me {
     /// The platform tenant's id when this principal is platform staff,
     /// acting in another tenant or not.
-    pub fn platform_home(&self) -> Option<Uuid> {
+    pub fn platform_home(&self) -> Option<TenantId> {
         match &self.acting_from {
             Some(home) => Some(home.id),
-            None if self.tenant.kind == "platform" => Some(self.tenant.id),
+            None if self.tenant.kind == TenantKind::Platform => Some(self.tenant.id),
             None => None,
         }
     }
@@ -95,11 +96,10 @@ impl Me {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantSummary {
-    pub id: Uuid,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
-    /// `platform` or `customer`.
-    pub kind: String,
+    pub kind: TenantKind,
 }
 
 /// A heading in the sidebar with the entries under it the user may open.
@@ -174,10 +174,10 @@ mod tests {
     #[test]
     fn grants_are_looked_up_in_sorted_lists() {
         let me = Me {
-            user_id: Uuid::nil(),
+            user_id: UserId(uuid::Uuid::nil()),
             email: "a@b.c".into(),
             display_name: "A".into(),
-            tenant: TenantSummary { id: Uuid::nil(), slug: "t".into(), name: "T".into(), kind: "customer".into() },
+            tenant: TenantSummary { id: TenantId(uuid::Uuid::nil()), slug: "t".into(), name: "T".into(), kind: TenantKind::Customer },
             views: vec!["audit".into(), "overview".into(), "users".into()],
             permissions: vec!["user:read".into()],
             menu: vec![],

@@ -4,7 +4,7 @@
 
 use super::Me;
 use std::sync::Arc;
-use uuid::Uuid;
+use crate::ids::{TenantId, UserId};
 
 /// The principal of the current request, put into the request's extensions
 /// by the server's authentication middleware before any page or server
@@ -18,7 +18,7 @@ pub struct CurrentUser(pub Option<Arc<Me>>);
 /// while it is still exact.
 #[derive(Default)]
 pub struct PrincipalCache {
-    entries: std::sync::Mutex<std::collections::HashMap<(Uuid, Uuid), (i64, Arc<Me>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<(TenantId, UserId), (i64, Arc<Me>)>>,
 }
 
 impl PrincipalCache {
@@ -26,11 +26,11 @@ impl PrincipalCache {
     /// starts over rather than grow without bound.
     const CAPACITY: usize = 100_000;
 
-    pub(super) fn get(&self, key: (Uuid, Uuid)) -> Option<(i64, Arc<Me>)> {
+    pub(super) fn get(&self, key: (TenantId, UserId)) -> Option<(i64, Arc<Me>)> {
         self.entries.lock().ok()?.get(&key).cloned()
     }
 
-    pub(super) fn put(&self, key: (Uuid, Uuid), version: i64, me: Arc<Me>) {
+    pub(super) fn put(&self, key: (TenantId, UserId), version: i64, me: Arc<Me>) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= Self::CAPACITY {
                 entries.clear();
@@ -39,7 +39,7 @@ impl PrincipalCache {
         }
     }
 
-    pub(super) fn forget(&self, key: (Uuid, Uuid)) {
+    pub(super) fn forget(&self, key: (TenantId, UserId)) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(&key);
         }

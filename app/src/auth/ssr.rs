@@ -1,6 +1,8 @@
 //! Server side of signing in: the session record, resolving the principal of
 //! a request, and the sign-in transaction.
 
+use crate::ids::{TenantId, UserId};
+use crate::status::{TenantKind, TenantStatus, UserStatus};
 use crate::authz::Perm;
 use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
 use crate::audit::record::{record, Event, RequestMeta};
@@ -10,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::sync::Arc;
 use tower_sessions::Session;
-use uuid::Uuid;
 
 /// The session key under which the signed-in identity is stored.
 pub const SESSION_AUTH_KEY: &str = "steward.auth";
@@ -33,8 +34,8 @@ pub const HINT_COOKIE: &str = "steward_sign_in";
 /// What a session remembers of who signed in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionAuth {
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
 }
 
 pub use super::principal::{CurrentUser, PrincipalCache};
@@ -50,12 +51,12 @@ pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth)
     let cached = cache.get(key);
     let known_version = cached.as_ref().map(|(v, _)| *v).unwrap_or(-1);
     let row = sqlx::query!(
-        r#"SELECT unchanged AS "unchanged!", auth_version AS "auth_version!", user_id AS "user_id!",
-                  email, display_name, tenant_id AS "tenant_id!", tenant_slug, tenant_name, tenant_kind,
+        r#"SELECT unchanged AS "unchanged!", auth_version AS "auth_version!", user_id AS "user_id!: UserId",
+                  email, display_name, tenant_id AS "tenant_id!: TenantId", tenant_slug, tenant_name, tenant_kind AS "tenant_kind: TenantKind",
                   views, permissions, menu
              FROM steward_resolve_principal($1, $2, $3)"#,
-        auth.tenant_id,
-        auth.user_id,
+        auth.tenant_id.0,
+        auth.user_id.0,
         known_version
     )
     .fetch_optional(pool)
@@ -81,7 +82,9 @@ pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth)
             id: row.tenant_id,
             slug: row.tenant_slug.unwrap_or_default(),
             name: row.tenant_name.unwrap_or_default(),
-            kind: row.tenant_kind.unwrap_or_default(),
+            // Always set when the grants were recomputed; the least
+            // powerful kind otherwise.
+            kind: row.tenant_kind.unwrap_or(TenantKind::Customer),
         },
         views: row.views.unwrap_or_default(),
         permissions: row.permissions.unwrap_or_default(),
@@ -123,7 +126,7 @@ pub fn acting_as(me: &Me, grant: &ActingGrant) -> Me {
 /// unchanged (a stale or malformed record is ignored).
 pub async fn apply_acting(me: Arc<Me>, session: &Session, state: &crate::ssr::AppState, meta: &RequestMeta) -> Arc<Me> {
     let Ok(Some(grant)) = session.get::<ActingGrant>(SESSION_ACTING_KEY).await else { return me };
-    let staff = me.tenant.kind == "platform" && (me.may(Perm::SystemAdmin) || me.may(Perm::SupportCrossTenant));
+    let staff = me.tenant.kind == TenantKind::Platform && (me.may(Perm::SystemAdmin) || me.may(Perm::SupportCrossTenant));
     if !staff || grant.tenant.id == me.tenant.id {
         return me;
     }
@@ -210,7 +213,7 @@ pub async fn sign_in(
     let _turn = throttle::turn(&tenant, email).await?;
     let mut tx = pool.begin().await?;
     let found = sqlx::query!(
-        r#"SELECT tenant_id AS "tenant_id!", tenant_status AS "tenant_status!", user_id, user_status,
+        r#"SELECT tenant_id AS "tenant_id!: TenantId", tenant_status AS "tenant_status!: TenantStatus", user_id AS "user_id: UserId", user_status AS "user_status: UserStatus",
                   password_hash
              FROM steward_sign_in_lookup($1, $2)"#,
         tenant,
@@ -223,7 +226,7 @@ pub async fn sign_in(
     let (account, stored_hash) = match found {
         Some(row) => match row.user_id {
             Some(user_id) => {
-                let active = row.tenant_status == "active" && row.user_status.as_deref() == Some("active");
+                let active = row.tenant_status == TenantStatus::Active && row.user_status == Some(UserStatus::Active);
                 (Some((row.tenant_id, user_id, active)), row.password_hash)
             }
             None => (None, None),
@@ -244,7 +247,7 @@ pub async fn sign_in(
     };
     let attempt = serde_json::json!({ "tenant": tenant, "email": email });
     let refused_event = |action: &'static str, after: serde_json::Value| Event {
-        tenant_id: event_tenant.unwrap_or_default(),
+        tenant_id: event_tenant.unwrap_or(TenantId(uuid::Uuid::nil())),
         actor_user_id: None,
         actor_tenant_id: None,
         action,
@@ -316,7 +319,7 @@ pub async fn sign_in(
     };
 
     if let Some(hash) = &rehashed {
-        sqlx::query!("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2", tenant_id, user_id, hash)
+        sqlx::query!("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0, hash)
             .execute(&mut *tx)
             .await?;
     }
@@ -324,7 +327,7 @@ pub async fn sign_in(
     if rehashed.is_some() {
         after["password_hash_upgraded"] = serde_json::json!(true);
     }
-    let mfa_on: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id, user_id)
+    let mfa_on: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id.0, user_id.0)
     .fetch_one(&mut *tx)
     .await?;
     if mfa_on {
@@ -349,8 +352,8 @@ pub async fn sign_in(
 /// Who passed the password step and still owes a second factor.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MfaPending {
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     pub tenant: String,
     pub email: String,
     /// When the password was accepted (unix seconds).
@@ -370,8 +373,8 @@ pub const ADMIN_PERMISSIONS: &[&str] =
 
 /// A person whose credentials were accepted.
 pub struct SignedIn<'a> {
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     pub tenant: &'a str,
     pub email: &'a str,
     pub after: serde_json::Value,
@@ -397,8 +400,8 @@ pub async fn finish_sign_in(
          RETURNING u.must_change_password AS "must_change!: bool",
                    NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.enabled_at IS NOT NULL)
                    AND steward_mfa_required(u.tenant_id, u.id, $3) AS "must_enrol!: bool""#,
-        tenant_id,
-        user_id,
+        tenant_id.0,
+        user_id.0,
         &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>()
     )
     .map(|r| (r.must_change, r.must_enrol))
@@ -430,7 +433,7 @@ pub async fn finish_sign_in(
         let mut tx = pool.begin().await?;
         crate::db::scope_to_tenant(&mut tx, tenant_id).await?;
         sqlx::query!("INSERT INTO user_sessions (tenant_id, user_id, session_id, ip, user_agent)
-             VALUES ($1, $2, $3, $4::text::inet, $5)", tenant_id, user_id, session_id.to_string(), meta.ip.map(|ip| ip.to_string()), meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
+             VALUES ($1, $2, $3, $4::text::inet, $5)", tenant_id.0, user_id.0, session_id.to_string(), meta.ip.map(|ip| ip.to_string()), meta.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -481,7 +484,7 @@ pub async fn verify_mfa(
         return Err(too_many(refused.until));
     }
     let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query!(r#"SELECT secret_sealed AS "secret_sealed!: Vec<u8>", last_used_step AS "last_used_step?: i64" FROM user_mfa
-          WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE"#, pending.tenant_id, pending.user_id).map(|r| (r.secret_sealed, r.last_used_step))
+          WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL FOR UPDATE"#, pending.tenant_id.0, pending.user_id.0).map(|r| (r.secret_sealed, r.last_used_step))
     .fetch_optional(&mut *tx)
     .await?;
     let Some((sealed, last_used)) = row else {
@@ -494,13 +497,13 @@ pub async fn verify_mfa(
         AppError::Internal
     })?;
     let method = if let Some(step) = super::mfa::check(&secret, code, now, last_used) {
-        sqlx::query!("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", pending.tenant_id, pending.user_id, step)
+        sqlx::query!("UPDATE user_mfa SET last_used_step = $3 WHERE tenant_id = $1 AND user_id = $2", pending.tenant_id.0, pending.user_id.0, step)
             .execute(&mut *tx)
             .await?;
         Some("authenticator app")
     } else {
         let used = sqlx::query!("UPDATE user_recovery_codes SET used_at = now()
-              WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL", pending.tenant_id, pending.user_id, super::mfa::recovery_hash(code))
+              WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL", pending.tenant_id.0, pending.user_id.0, super::mfa::recovery_hash(code))
         .execute(&mut *tx)
         .await?;
         (used.rows_affected() == 1).then_some("recovery code")
@@ -532,7 +535,7 @@ pub async fn verify_mfa(
     let mut after = pending.after.clone();
     after["second_factor"] = serde_json::json!(method);
     if method == "recovery code" {
-        let left: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "left!" FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL"#, pending.tenant_id, pending.user_id)
+        let left: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "left!" FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL"#, pending.tenant_id.0, pending.user_id.0)
         .fetch_one(&mut *tx)
         .await?;
         after["recovery_codes_left"] = serde_json::json!(left);
@@ -556,7 +559,7 @@ pub async fn sign_out(pool: &PgPool, session: &Session, me: Option<&Me>, meta: &
         let mut tx = pool.begin().await?;
         crate::db::scope_to_tenant(&mut tx, home).await?;
         if let Some(session_id) = session.id() {
-            sqlx::query!("DELETE FROM user_sessions WHERE tenant_id = $1 AND session_id = $2", home, session_id.to_string())
+            sqlx::query!("DELETE FROM user_sessions WHERE tenant_id = $1 AND session_id = $2", home.0, session_id.to_string())
                 .execute(&mut *tx)
                 .await?;
         }

@@ -24,6 +24,7 @@
 //! the button) and an `access.denied` event with `rule: delegation`, written
 //! in its own transaction because the refused action writes nothing.
 
+use crate::ids::{TenantId, UserId};
 use super::ssr::Actor;
 use crate::error::AppError;
 use serde_json::json;
@@ -49,7 +50,7 @@ impl Grants {
 
 /// The grants the given roles carry in the tenant, within its enabled
 /// modules (deleted roles count: restoring one hands out what it carries).
-pub async fn carried_by(conn: &mut PgConnection, tenant_id: Uuid, roles: &[Uuid]) -> Result<Grants, AppError> {
+pub async fn carried_by(conn: &mut PgConnection, tenant_id: TenantId, roles: &[Uuid]) -> Result<Grants, AppError> {
     let rows: Vec<(bool, String)> = sqlx::query!(
         r#"WITH enabled AS (SELECT m.key FROM modules m WHERE m.is_core
                           UNION SELECT tm.module_key FROM tenant_modules tm WHERE tm.tenant_id = $1)
@@ -61,7 +62,7 @@ pub async fn carried_by(conn: &mut PgConnection, tenant_id: Uuid, roles: &[Uuid]
            JOIN views v ON v.key = rv.view_key JOIN enabled e ON e.key = v.module_key
           WHERE rv.tenant_id = $1 AND rv.role_id = ANY($2)
          ORDER BY 1, 2"#,
-        tenant_id,
+        tenant_id.0,
         roles
     )
     .map(|r| (r.is_permission, r.key))
@@ -78,20 +79,20 @@ pub async fn carried_by(conn: &mut PgConnection, tenant_id: Uuid, roles: &[Uuid]
 /// status, and also roles deleted for now and roles of teams deleted for
 /// now (a restore gives those back, so taking over the account now would be
 /// taking over what it becomes).
-pub async fn held_by(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Grants, AppError> {
+pub async fn held_by(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<Grants, AppError> {
     let roles: Vec<Uuid> = sqlx::query_scalar!(r#"SELECT role_id AS "role_id!" FROM user_roles WHERE tenant_id = $1 AND user_id = $2
          UNION
          SELECT tr.role_id FROM team_members tm JOIN team_roles tr ON tr.tenant_id = tm.tenant_id AND tr.team_id = tm.team_id
-          WHERE tm.tenant_id = $1 AND tm.user_id = $2"#, tenant_id, user_id)
+          WHERE tm.tenant_id = $1 AND tm.user_id = $2"#, tenant_id.0, user_id.0)
         .fetch_all(&mut *conn)
         .await?;
     carried_by(conn, tenant_id, &roles).await
 }
 
 /// The live roles a team hands to its members.
-pub async fn roles_of_team(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid) -> Result<Vec<Uuid>, AppError> {
+pub async fn roles_of_team(conn: &mut PgConnection, tenant_id: TenantId, team_id: Uuid) -> Result<Vec<Uuid>, AppError> {
     Ok(sqlx::query_scalar!("SELECT tr.role_id FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
-          WHERE tr.tenant_id = $1 AND tr.team_id = $2", tenant_id, team_id)
+          WHERE tr.tenant_id = $1 AND tr.team_id = $2", tenant_id.0, team_id)
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -99,7 +100,7 @@ pub async fn roles_of_team(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uu
 /// Refuses, recording why, when the actor does not hold all of `grants`.
 /// `what` completes "You cannot …" (such as "grant Owner" or "add Maya
 /// Manager to Admins").
-pub async fn ensure_may_give(actor: &mut Actor, grants: &Grants, what: &str, subject: Option<Uuid>) -> Result<(), AppError> {
+pub async fn ensure_may_give(actor: &mut Actor, grants: &Grants, what: &str, subject: Option<UserId>) -> Result<(), AppError> {
     let lacking = grants.lacking(actor);
     if lacking.is_empty() {
         return Ok(());
@@ -109,7 +110,7 @@ pub async fn ensure_may_give(actor: &mut Actor, grants: &Grants, what: &str, sub
 }
 
 /// [`ensure_may_give`] for what `roles` carry.
-pub async fn ensure_may_give_roles(actor: &mut Actor, roles: &[Uuid], what: &str, subject: Option<Uuid>) -> Result<(), AppError> {
+pub async fn ensure_may_give_roles(actor: &mut Actor, roles: &[Uuid], what: &str, subject: Option<UserId>) -> Result<(), AppError> {
     let tenant_id = actor.scope();
     let grants = carried_by(actor.conn(), tenant_id, roles).await?;
     ensure_may_give(actor, &grants, what, subject).await
@@ -118,7 +119,7 @@ pub async fn ensure_may_give_roles(actor: &mut Actor, roles: &[Uuid], what: &str
 /// Refuses, recording why, an action on `subject`'s credentials or sign-in
 /// when they hold a permission or a view the actor does not. `what`
 /// completes "You cannot …" (such as "reset the password of").
-pub async fn ensure_may_act_on(actor: &mut Actor, subject: Uuid, what: &str) -> Result<(), AppError> {
+pub async fn ensure_may_act_on(actor: &mut Actor, subject: UserId, what: &str) -> Result<(), AppError> {
     if subject == actor.me().user_id && actor.me().acting_from.is_none() {
         return Ok(());
     }
@@ -128,7 +129,7 @@ pub async fn ensure_may_act_on(actor: &mut Actor, subject: Uuid, what: &str) -> 
     if lacking.is_empty() {
         return Ok(());
     }
-    let name: String = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2", tenant_id, subject)
+    let name: String = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2", tenant_id.0, subject.0)
         .fetch_optional(actor.conn())
         .await?
         .ok_or(AppError::NotFound)?;
@@ -145,7 +146,7 @@ fn shorten(keys: &[String]) -> String {
     text
 }
 
-async fn refuse(actor: &Actor, rule: &str, what: &str, subject: Option<Uuid>, lacking: &[String], message: String) -> Result<(), AppError> {
+async fn refuse(actor: &Actor, rule: &str, what: &str, subject: Option<UserId>, lacking: &[String], message: String) -> Result<(), AppError> {
     let details = json!({ "rule": "delegation", "check": rule, "action": what, "subject": subject, "lacking": lacking });
     actor.record_refusal(details).await;
     Err(AppError::Refused(message))

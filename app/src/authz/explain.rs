@@ -1,7 +1,7 @@
 //! "Explain access": why a user can or cannot open a view or do an action.
 
+use crate::ids::{UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// What is asked about: a view (by key) or an action (by permission key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,7 +13,7 @@ pub enum AccessTarget {
 /// The answer, with every reason found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub target: AccessTarget,
     pub allowed: bool,
     /// The module the view or permission belongs to, and whether the tenant has it on.

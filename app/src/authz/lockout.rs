@@ -4,6 +4,7 @@
 //! member out of a team, deleting a team). Each check runs after the
 //! change, in its transaction.
 
+use crate::ids::{TenantId, UserId};
 use crate::error::AppError;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -18,25 +19,25 @@ pub const TOP_ROLES: &[&str] = &["owner", "platform_admin"];
 /// that one role held directly by them.
 pub async fn ensure_not_last_top_holder(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Uuid,
+    tenant_id: TenantId,
+    user_id: UserId,
     only_role: Option<Uuid>,
 ) -> Result<(), AppError> {
     ensure_top_remains(conn, tenant_id, Some(user_id), only_role, None, only_role.is_some()).await
 }
 
 /// [`ensure_not_last_top_holder`] for deleting a team.
-pub async fn ensure_team_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid) -> Result<(), AppError> {
+pub async fn ensure_team_not_last_top(conn: &mut PgConnection, tenant_id: TenantId, team_id: Uuid) -> Result<(), AppError> {
     ensure_top_remains(conn, tenant_id, None, None, Some(team_id), false).await
 }
 
 /// [`ensure_not_last_top_holder`] for taking a member out of a team.
-pub async fn ensure_member_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
+pub async fn ensure_member_not_last_top(conn: &mut PgConnection, tenant_id: TenantId, team_id: Uuid, user_id: UserId) -> Result<(), AppError> {
     ensure_top_remains(conn, tenant_id, Some(user_id), None, Some(team_id), false).await
 }
 
 /// [`ensure_not_last_top_holder`] for taking a role from a team.
-pub async fn ensure_team_role_not_last_top(conn: &mut PgConnection, tenant_id: Uuid, team_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+pub async fn ensure_team_role_not_last_top(conn: &mut PgConnection, tenant_id: TenantId, team_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     ensure_top_remains(conn, tenant_id, None, Some(role_id), Some(team_id), false).await
 }
 
@@ -45,15 +46,15 @@ pub async fn ensure_team_role_not_last_top(conn: &mut PgConnection, tenant_id: U
 /// tenant has an active top-role holder now and would have none after.
 async fn ensure_top_remains(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Option<Uuid>,
+    tenant_id: TenantId,
+    user_id: Option<UserId>,
     role_id: Option<Uuid>,
     team_id: Option<Uuid>,
     direct_only: bool,
 ) -> Result<(), AppError> {
     // Serialise these checks per tenant: two admins removing the last two
     // owners at once must not both pass.
-    sqlx::query!("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", tenant_id).fetch_optional(&mut *conn).await?;
+    sqlx::query!("SELECT id FROM tenants WHERE id = $1 FOR UPDATE", tenant_id.0).fetch_optional(&mut *conn).await?;
     let (now, after): (i64, i64) = sqlx::query!(
         r#"WITH active AS (
              SELECT e.user_id, e.role_id, e.team_id
@@ -67,9 +68,9 @@ async fn ensure_top_remains(
                                             AND ($5::uuid IS NULL OR team_id IS NOT DISTINCT FROM $5)
                                             AND (NOT $6 OR team_id IS NULL))) AS "after!: i64"
            FROM active"#,
-        tenant_id,
+        tenant_id.0,
         &TOP_ROLES.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-        user_id,
+        user_id.map(|id| id.0),
         role_id,
         team_id,
         direct_only

@@ -1,5 +1,6 @@
 //! The one path from a server function to the database.
 
+use crate::ids::{TenantId, UserId};
 use super::{AccessTarget, Explanation, Grant, Perm};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::auth::Me;
@@ -9,7 +10,6 @@ use crate::db::scope_to_tenant;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// An authorised principal with a transaction scoped to their tenant. Every
 /// write goes through it, and so does its audit event: [`Actor::audit`]
@@ -19,7 +19,7 @@ pub struct Actor {
     tx: Transaction<'static, Postgres>,
     meta: RequestMeta,
     /// The tenant the transaction is scoped to (events go to its chain).
-    scope: Uuid,
+    scope: TenantId,
     /// The primary pool, for what must outlive the action's transaction (a
     /// refusal's own event).
     pool: PgPool,
@@ -230,7 +230,7 @@ impl Actor {
 
     /// The tenant the transaction is scoped to (the tenant being worked on
     /// by platform staff, else the principal's own).
-    pub fn scope(&self) -> Uuid {
+    pub fn scope(&self) -> TenantId {
         self.scope
     }
 
@@ -255,24 +255,24 @@ impl Actor {
         record_denial(&self.pool, &self.me, &self.meta, what).await;
     }
 
-    pub fn user_id(&self) -> Uuid {
+    pub fn user_id(&self) -> UserId {
         self.me.user_id
     }
 
-    pub fn tenant_id(&self) -> Uuid {
+    pub fn tenant_id(&self) -> TenantId {
         self.me.tenant.id
     }
 
     /// Who to name as `granted_by` in the tenant's own rows: nobody when the
     /// actor is platform staff acting from outside (the audit event names them).
-    pub fn local_user_id(&self) -> Option<Uuid> {
+    pub fn local_user_id(&self) -> Option<UserId> {
         (self.scope == self.me.tenant.id && self.me.acting_from.is_none()).then_some(self.me.user_id)
     }
 
     /// Moves the transaction into another tenant, for platform staff's work
     /// on a tenant (creating, suspending it). Events recorded afterwards go
     /// to that tenant's chain, naming the platform as the actor's tenant.
-    pub async fn enter_tenant(&mut self, tenant_id: Uuid) -> Result<(), AppError> {
+    pub async fn enter_tenant(&mut self, tenant_id: TenantId) -> Result<(), AppError> {
         if self.me.platform_home().is_none() {
             return Err(AppError::Forbidden);
         }
@@ -321,11 +321,11 @@ impl Actor {
 #[derive(Clone)]
 pub struct TenantReader {
     pool: PgPool,
-    tenant: Uuid,
+    tenant: TenantId,
 }
 
 impl TenantReader {
-    pub fn tenant_id(&self) -> Uuid {
+    pub fn tenant_id(&self) -> TenantId {
         self.tenant
     }
 
@@ -357,7 +357,7 @@ impl System {
     }
 
     /// A transaction scoped to `tenant`.
-    pub async fn in_tenant(&self, tenant: Uuid) -> Result<Transaction<'static, Postgres>, AppError> {
+    pub async fn in_tenant(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>, AppError> {
         let mut tx = self.pool.begin().await?;
         scope_to_tenant(&mut tx, tenant).await?;
         Ok(tx)
@@ -374,11 +374,11 @@ impl System {
 /// Answers why `user_id` can or cannot reach `target`, inside a transaction
 /// scoped to their tenant. `NotFound` for a user outside the tenant or an
 /// unknown view or permission.
-pub async fn explain(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, target: AccessTarget) -> Result<Explanation, AppError> {
+pub async fn explain(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId, target: AccessTarget) -> Result<Explanation, AppError> {
     let user = sqlx::query_scalar!(
         "SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-        tenant_id,
-        user_id
+        tenant_id.0,
+        user_id.0
     )
     .fetch_optional(&mut *conn)
     .await?
@@ -390,8 +390,8 @@ pub async fn explain(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid, ta
     let rows = sqlx::query!(
         r#"SELECT module_key AS "module_key!", module_enabled AS "module_enabled!", role_name, via_team
              FROM steward_explain_access($1, $2, $3, $4)"#,
-        tenant_id,
-        user_id,
+        tenant_id.0,
+        user_id.0,
         view,
         permission
     )
@@ -448,7 +448,7 @@ pub fn record_view_denial(view: super::View) {
 /// own tenant, also while platform staff act elsewhere. See [`require_self`].
 pub struct Own {
     me: Arc<Me>,
-    home: Uuid,
+    home: TenantId,
     state: AppState,
     meta: RequestMeta,
 }
@@ -465,7 +465,7 @@ impl Own {
     }
 
     /// The person's own tenant.
-    pub fn home(&self) -> Uuid {
+    pub fn home(&self) -> TenantId {
         self.home
     }
 

@@ -53,7 +53,7 @@ pub fn OneTimePassword(password: String, #[prop(into)] whom: String) -> impl Int
 /// An entity's latest events, with the way to all of them in the audit log
 /// (for those who may read it).
 #[component]
-pub fn HistoryCard(entity_type: &'static str, id: uuid::Uuid, rows: Vec<HistoryRow>) -> impl IntoView {
+pub fn HistoryCard(entity_type: &'static str, #[prop(into)] id: uuid::Uuid, rows: Vec<HistoryRow>) -> impl IntoView {
     let me = expect_context::<MeResource>();
     view! {
         <section class=CARD aria-labelledby="history-heading">

@@ -20,7 +20,7 @@ pub async fn load() -> Result<Figures, AppError> {
     let (read_users, read_documents, read_audit) = (can(Perm::UserRead), can(Perm::DocumentRead), can(Perm::AuditRead));
     let mut board = Figures { users: None, documents: None, events_today: None, activity: None };
     if read_users {
-        let rows: Vec<(String, i64)> = sqlx::query!(r#"SELECT CASE WHEN deleted_at IS NULL THEN status ELSE 'deleted' END AS "s!: String", count(*) AS "c1!: i64" FROM users WHERE tenant_id = $1 GROUP BY 1"#, tenant_id).map(|r| (r.s, r.c1))
+        let rows: Vec<(String, i64)> = sqlx::query!(r#"SELECT CASE WHEN deleted_at IS NULL THEN status ELSE 'deleted' END AS "s!: String", count(*) AS "c1!: i64" FROM users WHERE tenant_id = $1 GROUP BY 1"#, tenant_id.0).map(|r| (r.s, r.c1))
         .fetch_all(actor.conn())
         .await?;
         let order = ["active", "pending", "suspended", "inactive", "deleted"];
@@ -30,7 +30,7 @@ pub async fn load() -> Result<Figures, AppError> {
     }
     if read_documents {
         board.documents = Some(
-            sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL"#, tenant_id)
+            sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL"#, tenant_id.0)
                 .fetch_one(actor.conn())
                 .await?,
         );

@@ -2,6 +2,7 @@
 //! the head (title, tags, metadata, delete, restore). Uploads and downloads
 //! are in [`super::transfer`].
 
+use crate::ids::{TenantId};
 use super::{DocDetail, DocList, DocQuery, DocRow, VersionRow};
 use crate::audit::record::{history, stale};
 use crate::text::when;
@@ -24,7 +25,7 @@ fn max_upload_bytes() -> u64 {
 }
 
 /// The WHERE clause of the list and its count.
-fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query: &DocQuery) -> Result<(), AppError> {
+fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: TenantId, query: &DocQuery) -> Result<(), AppError> {
     b.push(" WHERE d.tenant_id = ").push_bind(tenant_id);
     b.push(if query.deleted == "1" { " AND d.deleted_at IS NOT NULL" } else { " AND d.deleted_at IS NULL" });
     let q = query.q.trim();
@@ -104,7 +105,7 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
         .get(tenant_id, "document_tags", async {
             Ok(sqlx::query_scalar!(r#"SELECT t AS "t!" FROM (SELECT tags FROM documents WHERE tenant_id = $1 AND deleted_at IS NULL
                                   ORDER BY created_at DESC LIMIT 5000) recent, unnest(recent.tags) t
-                  GROUP BY t ORDER BY count(*) DESC, t LIMIT 30"#, tenant_id)
+                  GROUP BY t ORDER BY count(*) DESC, t LIMIT 30"#, tenant_id.0)
             .fetch_all(actor.conn())
             .await?)
         })
@@ -136,7 +137,7 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
 
 /// Who uploaded documents here: the distinct creators, found by skipping
 /// through the creator index (cheap however many documents there are).
-async fn uploaders(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
+async fn uploaders(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(Uuid, String)>, AppError> {
     Ok(sqlx::query!(
         r#"WITH RECURSIVE c(id, n) AS (
              (SELECT created_by, 1 FROM documents WHERE tenant_id = $1 AND created_by IS NOT NULL ORDER BY created_by LIMIT 1)
@@ -144,7 +145,7 @@ async fn uploaders(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid
              SELECT (SELECT d.created_by FROM documents d WHERE d.tenant_id = $1 AND d.created_by > c.id ORDER BY d.created_by LIMIT 1), c.n + 1
                FROM c WHERE c.id IS NOT NULL AND c.n < 200)
          SELECT u.id, u.display_name FROM c JOIN users u ON u.tenant_id = $1 AND u.id = c.id ORDER BY lower(u.display_name)"#,
-        tenant_id
+        tenant_id.0
     )
     .map(|r| (r.id, r.display_name))
     .fetch_all(conn)
@@ -153,7 +154,7 @@ async fn uploaders(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid
 
 type Head = (String, String, String, i64, i32, Vec<String>, Value, i32, bool, Option<String>, DateTime<Utc>);
 
-async fn head(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, lock: bool) -> Result<Head, AppError> {
+async fn head(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid, lock: bool) -> Result<Head, AppError> {
     let sql = format!(
         "SELECT d.title, d.file_name, d.content_type, d.size_bytes, d.current_version, d.tags, d.metadata, d.version,
                 d.deleted_at IS NOT NULL, u.display_name, d.created_at
@@ -180,7 +181,7 @@ pub async fn detail(id: Uuid) -> Result<DocDetail, AppError> {
         head(actor.conn(), tenant_id, id, false).await?;
     let versions: Vec<(i32, i64, String, String, String, Option<String>, String, DateTime<Utc>)> = sqlx::query!(r#"SELECT v.number AS "number!: i32", v.size_bytes AS "size_bytes!: i64", v.sha256 AS "sha256!: String", v.file_name AS "file_name!: String", v.content_type AS "content_type!: String", u.display_name AS "display_name?: String", v.note AS "note!: String", v.created_at AS "created_at!: DateTime<Utc>" FROM document_versions v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.uploaded_by
           WHERE v.tenant_id = $1 AND v.document_id = $2
-          ORDER BY v.number DESC LIMIT 200"#, tenant_id, id).map(|r| (r.number, r.size_bytes, r.sha256, r.file_name, r.content_type, r.display_name, r.note, r.created_at))
+          ORDER BY v.number DESC LIMIT 200"#, tenant_id.0, id).map(|r| (r.number, r.size_bytes, r.sha256, r.file_name, r.content_type, r.display_name, r.note, r.created_at))
     .fetch_all(actor.conn())
     .await?;
     let history = history(actor.conn(), tenant_id, "document", id, 20).await?;
@@ -260,7 +261,7 @@ pub async fn update(id: Uuid, version: i32, title: &str, tags: &str, keys: &[Str
         return actor.commit().await;
     }
     sqlx::query!("UPDATE documents SET title = $3, tags = $4, metadata = $5, version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2", tenant_id, id, title, &tags, &metadata)
+          WHERE tenant_id = $1 AND id = $2", tenant_id.0, id, title, &tags, &metadata)
     .execute(actor.conn())
     .await?;
     actor.audit("document.update", "document", id, Some(Value::Object(before)), Some(Value::Object(after))).await?;
@@ -276,7 +277,7 @@ pub async fn set_deleted(id: Uuid, delete: bool) -> Result<(), AppError> {
         return Err(AppError::Conflict(if delete { "The document is already deleted." } else { "The document is not deleted." }.into()));
     }
     sqlx::query!("UPDATE documents SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2", tenant_id, id, delete)
+          WHERE tenant_id = $1 AND id = $2", tenant_id.0, id, delete)
     .execute(actor.conn())
     .await?;
     let action = if delete { "document.delete" } else { "document.restore" };
@@ -298,7 +299,7 @@ pub async fn create(actor: &mut Actor, title: &str, tags: &[String], v: &NewVers
     let tenant_id = actor.tenant_id();
     let by = actor.local_user_id();
     let id: Uuid = sqlx::query_scalar!("INSERT INTO documents (tenant_id, title, file_name, content_type, size_bytes, tags, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", tenant_id, title, v.file_name, v.content_type, v.size, tags, by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", tenant_id.0, title, v.file_name, v.content_type, v.size, tags, by.map(|id| id.0))
     .fetch_one(actor.conn())
     .await?;
     insert_version(actor, id, 1, v).await?;
@@ -326,7 +327,7 @@ pub async fn add_version(actor: &mut Actor, id: Uuid, v: &NewVersion<'_>) -> Res
     let number = current + 1;
     insert_version(actor, id, number, v).await?;
     sqlx::query!("UPDATE documents SET current_version = $3, file_name = $4, content_type = $5, size_bytes = $6, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2", tenant_id, id, number, v.file_name, v.content_type, v.size)
+          WHERE tenant_id = $1 AND id = $2", tenant_id.0, id, number, v.file_name, v.content_type, v.size)
     .execute(actor.conn())
     .await?;
     actor
@@ -346,7 +347,7 @@ async fn insert_version(actor: &mut Actor, id: Uuid, number: i32, v: &NewVersion
     let tenant_id = actor.tenant_id();
     let by = actor.local_user_id();
     sqlx::query!("INSERT INTO document_versions (tenant_id, document_id, number, sha256, size_bytes, file_name, content_type, note, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", tenant_id, id, number, v.sha256, v.size, v.file_name, v.content_type, v.note, by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", tenant_id.0, id, number, v.sha256, v.size, v.file_name, v.content_type, v.note, by.map(|id| id.0))
     .execute(actor.conn())
     .await?;
     Ok(())
@@ -358,7 +359,7 @@ pub async fn version_for_download(actor: &mut Actor, id: Uuid, number: i32) -> R
     let tenant_id = actor.tenant_id();
     let may_see_deleted = actor.me().can(Perm::DocumentDelete.key());
     let row: Option<(String, i64, String, String, bool)> = sqlx::query!(r#"SELECT v.sha256 AS "sha256!: String", v.size_bytes AS "size_bytes!: i64", v.file_name AS "file_name!: String", v.content_type AS "content_type!: String", d.deleted_at IS NOT NULL AS "c4!: bool" FROM document_versions v JOIN documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id
-          WHERE v.tenant_id = $1 AND v.document_id = $2 AND v.number = $3"#, tenant_id, id, number).map(|r| (r.sha256, r.size_bytes, r.file_name, r.content_type, r.c4))
+          WHERE v.tenant_id = $1 AND v.document_id = $2 AND v.number = $3"#, tenant_id.0, id, number).map(|r| (r.sha256, r.size_bytes, r.file_name, r.content_type, r.c4))
     .fetch_optional(actor.conn())
     .await?;
     match row {
@@ -388,7 +389,7 @@ pub async fn records_after(actor: &mut Actor, after: Option<Uuid>, limit: i64) -
         r#"SELECT id, title, file_name, content_type, size_bytes, current_version, tags, updated_at AS "updated_at: _" FROM documents
             WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)
             ORDER BY id DESC LIMIT $3"#,
-        tenant_id,
+        tenant_id.0,
         after,
         limit
     )

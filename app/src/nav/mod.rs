@@ -94,7 +94,7 @@ pub fn Console() -> impl IntoView {
 
 #[component]
 fn TenantBadge(me: Me) -> impl IntoView {
-    let platform = me.tenant.kind == "platform";
+    let platform = me.tenant.kind == crate::status::TenantKind::Platform;
     view! {
         <span class="hidden text-slate-300 sm:inline dark:text-slate-600">"/"</span>
         <span data-testid="current-tenant" class="rounded-md bg-slate-100 px-2 py-1 text-sm font-medium text-slate-700 dark:bg-slate-800 dark:text-slate-200">

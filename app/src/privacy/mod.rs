@@ -8,6 +8,7 @@
 //! and bounded by `steward audit-retention`. Anonymisation removes the
 //! person's name and email from every other table.
 
+use crate::ids::{UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -22,7 +23,7 @@ pub mod pages;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletionRequest {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub user: String,
     pub requested_at: String,
     pub reason: String,

@@ -1,6 +1,7 @@
 //! The area's server functions: each authorises through the spine and
 //! answers with `AppError`.
 
+use crate::ids::{UserId};
 use super::*;
 use crate::error::AppError;
 use uuid::Uuid;
@@ -9,7 +10,7 @@ use uuid::Uuid;
 /// teams, sessions and API keys go; the row stays for the audit log's
 /// references. `confirm` must repeat their email. Needs `user:delete`.
 #[server(endpoint = "anonymise_user")]
-pub async fn anonymise_user(user_id: Uuid, confirm: String) -> Result<(), AppError> {
+pub async fn anonymise_user(user_id: UserId, confirm: String) -> Result<(), AppError> {
     crate::ssr::respond_form(ssr::anonymise(user_id, &confirm).await, &[], "Anonymised.")
 }
 

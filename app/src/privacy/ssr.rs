@@ -1,6 +1,7 @@
 //! The area's server side: what its server functions and handlers call,
 //! each authorising first through the spine.
 
+use crate::ids::{TenantId, UserId};
 use super::{DeletionRequest, DeletionRequests};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::authz::ssr::{require, Actor};
@@ -17,11 +18,11 @@ fn field(name: &str, message: &str) -> AppError {
 
 /// Removes a person's personal data inside `conn`'s transaction (scoped
 /// to their tenant). Returns what went, for the audit event.
-pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Value, AppError> {
+pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<Value, AppError> {
     let done = sqlx::query!("UPDATE users SET email = 'anonymised-' || id::text || '@anonymised.invalid', display_name = 'Anonymised user',
                 password_hash = NULL, status = 'inactive', must_change_password = false,
                 deleted_at = coalesce(deleted_at, now()), anonymised_at = now(), version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2 AND anonymised_at IS NULL", tenant_id, user_id)
+          WHERE tenant_id = $1 AND id = $2 AND anonymised_at IS NULL", tenant_id.0, user_id.0)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -43,22 +44,22 @@ pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uui
     counts.insert("sessions_ended".into(), json!(ended));
     // An open request to delete the account is thereby done.
     sqlx::query!("UPDATE deletion_requests SET status = 'completed', resolved_at = now(), note = 'anonymised'
-          WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'", tenant_id, user_id)
+          WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'", tenant_id.0, user_id.0)
     .execute(&mut *conn)
     .await?;
     Ok(Value::Object(counts))
 }
 
-async fn email_of(actor: &mut Actor, user_id: Uuid) -> Result<(String, bool), AppError> {
+async fn email_of(actor: &mut Actor, user_id: UserId) -> Result<(String, bool), AppError> {
     let row: Option<(String, Option<DateTime<Utc>>)> =
-        sqlx::query!(r#"SELECT email AS "email!: String", anonymised_at AS "anonymised_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, actor.tenant_id(), user_id).map(|r| (r.email, r.anonymised_at))
+        sqlx::query!(r#"SELECT email AS "email!: String", anonymised_at AS "anonymised_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, actor.tenant_id().0, user_id.0).map(|r| (r.email, r.anonymised_at))
             .fetch_optional(actor.conn())
             .await?;
     let (email, anonymised) = row.ok_or(AppError::NotFound)?;
     Ok((email, anonymised.is_some()))
 }
 
-pub async fn anonymise(user_id: Uuid, confirm: &str) -> Result<(), AppError> {
+pub async fn anonymise(user_id: UserId, confirm: &str) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
     let (email, already) = email_of(&mut actor, user_id).await?;
@@ -89,7 +90,7 @@ pub async fn request(reason: &str) -> Result<(), AppError> {
         return Err(field("reason", "Say why in 2,000 characters at most (or leave it empty)."));
     }
     let mut tx = own.transaction().await?;
-    let id: Uuid = sqlx::query_scalar!("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id", own.home(), me.user_id, reason)
+    let id: Uuid = sqlx::query_scalar!("INSERT INTO deletion_requests (tenant_id, user_id, requested_by, reason) VALUES ($1, $2, $2, $3) RETURNING id", own.home().0, me.user_id.0, reason)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| crate::error::on_conflict(e, "You have already asked; your administrators will answer it."))?;
@@ -103,13 +104,13 @@ pub async fn request(reason: &str) -> Result<(), AppError> {
 pub async fn list() -> Result<DeletionRequests, AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
-    type Row = (Uuid, Uuid, String, String, DateTime<Utc>, String, String, String);
-    let rows: Vec<Row> = sqlx::query!(r#"SELECT r.id AS "id!: Uuid", r.user_id AS "user_id!: Uuid", u.display_name AS "display_name!: String", u.email AS "email!: String", r.requested_at AS "requested_at!: DateTime<Utc>", r.reason AS "reason!: String", r.status AS "status!: String", r.note AS "note!: String" FROM deletion_requests r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+    type Row = (Uuid, UserId, String, String, DateTime<Utc>, String, String, String);
+    let rows: Vec<Row> = sqlx::query!(r#"SELECT r.id AS "id!: Uuid", r.user_id AS "user_id!: UserId", u.display_name AS "display_name!: String", u.email AS "email!: String", r.requested_at AS "requested_at!: DateTime<Utc>", r.reason AS "reason!: String", r.status AS "status!: String", r.note AS "note!: String" FROM deletion_requests r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
           WHERE r.tenant_id = $1
-          ORDER BY (r.status = 'pending') DESC, r.requested_at DESC LIMIT 500"#, tenant_id).map(|r| (r.id, r.user_id, r.display_name, r.email, r.requested_at, r.reason, r.status, r.note))
+          ORDER BY (r.status = 'pending') DESC, r.requested_at DESC LIMIT 500"#, tenant_id.0).map(|r| (r.id, r.user_id, r.display_name, r.email, r.requested_at, r.reason, r.status, r.note))
     .fetch_all(actor.conn())
     .await?;
-    let days: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1", tenant_id)
+    let days: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1", tenant_id.0)
         .fetch_one(actor.conn())
         .await?;
     actor.commit().await?;
@@ -133,8 +134,8 @@ pub async fn list() -> Result<DeletionRequests, AppError> {
 pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
-    let row: Option<(Uuid, String)> =
-        sqlx::query!(r#"SELECT user_id AS "user_id!: Uuid", status AS "status!: String" FROM deletion_requests WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, request_id).map(|r| (r.user_id, r.status))
+    let row: Option<(UserId, String)> =
+        sqlx::query!(r#"SELECT user_id AS "user_id!: UserId", status AS "status!: String" FROM deletion_requests WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id.0, request_id).map(|r| (r.user_id, r.status))
             .fetch_optional(actor.conn())
             .await?;
     let (user_id, status) = row.ok_or(AppError::NotFound)?;
@@ -153,7 +154,7 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
             crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "anonymise").await?;
             crate::authz::lockout::ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
             let after = anonymise_in(actor.conn(), tenant_id, user_id).await?;
-            sqlx::query!("UPDATE deletion_requests SET resolved_by = $3, note = $4 WHERE tenant_id = $1 AND id = $2", tenant_id, request_id, actor.local_user_id(), if note.is_empty() { "anonymised" } else { note })
+            sqlx::query!("UPDATE deletion_requests SET resolved_by = $3, note = $4 WHERE tenant_id = $1 AND id = $2", tenant_id.0, request_id, actor.local_user_id().map(|id| id.0), if note.is_empty() { "anonymised" } else { note })
                 .execute(actor.conn())
                 .await?;
             actor.audit("user.anonymise", "user", user_id, Some(json!({ "anonymised": false })), Some(after)).await?;
@@ -164,7 +165,7 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
                 return Err(field("note", "Say why the request is rejected: the person is told."));
             }
             sqlx::query!("UPDATE deletion_requests SET status = 'rejected', resolved_at = now(), resolved_by = $3, note = $4
-                  WHERE tenant_id = $1 AND id = $2", tenant_id, request_id, actor.local_user_id(), note)
+                  WHERE tenant_id = $1 AND id = $2", tenant_id.0, request_id, actor.local_user_id().map(|id| id.0), note)
             .execute(actor.conn())
             .await?;
             actor.audit("deletion_request.reject", "deletion_request", request_id, None, Some(json!({ "user": user_id, "note": note }))).await?;
@@ -176,7 +177,7 @@ pub async fn resolve(request_id: Uuid, decision: &str, note: &str) -> Result<(),
 
 
 /// Everything Steward holds about a person, as one JSON document.
-pub async fn collect(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<Value, AppError> {
+pub async fn collect(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<Value, AppError> {
     let one = |sql: &'static str| sqlx::query_scalar::<_, Option<Value>>(sql).bind(tenant_id).bind(user_id);
     let profile = one(
         "SELECT to_jsonb(x) FROM (SELECT id, email, display_name, status, created_at, updated_at, last_login_at,
@@ -204,7 +205,7 @@ pub async fn collect(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) ->
 }
 
 /// A download of a person's data, recorded as `user.export`.
-pub async fn export(actor: &mut Actor, user_id: Uuid) -> Result<Value, AppError> {
+pub async fn export(actor: &mut Actor, user_id: UserId) -> Result<Value, AppError> {
     let tenant_id = actor.tenant_id();
     crate::authz::delegation::ensure_may_act_on(actor, user_id, "export the personal data of").await?;
     let doc = collect(actor.conn(), tenant_id, user_id).await?;
@@ -227,12 +228,12 @@ pub fn contents(doc: &Value) -> Value {
 /// anonymises people deleted longer ago than it (500 a tenant a run).
 /// Returns how many were anonymised.
 pub async fn run_retention(system: &crate::authz::ssr::System) -> Result<u64, AppError> {
-    let tenants: Vec<(Uuid, i32)> = sqlx::query!(r#"SELECT tenant_id AS "tenant_id!: Uuid", days AS "days!: i32" FROM steward_retention_tenants()"#).map(|r| (r.tenant_id, r.days)).fetch_all(system.unscoped()).await?;
+    let tenants: Vec<(TenantId, i32)> = sqlx::query!(r#"SELECT tenant_id AS "tenant_id!: TenantId", days AS "days!: i32" FROM steward_retention_tenants()"#).map(|r| (r.tenant_id, r.days)).fetch_all(system.unscoped()).await?;
     let mut total = 0;
     for (tenant_id, days) in tenants {
         let mut tx = system.in_tenant(tenant_id).await?;
-        let due: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)
-              ORDER BY deleted_at LIMIT 500 FOR UPDATE", tenant_id, days)
+        let due: Vec<UserId> = sqlx::query_scalar!(r#"SELECT id AS "id!: UserId" FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2)
+              ORDER BY deleted_at LIMIT 500 FOR UPDATE"#, tenant_id.0, days)
         .fetch_all(&mut *tx)
         .await?;
         for user_id in due {
@@ -260,7 +261,7 @@ pub async fn run_retention(system: &crate::authz::ssr::System) -> Result<u64, Ap
 /// `GET /users/{id}/export.json` (needs `user:export`, and the person's
 /// grants within the caller's) and
 /// `GET /account/export.json` (one's own): the download.
-pub async fn download(caller: &crate::authz::ssr::Caller, user_id: Option<Uuid>) -> axum::response::Response {
+pub async fn download(caller: &crate::authz::ssr::Caller, user_id: Option<UserId>) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
     let result = async {

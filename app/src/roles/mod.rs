@@ -14,6 +14,7 @@ pub use server::*;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+use crate::ids::{UserId};
 use crate::audit::HistoryRow;
 use crate::users::Count;
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,7 @@ pub struct ModuleGroup {
 /// Someone who holds a role, directly or through a team.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     pub via_team: Option<String>,

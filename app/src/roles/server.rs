@@ -1,5 +1,6 @@
 //! Server functions of the roles area.
 
+use crate::ids::{UserId};
 use super::{ModuleGroup, RoleDetail, RoleRow};
 use crate::authz::Explanation;
 use crate::error::AppError;
@@ -9,13 +10,13 @@ use uuid::Uuid;
 /// Grants a role to a user. Needs `role:assign`, and every permission the
 /// role carries.
 #[server(endpoint = "assign_role")]
-pub async fn assign_role(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+pub async fn assign_role(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     crate::ssr::respond(super::ssr::assign(user_id, role_id).await)
 }
 
 /// Takes a role from a user. Needs `role:assign`.
 #[server(endpoint = "revoke_role")]
-pub async fn revoke_role(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+pub async fn revoke_role(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     crate::ssr::respond(super::ssr::revoke(user_id, role_id).await)
 }
 
@@ -89,7 +90,7 @@ pub async fn update_role(
 /// action. Needs `role:read`.
 #[server(endpoint = "explain_access")]
 pub async fn explain_access(
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     email: Option<String>,
     view: Option<String>,
     permission: Option<String>,

@@ -1,5 +1,6 @@
 //! Roles on the server.
 
+use crate::ids::{TenantId, UserId};
 use super::{Holder, ModuleGroup, RoleDetail, RoleRow, HOLDERS_SHOWN};
 use crate::audit::record::{history, stale};
 use crate::authz::ssr::{explain as explain_access, require, Actor};
@@ -18,10 +19,10 @@ struct FoundRole {
     is_system: bool,
 }
 
-async fn find_role(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> Result<FoundRole, AppError> {
+async fn find_role(conn: &mut PgConnection, tenant_id: TenantId, role_id: Uuid) -> Result<FoundRole, AppError> {
     let row = sqlx::query!(
         "SELECT name, system_key, is_system FROM roles WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-        tenant_id,
+        tenant_id.0,
         role_id
     )
     .fetch_optional(conn)
@@ -30,8 +31,8 @@ async fn find_role(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> R
     Ok(FoundRole { name: row.name, system_key: row.system_key, is_system: row.is_system })
 }
 
-async fn user_exists(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
-    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id, user_id)
+async fn user_exists(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<(), AppError> {
+    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id.0, user_id.0)
         .fetch_optional(conn)
         .await?
         .map(|_| ())
@@ -52,7 +53,7 @@ pub async fn ensure_keeps_admin(actor: &mut Actor, message: String) -> Result<()
     }
     let (tenant_id, me) = (actor.tenant_id(), actor.user_id());
     let keeps: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3)) AS "keeps!""#, tenant_id, me, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3)) AS "keeps!""#, tenant_id.0, me.0, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
     .fetch_one(actor.conn())
     .await?;
     if keeps {
@@ -66,18 +67,18 @@ pub async fn ensure_keeps_admin(actor: &mut Actor, message: String) -> Result<()
 /// caller records the event.
 pub async fn insert_grant(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Uuid,
+    tenant_id: TenantId,
+    user_id: UserId,
     role_id: Uuid,
-    granted_by: Option<Uuid>,
+    granted_by: Option<UserId>,
 ) -> Result<bool, AppError> {
     let granted = sqlx::query!(
         "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT ON CONSTRAINT user_roles_pkey DO NOTHING",
-        tenant_id,
-        user_id,
+        tenant_id.0,
+        user_id.0,
         role_id,
-        granted_by
+        granted_by.map(|id| id.0)
     )
     .execute(conn)
     .await?;
@@ -86,7 +87,7 @@ pub async fn insert_grant(
 
 /// Grants `role_id` to `user_id`. The actor must hold every permission the
 /// role carries: a delegated administrator cannot hand out more than they have.
-pub async fn assign(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+pub async fn assign(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleAssign).await?;
     let tenant_id = actor.tenant_id();
     user_exists(actor.conn(), tenant_id, user_id).await?;
@@ -108,14 +109,14 @@ pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppEr
 
 /// Grants a role in the actor's transaction (after [`grantable`]) and
 /// records it; nothing when the user holds it already.
-pub async fn grant_in(actor: &mut Actor, user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+pub async fn grant_in(actor: &mut Actor, user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     let name = grantable(actor, role_id).await?;
     record_grant(actor, user_id, role_id, &name).await
 }
 
 /// Writes a direct grant already found [`grantable`] (its `name` is what
 /// that returned) and records it; nothing when the user holds it already.
-pub async fn record_grant(actor: &mut Actor, user_id: Uuid, role_id: Uuid, name: &str) -> Result<(), AppError> {
+pub async fn record_grant(actor: &mut Actor, user_id: UserId, role_id: Uuid, name: &str) -> Result<(), AppError> {
     let tenant_id = actor.tenant_id();
     let me = actor.local_user_id();
     if insert_grant(actor.conn(), tenant_id, user_id, role_id, me).await? {
@@ -127,7 +128,7 @@ pub async fn record_grant(actor: &mut Actor, user_id: Uuid, role_id: Uuid, name:
 }
 
 /// Takes `role_id` from `user_id` (a role held through a team stays).
-pub async fn revoke(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+pub async fn revoke(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleAssign).await?;
     let tenant_id = actor.tenant_id();
     user_exists(actor.conn(), tenant_id, user_id).await?;
@@ -137,8 +138,8 @@ pub async fn revoke(user_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
     }
     let removed = sqlx::query!(
         "DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role_id = $3",
-        tenant_id,
-        user_id,
+        tenant_id.0,
+        user_id.0,
         role_id
     )
     .execute(actor.conn())
@@ -166,7 +167,7 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
     }
     sqlx::query!(
         "UPDATE roles SET deleted_at = now(), version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
+        tenant_id.0,
         role_id
     )
     .execute(actor.conn())
@@ -180,7 +181,7 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
 
 /// Explains access for a user of the actor's tenant, named by id or by
 /// email, to a view or a permission. Needs `role:read`.
-pub async fn explain(user_id: Option<Uuid>, email: Option<String>, view: Option<String>, permission: Option<String>) -> Result<Explanation, AppError> {
+pub async fn explain(user_id: Option<UserId>, email: Option<String>, view: Option<String>, permission: Option<String>) -> Result<Explanation, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
     let target = match (view.filter(|v| !v.is_empty()), permission.filter(|p| !p.is_empty())) {
         (Some(v), None) => AccessTarget::View(v),
@@ -239,10 +240,10 @@ pub async fn list(deleted: bool) -> Result<Vec<RoleRow>, AppError> {
 
 /// The permission matrix's rows: the modules this tenant can use (core ones
 /// and those it has), each with its views and permissions.
-async fn catalogue_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<ModuleGroup>, AppError> {
+async fn catalogue_in(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<ModuleGroup>, AppError> {
     let modules: Vec<(String, String, bool)> = sqlx::query!(r#"SELECT m.key AS "key!: String", m.name AS "name!: String", m.is_core OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key) AS "c2!: bool" FROM modules m
           WHERE m.key <> 'platform' OR EXISTS (SELECT FROM tenant_modules tm WHERE tm.tenant_id = $1 AND tm.module_key = m.key)
-          ORDER BY m.is_core DESC, m.key = 'platform', m.name"#, tenant_id).map(|r| (r.key, r.name, r.c2))
+          ORDER BY m.is_core DESC, m.key = 'platform', m.name"#, tenant_id.0).map(|r| (r.key, r.name, r.c2))
     .fetch_all(&mut *conn)
     .await?;
     let views: Vec<(String, String, String)> = sqlx::query!(r#"SELECT module_key AS "module_key!: String", key AS "key!: String", title AS "title!: String" FROM views ORDER BY path"#).map(|r| (r.module_key, r.key, r.title))
@@ -272,11 +273,11 @@ pub async fn catalogue() -> Result<Vec<ModuleGroup>, AppError> {
     Ok(groups)
 }
 
-async fn grants_of(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> Result<(Vec<String>, Vec<String>), AppError> {
-    let permissions: Vec<String> = sqlx::query_scalar!("SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1", tenant_id, role_id)
+async fn grants_of(conn: &mut PgConnection, tenant_id: TenantId, role_id: Uuid) -> Result<(Vec<String>, Vec<String>), AppError> {
+    let permissions: Vec<String> = sqlx::query_scalar!("SELECT permission_key FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1", tenant_id.0, role_id)
         .fetch_all(&mut *conn)
         .await?;
-    let views: Vec<String> = sqlx::query_scalar!("SELECT view_key FROM role_views WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1", tenant_id, role_id)
+    let views: Vec<String> = sqlx::query_scalar!("SELECT view_key FROM role_views WHERE tenant_id = $1 AND role_id = $2 ORDER BY 1", tenant_id.0, role_id)
         .fetch_all(&mut *conn)
         .await?;
     Ok((permissions, views))
@@ -287,17 +288,17 @@ pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
     let (name, description, is_system, version, deleted): (String, String, bool, i32, bool) =
-        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2"#, tenant_id, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
+        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2"#, tenant_id.0, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
             .fetch_optional(actor.conn())
             .await?
             .ok_or(AppError::NotFound)?;
     let (permissions, views) = grants_of(actor.conn(), tenant_id, role_id).await?;
-    let holders: Vec<(Uuid, String, String, Option<String>)> = sqlx::query!(r#"SELECT u.id AS "id!: Uuid", u.display_name AS "display_name!: String", u.email AS "email!: String", t.name AS "name?: String" FROM effective_user_roles e
+    let holders: Vec<(UserId, String, String, Option<String>)> = sqlx::query!(r#"SELECT u.id AS "id!: UserId", u.display_name AS "display_name!: String", u.email AS "email!: String", t.name AS "name?: String" FROM effective_user_roles e
            JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL
            LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
           WHERE e.tenant_id = $1 AND e.role_id = $2
           ORDER BY lower(u.display_name), u.id, t.name NULLS FIRST
-          LIMIT $3"#, tenant_id, role_id, HOLDERS_SHOWN).map(|r| (r.id, r.display_name, r.email, r.name))
+          LIMIT $3"#, tenant_id.0, role_id, HOLDERS_SHOWN).map(|r| (r.id, r.display_name, r.email, r.name))
     .fetch_all(actor.conn())
     .await?;
     let holder_count: i64 = sqlx::query_scalar(&format!(
@@ -311,7 +312,7 @@ pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
     .fetch_one(actor.conn())
     .await?;
     let teams: Vec<(Uuid, String, i64)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String", (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "c2!: i64" FROM team_roles tr JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
-          WHERE tr.tenant_id = $1 AND tr.role_id = $2 ORDER BY lower(t.name)"#, tenant_id, role_id).map(|r| (r.id, r.name, r.c2))
+          WHERE tr.tenant_id = $1 AND tr.role_id = $2 ORDER BY lower(t.name)"#, tenant_id.0, role_id).map(|r| (r.id, r.name, r.c2))
     .fetch_all(actor.conn())
     .await?;
     let history = history(actor.conn(), tenant_id, "role", role_id, 50).await?;
@@ -381,17 +382,17 @@ async fn check_grants(
 }
 
 /// Replaces a role's permissions and views with the given lists.
-async fn write_grants(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid, permissions: &[String], views: &[String]) -> Result<(), AppError> {
-    sqlx::query!("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 AND NOT (permission_key = ANY($3))", tenant_id, role_id, permissions)
+async fn write_grants(conn: &mut PgConnection, tenant_id: TenantId, role_id: Uuid, permissions: &[String], views: &[String]) -> Result<(), AppError> {
+    sqlx::query!("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 AND NOT (permission_key = ANY($3))", tenant_id.0, role_id, permissions)
         .execute(&mut *conn)
         .await?;
-    sqlx::query!("INSERT INTO role_permissions (tenant_id, role_id, permission_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", tenant_id, role_id, permissions)
+    sqlx::query!("INSERT INTO role_permissions (tenant_id, role_id, permission_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", tenant_id.0, role_id, permissions)
         .execute(&mut *conn)
         .await?;
-    sqlx::query!("DELETE FROM role_views WHERE tenant_id = $1 AND role_id = $2 AND NOT (view_key = ANY($3))", tenant_id, role_id, views)
+    sqlx::query!("DELETE FROM role_views WHERE tenant_id = $1 AND role_id = $2 AND NOT (view_key = ANY($3))", tenant_id.0, role_id, views)
         .execute(&mut *conn)
         .await?;
-    sqlx::query!("INSERT INTO role_views (tenant_id, role_id, view_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", tenant_id, role_id, views)
+    sqlx::query!("INSERT INTO role_views (tenant_id, role_id, view_key) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", tenant_id.0, role_id, views)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -411,7 +412,7 @@ pub async fn create(name: &str, description: &str, mut permissions: Vec<String>,
         return Err(AppError::Validation(errors));
     }
     let id = Uuid::now_v7();
-    sqlx::query!("INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)", tenant_id, id, name, description)
+    sqlx::query!("INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)", tenant_id.0, id, name, description)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -435,7 +436,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     let tenant_id = actor.tenant_id();
     let (name, description) = (name.trim(), description.trim());
     let before: (String, String, bool, i32, bool) =
-        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
+        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id.0, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
             .fetch_optional(actor.conn())
             .await?
             .ok_or(AppError::NotFound)?;
@@ -456,7 +457,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    sqlx::query!("UPDATE roles SET name = $3, description = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, role_id, name, description)
+    sqlx::query!("UPDATE roles SET name = $3, description = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, role_id, name, description)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -481,7 +482,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
 pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleManage).await?;
     let tenant_id = actor.tenant_id();
-    let deleted: bool = sqlx::query_scalar!(r#"SELECT deleted_at IS NOT NULL AS "deleted!" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, role_id)
+    let deleted: bool = sqlx::query_scalar!(r#"SELECT deleted_at IS NOT NULL AS "deleted!" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id.0, role_id)
         .fetch_optional(actor.conn())
         .await?
         .ok_or(AppError::NotFound)?;
@@ -490,7 +491,7 @@ pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
     }
     // Restoring gives the role back to its holders: the same limit as granting it.
     crate::authz::delegation::ensure_may_give_roles(&mut actor, &[role_id], "restore this role", None).await?;
-    sqlx::query!("UPDATE roles SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, role_id)
+    sqlx::query!("UPDATE roles SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, role_id)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another role now has this name: rename that one first."))?;
@@ -499,9 +500,9 @@ pub async fn restore(role_id: Uuid) -> Result<(), AppError> {
 }
 
 /// Finds a live user of the actor's tenant by email, for the explain page.
-pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<Uuid, AppError> {
+pub async fn user_by_email(actor: &mut Actor, email: &str) -> Result<UserId, AppError> {
     let tenant_id = actor.tenant_id();
-    sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL", tenant_id, email.trim())
+    sqlx::query_scalar!(r#"SELECT id AS "id: UserId" FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL"#, tenant_id.0, email.trim())
         .fetch_optional(actor.conn())
         .await?
         .ok_or_else(|| AppError::invalid("email", "No user with this email address in this organisation."))

@@ -4,13 +4,13 @@
 use crate::authz::{ssr::require, Perm};
 use crate::error::{AppError, FieldError};
 use serde_json::json;
-use uuid::Uuid;
+use crate::ids::UserId;
 
 /// The tenant's two-factor requirement. Needs `role:read`.
 pub async fn mfa_requirement() -> Result<String, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
-    let level: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1", tenant_id)
+    let level: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1", tenant_id.0)
         .fetch_one(actor.conn())
         .await?;
     actor.commit().await?;
@@ -27,13 +27,13 @@ pub async fn set_mfa_requirement(level: &str) -> Result<(), AppError> {
         }]));
     }
     let tenant_id = actor.tenant_id();
-    let before: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
+    let before: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1 FOR UPDATE", tenant_id.0)
         .fetch_one(actor.conn())
         .await?;
     if before == level {
         return Ok(());
     }
-    sqlx::query!("UPDATE tenants SET mfa_required = $2 WHERE id = $1", tenant_id, level).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET mfa_required = $2 WHERE id = $1", tenant_id.0, level).execute(actor.conn()).await?;
     actor
         .audit("tenant.mfa_requirement", "tenant", tenant_id, Some(json!({ "mfa_required": before })), Some(json!({ "mfa_required": level })))
         .await?;
@@ -44,7 +44,7 @@ pub async fn set_mfa_requirement(level: &str) -> Result<(), AppError> {
 pub async fn api_key_max_days() -> Result<i32, AppError> {
     let mut actor = crate::authz::ssr::require(crate::authz::Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
-    let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", tenant_id).fetch_one(actor.conn()).await?;
+    let days: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1", tenant_id.0).fetch_one(actor.conn()).await?;
     actor.commit().await?;
     Ok(days)
 }
@@ -57,11 +57,11 @@ pub async fn set_api_key_max_days(days: &str) -> Result<(), AppError> {
         _ => return Err(AppError::Validation(vec![FieldError { field: "days".into(), message: "Give 1 to 365 days.".into() }])),
     };
     let tenant_id = actor.tenant_id();
-    let before: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id).fetch_one(actor.conn()).await?;
+    let before: i32 = sqlx::query_scalar!("SELECT api_key_max_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id.0).fetch_one(actor.conn()).await?;
     if before == days {
         return Ok(());
     }
-    sqlx::query!("UPDATE tenants SET api_key_max_days = $2 WHERE id = $1", tenant_id, days).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET api_key_max_days = $2 WHERE id = $1", tenant_id.0, days).execute(actor.conn()).await?;
     actor
         .audit("tenant.api_key_max_days", "tenant", tenant_id, Some(serde_json::json!({ "api_key_max_days": before })), Some(serde_json::json!({ "api_key_max_days": days })))
         .await?;
@@ -83,7 +83,7 @@ pub async fn set_retention(days: &str) -> Result<(), AppError> {
         }
     };
     let tenant_id = actor.tenant_id();
-    let before: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id)
+    let before: Option<i32> = sqlx::query_scalar!("SELECT anonymise_deleted_after_days FROM tenants WHERE id = $1 FOR UPDATE", tenant_id.0)
         .fetch_one(actor.conn())
         .await?;
     if before == value {
@@ -93,14 +93,14 @@ pub async fn set_retention(days: &str) -> Result<(), AppError> {
     // longer ago than it: the delegation rule, as for anonymising them
     // one by one.
     if let Some(days) = value {
-        let due: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2) LIMIT 1000", tenant_id, days)
+        let due: Vec<UserId> = sqlx::query_scalar!(r#"SELECT id AS "id!: UserId" FROM users WHERE tenant_id = $1 AND anonymised_at IS NULL AND deleted_at < now() - make_interval(days => $2) LIMIT 1000"#, tenant_id.0, days)
         .fetch_all(actor.conn())
         .await?;
         for user_id in due {
             crate::authz::delegation::ensure_may_act_on(&mut actor, user_id, "shorten the retention period so as to anonymise").await?;
         }
     }
-    sqlx::query!("UPDATE tenants SET anonymise_deleted_after_days = $2 WHERE id = $1", tenant_id, value).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET anonymise_deleted_after_days = $2 WHERE id = $1", tenant_id.0, value).execute(actor.conn()).await?;
     actor
         .audit("tenant.retention", "tenant", tenant_id, Some(json!({ "anonymise_deleted_after_days": before })), Some(json!({ "anonymise_deleted_after_days": value })))
         .await?;

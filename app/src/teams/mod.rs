@@ -7,6 +7,7 @@ pub use server::*;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+use crate::ids::{UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -28,9 +29,9 @@ pub struct TeamDetail {
     pub description: String,
     pub version: i32,
     pub deleted: bool,
-    pub lead_user_id: Option<Uuid>,
+    pub lead_user_id: Option<UserId>,
     /// (user id, name, email)
-    pub members: Vec<(Uuid, String, String)>,
+    pub members: Vec<(UserId, String, String)>,
     pub roles: Vec<(Uuid, String)>,
     pub all_roles: Vec<(Uuid, String)>,
     pub history: Vec<crate::audit::HistoryRow>,

@@ -1,5 +1,6 @@
 //! Server functions of the teams area.
 
+use crate::ids::{UserId};
 use super::{TeamDetail, TeamRow};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -48,13 +49,13 @@ pub async fn restore_team(team_id: Uuid) -> Result<(), AppError> {
 
 /// Adds a user to a team. Needs `team:manage`.
 #[server(endpoint = "add_team_member")]
-pub async fn add_team_member(team_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
+pub async fn add_team_member(team_id: Uuid, user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::set_member(team_id, user_id, true).await, &[], "Added to the team.")
 }
 
 /// Takes a user out of a team. Needs `team:manage`.
 #[server(endpoint = "remove_team_member")]
-pub async fn remove_team_member(team_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
+pub async fn remove_team_member(team_id: Uuid, user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::set_member(team_id, user_id, false).await, &[], "Removed from the team.")
 }
 

@@ -1,5 +1,6 @@
 //! Teams on the server.
 
+use crate::ids::{UserId};
 use super::{TeamDetail, TeamRow};
 use crate::audit::record::{history, stale};
 use crate::authz::delegation;
@@ -18,7 +19,7 @@ pub async fn list(deleted: bool) -> Result<Vec<TeamRow>, AppError> {
                    JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
                   WHERE tr.tenant_id = t.tenant_id AND tr.team_id = t.id) AS "c4?: String", u.display_name AS "display_name?: String", t.deleted_at IS NOT NULL AS "c6!: bool" FROM teams t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.lead_user_id
           WHERE t.tenant_id = $1 AND (t.deleted_at IS NOT NULL) = $2
-          ORDER BY lower(t.name)"#, actor.tenant_id(), deleted).map(|r| (r.id, r.name, r.description, r.c3, r.c4, r.display_name, r.c6))
+          ORDER BY lower(t.name)"#, actor.tenant_id().0, deleted).map(|r| (r.id, r.name, r.description, r.c3, r.c4, r.display_name, r.c6))
     .fetch_all(actor.conn())
     .await?;
     actor.commit().await?;
@@ -36,19 +37,45 @@ pub async fn list(deleted: bool) -> Result<Vec<TeamRow>, AppError> {
         .collect())
 }
 
-async fn find(actor: &mut Actor, team_id: Uuid, lock: bool) -> Result<(String, String, i32, Option<Uuid>, bool), AppError> {
-    let sql = format!(
-        "SELECT name, description, version, lead_user_id, deleted_at IS NOT NULL FROM teams WHERE tenant_id = $1 AND id = $2{}",
-        if lock { " FOR UPDATE" } else { "" }
-    );
+/// A team as read before a change.
+struct Team {
+    name: String,
+    description: String,
+    version: i32,
+    lead_user_id: Option<UserId>,
+    deleted: bool,
+}
+
+async fn find(actor: &mut Actor, team_id: Uuid, lock: bool) -> Result<Team, AppError> {
     let tenant_id = actor.tenant_id();
-    sqlx::query_as(&sql).bind(tenant_id).bind(team_id).fetch_optional(actor.conn()).await?.ok_or(AppError::NotFound)
+    let team = if lock {
+        sqlx::query_as!(
+            Team,
+            r#"SELECT name, description, version, lead_user_id AS "lead_user_id: _", deleted_at IS NOT NULL AS "deleted!"
+                 FROM teams WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
+            tenant_id.0,
+            team_id
+        )
+        .fetch_optional(actor.conn())
+        .await?
+    } else {
+        sqlx::query_as!(
+            Team,
+            r#"SELECT name, description, version, lead_user_id AS "lead_user_id: _", deleted_at IS NOT NULL AS "deleted!"
+                 FROM teams WHERE tenant_id = $1 AND id = $2"#,
+            tenant_id.0,
+            team_id
+        )
+        .fetch_optional(actor.conn())
+        .await?
+    };
+    team.ok_or(AppError::NotFound)
 }
 
 /// A team to change (locked): a deleted one must be restored first.
-async fn find_live(actor: &mut Actor, team_id: Uuid) -> Result<(String, String, i32, Option<Uuid>, bool), AppError> {
+async fn find_live(actor: &mut Actor, team_id: Uuid) -> Result<Team, AppError> {
     let team = find(actor, team_id, true).await?;
-    if team.4 {
+    if team.deleted {
         return Err(AppError::Conflict("Restore the team first.".into()));
     }
     Ok(team)
@@ -57,13 +84,13 @@ async fn find_live(actor: &mut Actor, team_id: Uuid) -> Result<(String, String, 
 pub async fn detail(team_id: Uuid) -> Result<TeamDetail, AppError> {
     let mut actor = require(Perm::TeamRead).await?;
     let tenant_id = actor.tenant_id();
-    let (name, description, version, lead_user_id, deleted) = find(&mut actor, team_id, false).await?;
-    let members: Vec<(Uuid, String, String)> = sqlx::query!(r#"SELECT u.id AS "id!: Uuid", u.display_name AS "display_name!: String", u.email AS "email!: String" FROM team_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
-          WHERE m.tenant_id = $1 AND m.team_id = $2 AND u.deleted_at IS NULL ORDER BY lower(u.display_name)"#, tenant_id, team_id).map(|r| (r.id, r.display_name, r.email))
+    let Team { name, description, version, lead_user_id, deleted } = find(&mut actor, team_id, false).await?;
+    let members: Vec<(UserId, String, String)> = sqlx::query!(r#"SELECT u.id AS "id!: UserId", u.display_name AS "display_name!: String", u.email AS "email!: String" FROM team_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id
+          WHERE m.tenant_id = $1 AND m.team_id = $2 AND u.deleted_at IS NULL ORDER BY lower(u.display_name)"#, tenant_id.0, team_id).map(|r| (r.id, r.display_name, r.email))
     .fetch_all(actor.conn())
     .await?;
     let roles: Vec<(Uuid, String)> = sqlx::query!(r#"SELECT r.id AS "id!: Uuid", r.name AS "name!: String" FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
-          WHERE tr.tenant_id = $1 AND tr.team_id = $2 ORDER BY lower(r.name)"#, tenant_id, team_id).map(|r| (r.id, r.name))
+          WHERE tr.tenant_id = $1 AND tr.team_id = $2 ORDER BY lower(r.name)"#, tenant_id.0, team_id).map(|r| (r.id, r.name))
     .fetch_all(actor.conn())
     .await?;
     let all_roles = live_roles(actor.conn(), tenant_id).await?;
@@ -80,7 +107,7 @@ pub async fn create(name: &str, description: &str) -> Result<Uuid, AppError> {
         return Err(AppError::Validation(errors));
     }
     let id = Uuid::now_v7();
-    sqlx::query!("INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)", actor.tenant_id(), id, name, description)
+    sqlx::query!("INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)", actor.tenant_id().0, id, name, description)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -97,23 +124,23 @@ pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, 
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let lead: Option<Uuid> = match lead.map(str::trim).filter(|l| !l.is_empty()) {
+    let lead: Option<UserId> = match lead.map(str::trim).filter(|l| !l.is_empty()) {
         Some(l) => Some(l.parse().map_err(|_| AppError::invalid("lead_user_id", "Choose the lead from the team's members."))?),
         None => None,
     };
     let before = find_live(&mut actor, team_id).await?;
-    if before.2 != version {
+    if before.version != version {
         return Err(stale(actor.conn(), tenant_id, "team", team_id).await);
     }
     if let Some(lead) = lead {
-        let member: Option<Uuid> = sqlx::query_scalar!("SELECT user_id FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id, team_id, lead)
+        let member: Option<Uuid> = sqlx::query_scalar!("SELECT user_id FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id.0, team_id, lead.0)
             .fetch_optional(actor.conn())
             .await?;
         if member.is_none() {
             return Err(AppError::invalid("lead_user_id", "Choose the lead from the team's members."));
         }
     }
-    sqlx::query!("UPDATE teams SET name = $3, description = $4, lead_user_id = $5, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, team_id, name, description, lead)
+    sqlx::query!("UPDATE teams SET name = $3, description = $4, lead_user_id = $5, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, team_id, name, description, lead.map(|id| id.0))
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "name"))?;
@@ -122,7 +149,7 @@ pub async fn update(team_id: Uuid, version: i32, name: &str, description: &str, 
             "team.update",
             "team",
             team_id,
-            Some(json!({ "name": before.0, "description": before.1, "lead_user_id": before.3 })),
+            Some(json!({ "name": before.name, "description": before.description, "lead_user_id": before.lead_user_id })),
             Some(json!({ "name": name, "description": description, "lead_user_id": lead })),
         )
         .await?;
@@ -133,7 +160,7 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
     let mut actor = require(Perm::TeamManage).await?;
     let tenant_id = actor.tenant_id();
     let before = find(&mut actor, team_id, true).await?;
-    if before.4 == deleted {
+    if before.deleted == deleted {
         return Ok(());
     }
     if deleted {
@@ -144,9 +171,9 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
         // Restoring it gives its roles back to its members: the delegation
         // rule, as for granting them.
         let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
-        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("restore {}", before.0), None).await?;
+        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("restore {}", before.name), None).await?;
     }
-    sqlx::query!("UPDATE teams SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, team_id, deleted)
+    sqlx::query!("UPDATE teams SET deleted_at = CASE WHEN $3 THEN now() END, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, team_id, deleted)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another team now has this name: rename it first."))?;
@@ -158,11 +185,11 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
     actor.commit().await
 }
 
-pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<(), AppError> {
+pub async fn set_member(team_id: Uuid, user_id: UserId, member: bool) -> Result<(), AppError> {
     let mut actor = require(Perm::TeamManage).await?;
     let tenant_id = actor.tenant_id();
     let team = find_live(&mut actor, team_id).await?;
-    let user: Option<String> = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id, user_id)
+    let user: Option<String> = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id.0, user_id.0)
         .fetch_optional(actor.conn())
         .await?;
     let user = user.ok_or(AppError::NotFound)?;
@@ -170,21 +197,21 @@ pub async fn set_member(team_id: Uuid, user_id: Uuid, member: bool) -> Result<()
         // A member holds every role of the team: the delegation rule, as for
         // granting those roles to them one by one.
         let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
-        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("add {user} to {}", team.0), Some(user_id)).await?;
+        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("add {user} to {}", team.name), Some(user_id)).await?;
     }
     let changed = if member {
-        sqlx::query!("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", tenant_id, team_id, user_id)
+        sqlx::query!("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", tenant_id.0, team_id, user_id.0)
             .execute(actor.conn())
             .await?
             .rows_affected()
     } else {
         crate::authz::lockout::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
-        if team.3 == Some(user_id) {
-            sqlx::query!("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2", tenant_id, team_id)
+        if team.lead_user_id == Some(user_id) {
+            sqlx::query!("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2", tenant_id.0, team_id)
                 .execute(actor.conn())
                 .await?;
         }
-        sqlx::query!("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id, team_id, user_id)
+        sqlx::query!("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id.0, team_id, user_id.0)
             .execute(actor.conn())
             .await?
             .rows_affected()
@@ -207,13 +234,13 @@ pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(),
     find_live(&mut actor, team_id).await?;
     let role = crate::roles::ssr::grantable(&mut actor, role_id).await?;
     let changed = if granted {
-        sqlx::query!("INSERT INTO team_roles (tenant_id, team_id, role_id, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", tenant_id, team_id, role_id, actor.local_user_id())
+        sqlx::query!("INSERT INTO team_roles (tenant_id, team_id, role_id, granted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", tenant_id.0, team_id, role_id, actor.local_user_id().map(|id| id.0))
             .execute(actor.conn())
             .await?
             .rows_affected()
     } else {
         crate::authz::lockout::ensure_team_role_not_last_top(actor.conn(), tenant_id, team_id, role_id).await?;
-        sqlx::query!("DELETE FROM team_roles WHERE tenant_id = $1 AND team_id = $2 AND role_id = $3", tenant_id, team_id, role_id)
+        sqlx::query!("DELETE FROM team_roles WHERE tenant_id = $1 AND team_id = $2 AND role_id = $3", tenant_id.0, team_id, role_id)
             .execute(actor.conn())
             .await?
             .rows_affected()
@@ -245,7 +272,7 @@ pub async fn records(actor: &mut Actor) -> Result<Vec<TeamRecord>, AppError> {
         r#"SELECT t.id, t.name, t.description,
                   (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "members!"
              FROM teams t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL ORDER BY lower(t.name) LIMIT 1000"#,
-        tenant_id
+        tenant_id.0
     )
     .fetch_all(actor.conn())
     .await?)

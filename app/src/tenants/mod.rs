@@ -7,7 +7,8 @@ pub use server::*;
 pub mod ssr;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use crate::ids::TenantId;
+use crate::status::{TenantKind, TenantStatus};
 
 /// Plans a tenant may be on.
 /// How long platform staff act inside a tenant after switching in, unless
@@ -43,15 +44,22 @@ pub struct TenantQuery {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantRow {
-    pub id: Uuid,
+    pub id: TenantId,
     pub slug: String,
     pub name: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: TenantKind,
+    pub status: TenantStatus,
     pub plan: String,
     pub created_at: String,
     pub deleted: bool,
     pub modules: Vec<String>,
+}
+
+impl TenantRow {
+    /// The status to show: deleted, or the stored one.
+    pub fn shown_status(&self) -> &'static str {
+        if self.deleted { "deleted" } else { self.status.as_str() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,11 +52,11 @@ pub fn TenantsPage() -> impl IntoView {
                             let next = list.next.clone().map(|after| format!("/tenants{}", query_string(&[("q", &p.q), ("status", &p.status), ("after", &after)])));
                             view! {
                                 <DataTable testid="tenant-table" columns=&["Organisation", "Short name", "Status", "Plan", "Modules", ""]>
-                                            {list.rows.into_iter().map(|t| view! {
+                                            {list.rows.into_iter().map(|t| { let shown = t.shown_status(); view! {
                                                 <tr data-testid="tenant-row">
                                                     <td class=TD><A href=format!("/tenants/{}", t.id) attr:class=LINK>{t.name}</A></td>
                                                     <td class=format!("{TD} font-mono text-xs")>{t.slug.clone()}</td>
-                                                    <td class=TD><StatusBadge status=t.status /></td>
+                                                    <td class=TD><StatusBadge status=shown /></td>
                                                     <td class=TD>{t.plan}</td>
                                                     <td class=format!("{TD} text-slate-500")>{t.modules.join(", ")}</td>
                                                     <td class=format!("{TD} text-right")>
@@ -65,7 +65,7 @@ pub fn TenantsPage() -> impl IntoView {
                                                         })}
                                                     </td>
                                                 </tr>
-                                            }).collect_view()}
+                                            }}).collect_view()}
                                         </DataTable>
                                 <nav class="mt-4 flex justify-end text-sm" aria-label="Pages">
                                     {next.map(|href| view! { <a href=href class=LINK>"Next page →"</a> })}
@@ -139,7 +139,7 @@ pub fn NewTenantPage() -> impl IntoView {
 pub fn TenantPage() -> impl IntoView {
     let params = use_params_map();
     let me = expect_context::<MeResource>();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let id = move || params.read().get("id").and_then(|id| id.parse::<crate::ids::TenantId>().ok());
     let update = ServerAction::<UpdateTenant>::new();
     let suspend = ServerAction::<SuspendTenant>::new();
     let reactivate = ServerAction::<ReactivateTenant>::new();
@@ -166,13 +166,14 @@ pub fn TenantPage() -> impl IntoView {
                         Ok(t) => {
                             let may = move |p: Perm| me.may(p);
                             let tid = t.row.id;
-                            let customer = t.row.kind == "customer";
+                            let customer = t.row.kind == crate::status::TenantKind::Customer;
                             let created_at = t.row.created_at.clone();
-                            let (deleted, suspended) = (t.row.deleted, t.row.status == "suspended");
+                            let (deleted, suspended) = (t.row.deleted, t.row.status == crate::status::TenantStatus::Suspended);
+                            let shown = t.row.shown_status();
                             view! {
                                 <Title text=t.row.name.clone() />
                                 <PageHeader title=t.row.name.clone() purpose=format!("Short name: {}", t.row.slug)>
-                                    <StatusBadge status=t.row.status.clone() />
+                                    <StatusBadge status=shown />
                                     {(!deleted).then(|| view! {
                                         <ActInside act=act slug=t.row.slug.clone() next="/" label="Act inside" />
                                     })}

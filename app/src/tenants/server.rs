@@ -1,9 +1,9 @@
 //! Server functions of the tenants area (platform staff).
 
+use crate::ids::{TenantId};
 use super::{TenantDetail, TenantList, TenantQuery};
 use crate::error::AppError;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 /// One page of tenants. Needs `tenant:read` in the platform tenant.
 #[server(endpoint = "list_tenants")]
@@ -13,7 +13,7 @@ pub async fn list_tenants(query: TenantQuery) -> Result<TenantList, AppError> {
 
 /// A tenant's settings and history. Needs `tenant:read`.
 #[server(endpoint = "get_tenant")]
-pub async fn get_tenant(tenant_id: Uuid) -> Result<TenantDetail, AppError> {
+pub async fn get_tenant(tenant_id: TenantId) -> Result<TenantDetail, AppError> {
     crate::ssr::respond(super::ssr::detail(tenant_id).await)
 }
 
@@ -39,7 +39,7 @@ pub async fn create_tenant(
 /// Saves a tenant's settings over the version the form showed. Needs `tenant:update`.
 #[server(endpoint = "update_tenant")]
 pub async fn update_tenant(
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     version: i32,
     name: String,
     plan: String,
@@ -53,25 +53,25 @@ pub async fn update_tenant(
 /// Suspends a tenant: its members cannot sign in and their sessions end.
 /// Needs `tenant:suspend`.
 #[server(endpoint = "suspend_tenant")]
-pub async fn suspend_tenant(tenant_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond_form(super::ssr::set_status(tenant_id, "suspended").await, &[], "Tenant suspended.")
+pub async fn suspend_tenant(tenant_id: TenantId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_status(tenant_id, crate::status::TenantStatus::Suspended).await, &[], "Tenant suspended.")
 }
 
 /// Lets a suspended tenant's members sign in again. Needs `tenant:suspend`.
 #[server(endpoint = "reactivate_tenant")]
-pub async fn reactivate_tenant(tenant_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond_form(super::ssr::set_status(tenant_id, "active").await, &[], "Tenant reactivated.")
+pub async fn reactivate_tenant(tenant_id: TenantId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_status(tenant_id, crate::status::TenantStatus::Active).await, &[], "Tenant reactivated.")
 }
 
 /// Deletes a tenant (soft: restorable). Needs `tenant:delete`.
 #[server(endpoint = "delete_tenant")]
-pub async fn delete_tenant(tenant_id: Uuid) -> Result<(), AppError> {
+pub async fn delete_tenant(tenant_id: TenantId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::set_deleted(tenant_id, true).await, &[], "Tenant deleted.")
 }
 
 /// Restores a deleted tenant. Needs `tenant:delete`.
 #[server(endpoint = "restore_tenant")]
-pub async fn restore_tenant(tenant_id: Uuid) -> Result<(), AppError> {
+pub async fn restore_tenant(tenant_id: TenantId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::set_deleted(tenant_id, false).await, &[], "Tenant restored.")
 }
 

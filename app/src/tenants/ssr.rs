@@ -2,6 +2,8 @@
 //! the new tenant's id before its row is written, so the application role
 //! can create a tenant without seeing any other.
 
+use crate::ids::TenantId;
+use crate::status::{TenantKind, TenantStatus};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::db::scope_to_tenant;
 use crate::error::AppError;
@@ -16,20 +18,20 @@ pub async fn create_tenant(
     tx: &mut Transaction<'_, Postgres>,
     slug: &str,
     name: &str,
-    kind: &str,
-) -> Result<Uuid, AppError> {
-    let id = Uuid::now_v7();
+    kind: TenantKind,
+) -> Result<TenantId, AppError> {
+    let id = TenantId(Uuid::now_v7());
     scope_to_tenant(tx, id).await?;
     sqlx::query!(
         "INSERT INTO tenants (id, slug, name, kind) VALUES ($1, $2, $3, $4)",
-        id,
+        id.0,
         slug,
         name,
-        kind
+        kind.as_str()
     )
     .execute(&mut **tx)
     .await?;
-    sqlx::query!("SELECT steward_seed_tenant($1) AS \"seeded\"", id)
+    sqlx::query!("SELECT steward_seed_tenant($1) AS \"seeded\"", id.0)
         .fetch_one(&mut **tx)
         .await?;
     let event = Event {
@@ -62,11 +64,11 @@ use crate::error::FieldError;
 use chrono::{DateTime, Utc};
 
 struct Row {
-    id: Uuid,
+    id: TenantId,
     slug: String,
     name: String,
-    kind: String,
-    status: String,
+    kind: TenantKind,
+    status: TenantStatus,
     plan: String,
     created_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
@@ -86,7 +88,7 @@ impl From<Row> for TenantRow {
             slug: r.slug,
             name: r.name,
             kind: r.kind,
-            status: if r.deleted_at.is_some() { "deleted".into() } else { r.status },
+            status: r.status,
             plan: r.plan,
             created_at: when(r.created_at),
             deleted: r.deleted_at.is_some(),
@@ -125,15 +127,15 @@ pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
 
 /// Enters a tenant (any status, deleted included) and reads its row; `NotFound`
 /// when there is none.
-async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, serde_json::Value), AppError> {
+async fn enter(actor: &mut Actor, tenant_id: TenantId) -> Result<(TenantRow, i32, serde_json::Value), AppError> {
     actor.enter_tenant(tenant_id).await?;
     let found: Option<Locked> = sqlx::query!(
-        r#"SELECT t.id, t.slug, t.name, t.kind, t.status, t.plan, t.created_at AS "created_at: DateTime<Utc>",
+        r#"SELECT t.id AS "id: TenantId", t.slug, t.name, t.kind AS "kind: TenantKind", t.status AS "status: TenantStatus", t.plan, t.created_at AS "created_at: DateTime<Utc>",
                   t.deleted_at AS "deleted_at: DateTime<Utc>", t.version, t.settings,
                   coalesce((SELECT array_agg(m.key ORDER BY m.key) FROM modules m
                              WHERE m.is_core OR EXISTS (SELECT 1 FROM tenant_modules tm WHERE tm.tenant_id = t.id AND tm.module_key = m.key)), '{}') AS "modules!: Vec<String>"
              FROM tenants t WHERE t.id = $1 FOR UPDATE"#,
-        tenant_id
+        tenant_id.0
     )
     .map(|r| Locked {
         row: Row {
@@ -157,7 +159,7 @@ async fn enter(actor: &mut Actor, tenant_id: Uuid) -> Result<(TenantRow, i32, se
 }
 
 /// Records a change to a tenant in its own chain and in the platform's.
-async fn audit_both(actor: &mut Actor, tenant_id: Uuid, action: &str, before: Option<Value>, after: Option<Value>) -> Result<(), AppError> {
+async fn audit_both(actor: &mut Actor, tenant_id: TenantId, action: &str, before: Option<Value>, after: Option<Value>) -> Result<(), AppError> {
     actor.audit(action, "tenant", tenant_id, before.clone(), after.clone()).await?;
     let home = actor.me().platform_home().ok_or(AppError::Forbidden)?;
     if home != tenant_id {
@@ -168,7 +170,7 @@ async fn audit_both(actor: &mut Actor, tenant_id: Uuid, action: &str, before: Op
     Ok(())
 }
 
-pub async fn detail(tenant_id: Uuid) -> Result<TenantDetail, AppError> {
+pub async fn detail(tenant_id: TenantId) -> Result<TenantDetail, AppError> {
     let mut actor = require_platform(Perm::TenantRead).await?;
     let (row, version, settings) = enter(&mut actor, tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "tenant", tenant_id, 50).await?;
@@ -190,12 +192,12 @@ fn check_plan_and_modules(plan: &str, modules: &[String], errors: &mut Vec<Field
     }
 }
 
-async fn set_modules(actor: &mut Actor, tenant_id: Uuid, modules: &[String]) -> Result<(), AppError> {
+async fn set_modules(actor: &mut Actor, tenant_id: TenantId, modules: &[String]) -> Result<(), AppError> {
     let optional: Vec<String> = super::OPTIONAL_MODULES.iter().map(|(k, _)| k.to_string()).collect();
-    sqlx::query!("DELETE FROM tenant_modules WHERE tenant_id = $1 AND module_key = ANY($2) AND NOT (module_key = ANY($3))", tenant_id, &optional, modules)
+    sqlx::query!("DELETE FROM tenant_modules WHERE tenant_id = $1 AND module_key = ANY($2) AND NOT (module_key = ANY($3))", tenant_id.0, &optional, modules)
         .execute(actor.conn())
         .await?;
-    sqlx::query!("INSERT INTO tenant_modules (tenant_id, module_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", tenant_id, modules)
+    sqlx::query!("INSERT INTO tenant_modules (tenant_id, module_key) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", tenant_id.0, modules)
         .execute(actor.conn())
         .await?;
     Ok(())
@@ -240,13 +242,13 @@ pub async fn create_with_owner(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let id = Uuid::now_v7();
+    let id = TenantId(Uuid::now_v7());
     actor.enter_tenant(id).await?;
-    sqlx::query!("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, 'customer', $4)", id, &slug, name, plan)
+    sqlx::query!("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, 'customer', $4)", id.0, &slug, name, plan)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::field_conflict(e, "slug"))?;
-    sqlx::query!("SELECT steward_seed_tenant($1)", id).execute(actor.conn()).await?;
+    sqlx::query!("SELECT steward_seed_tenant($1)", id.0).execute(actor.conn()).await?;
     set_modules(&mut actor, id, modules).await?;
     let after = json!({ "slug": slug, "name": name, "plan": plan, "modules": modules });
     audit_both(&mut actor, id, "tenant.create", None, Some(after)).await?;
@@ -258,7 +260,7 @@ pub async fn create_with_owner(
             ),
             other => other,
         })?;
-    let role: Uuid = sqlx::query_scalar!("SELECT id FROM roles WHERE tenant_id = $1 AND system_key = 'owner'", id)
+    let role: Uuid = sqlx::query_scalar!("SELECT id FROM roles WHERE tenant_id = $1 AND system_key = 'owner'", id.0)
         .fetch_one(actor.conn())
         .await?;
     crate::roles::ssr::insert_grant(actor.conn(), id, owner.id, role, None).await?;
@@ -269,7 +271,7 @@ pub async fn create_with_owner(
 
 /// Saves a tenant's name, plan, modules and brand colour over the version
 /// the form showed. Needs `tenant:update`.
-pub async fn update(tenant_id: Uuid, version: i32, name: &str, plan: &str, modules: &[String], brand_colour: &str) -> Result<(), AppError> {
+pub async fn update(tenant_id: TenantId, version: i32, name: &str, plan: &str, modules: &[String], brand_colour: &str) -> Result<(), AppError> {
     let mut actor = require_platform(Perm::TenantUpdate).await?;
     let (name, brand_colour) = (name.trim(), brand_colour.trim());
     let mut errors = Vec::new();
@@ -289,10 +291,10 @@ pub async fn update(tenant_id: Uuid, version: i32, name: &str, plan: &str, modul
     }
     let mut settings = if settings.is_object() { settings } else { json!({}) };
     settings["brand_colour"] = json!(brand_colour);
-    sqlx::query!("UPDATE tenants SET name = $2, plan = $3, settings = $4, version = version + 1, updated_at = now() WHERE id = $1", tenant_id, name, plan, &settings)
+    sqlx::query!("UPDATE tenants SET name = $2, plan = $3, settings = $4, version = version + 1, updated_at = now() WHERE id = $1", tenant_id.0, name, plan, &settings)
         .execute(actor.conn())
         .await?;
-    if row.kind == "customer" {
+    if row.kind == TenantKind::Customer {
         set_modules(&mut actor, tenant_id, modules).await?;
     }
     let before = json!({ "name": row.name, "plan": row.plan, "modules": row.modules });
@@ -303,10 +305,10 @@ pub async fn update(tenant_id: Uuid, version: i32, name: &str, plan: &str, modul
 
 /// Suspends (its members cannot sign in; their sessions end) or reactivates
 /// a customer tenant. Needs `tenant:suspend`.
-pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
+pub async fn set_status(tenant_id: TenantId, status: TenantStatus) -> Result<(), AppError> {
     let mut actor = require_platform(Perm::TenantSuspend).await?;
     let (row, _, _) = enter(&mut actor, tenant_id).await?;
-    if row.kind == "platform" {
+    if row.kind == TenantKind::Platform {
         return Err(AppError::Conflict("The platform tenant cannot be suspended or deleted.".into()));
     }
     if row.deleted {
@@ -315,27 +317,27 @@ pub async fn set_status(tenant_id: Uuid, status: &str) -> Result<(), AppError> {
     if row.status == status {
         return Ok(());
     }
-    sqlx::query!("UPDATE tenants SET status = $2, version = version + 1, updated_at = now() WHERE id = $1", tenant_id, status)
+    sqlx::query!("UPDATE tenants SET status = $2, version = version + 1, updated_at = now() WHERE id = $1", tenant_id.0, status.as_str())
         .execute(actor.conn())
         .await?;
-    let ended = if status == "suspended" { crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
-    let action = if status == "active" { "tenant.reactivate" } else { "tenant.suspend" };
+    let ended = if status == TenantStatus::Suspended { crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
+    let action = if status == TenantStatus::Active { "tenant.reactivate" } else { "tenant.suspend" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "status": row.status })), Some(json!({ "status": status, "sessions_ended": ended }))).await?;
     actor.commit().await
 }
 
 /// Soft-deletes (sessions end; restorable while its short name is free) or
 /// restores a customer tenant. Needs `tenant:delete`.
-pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError> {
+pub async fn set_deleted(tenant_id: TenantId, deleted: bool) -> Result<(), AppError> {
     let mut actor = require_platform(Perm::TenantDelete).await?;
     let (row, _, _) = enter(&mut actor, tenant_id).await?;
-    if row.kind == "platform" {
+    if row.kind == TenantKind::Platform {
         return Err(AppError::Conflict("The platform tenant cannot be suspended or deleted.".into()));
     }
     if row.deleted == deleted {
         return Ok(());
     }
-    sqlx::query!("UPDATE tenants SET deleted_at = CASE WHEN $2 THEN now() END, version = version + 1, updated_at = now() WHERE id = $1", tenant_id, deleted)
+    sqlx::query!("UPDATE tenants SET deleted_at = CASE WHEN $2 THEN now() END, version = version + 1, updated_at = now() WHERE id = $1", tenant_id.0, deleted)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another tenant now uses this short name: it cannot be restored under it."))?;
@@ -355,8 +357,8 @@ pub async fn set_deleted(tenant_id: Uuid, deleted: bool) -> Result<(), AppError>
 pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(TenantSummary, i64), AppError> {
     let mut actor = require_platform(Perm::SupportCrossTenant).await?;
     let slug = super::parse_slug(slug).map_err(|m| crate::error::AppError::invalid("slug", m))?;
-    let found: Option<(Uuid, String, String, String, String, bool)> =
-        sqlx::query!(r#"SELECT id AS "id!: Uuid", slug AS "slug!: String", name AS "name!: String", kind AS "kind!: String", status AS "status!: String", deleted AS "deleted!: bool" FROM steward_platform_tenant_by_slug($1)"#, &slug).map(|r| (r.id, r.slug, r.name, r.kind, r.status, r.deleted))
+    let found: Option<(TenantId, String, String, TenantKind, TenantStatus, bool)> =
+        sqlx::query!(r#"SELECT id AS "id!: TenantId", slug AS "slug!: String", name AS "name!: String", kind AS "kind!: TenantKind", status AS "status!: TenantStatus", deleted AS "deleted!: bool" FROM steward_platform_tenant_by_slug($1)"#, &slug).map(|r| (r.id, r.slug, r.name, r.kind, r.status, r.deleted))
             .fetch_optional(actor.conn())
             .await?;
     let Some((id, slug, name, kind, status, false)) = found else {
@@ -369,7 +371,7 @@ pub async fn enter_by_slug(slug: &str, reason: &str, minutes: u32) -> Result<(Te
         if let Some(problem) = super::acting_reason_problem(reason) {
             return Err(crate::error::AppError::invalid("reason", problem));
         }
-        if status != "active" {
+        if status != TenantStatus::Active {
             return Err(crate::error::AppError::invalid("slug", "That tenant is suspended: reactivate it first to act inside it."));
         }
         actor.enter_tenant(id).await?;

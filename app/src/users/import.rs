@@ -176,7 +176,7 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
     let tenant_id = actor.tenant_id();
     let created_by = actor.user_id();
     sqlx::query!("INSERT INTO user_imports (tenant_id, id, created_by, file_name, total, processed, failures, failed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)", tenant_id, id, created_by, file_name, total, broken.len() as i32, json!(kept))
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6)", tenant_id.0, id, created_by.0, file_name, total, broken.len() as i32, json!(kept))
     .execute(actor.conn())
     .await?;
     actor.audit("user.import", "user_import", id, None, Some(json!({ "file_name": file_name, "rows": total }))).await?;
@@ -234,7 +234,7 @@ async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row]) -> Result<(), App
                 failures = CASE WHEN jsonb_array_length(failures) >= $6 THEN failures
                                 ELSE failures || (SELECT coalesce(jsonb_agg(f), '[]') FROM
                                      (SELECT f FROM jsonb_array_elements($7::jsonb) f LIMIT $6 - jsonb_array_length(failures)) x) END
-          WHERE tenant_id = $1 AND id = $2", tenant_id, id, batch.len() as i32, created, failures.len() as i32, FAILURES_KEPT as i32, json!(failures))
+          WHERE tenant_id = $1 AND id = $2", tenant_id.0, id, batch.len() as i32, created, failures.len() as i32, FAILURES_KEPT as i32, json!(failures))
     .execute(actor.conn())
     .await?;
     actor.commit().await
@@ -249,7 +249,7 @@ async fn resolve_role(actor: &mut Actor, roles: &mut RoleCache, role: &str) -> R
     let key = role.to_lowercase();
     if !roles.contains_key(&key) {
         let tenant_id = actor.tenant_id();
-        let found: Option<Uuid> = sqlx::query_scalar!("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL", tenant_id, role)
+        let found: Option<Uuid> = sqlx::query_scalar!("SELECT id FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2) AND deleted_at IS NULL", tenant_id.0, role)
             .fetch_optional(actor.conn())
             .await?;
         let resolved = match found {
@@ -296,7 +296,7 @@ async fn finish(importer: &Caller, id: Uuid, state: &str) -> Result<(), AppError
     let tenant_id = actor.tenant_id();
     let (total, created, failed): (i32, i32, i32) = sqlx::query!(
         "UPDATE user_imports SET state = $3, finished_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING total, created, failed",
-        tenant_id,
+        tenant_id.0,
         id,
         state
     )

@@ -16,21 +16,23 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+use crate::ids::{TenantId, UserId};
 use crate::audit::HistoryRow;
 use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
+use crate::status::UserStatus;
 use uuid::Uuid;
 
 /// A user found by platform staff's search across tenants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserHit {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub tenant_slug: String,
     pub tenant_name: String,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     /// RFC 3339, or empty when they never signed in.
     pub last_login_at: String,
 }
@@ -91,6 +93,7 @@ pub struct UserQuery {
     pub after: String,
 }
 
+/// The list filter's choices: each stored [`crate::status::UserStatus`], and deleted.
 pub const STATUSES: &[&str] = &["active", "suspended", "pending", "inactive", "deleted"];
 pub const SORTS: &[(&str, &str)] = &[
     ("name", "Name A–Z"),
@@ -103,14 +106,21 @@ pub const SORTS: &[(&str, &str)] = &[
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRow {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub roles: String,
     pub last_login_at: String,
     pub created_at: String,
     pub deleted: bool,
+}
+
+impl UserRow {
+    /// The status to show: deleted, or the stored one.
+    pub fn shown_status(&self) -> &'static str {
+        if self.deleted { "deleted" } else { self.status.as_str() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,10 +156,10 @@ pub struct SessionRow {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetail {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub version: i32,
     pub created_at: String,
     pub last_login_at: String,
@@ -172,10 +182,17 @@ pub struct UserDetail {
     pub mfa_enabled: bool,
 }
 
+impl UserDetail {
+    /// The status to show: deleted, or the stored one.
+    pub fn shown_status(&self) -> &'static str {
+        if self.deleted { "deleted" } else { self.status.as_str() }
+    }
+}
+
 /// A new account, with the temporary password when one was made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
-    pub id: Uuid,
+    pub id: UserId,
     pub temporary_password: Option<String>,
 }
 

@@ -1,5 +1,6 @@
 //! Server functions of the users area.
 
+use crate::ids::{UserId};
 use crate::error::AppError;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -7,20 +8,20 @@ use uuid::Uuid;
 /// Suspends a user: they can no longer sign in and are signed out on their
 /// next request. Needs `user:suspend`.
 #[server(endpoint = "suspend_user")]
-pub async fn suspend_user(user_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond_form(super::ssr::set_status(user_id, "suspended").await, &[], "User suspended.")
+pub async fn suspend_user(user_id: UserId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_status(user_id, crate::status::UserStatus::Suspended).await, &[], "User suspended.")
 }
 
 /// Lets a suspended user sign in again. Needs `user:suspend`.
 #[server(endpoint = "reactivate_user")]
-pub async fn reactivate_user(user_id: Uuid) -> Result<(), AppError> {
-    crate::ssr::respond_form(super::ssr::set_status(user_id, "active").await, &[], "User reactivated.")
+pub async fn reactivate_user(user_id: UserId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::set_status(user_id, crate::status::UserStatus::Active).await, &[], "User reactivated.")
 }
 
 /// Deletes a user (soft: restorable; their email can be used again).
 /// Needs `user:delete`.
 #[server(endpoint = "delete_user")]
-pub async fn delete_user(user_id: Uuid) -> Result<(), AppError> {
+pub async fn delete_user(user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::delete(user_id).await, &[], "User deleted. You can restore them from the Deleted filter.")
 }
 
@@ -40,7 +41,7 @@ pub async fn list_users(query: super::UserQuery) -> Result<super::UserList, AppE
 
 /// Everything the user's page shows. Needs `user:read`.
 #[server(endpoint = "get_user")]
-pub async fn get_user(user_id: Uuid) -> Result<super::UserDetail, AppError> {
+pub async fn get_user(user_id: UserId) -> Result<super::UserDetail, AppError> {
     let current = match crate::ssr::request_session() {
         Ok(session) => session.id().map(|id| id.to_string()),
         Err(_) => None,
@@ -65,7 +66,7 @@ pub async fn create_user(email: String, display_name: String, password: Option<S
 
 /// Saves a user's email and name over the version the form showed. Needs `user:update`.
 #[server(endpoint = "update_user")]
-pub async fn update_user(user_id: Uuid, version: i32, email: String, display_name: String) -> Result<(), AppError> {
+pub async fn update_user(user_id: UserId, version: i32, email: String, display_name: String) -> Result<(), AppError> {
     let result = super::ssr::update_profile(user_id, version, &email, &display_name).await;
     crate::ssr::respond_form(result, &[("email", &email), ("display_name", &display_name)], "Profile saved.")
 }
@@ -73,34 +74,34 @@ pub async fn update_user(user_id: Uuid, version: i32, email: String, display_nam
 /// Sets a temporary password, returned once, and ends the user's sessions.
 /// Needs `user:reset_password`.
 #[server(endpoint = "reset_password")]
-pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
+pub async fn reset_password(user_id: UserId) -> Result<String, AppError> {
     crate::ssr::respond(super::ssr::reset_password(user_id).await)
 }
 
 /// Lifts the block on a user's sign-ins after too many failures. Needs
 /// `user:reset_password`.
 #[server(endpoint = "unlock_user")]
-pub async fn unlock_user(user_id: Uuid) -> Result<(), AppError> {
+pub async fn unlock_user(user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::unlock(user_id).await, &[], "Sign-ins unlocked.")
 }
 
 /// Takes away a user's second factor and ends their sessions. Needs
 /// `user:reset_password`.
 #[server(endpoint = "reset_mfa")]
-pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
+pub async fn reset_mfa(user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::reset_mfa(user_id).await, &[], "Two-factor sign-in reset.")
 }
 
 /// Brings back a deleted user. Needs `user:delete`.
 #[server(endpoint = "restore_user")]
-pub async fn restore_user(user_id: Uuid) -> Result<(), AppError> {
+pub async fn restore_user(user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::restore(user_id).await, &[], "User restored.")
 }
 
 /// Ends one of a user's sessions (`session_id`) or all of them. Needs
 /// `user:revoke_sessions`.
 #[server(endpoint = "revoke_sessions")]
-pub async fn revoke_sessions(user_id: Uuid, session_id: Option<Uuid>) -> Result<u64, AppError> {
+pub async fn revoke_sessions(user_id: UserId, session_id: Option<Uuid>) -> Result<u64, AppError> {
     crate::ssr::respond_form(super::ssr::revoke_sessions(user_id, session_id).await, &[], "Signed out.")
 }
 

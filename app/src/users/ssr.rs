@@ -1,6 +1,7 @@
 //! Users on the server: creating them, changing their status, and the
 //! anti-lockout checks.
 
+use crate::ids::{TenantId, UserId};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::auth::password::PasswordHashString;
 use crate::authz::delegation::ensure_may_act_on;
@@ -12,22 +13,23 @@ use crate::authz::lockout::ensure_not_last_top_holder;
 use crate::error::field_conflict;
 use serde_json::json;
 use sqlx::{PgConnection, Postgres, Transaction};
+use crate::status::UserStatus;
 use uuid::Uuid;
 
 /// Creates an active user with a password, and records it.
 pub async fn create_user(
     tx: &mut Transaction<'_, Postgres>,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     email: &str,
     display_name: &str,
     password_hash: &PasswordHashString,
-) -> Result<Uuid, AppError> {
-    let id = Uuid::now_v7();
+) -> Result<UserId, AppError> {
+    let id = UserId(Uuid::now_v7());
     sqlx::query!(
         "INSERT INTO users (tenant_id, id, email, display_name, password_hash, status)
          VALUES ($1, $2, $3, $4, $5, 'active')",
-        tenant_id,
-        id,
+        tenant_id.0,
+        id.0,
         email,
         display_name,
         password_hash.0
@@ -52,14 +54,14 @@ pub async fn create_user(
 /// version is bumped by the database in the same transaction).
 pub async fn grant_system_role(
     tx: &mut Transaction<'_, Postgres>,
-    tenant_id: Uuid,
-    user_id: Uuid,
+    tenant_id: TenantId,
+    user_id: UserId,
     system_key: &str,
-    granted_by: Option<Uuid>,
+    granted_by: Option<UserId>,
 ) -> Result<(), AppError> {
     let role_id = sqlx::query_scalar!(
         "SELECT id FROM roles WHERE tenant_id = $1 AND system_key = $2 AND deleted_at IS NULL",
-        tenant_id,
+        tenant_id.0,
         system_key
     )
     .fetch_optional(&mut **tx)
@@ -83,11 +85,11 @@ pub async fn grant_system_role(
 
 /// A live user of the tenant, locked for the change; `NotFound` otherwise
 /// (another tenant's user is invisible under row-level security).
-async fn lock_user(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> Result<(String, i32), AppError> {
+async fn lock_user(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<(UserStatus, i32), AppError> {
     let row = sqlx::query!(
-        "SELECT status, version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
-        tenant_id,
-        user_id
+        r#"SELECT status AS "status: UserStatus", version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#,
+        tenant_id.0,
+        user_id.0
     )
     .fetch_optional(conn)
     .await?
@@ -95,33 +97,34 @@ async fn lock_user(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> R
     Ok((row.status, row.version))
 }
 
-/// Suspends (`suspended`) or reactivates (`active`) a user. Needs `user:suspend`.
-pub async fn set_status(user_id: Uuid, status: &str) -> Result<(), AppError> {
+/// Suspends or reactivates a user. Needs `user:suspend`.
+pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppError> {
     let mut actor = require(Perm::UserSuspend).await?;
     let tenant_id = actor.tenant_id();
-    if user_id == actor.user_id() && status != "active" {
+    let reactivate = status == UserStatus::Active;
+    if user_id == actor.user_id() && !reactivate {
         return Err(AppError::Conflict("You cannot suspend yourself.".into()));
     }
     let (before, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
-    let what = if status == "active" { "reactivate" } else { "suspend" };
+    let what = if reactivate { "reactivate" } else { "suspend" };
     ensure_may_act_on(&mut actor, user_id, what).await?;
     if before == status {
         return Ok(());
     }
-    if status != "active" {
+    if !reactivate {
         ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
     }
     sqlx::query!(
         "UPDATE users SET status = $3, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        user_id,
-        status
+        tenant_id.0,
+        user_id.0,
+        status.as_str()
     )
     .execute(actor.conn())
     .await?;
-    let action = if status == "active" { "user.reactivate" } else { "user.suspend" };
+    let action = if reactivate { "user.reactivate" } else { "user.suspend" };
     let mut after = json!({ "status": status });
-    if status != "active" {
+    if !reactivate {
         after["sessions_ended"] = json!(end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?);
     }
     actor.audit(action, "user", user_id, Some(json!({ "status": before })), Some(after)).await?;
@@ -129,7 +132,7 @@ pub async fn set_status(user_id: Uuid, status: &str) -> Result<(), AppError> {
 }
 
 /// Soft-deletes a user. Needs `user:delete`.
-pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
+pub async fn delete(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
     if user_id == actor.user_id() {
@@ -141,8 +144,8 @@ pub async fn delete(user_id: Uuid) -> Result<(), AppError> {
     let deleted_at = sqlx::query_scalar!(
         "UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now()
           WHERE tenant_id = $1 AND id = $2 RETURNING deleted_at AS \"deleted_at!: chrono::DateTime<chrono::Utc>\"",
-        tenant_id,
-        user_id
+        tenant_id.0,
+        user_id.0
     )
     .fetch_one(actor.conn())
     .await?;
@@ -172,9 +175,9 @@ pub async fn search_across_tenants(query: &str) -> Result<Vec<super::UserHit>, A
         }]));
     }
     let rows = sqlx::query!(
-        r#"SELECT tenant_id AS "tenant_id!", tenant_slug AS "tenant_slug!", tenant_name AS "tenant_name!",
-                  user_id AS "user_id!", email AS "email!", display_name AS "display_name!",
-                  status AS "status!", last_login_at AS "last_login_at: chrono::DateTime<chrono::Utc>"
+        r#"SELECT tenant_id AS "tenant_id!: TenantId", tenant_slug AS "tenant_slug!", tenant_name AS "tenant_name!",
+                  user_id AS "user_id!: UserId", email AS "email!", display_name AS "display_name!",
+                  status AS "status!: UserStatus", last_login_at AS "last_login_at: chrono::DateTime<chrono::Utc>"
              FROM steward_platform_user_search($1, $2)"#,
         query,
         super::SEARCH_LIMIT as i32
@@ -228,7 +231,7 @@ fn sort_key(sort: &str) -> (&'static str, bool, &'static str) {
 }
 
 /// The WHERE clause the list, its count and the CSV export share.
-pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, query: &UserQuery) -> Result<(), AppError> {
+pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: TenantId, query: &UserQuery) -> Result<(), AppError> {
     b.push(" WHERE u.tenant_id = ").push_bind(tenant_id);
     match query.status.as_str() {
         "" => {
@@ -237,7 +240,7 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
         "deleted" => {
             b.push(" AND u.deleted_at IS NOT NULL");
         }
-        s if super::STATUSES.contains(&s) => {
+        s if UserStatus::parse(s).is_some() => {
             b.push(" AND u.deleted_at IS NULL AND u.status = ").push_bind(s.to_string());
         }
         _ => return Err(AppError::invalid("status", "Choose a status from the list.")),
@@ -268,10 +271,10 @@ pub fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: Uuid, q
 
 #[derive(sqlx::FromRow)]
 struct ListRow {
-    id: Uuid,
+    id: UserId,
     email: String,
     display_name: String,
-    status: String,
+    status: UserStatus,
     roles: Option<String>,
     last_login_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -345,16 +348,16 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
 }
 
 /// The tenant's live roles, (id, name) by name: for menus and filters.
-pub async fn live_roles(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query!("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id)
+pub async fn live_roles(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query!("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id.0)
         .map(|r| (r.id, r.name))
         .fetch_all(conn)
         .await?)
 }
 
 /// The tenant's live teams, (id, name) by name.
-pub async fn live_teams(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query!("SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id)
+pub async fn live_teams(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query!("SELECT id, name FROM teams WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id.0)
         .map(|r| (r.id, r.name))
         .fetch_all(conn)
         .await?)
@@ -362,10 +365,10 @@ pub async fn live_teams(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<
 
 /// Everything the user's page shows. Needs `user:read`; deleted users are
 /// shown (so they can be restored), another tenant's are not found.
-pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<UserDetail, AppError> {
+pub async fn detail(user_id: UserId, current_session: Option<String>) -> Result<UserDetail, AppError> {
     let mut actor = require(Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
-    let user: (String, String, String, i32, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", status AS "status!: String", version AS "version!: i32", created_at AS "created_at!: DateTime<Utc>", last_login_at AS "last_login_at?: DateTime<Utc>", deleted_at AS "deleted_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2"#, tenant_id, user_id).map(|r| (r.email, r.display_name, r.status, r.version, r.created_at, r.last_login_at, r.deleted_at))
+    let user: (String, String, UserStatus, i32, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", status AS "status!: UserStatus", version AS "version!: i32", created_at AS "created_at!: DateTime<Utc>", last_login_at AS "last_login_at?: DateTime<Utc>", deleted_at AS "deleted_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2"#, tenant_id.0, user_id.0).map(|r| (r.email, r.display_name, r.status, r.version, r.created_at, r.last_login_at, r.deleted_at))
     .fetch_optional(actor.conn())
     .await?
     .ok_or(AppError::NotFound)?;
@@ -373,27 +376,27 @@ pub async fn detail(user_id: Uuid, current_session: Option<String>) -> Result<Us
            JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
            LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
           WHERE e.tenant_id = $1 AND e.user_id = $2
-          ORDER BY lower(r.name), t.name NULLS FIRST"#, tenant_id, user_id).map(|r| (r.role_id, r.name, r.name_2))
+          ORDER BY lower(r.name), t.name NULLS FIRST"#, tenant_id.0, user_id.0).map(|r| (r.role_id, r.name, r.name_2))
     .fetch_all(actor.conn())
     .await?;
     let teams: Vec<(Uuid, String)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String" FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
-          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY lower(t.name)"#, tenant_id, user_id).map(|r| (r.id, r.name))
+          WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY lower(t.name)"#, tenant_id.0, user_id.0).map(|r| (r.id, r.name))
     .fetch_all(actor.conn())
     .await?;
     let sessions: Vec<(Uuid, DateTime<Utc>, Option<String>, Option<String>, String)> = sqlx::query!(r#"SELECT us.id AS "id!: Uuid", us.created_at AS "created_at!: DateTime<Utc>", host(us.ip) AS "c2?: String", us.user_agent AS "user_agent?: String", us.session_id AS "session_id!: String" FROM user_sessions us
            JOIN tower_sessions.session s ON s.id = us.session_id AND s.expiry_date > now()
           WHERE us.tenant_id = $1 AND us.user_id = $2
-          ORDER BY us.created_at DESC"#, tenant_id, user_id).map(|r| (r.id, r.created_at, r.c2, r.user_agent, r.session_id))
+          ORDER BY us.created_at DESC"#, tenant_id.0, user_id.0).map(|r| (r.id, r.created_at, r.c2, r.user_agent, r.session_id))
     .fetch_all(actor.conn())
     .await?;
     let all_roles = live_roles(actor.conn(), tenant_id).await?;
     let all_teams = live_teams(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
     let lock: Option<(i32, Option<DateTime<Utc>>, bool)> = sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>", strangers_only AS "strangers_only!: bool" FROM steward_sign_in_lock_state($1)
-          WHERE blocked_until > now() OR blocked_until IS NULL"#, user_id).map(|r| (r.failures, r.blocked_until, r.strangers_only))
+          WHERE blocked_until > now() OR blocked_until IS NULL"#, user_id.0).map(|r| (r.failures, r.blocked_until, r.strangers_only))
     .fetch_optional(actor.conn())
     .await?;
-    let mfa_enabled: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id, user_id)
+    let mfa_enabled: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id.0, user_id.0)
     .fetch_one(actor.conn())
     .await?;
     actor.commit().await?;
@@ -476,7 +479,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
     let hash = password.hash.ok_or(AppError::Internal)?;
     let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
     // Whoever was given a temporary password chooses their own at sign-in.
-    sqlx::query!("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2", actor.scope(), id, temporary.is_some())
+    sqlx::query!("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2", actor.scope().0, id.0, temporary.is_some())
         .execute(actor.conn())
         .await?;
     Ok(Created { id, temporary_password: temporary })
@@ -485,10 +488,10 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
 /// Inserts a checked user (with a password hash, or none for an imported
 /// account that gets its password from a reset) and records the event,
 /// naming `via` (such as an import) when given.
-pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<Uuid, AppError> {
-    let id = Uuid::now_v7();
+pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<UserId, AppError> {
+    let id = UserId(Uuid::now_v7());
     let tenant_id = actor.scope();
-    sqlx::query!("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')", tenant_id, id, email, display_name, hash)
+    sqlx::query!("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')", tenant_id.0, id.0, email, display_name, hash)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "email"))?;
@@ -519,7 +522,7 @@ pub async fn create(email: &str, display_name: &str, password: Option<&str>, rol
 
 /// Saves a profile over the version the form was loaded at; a newer
 /// version is a conflict naming who changed it. Needs `user:update`.
-pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_name: &str) -> Result<(), AppError> {
+pub async fn update_profile(user_id: UserId, version: i32, email: &str, display_name: &str) -> Result<(), AppError> {
     let mut actor = require(Perm::UserUpdate).await?;
     let tenant_id = actor.tenant_id();
     let (email, display_name) = (email.trim(), display_name.trim());
@@ -527,7 +530,7 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let before: (String, String, i32) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", version AS "version!: i32" FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#, tenant_id, user_id).map(|r| (r.email, r.display_name, r.version))
+    let before: (String, String, i32) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", version AS "version!: i32" FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#, tenant_id.0, user_id.0).map(|r| (r.email, r.display_name, r.version))
     .fetch_optional(actor.conn())
     .await?
     .ok_or(AppError::NotFound)?;
@@ -541,7 +544,7 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
         // The email is what they sign in with.
         ensure_may_act_on(&mut actor, user_id, "change the email address of").await?;
     }
-    sqlx::query!("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id, user_id, email, display_name)
+    sqlx::query!("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0, email, display_name)
         .execute(actor.conn())
         .await
         .map_err(|e| field_conflict(e, "email"))?;
@@ -559,7 +562,7 @@ pub async fn update_profile(user_id: Uuid, version: i32, email: &str, display_na
 
 /// Gives a user a new temporary password, shown once to the caller, and
 /// ends their sessions. Needs `user:reset_password`.
-pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
+pub async fn reset_password(user_id: UserId) -> Result<String, AppError> {
     // Hashed before the transaction opens (argon2 never runs while a pooled
     // connection is held), and only for someone who holds the permission.
     if !crate::ssr::current_user().is_some_and(|me| me.can(Perm::UserResetPassword.key())) {
@@ -573,7 +576,7 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
     ensure_may_act_on(&mut actor, user_id, "reset the password of").await?;
     sqlx::query!("UPDATE users SET password_hash = $3, must_change_password = true, password_changed_at = now(),
                 version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2", tenant_id, user_id, &hash.0)
+          WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0, &hash.0)
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
@@ -584,10 +587,10 @@ pub async fn reset_password(user_id: Uuid) -> Result<String, AppError> {
 }
 
 /// Brings back a deleted user (their email must still be free). Needs `user:delete`.
-pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
+pub async fn restore(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
     let tenant_id = actor.tenant_id();
-    let found: Option<bool> = sqlx::query_scalar!(r#"SELECT deleted_at IS NOT NULL AS "deleted!" FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id, user_id)
+    let found: Option<bool> = sqlx::query_scalar!(r#"SELECT deleted_at IS NOT NULL AS "deleted!" FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id.0, user_id.0)
         .fetch_optional(actor.conn())
         .await?;
     if found != Some(true) {
@@ -595,7 +598,7 @@ pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
     }
     // Bringing them back gives them all their roles again.
     ensure_may_act_on(&mut actor, user_id, "restore").await?;
-    let done = sqlx::query!("UPDATE users SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL", tenant_id, user_id)
+    let done = sqlx::query!("UPDATE users SET deleted_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NOT NULL", tenant_id.0, user_id.0)
         .execute(actor.conn())
         .await
         .map_err(|e| crate::error::on_conflict(e, "Another user now has this email address: change theirs first."))?;
@@ -608,17 +611,17 @@ pub async fn restore(user_id: Uuid) -> Result<(), AppError> {
 
 /// Lets a user whose sign-ins are refused after too many failures sign in
 /// again. Needs `user:reset_password`.
-pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
+pub async fn unlock(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "unlock").await?;
     let state: Option<(i32, Option<DateTime<Utc>>)> =
-        sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>" FROM steward_sign_in_lock_state($1)"#, user_id).map(|r| (r.failures, r.blocked_until))
+        sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>" FROM steward_sign_in_lock_state($1)"#, user_id.0).map(|r| (r.failures, r.blocked_until))
             .fetch_optional(actor.conn())
             .await?;
     let Some((failures, blocked_until)) = state else { return Ok(()) };
-    sqlx::query!("SELECT steward_sign_in_unlock($1)", user_id).fetch_one(actor.conn()).await?;
+    sqlx::query!("SELECT steward_sign_in_unlock($1)", user_id.0).fetch_one(actor.conn()).await?;
     actor
         .audit(
             "user.unlock",
@@ -634,18 +637,18 @@ pub async fn unlock(user_id: Uuid) -> Result<(), AppError> {
 /// Takes away a user's second factor (they lost their phone and their
 /// recovery codes) and ends their sessions; at their next sign-in they set
 /// it up again if their tenant requires it. Needs `user:reset_password`.
-pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
+pub async fn reset_mfa(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "reset the second factor of").await?;
-    let removed = sqlx::query!("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2", tenant_id, user_id)
+    let removed = sqlx::query!("DELETE FROM user_mfa WHERE tenant_id = $1 AND user_id = $2", tenant_id.0, user_id.0)
         .execute(actor.conn())
         .await?;
     if removed.rows_affected() == 0 {
         return Err(AppError::Conflict("This user has no two-factor sign-in to reset.".into()));
     }
-    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", tenant_id, user_id)
+    sqlx::query!("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2", tenant_id.0, user_id.0)
         .execute(actor.conn())
         .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
@@ -657,7 +660,7 @@ pub async fn reset_mfa(user_id: Uuid) -> Result<(), AppError> {
 }
 
 /// Ends one session of a user, or all of them. Needs `user:revoke_sessions`.
-pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, AppError> {
+pub async fn revoke_sessions(user_id: UserId, only: Option<Uuid>) -> Result<u64, AppError> {
     let mut actor = require(Perm::UserRevokeSessions).await?;
     let tenant_id = actor.tenant_id();
     lock_user(actor.conn(), tenant_id, user_id).await?;
@@ -674,10 +677,10 @@ pub async fn revoke_sessions(user_id: Uuid, only: Option<Uuid>) -> Result<u64, A
 
 /// A live user as the JSON API gives them.
 pub struct UserRecord {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
 }
@@ -693,10 +696,10 @@ pub async fn records_after(actor: &mut Actor, after: Option<&str>, limit: i64) -
     let tenant_id = actor.tenant_id();
     Ok(sqlx::query_as!(
         UserRecord,
-        r#"SELECT id, email, display_name, status, created_at AS "created_at: _", last_login_at AS "last_login_at: _" FROM users
+        r#"SELECT id AS "id: _", email, display_name, status AS "status: _", created_at AS "created_at: _", last_login_at AS "last_login_at: _" FROM users
             WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR lower(email) > lower($2))
             ORDER BY lower(email) LIMIT $3"#,
-        tenant_id,
+        tenant_id.0,
         after,
         limit
     )
@@ -706,14 +709,14 @@ pub async fn records_after(actor: &mut Actor, after: Option<&str>, limit: i64) -
 
 /// A live user with the roles they hold (directly or through a team) and
 /// their teams; `None` when there is none with this id in the tenant.
-pub async fn record_of(actor: &mut Actor, user_id: Uuid) -> Result<Option<(UserRecord, Vec<Named>, Vec<Named>)>, AppError> {
+pub async fn record_of(actor: &mut Actor, user_id: UserId) -> Result<Option<(UserRecord, Vec<Named>, Vec<Named>)>, AppError> {
     let tenant_id = actor.tenant_id();
     let Some(user) = sqlx::query_as!(
         UserRecord,
-        r#"SELECT id, email, display_name, status, created_at AS "created_at: _", last_login_at AS "last_login_at: _" FROM users
+        r#"SELECT id AS "id: _", email, display_name, status AS "status: _", created_at AS "created_at: _", last_login_at AS "last_login_at: _" FROM users
             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"#,
-        tenant_id,
-        user_id
+        tenant_id.0,
+        user_id.0
     )
     .fetch_optional(actor.conn())
     .await?
@@ -724,8 +727,8 @@ pub async fn record_of(actor: &mut Actor, user_id: Uuid) -> Result<Option<(UserR
         Named,
         r#"SELECT DISTINCT r.id AS "id!", r.name AS "name!" FROM effective_user_roles e JOIN roles r ON r.tenant_id = e.tenant_id AND r.id = e.role_id
             WHERE e.tenant_id = $1 AND e.user_id = $2 ORDER BY 2"#,
-        tenant_id,
-        user_id
+        tenant_id.0,
+        user_id.0
     )
     .fetch_all(actor.conn())
     .await?;
@@ -733,8 +736,8 @@ pub async fn record_of(actor: &mut Actor, user_id: Uuid) -> Result<Option<(UserR
         Named,
         r#"SELECT t.id AS "id!", t.name AS "name!" FROM team_members m JOIN teams t ON t.tenant_id = m.tenant_id AND t.id = m.team_id
             WHERE m.tenant_id = $1 AND m.user_id = $2 AND t.deleted_at IS NULL ORDER BY t.name"#,
-        tenant_id,
-        user_id
+        tenant_id.0,
+        user_id.0
     )
     .fetch_all(actor.conn())
     .await?;

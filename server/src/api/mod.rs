@@ -152,7 +152,7 @@ async fn list_users(State(state): State<AppState>, Query(page): Query<Page>, req
 async fn get_user(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Answer {
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::UserRead).await?;
     let not_found = || error(StatusCode::NOT_FOUND, "Not found.");
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let id = id.parse::<app::ids::UserId>().map_err(|_| not_found())?;
     let (user, roles, teams) = users::record_of(&mut actor, id).await.map_err(app_error)?.ok_or_else(not_found)?;
     actor.commit().await.map_err(app_error)?;
     let named = |rows: Vec<users::Named>| rows.into_iter().map(|r| json!({ "id": r.id, "name": r.name })).collect::<Vec<_>>();

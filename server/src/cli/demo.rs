@@ -6,6 +6,7 @@
 use app::auth::password;
 use app::authz::ssr::System;
 use app::error::AppError;
+use app::status::TenantKind;
 use app::db::{platform_tenant_id, scope_to_tenant};
 use app::tenants::ssr::create_tenant;
 use app::users::ssr::{create_user, grant_system_role};
@@ -18,7 +19,7 @@ pub const DEFAULT_PASSWORD: &str = "steward-demo-2026";
 pub struct DemoTenant {
     pub slug: &'static str,
     pub name: &'static str,
-    pub kind: &'static str,
+    pub kind: TenantKind,
     pub users: &'static [DemoUser],
 }
 
@@ -32,7 +33,7 @@ pub const DEMO: &[DemoTenant] = &[
     DemoTenant {
         slug: "platform",
         name: "Steward Platform",
-        kind: "platform",
+        kind: TenantKind::Platform,
         users: &[
             DemoUser { email: "admin@steward.test", name: "Pat Admin", role: "platform_admin" },
             DemoUser { email: "support@steward.test", name: "Sam Support", role: "support" },
@@ -41,7 +42,7 @@ pub const DEMO: &[DemoTenant] = &[
     DemoTenant {
         slug: "acme",
         name: "Acme Corporation",
-        kind: "customer",
+        kind: TenantKind::Customer,
         users: &[
             DemoUser { email: "olivia@acme.test", name: "Olivia Owner", role: "owner" },
             DemoUser { email: "mark@acme.test", name: "Mark Member", role: "member" },
@@ -52,7 +53,7 @@ pub const DEMO: &[DemoTenant] = &[
     DemoTenant {
         slug: "globex",
         name: "Globex",
-        kind: "customer",
+        kind: TenantKind::Customer,
         users: &[
             DemoUser { email: "gina@globex.test", name: "Gina Owner", role: "owner" },
             DemoUser { email: "max@globex.test", name: "Max Member", role: "member" },
@@ -105,7 +106,7 @@ pub async fn create_admin(pool: &PgPool, email: &str, name: &str, password: &str
             scope_to_tenant(&mut tx, id).await?;
             id
         }
-        None => create_tenant(&mut tx, "platform", "Steward Platform", "platform").await?,
+        None => create_tenant(&mut tx, "platform", "Steward Platform", TenantKind::Platform).await?,
     };
     let hash = password::hash(password.to_string()).await?;
     let user_id = create_user(&mut tx, tenant_id, email, name, &hash).await?;

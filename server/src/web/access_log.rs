@@ -3,6 +3,7 @@
 //! background task writes what has gathered as a single multi-row INSERT,
 //! so a request pays for a channel send and nothing else.
 
+use app::ids::{TenantId, UserId};
 use crate::metrics::Metrics;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -20,8 +21,8 @@ pub struct Record {
     pub path: String,
     pub status: u16,
     pub latency_us: i32,
-    pub tenant_id: Option<uuid::Uuid>,
-    pub user_id: Option<uuid::Uuid>,
+    pub tenant_id: Option<TenantId>,
+    pub user_id: Option<UserId>,
     pub request_id: Option<String>,
 }
 

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod security;
 pub mod session_limit;
 
+use app::ids::{TenantId, UserId};
 use app::documents::blobs::BlobStore;
 use access_log::AccessLog;
 use crate::metrics::Metrics;
@@ -389,7 +390,7 @@ async fn argument_errors(req: Request, next: Next) -> Response {
 
 /// `GET /users/{id}/export.json`: everything about a person (`user:read`).
 async fn personal_data(caller: Caller, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
-    let Ok(id) = id.parse::<uuid::Uuid>() else { return AppError::NotFound.into_response() };
+    let Ok(id) = id.parse::<app::ids::UserId>() else { return AppError::NotFound.into_response() };
     app::privacy::ssr::download(&caller, Some(id)).await
 }
 
@@ -401,8 +402,8 @@ async fn own_personal_data(caller: Caller) -> Response {
 /// Who a response was for, handed from `authenticate` to `track`.
 #[derive(Clone, Copy)]
 struct Who {
-    tenant_id: uuid::Uuid,
-    user_id: uuid::Uuid,
+    tenant_id: TenantId,
+    user_id: UserId,
 }
 
 /// What the operational endpoints and the request tracker share.

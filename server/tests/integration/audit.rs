@@ -89,9 +89,9 @@ async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
             tokio::spawn(async move {
                 for n in 0..25 {
                     let mut tx = pool.begin().await.unwrap();
-                    app::db::scope_to_tenant(&mut tx, acme).await.unwrap();
+                    app::db::scope_to_tenant(&mut tx, app::ids::TenantId(acme)).await.unwrap();
                     let event = app::audit::record::Event {
-                        tenant_id: acme,
+                        tenant_id: app::ids::TenantId(acme),
                         actor_user_id: None,
                         actor_tenant_id: None,
                         action: "test.write",

@@ -523,7 +523,7 @@ async fn the_cross_tenant_search_refuses_any_transaction_not_scoped_to_the_platf
     let acme = db.tenant_id("acme").await;
     let pool = db.app_pool().await;
     let mut tx = pool.begin().await.unwrap();
-    app::db::scope_to_tenant(&mut tx, acme).await.unwrap();
+    app::db::scope_to_tenant(&mut tx, app::ids::TenantId(acme)).await.unwrap();
     let error = sqlx::query("SELECT * FROM steward_platform_user_search('a', 10)").fetch_all(&mut *tx).await.unwrap_err();
     assert!(error.to_string().contains("platform staff only"), "{error}");
     let unscoped = sqlx::query("SELECT * FROM steward_platform_user_search('a', 10)").fetch_all(&pool).await.unwrap_err();

@@ -10,8 +10,8 @@ async fn every_migration_reverses_and_applies_again_on_a_database_holding_data()
     let pool = db.app_pool().await;
     let acme = db.tenant_id("acme").await;
     let mut tx = pool.begin().await.unwrap();
-    app::db::scope_to_tenant(&mut tx, acme).await.unwrap();
-    let event = app::audit::record::Event::by_user(acme, db.user_id("olivia@acme.test").await, "auth.sign_in", None);
+    app::db::scope_to_tenant(&mut tx, app::ids::TenantId(acme)).await.unwrap();
+    let event = app::audit::record::Event::by_user(app::ids::TenantId(acme), app::ids::UserId(db.user_id("olivia@acme.test").await), "auth.sign_in", None);
     app::audit::record::record(&mut tx, &Default::default(), event).await.unwrap();
     tx.commit().await.unwrap();
     pool.close().await;

@@ -97,7 +97,7 @@ async fn a_new_tenant_gets_the_seeded_roles_and_nothing_of_the_others() {
     let db = TestDb::new().await;
     let pool = db.app_pool().await;
     let mut tx = pool.begin().await.unwrap();
-    let id = app::tenants::ssr::create_tenant(&mut tx, "initech", "Initech", "customer").await.unwrap();
+    let id = app::tenants::ssr::create_tenant(&mut tx, "initech", "Initech", app::status::TenantKind::Customer).await.unwrap();
     let roles: Vec<String> = sqlx::query("SELECT system_key FROM roles WHERE is_system ORDER BY system_key")
         .fetch_all(&mut *tx)
         .await
@@ -107,12 +107,12 @@ async fn a_new_tenant_gets_the_seeded_roles_and_nothing_of_the_others() {
         .collect();
     assert_eq!(roles, ["admin", "auditor", "manager", "member", "owner", "suspended"]);
     let tenants: Vec<uuid::Uuid> = sqlx::query("SELECT id FROM tenants").fetch_all(&mut *tx).await.unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(tenants, [id]);
+    assert_eq!(tenants, [id.0]);
     tx.commit().await.unwrap();
 
     let duplicate = async {
         let mut tx = pool.begin().await.unwrap();
-        app::tenants::ssr::create_tenant(&mut tx, "initech", "Initech again", "customer").await
+        app::tenants::ssr::create_tenant(&mut tx, "initech", "Initech again", app::status::TenantKind::Customer).await
     }
     .await;
     assert_eq!(

@@ -80,15 +80,15 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
             </div>
         </Form>
         <DataTable testid="user-table" columns=&["Name", "Email", "Status", "Roles", "Last sign-in"] empty=empty.then_some("No users match.") empty_testid="no-users">
-                    {list.rows.into_iter().map(|u| view! {
+                    {list.rows.into_iter().map(|u| { let shown = u.shown_status(); view! {
                         <tr data-testid="user-row">
                             <td class=TD><A href=format!("/users/{}", u.id) attr:class=LINK>{u.display_name}</A></td>
                             <td class=TD>{u.email}</td>
-                            <td class=TD><StatusBadge status=if u.deleted { "deleted".to_string() } else { u.status } /></td>
+                            <td class=TD><StatusBadge status=shown /></td>
                             <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{u.roles}</td>
                             <td class=format!("{TD} whitespace-nowrap text-slate-500")>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </DataTable>
         <Pager first next />
     }
@@ -163,7 +163,7 @@ pub fn FindUserPage() -> impl IntoView {
                                     <li class="flex items-center justify-between gap-4 px-4 py-3 text-sm" data-testid="find-hit">
                                         <div>
                                             <div class="font-medium">{h.display_name} " · " {h.email}</div>
-                                            <div class="text-xs text-slate-500">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status}</div>
+                                            <div class="text-xs text-slate-500">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status.as_str()}</div>
                                         </div>
                                         <crate::tenants::pages::ActInside act=act slug=h.tenant_slug next=format!("/users/{}", h.user_id) label="Open" />
                                     </li>

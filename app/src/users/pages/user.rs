@@ -15,7 +15,7 @@ use leptos_router::hooks::use_params_map;
 pub fn UserPage() -> impl IntoView {
     let params = use_params_map();
     let me = expect_context::<MeResource>();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let id = move || params.read().get("id").and_then(|id| id.parse::<crate::ids::UserId>().ok());
 
     let update = ServerAction::<UpdateUser>::new();
     let suspend = ServerAction::<SuspendUser>::new();
@@ -57,13 +57,13 @@ pub fn UserPage() -> impl IntoView {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(u) => {
-                            let uid: uuid::Uuid = u.id;
-                            let status = if u.deleted { "deleted".to_string() } else { u.status.clone() };
+                            let uid = u.id;
+                            let status = u.shown_status();
                             let account = AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset };
                             view! {
                                 <Title text=u.display_name.clone() />
                                 <PageHeader title=u.display_name.clone() purpose=u.email.clone()>
-                                    <StatusBadge status=status.clone() />
+                                    <StatusBadge status />
                                 </PageHeader>
                                 <div class="grid gap-6 lg:grid-cols-3">
                                     <div class="space-y-6 lg:col-span-2">
@@ -107,7 +107,7 @@ struct AccountActions {
 fn ProfilePanel(u: UserDetail, update: ServerAction<UpdateUser>) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
-    let uid: uuid::Uuid = u.id;
+    let uid = u.id;
     view! {
         <section class=CARD aria-labelledby="profile-heading">
             <h2 id="profile-heading" class=HEADING>"Profile"</h2>
@@ -129,7 +129,7 @@ fn ProfilePanel(u: UserDetail, update: ServerAction<UpdateUser>) -> impl IntoVie
 fn RolesPanel(u: UserDetail, assign: ServerAction<AssignRole>, unassign: ServerAction<RevokeRole>) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
-    let uid: uuid::Uuid = u.id;
+    let uid = u.id;
     let held_direct: Vec<uuid::Uuid> = u.roles.iter().filter(|r| r.via_team.is_none()).map(|r| r.role_id).collect();
     let assignable: Vec<(String, String)> = u.all_roles.iter().filter(|(id, _)| !held_direct.contains(id)).map(|(id, n)| (id.to_string(), n.clone())).collect();
     view! {
@@ -170,7 +170,7 @@ fn RolesPanel(u: UserDetail, assign: ServerAction<AssignRole>, unassign: ServerA
 fn TeamsPanel(u: UserDetail, add_team: ServerAction<crate::teams::AddTeamMember>, remove_team: ServerAction<crate::teams::RemoveTeamMember>) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
-    let uid: uuid::Uuid = u.id;
+    let uid = u.id;
     let joinable: Vec<(String, String)> = u.all_teams.iter().filter(|(id, _)| !u.teams.iter().any(|(t, _)| t == id)).map(|(id, n)| (id.to_string(), n.clone())).collect();
     view! {
         <section class=CARD aria-labelledby="teams-heading">
@@ -211,10 +211,10 @@ fn TeamsPanel(u: UserDetail, add_team: ServerAction<crate::teams::AddTeamMember>
 fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
-    let uid: uuid::Uuid = u.id;
+    let uid = u.id;
     let AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset } = a;
-    let status = if u.deleted { "deleted".to_string() } else { u.status.clone() };
-    let (active, suspended) = (status == "active", status == "suspended");
+    use crate::status::UserStatus;
+    let (active, suspended) = (!u.deleted && u.status == UserStatus::Active, !u.deleted && u.status == UserStatus::Suspended);
     let anonymised = u.email.ends_with("@anonymised.invalid");
     view! {
         <section class=CARD aria-labelledby="account-heading">
@@ -319,7 +319,7 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
 fn SessionsPanel(u: UserDetail, revoke: ServerAction<RevokeSessions>) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
-    let uid: uuid::Uuid = u.id;
+    let uid = u.id;
     view! {
         <section class=CARD aria-labelledby="sessions-heading">
             <h2 id="sessions-heading" class=HEADING>"Active sessions"</h2>
