@@ -192,9 +192,17 @@ impl AppError {
 /// A unique violation as a message beside `field`; anything else as usual.
 #[cfg(feature = "ssr")]
 pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
-    match AppError::from(error) {
-        AppError::Conflict(message) => AppError::Validation(vec![FieldError { field: field.into(), message }]),
-        other => other,
+    AppError::from(error).beside(field)
+}
+
+impl AppError {
+    /// A conflict (a unique value taken) as a message beside `field` of the
+    /// form; any other error unchanged.
+    pub fn beside(self, field: &str) -> AppError {
+        match self {
+            AppError::Conflict(message) => AppError::Validation(vec![FieldError { field: field.into(), message }]),
+            other => other,
+        }
     }
 }
 

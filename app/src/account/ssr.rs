@@ -95,19 +95,16 @@ pub async fn change_password(
     .execute(&mut *tx)
     .await?;
     let this = session.id().map(|id| id.to_string()).unwrap_or_default();
-    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3 RETURNING session_id", home.0, me.user_id.0, &this)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *tx).await?;
+    let ended = crate::auth::credentials::end_other_sessions(&mut tx, home, me.user_id, None, &this).await?;
     let keys = crate::auth::credentials::revoke_api_keys_of(&mut tx, home, me.user_id).await?;
-    let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended.len(), "api_keys_revoked": keys })));
+    let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended, "api_keys_revoked": keys })));
     record(&mut tx, meta, event).await?;
     tx.commit().await?;
     session.remove::<bool>(SESSION_MUST_CHANGE_KEY).await.map_err(|error| {
         tracing::error!(%error, "session store error");
         AppError::Internal
     })?;
-    Ok(ended.len() as u64)
+    Ok(ended)
 }
 
 /// When the person's second factor is on: one of its codes, each good
@@ -154,7 +151,7 @@ pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, App
         .into_iter()
         .map(|(id, created, ip, ua, sid)| crate::users::SessionRow {
             id,
-            created_at: created.format("%Y-%m-%d %H:%M UTC").to_string(),
+            created_at: crate::text::when(created),
             ip: ip.unwrap_or_default(),
             user_agent: ua.unwrap_or_default(),
             current: this.as_deref() == Some(sid.as_str()),
@@ -165,24 +162,20 @@ pub async fn my_sessions(own: &Own) -> Result<Vec<crate::users::SessionRow>, App
 pub async fn revoke_mine(own: &Own, only: Option<Uuid>) -> Result<u64, AppError> {
     let this = own.session()?.id().map(|id| id.to_string()).unwrap_or_default();
     let mut tx = own.transaction().await?;
-    let ended: Vec<String> = sqlx::query_scalar!("DELETE FROM user_sessions WHERE tenant_id = $1 AND user_id = $2 AND session_id <> $3
-            AND ($4::uuid IS NULL OR id = $4) RETURNING session_id", own.home().0, own.me().user_id.0, &this, only)
-    .fetch_all(&mut *tx)
-    .await?;
-    if only.is_some() && ended.is_empty() {
+    let ended = crate::auth::credentials::end_other_sessions(&mut tx, own.home(), own.me().user_id, only, &this).await?;
+    if only.is_some() && ended == 0 {
         return Err(AppError::NotFound);
     }
-    sqlx::query!("DELETE FROM tower_sessions.session WHERE id = ANY($1)", &ended).execute(&mut *tx).await?;
     // "Sign out everywhere" ends the keys too: they are sign-ins that last.
     let keys = if only.is_none() { crate::auth::credentials::revoke_api_keys_of(&mut tx, own.home(), own.me().user_id).await? } else { 0 };
-    record(&mut tx, own.meta(), own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended.len(), "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
+    record(&mut tx, own.meta(), own.event("user.sessions_revoke", serde_json::json!({ "sessions_ended": ended, "session": only, "by": "themselves", "api_keys_revoked": keys }))).await?;
     tx.commit().await?;
-    Ok(ended.len() as u64)
+    Ok(ended)
 }
 
 /// Whether the person's tenant requires a second factor of them.
 async fn required(conn: &mut sqlx::PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar!(r#"SELECT steward_mfa_required($1, $2, $3) AS "required!""#, tenant_id.0, user_id.0, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+    Ok(sqlx::query_scalar!(r#"SELECT steward_mfa_required($1, $2, $3) AS "required!""#, tenant_id.0, user_id.0, ADMIN_PERMISSIONS as &[&str])
         .fetch_one(conn)
         .await?)
 }

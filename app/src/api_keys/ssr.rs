@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    t.map(crate::text::when).unwrap_or_default()
 }
 
 async fn own() -> Result<Own, AppError> {

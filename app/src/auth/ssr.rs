@@ -402,7 +402,7 @@ pub async fn finish_sign_in(
                    AND steward_mfa_required(u.tenant_id, u.id, $3) AS "must_enrol!: bool""#,
         tenant_id.0,
         user_id.0,
-        &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+        ADMIN_PERMISSIONS as &[&str]
     )
     .map(|r| (r.must_change, r.must_enrol))
     .fetch_one(&mut *tx)

@@ -69,7 +69,7 @@ async fn ensure_top_remains(
                                             AND (NOT $6 OR team_id IS NULL))) AS "after!: i64"
            FROM active"#,
         tenant_id.0,
-        &TOP_ROLES.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        TOP_ROLES as &[&str],
         user_id.map(|id| id.0),
         role_id,
         team_id,

@@ -351,7 +351,9 @@ impl System {
     }
 
     /// A transaction in no tenant yet, for work that makes one (the demo,
-    /// the first platform administrator) and then scopes itself to it.
+    /// the first platform administrator) and then scopes itself to it, or
+    /// that lists across tenants through a database function made for it
+    /// (row-level security shows it no tenant's rows).
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
         Ok(self.pool.begin().await?)
     }
@@ -361,13 +363,6 @@ impl System {
         let mut tx = self.pool.begin().await?;
         scope_to_tenant(&mut tx, tenant).await?;
         Ok(tx)
-    }
-
-    /// A connection outside any tenant, for the functions that list across
-    /// tenants what a job needs (and nothing else: row-level security sees
-    /// no tenant).
-    pub fn unscoped(&self) -> &PgPool {
-        &self.pool
     }
 }
 

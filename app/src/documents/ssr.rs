@@ -55,20 +55,6 @@ fn push_filters(b: &mut QueryBuilder<'_, sqlx::Postgres>, tenant_id: TenantId, q
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct ListRow {
-    id: Uuid,
-    title: String,
-    file_name: String,
-    content_type: String,
-    size_bytes: i64,
-    current_version: i32,
-    tags: Vec<String>,
-    uploader: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 /// One page of the tenant's documents, newest first. Needs `document:read`.
 pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
     let mut actor = crate::authz::ssr::require_read(Perm::DocumentRead).await?;
@@ -86,7 +72,7 @@ pub async fn list(query: DocQuery) -> Result<DocList, AppError> {
     push_filters(&mut b, tenant_id, &query)?;
     crate::db::keyset::push_after(&mut b, "d.created_at", "d.id", &query.after)?;
     b.push(format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {}", PAGE_SIZE + 1));
-    let mut rows: Vec<ListRow> = b.build_query_as().fetch_all(actor.conn()).await?;
+    let mut rows: Vec<DocumentRecord> = b.build_query_as().fetch_all(actor.conn()).await?;
     let next = (rows.len() > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE);
         let last = rows.last().expect("a full page");
@@ -369,7 +355,8 @@ pub async fn version_for_download(actor: &mut Actor, id: Uuid, number: i32) -> R
     }
 }
 
-/// A live document as the JSON API gives it.
+/// A document as read for a list: the page's rows and the JSON API's.
+#[derive(sqlx::FromRow)]
 pub struct DocumentRecord {
     pub id: Uuid,
     pub title: String,
@@ -378,6 +365,9 @@ pub struct DocumentRecord {
     pub size_bytes: i64,
     pub current_version: i32,
     pub tags: Vec<String>,
+    /// The uploader's name; `None` for platform staff or a person since deleted.
+    pub uploader: Option<String>,
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -386,9 +376,11 @@ pub async fn records_after(actor: &mut Actor, after: Option<Uuid>, limit: i64) -
     let tenant_id = actor.tenant_id();
     Ok(sqlx::query_as!(
         DocumentRecord,
-        r#"SELECT id, title, file_name, content_type, size_bytes, current_version, tags, updated_at AS "updated_at: _" FROM documents
-            WHERE tenant_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id < $2)
-            ORDER BY id DESC LIMIT $3"#,
+        r#"SELECT d.id, d.title, d.file_name, d.content_type, d.size_bytes, d.current_version, d.tags,
+                  u.display_name AS "uploader?", d.created_at AS "created_at: _", d.updated_at AS "updated_at: _"
+             FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.created_by
+            WHERE d.tenant_id = $1 AND d.deleted_at IS NULL AND ($2::uuid IS NULL OR d.id < $2)
+            ORDER BY d.id DESC LIMIT $3"#,
         tenant_id.0,
         after,
         limit

@@ -121,7 +121,7 @@ pub async fn list() -> Result<DeletionRequests, AppError> {
                 id,
                 user_id,
                 user: format!("{name} <{email}>"),
-                requested_at: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                requested_at: crate::text::when(at),
                 reason,
                 status,
                 note,
@@ -228,7 +228,11 @@ pub fn contents(doc: &Value) -> Value {
 /// anonymises people deleted longer ago than it (500 a tenant a run).
 /// Returns how many were anonymised.
 pub async fn run_retention(system: &crate::authz::ssr::System) -> Result<u64, AppError> {
-    let tenants: Vec<(TenantId, i32)> = sqlx::query!(r#"SELECT tenant_id AS "tenant_id!: TenantId", days AS "days!: i32" FROM steward_retention_tenants()"#).map(|r| (r.tenant_id, r.days)).fetch_all(system.unscoped()).await?;
+    // The tenants with a period set: a listing across tenants that the
+    // database function answers whatever the transaction's scope.
+    let mut listing = system.transaction().await?;
+    let tenants: Vec<(TenantId, i32)> = sqlx::query!(r#"SELECT tenant_id AS "tenant_id!: TenantId", days AS "days!: i32" FROM steward_retention_tenants()"#).map(|r| (r.tenant_id, r.days)).fetch_all(&mut *listing).await?;
+    listing.commit().await?;
     let mut total = 0;
     for (tenant_id, days) in tenants {
         let mut tx = system.in_tenant(tenant_id).await?;

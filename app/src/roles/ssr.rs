@@ -41,7 +41,7 @@ async fn user_exists(conn: &mut PgConnection, tenant_id: TenantId, user_id: User
 
 /// The administration permissions: holding none of them after a change
 /// means the person can no longer manage access.
-const ADMIN_PERMISSIONS: &[&str] = &["role:assign", "role:manage"];
+const MANAGES_ACCESS: &[&str] = &["role:assign", "role:manage"];
 
 /// Refuses a change that leaves the actor without any administration
 /// permission (run after the change's writes, inside its transaction, so the
@@ -53,7 +53,7 @@ pub async fn ensure_keeps_admin(actor: &mut Actor, message: String) -> Result<()
     }
     let (tenant_id, me) = (actor.tenant_id(), actor.user_id());
     let keeps: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT FROM effective_user_roles e JOIN role_permissions rp ON rp.tenant_id = e.tenant_id AND rp.role_id = e.role_id
-          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3)) AS "keeps!""#, tenant_id.0, me.0, &ADMIN_PERMISSIONS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+          WHERE e.tenant_id = $1 AND e.user_id = $2 AND rp.permission_key = ANY($3)) AS "keeps!""#, tenant_id.0, me.0, MANAGES_ACCESS as &[&str])
     .fetch_one(actor.conn())
     .await?;
     if keeps {
@@ -435,18 +435,17 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
     let mut actor = require(Perm::RoleManage).await?;
     let tenant_id = actor.tenant_id();
     let (name, description) = (name.trim(), description.trim());
-    let before: (String, String, bool, i32, bool) =
-        sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id.0, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
+    let before = sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "deleted!: bool" FROM roles WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#, tenant_id.0, role_id)
             .fetch_optional(actor.conn())
             .await?
             .ok_or(AppError::NotFound)?;
-    if before.2 {
-        return Err(AppError::Conflict(format!("{} is a system role: it cannot be changed. Make a custom role instead.", before.0)));
+    if before.is_system {
+        return Err(AppError::Conflict(format!("{} is a system role: it cannot be changed. Make a custom role instead.", before.name)));
     }
-    if before.4 {
+    if before.deleted {
         return Err(AppError::Conflict("Restore the role first.".into()));
     }
-    if before.3 != version {
+    if before.version != version {
         return Err(stale(actor.conn(), tenant_id, "role", role_id).await);
     }
     let (old_permissions, old_views) = grants_of(actor.conn(), tenant_id, role_id).await?;
@@ -471,7 +470,7 @@ pub async fn update(role_id: Uuid, version: i32, name: &str, description: &str, 
             "role.update",
             "role",
             role_id,
-            Some(json!({ "name": before.0, "description": before.1, "permissions": old_permissions, "views": old_views })),
+            Some(json!({ "name": before.name, "description": before.description, "permissions": old_permissions, "views": old_views })),
             Some(json!({ "name": name, "description": description, "permissions": permissions, "views": views })),
         )
         .await?;

@@ -14,22 +14,27 @@ pub fn MfaRequirementCard() -> impl IntoView {
     let save = ServerAction::<SetMfaRequirement>::new();
     let saved = successes(save);
     let level = Resource::new(move || saved.get(), |_| get_mfa_requirement());
-    let choices = [("off", "Nobody"), ("admins", "Administrators (whoever may change others' access)"), ("everyone", "Everyone")];
+    use crate::status::MfaRequirement;
+    let label = |level: MfaRequirement| match level {
+        MfaRequirement::Off => "Nobody",
+        MfaRequirement::Admins => "Administrators (whoever may change others' access)",
+        MfaRequirement::Everyone => "Everyone",
+    };
     view! {
         <section class=format!("{CARD} mb-6") aria-labelledby="mfa-requirement-heading" data-testid="mfa-requirement">
             <h2 id="mfa-requirement-heading" class=HEADING>"Two-factor sign-in"</h2>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let current = level.await.unwrap_or_else(|_| "off".into());
+                    let current = level.await.unwrap_or(MfaRequirement::Off);
                     let editable = me.may(Perm::RoleManage);
                     view! {
                         <ActionForm action=save attr:class="mt-3 flex flex-wrap items-end gap-3">
                             <fieldset class="flex flex-wrap gap-4 text-sm" disabled=!editable>
                                 <legend class="sr-only">"Required of"</legend>
-                                {choices.into_iter().map(|(value, label)| view! {
+                                {MfaRequirement::ALL.iter().map(|&level| view! {
                                     <label class="inline-flex items-center gap-2">
-                                        <input type="radio" name="level" value=value checked=current == value />
-                                        {label}
+                                        <input type="radio" name="level" value=level.as_str() checked=current == level />
+                                        {label(level)}
                                     </label>
                                 }).collect_view()}
                             </fieldset>

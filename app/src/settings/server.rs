@@ -8,7 +8,7 @@ use leptos::prelude::*;
 /// Whom the tenant requires to sign in with a second factor: `off`,
 /// `admins` or `everyone`. Needs `role:read`.
 #[server(endpoint = "get_mfa_requirement")]
-pub async fn get_mfa_requirement() -> Result<String, AppError> {
+pub async fn get_mfa_requirement() -> Result<crate::status::MfaRequirement, AppError> {
     crate::ssr::respond(super::ssr::mfa_requirement().await)
 }
 

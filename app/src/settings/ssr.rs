@@ -5,12 +5,13 @@ use crate::authz::{ssr::require, Perm};
 use crate::error::{AppError, FieldError};
 use serde_json::json;
 use crate::ids::UserId;
+use crate::status::MfaRequirement;
 
 /// The tenant's two-factor requirement. Needs `role:read`.
-pub async fn mfa_requirement() -> Result<String, AppError> {
+pub async fn mfa_requirement() -> Result<MfaRequirement, AppError> {
     let mut actor = require(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
-    let level: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1", tenant_id.0)
+    let level = sqlx::query_scalar!(r#"SELECT mfa_required AS "level: MfaRequirement" FROM tenants WHERE id = $1"#, tenant_id.0)
         .fetch_one(actor.conn())
         .await?;
     actor.commit().await?;
@@ -20,20 +21,20 @@ pub async fn mfa_requirement() -> Result<String, AppError> {
 /// Sets the tenant's two-factor requirement. Needs `role:manage`.
 pub async fn set_mfa_requirement(level: &str) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleManage).await?;
-    if !matches!(level, "off" | "admins" | "everyone") {
+    let Some(level) = MfaRequirement::parse(level) else {
         return Err(AppError::Validation(vec![FieldError {
             field: "level".into(),
             message: "Choose nobody, administrators or everyone.".into(),
         }]));
-    }
+    };
     let tenant_id = actor.tenant_id();
-    let before: String = sqlx::query_scalar!("SELECT mfa_required FROM tenants WHERE id = $1 FOR UPDATE", tenant_id.0)
+    let before = sqlx::query_scalar!(r#"SELECT mfa_required AS "level: MfaRequirement" FROM tenants WHERE id = $1 FOR UPDATE"#, tenant_id.0)
         .fetch_one(actor.conn())
         .await?;
     if before == level {
         return Ok(());
     }
-    sqlx::query!("UPDATE tenants SET mfa_required = $2 WHERE id = $1", tenant_id.0, level).execute(actor.conn()).await?;
+    sqlx::query!("UPDATE tenants SET mfa_required = $2 WHERE id = $1", tenant_id.0, level.as_str()).execute(actor.conn()).await?;
     actor
         .audit("tenant.mfa_requirement", "tenant", tenant_id, Some(json!({ "mfa_required": before })), Some(json!({ "mfa_required": level })))
         .await?;

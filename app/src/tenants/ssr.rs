@@ -8,12 +8,23 @@ use crate::audit::record::{record, Event, RequestMeta};
 use crate::db::scope_to_tenant;
 use crate::error::AppError;
 use serde_json::{json, Value};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
-/// Creates a tenant with its system roles and modules (see the
-/// `role_templates` table), and records it. Leaves the transaction scoped to
-/// the new tenant.
+/// Inserts a tenant and seeds its system roles and modules (see the
+/// `role_templates` table); the transaction must already be scoped to `id`.
+/// A short name in use is a conflict.
+async fn insert_tenant(conn: &mut PgConnection, id: TenantId, slug: &str, name: &str, kind: TenantKind, plan: &str) -> Result<(), AppError> {
+    sqlx::query!("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, $4, $5)", id.0, slug, name, kind.as_str(), plan)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("SELECT steward_seed_tenant($1) AS \"seeded\"", id.0).fetch_one(&mut *conn).await?;
+    Ok(())
+}
+
+/// Creates a tenant on the standard plan with its system roles and
+/// modules, and records it with no actor (the demo and the command line,
+/// through `System`). Leaves the transaction scoped to the new tenant.
 pub async fn create_tenant(
     tx: &mut Transaction<'_, Postgres>,
     slug: &str,
@@ -22,18 +33,7 @@ pub async fn create_tenant(
 ) -> Result<TenantId, AppError> {
     let id = TenantId(Uuid::now_v7());
     scope_to_tenant(tx, id).await?;
-    sqlx::query!(
-        "INSERT INTO tenants (id, slug, name, kind) VALUES ($1, $2, $3, $4)",
-        id.0,
-        slug,
-        name,
-        kind.as_str()
-    )
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query!("SELECT steward_seed_tenant($1) AS \"seeded\"", id.0)
-        .fetch_one(&mut **tx)
-        .await?;
+    insert_tenant(tx, id, slug, name, kind, "standard").await?;
     let event = Event {
         tenant_id: id,
         actor_user_id: None,
@@ -244,11 +244,7 @@ pub async fn create_with_owner(
     }
     let id = TenantId(Uuid::now_v7());
     actor.enter_tenant(id).await?;
-    sqlx::query!("INSERT INTO tenants (id, slug, name, kind, plan) VALUES ($1, $2, $3, 'customer', $4)", id.0, &slug, name, plan)
-        .execute(actor.conn())
-        .await
-        .map_err(|e| crate::error::field_conflict(e, "slug"))?;
-    sqlx::query!("SELECT steward_seed_tenant($1)", id.0).execute(actor.conn()).await?;
+    insert_tenant(actor.conn(), id, &slug, name, TenantKind::Customer, plan).await.map_err(|e| e.beside("slug"))?;
     set_modules(&mut actor, id, modules).await?;
     let after = json!({ "slug": slug, "name": name, "plan": plan, "modules": modules });
     audit_both(&mut actor, id, "tenant.create", None, Some(after)).await?;

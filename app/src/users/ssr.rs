@@ -11,12 +11,32 @@ use crate::db::{like_pattern, parse_cursor};
 use crate::auth::credentials::end_sessions;
 use crate::authz::lockout::ensure_not_last_top_holder;
 use crate::error::field_conflict;
-use serde_json::json;
+use serde_json::{json, Value};
 use sqlx::{PgConnection, Postgres, Transaction};
 use crate::status::UserStatus;
 use uuid::Uuid;
 
-/// Creates an active user with a password, and records it.
+/// Inserts an active user (with a password hash, or none for an imported
+/// account that gets its password from a reset) and returns its id and
+/// what its `user.create` event says; the callers record the event. An
+/// address in use is a conflict.
+async fn insert_row(conn: &mut PgConnection, tenant_id: TenantId, email: &str, display_name: &str, hash: Option<&str>) -> Result<(UserId, Value), AppError> {
+    let id = UserId(Uuid::now_v7());
+    sqlx::query!(
+        "INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')",
+        tenant_id.0,
+        id.0,
+        email,
+        display_name,
+        hash
+    )
+    .execute(conn)
+    .await?;
+    Ok((id, json!({ "email": email, "display_name": display_name, "status": UserStatus::Active })))
+}
+
+/// Creates an active user with a password, and records it with no actor
+/// (the demo and the command line, through `System`).
 pub async fn create_user(
     tx: &mut Transaction<'_, Postgres>,
     tenant_id: TenantId,
@@ -24,18 +44,7 @@ pub async fn create_user(
     display_name: &str,
     password_hash: &PasswordHashString,
 ) -> Result<UserId, AppError> {
-    let id = UserId(Uuid::now_v7());
-    sqlx::query!(
-        "INSERT INTO users (tenant_id, id, email, display_name, password_hash, status)
-         VALUES ($1, $2, $3, $4, $5, 'active')",
-        tenant_id.0,
-        id.0,
-        email,
-        display_name,
-        password_hash.0
-    )
-    .execute(&mut **tx)
-    .await?;
+    let (id, after) = insert_row(tx, tenant_id, email, display_name, Some(password_hash.0.as_str())).await?;
     let event = Event {
         tenant_id,
         actor_user_id: None,
@@ -44,7 +53,7 @@ pub async fn create_user(
         entity_type: Some("user"),
         entity_id: Some(id.to_string()),
         before: None,
-        after: Some(json!({ "email": email, "display_name": display_name, "status": "active" })),
+        after: Some(after),
     };
     record(&mut **tx, &RequestMeta::default(), event).await?;
     Ok(id)
@@ -368,7 +377,7 @@ pub async fn live_teams(conn: &mut PgConnection, tenant_id: TenantId) -> Result<
 pub async fn detail(user_id: UserId, current_session: Option<String>) -> Result<UserDetail, AppError> {
     let mut actor = require(Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
-    let user: (String, String, UserStatus, i32, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", status AS "status!: UserStatus", version AS "version!: i32", created_at AS "created_at!: DateTime<Utc>", last_login_at AS "last_login_at?: DateTime<Utc>", deleted_at AS "deleted_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2"#, tenant_id.0, user_id.0).map(|r| (r.email, r.display_name, r.status, r.version, r.created_at, r.last_login_at, r.deleted_at))
+    let user = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", status AS "status!: UserStatus", version AS "version!: i32", created_at AS "created_at!: DateTime<Utc>", last_login_at AS "last_login_at?: DateTime<Utc>", deleted_at AS "deleted_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2"#, tenant_id.0, user_id.0)
     .fetch_optional(actor.conn())
     .await?
     .ok_or(AppError::NotFound)?;
@@ -392,8 +401,8 @@ pub async fn detail(user_id: UserId, current_session: Option<String>) -> Result<
     let all_roles = live_roles(actor.conn(), tenant_id).await?;
     let all_teams = live_teams(actor.conn(), tenant_id).await?;
     let history = history(actor.conn(), tenant_id, "user", user_id, 50).await?;
-    let lock: Option<(i32, Option<DateTime<Utc>>, bool)> = sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>", strangers_only AS "strangers_only!: bool" FROM steward_sign_in_lock_state($1)
-          WHERE blocked_until > now() OR blocked_until IS NULL"#, user_id.0).map(|r| (r.failures, r.blocked_until, r.strangers_only))
+    let lock = sqlx::query!(r#"SELECT failures AS "failures!: i32", blocked_until AS "blocked_until?: DateTime<Utc>", strangers_only AS "strangers_only!: bool" FROM steward_sign_in_lock_state($1)
+          WHERE blocked_until > now() OR blocked_until IS NULL"#, user_id.0)
     .fetch_optional(actor.conn())
     .await?;
     let mfa_enabled: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id.0, user_id.0)
@@ -402,17 +411,17 @@ pub async fn detail(user_id: UserId, current_session: Option<String>) -> Result<
     actor.commit().await?;
     Ok(UserDetail {
         mfa_enabled,
-        failed_sign_ins: lock.map(|l| l.0).unwrap_or(0),
-        locked_until: lock.and_then(|l| l.1).map(when),
-        locked_for_strangers_only: lock.is_some_and(|l| l.2),
+        failed_sign_ins: lock.as_ref().map(|l| l.failures).unwrap_or(0),
+        locked_until: lock.as_ref().and_then(|l| l.blocked_until).map(when),
+        locked_for_strangers_only: lock.is_some_and(|l| l.strangers_only),
         id: user_id,
-        email: user.0,
-        display_name: user.1,
-        status: user.2,
-        version: user.3,
-        created_at: when(user.4),
-        last_login_at: user.5.map(when).unwrap_or_default(),
-        deleted: user.6.is_some(),
+        email: user.email,
+        display_name: user.display_name,
+        status: user.status,
+        version: user.version,
+        created_at: when(user.created_at),
+        last_login_at: user.last_login_at.map(when).unwrap_or_default(),
+        deleted: user.deleted_at.is_some(),
         roles: roles.into_iter().map(|(role_id, name, via_team)| HeldRole { role_id, name, via_team }).collect(),
         teams,
         all_roles,
@@ -489,13 +498,8 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
 /// account that gets its password from a reset) and records the event,
 /// naming `via` (such as an import) when given.
 pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<UserId, AppError> {
-    let id = UserId(Uuid::now_v7());
     let tenant_id = actor.scope();
-    sqlx::query!("INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')", tenant_id.0, id.0, email, display_name, hash)
-        .execute(actor.conn())
-        .await
-        .map_err(|e| field_conflict(e, "email"))?;
-    let mut after = json!({ "email": email, "display_name": display_name, "status": "active" });
+    let (id, mut after) = insert_row(actor.conn(), tenant_id, email, display_name, hash).await.map_err(|e| e.beside("email"))?;
     if let Some(import) = via {
         after["import_id"] = json!(import);
     }
@@ -530,17 +534,17 @@ pub async fn update_profile(user_id: UserId, version: i32, email: &str, display_
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let before: (String, String, i32) = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", version AS "version!: i32" FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#, tenant_id.0, user_id.0).map(|r| (r.email, r.display_name, r.version))
+    let before = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", version AS "version!: i32" FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#, tenant_id.0, user_id.0)
     .fetch_optional(actor.conn())
     .await?
     .ok_or(AppError::NotFound)?;
-    if before.2 != version {
+    if before.version != version {
         return Err(stale(actor.conn(), tenant_id, "user", user_id).await);
     }
-    if before.0 == email && before.1 == display_name {
+    if before.email == email && before.display_name == display_name {
         return Ok(());
     }
-    if !before.0.eq_ignore_ascii_case(email) {
+    if !before.email.eq_ignore_ascii_case(email) {
         // The email is what they sign in with.
         ensure_may_act_on(&mut actor, user_id, "change the email address of").await?;
     }
@@ -553,7 +557,7 @@ pub async fn update_profile(user_id: UserId, version: i32, email: &str, display_
             "user.update",
             "user",
             user_id,
-            Some(json!({ "email": before.0, "display_name": before.1 })),
+            Some(json!({ "email": before.email, "display_name": before.display_name })),
             Some(json!({ "email": email, "display_name": display_name })),
         )
         .await?;
