@@ -86,5 +86,7 @@ install_browser_tools() {
 
 build_release() {
   say "building steward (release)"
-  cargo leptos build --release
+  # --precompress: the bundle's .br and .gz copies, served to browsers
+  # that accept them (server/src/web/assets.rs).
+  cargo leptos build --release --precompress
 }

@@ -41,8 +41,10 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// The HTML document around the application. Rendered on the server only,
-/// so the stylesheet URL (content-hashed by the server build) is given here.
-pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
+/// so the stylesheet URL (content-hashed by the server build) and the
+/// prefix the bundle is loaded from (content-addressed: `/assets/<version>`)
+/// are given here.
+pub fn shell(options: LeptosOptions, stylesheet: &str, bundle_root: &str) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -52,7 +54,7 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="stylesheet" href=stylesheet.to_string() />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
+                <HydrationScripts options root=bundle_root.to_string() />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">

@@ -124,6 +124,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         access_log: !args.no_access_log,
         trusted_proxies: steward::client_addr::TrustedProxies::new(args.trusted_proxies.clone()),
         acting_minutes: args.acting_minutes,
+        compression_level: args.compression_level,
         read_pool,
         master_key: master_key(args.master_key.as_deref(), data_dir)?,
     };

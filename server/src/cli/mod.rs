@@ -157,6 +157,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub access_log_days: u32,
 
+    /// How hard pages, answers and exports are compressed for browsers that
+    /// accept it: brotli (gzip for those without it) at this level, 1
+    /// (fastest) to 11; 0 sends them uncompressed (behind a proxy that
+    /// compresses). The bundle is sent as compressed at build time.
+    #[arg(long, env = "STEWARD_COMPRESSION_LEVEL", default_value_t = crate::web::assets::DEFAULT_LEVEL,
+          value_parser = clap::value_parser!(u32).range(0..=11))]
+    pub compression_level: u32,
+
     /// Do not write requests to the access log.
     #[arg(long, env = "STEWARD_NO_ACCESS_LOG", default_value_t = false)]
     pub no_access_log: bool,

@@ -3,6 +3,7 @@
 //! principal before any page or server function runs.
 
 pub mod access_log;
+pub mod assets;
 pub mod client_addr;
 pub mod metrics;
 pub mod security;
@@ -78,6 +79,9 @@ pub struct WebConfig {
     /// The address people reach Steward at (`--public-url`); see
     /// [`crate::security::allowed_hosts`].
     pub public_url: Option<String>,
+    /// How hard pages and answers are compressed (`--compression-level`;
+    /// 0: not at all).
+    pub compression_level: u32,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -136,7 +140,11 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     let upload_limit = usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(256 * 1024);
     let page_state = state.clone();
     let fallback_state = state.clone();
+    let version = assets::bundle_version(&config.site_root);
+    let bundle_root: Arc<str> = Arc::from(assets::bundle_root(&version));
+    let (page_root, fallback_root) = (bundle_root.clone(), bundle_root);
     Router::new()
+        .merge(assets::bundle(&config.site_root, &version))
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(ops.clone()))
@@ -160,9 +168,9 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
             "/users/imports",
             post(app::users::import::start).layer(DefaultBodyLimit::max(app::users::IMPORT_MAX_BYTES + 64 * 1024)),
         )
-        .leptos_routes(&state, routes, move || shell(page_state.leptos_options.clone(), &page_state.stylesheet))
+        .leptos_routes(&state, routes, move || shell(page_state.leptos_options.clone(), &page_state.stylesheet, &page_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
-            shell(options, &fallback_state.stylesheet)
+            shell(options, &fallback_state.stylesheet, &fallback_root)
         }))
         .layer(middleware::from_fn_with_state(
             Auth {
@@ -179,6 +187,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
             https: config.secure_cookies,
             allowed_hosts: Arc::new(crate::security::allowed_hosts(config.public_url.as_deref(), config.site_addr)),
         }, crate::security::guard))
+        .layer(assets::compression(config.compression_level))
         .layer(middleware::from_fn_with_state(ops, track))
         .layer(middleware::from_fn_with_state(config.trusted_proxies.clone(), crate::client_addr::client_addr))
         .with_state(state)

@@ -7,6 +7,7 @@
 mod support;
 
 mod api;
+mod assets;
 mod attacks;
 mod audit;
 mod audit_screens;

@@ -136,6 +136,7 @@ pub fn web_config() -> WebConfig {
         master_key: test_master_key(),
         acting_minutes: app::tenants::DEFAULT_ACTING_MINUTES,
         public_url: None,
+        compression_level: steward::web::assets::DEFAULT_LEVEL,
     }
 }
 
