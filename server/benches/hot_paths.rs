@@ -1,6 +1,8 @@
 //! Criterion micro-benchmarks of what every request or every change runs in
 //! Rust: the permission check, building the principal and its menu from the
-//! resolver's row, and the audit chain's hash. `cargo bench -p server`.
+//! resolver's row, the audit chain's hash, and compressing a page (which
+//! encoder and level `--compression-level` defaults to). `cargo bench -p
+//! server`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use serde_json::json;
@@ -64,5 +66,33 @@ fn audit_hash(c: &mut Criterion) {
     c.bench_function("audit event hash (canonical JSON + SHA-256)", |b| b.iter(|| black_box(&event).hash(Some(black_box(&prev)))));
 }
 
-criterion_group!(benches, permission_check, principal_and_menu, audit_hash);
+/// A page as the demo serves it (the users list of acme, 18 KB), compressed
+/// by the encoders tower-http uses (the brotli and flate2 crates) at the
+/// levels worth considering; prints each one's size once.
+fn page_compression(c: &mut Criterion) {
+    use std::io::Write;
+    let page = include_bytes!("users-page.html");
+    let brotli = |level: u32| {
+        let mut out = Vec::new();
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, level, 22);
+        w.write_all(page).unwrap();
+        drop(w);
+        out
+    };
+    let gzip = |level: u32| {
+        let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        w.write_all(page).unwrap();
+        w.finish().unwrap()
+    };
+    for level in [1, 2, 3, 4, 5, 6] {
+        println!("brotli {level}: {} of {} bytes", brotli(level).len(), page.len());
+        c.bench_function(&format!("users page, brotli {level}"), |b| b.iter(|| black_box(brotli(level))));
+    }
+    for level in [1, 4, 6, 9] {
+        println!("gzip {level}: {} of {} bytes", gzip(level).len(), page.len());
+        c.bench_function(&format!("users page, gzip {level}"), |b| b.iter(|| black_box(gzip(level))));
+    }
+}
+
+criterion_group!(benches, permission_check, principal_and_menu, audit_hash, page_compression);
 criterion_main!(benches);
