@@ -87,6 +87,7 @@ install_browser_tools() {
 build_release() {
   say "building steward (release)"
   # --precompress: the bundle's .br and .gz copies, served to browsers
-  # that accept them (server/src/web/assets.rs).
-  cargo leptos build --release --precompress
+  # that accept them (server/src/web/assets.rs). --split: each group of
+  # pages in a wasm chunk of its own (app/src/lib.rs, page_groups!).
+  cargo leptos build --release --precompress --split
 }

@@ -38,7 +38,7 @@ mod props;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 /// The HTML document around the application. Rendered on the server only,
 /// so the stylesheet URL (content-hashed by the server build) and the
@@ -64,51 +64,150 @@ pub fn shell(options: LeptosOptions, stylesheet: &str, bundle_root: &str) -> imp
     }
 }
 
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    // Effects run only in the browser: marks the page once hydrated, so
-    // browser tests can tell the wasm bundle took over.
+/// The pages in five groups, each group a wasm chunk of its own (`cargo
+/// leptos build --split`): the browser loads a group's code when one of its
+/// pages is first shown, so a first page needs the shell's code and its
+/// group's, not every screen's. A split point per page made hundreds of
+/// small shared chunks (a first console page fetched 175 files and
+/// hydrated later than the whole bundle did); five groups make a few (see
+/// docs/BENCHMARKS.md). The server renders every page as before.
+macro_rules! page_groups {
+    ($( $load:ident / $preload:ident: $group:ident { $($route:ident => $page:path),* $(,)? } )*) => {
+        $(
+            #[derive(Clone, Copy)]
+            pub enum $group {
+                $($route),*
+            }
+
+            /// The group's pages: a chunk of its own in the browser.
+            #[leptos::lazy]
+            fn $load(page: $group) -> AnyView {
+                mark_hydrated();
+                match page {
+                    $($group::$route => $page().into_any(),)*
+                }
+            }
+
+            $(
+                pub struct $route;
+
+                impl leptos_router::LazyRoute for $route {
+                    fn data() -> Self {
+                        $route
+                    }
+
+                    fn view(_: Self) -> impl std::future::Future<Output = AnyView> {
+                        $load($group::$route)
+                    }
+
+                    async fn preload() {
+                        #[cfg(feature = "hydrate")]
+                        $preload().await;
+                    }
+                }
+            )*
+        )*
+    };
+}
+
+mod lazy {
+    use crate::*;
+
+    page_groups! {
+        sign_in_pages / __preload_sign_in_pages: SignInPages {
+            SignInRoute => auth::pages::SignInPage,
+            MfaCodeRoute => auth::pages::MfaCodePage,
+        }
+        people_pages / __preload_people_pages: PeoplePages {
+            OverviewRoute => pages::OverviewPage,
+            UsersRoute => users::pages::UsersPage,
+            NewUserRoute => users::pages::NewUserPage,
+            FindUserRoute => users::pages::FindUserPage,
+            ImportRoute => users::import_pages::ImportPage,
+            DeletionRequestsRoute => privacy::pages::DeletionRequestsPage,
+            ImportReportRoute => users::import_pages::ImportReportPage,
+            UserRoute => users::pages::UserPage,
+            UserApiKeysRoute => api_keys::pages::UserApiKeysPage,
+        }
+        access_pages / __preload_access_pages: AccessPages {
+            TeamsRoute => teams::pages::TeamsPage,
+            TeamRoute => teams::pages::TeamPage,
+            RolesRoute => roles::pages::RolesPage,
+            NewRoleRoute => roles::pages::NewRolePage,
+            ExplainRoute => roles::pages::ExplainPage,
+            RoleRoute => roles::pages::RolePage,
+        }
+        record_pages / __preload_record_pages: RecordPages {
+            DocumentsRoute => documents::pages::DocumentsPage,
+            DocumentRoute => documents::pages::DocumentPage,
+            AuditRoute => audit::pages::AuditPage,
+            VerifyRoute => audit::pages::VerifyPage,
+            EventRoute => audit::pages::EventPage,
+            AccessLogRoute => access_log::pages::AccessLogPage,
+        }
+        platform_and_account_pages / __preload_platform_and_account_pages: PlatformAndAccountPages {
+            TenantsRoute => tenants::pages::TenantsPage,
+            NewTenantRoute => tenants::pages::NewTenantPage,
+            TenantRoute => tenants::pages::TenantPage,
+            ChangePasswordRoute => account::pages::ChangePasswordPage,
+            TwoFactorRoute => account::pages::TwoFactorPage,
+            ApiKeysRoute => api_keys::pages::ApiKeysPage,
+            PrivacyRoute => privacy::pages::PrivacyPage,
+        }
+    }
+}
+
+/// Marks the page hydrated (`<body data-hydrated="true">`) once the view
+/// being built has hydrated: effects run only in the browser, after the
+/// render that made them. A page's code arrives in its group's chunk, so the
+/// mark is made there (and on the not-found page), not by the shell: the
+/// browser tests wait for it before they click what needs the wasm.
+pub fn mark_hydrated() {
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Steward".to_string() } else { format!("{page} · Steward") } />
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/login") view=auth::pages::SignInPage ssr=SsrMode::Async />
-                <Route path=path!("/login/code") view=auth::pages::MfaCodePage ssr=SsrMode::Async />
+                <Route path=path!("/login") view={Lazy::<lazy::SignInRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/login/code") view={Lazy::<lazy::MfaCodeRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=nav::Console ssr=SsrMode::Async>
-                    <Route path=path!("") view=pages::OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("users") view=users::pages::UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("users/new") view=users::pages::NewUserPage ssr=SsrMode::Async />
-                    <Route path=path!("users/find") view=users::pages::FindUserPage ssr=SsrMode::Async />
-                    <Route path=path!("users/import") view=users::import_pages::ImportPage ssr=SsrMode::Async />
-                    <Route path=path!("users/deletion-requests") view=privacy::pages::DeletionRequestsPage ssr=SsrMode::Async />
-                    <Route path=path!("users/imports/:id") view=users::import_pages::ImportReportPage ssr=SsrMode::Async />
-                    <Route path=path!("users/:id") view=users::pages::UserPage ssr=SsrMode::Async />
-                    <Route path=path!("users/:id/api-keys") view=api_keys::pages::UserApiKeysPage ssr=SsrMode::Async />
-                    <Route path=path!("teams") view=teams::pages::TeamsPage ssr=SsrMode::Async />
-                    <Route path=path!("teams/:id") view=teams::pages::TeamPage ssr=SsrMode::Async />
-                    <Route path=path!("roles") view=roles::pages::RolesPage ssr=SsrMode::Async />
-                    <Route path=path!("roles/new") view=roles::pages::NewRolePage ssr=SsrMode::Async />
-                    <Route path=path!("roles/explain") view=roles::pages::ExplainPage ssr=SsrMode::Async />
-                    <Route path=path!("roles/:id") view=roles::pages::RolePage ssr=SsrMode::Async />
-                    <Route path=path!("documents") view=documents::pages::DocumentsPage ssr=SsrMode::Async />
-                    <Route path=path!("documents/:id") view=documents::pages::DocumentPage ssr=SsrMode::Async />
-                    <Route path=path!("audit") view=audit::pages::AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("audit/verify") view=audit::pages::VerifyPage ssr=SsrMode::Async />
-                    <Route path=path!("audit/:id") view=audit::pages::EventPage ssr=SsrMode::Async />
-                    <Route path=path!("tenants") view=tenants::pages::TenantsPage ssr=SsrMode::Async />
-                    <Route path=path!("tenants/new") view=tenants::pages::NewTenantPage ssr=SsrMode::Async />
-                    <Route path=path!("tenants/:id") view=tenants::pages::TenantPage ssr=SsrMode::Async />
-                    <Route path=path!("access-log") view=access_log::pages::AccessLogPage ssr=SsrMode::Async />
-                    <Route path=path!("account/password") view=account::pages::ChangePasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("account/two-factor") view=account::pages::TwoFactorPage ssr=SsrMode::Async />
-                    <Route path=path!("account/api-keys") view=api_keys::pages::ApiKeysPage ssr=SsrMode::Async />
-                    <Route path=path!("account/privacy") view=privacy::pages::PrivacyPage ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<lazy::OverviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/new") view={Lazy::<lazy::NewUserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/find") view={Lazy::<lazy::FindUserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/import") view={Lazy::<lazy::ImportRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/deletion-requests") view={Lazy::<lazy::DeletionRequestsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/imports/:id") view={Lazy::<lazy::ImportReportRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/:id") view={Lazy::<lazy::UserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/:id/api-keys") view={Lazy::<lazy::UserApiKeysRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("teams") view={Lazy::<lazy::TeamsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("teams/:id") view={Lazy::<lazy::TeamRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("roles") view={Lazy::<lazy::RolesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("roles/new") view={Lazy::<lazy::NewRoleRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("roles/explain") view={Lazy::<lazy::ExplainRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("roles/:id") view={Lazy::<lazy::RoleRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("documents") view={Lazy::<lazy::DocumentsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("documents/:id") view={Lazy::<lazy::DocumentRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit") view={Lazy::<lazy::AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit/verify") view={Lazy::<lazy::VerifyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit/:id") view={Lazy::<lazy::EventRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tenants") view={Lazy::<lazy::TenantsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tenants/new") view={Lazy::<lazy::NewTenantRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tenants/:id") view={Lazy::<lazy::TenantRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("access-log") view={Lazy::<lazy::AccessLogRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/password") view={Lazy::<lazy::ChangePasswordRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/two-factor") view={Lazy::<lazy::TwoFactorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/api-keys") view={Lazy::<lazy::ApiKeysRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/privacy") view={Lazy::<lazy::PrivacyRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -120,5 +219,5 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

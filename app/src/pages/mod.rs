@@ -154,6 +154,7 @@ pub fn Forbidden(view: View, tenant: String) -> impl IntoView {
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::ssr::set_status(404);
+    crate::mark_hydrated();
     view! {
         <Title text="Not found" />
         <main class="mx-auto max-w-xl px-4 py-24 text-center" data-testid="not-found">
