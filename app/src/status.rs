@@ -36,12 +36,24 @@ macro_rules! word_set {
             }
         }
 
+        impl From<$name> for &'static str {
+            fn from(word: $name) -> Self {
+                word.as_str()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
+}
+
+/// The status a list or a page shows for a row: "deleted" when it is
+/// (deletion is a time, not a status), else the stored word.
+pub fn shown(deleted: bool, stored: impl Into<&'static str>) -> &'static str {
+    if deleted { "deleted" } else { stored.into() }
 }
 
 word_set!(

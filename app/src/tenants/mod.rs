@@ -58,7 +58,7 @@ pub struct TenantRow {
 impl TenantRow {
     /// The status to show: deleted, or the stored one.
     pub fn shown_status(&self) -> &'static str {
-        if self.deleted { "deleted" } else { self.status.as_str() }
+        crate::status::shown(self.deleted, self.status)
     }
 }
 

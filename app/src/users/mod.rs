@@ -119,7 +119,7 @@ pub struct UserRow {
 impl UserRow {
     /// The status to show: deleted, or the stored one.
     pub fn shown_status(&self) -> &'static str {
-        if self.deleted { "deleted" } else { self.status.as_str() }
+        crate::status::shown(self.deleted, self.status)
     }
 }
 
@@ -185,7 +185,7 @@ pub struct UserDetail {
 impl UserDetail {
     /// The status to show: deleted, or the stored one.
     pub fn shown_status(&self) -> &'static str {
-        if self.deleted { "deleted" } else { self.status.as_str() }
+        crate::status::shown(self.deleted, self.status)
     }
 }
 

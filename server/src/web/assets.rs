@@ -3,7 +3,7 @@
 //! precompressed (brotli or gzip, made at build time) when the browser
 //! accepts it; and the compression of pages and answers on the fly.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::Router;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -85,11 +85,11 @@ impl Predicate for Compressible {
     where
         B: axum::body::HttpBody,
     {
-        self.on && compressible(response.status(), response.version(), response.headers(), response.body().size_hint().upper())
+        self.on && compressible(response.status(), response.headers(), response.body().size_hint().upper())
     }
 }
 
-fn compressible(status: StatusCode, _version: Version, headers: &HeaderMap, size: Option<u64>) -> bool {
+fn compressible(status: StatusCode, headers: &HeaderMap, size: Option<u64>) -> bool {
     if status == StatusCode::SWITCHING_PROTOCOLS || headers.contains_key(header::CONTENT_ENCODING) {
         return false;
     }
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn pages_and_exports_are_compressed_downloads_and_short_answers_are_not() {
-        let ok = |kind: &str, disposition: bool, size: Option<u64>| compressible(StatusCode::OK, Version::HTTP_11, &headers(kind, disposition), size);
+        let ok = |kind: &str, disposition: bool, size: Option<u64>| compressible(StatusCode::OK, &headers(kind, disposition), size);
         assert!(ok("text/html; charset=utf-8", false, None));
         assert!(ok("application/json", false, Some(5000)));
         assert!(ok("text/csv; charset=utf-8", true, None));
@@ -135,6 +135,6 @@ mod tests {
         assert!(!ok("text/html", false, Some(300)));
         let mut encoded = headers("text/html", false);
         encoded.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-        assert!(!compressible(StatusCode::OK, Version::HTTP_11, &encoded, None));
+        assert!(!compressible(StatusCode::OK, &encoded, None));
     }
 }
