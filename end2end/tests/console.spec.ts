@@ -67,3 +67,23 @@ test('a member opening a view their roles do not grant gets a 403 page', async (
   await expect(page.getByTestId('forbidden')).toContainText('You cannot open Users');
   await expect(page.getByTestId('sidebar')).toBeVisible();
 });
+
+test('at phone width (390 px) the menu opens from the top bar and takes you to a view', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, 'acme', 'olivia@acme.test');
+  await expect(page).toHaveURL(/\/$/);
+  await expectHydrated(page);
+  // The wide sidebar is hidden; the top bar's menu stands in for it.
+  await expect(page.getByTestId('sidebar')).toBeHidden();
+  const menu = page.getByTestId('narrow-menu');
+  await expect(menu.getByTestId('narrow-nav-users')).toBeHidden();
+  await menu.getByText('Menu').click();
+  const entries = (await menu.getByRole('link').allInnerTexts()).map((t) => t.trim());
+  expect(entries).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  await menu.getByTestId('narrow-nav-users').click();
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByTestId('user-table')).toBeVisible();
+  // Moving on closes the menu, and nothing is wider than the screen.
+  await expect(menu.getByTestId('narrow-nav-users')).toBeHidden();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+});

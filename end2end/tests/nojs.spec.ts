@@ -32,3 +32,15 @@ test('without JavaScript: a failed sign-in shows the message and keeps organisat
   await expect(page.getByLabel('Email')).toHaveValue('olivia@acme.test');
   await expect(page.getByLabel('Password')).toHaveValue('');
 });
+
+test('without JavaScript at phone width (390 px): the menu is a disclosure that works', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, 'acme', 'olivia@acme.test');
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('sidebar')).toBeHidden();
+  const menu = page.getByTestId('narrow-menu');
+  await menu.getByText('Menu').click();
+  await menu.getByTestId('narrow-nav-teams').click();
+  await expect(page).toHaveURL(/\/teams$/);
+  await expect(page.getByTestId('sign-out')).toBeVisible();
+});

@@ -50,10 +50,11 @@ pub fn Console() -> impl IntoView {
     view! {
         <div class="flex min-h-screen flex-col">
             <header class="sticky top-0 z-10 flex h-14 items-center justify-between border-b border-slate-200 bg-white/90 px-4 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
-                <div class="flex items-center gap-3">
+                <div class="flex min-w-0 items-center gap-3">
+                    <NarrowMenu me />
                     <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
                         <span class="inline-flex h-7 w-7 items-center justify-center rounded-md bg-indigo-600 text-sm font-bold text-white">"S"</span>
-                        <span>"Steward"</span>
+                        <span class="hidden sm:inline">"Steward"</span>
                     </a>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
@@ -80,7 +81,7 @@ pub fn Console() -> impl IntoView {
                 <nav aria-label="Main" data-testid="sidebar" class="hidden w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-4 md:block dark:border-slate-800 dark:bg-slate-900">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            me.await.ok().flatten().map(|me| view! { <Sidebar me /> })
+                            me.await.ok().flatten().map(|me| view! { <Sidebar me narrow=false /> })
                         })}
                     </Transition>
                 </nav>
@@ -92,12 +93,42 @@ pub fn Console() -> impl IntoView {
     }
 }
 
+/// The menu on screens too narrow for the sidebar: a `<details>`
+/// disclosure in the top bar, so it opens and its links work without
+/// JavaScript too. With it, moving to another page closes it.
+#[component]
+fn NarrowMenu(me: Resource<Result<Option<Me>, AppError>>) -> impl IntoView {
+    let location = use_location();
+    view! {
+        <details
+            class="relative md:hidden"
+            data-testid="narrow-menu"
+            prop:open=move || {
+                location.pathname.track();
+                false
+            }
+        >
+            <summary class="flex cursor-pointer list-none items-center gap-1 rounded-md border border-slate-300 px-2 py-1 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
+                <span aria-hidden="true">"☰"</span>
+                "Menu"
+            </summary>
+            <nav aria-label="Main" class="absolute left-0 top-10 z-20 max-h-[80vh] w-72 overflow-y-auto rounded-md border border-slate-200 bg-white px-3 py-4 shadow-lg dark:border-slate-800 dark:bg-slate-900">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().flatten().map(|me| view! { <Sidebar me narrow=true /> })
+                    })}
+                </Transition>
+            </nav>
+        </details>
+    }
+}
+
 #[component]
 fn TenantBadge(me: Me) -> impl IntoView {
     let platform = me.tenant.kind == crate::status::TenantKind::Platform;
     view! {
         <span class="hidden text-slate-300 sm:inline dark:text-slate-600">"/"</span>
-        <span data-testid="current-tenant" class="rounded-md bg-slate-100 px-2 py-1 text-sm font-medium text-slate-700 dark:bg-slate-800 dark:text-slate-200">
+        <span data-testid="current-tenant" class="max-w-[9rem] truncate rounded-md bg-slate-100 px-2 py-1 text-sm font-medium sm:max-w-none text-slate-700 dark:bg-slate-800 dark:text-slate-200">
             {me.tenant.name.clone()}
         </span>
         {platform.then(|| view! {
@@ -161,21 +192,24 @@ fn UserMenu(me: Me) -> impl IntoView {
                 <div class="text-xs text-slate-500 dark:text-slate-400">{me.email.clone()}</div>
             </a>
             <ActionForm action=sign_out>
-                <button type="submit" class=BUTTON_QUIET data-testid="sign-out">"Sign out"</button>
+                <button type="submit" class=format!("{BUTTON_QUIET} whitespace-nowrap") data-testid="sign-out">"Sign out"</button>
             </ActionForm>
         </div>
     }
 }
 
+/// The menu's sections and entries: in the sidebar, and (`narrow`) in the
+/// top bar's disclosure, whose ids and test ids are its own.
 #[component]
-fn Sidebar(me: Me) -> impl IntoView {
+fn Sidebar(me: Me, narrow: bool) -> impl IntoView {
     let location = use_location();
+    let prefix = if narrow { "narrow-" } else { "" };
     me.menu
         .into_iter()
         .map(|section| {
-            let heading_id = format!("menu-{}", section.key);
+            let heading_id = format!("{prefix}menu-{}", section.key);
             view! {
-                <div class="mb-5" data-testid=format!("menu-section-{}", section.key)>
+                <div class="mb-5" data-testid=format!("{prefix}menu-section-{}", section.key)>
                     <h2 id=heading_id.clone() class="px-3 pb-1 text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">
                         {section.label}
                     </h2>
@@ -190,7 +224,7 @@ fn Sidebar(me: Me) -> impl IntoView {
                                 <li>
                                     <A
                                         href=entry.path.clone()
-                                        attr:data-testid=format!("nav-{}", entry.view)
+                                        attr:data-testid=format!("{prefix}nav-{}", entry.view)
                                         attr:class=move || if active() {
                                             "block rounded-md bg-indigo-50 px-3 py-2 text-sm font-medium text-indigo-700 dark:bg-indigo-500/10 dark:text-indigo-300"
                                         } else {
