@@ -123,6 +123,19 @@ impl From<sqlx::Error> for AppError {
                 tracing::warn!(%error, "database busy");
                 AppError::Unavailable
             }
+            // The server going away: shut down by its operator or crashed
+            // (57P01, 57P02), still starting or in crash recovery (57P03), a
+            // connection lost (class 08). The next try reaches it again. A
+            // protocol violation (08P01) is a bug, and a dropped database
+            // (57P04) does not come back: those stay 500s. (A connection
+            // lost during COMMIT leaves its outcome unknown, as any lost
+            // answer does; every form shows the state after a reload.)
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| matches!(c.as_ref(), "57P01" | "57P02" | "57P03") || (c.starts_with("08") && c != "08P01")) =>
+            {
+                tracing::error!(%error, "database unavailable");
+                AppError::Unavailable
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::error!(%error, "database unavailable");
                 AppError::Unavailable

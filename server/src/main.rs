@@ -128,6 +128,9 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         read_pool,
         master_key: master_key(args.master_key.as_deref(), data_dir)?,
     };
+    // Steward's own cluster is started again if it dies (an external
+    // server is its operator's; the pools reconnect to either by themselves).
+    let supervisor = database.cluster.as_ref().map(|cluster| tokio::spawn(cluster.supervise()));
     let upkeep = tokio::spawn(access_log_upkeep(database.targets.owner.clone(), args.access_log_days));
     let hourly = tokio::spawn(hourly_jobs(pool.clone()));
     let app = web::router(pool.clone(), &config);
@@ -142,6 +145,9 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     println!("Steward is stopping.");
     upkeep.abort();
     hourly.abort();
+    if let Some(supervisor) = supervisor {
+        supervisor.abort();
+    }
     pool.close().await;
     Ok(())
 }

@@ -8,6 +8,12 @@
 //! server is started from a thread that lives as long as steward, with
 //! PR_SET_PDEATHSIG, so it stops when steward dies however it dies; on a
 //! clean exit [`Cluster::stop`] shuts it down first.
+//!
+//! While steward serves, [`Cluster::supervise`] watches the server: when it
+//! dies (a crash, an out-of-memory kill, `kill -9`), it is started again on
+//! the same directory, which runs PostgreSQL's crash recovery, with a
+//! backoff while the dead server's last processes let go of its shared
+//! memory, and a log line at each step.
 
 // The few system calls PostgreSQL's supervision needs (who runs us, the
 // `postgres` user's ids, signals to the postmaster) are `unsafe` libc calls,
@@ -20,7 +26,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The port number in the socket's name; nothing listens on TCP.
@@ -67,9 +73,31 @@ pub struct ClusterOptions {
 pub struct Cluster {
     dir: PathBuf,
     socket_dir: PathBuf,
+    how: Launch,
+    server: Arc<Mutex<Server>>,
+}
+
+/// What starting the server again needs.
+#[derive(Clone)]
+struct Launch {
+    bindir: PathBuf,
+    dir: PathBuf,
+    socket_dir: PathBuf,
     log: PathBuf,
+    owner: Option<(u32, u32)>,
+    ephemeral: bool,
+    /// The long-lived thread that spawns the server (see [`spawner`]).
+    spawner: mpsc::Sender<SpawnRequest>,
+}
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// The server process, shared by the cluster and its supervisor.
+struct Server {
     pid: i32,
     child: Option<Child>,
+    /// Set by [`Cluster::stop`]: an exit from now on is wanted.
+    stopping: bool,
 }
 
 /// The uid and gid the cluster runs as: the `postgres` user when steward is
@@ -260,54 +288,11 @@ impl Cluster {
             }
         }
 
-        let log_file = fs::File::create(&log).map_err(|e| io("cannot create", &log, e))?;
-        let log_err = log_file.try_clone().map_err(|e| io("cannot open", &log, e))?;
-        let mut command = Command::new(bindir.join("postgres"));
-        command
-            .arg("-D")
-            .arg(&dir)
-            .args(["-c", "listen_addresses="])
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", socket_dir.display()))
-            .args(["-c", &format!("port={SOCKET_PORT}")])
-            .args(["-c", "logging_collector=off"])
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(log_err)
-            .process_group(0);
-        if options.ephemeral {
-            command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
-        }
-        if let Some((uid, gid)) = owner {
-            command.uid(uid).gid(gid);
-        }
-        // SAFETY: prctl is async-signal-safe; it runs between fork and exec,
-        // after the uid change (which would otherwise clear it).
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
-                Ok(())
-            });
-        }
-
-        // The parent-death signal fires when the spawning *thread* exits, so
-        // spawn from a thread that lives as long as the process.
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("postgres-guardian".into())
-            .spawn(move || {
-                let _ = tx.send(command.spawn());
-                loop {
-                    std::thread::park();
-                }
-            })
-            .map_err(|e| ClusterError::Io(format!("cannot start a thread: {e}")))?;
-        let child = rx
-            .recv()
-            .map_err(|_| ClusterError::Io("the postgres-guardian thread died".into()))?
-            .map_err(|e| io("cannot run", &bindir.join("postgres"), e))?;
+        fs::File::create(&log).map_err(|e| io("cannot create", &log, e))?;
+        let how = Launch { bindir, dir: dir.clone(), socket_dir: socket_dir.clone(), log: log.clone(), owner, ephemeral: options.ephemeral, spawner: spawner()? };
+        let child = how.spawn()?;
         let pid = child.id() as i32;
-        Ok(Cluster { dir, socket_dir, log, pid, child: Some(child) })
+        Ok(Cluster { dir, socket_dir, how, server: Arc::new(Mutex::new(Server { pid, child: Some(child), stopping: false })) })
     }
 
     fn initdb(bindir: &Path, dir: &Path, owner: Option<(u32, u32)>, ephemeral: bool) -> Result<(), ClusterError> {
@@ -359,45 +344,102 @@ impl Cluster {
 
     /// Waits until the server accepts connections; fails at once when it exits.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<(), ClusterError> {
-        use sqlx::ConnectOptions;
-        let started = Instant::now();
-        let options = self.connect_options(SUPERUSER, "postgres");
-        loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let lines = tail(&self.log, 20);
-                    if lines.iter().any(|l| l.contains("lock file") && l.contains("already exists")) {
-                        return Err(ClusterError::AlreadyRunning { dir: self.dir.clone() });
+        ready(&self.how, &self.server, timeout).await
+    }
+
+    /// Watches the server until [`Cluster::stop`]: checks four times a
+    /// second that it still runs, and when it has died starts it again (its
+    /// crash recovery brings back every committed transaction), retrying
+    /// with a growing pause (0.25 s doubling to 10 s) while it cannot. Each
+    /// step is logged. Run it as a task beside the web server; the
+    /// connection pools reconnect by themselves once it is back.
+    pub fn supervise(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let how = self.how.clone();
+        let server = Arc::clone(&self.server);
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let died = {
+                    let mut guard = lock(&server);
+                    if guard.stopping {
+                        return;
                     }
-                    let detail = lines
-                        .iter()
-                        .rev()
-                        .find(|l| l.contains("FATAL") || l.contains("ERROR"))
-                        .cloned()
-                        .unwrap_or_else(|| format!("postgres exited with {status}"));
-                    return Err(ClusterError::StartFailed { detail, log: self.log.clone() });
+                    let pid = guard.pid;
+                    match guard.child.as_mut().map(|c| c.try_wait()) {
+                        Some(Ok(Some(status))) => Some((pid, status)),
+                        _ => None,
+                    }
+                };
+                let Some((pid, status)) = died else { continue };
+                tracing::error!("the embedded PostgreSQL (pid {pid}) stopped ({status}); starting it again on {}", how.dir.display());
+                let since = Instant::now();
+                let mut pause = Duration::from_millis(250);
+                let mut attempt = 1;
+                loop {
+                    let started = {
+                        let mut guard = lock(&server);
+                        if guard.stopping {
+                            return;
+                        }
+                        // A server started by an earlier attempt that still
+                        // runs (a long crash recovery) is waited for, never
+                        // doubled: a second one could not take its lock file
+                        // and the first would no longer be tracked.
+                        match guard.child.as_mut().map(|c| c.try_wait()) {
+                            Some(Ok(None)) => Ok(()),
+                            _ => how.spawn().map(|child| {
+                                guard.pid = child.id() as i32;
+                                guard.child = Some(child);
+                            }),
+                        }
+                    };
+                    let outcome = match started {
+                        Ok(()) => ready(&how, &server, Duration::from_secs(300)).await,
+                        Err(e) => Err(e),
+                    };
+                    match outcome {
+                        Ok(()) => {
+                            tracing::warn!(
+                                "the embedded PostgreSQL is back (pid {}, crash recovery done) {:.1} s after it stopped, at attempt {attempt}",
+                                lock(&server).pid,
+                                since.elapsed().as_secs_f64()
+                            );
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::error!("starting the embedded PostgreSQL again failed (attempt {attempt}): {e}; next attempt in {:.2} s", pause.as_secs_f64());
+                        }
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                    attempt += 1;
                 }
             }
-            if let Ok(conn) = options.connect().await {
-                let _ = sqlx::Connection::close(conn).await;
-                return Ok(());
-            }
-            if started.elapsed() > timeout {
-                return Err(ClusterError::StartFailed {
-                    detail: format!("not ready after {} s", timeout.as_secs()),
-                    log: self.log.clone(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The server's process id (for tests that stop it the hard way).
+    pub fn pid(&self) -> i32 {
+        lock(&self.server).pid
     }
 
     /// Stops the server (fast shutdown: open transactions roll back) and
     /// waits for it to exit.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let (pid, child) = {
+            let mut guard = lock(&self.server);
+            guard.stopping = true;
+            (guard.pid, guard.child.take())
+        };
+        let Some(mut child) = child else { return };
+        // Already exited (and reaped by the supervisor): its pid may belong
+        // to another process by now, so it is not signalled.
+        if let Ok(Some(_)) = child.try_wait() {
+            let _ = fs::remove_dir_all(&self.socket_dir);
+            return;
+        }
         // SAFETY: kill with a pid we spawned and have not reaped.
-        unsafe { libc::kill(self.pid, libc::SIGINT) };
+        unsafe { libc::kill(pid, libc::SIGINT) };
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
@@ -407,7 +449,7 @@ impl Cluster {
             std::thread::sleep(Duration::from_millis(10));
         }
         // SAFETY: as above; immediate shutdown as the last resort.
-        unsafe { libc::kill(self.pid, libc::SIGQUIT) };
+        unsafe { libc::kill(pid, libc::SIGQUIT) };
         let _ = child.wait();
     }
 }
@@ -415,6 +457,146 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The server's state; a panic elsewhere while it was held leaves nothing
+/// half-changed that matters here, so a poisoned lock is used as is.
+fn lock(server: &Mutex<Server>) -> std::sync::MutexGuard<'_, Server> {
+    server.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A thread that lives as long as steward and spawns the server each time
+/// it is asked: the parent-death signal fires when the spawning *thread*
+/// exits, so a server started again after a crash must come from a thread
+/// that never ends, like the first.
+fn spawner() -> Result<mpsc::Sender<SpawnRequest>, ClusterError> {
+    let (tx, rx) = mpsc::channel::<SpawnRequest>();
+    std::thread::Builder::new()
+        .name("postgres-guardian".into())
+        .spawn(move || {
+            while let Ok((mut command, answer)) = rx.recv() {
+                let _ = answer.send(command.spawn());
+            }
+            // Every sender is gone: the cluster was dropped, and its server
+            // stopped. Stay, so that no parent-death signal fires now.
+            loop {
+                std::thread::park();
+            }
+        })
+        .map_err(|e| ClusterError::Io(format!("cannot start a thread: {e}")))?;
+    Ok(tx)
+}
+
+impl Launch {
+    /// Starts the server process (appending to the log: a restart keeps
+    /// the lines of the crash before it).
+    fn spawn(&self) -> Result<Child, ClusterError> {
+        // The socket directory may have gone while the server was down (a
+        // cleaner of /tmp): made again as at the first start.
+        if !self.socket_dir.is_dir() {
+            fs::create_dir_all(&self.socket_dir).map_err(|e| io("cannot create", &self.socket_dir, e))?;
+            fs::set_permissions(&self.socket_dir, fs::Permissions::from_mode(0o700)).map_err(|e| io("cannot chmod", &self.socket_dir, e))?;
+            if let Some((uid, gid)) = self.owner {
+                chown_tree(&self.socket_dir, uid, gid)?;
+            }
+        }
+        let log_file = fs::OpenOptions::new().append(true).create(true).open(&self.log).map_err(|e| io("cannot open", &self.log, e))?;
+        let log_err = log_file.try_clone().map_err(|e| io("cannot open", &self.log, e))?;
+        let mut command = Command::new(self.bindir.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&self.dir)
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", self.socket_dir.display()))
+            .args(["-c", &format!("port={SOCKET_PORT}")])
+            .args(["-c", "logging_collector=off"])
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(log_err)
+            .process_group(0);
+        if self.ephemeral {
+            command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+        }
+        if let Some((uid, gid)) = self.owner {
+            command.uid(uid).gid(gid);
+        }
+        // SAFETY: prctl and getppid are async-signal-safe; they run between
+        // fork and exec, after the uid change (which would otherwise clear
+        // the signal). Steward dying between the fork and the prctl would
+        // leave no one to send it: then the parent is no longer steward, and
+        // the server is not started.
+        let steward = std::process::id() as libc::pid_t;
+        unsafe {
+            command.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+                if libc::getppid() != steward {
+                    return Err(std::io::Error::other("steward exited while starting PostgreSQL"));
+                }
+                Ok(())
+            });
+        }
+        let (tx, rx) = mpsc::channel();
+        self.spawner
+            .send((command, tx))
+            .map_err(|_| ClusterError::Io("the postgres-guardian thread died".into()))?;
+        rx.recv()
+            .map_err(|_| ClusterError::Io("the postgres-guardian thread died".into()))?
+            .map_err(|e| io("cannot run", &self.bindir.join("postgres"), e))
+    }
+
+    fn connect_options(&self) -> sqlx::postgres::PgConnectOptions {
+        sqlx::postgres::PgConnectOptions::new()
+            .socket(&self.socket_dir)
+            .port(SOCKET_PORT)
+            .username(SUPERUSER)
+            .database("postgres")
+            .application_name("steward")
+    }
+}
+
+/// Waits until the server accepts connections; fails at once when it exits.
+async fn ready(how: &Launch, server: &Mutex<Server>, timeout: Duration) -> Result<(), ClusterError> {
+    use sqlx::ConnectOptions;
+    let started = Instant::now();
+    let options = how.connect_options();
+    loop {
+        let exited = {
+            let mut guard = lock(server);
+            if guard.stopping {
+                return Err(ClusterError::StartFailed { detail: "stopped while starting".into(), log: how.log.clone() });
+            }
+            match guard.child.as_mut().map(|c| c.try_wait()) {
+                Some(Ok(Some(status))) => Some(status),
+                Some(Err(e)) => {
+                    tracing::warn!("cannot tell whether PostgreSQL still runs: {e}");
+                    None
+                }
+                _ => None,
+            }
+        };
+        if let Some(status) = exited {
+            let lines = tail(&how.log, 20);
+            if lines.iter().any(|l| l.contains("lock file") && l.contains("already exists")) {
+                return Err(ClusterError::AlreadyRunning { dir: how.dir.clone() });
+            }
+            let detail = lines
+                .iter()
+                .rev()
+                .find(|l| l.contains("FATAL") || l.contains("ERROR"))
+                .cloned()
+                .unwrap_or_else(|| format!("postgres exited with {status}"));
+            return Err(ClusterError::StartFailed { detail, log: how.log.clone() });
+        }
+        if let Ok(conn) = options.connect().await {
+            let _ = sqlx::Connection::close(conn).await;
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            return Err(ClusterError::StartFailed { detail: format!("not ready after {} s", timeout.as_secs()), log: how.log.clone() });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -80,27 +80,46 @@ fn an_address_in_use_is_one_clear_sentence_and_the_database_stops() {
 
 /// Sends one HTTP/1.1 request over a plain socket; returns (status, body).
 fn http(addr: &str, request: &str) -> (u16, String) {
+    let (status, _, body) = http_full(addr, request);
+    (status, body)
+}
+
+/// [`http`] with the answer's head (status line and headers) too. A
+/// connection refused or cut is status 0.
+pub(crate) fn http_full(addr: &str, request: &str) -> (u16, String, String) {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return (0, String::new(), String::new()) };
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new(), String::new());
+    }
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
+    (status, head, body)
 }
 
 /// Starts `steward serve`; returns it with what it printed in its first
 /// seconds (its address, and on a first run the demo credentials).
 fn start(data: &std::path::Path, addr: &str) -> (std::process::Child, String) {
+    start_serving(&["--addr", addr, "--data-dir", data.to_str().unwrap()], &[("STEWARD_DEMO_PASSWORD", "lifecycle-demo-1")], None)
+}
+
+/// `steward serve` with these arguments and environment, its log (stderr)
+/// written to `log` when given.
+pub(crate) fn start_serving(args: &[&str], env: &[(&str, &str)], log: Option<&std::path::Path>) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
+    let stderr = match log {
+        Some(path) => std::process::Stdio::from(std::fs::File::create(path).unwrap()),
+        None => std::process::Stdio::null(),
+    };
     let mut child = steward()
-        .args(["serve", "--addr", addr, "--data-dir"])
-        .arg(data)
-        .env("STEWARD_DEMO_PASSWORD", "lifecycle-demo-1")
+        .arg("serve")
+        .args(args)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let out = BufReader::new(child.stdout.take().unwrap());
@@ -124,7 +143,7 @@ fn start(data: &std::path::Path, addr: &str) -> (std::process::Child, String) {
     (child, said)
 }
 
-fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+pub(crate) fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
     // SAFETY: kill with a pid we spawned and have not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -24,6 +24,7 @@ mod migrations;
 mod navigation;
 mod operations;
 mod privacy;
+mod recovery;
 mod roles;
 mod security;
 mod sign_in;
