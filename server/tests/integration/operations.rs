@@ -234,7 +234,7 @@ async fn every_tenant_owned_table_keeps_citus_rules_for_distribution_by_tenant_i
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    for table in ["users", "roles", "teams", "user_roles", "documents", "document_versions", "audit_events", "user_sessions"] {
+    for table in ["users", "roles", "teams", "user_roles", "documents", "document_versions", "audit_events", "user_sessions", "tenant_auth"] {
         assert!(owned.contains(&table.to_string()), "{table} is found as tenant-owned: {owned:?}");
     }
 
@@ -280,7 +280,95 @@ async fn every_tenant_owned_table_keeps_citus_rules_for_distribution_by_tenant_i
         .collect();
     let known = ["tenants", "modules", "permissions", "views"];
     assert!(references.iter().all(|r| known.contains(r)), "reference tables: {references:?}");
+
+    // A trigger on a distributed table may write only co-located tables:
+    // Citus refuses writes to a reference table (`tenants`, the catalogue)
+    // from a shard. The statements of each trigger's function are read for
+    // the tables they change.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let triggers: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, g.tgname::text, p.prosrc
+           FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_proc p ON p.oid = g.tgfoid
+          WHERE NOT g.tgisinternal AND NOT c.relispartition AND c.relname = ANY($1)",
+    )
+    .bind(&owned)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(triggers.len() >= 10, "the triggers are found: {triggers:?}");
+    let mut writes_elsewhere = Vec::new();
+    for (table, trigger, source) in &triggers {
+        for written in tables_written(source) {
+            if tables.contains(&written) && !owned.contains(&written) {
+                writes_elsewhere.push(format!("{trigger} on {table} writes {written}"));
+            }
+        }
+    }
+    assert!(writes_elsewhere.is_empty(), "triggers on tenant-owned tables writing other tables: {writes_elsewhere:?}");
+
+    // docs/SCALING.md's statements place every table, each once: the
+    // tenant-owned ones distributed, the rest reference or coordinator-only
+    // tables. A new table fails this until the document says where it goes.
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/SCALING.md")).unwrap();
+    let named = |call: &str| -> Vec<String> {
+        doc.match_indices(call)
+            .map(|(at, _)| {
+                let rest = &doc[at + call.len()..];
+                rest[..rest.find('\'').unwrap()].to_string()
+            })
+            .collect()
+    };
+    let distributed = named("create_distributed_table('");
+    let reference = named("create_reference_table('");
+    let local = named("citus_add_local_table_to_metadata('");
+    let mut placed: Vec<&String> = distributed.iter().chain(&reference).chain(&local).collect();
+    placed.sort();
+    let mut everything: Vec<String> = sqlx::query_scalar(
+        "SELECT CASE WHEN n.nspname = 'public' THEN c.relname::text ELSE n.nspname || '.' || c.relname END
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+            AND n.nspname IN ('public', 'tower_sessions') AND c.relname <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    everything.sort();
+    assert_eq!(placed, everything.iter().collect::<Vec<_>>(), "docs/SCALING.md places every table exactly once");
+    let mut owned_sorted = owned.clone();
+    owned_sorted.sort();
+    let mut distributed_sorted = distributed.clone();
+    distributed_sorted.sort();
+    assert_eq!(distributed_sorted, owned_sorted, "the distributed tables are exactly the tenant-owned ones");
     conn.close().await.unwrap();
+}
+
+/// The tables a PL/pgSQL body changes: the names after UPDATE, INSERT INTO
+/// and DELETE FROM (an `ON CONFLICT … DO UPDATE SET` names none).
+fn tables_written(source: &str) -> Vec<String> {
+    let words: Vec<String> = source
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect();
+    let mut written = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let target = match word.as_str() {
+            "update" => words.get(i + 1).filter(|next| *next != "set"),
+            "into" if i > 0 && words[i - 1] == "insert" => words.get(i + 1),
+            "from" if i > 0 && words[i - 1] == "delete" => words.get(i + 1),
+            _ => None,
+        };
+        if let Some(table) = target {
+            written.push(table.trim_start_matches("public.").to_string());
+        }
+    }
+    written
 }
 
 /// A streaming replica of `primary`, made with pg_basebackup -R and started.
