@@ -1,5 +1,11 @@
+-- As on the way up: no bump may be lost between the copy and the switch,
+-- and the copy adds one so that nothing cached is taken as current. The
+-- owner reads every tenant's row once the policy is no longer forced on it.
+LOCK TABLE tenant_auth IN EXCLUSIVE MODE;
 ALTER TABLE tenants ADD COLUMN auth_version bigint NOT NULL DEFAULT 1;
-UPDATE tenants t SET auth_version = a.auth_version FROM tenant_auth a WHERE a.tenant_id = t.id;
+ALTER TABLE tenant_auth NO FORCE ROW LEVEL SECURITY;
+UPDATE tenants t SET auth_version = a.auth_version + 1 FROM tenant_auth a WHERE a.tenant_id = t.id;
+UPDATE tenants t SET auth_version = 2 WHERE NOT EXISTS (SELECT FROM tenant_auth a WHERE a.tenant_id = t.id);
 
 CREATE OR REPLACE FUNCTION steward_bump_auth_version() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -6,6 +6,11 @@
 -- tenant's own node. Nothing else changes: every change of access still
 -- bumps the version in its own transaction, and the principal's cache is
 -- still keyed by it.
+-- No change of access may slip between the copy and the drop below (its
+-- bump would be lost and the version go back): the registry is locked for
+-- the migration. The copy adds one, so every principal cached before it is
+-- computed again once.
+LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE;
 CREATE TABLE tenant_auth (
     tenant_id    uuid   NOT NULL,
     -- 1 until the first change of access (no row needed before it).
@@ -13,12 +18,15 @@ CREATE TABLE tenant_auth (
     CONSTRAINT tenant_auth_pkey PRIMARY KEY (tenant_id),
     CONSTRAINT tenant_auth_tenant_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
-INSERT INTO tenant_auth (tenant_id, auth_version) SELECT id, auth_version FROM tenants;
+INSERT INTO tenant_auth (tenant_id, auth_version) SELECT id, auth_version + 1 FROM tenants;
 ALTER TABLE tenant_auth ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_auth FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_auth_isolation ON tenant_auth
     USING (tenant_id = steward_current_tenant())
     WITH CHECK (tenant_id = steward_current_tenant());
+-- The trigger below runs as whoever changes access (as it did when it
+-- wrote `tenants`): the application role within its tenant, or a superuser
+-- arranging data by hand, who bypasses the policy.
 GRANT SELECT, INSERT, UPDATE ON tenant_auth TO steward_app;
 
 -- The row that changed belongs to the current tenant (its own policy

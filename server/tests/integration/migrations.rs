@@ -32,3 +32,48 @@ async fn every_migration_reverses_and_applies_again_on_a_database_holding_data()
     let pool = db.app_pool().await;
     steward::demo::load(&pool, crate::support::PASSWORD).await.expect("the schema works again");
 }
+
+/// The authorisation version keys every cached principal: moving it to
+/// `tenant_auth` (0022) and back must never show a version a process may
+/// have cached with older grants. Each way it only moves forward.
+#[tokio::test]
+async fn the_authorisation_version_only_moves_forward_across_its_move_to_tenant_auth() {
+    let db = TestDb::new().await;
+    let mut su = sqlx::PgConnection::connect_with(&db.superuser()).await.unwrap();
+    let before: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
+        "SELECT t.id, coalesce(a.auth_version, 1) FROM tenants t LEFT JOIN tenant_auth a ON a.tenant_id = t.id ORDER BY 1",
+    )
+    .fetch_all(&mut su)
+    .await
+    .unwrap();
+    assert!(before.iter().any(|(_, v)| *v > 1), "the demo's grants bumped versions: {before:?}");
+
+    let mut owner = sqlx::PgConnection::connect_with(&db.targets.owner).await.unwrap();
+    steward::db::MIGRATOR.undo(&mut owner, 20260101000021).await.expect("0022 reverses");
+    let down: Vec<(uuid::Uuid, i64)> = sqlx::query_as("SELECT id, auth_version FROM tenants ORDER BY 1").fetch_all(&mut su).await.unwrap();
+    for ((tenant, was), (_, now)) in before.iter().zip(&down) {
+        assert!(now > was, "tenant {tenant}: {was} before the down migration, {now} after");
+    }
+
+    steward::db::MIGRATOR.run(&mut owner).await.expect("0022 applies again");
+    let up: Vec<(uuid::Uuid, i64)> = sqlx::query_as("SELECT tenant_id, auth_version FROM tenant_auth ORDER BY 1").fetch_all(&mut su).await.unwrap();
+    assert_eq!(up.len(), down.len(), "every tenant has its row after the copy");
+    for ((tenant, was), (_, now)) in down.iter().zip(&up) {
+        assert!(now > was, "tenant {tenant}: {was} before the up migration, {now} after");
+    }
+
+    // A change of access still bumps it, through the trigger.
+    let pool = db.app_pool().await;
+    let acme = db.tenant_id("acme").await;
+    let version = "SELECT auth_version FROM tenant_auth WHERE tenant_id = $1";
+    let was: i64 = sqlx::query_scalar(version).bind(acme).fetch_one(&mut su).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    app::db::scope_to_tenant(&mut tx, app::ids::TenantId(acme)).await.unwrap();
+    sqlx::query("UPDATE roles SET description = description || ' ' WHERE tenant_id = $1").bind(acme).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let now: i64 = sqlx::query_scalar(version).bind(acme).fetch_one(&mut su).await.unwrap();
+    assert!(now > was, "a change of access bumps the version");
+    pool.close().await;
+    owner.close().await.unwrap();
+    su.close().await.unwrap();
+}
