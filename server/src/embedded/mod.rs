@@ -71,8 +71,6 @@ pub struct ClusterOptions {
 
 /// A running cluster.
 pub struct Cluster {
-    dir: PathBuf,
-    socket_dir: PathBuf,
     how: Launch,
     server: Arc<Mutex<Server>>,
 }
@@ -292,7 +290,7 @@ impl Cluster {
         let how = Launch { bindir, dir: dir.clone(), socket_dir: socket_dir.clone(), log: log.clone(), owner, ephemeral: options.ephemeral, spawner: spawner()? };
         let child = how.spawn()?;
         let pid = child.id() as i32;
-        Ok(Cluster { dir, socket_dir, how, server: Arc::new(Mutex::new(Server { pid, child: Some(child), stopping: false })) })
+        Ok(Cluster { how, server: Arc::new(Mutex::new(Server { pid, child: Some(child), stopping: false })) })
     }
 
     fn initdb(bindir: &Path, dir: &Path, owner: Option<(u32, u32)>, ephemeral: bool) -> Result<(), ClusterError> {
@@ -325,21 +323,16 @@ impl Cluster {
     }
 
     pub fn socket_dir(&self) -> &Path {
-        &self.socket_dir
+        &self.how.socket_dir
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.how.dir
     }
 
     /// Connection options for a role and database of this cluster.
     pub fn connect_options(&self, user: &str, database: &str) -> sqlx::postgres::PgConnectOptions {
-        sqlx::postgres::PgConnectOptions::new()
-            .socket(&self.socket_dir)
-            .port(SOCKET_PORT)
-            .username(user)
-            .database(database)
-            .application_name("steward")
+        self.how.connect_options(user, database)
     }
 
     /// Waits until the server accepts connections; fails at once when it exits.
@@ -418,11 +411,6 @@ impl Cluster {
         }
     }
 
-    /// The server's process id (for tests that stop it the hard way).
-    pub fn pid(&self) -> i32 {
-        lock(&self.server).pid
-    }
-
     /// Stops the server (fast shutdown: open transactions roll back) and
     /// waits for it to exit.
     pub fn stop(&mut self) {
@@ -435,7 +423,7 @@ impl Cluster {
         // Already exited (and reaped by the supervisor): its pid may belong
         // to another process by now, so it is not signalled.
         if let Ok(Some(_)) = child.try_wait() {
-            let _ = fs::remove_dir_all(&self.socket_dir);
+            let _ = fs::remove_dir_all(&self.how.socket_dir);
             return;
         }
         // SAFETY: kill with a pid we spawned and have not reaped.
@@ -443,7 +431,7 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
-                let _ = fs::remove_dir_all(&self.socket_dir);
+                let _ = fs::remove_dir_all(&self.how.socket_dir);
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -546,12 +534,13 @@ impl Launch {
             .map_err(|e| io("cannot run", &self.bindir.join("postgres"), e))
     }
 
-    fn connect_options(&self) -> sqlx::postgres::PgConnectOptions {
+    /// Connection options for a role and database of this cluster.
+    fn connect_options(&self, user: &str, database: &str) -> sqlx::postgres::PgConnectOptions {
         sqlx::postgres::PgConnectOptions::new()
             .socket(&self.socket_dir)
             .port(SOCKET_PORT)
-            .username(SUPERUSER)
-            .database("postgres")
+            .username(user)
+            .database(database)
             .application_name("steward")
     }
 }
@@ -560,7 +549,7 @@ impl Launch {
 async fn ready(how: &Launch, server: &Mutex<Server>, timeout: Duration) -> Result<(), ClusterError> {
     use sqlx::ConnectOptions;
     let started = Instant::now();
-    let options = how.connect_options();
+    let options = how.connect_options(SUPERUSER, "postgres");
     loop {
         let exited = {
             let mut guard = lock(server);

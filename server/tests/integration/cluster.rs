@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use steward::embedded::{Cluster, ClusterError, ClusterOptions, SUPERUSER};
 
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join("steward-tests").join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -5,6 +5,7 @@
 //! done, every chain intact, and the time without answers is printed.
 
 use super::cli::{http_full, start_serving, stop};
+use super::cluster::scratch;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -165,13 +166,6 @@ async fn nothing_lost(cluster: &Cluster, writes: &[Write]) {
     sqlx::Connection::close(conn).await.unwrap();
     let reports = steward::db::verify_audit(&options, None).await.unwrap();
     assert!(!reports.is_empty() && reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join("steward-tests").join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn free_addr() -> String {
