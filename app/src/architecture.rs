@@ -4,11 +4,11 @@
 
 /// The spine's files, relative to `app/src`.
 const SPINE: &[&str] =
-    &["error.rs", "ids.rs", "status.rs", "text.rs", "db.rs", "audit/record.rs", "audit/chain_checks.rs", "authz/lockout.rs", "auth/credentials.rs"];
+    &["error.rs", "ids.rs", "status.rs", "text.rs", "db.rs", "audit/record.rs", "audit/chain_checks.rs", "authz/lockout.rs", "auth/credentials.rs", "outbox/mod.rs", "outbox/letter.rs"];
 
 /// The areas: folders and files of the domain, which build on the spine.
 const AREAS: &[&str] = &[
-    "access_log", "account", "api_keys", "auth", "authz", "components", "dashboard", "documents", "nav", "pages", "privacy",
+    "access_log", "account", "api_keys", "auth", "authz", "components", "dashboard", "documents", "mail", "nav", "pages", "privacy",
     "roles", "settings", "teams", "tenants", "users",
 ];
 

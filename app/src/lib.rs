@@ -13,6 +13,7 @@ pub mod authz;
 pub mod components;
 pub mod dashboard;
 pub mod documents;
+pub mod mail;
 pub mod error;
 pub mod ids;
 pub mod nav;
@@ -26,6 +27,8 @@ pub mod tenants;
 pub mod users;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
@@ -153,6 +156,7 @@ mod lazy {
             TwoFactorRoute => account::pages::TwoFactorPage,
             ApiKeysRoute => api_keys::pages::ApiKeysPage,
             PrivacyRoute => privacy::pages::PrivacyPage,
+            SentMailRoute => mail::pages::SentMailPage,
         }
     }
 }
@@ -204,6 +208,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/new") view={Lazy::<lazy::NewTenantRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("tenants/:id") view={Lazy::<lazy::TenantRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("access-log") view={Lazy::<lazy::AccessLogRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("mail") view={Lazy::<lazy::SentMailRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/password") view={Lazy::<lazy::ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view={Lazy::<lazy::TwoFactorRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/api-keys") view={Lazy::<lazy::ApiKeysRoute>::new()} ssr=SsrMode::Async />

@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("Restored {}: {counts}; every audit chain verifies.", args.file.display());
         }),
         Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
+        Command::Mail(command) => mail(&database, command).await,
         Command::Demo(args) => {
             let pool = db::app_pool(&database.targets.app, 2).await?;
             let loaded = demo::load(&pool, &args.password).await;
@@ -128,6 +129,14 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         read_pool,
         master_key: master_key(args.master_key.as_deref(), data_dir)?,
     };
+    let transport = steward::ops::mail::Transport::new(args.smtp_url.as_deref(), args.mail_from.as_deref())?;
+    tracing::info!("{}", transport.describe());
+    let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
+    let mailer = tokio::spawn(steward::ops::mail::run(
+        pool.clone(),
+        steward::ops::mail::WorkerConfig::new(transport, args.mail_keep_days),
+        mail_stopped,
+    ));
     // Steward's own cluster is started again if it dies (an external
     // server is its operator's; the pools reconnect to either by themselves).
     let supervisor = database.cluster.as_ref().map(|cluster| tokio::spawn(cluster.supervise()));
@@ -143,6 +152,12 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("Steward is stopping.");
+    // The mail worker finishes the message it is sending (an SMTP attempt
+    // times out after 30 s) and hands back the rest of its batch.
+    let _ = stop_mail.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(35), mailer).await.is_err() {
+        tracing::warn!("the mail worker did not stop in time; its claims are taken up again when their lease ends");
+    }
     upkeep.abort();
     hourly.abort();
     if let Some(supervisor) = supervisor {
@@ -214,6 +229,45 @@ fn blob_store(args: &ServeArgs, data_dir: &std::path::Path) -> Result<app::docum
     let dir = args.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
     app::documents::blobs::FsBlobStore::new(&dir)
         .map_err(|e| format!("cannot use {} for document storage: {e}. Choose another folder with --blob-dir or STEWARD_BLOB_DIR.", dir.display()).into())
+}
+
+/// `steward mail list` and `steward mail show`.
+async fn mail(database: &Database, command: steward::cli::MailCommand) -> Result<(), Error> {
+    use steward::cli::MailCommand;
+    let pool = db::app_pool(&database.targets.app, 2).await?;
+    let system = app::authz::ssr::System::new(&pool);
+    let result = match command {
+        MailCommand::List(args) => {
+            let query = app::mail::MailQuery {
+                status: args.status.unwrap_or_default(),
+                to: args.to.unwrap_or_default(),
+                tenant: args.tenant.unwrap_or_default(),
+                after: String::new(),
+            };
+            app::mail::ssr::recent(&system, &query, args.limit as usize).await.map(|list| {
+                if list.rows.is_empty() {
+                    println!("No messages.");
+                }
+                for m in &list.rows {
+                    println!("{}  {:<6}  {:<12}  {:<32}  {}  {}", m.queued_at, m.status, m.tenant, m.to_address, m.subject, m.id);
+                }
+            })
+        }
+        MailCommand::Show(args) => app::mail::ssr::one(&system, args.id).await.map(|found| match found {
+            Some((m, _html)) => {
+                println!("Id:       {}\nQueued:   {} UTC\nTo:       {} <{}>\nSubject:  {}\nKind:     {}\nStatus:   {}{}", m.id, m.queued_at, m.to_name, m.to_address, m.subject, m.kind, m.status,
+                    match m.status.as_str() {
+                        "sent" => format!(" ({} UTC, by {})", m.sent_at, m.via),
+                        _ if !m.last_error.is_empty() => format!(" after {} attempt(s): {}", m.attempts, m.last_error),
+                        _ => String::new(),
+                    });
+                println!("\n{}", m.body_text);
+            }
+            None => println!("No message has the id {}.", args.id),
+        }),
+    };
+    pool.close().await;
+    result.map_err(|e| e.to_string().into())
 }
 
 async fn create_admin(database: &Database, args: steward::cli::CreateAdminArgs) -> Result<(), Error> {

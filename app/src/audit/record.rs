@@ -49,7 +49,17 @@ impl Event<'_> {
 
 /// Records an event in the caller's transaction, which must be scoped to
 /// `event.tenant_id` (row-level security checks it).
+///
+/// An action that warrants a security notice (`outbox::NOTICE_ACTIONS`)
+/// queues it here too, to the person it concerns: the user the event is
+/// about, or else its actor. Whatever path makes such a change, the notice
+/// goes with its event, in the same transaction.
 pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_>) -> Result<Uuid, AppError> {
+    let concerned = match (event.entity_type, event.entity_id.as_deref()) {
+        (Some("user"), Some(id)) => id.parse::<UserId>().ok(),
+        _ => event.actor_user_id,
+    };
+    let (tenant_id, action) = (event.tenant_id, event.action);
     let mut changes = serde_json::Map::new();
     if let Some(before) = event.before {
         changes.insert("before".into(), super::redact(before));
@@ -74,8 +84,11 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
         Value::Object(changes),
         meta.request_id,
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
+    if let Some(person) = concerned {
+        crate::outbox::notify(conn, meta, id, tenant_id, action, person).await?;
+    }
     Ok(id)
 }
 

@@ -78,11 +78,12 @@ pub enum View {
     Audit,
     Tenants,
     AccessLog,
+    SentMail,
 }
 
 impl View {
     pub const ALL: &'static [View] =
-        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog];
+        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog, View::SentMail];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -94,6 +95,7 @@ impl View {
             View::Audit => "audit",
             View::Tenants => "tenants",
             View::AccessLog => "access_log",
+            View::SentMail => "sent_mail",
         }
     }
 
@@ -107,6 +109,7 @@ impl View {
             View::Audit => "Audit log",
             View::Tenants => "Tenants",
             View::AccessLog => "Access log",
+            View::SentMail => "Sent mail",
         }
     }
 

@@ -364,6 +364,16 @@ impl System {
         scope_to_tenant(&mut tx, tenant).await?;
         Ok(tx)
     }
+
+    /// A transaction scoped to the platform tenant, for operations tables
+    /// that only the platform reads across tenants (the mail queue); none
+    /// while there is no platform tenant.
+    pub async fn in_platform(&self) -> Result<Option<Transaction<'static, Postgres>>, AppError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(platform) = crate::db::platform_tenant_id(&mut tx).await? else { return Ok(None) };
+        scope_to_tenant(&mut tx, platform).await?;
+        Ok(Some(tx))
+    }
 }
 
 /// Answers why `user_id` can or cannot reach `target`, inside a transaction

@@ -83,6 +83,40 @@ pub enum Command {
     /// Replace the whole database with a backup from FILE, apply newer
     /// migrations, and check the row counts and every audit chain.
     Restore(FileArgs),
+    /// Read the mail Steward queued: without an SMTP server this is where
+    /// it is delivered (as on the Sent mail screen).
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// The newest messages, one a line: when, status, organisation, to whom, subject, id.
+    List(MailListArgs),
+    /// One message, whole: its headers, its attempts and its plain-text body.
+    Show(MailShowArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MailListArgs {
+    /// Only messages with this status: queued, sent or failed.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only messages to an address containing this.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only one organisation's messages (its short name).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How many messages at most.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub limit: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MailShowArgs {
+    /// The message's id, as `steward mail list` prints it.
+    pub id: uuid::Uuid,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -164,6 +198,24 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_COMPRESSION_LEVEL", default_value_t = crate::web::assets::DEFAULT_LEVEL,
           value_parser = clap::value_parser!(u32).range(0..=11))]
     pub compression_level: u32,
+
+    /// The SMTP server mail is sent through: smtps://user:password@host:465
+    /// (TLS), smtp://user:password@host:587?tls=required (STARTTLS), or
+    /// smtp://host:25 (unencrypted: a relay on this machine only). Unset:
+    /// mail is delivered to the outbox, read on the Sent mail screen and
+    /// with `steward mail list`.
+    #[arg(long, env = "STEWARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The address mail comes from, such as "Steward <steward@example.com>"
+    /// (needed with STEWARD_SMTP_URL).
+    #[arg(long, env = "STEWARD_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// Delete sent and failed mail from the outbox after this many days.
+    #[arg(long, env = "STEWARD_MAIL_KEEP_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub mail_keep_days: u32,
 
     /// Do not write requests to the access log.
     #[arg(long, env = "STEWARD_NO_ACCESS_LOG", default_value_t = false)]

@@ -1,5 +1,6 @@
-//! Operating the database: migrations and connection pools (`db`), and
-//! backups (`backup`).
+//! Operating Steward: migrations and connection pools (`db`), backups
+//! (`backup`), and the mail worker (`mail`).
 
 pub mod backup;
 pub mod db;
+pub mod mail;

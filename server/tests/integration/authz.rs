@@ -93,6 +93,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/start_chain_check", &[]),
     ("/api/dashboard", &[]),
     ("/api/list_access_log", &[("query[status]", "2xx")]),
+    ("/api/list_sent_mail", &[("query[status]", "sent")]),
     ("/api/list_user_api_keys", &[("user_id", "{target_user}")]),
     ("/api/revoke_user_api_key", &[("user_id", "{target_user}"), ("key_id", "00000000-0000-0000-0000-000000000001")]),
     ("/api/get_api_key_max_days", &[]),
@@ -116,6 +117,7 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/start_chain_check",
     "/api/dashboard",
     "/api/list_access_log",
+    "/api/list_sent_mail",
     "/api/set_mfa_requirement",
     "/api/get_mfa_requirement",
     "/api/list_deletion_requests",
@@ -137,6 +139,7 @@ const PLATFORM_ONLY: &[&str] = &[
     "/api/restore_tenant",
     "/api/act_in_tenant",
     "/api/list_access_log",
+    "/api/list_sent_mail",
 ];
 
 #[test]

@@ -19,6 +19,7 @@ mod delegation;
 mod documents;
 mod gen_data;
 mod imports;
+mod mail;
 mod mfa;
 mod migrations;
 mod navigation;
