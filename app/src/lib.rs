@@ -120,6 +120,8 @@ mod lazy {
         sign_in_pages / __preload_sign_in_pages: SignInPages {
             SignInRoute => auth::pages::SignInPage,
             MfaCodeRoute => auth::pages::MfaCodePage,
+            ForgotPasswordRoute => auth::pages::ForgotPasswordPage,
+            PasswordLinkRoute => auth::pages::PasswordLinkPage,
         }
         people_pages / __preload_people_pages: PeoplePages {
             OverviewRoute => pages::OverviewPage,
@@ -183,6 +185,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/login") view={Lazy::<lazy::SignInRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/login/code") view={Lazy::<lazy::MfaCodeRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/login/forgot") view={Lazy::<lazy::ForgotPasswordRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/login/reset") view={Lazy::<lazy::PasswordLinkRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=nav::Console ssr=SsrMode::Async>
                     <Route path=path!("") view={Lazy::<lazy::OverviewRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async />

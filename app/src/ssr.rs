@@ -39,6 +39,9 @@ pub struct AppState {
     pub master_key: crate::auth::mfa::MasterKey,
     /// How long platform staff may act inside a tenant, in minutes.
     pub acting_minutes: u32,
+    /// The address people reach Steward at (STEWARD_PUBLIC_URL), for links
+    /// in mail.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// What the server gives [`AppState::new`]; the caches start empty.
@@ -51,6 +54,7 @@ pub struct StateConfig {
     pub max_upload_bytes: u64,
     pub master_key: crate::auth::mfa::MasterKey,
     pub acting_minutes: u32,
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -68,7 +72,26 @@ impl AppState {
             max_upload_bytes: config.max_upload_bytes,
             master_key: config.master_key,
             acting_minutes: config.acting_minutes,
+            public_url: config.public_url.map(|u| Arc::from(u.trim_end_matches('/'))),
         }
+    }
+
+    /// Where links in mail point: STEWARD_PUBLIC_URL; without it, the
+    /// request's own host when that is a loopback name (which is all the
+    /// server answers on a loopback address). Otherwise none: a link built
+    /// from a Host header others control would send people to them.
+    pub fn link_base(&self, parts: Option<&Parts>) -> Result<String, AppError> {
+        if let Some(url) = &self.public_url {
+            return Ok(url.to_string());
+        }
+        let host = parts.and_then(|p| p.headers.get(header::HOST)).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let name = host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(name, _)| name);
+        if matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+            return Ok(format!("http://{host}"));
+        }
+        Err(AppError::Refused(
+            "Steward cannot send links until its administrator sets STEWARD_PUBLIC_URL (the address people reach it at).".into(),
+        ))
     }
 }
 

@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { Browser, expect, Page } from '@playwright/test';
 
 export const PASSWORD = 'steward-demo-2026';
 
@@ -53,4 +53,29 @@ export function totp(secret: string, offsetSteps = 0): string {
   const offset = digest[19] & 0xf;
   const value = (digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, '0');
+}
+
+/**
+ * The text of the newest message to `email` with `subject`, as the
+ * platform administrator reads it on the Sent mail screen (the outbox is
+ * where mail goes when no SMTP server is configured, as in these tests).
+ */
+export async function mailTo(browser: Browser, email: string, subject: string): Promise<string> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'platform', 'admin@steward.test');
+  await expect(page.getByTestId('current-user')).toHaveText('Pat Admin');
+  await page.goto(`/mail?to=${encodeURIComponent(email)}`);
+  const row = page.getByTestId('mail-row').filter({ hasText: subject }).first();
+  await expect(row).toBeVisible();
+  const body = (await row.getByTestId('mail-body').textContent()) ?? '';
+  await context.close();
+  return body;
+}
+
+/** The link to choose a password in a message's text. */
+export function resetLinkIn(body: string): string {
+  const found = body.match(/https?:\/\/\S+\/login\/reset\?link=[0-9a-f]{32}\.[0-9a-f]{64}/);
+  expect(found, body).not.toBeNull();
+  return found![0];
 }

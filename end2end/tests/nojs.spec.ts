@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { menuEntries, signIn } from './helpers';
+import { mailTo, menuEntries, resetLinkIn, signIn } from './helpers';
 
 // The same flows with JavaScript disabled: forms post to the server
 // functions and redirect back, pages render complete on the server.
@@ -43,4 +43,42 @@ test('without JavaScript at phone width (390 px): the menu is a disclosure that 
   await menu.getByTestId('narrow-nav-teams').click();
   await expect(page).toHaveURL(/\/teams$/);
   await expect(page.getByTestId('sign-out')).toBeVisible();
+});
+
+test('without JavaScript: a person forgets their password and chooses a new one with the mailed link', async ({ browser, page }) => {
+  // Olivia adds Quinn, who has a password of her own.
+  await signIn(page, 'acme', 'olivia@acme.test');
+  await page.goto('/users/new');
+  await page.getByLabel('Name').fill('Quinn Forgetful');
+  await page.getByLabel('Email').fill('quinn@acme.test');
+  await page.getByLabel('Password').fill('quinn first passphrase');
+  await page.getByTestId('create-user').click();
+  await expect(page.getByTestId('open-new-user')).toBeVisible();
+  await page.getByTestId('sign-out').click();
+
+  // An address with no account gets the same answer as one with an account.
+  await page.goto('/login');
+  await page.getByTestId('forgot-link').click();
+  await page.getByLabel('Organisation').fill('acme');
+  await page.getByLabel('Email').fill('nobody@acme.test');
+  await page.getByTestId('forgot-submit').click();
+  const answer = await page.getByTestId('link-sent').innerText();
+  await page.goto('/login/forgot');
+  await page.getByLabel('Organisation').fill('acme');
+  await page.getByLabel('Email').fill('quinn@acme.test');
+  await page.getByTestId('forgot-submit').click();
+  await expect(page.getByTestId('link-sent')).toHaveText(answer);
+
+  const link = resetLinkIn(await mailTo(browser, 'quinn@acme.test', 'Choose a new password'));
+  await page.goto(link);
+  await page.getByLabel('New password', { exact: true }).fill('quinn second passphrase');
+  await page.getByLabel('New password again').fill('not the same at all');
+  await page.getByTestId('reset-submit').click();
+  await expect(page.getByText('This does not match the new password.')).toBeVisible();
+  await page.getByLabel('New password', { exact: true }).fill('quinn second passphrase');
+  await page.getByLabel('New password again').fill('quinn second passphrase');
+  await page.getByTestId('reset-submit').click();
+  await expect(page.getByTestId('password-changed')).toBeVisible();
+  await signIn(page, 'acme', 'quinn@acme.test', 'quinn second passphrase');
+  await expect(page.getByTestId('current-user')).toHaveText('Quinn Forgetful');
 });

@@ -1,5 +1,5 @@
 import { expect, Page, test } from '@playwright/test';
-import { expectHydrated, menuEntries, signIn, watchForPageErrors, chooseNewPassword } from './helpers';
+import { expectHydrated, mailTo, menuEntries, resetLinkIn, signIn, watchForPageErrors, chooseNewPassword } from './helpers';
 
 // One story per kind of person who uses Steward, through the real pages.
 
@@ -221,4 +221,57 @@ test('an import of a CSV with bad rows creates the good ones and reports the bad
   await expect(page.getByTestId('user-table')).toContainText('ivy@acme.test');
   await expect(page.getByTestId('user-table')).toContainText('kim@acme.test');
   expect(errors).toEqual([]);
+});
+
+test('a forgotten password is recovered with the link from the mail, once, and the person is told', async ({ browser }) => {
+  const page = await newPage(browser);
+  const errors = watchForPageErrors(page);
+  await page.goto('/login');
+  await page.getByTestId('forgot-link').click();
+  await expect(page).toHaveURL(/\/login\/forgot$/);
+  await expectHydrated(page);
+  await page.getByLabel('Organisation').fill('acme');
+  await page.getByLabel('Email').fill('maya@acme.test');
+  await page.getByTestId('forgot-submit').click();
+  await expect(page.getByTestId('link-sent')).toContainText('If that address has an account in that organisation');
+
+  const link = resetLinkIn(await mailTo(browser, 'maya@acme.test', 'Choose a new password'));
+  await page.goto(link);
+  await expectHydrated(page);
+  await page.getByLabel('New password', { exact: true }).fill('short');
+  await page.getByLabel('New password again').fill('short');
+  await page.getByTestId('reset-submit').click();
+  await expect(page.getByText('at least 12 characters', { exact: false }).first()).toBeVisible();
+  await page.getByLabel('New password', { exact: true }).fill('quiet harbour compass');
+  await page.getByLabel('New password again').fill('quiet harbour compass');
+  await page.getByTestId('reset-submit').click();
+  await expect(page).toHaveURL(/\/login\?password=changed$/);
+  await expect(page.getByTestId('password-changed')).toBeVisible();
+  await signIn(page, 'acme', 'maya@acme.test', 'quiet harbour compass');
+  await expect(page.getByTestId('current-user')).toHaveText('Maya Manager');
+
+  // The link worked once; Maya was told her password changed.
+  await page.goto(link);
+  await expect(page.getByTestId('link-broken')).toContainText('This link does not work');
+  expect(await mailTo(browser, 'maya@acme.test', 'Your password was changed')).toContain('set with a reset link');
+  expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
+});
+
+test('an owner sends a reset link from a person's page, and only the person's mail holds it', async ({ browser }) => {
+  const olivia = await newPage(browser);
+  const errors = watchForPageErrors(olivia);
+  await signIn(olivia, 'acme', 'olivia@acme.test');
+  await expect(olivia.getByTestId('current-user')).toHaveText('Olivia Owner');
+  await olivia.goto('/users?q=mark%40acme');
+  await olivia.getByTestId('user-row').first().getByRole('link').first().click();
+  await expect(olivia.getByRole('heading', { level: 1 })).toHaveText('Mark Member');
+  await expectHydrated(olivia);
+  await olivia.getByTestId('send-reset-link').click();
+  await expect(olivia.getByText('A link to choose a password was sent to this person')).toBeVisible();
+  await expect(olivia.getByTestId('temporary-password')).toHaveCount(0);
+  expect(errors).toEqual([]);
+
+  const body = await mailTo(browser, 'mark@acme.test', 'A link to choose your password');
+  expect(body).toContain('Olivia Owner sent you a link to choose a new password for your account at Acme');
+  resetLinkIn(body);
 });

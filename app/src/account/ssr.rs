@@ -97,6 +97,7 @@ pub async fn change_password(
     let this = session.id().map(|id| id.to_string()).unwrap_or_default();
     let ended = crate::auth::credentials::end_other_sessions(&mut tx, home, me.user_id, None, &this).await?;
     let keys = crate::auth::credentials::revoke_api_keys_of(&mut tx, home, me.user_id).await?;
+    crate::auth::reset::end_links(&mut tx, home, me.user_id).await?;
     let event = Event::by_user(home, me.user_id, "user.password_change", Some(serde_json::json!({ "other_sessions_ended": ended, "api_keys_revoked": keys })));
     record(&mut tx, meta, event).await?;
     tx.commit().await?;

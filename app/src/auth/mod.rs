@@ -21,6 +21,8 @@ pub mod ssr;
 pub mod throttle;
 #[cfg(feature = "ssr")]
 pub mod mfa;
+#[cfg(feature = "ssr")]
+pub mod reset;
 
 pub use server::*;
 
@@ -28,6 +30,15 @@ pub use server::*;
 pub const CHANGE_PASSWORD_PATH: &str = "/account/password";
 /// The sign-in's second step: the code from the authenticator app.
 pub const MFA_PATH: &str = "/login/code";
+/// "Forgot your password?": where a link is asked for.
+pub const FORGOT_PATH: &str = "/login/forgot";
+/// Where a link from a mail is used to choose a password.
+pub const RESET_PATH: &str = "/login/reset";
+/// The one answer to "Forgot your password?", whether or not the account
+/// exists, is active, or has had too many links: it tells a stranger
+/// nothing about who has an account.
+pub const ASKED_ANSWER: &str =
+    "If that address has an account in that organisation, a link to choose a new password is on its way to it. It works once, for an hour.";
 /// The page where a signed-in person sets up two-factor sign-in.
 pub const MFA_SETUP_PATH: &str = "/account/two-factor";
 

@@ -39,6 +39,52 @@ pub async fn sign_in(
     respond(result.map(|_| ()))
 }
 
+/// "Forgot your password?": sends a link to choose a new password to the
+/// account of `email` in `tenant`, if there is one. Needs nothing; answers
+/// the same whether or not the account exists (then goes to the page that
+/// says so).
+#[server(endpoint = "request_password_link")]
+pub async fn request_password_link(tenant: String, email: String) -> Result<(), AppError> {
+    use crate::ssr::{app_state, request_parts, respond_form};
+    let result = async {
+        let state = app_state()?;
+        let base = state.link_base(request_parts().ok().as_ref())?;
+        let meta = crate::authz::ssr::request_meta();
+        super::reset::request(&state.pool, &meta, &base, &tenant, &email).await
+    }
+    .await;
+    if result.is_ok() {
+        leptos_axum::redirect(&format!("{}?sent=1", super::FORGOT_PATH));
+    }
+    respond_form(result, &[("tenant", &tenant), ("email", &email)], super::ASKED_ANSWER)
+}
+
+/// Sets a new password with a link from a mail: once, while the link
+/// lives. Needs the link, nothing more. Then goes to the sign-in page.
+#[server(endpoint = "use_password_link")]
+pub async fn use_password_link(link: String, new_password: String, confirm_password: String) -> Result<(), AppError> {
+    use crate::ssr::{app_state, respond_form};
+    let result = async {
+        let state = app_state()?;
+        let meta = crate::authz::ssr::request_meta();
+        super::reset::redeem(&state.pool, &meta, &link, &new_password, &confirm_password).await
+    }
+    .await;
+    if result.is_ok() {
+        leptos_axum::redirect("/login?password=changed");
+    }
+    respond_form(result, &[], "Your password was changed: sign in with it.")
+}
+
+/// Whether a password link still works (the page asks before showing its
+/// form). Needs nothing.
+#[server(endpoint = "check_password_link")]
+pub async fn check_password_link(link: String) -> Result<(), AppError> {
+    use crate::ssr::{app_state, respond};
+    let result = async { super::reset::check(&app_state()?.pool, &link).await }.await;
+    respond(result)
+}
+
 /// The sign-in's second step: a code from the authenticator app or a
 /// recovery code, for the session whose password was just accepted. Needs
 /// that session, nothing more.

@@ -65,6 +65,11 @@ fn notice(action: &str) -> Option<Notice> {
             happened: "the password of your account was changed. Your other sessions were signed out and your API keys revoked.",
             advice: NOT_YOU,
         },
+        "user.password_set_by_link" => Notice {
+            subject: "Your password was changed",
+            happened: "the password of your account was set with a reset link. Your sessions were signed out and your API keys revoked.",
+            advice: NOT_YOU,
+        },
         "user.password_reset" => Notice {
             subject: "Your password was reset",
             happened: "an administrator set a new password for your account. Your sessions were signed out and your API keys revoked.",
@@ -101,7 +106,7 @@ fn notice(action: &str) -> Option<Notice> {
 
 /// The actions that send a notice (for the documentation and the tests).
 pub const NOTICE_ACTIONS: &[&str] =
-    &["user.password_change", "user.password_reset", "user.mfa_enable", "user.mfa_disable", "user.mfa_reset", "api_key.create", "user.suspend"];
+    &["user.password_change", "user.password_set_by_link", "user.password_reset", "user.mfa_enable", "user.mfa_disable", "user.mfa_reset", "api_key.create", "user.suspend"];
 
 /// Queues the security notice of an audit event, when its action sends
 /// one, to the person it concerns: the user it is about, or (for an event
@@ -117,7 +122,23 @@ pub async fn notify(
     person: UserId,
 ) -> Result<(), AppError> {
     let Some(notice) = notice(action) else { return Ok(()) };
-    let person_row = sqlx::query!(
+    let Some(to) = recipient(conn, tenant_id, person).await? else { return Ok(()) };
+    let letter = to.letter(notice.subject, vec![format!("{}, {}", to.name, notice.happened), notice.advice.to_string()], facts(meta), None);
+    queue(conn, to.outgoing(tenant_id, person, action, Some(event_id), letter)).await?;
+    Ok(())
+}
+
+/// A person of a tenant as mail addresses them, with their organisation.
+pub struct Recipient {
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub brand_colour: Option<String>,
+}
+
+/// The person, unless deleted or anonymised (they are not written to).
+pub async fn recipient(conn: &mut PgConnection, tenant_id: TenantId, person: UserId) -> Result<Option<Recipient>, AppError> {
+    Ok(sqlx::query!(
         r#"SELECT u.email, u.display_name, t.name AS tenant_name, t.settings->>'brand_colour' AS "brand_colour?: String"
              FROM users u JOIN tenants t ON t.id = u.tenant_id
             WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL AND u.anonymised_at IS NULL"#,
@@ -125,34 +146,28 @@ pub async fn notify(
         person.0
     )
     .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = person_row else { return Ok(()) };
+    .await?
+    .map(|r| Recipient { email: r.email, name: r.display_name, organisation: r.tenant_name, brand_colour: r.brand_colour.filter(|c| letter::is_colour(c)) }))
+}
+
+impl Recipient {
+    /// A letter to them, in their organisation's name and colour.
+    pub fn letter(&self, subject: &str, paragraphs: Vec<String>, facts: Vec<(String, String)>, action: Option<(String, String)>) -> letter::Letter {
+        letter::Letter { organisation: self.organisation.clone(), brand_colour: self.brand_colour.clone(), subject: subject.to_string(), paragraphs, facts, action }
+    }
+
+    pub fn outgoing<'a>(&'a self, tenant_id: TenantId, person: UserId, kind: &'a str, event_id: Option<Uuid>, letter: letter::Letter) -> Outgoing<'a> {
+        Outgoing { tenant_id, kind, user_id: Some(person), event_id, to_address: &self.email, to_name: &self.name, letter }
+    }
+}
+
+/// When, and from which address, for the foot of a message.
+pub fn facts(meta: &RequestMeta) -> Vec<(String, String)> {
     let mut facts = vec![("When".to_string(), crate::text::when(chrono::Utc::now()))];
     if let Some(ip) = meta.ip {
         facts.push(("From the address".to_string(), ip.to_string()));
     }
-    let letter = letter::Letter {
-        organisation: row.tenant_name,
-        brand_colour: row.brand_colour.filter(|c| letter::is_colour(c)),
-        subject: notice.subject.to_string(),
-        paragraphs: vec![format!("{}, {}", row.display_name, notice.happened), notice.advice.to_string()],
-        facts,
-        action: None,
-    };
-    queue(
-        conn,
-        Outgoing {
-            tenant_id,
-            kind: action,
-            user_id: Some(person),
-            event_id: Some(event_id),
-            to_address: &row.email,
-            to_name: &row.display_name,
-            letter,
-        },
-    )
-    .await?;
-    Ok(())
+    facts
 }
 
 #[cfg(test)]

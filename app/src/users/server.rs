@@ -78,6 +78,14 @@ pub async fn reset_password(user_id: UserId) -> Result<String, AppError> {
     crate::ssr::respond(super::ssr::reset_password(user_id).await)
 }
 
+/// Mails the person a link to choose a password themselves, so that
+/// nobody else learns it. Needs `user:reset_password`; the delegation rule
+/// applies (only someone whose grants are within the caller's).
+#[server(endpoint = "send_password_link")]
+pub async fn send_password_link(user_id: UserId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::send_password_link(user_id).await, &[], "A link to choose a password was sent to the person's address.")
+}
+
 /// Lifts the block on a user's sign-ins after too many failures. Needs
 /// `user:reset_password`.
 #[server(endpoint = "unlock_user")]

@@ -583,11 +583,33 @@ pub async fn reset_password(user_id: UserId) -> Result<String, AppError> {
           WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0, &hash.0)
         .execute(actor.conn())
         .await?;
+    crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
     let keys = crate::auth::credentials::revoke_api_keys_of(actor.conn(), tenant_id, user_id).await?;
     actor.audit("user.password_reset", "user", user_id, None, Some(json!({ "sessions_ended": ended, "api_keys_revoked": keys }))).await?;
     actor.commit().await?;
     Ok(password)
+}
+
+/// Mails the person a link to choose a password themselves (it works
+/// once, for a day; their current password keeps working until then).
+/// Needs `user:reset_password`, and the person's grants within the
+/// caller's (the delegation rule: the link is a way into their account).
+pub async fn send_password_link(user_id: UserId) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserResetPassword).await?;
+    let base = crate::ssr::app_state()?.link_base(crate::ssr::request_parts().ok().as_ref())?;
+    let tenant_id = actor.tenant_id();
+    let (status, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(&mut actor, user_id, "send a reset link to").await?;
+    if status != UserStatus::Active {
+        return Err(AppError::Conflict("Only an active account can be sent a reset link: reactivate it first.".into()));
+    }
+    let (me, meta) = (actor.me().clone(), actor.meta().clone());
+    crate::auth::reset::issue(actor.conn(), &meta, tenant_id, user_id, Some((me.user_id, &me.display_name)), &base).await?;
+    actor
+        .audit("user.password_link_sent", "user", user_id, None, Some(json!({ "expires_in_hours": crate::auth::reset::SENT_HOURS })))
+        .await?;
+    actor.commit().await
 }
 
 /// Brings back a deleted user (their email must still be free). Needs `user:delete`.

@@ -115,6 +115,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         max_upload_bytes: config.max_upload_bytes,
         master_key: config.master_key.clone(),
         acting_minutes: config.acting_minutes,
+        public_url: config.public_url.clone(),
     });
     let routes = route_list();
 
@@ -330,7 +331,9 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
         if path == "/login" && signed_in {
             return Redirect::to("/").into_response();
         }
-        if path != "/login" && path != MFA_PATH && !signed_in {
+        // The pages of signing in, which need no session: the sign-in, its
+        // second step, and choosing a password with a link from a mail.
+        if !["/login", MFA_PATH, app::auth::FORGOT_PATH, app::auth::RESET_PATH].contains(&path) && !signed_in {
             let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let target = if wanted == "/" {
                 "/login".to_string()

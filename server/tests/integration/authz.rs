@@ -27,6 +27,9 @@ const PUBLIC: &[&str] = &[
     "/api/request_deletion",
     "/api/list_my_sessions",
     "/api/revoke_my_sessions",
+    "/api/request_password_link",
+    "/api/use_password_link",
+    "/api/check_password_link",
 ];
 
 /// Every other server function, with the fields it takes. `{acme_user}`
@@ -94,6 +97,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/dashboard", &[]),
     ("/api/list_access_log", &[("query[status]", "2xx")]),
     ("/api/list_sent_mail", &[("query[status]", "sent")]),
+    ("/api/send_password_link", &[("user_id", "{target_user}")]),
     ("/api/list_user_api_keys", &[("user_id", "{target_user}")]),
     ("/api/revoke_user_api_key", &[("user_id", "{target_user}"), ("key_id", "00000000-0000-0000-0000-000000000001")]),
     ("/api/get_api_key_max_days", &[]),

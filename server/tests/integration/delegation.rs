@@ -124,7 +124,7 @@ async fn retention(conn: &mut PgConnection, tenant: Uuid) -> Option<i32> {
 /// Steps that touch someone's credentials or sign-in: their subject's
 /// grants must be within the actor's.
 const TAKEOVER_STEPS: &[&str] =
-    &["reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user", "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "list_user_api_keys", "revoke_user_api_key"];
+    &["reset_password", "send_password_link", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user", "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "list_user_api_keys", "revoke_user_api_key"];
 
 struct Step {
     op: &'static str,
@@ -166,7 +166,7 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         "create_team", "delete_team", "restore_team", "create_role", "update_role", "delete_role", "restore_role",
         "create_user", "reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user",
         "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "import_users", "create_api_key",
-        "list_user_api_keys", "revoke_user_api_key", "set_retention",
+        "list_user_api_keys", "revoke_user_api_key", "set_retention", "send_password_link",
     ];
     let op = *pick(rng, OPS).unwrap();
     let b = &actor.browser;
@@ -262,7 +262,7 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
             }
             (format!("reset_password {}", user.1), r.status)
         }
-        "reset_mfa" | "unlock_user" | "suspend_user" | "reactivate_user" | "delete_user" | "restore_user" | "revoke_sessions" => {
+        "reset_mfa" | "unlock_user" | "suspend_user" | "reactivate_user" | "delete_user" | "restore_user" | "revoke_sessions" | "send_password_link" => {
             subject = Some(user.0);
             let r = b.call(&format!("/api/{op}"), &[("user_id", &uid)]).await;
             (format!("{op} {}", user.1), r.status)
@@ -436,6 +436,24 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
         let line = format!("#{i} {} {} -> {}", actor.name, s.text, status.as_u16());
         trace.push(line.clone());
 
+        if s.op == "send_password_link" && ok {
+            // The model reads the person's mail (as whoever holds their
+            // mailbox, perhaps moved there by an earlier step) and uses the
+            // link: the person's password is now one the model knows.
+            let body: String = sqlx::query_scalar("SELECT body_text FROM mail_outbox WHERE user_id = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC LIMIT 1")
+                .bind(s.subject)
+                .fetch_one(&mut su)
+                .await
+                .unwrap();
+            let link = body.split("link=").nth(1).and_then(|l| l.split_whitespace().next()).unwrap_or_default().to_string();
+            let chosen = format!("chosen-by-link-{counter}");
+            let r = actor.browser.another_browser().call("/api/use_password_link", &[("link", &link), ("new_password", &chosen), ("confirm_password", &chosen)]).await;
+            assert!(r.status.is_success() || r.status.is_redirection(), "the link sent works: {} {}", r.status, r.body);
+            if let Some(subject) = s.subject {
+                temps.push((subject, chosen));
+            }
+        }
+
         // The passwords the model learnt: actors whose password was reset
         // sign in with the temporary one next time.
         for (id, temp) in &temps {
@@ -574,4 +592,9 @@ async fn random_sequences_of_access_changes_never_give_more_than_the_actor_holds
     println!("model: {runs} runs x {steps} steps, violations 0\n  {}", summary.join("\n  "));
     // Every kind of step was tried, and the grant paths were taken at least once.
     assert!(totals.len() >= 28, "step kinds covered: {}", totals.len());
+    // The ways into someone's account were both taken and refused.
+    for op in ["reset_password", "send_password_link"] {
+        let (done, refused) = totals.get(op).copied().unwrap_or_default();
+        assert!(done > 0 && refused > 0, "{op}: {done} done, {refused} refused");
+    }
 }

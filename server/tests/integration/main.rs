@@ -24,6 +24,7 @@ mod mfa;
 mod migrations;
 mod navigation;
 mod operations;
+mod password_links;
 mod privacy;
 mod recovery;
 mod roles;

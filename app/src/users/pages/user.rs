@@ -26,6 +26,7 @@ pub fn UserPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeSessions>::new();
     let unlock = ServerAction::<UnlockUser>::new();
     let reset_mfa = ServerAction::<ResetMfa>::new();
+    let send_link = ServerAction::<SendPasswordLink>::new();
     let anonymise = ServerAction::<crate::privacy::AnonymiseUser>::new();
     let assign = ServerAction::<AssignRole>::new();
     let unassign = ServerAction::<RevokeRole>::new();
@@ -34,12 +35,12 @@ pub fn UserPage() -> impl IntoView {
     let changes = (
         successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore),
         successes(reset), successes(revoke), successes(assign), successes(unassign), successes(add_team), successes(remove_team),
-        (successes(unlock), successes(reset_mfa), successes(anonymise)),
+        (successes(unlock), successes(reset_mfa), successes(anonymise), successes(send_link)),
     );
     let user = Resource::new(
         move || {
             let c = changes;
-            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get() + c.11.2.get())
+            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get() + c.11.2.get() + c.11.3.get())
         },
         move |(id, _)| crate::pages::gated(me, authz::View::Users, async move {
             match id {
@@ -59,7 +60,7 @@ pub fn UserPage() -> impl IntoView {
                         Ok(u) => {
                             let uid = u.id;
                             let status = u.shown_status();
-                            let account = AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset };
+                            let account = AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset, send_link };
                             view! {
                                 <Title text=u.display_name.clone() />
                                 <PageHeader title=u.display_name.clone() purpose=u.email.clone()>
@@ -100,6 +101,7 @@ struct AccountActions {
     delete: ServerAction<DeleteUser>,
     restore: ServerAction<RestoreUser>,
     reset: ServerAction<ResetPassword>,
+    send_link: ServerAction<SendPasswordLink>,
 }
 
 /// The name and email, saved with the version read (a newer save wins a 409).
@@ -212,7 +214,7 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
     let uid = u.id;
-    let AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset } = a;
+    let AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset, send_link } = a;
     use crate::status::UserStatus;
     let (active, suspended) = (!u.deleted && u.status == UserStatus::Active, !u.deleted && u.status == UserStatus::Suspended);
     let anonymised = u.email.ends_with("@anonymised.invalid");
@@ -250,8 +252,15 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
                 {outcome(delete, "User deleted.")}
                 {outcome(restore, "User restored.")}
                 {outcome(reset, "")}
+                {outcome(send_link, "A link to choose a password was sent to this person's address. It works once, for a day.")}
                 {move || reset.value().get().and_then(|r| r.ok()).map(|p| view! { <OneTimePassword password=p whom="this user" /> })}
                 <div class="flex flex-wrap gap-2">
+                    {(may(Perm::UserResetPassword) && active).then(|| view! {
+                        <ActionForm action=send_link>
+                            <input type="hidden" name="user_id" value=uid.to_string() />
+                            <button type="submit" class=BUTTON_SECONDARY data-testid="send-reset-link" title="Mail the person a link to choose a password themselves: nobody else learns it">"Send a reset link"</button>
+                        </ActionForm>
+                    })}
                     {(may(Perm::UserResetPassword) && !u.deleted).then(|| view! {
                         <Confirm label="Reset password" question="Make a new temporary password and sign this user out everywhere?">
                             <ActionForm action=reset>

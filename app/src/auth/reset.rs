@@ -1,0 +1,287 @@
+//! Links that let a person choose a password: asked for on the sign-in page
+//! ("Forgot your password?"), or sent from the person's page by someone who
+//! may reset it ("Send a reset link"), so that nobody but the person ever
+//! learns it. Like the sign-in, asking and using a link need no session:
+//! this file opens its own transactions (it is part of the gate).
+//!
+//! A link is `/login/reset?link=<tenant id>.<secret>`: 32 random bytes,
+//! of which only the SHA-256 is stored. It works once and until it expires
+//! (an hour when asked for, a day when sent); setting a password by any way
+//! ends every other link of the person. Using one ends every session and
+//! API key of the person and tells them by mail; a second factor is still
+//! asked for at the next sign-in.
+
+use crate::audit::record::{record, Event, RequestMeta};
+use crate::db::scope_to_tenant;
+use crate::error::{AppError, FieldError};
+use crate::ids::{TenantId, UserId};
+use crate::status::{TenantStatus, UserStatus};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// How long a link asked for on the sign-in page works, in hours.
+pub const ASKED_HOURS: i32 = 1;
+/// How long a link sent by an administrator or support works, in hours.
+pub const SENT_HOURS: i32 = 24;
+/// At most this many links are sent to one person in an hour…
+const PER_PERSON_PER_HOUR: i64 = 3;
+/// …and asked for from one address in one organisation.
+const PER_ADDRESS_PER_HOUR: i64 = 10;
+
+const BROKEN: &str = "This link does not work: it was used already, it expired, or a newer one was sent. Ask for a new one with \"Forgot your password?\" on the sign-in page.";
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Writes a link for `person` and queues the mail that carries it, in the
+/// caller's transaction (scoped to `tenant_id`). `sent_by` names who sent
+/// it (their display name for the message), or none when the person asked.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue(
+    conn: &mut PgConnection,
+    meta: &RequestMeta,
+    tenant_id: TenantId,
+    person: UserId,
+    sent_by: Option<(UserId, &str)>,
+    base: &str,
+) -> Result<(), AppError> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let Some(to) = crate::outbox::recipient(conn, tenant_id, person).await? else { return Err(AppError::NotFound) };
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hours = if sent_by.is_some() { SENT_HOURS } else { ASKED_HOURS };
+    sqlx::query!(
+        "INSERT INTO password_links (tenant_id, user_id, secret_hash, sent_by, requested_from, expires_at)
+         VALUES ($1, $2, $3, $4, $5::text::inet, now() + make_interval(hours => $6))",
+        tenant_id.0,
+        person.0,
+        digest(&secret),
+        sent_by.map(|(id, _)| id.0),
+        meta.ip.map(|ip| ip.to_string()),
+        hours
+    )
+    .execute(&mut *conn)
+    .await?;
+    let url = format!("{base}/login/reset?link={}.{secret}", tenant_id.0.simple());
+    let (subject, paragraphs) = match sent_by {
+        None => (
+            "Choose a new password",
+            vec![
+                format!("{}, someone (we hope you) asked to choose a new password for your account at {}.", to.name, to.organisation),
+                "The link below works once, for an hour. If you did not ask, ignore this message: your password stays as it is.".to_string(),
+            ],
+        ),
+        Some((_, sender)) => (
+            "A link to choose your password",
+            vec![
+                format!("{}, {sender} sent you a link to choose a new password for your account at {}.", to.name, to.organisation),
+                "The link below works once, for a day. Your current password keeps working until you use it.".to_string(),
+            ],
+        ),
+    };
+    let letter = to.letter(subject, paragraphs, crate::outbox::facts(meta), Some(("Choose a new password".into(), url)));
+    crate::outbox::queue(conn, to.outgoing(tenant_id, person, "user.password_link", None, letter)).await?;
+    Ok(())
+}
+
+/// "Forgot your password?": sends a link to the account of `email` in the
+/// organisation `tenant`, when there is one that is active and has not had
+/// too many links this hour. The answer is the same in every case
+/// (`auth::ASKED_ANSWER`); what happened is recorded in the organisation's log.
+pub async fn request(pool: &PgPool, meta: &RequestMeta, base: &str, tenant: &str, email: &str) -> Result<(), AppError> {
+    let (tenant, email) = (tenant.trim().to_lowercase(), email.trim());
+    let mut errors = Vec::new();
+    if tenant.is_empty() {
+        errors.push(FieldError { field: "tenant".into(), message: "Enter your organisation's short name.".into() });
+    }
+    if !email.contains('@') || email.len() > 254 {
+        errors.push(FieldError { field: "email".into(), message: "Enter the email address you sign in with.".into() });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id!: TenantId", tenant_status AS "tenant_status!: TenantStatus", user_id AS "user_id: UserId", user_status AS "user_status: UserStatus"
+             FROM steward_sign_in_lookup($1, $2)"#,
+        tenant,
+        email
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(found) = found else {
+        // No such organisation: nobody to tell, nothing to record.
+        tx.commit().await?;
+        return Ok(());
+    };
+    scope_to_tenant(&mut tx, found.tenant_id).await?;
+    let refused = |reason: &str| Event {
+        tenant_id: found.tenant_id,
+        actor_user_id: None,
+        actor_tenant_id: None,
+        action: "auth.password_link_refused",
+        entity_type: found.user_id.map(|_| "user"),
+        entity_id: found.user_id.map(|u| u.to_string()),
+        before: None,
+        after: Some(serde_json::json!({ "email": email, "reason": reason })),
+    };
+    let person = match found.user_id {
+        None => {
+            record(&mut tx, meta, refused("unknown account")).await?;
+            return Ok(tx.commit().await?);
+        }
+        Some(_) if found.tenant_status != TenantStatus::Active || found.user_status != Some(UserStatus::Active) => {
+            record(&mut tx, meta, refused("account or organisation not active")).await?;
+            return Ok(tx.commit().await?);
+        }
+        Some(person) => person,
+    };
+    // The limits: per person, and per address within the organisation.
+    let recent = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE user_id = $2) AS "person!", count(*) FILTER (WHERE requested_from = $3::text::inet) AS "address!"
+             FROM password_links WHERE tenant_id = $1 AND created_at > now() - interval '1 hour' AND sent_by IS NULL"#,
+        found.tenant_id.0,
+        person.0,
+        meta.ip.map(|ip| ip.to_string())
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if recent.person >= PER_PERSON_PER_HOUR || recent.address >= PER_ADDRESS_PER_HOUR {
+        record(&mut tx, meta, refused("too many links asked for in an hour")).await?;
+        return Ok(tx.commit().await?);
+    }
+    issue(&mut tx, meta, found.tenant_id, person, None, base).await?;
+    let event = Event {
+        tenant_id: found.tenant_id,
+        actor_user_id: None,
+        actor_tenant_id: None,
+        action: "auth.password_link_requested",
+        entity_type: Some("user"),
+        entity_id: Some(person.to_string()),
+        before: None,
+        after: Some(serde_json::json!({ "expires_in_hours": ASKED_HOURS })),
+    };
+    record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The link's organisation and secret, or the message for a broken one.
+fn parse(link: &str) -> Result<(TenantId, &str), AppError> {
+    let broken = || AppError::invalid("link", BROKEN);
+    let (tenant, secret) = link.trim().split_once('.').ok_or_else(broken)?;
+    let tenant = Uuid::try_parse(tenant).map_err(|_| broken())?;
+    if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(broken());
+    }
+    Ok((TenantId(tenant), secret))
+}
+
+/// Whether a link works now (for the page that shows its form).
+pub async fn check(pool: &PgPool, link: &str) -> Result<(), AppError> {
+    let (tenant_id, secret) = parse(link)?;
+    let mut tx = pool.begin().await?;
+    scope_to_tenant(&mut tx, tenant_id).await?;
+    let live = live_link(&mut tx, tenant_id, secret).await?;
+    tx.commit().await?;
+    live.map(|_| ()).ok_or_else(|| AppError::invalid("link", BROKEN))
+}
+
+async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -> Result<Option<(Uuid, UserId, String)>, AppError> {
+    Ok(sqlx::query!(
+        r#"SELECT l.id, l.user_id AS "user_id: UserId", u.email
+             FROM password_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
+             JOIN tenants t ON t.id = l.tenant_id
+            WHERE l.tenant_id = $1 AND l.secret_hash = $2 AND l.used_at IS NULL AND l.expires_at > now()
+              AND u.deleted_at IS NULL AND u.status = 'active' AND t.status = 'active' AND t.deleted_at IS NULL"#,
+        tenant_id.0,
+        digest(secret)
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| (r.id, r.user_id, r.email)))
+}
+
+/// Sets the password a link was sent for: once, while the link lives.
+/// Ends every session, API key and other link of the person, and tells
+/// them (the `user.password_set_by_link` notice).
+pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, confirm: &str) -> Result<(), AppError> {
+    let (tenant_id, secret) = parse(link)?;
+    let mut tx = pool.begin().await?;
+    scope_to_tenant(&mut tx, tenant_id).await?;
+    let found = live_link(&mut tx, tenant_id, secret).await?;
+    tx.commit().await?;
+    let (_, _, email) = found.ok_or_else(|| AppError::invalid("link", BROKEN))?;
+    let mut errors = Vec::new();
+    if let Some(problem) = super::password::problem(new, &email) {
+        errors.push(FieldError { field: "new_password".into(), message: problem.into() });
+    }
+    if confirm != new {
+        errors.push(FieldError { field: "confirm_password".into(), message: "This does not match the new password.".into() });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    // argon2 runs with no transaction open.
+    let hash = super::password::hash(new.to_string()).await?;
+    let mut tx = pool.begin().await?;
+    scope_to_tenant(&mut tx, tenant_id).await?;
+    // Two uses at once: the second update waits for the first and then
+    // finds the link used.
+    let Some((link_id, person, _)) = live_link(&mut tx, tenant_id, secret).await? else { return Err(AppError::invalid("link", BROKEN)) };
+    let taken = sqlx::query!("UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND id = $2 AND used_at IS NULL", tenant_id.0, link_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if taken != 1 {
+        return Err(AppError::invalid("link", BROKEN));
+    }
+    sqlx::query!(
+        "UPDATE users SET password_hash = $3, must_change_password = false, password_changed_at = now(), version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2",
+        tenant_id.0,
+        person.0,
+        &hash.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    end_links(&mut tx, tenant_id, person).await?;
+    let ended = super::credentials::end_sessions(&mut tx, tenant_id, Some(person), None).await?;
+    let keys = super::credentials::revoke_api_keys_of(&mut tx, tenant_id, person).await?;
+    let event = Event::by_user(
+        tenant_id,
+        person,
+        "user.password_set_by_link",
+        Some(serde_json::json!({ "sessions_ended": ended, "api_keys_revoked": keys })),
+    );
+    record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every live link of a person (a password was set).
+pub async fn end_links(conn: &mut PgConnection, tenant_id: TenantId, person: UserId) -> Result<u64, AppError> {
+    Ok(sqlx::query!("UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL", tenant_id.0, person.0)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_is_an_organisation_and_a_secret_of_64_hex_digits() {
+        let tenant = Uuid::now_v7();
+        let secret = "ab".repeat(32);
+        let (t, s) = parse(&format!("{}.{secret}", tenant.simple())).unwrap();
+        assert_eq!((t.0, s), (tenant, secret.as_str()));
+        for broken in ["", "x", &format!("{}.", tenant.simple()), &format!("nope.{secret}"), &format!("{}.{}", tenant.simple(), "zz".repeat(32))] {
+            assert!(parse(broken).unwrap_err().field("link").is_some(), "{broken}");
+        }
+    }
+}
