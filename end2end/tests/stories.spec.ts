@@ -257,7 +257,7 @@ test('a forgotten password is recovered with the link from the mail, once, and t
   expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
 });
 
-test('an owner sends a reset link from a person's page, and only the person's mail holds it', async ({ browser }) => {
+test("an owner sends a reset link from a person's page, and only the person's mail holds it", async ({ browser }) => {
   const olivia = await newPage(browser);
   const errors = watchForPageErrors(olivia);
   await signIn(olivia, 'acme', 'olivia@acme.test');

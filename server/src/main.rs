@@ -267,7 +267,13 @@ async fn mail(database: &Database, command: steward::cli::MailCommand) -> Result
         }),
     };
     pool.close().await;
-    result.map_err(|e| e.to_string().into())
+    result.map_err(|e| match e {
+        // Said of the option, as the screen says it beside the field.
+        app::error::AppError::Validation(problems) => {
+            problems.iter().map(|p| format!("--{}: {}", p.field, p.message)).collect::<Vec<_>>().join(" ").into()
+        }
+        e => e.to_string().into(),
+    })
 }
 
 async fn create_admin(database: &Database, args: steward::cli::CreateAdminArgs) -> Result<(), Error> {

@@ -14,12 +14,12 @@ fn help_explains_every_setting() {
     let out = steward().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "audit-retention", "gen-data", "backup", "restore", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
+    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "audit-retention", "gen-data", "backup", "restore", "mail", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
         assert!(text.contains(word), "--help mentions {word}:\n{text}");
     }
     let out = steward().args(["serve", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES"] {
+    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES", "STEWARD_SMTP_URL", "STEWARD_MAIL_FROM", "STEWARD_MAIL_KEEP_DAYS"] {
         assert!(text.contains(word), "serve --help mentions {word}:\n{text}");
     }
 }

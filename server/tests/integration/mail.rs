@@ -361,3 +361,32 @@ async fn without_smtp_the_outbox_is_the_delivery_and_platform_administrators_rea
     assert_eq!(olivia.call("/api/list_sent_mail", &[("query[status]", "")]).await.status, axum::http::StatusCode::FORBIDDEN);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn steward_mail_list_and_show_print_the_outbox() {
+    let db = TestDb::new().await;
+    let olivia = sign_in_as(&db, "acme", "olivia@acme.test").await;
+    let mark = db.user_id("mark@acme.test").await.to_string();
+    assert!(olivia.call("/api/suspend_user", &[("user_id", &mark)]).await.status.is_success());
+    let steward = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(args)
+            .env("DATABASE_URL", db.url("steward_app"))
+            .env("DATABASE_MIGRATION_URL", db.url("steward_owner"))
+            .output()
+            .unwrap()
+    };
+    let out = steward(&["mail", "list", "--tenant", "acme"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = text.lines().find(|l| l.contains("mark@acme.test")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("queued") && line.contains("acme") && line.contains("Your account was suspended"), "{line}");
+    let id = line.split_whitespace().last().unwrap();
+
+    let out = steward(&["mail", "show", id]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("To:       Mark Member <mark@acme.test>") && text.contains("Mark Member, your account was suspended"), "{text}");
+    let out = steward(&["mail", "list", "--status", "bounced"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Choose queued, sent or failed."));
+}
