@@ -22,11 +22,16 @@ CREATE TABLE mail_outbox (
     subject         text        NOT NULL,
     body_text       text        NOT NULL,
     body_html       text        NOT NULL,
+    -- A link the message carries (to choose a password): the bodies hold a
+    -- placeholder, so that the Sent mail screen never shows a live link to
+    -- anyone but the server's operator. Cleared once sent over SMTP.
+    link            text,
     status          text        NOT NULL DEFAULT 'queued',
     attempts        integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    -- a worker that claimed the message owns it until then
+    -- a worker that claimed the message owns it until then, by this claim
     leased_until    timestamptz,
+    claim           uuid,
     last_error      text,
     delivered_via   text,
     created_at      timestamptz NOT NULL DEFAULT now(),
@@ -46,16 +51,22 @@ CREATE INDEX mail_outbox_tenant_recent_idx ON mail_outbox (tenant_id, created_at
 
 ALTER TABLE mail_outbox ENABLE ROW LEVEL SECURITY;
 ALTER TABLE mail_outbox FORCE ROW LEVEL SECURITY;
-CREATE POLICY mail_outbox_isolation ON mail_outbox
-    USING (tenant_id = steward_current_tenant())
+-- A tenant's transaction queues and reads its own messages, and changes
+-- none; the platform scope reads every message and changes only how its
+-- sending went (column grants), never whom it is to or what it says.
+CREATE POLICY mail_outbox_isolation ON mail_outbox FOR SELECT
+    USING (tenant_id = steward_current_tenant());
+CREATE POLICY mail_outbox_queue ON mail_outbox FOR INSERT
     WITH CHECK (tenant_id = steward_current_tenant());
 CREATE POLICY mail_outbox_platform_read ON mail_outbox FOR SELECT
     USING (steward_current_tenant() = (SELECT tenant_id FROM steward_platform_tenant()));
 CREATE POLICY mail_outbox_platform_send ON mail_outbox FOR UPDATE
-    USING (steward_current_tenant() = (SELECT tenant_id FROM steward_platform_tenant()));
+    USING (steward_current_tenant() = (SELECT tenant_id FROM steward_platform_tenant()))
+    WITH CHECK (steward_current_tenant() = (SELECT tenant_id FROM steward_platform_tenant()));
 CREATE POLICY mail_outbox_platform_prune ON mail_outbox FOR DELETE
     USING (steward_current_tenant() = (SELECT tenant_id FROM steward_platform_tenant()));
-GRANT SELECT, INSERT, UPDATE, DELETE ON mail_outbox TO steward_app;
+GRANT SELECT, INSERT, DELETE ON mail_outbox TO steward_app;
+GRANT UPDATE (status, attempts, next_attempt_at, leased_until, claim, last_error, delivered_via, sent_at, link) ON mail_outbox TO steward_app;
 
 -- The screen: a view of the platform module, in the Platform menu, granted
 -- to platform administrators (new platform tenants get it from the

@@ -42,6 +42,11 @@ pub struct AppState {
     /// The address people reach Steward at (STEWARD_PUBLIC_URL), for links
     /// in mail.
     pub public_url: Option<Arc<str>>,
+    /// The server listens on a loopback address (so answers loopback hosts only).
+    pub links_from_loopback_host: bool,
+    /// The Sent mail screen shows the links messages carry (a private first
+    /// start without SMTP, where the screen is the only mailbox).
+    pub mail_links_on_screen: bool,
 }
 
 /// What the server gives [`AppState::new`]; the caches start empty.
@@ -55,6 +60,8 @@ pub struct StateConfig {
     pub master_key: crate::auth::mfa::MasterKey,
     pub acting_minutes: u32,
     pub public_url: Option<String>,
+    pub links_from_loopback_host: bool,
+    pub mail_links_on_screen: bool,
 }
 
 impl AppState {
@@ -73,20 +80,23 @@ impl AppState {
             master_key: config.master_key,
             acting_minutes: config.acting_minutes,
             public_url: config.public_url.map(|u| Arc::from(u.trim_end_matches('/'))),
+            links_from_loopback_host: config.links_from_loopback_host,
+            mail_links_on_screen: config.mail_links_on_screen,
         }
     }
 
-    /// Where links in mail point: STEWARD_PUBLIC_URL; without it, the
-    /// request's own host when that is a loopback name (which is all the
-    /// server answers on a loopback address). Otherwise none: a link built
-    /// from a Host header others control would send people to them.
+    /// Where links in mail point: STEWARD_PUBLIC_URL; without it, on a
+    /// server listening on a loopback address, the request's own host when
+    /// that is a loopback name (all such a server answers). Otherwise none:
+    /// a link built from a Host header others control would send people to
+    /// them.
     pub fn link_base(&self, parts: Option<&Parts>) -> Result<String, AppError> {
         if let Some(url) = &self.public_url {
             return Ok(url.to_string());
         }
         let host = parts.and_then(|p| p.headers.get(header::HOST)).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let name = host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(name, _)| name);
-        if matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+        if self.links_from_loopback_host && matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
             return Ok(format!("http://{host}"));
         }
         Err(AppError::Refused(

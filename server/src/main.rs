@@ -112,6 +112,8 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         );
     }
 
+    let transport = steward::ops::mail::Transport::new(args.smtp_url.as_deref(), args.mail_from.as_deref())?;
+    tracing::info!("{}", transport.describe());
     let config = web::WebConfig {
         site_root: args.site_root.display().to_string(),
         site_addr: args.addr,
@@ -128,9 +130,8 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         compression_level: args.compression_level,
         read_pool,
         master_key: master_key(args.master_key.as_deref(), data_dir)?,
+        mail_links_on_screen: private && matches!(transport, steward::ops::mail::Transport::Outbox),
     };
-    let transport = steward::ops::mail::Transport::new(args.smtp_url.as_deref(), args.mail_from.as_deref())?;
-    tracing::info!("{}", transport.describe());
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
     let mailer = tokio::spawn(steward::ops::mail::run(
         pool.clone(),
@@ -153,7 +154,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         .await?;
     println!("Steward is stopping.");
     // The mail worker finishes the message it is sending (an SMTP attempt
-    // times out after 30 s) and hands back the rest of its batch.
+    // gives up after 30 s) and hands back the rest of its batch.
     let _ = stop_mail.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(35), mailer).await.is_err() {
         tracing::warn!("the mail worker did not stop in time; its claims are taken up again when their lease ends");

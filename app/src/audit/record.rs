@@ -60,6 +60,7 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
         _ => event.actor_user_id,
     };
     let (tenant_id, action) = (event.tenant_id, event.action);
+    let by_themselves = concerned.is_some() && event.actor_user_id == concerned && event.actor_tenant_id.is_none();
     let mut changes = serde_json::Map::new();
     if let Some(before) = event.before {
         changes.insert("before".into(), super::redact(before));
@@ -87,7 +88,7 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
     .fetch_one(&mut *conn)
     .await?;
     if let Some(person) = concerned {
-        crate::outbox::notify(conn, meta, id, tenant_id, action, person).await?;
+        crate::outbox::notify(conn, meta.ip, id, tenant_id, action, person, by_themselves).await?;
     }
     Ok(id)
 }

@@ -82,8 +82,12 @@ pub async fn issue(
             ],
         ),
     };
-    let letter = to.letter(subject, paragraphs, crate::outbox::facts(meta), Some(("Choose a new password".into(), url)));
-    crate::outbox::queue(conn, to.outgoing(tenant_id, person, "user.password_link", None, letter)).await?;
+    // The sender's address is not the person's to be given.
+    let facts = crate::outbox::facts(meta.ip.filter(|_| sent_by.is_none()));
+    let letter = to.letter(subject, paragraphs, facts, Some(("Choose a new password".into(), crate::outbox::LINK_PLACEHOLDER.into())));
+    let mut message = to.outgoing(tenant_id, person, "user.password_link", None, letter);
+    message.link = Some(&url);
+    crate::outbox::queue(conn, message).await?;
     Ok(())
 }
 
@@ -139,9 +143,15 @@ pub async fn request(pool: &PgPool, meta: &RequestMeta, base: &str, tenant: &str
         }
         Some(person) => person,
     };
-    // The limits: per person, and per address within the organisation.
+    // The limits: per person, and per address (an IPv6 /64, as one network
+    // holds them) within the organisation. Requests for one person wait
+    // for each other here, so that a burst cannot all count the same past.
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('steward.password_link:' || $1::uuid::text, 0))", person.0)
+        .fetch_one(&mut *tx)
+        .await?;
     let recent = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE user_id = $2) AS "person!", count(*) FILTER (WHERE requested_from = $3::text::inet) AS "address!"
+        r#"SELECT count(*) FILTER (WHERE user_id = $2) AS "person!",
+                  count(*) FILTER (WHERE requested_from <<= set_masklen($3::text::inet, CASE WHEN family($3::text::inet) = 6 THEN 64 ELSE 32 END)) AS "address!"
              FROM password_links WHERE tenant_id = $1 AND created_at > now() - interval '1 hour' AND sent_by IS NULL"#,
         found.tenant_id.0,
         person.0,
@@ -278,7 +288,8 @@ mod tests {
     fn a_link_is_an_organisation_and_a_secret_of_64_hex_digits() {
         let tenant = Uuid::now_v7();
         let secret = "ab".repeat(32);
-        let (t, s) = parse(&format!("{}.{secret}", tenant.simple())).unwrap();
+        let link = format!("{}.{secret}", tenant.simple());
+        let (t, s) = parse(&link).unwrap();
         assert_eq!((t.0, s), (tenant, secret.as_str()));
         for broken in ["", "x", &format!("{}.", tenant.simple()), &format!("nope.{secret}"), &format!("{}.{}", tenant.simple(), "zz".repeat(32))] {
             assert!(parse(broken).unwrap_err().field("link").is_some(), "{broken}");

@@ -25,26 +25,29 @@ const PAGE: usize = 50;
 /// One page of the mail queue, newest first. Platform administrators only.
 pub async fn list(q: MailQuery) -> Result<MailList, AppError> {
     let mut actor = require_platform(Perm::SystemAdmin).await?;
-    page(actor.conn(), &q, PAGE).await
+    let reveal = crate::ssr::app_state()?.mail_links_on_screen;
+    page(actor.conn(), &q, PAGE, reveal).await
 }
 
 /// The newest messages, for `steward mail list`: the same list as the
 /// screen's, read in the platform scope.
 pub async fn recent(system: &System, q: &MailQuery, limit: usize) -> Result<MailList, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(MailList { rows: Vec::new(), next: None }) };
-    let list = page(&mut tx, q, limit).await?;
+    let list = page(&mut tx, q, limit, false).await?;
     tx.commit().await?;
     Ok(list)
 }
 
-/// One message by its id (`steward mail show`).
+/// One message by its id (`steward mail show`), its link put in: the
+/// command is run by the server's operator, who holds its database.
 pub async fn one(system: &System, id: Uuid) -> Result<Option<(MailRow, String)>, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(None) };
-    let html: Option<String> = sqlx::query_scalar!("SELECT body_html FROM mail_outbox WHERE id = $1", id).fetch_optional(&mut *tx).await?;
-    let Some(html) = html else { return Ok(None) };
+    let found = sqlx::query!("SELECT body_html, link FROM mail_outbox WHERE id = $1", id).fetch_optional(&mut *tx).await?;
+    let Some(found) = found else { return Ok(None) };
+    let html = crate::outbox::shown_body(&found.body_html, found.link.as_deref(), true);
     let mut b = select();
     b.push(" AND m.id = ").push_bind(id);
-    let row = rows(&mut tx, b).await?.pop().map(|(row, _)| row);
+    let row = rows(&mut tx, b, true).await?.pop().map(|(row, _)| row);
     tx.commit().await?;
     Ok(row.map(|r| (r, html)))
 }
@@ -52,12 +55,13 @@ pub async fn one(system: &System, id: Uuid) -> Result<Option<(MailRow, String)>,
 fn select() -> QueryBuilder<'static, sqlx::Postgres> {
     QueryBuilder::new(
         "SELECT m.created_at, m.id, t.slug, m.kind, m.to_address, m.to_name, m.subject, m.body_text, m.status,
-                m.delivered_via, m.sent_at, m.attempts, m.next_attempt_at, m.last_error
+                m.delivered_via, m.sent_at, m.attempts, m.next_attempt_at, m.last_error, m.link
            FROM mail_outbox m LEFT JOIN steward_tenant_slugs() t ON t.id = m.tenant_id WHERE true",
     )
 }
 
-async fn page(conn: &mut PgConnection, q: &MailQuery, limit: usize) -> Result<MailList, AppError> {
+/// A page of the list; `reveal` puts the messages' links in.
+async fn page(conn: &mut PgConnection, q: &MailQuery, limit: usize, reveal: bool) -> Result<MailList, AppError> {
     let mut b = select();
     if let Some(status) = status_filter(&q.status).map_err(|m| AppError::invalid("status", &m))? {
         b.push(" AND m.status = ").push_bind(status);
@@ -72,7 +76,7 @@ async fn page(conn: &mut PgConnection, q: &MailQuery, limit: usize) -> Result<Ma
     }
     keyset::push_after(&mut b, "m.created_at", "m.id", &q.after)?;
     b.push(format!(" ORDER BY m.created_at DESC, m.id DESC LIMIT {}", limit + 1));
-    let mut rows = rows(conn, b).await?;
+    let mut rows = rows(conn, b, reveal).await?;
     let next = (rows.len() > limit).then(|| {
         rows.truncate(limit);
         rows.last().map(|(_, cursor)| cursor.clone()).unwrap_or_default()
@@ -81,7 +85,7 @@ async fn page(conn: &mut PgConnection, q: &MailQuery, limit: usize) -> Result<Ma
 }
 
 /// The rows a query reads, each with its cursor (its time and id).
-async fn rows(conn: &mut PgConnection, mut b: QueryBuilder<'_, sqlx::Postgres>) -> Result<Vec<(MailRow, String)>, AppError> {
+async fn rows(conn: &mut PgConnection, mut b: QueryBuilder<'_, sqlx::Postgres>, reveal: bool) -> Result<Vec<(MailRow, String)>, AppError> {
     type Raw = (
         DateTime<Utc>,
         Uuid,
@@ -97,12 +101,13 @@ async fn rows(conn: &mut PgConnection, mut b: QueryBuilder<'_, sqlx::Postgres>) 
         i32,
         DateTime<Utc>,
         Option<String>,
+        Option<String>,
     );
     let raw: Vec<Raw> = b.build_query_as().fetch_all(conn).await?;
     let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     Ok(raw
         .into_iter()
-        .map(|(at, id, tenant, kind, to_address, to_name, subject, body_text, status, via, sent_at, attempts, next, error)| {
+        .map(|(at, id, tenant, kind, to_address, to_name, subject, body_text, status, via, sent_at, attempts, next, error, link)| {
             let row = MailRow {
                 id: id.to_string(),
                 queued_at: time(at),
@@ -111,7 +116,7 @@ async fn rows(conn: &mut PgConnection, mut b: QueryBuilder<'_, sqlx::Postgres>) 
                 to_address,
                 to_name,
                 subject,
-                body_text,
+                body_text: crate::outbox::shown_body(&body_text, link.as_deref(), reveal),
                 next_attempt_at: if status == "queued" { time(next) } else { String::new() },
                 status,
                 via: via.unwrap_or_default(),
@@ -134,8 +139,13 @@ pub struct Due {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
+    /// The link to put in for [`crate::outbox::LINK_PLACEHOLDER`].
+    pub link: Option<String>,
     /// This attempt's number, from 1.
     pub attempt: i32,
+    /// The claim: settling and handing back change the message only while
+    /// this claim holds it (not after its lease ended and another took it).
+    pub claim: Uuid,
 }
 
 /// Where a sent message went.
@@ -185,16 +195,18 @@ impl Backoff {
 pub async fn claim(system: &System, lease: Duration, limit: i64) -> Result<Vec<Due>, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(Vec::new()) };
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let this_claim = Uuid::now_v7();
     let due = sqlx::query!(
         r#"UPDATE mail_outbox m
-              SET leased_until = now() + make_interval(secs => $1::bigint / 1000.0), attempts = m.attempts + 1
+              SET leased_until = now() + make_interval(secs => $1::bigint / 1000.0), attempts = m.attempts + 1, claim = $3
              FROM (SELECT tenant_id, id FROM mail_outbox
                     WHERE status = 'queued' AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())
                     ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) d
             WHERE m.tenant_id = d.tenant_id AND m.id = d.id
-        RETURNING m.tenant_id AS "tenant_id: TenantId", m.id, m.to_address, m.to_name, m.subject, m.body_text, m.body_html, m.attempts"#,
+        RETURNING m.tenant_id AS "tenant_id: TenantId", m.id, m.to_address, m.to_name, m.subject, m.body_text, m.body_html, m.link, m.attempts"#,
         lease_ms,
-        limit
+        limit,
+        this_claim
     )
     .map(|r| Due {
         tenant_id: r.tenant_id,
@@ -204,7 +216,9 @@ pub async fn claim(system: &System, lease: Duration, limit: i64) -> Result<Vec<D
         subject: r.subject,
         body_text: r.body_text,
         body_html: r.body_html,
+        link: r.link,
         attempt: r.attempts,
+        claim: this_claim,
     })
     .fetch_all(&mut *tx)
     .await?;
@@ -223,11 +237,13 @@ pub async fn settle(system: &System, due: &Due, outcome: &Outcome, backoff: &Bac
                 Via::Outbox => "outbox",
             };
             sqlx::query!(
-                "UPDATE mail_outbox SET status = 'sent', sent_at = now(), delivered_via = $3, leased_until = NULL, last_error = NULL
-                  WHERE tenant_id = $1 AND id = $2 AND status = 'queued'",
+                "UPDATE mail_outbox SET status = 'sent', sent_at = now(), delivered_via = $3, leased_until = NULL, last_error = NULL,
+                        link = CASE WHEN $3 = 'smtp' THEN NULL ELSE link END
+                  WHERE tenant_id = $1 AND id = $2 AND status = 'queued' AND claim = $4",
                 due.tenant_id.0,
                 due.id,
-                via
+                via,
+                due.claim
             )
             .execute(&mut *tx)
             .await?;
@@ -240,13 +256,15 @@ pub async fn settle(system: &System, due: &Due, outcome: &Outcome, backoff: &Bac
                 "UPDATE mail_outbox
                     SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END,
                         next_attempt_at = now() + make_interval(secs => $4::bigint / 1000.0),
-                        leased_until = NULL, last_error = $5
-                  WHERE tenant_id = $1 AND id = $2 AND status = 'queued'",
+                        leased_until = NULL, last_error = $5,
+                        link = CASE WHEN $3 THEN NULL ELSE link END
+                  WHERE tenant_id = $1 AND id = $2 AND status = 'queued' AND claim = $6",
                 due.tenant_id.0,
                 due.id,
                 give_up,
                 pause_ms,
-                error
+                error,
+                due.claim
             )
             .execute(&mut *tx)
             .await?;
@@ -261,12 +279,14 @@ pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(()) };
     let tenants: Vec<Uuid> = claimed.iter().map(|d| d.tenant_id.0).collect();
     let ids: Vec<Uuid> = claimed.iter().map(|d| d.id).collect();
+    let claims: Vec<Uuid> = claimed.iter().map(|d| d.claim).collect();
     sqlx::query!(
         "UPDATE mail_outbox m SET leased_until = NULL, attempts = m.attempts - 1
-           FROM unnest($1::uuid[], $2::uuid[]) AS c(tenant_id, id)
-          WHERE m.tenant_id = c.tenant_id AND m.id = c.id AND m.status = 'queued'",
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS c(tenant_id, id, claim)
+          WHERE m.tenant_id = c.tenant_id AND m.id = c.id AND m.status = 'queued' AND m.claim = c.claim",
         &tenants,
-        &ids
+        &ids,
+        &claims
     )
     .execute(&mut *tx)
     .await?;
@@ -274,8 +294,8 @@ pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Deletes sent and failed messages older than `keep_days` (their bodies
-/// hold names and addresses); returns how many.
+/// Deletes sent and failed messages queued more than `keep_days` ago
+/// (their bodies hold names and addresses); returns how many.
 pub async fn prune(system: &System, keep_days: u32) -> Result<u64, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(0) };
     let days = i32::try_from(keep_days).unwrap_or(i32::MAX);

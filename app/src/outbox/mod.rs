@@ -7,10 +7,10 @@
 
 pub mod letter;
 
-use crate::audit::record::RequestMeta;
 use crate::error::AppError;
 use crate::ids::{TenantId, UserId};
 use sqlx::PgConnection;
+use std::net::IpAddr;
 use uuid::Uuid;
 
 /// One message to queue.
@@ -23,6 +23,24 @@ pub struct Outgoing<'a> {
     pub to_address: &'a str,
     pub to_name: &'a str,
     pub letter: letter::Letter,
+    /// A link the message carries, written into its bodies as
+    /// [`LINK_PLACEHOLDER`] and kept apart (see [`LINK_PLACEHOLDER`]).
+    pub link: Option<&'a str>,
+}
+
+/// Where a message's link stands in its stored bodies. The link itself is
+/// kept in its own column and put in only when the message is sent, so
+/// that the Sent mail screen shows it to nobody (except on a private
+/// first start, where there is no mailbox to send it to: see
+/// `AppState::mail_links_on_screen`), and it is cleared once sent.
+pub const LINK_PLACEHOLDER: &str = "[[steward:link]]";
+
+/// A body as it may be shown: its link put in, or said to be hidden.
+pub fn shown_body(body: &str, link: Option<&str>, reveal: bool) -> String {
+    match link {
+        Some(link) if reveal => body.replace(LINK_PLACEHOLDER, link),
+        _ => body.replace(LINK_PLACEHOLDER, "[the link is shown only to the person it was sent to]"),
+    }
 }
 
 /// Queues a message in the caller's transaction, which must be scoped to
@@ -30,8 +48,8 @@ pub struct Outgoing<'a> {
 pub async fn queue(conn: &mut PgConnection, message: Outgoing<'_>) -> Result<Uuid, AppError> {
     let (text, html) = (message.letter.text(), message.letter.html());
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO mail_outbox (tenant_id, kind, user_id, event_id, to_address, to_name, subject, body_text, body_html)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"#,
+        r#"INSERT INTO mail_outbox (tenant_id, kind, user_id, event_id, to_address, to_name, subject, body_text, body_html, link)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"#,
         message.tenant_id.0,
         message.kind,
         message.user_id.map(|u| u.0),
@@ -41,6 +59,7 @@ pub async fn queue(conn: &mut PgConnection, message: Outgoing<'_>) -> Result<Uui
         message.letter.subject,
         text,
         html,
+        message.link,
     )
     .fetch_one(conn)
     .await?;
@@ -115,15 +134,19 @@ pub const NOTICE_ACTIONS: &[&str] =
 /// writer, in the event's transaction.
 pub async fn notify(
     conn: &mut PgConnection,
-    meta: &RequestMeta,
+    from: Option<IpAddr>,
     event_id: Uuid,
     tenant_id: TenantId,
     action: &str,
     person: UserId,
+    by_themselves: bool,
 ) -> Result<(), AppError> {
     let Some(notice) = notice(action) else { return Ok(()) };
     let Some(to) = recipient(conn, tenant_id, person).await? else { return Ok(()) };
-    let letter = to.letter(notice.subject, vec![format!("{}, {}", to.name, notice.happened), notice.advice.to_string()], facts(meta), None);
+    // The address it came from helps the person recognise their own doing;
+    // an administrator's address is not theirs to be given.
+    let facts = facts(from.filter(|_| by_themselves));
+    let letter = to.letter(notice.subject, vec![format!("{}, {}", to.name, notice.happened), notice.advice.to_string()], facts, None);
     queue(conn, to.outgoing(tenant_id, person, action, Some(event_id), letter)).await?;
     Ok(())
 }
@@ -157,14 +180,14 @@ impl Recipient {
     }
 
     pub fn outgoing<'a>(&'a self, tenant_id: TenantId, person: UserId, kind: &'a str, event_id: Option<Uuid>, letter: letter::Letter) -> Outgoing<'a> {
-        Outgoing { tenant_id, kind, user_id: Some(person), event_id, to_address: &self.email, to_name: &self.name, letter }
+        Outgoing { tenant_id, kind, user_id: Some(person), event_id, to_address: &self.email, to_name: &self.name, letter, link: None }
     }
 }
 
 /// When, and from which address, for the foot of a message.
-pub fn facts(meta: &RequestMeta) -> Vec<(String, String)> {
+pub fn facts(from: Option<IpAddr>) -> Vec<(String, String)> {
     let mut facts = vec![("When".to_string(), crate::text::when(chrono::Utc::now()))];
-    if let Some(ip) = meta.ip {
+    if let Some(ip) = from {
         facts.push(("From the address".to_string(), ip.to_string()));
     }
     facts

@@ -135,6 +135,8 @@ pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppEr
     let mut after = json!({ "status": status });
     if !reactivate {
         after["sessions_ended"] = json!(end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?);
+        // A link does not come back to life with a reactivation.
+        crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
     }
     actor.audit(action, "user", user_id, Some(json!({ "status": before })), Some(after)).await?;
     actor.commit().await
@@ -159,6 +161,7 @@ pub async fn delete(user_id: UserId) -> Result<(), AppError> {
     .fetch_one(actor.conn())
     .await?;
     let ended = end_sessions(actor.conn(), tenant_id, Some(user_id), None).await?;
+    crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
     actor
         .audit(
             "user.delete",
@@ -545,8 +548,10 @@ pub async fn update_profile(user_id: UserId, version: i32, email: &str, display_
         return Ok(());
     }
     if !before.email.eq_ignore_ascii_case(email) {
-        // The email is what they sign in with.
+        // The email is what they sign in with, and where links go: links
+        // already mailed to the old address end.
         ensure_may_act_on(&mut actor, user_id, "change the email address of").await?;
+        crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
     }
     sqlx::query!("UPDATE users SET email = $3, display_name = $4, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0, email, display_name)
         .execute(actor.conn())

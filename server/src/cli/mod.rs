@@ -212,7 +212,8 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_MAIL_FROM")]
     pub mail_from: Option<String>,
 
-    /// Delete sent and failed mail from the outbox after this many days.
+    /// Delete sent and failed mail from the outbox this many days after it
+    /// was queued.
     #[arg(long, env = "STEWARD_MAIL_KEEP_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub mail_keep_days: u32,

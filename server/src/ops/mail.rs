@@ -34,7 +34,7 @@ impl Transport {
         let from: Mailbox = from.parse().map_err(|e| format!("STEWARD_MAIL_FROM is not an address ({e}): write it as \"Steward <steward@example.com>\"."))?;
         let mailer = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("STEWARD_SMTP_URL cannot be used ({e}): write it as smtps://user:password@host:465 or smtp://host:587?tls=required."))?
-            .timeout(Some(Duration::from_secs(30)))
+            .timeout(Some(SEND_LIMIT))
             .build();
         Ok(Transport::Smtp { mailer, from })
     }
@@ -54,33 +54,54 @@ impl Transport {
             Transport::Smtp { mailer, from } => (mailer, from),
         };
         let to = match due.to_address.parse() {
-            Ok(address) => Mailbox::new((!due.to_name.is_empty()).then(|| due.to_name.clone()), address),
+            // A name is a header's text: no line breaks or other controls.
+            Ok(address) => Mailbox::new(Some(plain(&due.to_name)).filter(|n| !n.is_empty()), address),
             Err(e) => return Outcome::Refused(format!("{} is not an address: {e}", due.to_address)),
+        };
+        // The link goes in only now, on its way to the person.
+        let put_in = |body: &str| match &due.link {
+            Some(link) => body.replace(app::outbox::LINK_PLACEHOLDER, link),
+            None => body.to_string(),
         };
         let domain = from.email.domain().to_string();
         let message = Message::builder()
             .from(from.clone())
             .to(to)
-            .subject(due.subject.clone())
+            .subject(plain(&due.subject))
             // The same id on every attempt: a copy sent twice (a worker that
             // died between the server's acceptance and the settling write)
             // is shown once by mail clients.
             .message_id(Some(format!("<{}@{domain}>", due.id)))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(due.body_text.clone()))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(due.body_html.clone())),
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(put_in(&due.body_text)))
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(put_in(&due.body_html))),
             );
         let message = match message {
             Ok(m) => m,
             Err(e) => return Outcome::Refused(format!("the message cannot be built: {e}")),
         };
-        match mailer.send(message).await {
-            Ok(_) => Outcome::Sent(Via::Smtp),
-            Err(e) if e.is_permanent() => Outcome::Refused(e.to_string()),
-            Err(e) => Outcome::Retry(e.to_string()),
+        // lettre's own timeout covers connecting only: the whole exchange
+        // is bounded here, so a relay that stalls cannot hold the worker.
+        match tokio::time::timeout(SEND_LIMIT, mailer.send(message)).await {
+            Ok(Ok(_)) => Outcome::Sent(Via::Smtp),
+            Ok(Err(e)) if e.is_permanent() => Outcome::Refused(e.to_string()),
+            Ok(Err(e)) => Outcome::Retry(e.to_string()),
+            Err(_) => Outcome::Retry(format!("the SMTP server did not finish within {} s", SEND_LIMIT.as_secs())),
         }
     }
+}
+
+/// The longest one SMTP attempt may take, connecting included.
+pub const SEND_LIMIT: Duration = Duration::from_secs(30);
+/// Messages claimed at once: each claim's lease covers all of them at
+/// their longest, so no other worker takes one while this one may still
+/// send it.
+pub const BATCH: i64 = 4;
+
+/// Text for a header: control characters (line breaks among them) become spaces.
+fn plain(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
 }
 
 /// How the worker runs.
@@ -88,8 +109,9 @@ impl Transport {
 pub struct WorkerConfig {
     pub transport: Transport,
     pub backoff: Backoff,
-    /// How long a claim is held: longer than one SMTP attempt can take
-    /// (its timeout is 30 s), so no other worker takes a message being sent.
+    /// How long a claim is held: longer than a batch's attempts can take
+    /// (`BATCH` × `SEND_LIMIT`), so no other worker takes a message that
+    /// may still be being sent.
     pub lease: Duration,
     /// How often the queue is looked at when it was empty.
     pub poll: Duration,
@@ -99,7 +121,7 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     pub fn new(transport: Transport, keep_days: u32) -> WorkerConfig {
-        WorkerConfig { transport, backoff: Backoff::default(), lease: Duration::from_secs(120), poll: Duration::from_secs(1), keep_days }
+        WorkerConfig { transport, backoff: Backoff::default(), lease: SEND_LIMIT * (BATCH as u32 + 1), poll: Duration::from_secs(1), keep_days }
     }
 }
 
@@ -138,7 +160,7 @@ pub async fn run(pool: PgPool, config: WorkerConfig, mut stop: watch::Receiver<b
 /// Asked to stop, it hands back the claims it has not tried, so another
 /// worker (or this server, started again) sends them at once.
 pub async fn send_due(system: &System, config: &WorkerConfig, stop: &watch::Receiver<bool>) -> Result<usize, app::error::AppError> {
-    let batch = claim(system, config.lease, 20).await?;
+    let batch = claim(system, config.lease, BATCH).await?;
     for (n, due) in batch.iter().enumerate() {
         if *stop.borrow() {
             release(system, &batch[n..]).await?;

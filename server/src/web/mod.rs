@@ -82,6 +82,10 @@ pub struct WebConfig {
     /// How hard pages and answers are compressed (`--compression-level`;
     /// 0: not at all).
     pub compression_level: u32,
+    /// Whether the Sent mail screen shows the links messages carry: only on
+    /// a private first start (Steward's own cluster on a loopback address,
+    /// no SMTP server), where the screen is the only mailbox there is.
+    pub mail_links_on_screen: bool,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -116,6 +120,8 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         master_key: config.master_key.clone(),
         acting_minutes: config.acting_minutes,
         public_url: config.public_url.clone(),
+        links_from_loopback_host: config.site_addr.ip().is_loopback(),
+        mail_links_on_screen: config.mail_links_on_screen,
     });
     let routes = route_list();
 

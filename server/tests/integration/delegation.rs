@@ -440,12 +440,12 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
             // The model reads the person's mail (as whoever holds their
             // mailbox, perhaps moved there by an earlier step) and uses the
             // link: the person's password is now one the model knows.
-            let body: String = sqlx::query_scalar("SELECT body_text FROM mail_outbox WHERE user_id = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC LIMIT 1")
+            let sent: String = sqlx::query_scalar("SELECT link FROM mail_outbox WHERE user_id = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC LIMIT 1")
                 .bind(s.subject)
                 .fetch_one(&mut su)
                 .await
                 .unwrap();
-            let link = body.split("link=").nth(1).and_then(|l| l.split_whitespace().next()).unwrap_or_default().to_string();
+            let link = sent.split("link=").nth(1).unwrap_or_default().to_string();
             let chosen = format!("chosen-by-link-{counter}");
             let r = actor.browser.another_browser().call("/api/use_password_link", &[("link", &link), ("new_password", &chosen), ("confirm_password", &chosen)]).await;
             assert!(r.status.is_success() || r.status.is_redirection(), "the link sent works: {} {}", r.status, r.body);

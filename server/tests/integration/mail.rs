@@ -170,7 +170,7 @@ async fn queue_messages(db: &TestDb, n: usize) {
             action: None,
         };
         let to = format!("person{i}@acme.test");
-        let message = app::outbox::Outgoing { tenant_id: acme, kind: "test", user_id: None, event_id: None, to_address: &to, to_name: "", letter };
+        let message = app::outbox::Outgoing { tenant_id: acme, kind: "test", user_id: None, event_id: None, to_address: &to, to_name: "", letter, link: None };
         app::outbox::queue(&mut tx, message).await.unwrap();
     }
     tx.commit().await.unwrap();

@@ -8,22 +8,22 @@ use crate::support::*;
 use axum::http::StatusCode;
 use sqlx::{ConnectOptions, Connection};
 
-/// The links mailed to an address, newest first, read from the outbox.
+/// The links mailed to an address, newest first, as the mail worker puts
+/// them into the messages (the stored bodies hold a placeholder).
 async fn links_to(db: &TestDb, email: &str) -> Vec<String> {
     let mut conn = db.superuser().connect().await.unwrap();
-    let bodies: Vec<String> = sqlx::query_scalar(
-        "SELECT body_text FROM mail_outbox WHERE to_address = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC",
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT body_text, link FROM mail_outbox WHERE to_address = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC",
     )
     .bind(email)
     .fetch_all(&mut conn)
     .await
     .unwrap();
     conn.close().await.unwrap();
-    bodies
-        .iter()
-        .map(|b| {
-            let at = b.find("http://127.0.0.1:3000/login/reset?link=").unwrap_or_else(|| panic!("a link in {b}"));
-            b[at..].split_whitespace().next().unwrap().trim_start_matches("http://127.0.0.1:3000").to_string()
+    rows.iter()
+        .map(|(body, link)| {
+            assert!(body.contains(app::outbox::LINK_PLACEHOLDER) && !body.contains("link="), "the stored body holds no link: {body}");
+            link.strip_prefix("http://127.0.0.1:3000").unwrap_or_else(|| panic!("a link on the host asked: {link}")).to_string()
         })
         .collect()
 }
@@ -196,4 +196,37 @@ async fn support_sends_a_reset_link_within_the_delegation_rule_and_never_learns_
     // The button on the person's page.
     let page = olivia.get(&format!("/users/{mark}")).await;
     assert!(page.has_testid("send-reset-link"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_sent_mail_screen_shows_no_live_link_except_on_a_private_first_start() {
+    let app = TestApp::spawn().await;
+    let db = app.db.clone();
+    ask(&app, "acme", "mark@acme.test").await;
+    let link = links_to(&db, "mark@acme.test").await.remove(0);
+    let secret = link_of(&link);
+
+    // A platform administrator of a server others reach: the message, not its link.
+    let admin = TestApp::on(db.clone()).await;
+    admin.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    let listed = admin.call("/api/list_sent_mail", &[("query[to]", "mark@acme.test")]).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(!listed.body.contains(&secret), "{}", listed.body);
+    assert!(listed.body.contains("the link is shown only to the person it was sent to"), "{}", listed.body);
+    assert!(!admin.get("/mail").await.body.contains(&secret));
+
+    // Steward's own cluster on a loopback address with no SMTP server: the
+    // screen is the only mailbox, so it shows the link.
+    let private = steward::web::router(app.pool.clone(), &steward::web::WebConfig { mail_links_on_screen: true, ..web_config() });
+    let admin_here = TestApp { db: db.clone(), pool: app.pool.clone(), router: private, cookies: Default::default() };
+    admin_here.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    assert!(admin_here.call("/api/list_sent_mail", &[("query[to]", "mark@acme.test")]).await.body.contains(&secret));
+
+    // On a server that listens elsewhere and has no public address, no link is made at all.
+    let exposed = steward::web::router(app.pool.clone(), &steward::web::WebConfig { site_addr: "0.0.0.0:3000".parse().unwrap(), ..web_config() });
+    let stranger = TestApp { db: db.clone(), pool: app.pool.clone(), router: exposed, cookies: Default::default() };
+    let r = stranger.call("/api/request_password_link", &[("tenant", "acme"), ("email", "mark@acme.test")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("STEWARD_PUBLIC_URL"), "{}", r.body);
+    assert_eq!(links_to(&db, "mark@acme.test").await.len(), 1);
 }

@@ -137,6 +137,7 @@ pub fn web_config() -> WebConfig {
         acting_minutes: app::tenants::DEFAULT_ACTING_MINUTES,
         public_url: None,
         compression_level: steward::web::assets::DEFAULT_LEVEL,
+        mail_links_on_screen: false,
     }
 }
 
