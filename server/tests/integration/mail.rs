@@ -390,3 +390,36 @@ async fn steward_mail_list_and_show_print_the_outbox() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Choose queued, sent or failed."));
 }
+
+#[tokio::test]
+async fn a_link_reaches_the_person_over_smtp_and_is_then_kept_nowhere_readable() {
+    let app = TestApp::spawn().await;
+    let db = app.db.clone();
+    app.call("/api/request_password_link", &[("tenant", "acme"), ("email", "mark@acme.test")]).await;
+    let sink = SmtpSink::start(Duration::ZERO).await;
+    let pool = db.app_pool().await;
+    let (_stop, stopped) = watch::channel(false);
+    assert_eq!(send_due(&System::new(&pool), &quick(smtp(&sink)), &stopped).await.unwrap(), 1);
+
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    // The message as sent holds the link (quoted-printable may break its lines).
+    let unfolded = got[0].data.replace("=\r\n", "").replace("=3D", "=");
+    let at = unfolded.find("http://127.0.0.1:3000/login/reset?link=").unwrap_or_else(|| panic!("{}", got[0].data));
+    let link: String = unfolded[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || ":/.?=".contains(*c)).collect();
+    assert!(!unfolded.contains(app::outbox::LINK_PLACEHOLDER));
+
+    // What is kept: bodies with the placeholder, no link.
+    let mut conn = db.superuser().connect().await.unwrap();
+    let (text, html, kept): (String, String, Option<String>) =
+        sqlx::query_as("SELECT body_text, body_html, link FROM mail_outbox WHERE to_address = 'mark@acme.test'").fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(kept, None, "cleared once sent");
+    let secret = link.split("link=").nth(1).unwrap();
+    assert!(!text.contains(secret) && !html.contains(secret));
+    // And it works.
+    let chosen = "a passphrase from the mail 3";
+    let r = app.call("/api/use_password_link", &[("link", secret), ("new_password", chosen), ("confirm_password", chosen)]).await;
+    assert!(r.status.is_success() || r.status.is_redirection(), "{r:?}");
+    pool.close().await;
+}
