@@ -146,6 +146,16 @@ pub async fn request(pool: &PgPool, meta: &RequestMeta, base: &str, tenant: &str
     // The limits: per person, and per address (an IPv6 /64, as one network
     // holds them) within the organisation. Requests for one person wait
     // for each other here, so that a burst cannot all count the same past.
+    // Requests from one network wait for each other first (always in this
+    // order: network, then person).
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('steward.password_link_from:' || $1::uuid::text || ':'
+                 || coalesce(network(set_masklen($2::text::inet, CASE WHEN family($2::text::inet) = 6 THEN 64 ELSE 32 END))::text, ''), 0))",
+        found.tenant_id.0,
+        meta.ip.map(|ip| ip.to_string())
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('steward.password_link:' || $1::uuid::text, 0))", person.0)
         .fetch_one(&mut *tx)
         .await?;
@@ -272,7 +282,17 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     Ok(())
 }
 
-/// Ends every live link of a person (a password was set).
+/// Ends every live link of an organisation (it was suspended or deleted:
+/// a link must not come back to life with it).
+pub async fn end_tenant_links(conn: &mut PgConnection, tenant_id: TenantId) -> Result<u64, AppError> {
+    Ok(sqlx::query!("UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND used_at IS NULL", tenant_id.0)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Ends every live link of a person (a password was set, their email
+/// changed, they were suspended, deleted or anonymised).
 pub async fn end_links(conn: &mut PgConnection, tenant_id: TenantId, person: UserId) -> Result<u64, AppError> {
     Ok(sqlx::query!("UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL", tenant_id.0, person.0)
         .execute(conn)

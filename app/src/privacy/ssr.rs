@@ -36,6 +36,7 @@ pub async fn anonymise_in(conn: &mut PgConnection, tenant_id: TenantId, user_id:
         ("teams", "DELETE FROM team_members WHERE tenant_id = $1 AND user_id = $2"),
         ("team_leads", "UPDATE teams SET lead_user_id = NULL WHERE tenant_id = $1 AND lead_user_id = $2"),
         ("api_keys_revoked", "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL"),
+        ("password_links_ended", "UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL"),
     ] {
         let n = sqlx::query(sql).bind(tenant_id).bind(user_id).execute(&mut *conn).await?.rows_affected();
         counts.insert(what.into(), json!(n));

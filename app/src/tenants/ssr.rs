@@ -317,6 +317,9 @@ pub async fn set_status(tenant_id: TenantId, status: TenantStatus) -> Result<(),
         .execute(actor.conn())
         .await?;
     let ended = if status == TenantStatus::Suspended { crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await? } else { 0 };
+    if status == TenantStatus::Suspended {
+        crate::auth::reset::end_tenant_links(actor.conn(), tenant_id).await?;
+    }
     let action = if status == TenantStatus::Active { "tenant.reactivate" } else { "tenant.suspend" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "status": row.status })), Some(json!({ "status": status, "sessions_ended": ended }))).await?;
     actor.commit().await
@@ -339,6 +342,7 @@ pub async fn set_deleted(tenant_id: TenantId, deleted: bool) -> Result<(), AppEr
         .map_err(|e| crate::error::on_conflict(e, "Another tenant now uses this short name: it cannot be restored under it."))?;
     if deleted {
         crate::auth::credentials::end_sessions(actor.conn(), tenant_id, None, None).await?;
+        crate::auth::reset::end_tenant_links(actor.conn(), tenant_id).await?;
     }
     let action = if deleted { "tenant.delete" } else { "tenant.restore" };
     audit_both(&mut actor, tenant_id, action, Some(json!({ "deleted": !deleted })), Some(json!({ "deleted": deleted }))).await?;

@@ -58,8 +58,10 @@ impl Transport {
             Ok(address) => Mailbox::new(Some(plain(&due.to_name)).filter(|n| !n.is_empty()), address),
             Err(e) => return Outcome::Refused(format!("{} is not an address: {e}", due.to_address)),
         };
-        // The link goes in only now, on its way to the person.
-        let put_in = |body: &str| match &due.link {
+        // The link goes in only now, on its way to the person (in the HTML
+        // body as an attribute's value, escaped as one).
+        let put_in = |body: &str, html: bool| match &due.link {
+            Some(link) if html => body.replace(app::outbox::LINK_PLACEHOLDER, &html_escape::encode_double_quoted_attribute(link)),
             Some(link) => body.replace(app::outbox::LINK_PLACEHOLDER, link),
             None => body.to_string(),
         };
@@ -74,8 +76,8 @@ impl Transport {
             .message_id(Some(format!("<{}@{domain}>", due.id)))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(put_in(&due.body_text)))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(put_in(&due.body_html))),
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(put_in(&due.body_text, false)))
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(put_in(&due.body_html, true))),
             );
         let message = match message {
             Ok(m) => m,

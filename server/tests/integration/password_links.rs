@@ -230,3 +230,38 @@ async fn the_sent_mail_screen_shows_no_live_link_except_on_a_private_first_start
     assert!(r.body.contains("STEWARD_PUBLIC_URL"), "{}", r.body);
     assert_eq!(links_to(&db, "mark@acme.test").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_change_of_email_a_suspension_or_the_organisation_suspended_ends_the_links() {
+    let app = TestApp::spawn().await;
+    let db = app.db.clone();
+    let olivia = TestApp::on(db.clone()).await;
+    olivia.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let mark = db.user_id("mark@acme.test").await.to_string();
+    let broken = |r: &TestResponse| r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("This link does not work");
+
+    // A link mailed to the old address ends when the address changes.
+    ask(&app, "acme", "mark@acme.test").await;
+    let first = link_of(&links_to(&db, "mark@acme.test").await.remove(0));
+    let version = json(&olivia.call("/api/get_user", &[("user_id", &mark)]).await)["version"].as_i64().unwrap().to_string();
+    let moved = olivia.call("/api/update_user", &[("user_id", &mark), ("version", &version), ("email", "mark.new@acme.test"), ("display_name", "Mark Member")]).await;
+    assert!(moved.status.is_success(), "{moved:?}");
+    assert!(broken(&use_link(&app, &first, NEW, NEW).await));
+
+    // A suspension ends it, and a reactivation does not bring it back.
+    ask(&app, "acme", "mark.new@acme.test").await;
+    let second = link_of(&links_to(&db, "mark.new@acme.test").await.remove(0));
+    assert!(olivia.call("/api/suspend_user", &[("user_id", &mark)]).await.status.is_success());
+    assert!(olivia.call("/api/reactivate_user", &[("user_id", &mark)]).await.status.is_success());
+    assert!(broken(&use_link(&app, &second, NEW, NEW).await));
+
+    // So does the organisation's suspension.
+    ask(&app, "acme", "mark.new@acme.test").await;
+    let third = link_of(&links_to(&db, "mark.new@acme.test").await.remove(0));
+    let admin = TestApp::on(db.clone()).await;
+    admin.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    let acme = db.tenant_id("acme").await.to_string();
+    assert!(admin.call("/api/suspend_tenant", &[("tenant_id", &acme)]).await.status.is_success());
+    assert!(admin.call("/api/reactivate_tenant", &[("tenant_id", &acme)]).await.status.is_success());
+    assert!(broken(&use_link(&app, &third, NEW, NEW).await));
+}
