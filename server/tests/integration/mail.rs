@@ -244,7 +244,8 @@ async fn a_refusal_for_now_is_retried_after_a_pause_and_a_refusal_for_good_is_no
     sink.script.lock().unwrap().extend(["451 4.3.0 try again later", "550 5.1.1 no such mailbox"]);
     let pool = db.app_pool().await;
     let system = System::new(&pool);
-    let config = quick(smtp(&sink));
+    // A pause long enough that a loaded machine cannot outrun it.
+    let config = WorkerConfig { backoff: Backoff { first: Duration::from_secs(2), longest: Duration::from_secs(4), attempts: 3 }, ..quick(smtp(&sink)) };
     let (_stop, stopped) = watch::channel(false);
 
     assert_eq!(send_due(&system, &config, &stopped).await.unwrap(), 2);
@@ -256,7 +257,7 @@ async fn a_refusal_for_now_is_retried_after_a_pause_and_a_refusal_for_good_is_no
 
     // Not due before its pause ends; sent once it has.
     assert_eq!(send_due(&system, &config, &stopped).await.unwrap(), 0, "the pause holds it back");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(send_due(&system, &config, &stopped).await.unwrap(), 1);
     let rows = outbox(&db).await;
     assert_eq!((rows[0].2.as_str(), rows[0].3, rows[0].5.as_deref()), ("sent", 2, Some("smtp")));
