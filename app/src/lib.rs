@@ -127,6 +127,7 @@ mod lazy {
             OverviewRoute => pages::OverviewPage,
             UsersRoute => users::pages::UsersPage,
             NewUserRoute => users::pages::NewUserPage,
+            InviteRoute => users::pages::InvitePage,
             FindUserRoute => users::pages::FindUserPage,
             ImportRoute => users::import_pages::ImportPage,
             DeletionRequestsRoute => privacy::pages::DeletionRequestsPage,
@@ -187,10 +188,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/code") view={Lazy::<lazy::MfaCodeRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/login/forgot") view={Lazy::<lazy::ForgotPasswordRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/login/reset") view={Lazy::<lazy::PasswordLinkRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/login/join") view={Lazy::<lazy::PasswordLinkRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=nav::Console ssr=SsrMode::Async>
                     <Route path=path!("") view={Lazy::<lazy::OverviewRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("users") view={Lazy::<lazy::UsersRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("users/new") view={Lazy::<lazy::NewUserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("users/invite") view={Lazy::<lazy::InviteRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("users/find") view={Lazy::<lazy::FindUserRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("users/import") view={Lazy::<lazy::ImportRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("users/deletion-requests") view={Lazy::<lazy::DeletionRequestsRoute>::new()} ssr=SsrMode::Async />

@@ -90,11 +90,11 @@ impl AppState {
     /// that is a loopback name (all such a server answers). Otherwise none:
     /// a link built from a Host header others control would send people to
     /// them.
-    pub fn link_base(&self, parts: Option<&Parts>) -> Result<String, AppError> {
+    pub fn link_base(&self, headers: Option<&axum::http::HeaderMap>) -> Result<String, AppError> {
         if let Some(url) = &self.public_url {
             return Ok(url.to_string());
         }
-        let host = parts.and_then(|p| p.headers.get(header::HOST)).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let host = headers.and_then(|h| h.get(header::HOST)).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let name = host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(name, _)| name);
         if self.links_from_loopback_host && matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
             return Ok(format!("http://{host}"));
@@ -178,6 +178,12 @@ pub fn app_state() -> Result<AppState, AppError> {
         tracing::error!("AppState missing from the Leptos context");
         AppError::Internal
     })
+}
+
+/// Where links in mail sent for the current request point:
+/// [`AppState::link_base`] with this request's headers.
+pub fn request_link_base() -> Result<String, AppError> {
+    app_state()?.link_base(request_parts().ok().as_ref().map(|p| &p.headers))
 }
 
 pub fn request_parts() -> Result<Parts, AppError> {

@@ -79,3 +79,10 @@ export function resetLinkIn(body: string): string {
   expect(found, body).not.toBeNull();
   return found![0];
 }
+
+/** The link to accept an invitation in a message's text. */
+export function invitationLinkIn(body: string): string {
+  const found = body.match(/https?:\/\/\S+\/login\/join\?link=[0-9a-f]{32}\.[0-9a-f]{64}/);
+  expect(found, body).not.toBeNull();
+  return found![0];
+}

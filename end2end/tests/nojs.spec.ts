@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { mailTo, menuEntries, resetLinkIn, signIn } from './helpers';
+import { invitationLinkIn, mailTo, menuEntries, resetLinkIn, signIn } from './helpers';
 
 // The same flows with JavaScript disabled: forms post to the server
 // functions and redirect back, pages render complete on the server.
@@ -81,4 +81,34 @@ test('without JavaScript: a person forgets their password and chooses a new one 
   await expect(page.getByTestId('password-changed')).toBeVisible();
   await signIn(page, 'acme', 'quinn@acme.test', 'amber second passphrase');
   await expect(page.getByTestId('current-user')).toHaveText('Quinn Forgetful');
+});
+
+test('without JavaScript: an owner invites someone, who accepts with the mailed link and signs in', async ({ browser, page }) => {
+  await signIn(page, 'acme', 'olivia@acme.test');
+  await page.goto('/users/invite');
+  await page.getByLabel('Name').fill('Ines Invited');
+  await page.getByLabel('Email').fill('ines@acme.test');
+  await page.getByTestId('send-invitation').click();
+  await expect(page.getByText('Invitation sent to ines@acme.test. It works for 7 days.')).toBeVisible();
+  await page.goto('/users?status=pending&q=ines');
+  await expect(page.getByTestId('user-row')).toHaveCount(1);
+  await page.getByTestId('sign-out').click();
+
+  // Pending: no sign-in yet.
+  await signIn(page, 'acme', 'ines@acme.test', 'amber guess passphrase');
+  await expect(page.getByTestId('sign-in-error')).toBeVisible();
+
+  const link = invitationLinkIn(await mailTo(browser, 'ines@acme.test', 'invited you to Acme'));
+  await page.goto(link);
+  await expect(page.getByTestId('link-heading')).toHaveText('Join Acme');
+  await page.getByLabel('New password', { exact: true }).fill('short');
+  await page.getByLabel('New password again').fill('short');
+  await page.getByTestId('reset-submit').click();
+  await expect(page.getByText('at least 12 characters', { exact: false }).first()).toBeVisible();
+  await page.getByLabel('New password', { exact: true }).fill('amber ines passphrase');
+  await page.getByLabel('New password again').fill('amber ines passphrase');
+  await page.getByTestId('reset-submit').click();
+  await expect(page.getByTestId('invitation-accepted')).toBeVisible();
+  await signIn(page, 'acme', 'ines@acme.test', 'amber ines passphrase');
+  await expect(page.getByTestId('current-user')).toHaveText('Ines Invited');
 });

@@ -1,5 +1,5 @@
 import { expect, Page, test } from '@playwright/test';
-import { expectHydrated, mailTo, menuEntries, resetLinkIn, signIn, watchForPageErrors, chooseNewPassword } from './helpers';
+import { expectHydrated, invitationLinkIn, mailTo, menuEntries, resetLinkIn, signIn, watchForPageErrors, chooseNewPassword } from './helpers';
 
 // One story per kind of person who uses Steward, through the real pages.
 
@@ -274,4 +274,51 @@ test("an owner sends a reset link from a person's page, and only the person's ma
   const body = await mailTo(browser, 'mark@acme.test', 'A link to choose your password');
   expect(body).toContain('Olivia Owner sent you a link to choose a new password for your account at Acme');
   resetLinkIn(body);
+});
+
+test('an owner invites someone with a role and a team; they accept by choosing a password and sign in', async ({ browser }) => {
+  const olivia = await newPage(browser);
+  const errors = watchForPageErrors(olivia);
+  await signIn(olivia, 'acme', 'olivia@acme.test');
+  await expect(olivia.getByTestId('current-user')).toHaveText('Olivia Owner');
+  await olivia.getByTestId('sidebar').getByRole('link', { name: 'Users' }).click();
+  await olivia.getByTestId('invite-user').click();
+  await expect(olivia).toHaveURL(/\/users\/invite$/);
+  await expectHydrated(olivia);
+  await olivia.getByLabel('Name').fill('Nora Newcomer');
+  await olivia.getByLabel('Email').fill('nora@acme.test');
+  await olivia.getByLabel('Role').selectOption({ label: 'Member' });
+  await olivia.getByTestId('send-invitation').click();
+  await expect(olivia.getByTestId('invitation-sent')).toContainText('works once, for 7 days');
+  await olivia.getByTestId('open-invited-user').click();
+  await expect(olivia.getByRole('heading', { level: 1 })).toHaveText('Nora Newcomer');
+  await expect(olivia.getByTestId('invitation')).toContainText('by Olivia Owner');
+
+  // Nora's mail, then the link in a browser of her own.
+  const body = await mailTo(browser, 'nora@acme.test', 'Olivia Owner invited you to Acme');
+  expect(body).toContain('Olivia Owner invited you to join Acme');
+  const nora = await newPage(browser);
+  const noraErrors = watchForPageErrors(nora);
+  await nora.goto(invitationLinkIn(body));
+  await expectHydrated(nora);
+  await expect(nora.getByTestId('link-heading')).toHaveText('Join Acme');
+  await expect(nora.getByTestId('link-for')).toContainText('nora@acme.test');
+  await nora.getByLabel('New password', { exact: true }).fill('nora picks a passphrase');
+  await nora.getByLabel('New password again').fill('nora picks a passphrase');
+  await nora.getByTestId('reset-submit').click();
+  await expect(nora).toHaveURL(/\/login\?joined=1$/);
+  await expect(nora.getByTestId('invitation-accepted')).toBeVisible();
+  await expect(nora.getByLabel('Organisation')).toHaveValue('acme');
+  await expect(nora.getByLabel('Email')).toHaveValue('nora@acme.test');
+  await nora.getByLabel('Password').fill('nora picks a passphrase');
+  await nora.getByRole('button', { name: 'Sign in' }).click();
+  await expect(nora.getByTestId('current-user')).toHaveText('Nora Newcomer');
+  expect(await menuEntries(nora)).toEqual(['Overview', 'Documents']);
+
+  // Olivia sees her active now.
+  await olivia.reload();
+  await expect(olivia.getByTestId('invitation')).toHaveCount(0);
+  await expect(olivia.getByText('active', { exact: true }).first()).toBeVisible();
+  expect(errors).toEqual([]);
+  expect(noraErrors).toEqual([]);
 });

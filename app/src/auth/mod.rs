@@ -34,6 +34,10 @@ pub const MFA_PATH: &str = "/login/code";
 pub const FORGOT_PATH: &str = "/login/forgot";
 /// Where a link from a mail is used to choose a password.
 pub const RESET_PATH: &str = "/login/reset";
+/// Where an invitation from a mail is accepted (by choosing a password).
+pub const JOIN_PATH: &str = "/login/join";
+/// How long an invitation's link works, in days.
+pub const INVITATION_DAYS: i32 = 7;
 /// The one answer to "Forgot your password?", whether or not the account
 /// exists, is active, or has had too many links: it tells a stranger
 /// nothing about who has an account.
@@ -44,6 +48,18 @@ pub const MFA_SETUP_PATH: &str = "/account/two-factor";
 
 use serde::{Deserialize, Serialize};
 use crate::ids::{TenantId, UserId};
+
+/// What the page of a live password link or invitation shows: whom it is
+/// for, and in which organisation (only its holder reaches it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkFacts {
+    /// An invitation to a pending account, rather than a reset.
+    pub invitation: bool,
+    pub organisation: String,
+    /// The organisation's short name, to fill in at the sign-in after.
+    pub slug: String,
+    pub email: String,
+}
 use crate::status::TenantKind;
 
 /// The signed-in person as every page sees them: who, in which tenant, and

@@ -4,7 +4,7 @@
 
 use super::{check_password_link, sign_in_hint, RequestPasswordLink, SignIn, UsePasswordLink, VerifyMfa};
 use crate::components::flash::take_flash;
-use crate::components::{Field, FlashResource, BUTTON_PRIMARY, CARD, LINK};
+use crate::components::{Field, FlashResource, BUTTON_PRIMARY, CARD, LINK, NOTICE};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,8 +27,13 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <SignInFrame tab="Sign in" title="Sign in to Steward" line="Use your organisation's short name, your email and password.">
                 {move || query.read().get("password").is_some_and(|p| p == "changed").then(|| view! {
-                    <p role="status" data-testid="password-changed" class="mb-4 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:border-emerald-900 dark:bg-emerald-950/50 dark:text-emerald-300">
+                    <p role="status" data-testid="password-changed" class=format!("mb-4 {NOTICE}")>
                         "Your password was changed: sign in with it."
+                    </p>
+                })}
+                {move || query.read().get("joined").is_some().then(|| view! {
+                    <p role="status" data-testid="invitation-accepted" class=format!("mb-4 {NOTICE}")>
+                        "Your account is ready: sign in with your new password."
                     </p>
                 })}
                 <div class=CARD>
@@ -133,9 +138,10 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     }
 }
 
-/// `/login/reset?link=…`: choosing a password with a link from a mail.
-/// Works without JavaScript; a link that no longer works says so and
-/// points to asking for a new one.
+/// `/login/reset?link=…` and `/login/join?link=…`: choosing a password
+/// with a link from a mail, a reset or an invitation (the page says which,
+/// for whom and where). Works without JavaScript; a link that no longer
+/// works says so and points to asking for a new one.
 #[component]
 pub fn PasswordLinkPage() -> impl IntoView {
     let action = ServerAction::<UsePasswordLink>::new();
@@ -150,26 +156,36 @@ pub fn PasswordLinkPage() -> impl IntoView {
         Some(e) => Some(e.to_string()),
     };
     view! {
-        <SignInFrame back=true title="Choose a new password" line="At least 12 characters. A passphrase of a few unrelated words works well.">
+        <SignInFrame back=true tab="Choose a password" title="Choose a password" line="At least 12 characters. A passphrase of a few unrelated words works well.">
             <div class=CARD>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        if let Err(e) = live.await {
-                            let message = e.field("link").unwrap_or_else(|| e.to_string());
-                            return view! {
-                                <div role="alert" data-testid="link-broken" class=ALERT_BOX>{message}</div>
-                                <p class="mt-4 text-sm"><a href=super::FORGOT_PATH class=LINK>"Ask for a new link"</a></p>
+                        let facts = match live.await {
+                            Ok(facts) => facts,
+                            Err(e) => {
+                                let message = e.field("link").unwrap_or_else(|| e.to_string());
+                                return view! {
+                                    <div role="alert" data-testid="link-broken" class=ALERT_BOX>{message}</div>
+                                    <p class="mt-4 text-sm"><a href=super::FORGOT_PATH class=LINK>"Ask for a new link"</a></p>
+                                }
+                                .into_any();
                             }
-                            .into_any();
-                        }
+                        };
+                        let (heading, line) = if facts.invitation {
+                            (format!("Join {}", facts.organisation), format!("You were invited as {}. Choose your password to finish.", facts.email))
+                        } else {
+                            ("Choose a new password".to_string(), format!("For {} at {}.", facts.email, facts.organisation))
+                        };
                         view! {
+                            <h2 class="text-base font-semibold" data-testid="link-heading">{heading}</h2>
+                            <p class="mb-4 mt-1 text-sm text-slate-600 dark:text-slate-400" data-testid="link-for">{line}</p>
                             <ActionForm action=action attr:class="space-y-4" attr:data-testid="reset-form">
                                 {move || general_error().map(|message| view! { <div role="alert" data-testid="reset-error" class=ALERT_BOX>{message}</div> })}
                                 <input type="hidden" name="link" value=link />
                                 <Field name="new_password" label="New password" kind="password" autocomplete="new-password" error=field_error("new_password") autofocus=true />
                                 <Field name="confirm_password" label="New password again" kind="password" autocomplete="new-password" error=field_error("confirm_password") />
                                 <button type="submit" class=BUTTON_PRIMARY data-testid="reset-submit" disabled=move || action.pending().get()>
-                                    "Set the password"
+                                    {if facts.invitation { "Set the password and join" } else { "Set the password" }}
                                 </button>
                             </ActionForm>
                         }

@@ -1,21 +1,27 @@
 //! Links that let a person choose a password: asked for on the sign-in page
-//! ("Forgot your password?"), or sent from the person's page by someone who
-//! may reset it ("Send a reset link"), so that nobody but the person ever
-//! learns it. Like the sign-in, asking and using a link need no session:
-//! this file opens its own transactions (it is part of the gate).
+//! ("Forgot your password?"), sent from the person's page by someone who
+//! may reset it ("Send a reset link", so that nobody but the person ever
+//! learns it), or an invitation (the person is `pending` until they follow
+//! it). Like the sign-in, asking and using a link need no session: this
+//! file opens its own transactions (it is part of the gate).
 //!
-//! A link is `/login/reset?link=<tenant id>.<secret>`: 32 random bytes,
-//! of which only the SHA-256 is stored. It works once and until it expires
-//! (an hour when asked for, a day when sent); setting a password by any way
-//! ends every other link of the person. Using one ends every session and
-//! API key of the person and tells them by mail; a second factor is still
-//! asked for at the next sign-in.
+//! A link is `/login/reset?link=<tenant id>.<secret>` (`/login/join?…`
+//! for an invitation): 32 random bytes, of which only the SHA-256 is
+//! stored. It works once and until it expires (an hour when asked for, a
+//! day when sent, seven days for an invitation); setting a password by any
+//! way ends every other link of the person. A reset link works only for an
+//! active account and an invitation only for a pending one. Using a reset
+//! link ends every session and API key of the person and tells them by
+//! mail; accepting an invitation makes the account active. A second factor
+//! is asked for (or set up, where the organisation requires one) at the
+//! next sign-in.
 
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::db::scope_to_tenant;
 use crate::error::{AppError, FieldError};
 use crate::ids::{TenantId, UserId};
 use crate::status::{TenantStatus, UserStatus};
+use super::{LinkFacts, Me};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -24,6 +30,7 @@ use uuid::Uuid;
 pub const ASKED_HOURS: i32 = 1;
 /// How long a link sent by an administrator or support works, in hours.
 pub const SENT_HOURS: i32 = 24;
+pub use super::INVITATION_DAYS;
 /// At most this many links are sent to one person in an hour…
 const PER_PERSON_PER_HOUR: i64 = 3;
 /// …and asked for from one address in one organisation.
@@ -31,61 +38,111 @@ const PER_ADDRESS_PER_HOUR: i64 = 10;
 
 const BROKEN: &str = "This link does not work: it was used already, it expired, or a newer one was sent. Ask for a new one with \"Forgot your password?\" on the sign-in page.";
 
+/// What a link is for, and who sent it.
+#[derive(Clone, Copy, Debug)]
+pub enum LinkKind<'a> {
+    /// Asked for on the sign-in page ("Forgot your password?").
+    Asked,
+    /// Sent from the person's page by its signed-in sender.
+    Sent(&'a Me),
+    /// An invitation to a pending account, from its signed-in inviter.
+    Invitation(&'a Me),
+}
+
+impl LinkKind<'_> {
+    fn sent_by(&self) -> Option<&Me> {
+        match self {
+            LinkKind::Asked => None,
+            LinkKind::Sent(me) | LinkKind::Invitation(me) => Some(me),
+        }
+    }
+
+    fn sender(&self) -> Option<UserId> {
+        self.sent_by().map(|me| me.user_id)
+    }
+
+    fn purpose(&self) -> &'static str {
+        if matches!(self, LinkKind::Invitation(..)) { "invite" } else { "reset" }
+    }
+
+    fn hours(&self) -> i32 {
+        match self {
+            LinkKind::Asked => ASKED_HOURS,
+            LinkKind::Sent(..) => SENT_HOURS,
+            LinkKind::Invitation(..) => INVITATION_DAYS * 24,
+        }
+    }
+}
+
+
 fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
 /// Writes a link for `person` and queues the mail that carries it, in the
-/// caller's transaction (scoped to `tenant_id`). `sent_by` names who sent
-/// it (their display name for the message), or none when the person asked.
-#[allow(clippy::too_many_arguments)]
-pub async fn issue(
-    conn: &mut PgConnection,
-    meta: &RequestMeta,
-    tenant_id: TenantId,
-    person: UserId,
-    sent_by: Option<(UserId, &str)>,
-    base: &str,
-) -> Result<(), AppError> {
+/// caller's transaction (scoped to `tenant_id`). The caller has checked
+/// that the person may be sent it (the delegation rule, their status).
+pub async fn issue(conn: &mut PgConnection, meta: &RequestMeta, tenant_id: TenantId, person: UserId, kind: LinkKind<'_>, base: &str) -> Result<(), AppError> {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let Some(to) = crate::outbox::recipient(conn, tenant_id, person).await? else { return Err(AppError::NotFound) };
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let hours = if sent_by.is_some() { SENT_HOURS } else { ASKED_HOURS };
+    // What the sender holds now: the link works only while the person
+    // holds no more than that (see `within_sender`).
+    let sender_grants: Option<Vec<String>> =
+        kind.sent_by().map(|me| me.permissions.iter().cloned().chain(me.views.iter().map(|v| format!("view:{v}"))).collect());
     sqlx::query!(
-        "INSERT INTO password_links (tenant_id, user_id, secret_hash, sent_by, requested_from, expires_at)
-         VALUES ($1, $2, $3, $4, $5::text::inet, now() + make_interval(hours => $6))",
+        "INSERT INTO password_links (tenant_id, user_id, secret_hash, sent_by, requested_from, expires_at, purpose, sender_grants)
+         VALUES ($1, $2, $3, $4, $5::text::inet, now() + make_interval(hours => $6), $7, $8)",
         tenant_id.0,
         person.0,
         digest(&secret),
-        sent_by.map(|(id, _)| id.0),
+        kind.sender().map(|id| id.0),
         meta.ip.map(|ip| ip.to_string()),
-        hours
+        kind.hours(),
+        kind.purpose(),
+        sender_grants.as_deref()
     )
     .execute(&mut *conn)
     .await?;
-    let url = format!("{base}/login/reset?link={}.{secret}", tenant_id.0.simple());
-    let (subject, paragraphs) = match sent_by {
-        None => (
-            "Choose a new password",
+    let path = if matches!(kind, LinkKind::Invitation(..)) { super::JOIN_PATH } else { super::RESET_PATH };
+    let url = format!("{base}{path}?link={}.{secret}", tenant_id.0.simple());
+    let (mail_kind, subject, paragraphs, button) = match kind {
+        LinkKind::Asked => (
+            "user.password_link",
+            "Choose a new password".to_string(),
             vec![
                 format!("{}, someone (we hope you) asked to choose a new password for your account at {}.", to.name, to.organisation),
                 "The link below works once, for an hour. If you did not ask, ignore this message: your password stays as it is.".to_string(),
             ],
+            "Choose a new password",
         ),
-        Some((_, sender)) => (
-            "A link to choose your password",
+        LinkKind::Sent(Me { display_name: sender, .. }) => (
+            "user.password_link",
+            "A link to choose your password".to_string(),
             vec![
                 format!("{}, {sender} sent you a link to choose a new password for your account at {}.", to.name, to.organisation),
                 "The link below works once, for a day. Your current password keeps working until you use it.".to_string(),
             ],
+            "Choose a new password",
+        ),
+        LinkKind::Invitation(Me { display_name: sender, .. }) => (
+            "user.invitation",
+            format!("{sender} invited you to {}", to.organisation),
+            vec![
+                format!("{}, {sender} invited you to join {} on Steward, with this address.", to.name, to.organisation),
+                format!(
+                    "Follow the link below to choose your password. It works once, for {INVITATION_DAYS} days. If you did not expect this, ignore this message: nothing happens until the link is used."
+                ),
+            ],
+            "Accept the invitation",
         ),
     };
     // The sender's address is not the person's to be given.
-    let facts = crate::outbox::facts(meta.ip.filter(|_| sent_by.is_none()));
-    let letter = to.letter(subject, paragraphs, facts, Some(("Choose a new password".into(), crate::outbox::LINK_PLACEHOLDER.into())));
-    let mut message = to.outgoing(tenant_id, person, "user.password_link", None, letter);
+    let facts = crate::outbox::facts(meta.ip.filter(|_| kind.sender().is_none()));
+    let letter = to.letter(&subject, paragraphs, facts, Some((button.into(), crate::outbox::LINK_PLACEHOLDER.into())));
+    let mut message = to.outgoing(tenant_id, person, mail_kind, None, letter);
     message.link = Some(&url);
     crate::outbox::queue(conn, message).await?;
     Ok(())
@@ -162,7 +219,7 @@ pub async fn request(pool: &PgPool, meta: &RequestMeta, base: &str, tenant: &str
     let recent = sqlx::query!(
         r#"SELECT count(*) FILTER (WHERE user_id = $2) AS "person!",
                   count(*) FILTER (WHERE requested_from <<= set_masklen($3::text::inet, CASE WHEN family($3::text::inet) = 6 THEN 64 ELSE 32 END)) AS "address!"
-             FROM password_links WHERE tenant_id = $1 AND created_at > now() - interval '1 hour' AND sent_by IS NULL"#,
+             FROM password_links WHERE tenant_id = $1 AND created_at > now() - interval '1 hour' AND sent_by IS NULL AND purpose = 'reset'"#,
         found.tenant_id.0,
         person.0,
         meta.ip.map(|ip| ip.to_string())
@@ -173,7 +230,7 @@ pub async fn request(pool: &PgPool, meta: &RequestMeta, base: &str, tenant: &str
         record(&mut tx, meta, refused("too many links asked for in an hour")).await?;
         return Ok(tx.commit().await?);
     }
-    issue(&mut tx, meta, found.tenant_id, person, None, base).await?;
+    issue(&mut tx, meta, found.tenant_id, person, LinkKind::Asked, base).await?;
     let event = Event {
         tenant_id: found.tenant_id,
         actor_user_id: None,
@@ -200,41 +257,74 @@ fn parse(link: &str) -> Result<(TenantId, &str), AppError> {
     Ok((TenantId(tenant), secret))
 }
 
-/// Whether a link works now (for the page that shows its form).
-pub async fn check(pool: &PgPool, link: &str) -> Result<(), AppError> {
+/// Whether a link works now, and what its page shows.
+pub async fn check(pool: &PgPool, link: &str) -> Result<LinkFacts, AppError> {
     let (tenant_id, secret) = parse(link)?;
     let mut tx = pool.begin().await?;
     scope_to_tenant(&mut tx, tenant_id).await?;
-    let live = live_link(&mut tx, tenant_id, secret).await?;
+    let live = live_link(&mut tx, tenant_id, secret).await?.ok_or_else(|| AppError::invalid("link", BROKEN))?;
+    ensure_within_sender(&mut tx, tenant_id, &live).await?;
     tx.commit().await?;
-    live.map(|_| ()).ok_or_else(|| AppError::invalid("link", BROKEN))
+    Ok(live.facts)
 }
 
-async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -> Result<Option<(Uuid, UserId, String)>, AppError> {
+struct LiveLink {
+    id: Uuid,
+    person: UserId,
+    facts: LinkFacts,
+    /// What its sender held when it was sent (none when the person asked).
+    sender_grants: Option<Vec<String>>,
+}
+
+const OUTGROWN: &str = "This link no longer works: the account was given more access after it was sent than its sender holds. Ask someone who holds as much to send a new one.";
+
+/// Refuses a link sent by someone when the person now holds a permission
+/// or a view the sender did not hold when they sent it: the delegation
+/// rule, checked again when the link is used, because the person may have
+/// been given more since (by someone else, in good faith).
+async fn ensure_within_sender(conn: &mut PgConnection, tenant_id: TenantId, link: &LiveLink) -> Result<(), AppError> {
+    let Some(sender) = &link.sender_grants else { return Ok(()) };
+    let held = crate::authz::delegation::held_by(conn, tenant_id, link.person).await?;
+    let beyond = held.permissions.iter().any(|p| !sender.contains(p)) || held.views.iter().any(|v| !sender.contains(&format!("view:{v}")));
+    if beyond { Err(AppError::invalid("link", OUTGROWN)) } else { Ok(()) }
+}
+
+/// The link of `secret`, while it works: unused, unexpired, of a live
+/// organisation, for an account in the status its purpose needs (active
+/// for a reset, pending for an invitation).
+async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -> Result<Option<LiveLink>, AppError> {
     Ok(sqlx::query!(
-        r#"SELECT l.id, l.user_id AS "user_id: UserId", u.email
+        r#"SELECT l.id, l.user_id AS "user_id: UserId", l.purpose = 'invite' AS "invitation!", u.email, t.name, t.slug, l.sender_grants
              FROM password_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
              JOIN tenants t ON t.id = l.tenant_id
             WHERE l.tenant_id = $1 AND l.secret_hash = $2 AND l.used_at IS NULL AND l.expires_at > now()
-              AND u.deleted_at IS NULL AND u.status = 'active' AND t.status = 'active' AND t.deleted_at IS NULL"#,
+              AND u.deleted_at IS NULL AND t.status = 'active' AND t.deleted_at IS NULL
+              AND u.status = CASE l.purpose WHEN 'invite' THEN 'pending' ELSE 'active' END"#,
         tenant_id.0,
         digest(secret)
     )
     .fetch_optional(&mut *conn)
     .await?
-    .map(|r| (r.id, r.user_id, r.email)))
+    .map(|r| LiveLink {
+        id: r.id,
+        person: r.user_id,
+        facts: LinkFacts { invitation: r.invitation, organisation: r.name, slug: r.slug, email: r.email },
+        sender_grants: r.sender_grants,
+    }))
 }
 
 /// Sets the password a link was sent for: once, while the link lives.
-/// Ends every session, API key and other link of the person, and tells
-/// them (the `user.password_set_by_link` notice).
-pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, confirm: &str) -> Result<(), AppError> {
+/// A reset ends every session, API key and other link of the person, and
+/// tells them (the `user.password_set_by_link` notice); an invitation
+/// makes the pending account active. Returns what the link was.
+pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, confirm: &str) -> Result<LinkFacts, AppError> {
     let (tenant_id, secret) = parse(link)?;
     let mut tx = pool.begin().await?;
     scope_to_tenant(&mut tx, tenant_id).await?;
-    let found = live_link(&mut tx, tenant_id, secret).await?;
+    let found = live_link(&mut tx, tenant_id, secret).await?.ok_or_else(|| AppError::invalid("link", BROKEN))?;
+    ensure_within_sender(&mut tx, tenant_id, &found).await?;
     tx.commit().await?;
-    let (_, _, email) = found.ok_or_else(|| AppError::invalid("link", BROKEN))?;
+    let email = found.facts.email;
     let mut errors = Vec::new();
     if let Some(problem) = super::password::problem(new, &email) {
         errors.push(FieldError { field: "new_password".into(), message: problem.into() });
@@ -251,7 +341,12 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     scope_to_tenant(&mut tx, tenant_id).await?;
     // Two uses at once: the second update waits for the first and then
     // finds the link used.
-    let Some((link_id, person, _)) = live_link(&mut tx, tenant_id, secret).await? else { return Err(AppError::invalid("link", BROKEN)) };
+    let Some(live) = live_link(&mut tx, tenant_id, secret).await? else { return Err(AppError::invalid("link", BROKEN)) };
+    // Under the person's row lock: a direct grant to them (its foreign key
+    // shares that row) waits until the password is set.
+    sqlx::query!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id.0, live.person.0).fetch_optional(&mut *tx).await?;
+    ensure_within_sender(&mut tx, tenant_id, &live).await?;
+    let LiveLink { id: link_id, person, facts, .. } = live;
     let taken = sqlx::query!("UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND id = $2 AND used_at IS NULL", tenant_id.0, link_id)
         .execute(&mut *tx)
         .await?
@@ -259,27 +354,35 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     if taken != 1 {
         return Err(AppError::invalid("link", BROKEN));
     }
-    sqlx::query!(
-        "UPDATE users SET password_hash = $3, must_change_password = false, password_changed_at = now(), version = version + 1, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
+    // The status is checked again under the row's lock: an invitation
+    // revoked, or an account suspended, while the password was hashed.
+    let status = if facts.invitation { "pending" } else { "active" };
+    let set = sqlx::query!(
+        "UPDATE users SET password_hash = $3, must_change_password = false, password_changed_at = now(), status = 'active',
+                version = version + 1, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND status = $4 AND deleted_at IS NULL",
         tenant_id.0,
         person.0,
-        &hash.0
+        &hash.0,
+        status
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if set != 1 {
+        return Err(AppError::invalid("link", BROKEN));
+    }
     end_links(&mut tx, tenant_id, person).await?;
-    let ended = super::credentials::end_sessions(&mut tx, tenant_id, Some(person), None).await?;
-    let keys = super::credentials::revoke_api_keys_of(&mut tx, tenant_id, person).await?;
-    let event = Event::by_user(
-        tenant_id,
-        person,
-        "user.password_set_by_link",
-        Some(serde_json::json!({ "sessions_ended": ended, "api_keys_revoked": keys })),
-    );
+    let event = if facts.invitation {
+        Event::by_user(tenant_id, person, "user.invitation_accept", Some(serde_json::json!({ "status": UserStatus::Active })))
+    } else {
+        let ended = super::credentials::end_sessions(&mut tx, tenant_id, Some(person), None).await?;
+        let keys = super::credentials::revoke_api_keys_of(&mut tx, tenant_id, person).await?;
+        Event::by_user(tenant_id, person, "user.password_set_by_link", Some(serde_json::json!({ "sessions_ended": ended, "api_keys_revoked": keys })))
+    };
     record(&mut tx, meta, event).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(facts)
 }
 
 /// Ends every live link of an organisation (it was suspended or deleted:

@@ -45,10 +45,10 @@ pub async fn sign_in(
 /// says so).
 #[server(endpoint = "request_password_link")]
 pub async fn request_password_link(tenant: String, email: String) -> Result<(), AppError> {
-    use crate::ssr::{app_state, request_parts, respond_form};
+    use crate::ssr::{app_state, respond_form};
     let result = async {
         let state = app_state()?;
-        let base = state.link_base(request_parts().ok().as_ref())?;
+        let base = crate::ssr::request_link_base()?;
         let meta = crate::authz::ssr::request_meta();
         super::reset::request(&state.pool, &meta, &base, &tenant, &email).await
     }
@@ -59,27 +59,32 @@ pub async fn request_password_link(tenant: String, email: String) -> Result<(), 
     respond_form(result, &[("tenant", &tenant), ("email", &email)], super::ASKED_ANSWER)
 }
 
-/// Sets a new password with a link from a mail: once, while the link
-/// lives. Needs the link, nothing more. Then goes to the sign-in page.
+/// Sets a new password with a link from a mail (a reset, or an
+/// invitation being accepted): once, while the link lives. Needs the link,
+/// nothing more. Then goes to the sign-in page, filled in for the person.
 #[server(endpoint = "use_password_link")]
 pub async fn use_password_link(link: String, new_password: String, confirm_password: String) -> Result<(), AppError> {
-    use crate::ssr::{app_state, respond_form};
+    use super::ssr::HINT_COOKIE;
+    use crate::ssr::{app_state, respond_form, set_cookie};
     let result = async {
         let state = app_state()?;
         let meta = crate::authz::ssr::request_meta();
         super::reset::redeem(&state.pool, &meta, &link, &new_password, &confirm_password).await
     }
     .await;
-    if result.is_ok() {
-        leptos_axum::redirect("/login?password=changed");
+    if let Ok(facts) = &result {
+        let hint = super::ssr::encode_hint(&SignInPrefill { tenant: facts.slug.clone(), email: facts.email.clone() });
+        set_cookie(&format!("{HINT_COOKIE}={hint}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
+        leptos_axum::redirect(if facts.invitation { "/login?joined=1" } else { "/login?password=changed" });
     }
-    respond_form(result, &[], "Your password was changed: sign in with it.")
+    let done = if result.as_ref().is_ok_and(|f| f.invitation) { "Your account is ready: sign in with your new password." } else { "Your password was changed: sign in with it." };
+    respond_form(result.map(|_| ()), &[], done)
 }
 
-/// Whether a password link still works (the page asks before showing its
-/// form). Needs nothing.
+/// Whether a password link or invitation still works, and whom it is for
+/// (the page asks before showing its form). Needs nothing but the link.
 #[server(endpoint = "check_password_link")]
-pub async fn check_password_link(link: String) -> Result<(), AppError> {
+pub async fn check_password_link(link: String) -> Result<super::LinkFacts, AppError> {
     use crate::ssr::{app_state, respond};
     let result = async { super::reset::check(&app_state()?.pool, &link).await }.await;
     respond(result)

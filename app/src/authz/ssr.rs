@@ -124,6 +124,11 @@ impl Caller {
         &self.meta
     }
 
+    /// The application's state (for what a handler needs beside its actor).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Names what the caller came through in their events (an API key).
     pub fn set_user_agent(&mut self, user_agent: String) {
         self.meta.user_agent = Some(user_agent);

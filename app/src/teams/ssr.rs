@@ -187,45 +187,56 @@ pub async fn set_deleted(team_id: Uuid, deleted: bool) -> Result<(), AppError> {
 
 pub async fn set_member(team_id: Uuid, user_id: UserId, member: bool) -> Result<(), AppError> {
     let mut actor = require(Perm::TeamManage).await?;
+    if member {
+        add_member_in(&mut actor, team_id, user_id).await?;
+        return actor.commit().await;
+    }
     let tenant_id = actor.tenant_id();
     let team = find_live(&mut actor, team_id).await?;
     let user: Option<String> = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id.0, user_id.0)
         .fetch_optional(actor.conn())
         .await?;
     let user = user.ok_or(AppError::NotFound)?;
-    if member {
-        // A member holds every role of the team: the delegation rule, as for
-        // granting those roles to them one by one.
-        let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
-        delegation::ensure_may_give_roles(&mut actor, &roles, &format!("add {user} to {}", team.name), Some(user_id)).await?;
+    crate::authz::lockout::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
+    if team.lead_user_id == Some(user_id) {
+        sqlx::query!("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2", tenant_id.0, team_id)
+            .execute(actor.conn())
+            .await?;
     }
-    let changed = if member {
-        sqlx::query!("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", tenant_id.0, team_id, user_id.0)
-            .execute(actor.conn())
-            .await?
-            .rows_affected()
-    } else {
-        crate::authz::lockout::ensure_member_not_last_top(actor.conn(), tenant_id, team_id, user_id).await?;
-        if team.lead_user_id == Some(user_id) {
-            sqlx::query!("UPDATE teams SET lead_user_id = NULL, version = version + 1 WHERE tenant_id = $1 AND id = $2", tenant_id.0, team_id)
-                .execute(actor.conn())
-                .await?;
-        }
-        sqlx::query!("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id.0, team_id, user_id.0)
-            .execute(actor.conn())
-            .await?
-            .rows_affected()
-    };
-    if !member && user_id == actor.user_id() {
+    let removed = sqlx::query!("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND user_id = $3", tenant_id.0, team_id, user_id.0)
+        .execute(actor.conn())
+        .await?
+        .rows_affected();
+    if user_id == actor.user_id() {
         // Leaving a team must not take away one's own administration.
         ensure_keeps_admin(&mut actor, "You cannot leave this team: it is what lets you manage access.".into()).await?;
     }
-    if changed > 0 {
-        let what = json!({ "user_id": user_id, "user": user });
-        let (action, before, after) = if member { ("team.member_add", None, Some(what)) } else { ("team.member_remove", Some(what), None) };
-        actor.audit(action, "team", team_id, before, after).await?;
+    if removed > 0 {
+        actor.audit("team.member_remove", "team", team_id, Some(json!({ "user_id": user_id, "user": user })), None).await?;
     }
     actor.commit().await
+}
+
+pub async fn add_member_in(actor: &mut Actor, team_id: Uuid, user_id: UserId) -> Result<(), AppError> {
+    if !actor.me().can(Perm::TeamManage.key()) {
+        return Err(AppError::Forbidden);
+    }
+    let tenant_id = actor.tenant_id();
+    let team = find_live(actor, team_id).await?;
+    let user: Option<String> = sqlx::query_scalar!("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL", tenant_id.0, user_id.0)
+        .fetch_optional(actor.conn())
+        .await?;
+    let user = user.ok_or(AppError::NotFound)?;
+    let roles = delegation::roles_of_team(actor.conn(), tenant_id, team_id).await?;
+    delegation::ensure_may_give_roles(actor, &roles, &format!("add {user} to {}", team.name), Some(user_id)).await?;
+    let added = sqlx::query!("INSERT INTO team_members (tenant_id, team_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", tenant_id.0, team_id, user_id.0)
+        .execute(actor.conn())
+        .await?
+        .rows_affected();
+    if added > 0 {
+        actor.audit("team.member_add", "team", team_id, None, Some(json!({ "user_id": user_id, "user": user }))).await?;
+    }
+    Ok(())
 }
 
 pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(), AppError> {

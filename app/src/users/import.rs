@@ -6,8 +6,10 @@
 //! written to `user_imports` after each batch.
 //!
 //! Columns, by header name in any order: `email`, `name` (or
-//! `display_name`), and optionally `role` (a role's name). Imported people
-//! have no password yet: a reset from their page gives them one.
+//! `display_name`), and optionally `role` (a role's name). With the form's
+//! `invite` box ticked, each person is invited (pending, with a mail and a
+//! link to choose a password, as from the Invite page); otherwise imported
+//! people have no password yet and a reset from their page gives them one.
 
 use super::ssr::insert_user;
 use super::{validate_profile, ImportFailure, ImportStatus, FAILURES_KEPT, IMPORT_MAX_BYTES};
@@ -15,6 +17,7 @@ use crate::authz::ssr::{require, Actor, Caller};
 use crate::authz::Perm;
 use crate::error::AppError;
 use axum::extract::Multipart;
+use crate::status::UserStatus;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -112,7 +115,7 @@ fn back(message: &str) -> Response {
 }
 
 /// `POST /users/imports`: starts an import. Needs `user:create`.
-pub async fn start(caller: Caller, multipart: Multipart) -> Response {
+pub async fn start(caller: Caller, headers: axum::http::HeaderMap, multipart: Multipart) -> Response {
     let refuse = |e: AppError| e.into_response();
     // Authorise before reading a byte of the upload; the transaction is not
     // held while the file arrives (a slow upload must not pin a connection).
@@ -120,9 +123,14 @@ pub async fn start(caller: Caller, multipart: Multipart) -> Response {
         Ok(actor) => drop(actor),
         Err(e) => return refuse(e),
     }
-    let (file_name, bytes) = match read_file(multipart).await {
-        Ok(file) => file,
+    let (file_name, bytes, invite) = match read_upload(multipart).await {
+        Ok(upload) => upload,
         Err(message) => return back(&message),
+    };
+    // Where the invitations' links point, known before anything is written.
+    let invite = match invite.then(|| caller.state().link_base(Some(&headers))).transpose() {
+        Ok(base) => base,
+        Err(e) => return back(&e.to_string()),
     };
     let (rows, broken) = match parse(&bytes) {
         Ok(parsed) => parsed,
@@ -133,22 +141,29 @@ pub async fn start(caller: Caller, multipart: Multipart) -> Response {
         Ok(actor) => actor,
         Err(e) => return refuse(e),
     };
-    match begin(actor, &file_name, &rows, &broken).await {
+    match begin(actor, &file_name, &rows, &broken, invite.is_some()).await {
         Ok(id) => {
-            tokio::spawn(run(caller, id, rows));
+            tokio::spawn(run(caller, id, rows, invite));
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/users/imports/{id}"))]).into_response()
         }
         Err(e) => back(&e.to_string()),
     }
 }
 
-async fn read_file(mut multipart: Multipart) -> Result<(String, Vec<u8>), String> {
+/// The upload's file, and whether its `invite` box was ticked (the fields
+/// may come in any order).
+async fn read_upload(mut multipart: Multipart) -> Result<(String, Vec<u8>, bool), String> {
     let too_big = format!("The file is larger than {} MB: split it, then import each part.", IMPORT_MAX_BYTES / (1024 * 1024));
     let problem = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_big.clone() } else { "The upload did not arrive whole: try again.".to_string() }
     };
+    let (mut file, mut invite) = (None, false);
     while let Some(mut field) = multipart.next_field().await.map_err(problem)? {
-        if field.name() != Some("file") {
+        if field.name() == Some("invite") {
+            invite = field.text().await.map_err(problem)?.trim() == "on";
+            continue;
+        }
+        if field.name() != Some("file") || file.is_some() {
             continue;
         }
         let name: String = field.file_name().unwrap_or("upload.csv").chars().filter(|c| !c.is_control()).take(200).collect();
@@ -162,14 +177,15 @@ async fn read_file(mut multipart: Multipart) -> Result<(String, Vec<u8>), String
         if bytes.is_empty() {
             return Err("Choose a CSV file to import.".into());
         }
-        return Ok((if name.is_empty() { "upload.csv".into() } else { name }, bytes));
+        file = Some((if name.is_empty() { "upload.csv".into() } else { name }, bytes));
     }
-    Err("Choose a CSV file to import.".into())
+    let (name, bytes) = file.ok_or_else(|| "Choose a CSV file to import.".to_string())?;
+    Ok((name, bytes, invite))
 }
 
 /// Records the import (its total, and the lines that could not be read)
 /// and its start event.
-async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[ImportFailure]) -> Result<Uuid, AppError> {
+async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[ImportFailure], invite: bool) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     let total = (rows.len() + broken.len()) as i32;
     let kept: Vec<&ImportFailure> = broken.iter().take(FAILURES_KEPT).collect();
@@ -179,7 +195,7 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
          VALUES ($1, $2, $3, $4, $5, $6, $7, $6)", tenant_id.0, id, created_by.0, file_name, total, broken.len() as i32, json!(kept))
     .execute(actor.conn())
     .await?;
-    actor.audit("user.import", "user_import", id, None, Some(json!({ "file_name": file_name, "rows": total }))).await?;
+    actor.audit("user.import", "user_import", id, None, Some(json!({ "file_name": file_name, "rows": total, "invite": invite }))).await?;
     actor.commit().await?;
     Ok(id)
 }
@@ -187,8 +203,9 @@ async fn begin(mut actor: Actor, file_name: &str, rows: &[Row], broken: &[Import
 /// Creates the rows, batch by batch. Runs after the response went out.
 /// Each batch authorises the importer afresh, with the grants they hold at
 /// that moment: an importer who was suspended, or lost `user:create` or a
-/// role's permissions meanwhile, grants nothing more.
-async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>) {
+/// role's permissions meanwhile, grants nothing more. `invite`: where the
+/// invitations' links point, when each person is invited.
+async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>, invite: Option<String>) {
     for batch in rows.chunks(BATCH) {
         let now = match started_by.now().await {
             Ok(Some(now)) => now,
@@ -198,7 +215,7 @@ async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>) {
                 return;
             }
         };
-        if let Err(error) = run_batch(&now, id, batch).await {
+        if let Err(error) = run_batch(&now, id, batch, invite.as_deref()).await {
             tracing::error!(?error, %id, "user import stopped");
             let _ = finish(&started_by, id, "failed").await;
             return;
@@ -209,14 +226,14 @@ async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>) {
     }
 }
 
-async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row]) -> Result<(), AppError> {
+async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&str>) -> Result<(), AppError> {
     let mut actor = importer.require(Perm::UserCreate).await?;
     let mut failures = Vec::new();
     let mut created = 0;
     let mut roles = RoleCache::new();
     for row in batch {
         sqlx::query!("SAVEPOINT import_row").execute(actor.conn()).await?;
-        match import_row(&mut actor, &mut roles, id, row).await {
+        match import_row(&mut actor, &mut roles, id, row, invite).await {
             Ok(()) => {
                 sqlx::query!("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
                 created += 1;
@@ -265,8 +282,9 @@ async fn resolve_role(actor: &mut Actor, roles: &mut RoleCache, role: &str) -> R
     roles[&key].clone().map_err(AppError::Refused)
 }
 
-/// One person: checked, created, and given their role, or refused whole.
-async fn import_row(actor: &mut Actor, roles: &mut RoleCache, import_id: Uuid, row: &Row) -> Result<(), AppError> {
+/// One person: checked, created, given their role and, when `invite`
+/// says where links point, invited; or refused whole.
+async fn import_row(actor: &mut Actor, roles: &mut RoleCache, import_id: Uuid, row: &Row, invite: Option<&str>) -> Result<(), AppError> {
     let (email, name) = (row.email.trim(), row.name.trim());
     let errors = validate_profile(email, name);
     if !errors.is_empty() {
@@ -274,9 +292,13 @@ async fn import_row(actor: &mut Actor, roles: &mut RoleCache, import_id: Uuid, r
     }
     let role = row.role.trim();
     let role = if role.is_empty() { None } else { Some(resolve_role(actor, roles, role).await?) };
-    let user_id = insert_user(actor, email, name, None, Some(import_id)).await?;
+    let status = if invite.is_some() { UserStatus::Pending } else { UserStatus::Active };
+    let user_id = insert_user(actor, email, name, None, Some(import_id), status).await?;
     if let Some((role_id, role_name)) = role {
         crate::roles::ssr::record_grant(actor, user_id, role_id, &role_name).await?;
+    }
+    if let Some(base) = invite {
+        super::ssr::send_invitation(actor, user_id, base, "user.invitation_send").await?;
     }
     Ok(())
 }

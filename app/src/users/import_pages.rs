@@ -32,11 +32,16 @@ pub fn ImportPage() -> impl IntoView {
                                 class="block w-full text-sm file:mr-3 file:rounded-md file:border-0 file:bg-slate-100 file:px-3 file:py-2 file:text-sm file:font-medium dark:file:bg-slate-800" />
                             <p id="file-error" class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid="file-error">{move || error.get()}</p>
                         </div>
+                        <label class="flex items-start gap-2 text-sm">
+                            <input type="checkbox" name="invite" value="on" class="mt-1" data-testid="import-invite" />
+                            <span>"Invite each person by email: they choose their own password with the link (it works for "
+                                {crate::auth::INVITATION_DAYS} " days), and are pending until then."</span>
+                        </label>
                         <button type="submit" class=BUTTON data-testid="start-import">"Import"</button>
                     </form>
                     <div class="text-sm text-slate-600 dark:text-slate-400 space-y-1">
                         <p>"The first line names the columns: " <code>"email"</code> ", " <code>"name"</code> " and, if you like, " <code>"role"</code> " (a role's name)."</p>
-                        <p>{format!("Up to {} MB. Imported people have no password yet: reset one from their page to hand it over.", IMPORT_MAX_BYTES / (1024 * 1024))}</p>
+                        <p>{format!("Up to {} MB. Without invitations, imported people have no password yet: send each a reset link from their page.", IMPORT_MAX_BYTES / (1024 * 1024))}</p>
                         <pre class="mt-2 rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">"email,name,role\nann@example.com,Ann Example,Member"</pre>
                     </div>
                 </section>

@@ -180,6 +180,19 @@ pub struct UserDetail {
     pub locked_for_strangers_only: bool,
     /// Signs in with a second factor.
     pub mfa_enabled: bool,
+    /// The latest invitation of a pending person.
+    pub invitation: Option<Invitation>,
+}
+
+/// A pending person's latest invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub sent: String,
+    /// Who sent it (empty when they are gone).
+    pub sent_by: String,
+    pub expires: String,
+    /// Used, expired, or ended by a newer one or a revocation.
+    pub ended: bool,
 }
 
 impl UserDetail {

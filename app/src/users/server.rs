@@ -64,6 +64,40 @@ pub async fn create_user(email: String, display_name: String, password: Option<S
     crate::ssr::respond_form(result, &[("email", &email), ("display_name", &display_name)], "User created.")
 }
 
+/// Invites someone by email, with a role and a team if given: a pending
+/// account and a mail with a link to choose a password. Needs
+/// `user:create` (and `role:assign`, `team:manage` for the role and team;
+/// the delegation rule applies to both).
+#[server(endpoint = "invite_user")]
+pub async fn invite_user(email: String, display_name: String, role_id: Option<String>, team_id: Option<String>) -> Result<UserId, AppError> {
+    let result = async {
+        let chosen = |value: &Option<String>, field: &str, message: &str| match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => v.parse::<Uuid>().map(Some).map_err(|_| AppError::invalid(field, message)),
+            None => Ok(None),
+        };
+        let role_id = chosen(&role_id, "role_id", "Choose a role from the list.")?;
+        let team_id = chosen(&team_id, "team_id", "Choose a team from the list.")?;
+        super::ssr::invite(&email, &display_name, role_id, team_id).await
+    }
+    .await;
+    let notice = format!("Invitation sent to {}. It works for {} days.", email.trim(), crate::auth::INVITATION_DAYS);
+    crate::ssr::respond_form(result, &[("email", &email), ("display_name", &display_name)], &notice)
+}
+
+/// Sends a pending person's invitation again (a new link; the old ones
+/// end). Needs `user:create`; the delegation rule applies.
+#[server(endpoint = "resend_invitation")]
+pub async fn resend_invitation(user_id: UserId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::resend_invitation(user_id).await, &[], "The invitation was sent again; the earlier link no longer works.")
+}
+
+/// Revokes a pending person's invitation: the link ends and the account is
+/// deleted. Needs `user:create`; the delegation rule applies.
+#[server(endpoint = "revoke_invitation")]
+pub async fn revoke_invitation(user_id: UserId) -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::revoke_invitation(user_id).await, &[], "Invitation revoked.")
+}
+
 /// Saves a user's email and name over the version the form showed. Needs `user:update`.
 #[server(endpoint = "update_user")]
 pub async fn update_user(user_id: UserId, version: i32, email: String, display_name: String) -> Result<(), AppError> {

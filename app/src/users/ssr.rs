@@ -9,6 +9,7 @@ use crate::authz::{ssr::require, Perm};
 use crate::error::AppError;
 use crate::db::{like_pattern, parse_cursor};
 use crate::auth::credentials::end_sessions;
+use crate::auth::reset::{LinkKind, INVITATION_DAYS};
 use crate::authz::lockout::ensure_not_last_top_holder;
 use crate::error::field_conflict;
 use serde_json::{json, Value};
@@ -16,23 +17,24 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use crate::status::UserStatus;
 use uuid::Uuid;
 
-/// Inserts an active user (with a password hash, or none for an imported
-/// account that gets its password from a reset) and returns its id and
-/// what its `user.create` event says; the callers record the event. An
-/// address in use is a conflict.
-async fn insert_row(conn: &mut PgConnection, tenant_id: TenantId, email: &str, display_name: &str, hash: Option<&str>) -> Result<(UserId, Value), AppError> {
+/// Inserts a user, active (with a password hash, or none for an imported
+/// account that gets its password from a reset) or pending (invited, with
+/// none), and returns its id and what its `user.create` event says; the
+/// callers record the event. An address in use is a conflict.
+async fn insert_row(conn: &mut PgConnection, tenant_id: TenantId, email: &str, display_name: &str, hash: Option<&str>, status: UserStatus) -> Result<(UserId, Value), AppError> {
     let id = UserId(Uuid::now_v7());
     sqlx::query!(
-        "INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, 'active')",
+        "INSERT INTO users (tenant_id, id, email, display_name, password_hash, status) VALUES ($1, $2, $3, $4, $5, $6)",
         tenant_id.0,
         id.0,
         email,
         display_name,
-        hash
+        hash,
+        status.as_str()
     )
     .execute(conn)
     .await?;
-    Ok((id, json!({ "email": email, "display_name": display_name, "status": UserStatus::Active })))
+    Ok((id, json!({ "email": email, "display_name": display_name, "status": status })))
 }
 
 /// Creates an active user with a password, and records it with no actor
@@ -44,7 +46,7 @@ pub async fn create_user(
     display_name: &str,
     password_hash: &PasswordHashString,
 ) -> Result<UserId, AppError> {
-    let (id, after) = insert_row(tx, tenant_id, email, display_name, Some(password_hash.0.as_str())).await?;
+    let (id, after) = insert_row(tx, tenant_id, email, display_name, Some(password_hash.0.as_str()), UserStatus::Active).await?;
     let event = Event {
         tenant_id,
         actor_user_id: None,
@@ -106,6 +108,10 @@ async fn lock_user(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId
     Ok((row.status, row.version))
 }
 
+/// Why an action meant for an account in use is refused for one whose
+/// invitation is not accepted yet.
+const NOT_YET_JOINED: &str = "This person has not accepted their invitation yet: send it again, or revoke it.";
+
 /// Suspends or reactivates a user. Needs `user:suspend`.
 pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppError> {
     let mut actor = require(Perm::UserSuspend).await?;
@@ -119,6 +125,9 @@ pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppEr
     ensure_may_act_on(&mut actor, user_id, what).await?;
     if before == status {
         return Ok(());
+    }
+    if before == UserStatus::Pending {
+        return Err(AppError::Conflict(NOT_YET_JOINED.into()));
     }
     if !reactivate {
         ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
@@ -411,8 +420,23 @@ pub async fn detail(user_id: UserId, current_session: Option<String>) -> Result<
     let mfa_enabled: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM user_mfa WHERE tenant_id = $1 AND user_id = $2 AND enabled_at IS NOT NULL) AS "on!""#, tenant_id.0, user_id.0)
     .fetch_one(actor.conn())
     .await?;
+    let invitation = if user.status == UserStatus::Pending {
+        sqlx::query!(
+            r#"SELECT l.created_at AS "created_at: DateTime<Utc>", l.expires_at AS "expires_at: DateTime<Utc>", l.used_at IS NOT NULL OR l.expires_at <= now() AS "ended!", s.display_name AS "sent_by?"
+                 FROM password_links l LEFT JOIN users s ON s.tenant_id = l.tenant_id AND s.id = l.sent_by
+                WHERE l.tenant_id = $1 AND l.user_id = $2 AND l.purpose = 'invite' ORDER BY l.created_at DESC LIMIT 1"#,
+            tenant_id.0,
+            user_id.0
+        )
+        .fetch_optional(actor.conn())
+        .await?
+        .map(|r| super::Invitation { sent: when(r.created_at), sent_by: r.sent_by.unwrap_or_default(), expires: when(r.expires_at), ended: r.ended })
+    } else {
+        None
+    };
     actor.commit().await?;
     Ok(UserDetail {
+        invitation,
         mfa_enabled,
         failed_sign_ins: lock.as_ref().map(|l| l.failures).unwrap_or(0),
         locked_until: lock.as_ref().and_then(|l| l.blocked_until).map(when),
@@ -489,7 +513,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
     }
     let temporary = password.temporary;
     let hash = password.hash.ok_or(AppError::Internal)?;
-    let id = insert_user(actor, email, display_name, Some(&hash.0), None).await?;
+    let id = insert_user(actor, email, display_name, Some(&hash.0), None, UserStatus::Active).await?;
     // Whoever was given a temporary password chooses their own at sign-in.
     sqlx::query!("UPDATE users SET must_change_password = $3, password_changed_at = now() WHERE tenant_id = $1 AND id = $2", actor.scope().0, id.0, temporary.is_some())
         .execute(actor.conn())
@@ -498,11 +522,11 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
 }
 
 /// Inserts a checked user (with a password hash, or none for an imported
-/// account that gets its password from a reset) and records the event,
-/// naming `via` (such as an import) when given.
-pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>) -> Result<UserId, AppError> {
+/// or invited account) and records the event, naming `via` (such as an
+/// import) when given.
+pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>, status: UserStatus) -> Result<UserId, AppError> {
     let tenant_id = actor.scope();
-    let (id, mut after) = insert_row(actor.conn(), tenant_id, email, display_name, hash).await.map_err(|e| e.beside("email"))?;
+    let (id, mut after) = insert_row(actor.conn(), tenant_id, email, display_name, hash, status).await.map_err(|e| e.beside("email"))?;
     if let Some(import) = via {
         after["import_id"] = json!(import);
     }
@@ -581,8 +605,11 @@ pub async fn reset_password(user_id: UserId) -> Result<String, AppError> {
     let hash = crate::auth::password::hash(password.clone()).await?;
     let mut actor = require(Perm::UserResetPassword).await?;
     let tenant_id = actor.tenant_id();
-    lock_user(actor.conn(), tenant_id, user_id).await?;
+    let (status, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "reset the password of").await?;
+    if status == UserStatus::Pending {
+        return Err(AppError::Conflict(NOT_YET_JOINED.into()));
+    }
     sqlx::query!("UPDATE users SET password_hash = $3, must_change_password = true, password_changed_at = now(),
                 version = version + 1, updated_at = now()
           WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0, &hash.0)
@@ -602,7 +629,7 @@ pub async fn reset_password(user_id: UserId) -> Result<String, AppError> {
 /// caller's (the delegation rule: the link is a way into their account).
 pub async fn send_password_link(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserResetPassword).await?;
-    let base = crate::ssr::app_state()?.link_base(crate::ssr::request_parts().ok().as_ref())?;
+    let base = crate::ssr::request_link_base()?;
     let tenant_id = actor.tenant_id();
     let (status, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "send a reset link to").await?;
@@ -610,10 +637,87 @@ pub async fn send_password_link(user_id: UserId) -> Result<(), AppError> {
         return Err(AppError::Conflict("Only an active account can be sent a reset link: reactivate it first.".into()));
     }
     let (me, meta) = (actor.me().clone(), actor.meta().clone());
-    crate::auth::reset::issue(actor.conn(), &meta, tenant_id, user_id, Some((me.user_id, &me.display_name)), &base).await?;
+    crate::auth::reset::issue(actor.conn(), &meta, tenant_id, user_id, LinkKind::Sent(&me), &base).await?;
     actor
         .audit("user.password_link_sent", "user", user_id, None, Some(json!({ "expires_in_hours": crate::auth::reset::SENT_HOURS })))
         .await?;
+    actor.commit().await
+}
+
+/// Invites someone by email: a pending account (no password) with the
+/// role and team given, and a mail with a link to choose a password (it
+/// works once, for [`INVITATION_DAYS`] days). Needs `user:create`, plus
+/// `role:assign` for a role and `team:manage` for a team; the delegation
+/// rule applies to both, as when granting them.
+pub async fn invite(email: &str, display_name: &str, role_id: Option<Uuid>, team_id: Option<Uuid>) -> Result<UserId, AppError> {
+    let mut actor = require(Perm::UserCreate).await?;
+    let base = crate::ssr::request_link_base()?;
+    let (email, display_name) = (email.trim(), display_name.trim());
+    let mut errors = super::validate_profile(email, display_name);
+    if role_id.is_some() && !actor.me().can(Perm::RoleAssign.key()) {
+        errors.push(FieldError { field: "role_id".into(), message: "You may not grant roles: leave the role empty.".into() });
+    }
+    if team_id.is_some() && !actor.me().can(Perm::TeamManage.key()) {
+        errors.push(FieldError { field: "team_id".into(), message: "You may not add people to teams: leave the team empty.".into() });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = insert_user(&mut actor, email, display_name, None, None, UserStatus::Pending).await?;
+    if let Some(role_id) = role_id {
+        crate::roles::ssr::grant_in(&mut actor, id, role_id).await.map_err(|e| e.beside("role_id"))?;
+    }
+    if let Some(team_id) = team_id {
+        crate::teams::ssr::add_member_in(&mut actor, team_id, id).await.map_err(|e| e.beside("team_id"))?;
+    }
+    send_invitation(&mut actor, id, &base, "user.invitation_send").await?;
+    actor.commit().await?;
+    Ok(id)
+}
+
+/// Writes the invitation's link and mail, and records `action`.
+pub(crate) async fn send_invitation(actor: &mut Actor, user_id: UserId, base: &str, action: &str) -> Result<(), AppError> {
+    let (me, meta, tenant_id) = (actor.me().clone(), actor.meta().clone(), actor.tenant_id());
+    crate::auth::reset::issue(actor.conn(), &meta, tenant_id, user_id, LinkKind::Invitation(&me), base).await?;
+    actor.audit(action, "user", user_id, None, Some(json!({ "expires_in_days": INVITATION_DAYS }))).await
+}
+
+/// A pending person, locked for the change, whom the actor may send a way
+/// into the account (the delegation rule: an invitation is one).
+async fn lock_invited(actor: &mut Actor, user_id: UserId, what: &str) -> Result<(), AppError> {
+    let tenant_id = actor.tenant_id();
+    let (status, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
+    ensure_may_act_on(actor, user_id, what).await?;
+    if status != UserStatus::Pending {
+        return Err(AppError::Conflict("This person has accepted their invitation already: there is no invitation to change.".into()));
+    }
+    Ok(())
+}
+
+/// Sends a pending person's invitation again: a new link (the old ones
+/// end). Needs `user:create`, and the person's grants within the caller's.
+pub async fn resend_invitation(user_id: UserId) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserCreate).await?;
+    let base = crate::ssr::request_link_base()?;
+    lock_invited(&mut actor, user_id, "send an invitation again to").await?;
+    let tenant_id = actor.tenant_id();
+    crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
+    send_invitation(&mut actor, user_id, &base, "user.invitation_resend").await?;
+    actor.commit().await
+}
+
+/// Revokes a pending person's invitation: its links end and the account is
+/// deleted (restorable, like any deletion; its address is free again).
+/// Needs `user:create`, and the person's grants within the caller's.
+pub async fn revoke_invitation(user_id: UserId) -> Result<(), AppError> {
+    let mut actor = require(Perm::UserCreate).await?;
+    lock_invited(&mut actor, user_id, "revoke the invitation of").await?;
+    let tenant_id = actor.tenant_id();
+    let ended = crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
+    sqlx::query!("UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0)
+        .execute(actor.conn())
+        .await?;
+    actor.audit("user.invitation_revoke", "user", user_id, Some(json!({ "deleted_at": null })), Some(json!({ "links_ended": ended }))).await?;
     actor.commit().await
 }
 

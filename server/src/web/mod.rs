@@ -339,7 +339,7 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
         }
         // The pages of signing in, which need no session: the sign-in, its
         // second step, and choosing a password with a link from a mail.
-        if !["/login", MFA_PATH, app::auth::FORGOT_PATH, app::auth::RESET_PATH].contains(&path) && !signed_in {
+        if !["/login", MFA_PATH, app::auth::FORGOT_PATH, app::auth::RESET_PATH, app::auth::JOIN_PATH].contains(&path) && !signed_in {
             let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let target = if wanted == "/" {
                 "/login".to_string()

@@ -2,7 +2,8 @@
 //! real server functions (grants and revokes, team membership and team
 //! roles, role edits, deletes and restores of people, teams and roles,
 //! password and second-factor resets, unlocks, suspensions, email changes,
-//! anonymisation, personal-data exports, CSV imports, API keys) by random
+//! anonymisation, personal-data exports, CSV imports, API keys,
+//! invitations sent, accepted, sent again and revoked) by random
 //! actors among seeded and created people, on real PostgreSQL through the
 //! real router. After every step it checks, from the database itself and
 //! with its own SQL (not the code under test):
@@ -86,6 +87,8 @@ struct World {
     views: Vec<String>,
     /// Live API keys in acme: (key, its holder).
     api_keys: Vec<(Uuid, Uuid)>,
+    /// People invited who have not accepted yet.
+    pending: Vec<(Uuid, String, bool)>,
 }
 
 async fn refresh(conn: &mut PgConnection, world: &mut World, tenant: Uuid) {
@@ -109,6 +112,11 @@ async fn refresh(conn: &mut PgConnection, world: &mut World, tenant: Uuid) {
         .fetch_all(&mut *conn)
         .await
         .unwrap();
+    world.pending = sqlx::query_as("SELECT id, email, false FROM users WHERE tenant_id = $1 AND status = 'pending' AND deleted_at IS NULL ORDER BY id")
+        .bind(tenant)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
     world.api_keys = sqlx::query_as("SELECT id, user_id FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY id")
         .bind(tenant)
         .fetch_all(&mut *conn)
@@ -124,7 +132,7 @@ async fn retention(conn: &mut PgConnection, tenant: Uuid) -> Option<i32> {
 /// Steps that touch someone's credentials or sign-in: their subject's
 /// grants must be within the actor's.
 const TAKEOVER_STEPS: &[&str] =
-    &["reset_password", "send_password_link", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user", "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "list_user_api_keys", "revoke_user_api_key"];
+    &["reset_password", "send_password_link", "resend_invitation", "revoke_invitation", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user", "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "list_user_api_keys", "revoke_user_api_key"];
 
 struct Step {
     op: &'static str,
@@ -166,7 +174,8 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         "create_team", "delete_team", "restore_team", "create_role", "update_role", "delete_role", "restore_role",
         "create_user", "reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user",
         "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "import_users", "create_api_key",
-        "list_user_api_keys", "revoke_user_api_key", "set_retention", "send_password_link",
+        "list_user_api_keys", "revoke_user_api_key", "set_retention", "send_password_link", "invite_user", "resend_invitation",
+        "revoke_invitation",
     ];
     let op = *pick(rng, OPS).unwrap();
     let b = &actor.browser;
@@ -261,6 +270,31 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
                 temps.push((user.0, json(&r).as_str().unwrap_or_default().to_string()));
             }
             (format!("reset_password {}", user.1), r.status)
+        }
+        "invite_user" => {
+            let email = format!("invited{n}@acme.test");
+            let mut fields = vec![("email", email.as_str()), ("display_name", "Invited Person")];
+            let with_role = rng.gen_bool(0.6);
+            if with_role {
+                fields.push(("role_id", &rid));
+            }
+            let team_id = team.as_ref().filter(|_| rng.gen_bool(0.4)).map(|t| t.0.to_string());
+            if let Some(t) = &team_id {
+                fields.push(("team_id", t));
+            }
+            let r = b.call("/api/invite_user", &fields).await;
+            if r.status.is_success() {
+                subject = json(&r).as_str().and_then(|id| id.parse().ok());
+            }
+            let team_name = team.as_ref().filter(|_| team_id.is_some()).map_or("-", |t| t.1.as_str());
+            (format!("invite_user {email} role={} team={team_name}", if with_role { role.1.as_str() } else { "-" }), r.status)
+        }
+        "resend_invitation" | "revoke_invitation" => {
+            // Mostly someone pending (so that the step can succeed).
+            let who = if rng.gen_bool(0.8) { pick(rng, &world.pending).cloned().unwrap_or(user) } else { user };
+            subject = Some(who.0);
+            let r = b.call(&format!("/api/{op}"), &[("user_id", &who.0.to_string())]).await;
+            (format!("{op} {}", who.1), r.status)
         }
         "reset_mfa" | "unlock_user" | "suspend_user" | "reactivate_user" | "delete_user" | "restore_user" | "revoke_sessions" | "send_password_link" => {
             subject = Some(user.0);
@@ -394,8 +428,18 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
         actors.push(actor);
     }
 
-    let mut world =
-        World { acme, platform, users: vec![], roles: vec![], custom_roles: vec![], teams: vec![], perms: vec![], views: vec![], api_keys: vec![] };
+    let mut world = World {
+        acme,
+        platform,
+        users: vec![],
+        roles: vec![],
+        custom_roles: vec![],
+        teams: vec![],
+        perms: vec![],
+        views: vec![],
+        api_keys: vec![],
+        pending: vec![],
+    };
     world.perms = sqlx::query_scalar("SELECT p.key FROM permissions p JOIN modules m ON m.key = p.module_key WHERE m.key <> 'platform' ORDER BY 1")
         .fetch_all(&mut su)
         .await
@@ -436,20 +480,29 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
         let line = format!("#{i} {} {} -> {}", actor.name, s.text, status.as_u16());
         trace.push(line.clone());
 
-        if s.op == "send_password_link" && ok {
-            // The model reads the person's mail (as whoever holds their
-            // mailbox, perhaps moved there by an earlier step) and uses the
-            // link: the person's password is now one the model knows.
-            let sent: String = sqlx::query_scalar("SELECT link FROM mail_outbox WHERE user_id = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC LIMIT 1")
-                .bind(s.subject)
+        // The model reads the person's mail (as whoever holds their mailbox,
+        // perhaps moved there by an earlier step) and uses the link it was
+        // sent: a reset link (the person's password is now one the model
+        // knows), or an invitation, accepted at once now and then (what it
+        // gave is now held, and checked below).
+        let mailed = match s.op {
+            "send_password_link" => Some("user.password_link"),
+            "resend_invitation" => Some("user.invitation"),
+            "invite_user" if rng.gen_bool(0.5) => Some("user.invitation"),
+            _ => None,
+        };
+        if let (Some(kind), true, Some(subject)) = (mailed, ok, s.subject) {
+            let sent: String = sqlx::query_scalar("SELECT link FROM mail_outbox WHERE user_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1")
+                .bind(subject)
+                .bind(kind)
                 .fetch_one(&mut su)
                 .await
                 .unwrap();
             let link = sent.split("link=").nth(1).unwrap_or_default().to_string();
             let chosen = format!("chosen-by-link-{counter}");
             let r = actor.browser.another_browser().call("/api/use_password_link", &[("link", &link), ("new_password", &chosen), ("confirm_password", &chosen)]).await;
-            assert!(r.status.is_success() || r.status.is_redirection(), "the link sent works: {} {}", r.status, r.body);
-            if let Some(subject) = s.subject {
+            assert!(r.status.is_success() || r.status.is_redirection(), "the {kind} sent works: {} {}", r.status, r.body);
+            if s.op != "invite_user" {
                 temps.push((subject, chosen));
             }
         }
@@ -593,7 +646,7 @@ async fn random_sequences_of_access_changes_never_give_more_than_the_actor_holds
     // Every kind of step was tried, and the grant paths were taken at least once.
     assert!(totals.len() >= 28, "step kinds covered: {}", totals.len());
     // The ways into someone's account were both taken and refused.
-    for op in ["reset_password", "send_password_link"] {
+    for op in ["reset_password", "send_password_link", "invite_user", "resend_invitation", "revoke_invitation"] {
         let (done, refused) = totals.get(op).copied().unwrap_or_default();
         assert!(done > 0 && refused > 0, "{op}: {done} done, {refused} refused");
     }

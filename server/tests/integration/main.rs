@@ -19,6 +19,7 @@ mod delegation;
 mod documents;
 mod gen_data;
 mod imports;
+mod invitations;
 mod mail;
 mod mfa;
 mod migrations;

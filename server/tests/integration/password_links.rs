@@ -8,24 +8,8 @@ use crate::support::*;
 use axum::http::StatusCode;
 use sqlx::{ConnectOptions, Connection};
 
-/// The links mailed to an address, newest first, as the mail worker puts
-/// them into the messages (the stored bodies hold a placeholder).
 async fn links_to(db: &TestDb, email: &str) -> Vec<String> {
-    let mut conn = db.superuser().connect().await.unwrap();
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT body_text, link FROM mail_outbox WHERE to_address = $1 AND kind = 'user.password_link' ORDER BY created_at DESC, id DESC",
-    )
-    .bind(email)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    rows.iter()
-        .map(|(body, link)| {
-            assert!(body.contains(app::outbox::LINK_PLACEHOLDER) && !body.contains("link="), "the stored body holds no link: {body}");
-            link.strip_prefix("http://127.0.0.1:3000").unwrap_or_else(|| panic!("a link on the host asked: {link}")).to_string()
-        })
-        .collect()
+    mailed_links(db, email, "user.password_link").await
 }
 
 fn link_of(path: &str) -> String {

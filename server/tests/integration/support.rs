@@ -165,6 +165,28 @@ fn steward_blobs() -> app::documents::blobs::FsBlobStore {
 }
 
 /// A response's body as JSON (the test fails, showing the body, when it is not).
+/// The links mailed to an address in messages of `kind`, newest first, as
+/// paths on the test host, the way the mail worker puts them into the
+/// messages (the stored bodies hold a placeholder, checked here).
+pub async fn mailed_links(db: &TestDb, email: &str, kind: &str) -> Vec<String> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = db.superuser().connect().await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT body_text, link FROM mail_outbox WHERE to_address = $1 AND kind = $2 ORDER BY created_at DESC, id DESC")
+            .bind(email)
+            .bind(kind)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    conn.close().await.unwrap();
+    rows.iter()
+        .map(|(body, link)| {
+            assert!(body.contains(app::outbox::LINK_PLACEHOLDER) && !body.contains("link="), "the stored body holds no link: {body}");
+            link.strip_prefix("http://127.0.0.1:3000").unwrap_or_else(|| panic!("a link on the host asked: {link}")).to_string()
+        })
+        .collect()
+}
+
 pub fn json(r: &TestResponse) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }

@@ -33,7 +33,8 @@ pub fn UsersPage() -> impl IntoView {
                 {me.may(Perm::UserDelete).then(|| view! { <a href="/users/deletion-requests" class=BUTTON_SECONDARY data-testid="deletion-requests-link">"Deletion requests"</a> })}
                 {me.may(Perm::UserCreate).then(|| view! {
                     <a href="/users/import" class=BUTTON_SECONDARY data-testid="import-users">"Import CSV"</a>
-                    <a href="/users/new" class=BUTTON data-testid="new-user">"New user"</a>
+                    <a href="/users/new" class=BUTTON_SECONDARY data-testid="new-user">"New user"</a>
+                    <a href="/users/invite" class=BUTTON data-testid="invite-user">"Invite"</a>
                 })}
             </PageHeader>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
@@ -125,6 +126,50 @@ pub fn NewUserPage() -> impl IntoView {
                     })}
                     <div class="flex gap-2 pt-2">
                         <button type="submit" class=BUTTON data-testid="create-user">"Create user"</button>
+                        <a href="/users" class=BUTTON_SECONDARY>"Back to users"</a>
+                    </div>
+                </ActionForm>
+            </div>
+        </ViewGate>
+    }
+}
+
+/// `/users/invite`: invite someone by email, with a role and a team. They
+/// are pending until they follow the mail's link and choose a password.
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let action = ServerAction::<InviteUser>::new();
+    let me = expect_context::<MeResource>();
+    let choices = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Users, list_users(UserQuery::default())));
+    let days = crate::auth::INVITATION_DAYS;
+    view! {
+        <ViewGate view=authz::View::Users>
+            <Title text="Invite" />
+            <PageHeader title="Invite someone" purpose="They get an email with a link to choose their own password: nobody else ever sees it. Until they follow it they are pending and cannot sign in." />
+            <div class=format!("{CARD} max-w-xl")>
+                {move || action.value().get().and_then(|r| r.ok()).map(|id| view! {
+                    <div role="status" data-testid="invitation-sent" class=format!("{NOTICE} mb-4")>
+                        {format!("Invitation sent. The link works once, for {days} days. ")}
+                        <a href=format!("/users/{id}") class=LINK data-testid="open-invited-user">"Open the invited person"</a>
+                    </div>
+                })}
+                <ActionForm action attr:class="space-y-2" attr:data-testid="invite-form">
+                    {move || action.value().with(|v| matches!(v, Some(Err(_)))).then(|| outcome(action, ""))}
+                    <Field name="display_name" label="Name" autocomplete="off" error=field_error(action, "display_name") />
+                    <Field name="email" label="Email" kind="email" autocomplete="off" error=field_error(action, "email") />
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let list = choices.await.ok();
+                            let named = |items: Vec<(uuid::Uuid, String)>| items.into_iter().map(|(id, n)| (id.to_string(), n)).collect::<Vec<_>>();
+                            let (roles, teams) = list.map(|l| (named(l.roles), named(l.teams))).unwrap_or_default();
+                            view! {
+                                {me.may(Perm::RoleAssign).then(|| view! { <SelectField name="role_id" label="Role" options=roles empty="No role yet" error=field_error(action, "role_id") /> })}
+                                {(me.may(Perm::TeamManage) && !teams.is_empty()).then(|| view! { <SelectField name="team_id" label="Team" options=teams empty="No team" error=field_error(action, "team_id") /> })}
+                            }
+                        })}
+                    </Transition>
+                    <div class="flex gap-2 pt-2">
+                        <button type="submit" class=BUTTON data-testid="send-invitation" disabled=move || action.pending().get()>"Send the invitation"</button>
                         <a href="/users" class=BUTTON_SECONDARY>"Back to users"</a>
                     </div>
                 </ActionForm>

@@ -27,6 +27,8 @@ pub fn UserPage() -> impl IntoView {
     let unlock = ServerAction::<UnlockUser>::new();
     let reset_mfa = ServerAction::<ResetMfa>::new();
     let send_link = ServerAction::<SendPasswordLink>::new();
+    let resend = ServerAction::<ResendInvitation>::new();
+    let revoke_invitation = ServerAction::<RevokeInvitation>::new();
     let anonymise = ServerAction::<crate::privacy::AnonymiseUser>::new();
     let assign = ServerAction::<AssignRole>::new();
     let unassign = ServerAction::<RevokeRole>::new();
@@ -35,12 +37,12 @@ pub fn UserPage() -> impl IntoView {
     let changes = (
         successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore),
         successes(reset), successes(revoke), successes(assign), successes(unassign), successes(add_team), successes(remove_team),
-        (successes(unlock), successes(reset_mfa), successes(anonymise), successes(send_link)),
+        (successes(unlock), successes(reset_mfa), successes(anonymise), successes(send_link), successes(resend), successes(revoke_invitation)),
     );
     let user = Resource::new(
         move || {
             let c = changes;
-            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get() + c.11.2.get() + c.11.3.get())
+            (id(), c.0.get() + c.1.get() + c.2.get() + c.3.get() + c.4.get() + c.5.get() + c.6.get() + c.7.get() + c.8.get() + c.9.get() + c.10.get() + c.11.0.get() + c.11.1.get() + c.11.2.get() + c.11.3.get() + c.11.4.get() + c.11.5.get())
         },
         move |(id, _)| crate::pages::gated(me, authz::View::Users, async move {
             match id {
@@ -60,7 +62,7 @@ pub fn UserPage() -> impl IntoView {
                         Ok(u) => {
                             let uid = u.id;
                             let status = u.shown_status();
-                            let account = AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset, send_link };
+                            let account = AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset, send_link, resend, revoke_invitation };
                             view! {
                                 <Title text=u.display_name.clone() />
                                 <PageHeader title=u.display_name.clone() purpose=u.email.clone()>
@@ -102,6 +104,8 @@ struct AccountActions {
     restore: ServerAction<RestoreUser>,
     reset: ServerAction<ResetPassword>,
     send_link: ServerAction<SendPasswordLink>,
+    resend: ServerAction<ResendInvitation>,
+    revoke_invitation: ServerAction<RevokeInvitation>,
 }
 
 /// The name and email, saved with the version read (a newer save wins a 409).
@@ -214,9 +218,10 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
     let me = expect_context::<MeResource>();
     let may = move |p: Perm| me.may(p);
     let uid = u.id;
-    let AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset, send_link } = a;
+    let AccountActions { unlock, reset_mfa, anonymise, suspend, reactivate, delete, restore, reset, send_link, resend, revoke_invitation } = a;
     use crate::status::UserStatus;
     let (active, suspended) = (!u.deleted && u.status == UserStatus::Active, !u.deleted && u.status == UserStatus::Suspended);
+    let pending = !u.deleted && u.status == UserStatus::Pending;
     let anonymised = u.email.ends_with("@anonymised.invalid");
     view! {
         <section class=CARD aria-labelledby="account-heading">
@@ -243,6 +248,34 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
                     })}
                 </div>
             })}
+            {pending.then(|| {
+                let said = match &u.invitation {
+                    None => "Invited, but no invitation was sent: send one.".to_string(),
+                    Some(i) if i.ended => format!("Invited {}{}. That link no longer works: send the invitation again.", i.sent, by(&i.sent_by)),
+                    Some(i) => format!("Invited {}{}. The link works until {}.", i.sent, by(&i.sent_by), i.expires),
+                };
+                view! {
+                    <div class="mt-3 space-y-2 rounded-md border border-sky-200 bg-sky-50 px-3 py-2 text-sm text-sky-900 dark:border-sky-900 dark:bg-sky-950/50 dark:text-sky-200" data-testid="invitation">
+                        <p>{said}</p>
+                        {outcome(resend, "The invitation was sent again; the earlier link no longer works.")}
+                        {outcome(revoke_invitation, "Invitation revoked.")}
+                        {may(Perm::UserCreate).then(|| view! {
+                            <div class="flex flex-wrap gap-2">
+                                <ActionForm action=resend>
+                                    <input type="hidden" name="user_id" value=uid.to_string() />
+                                    <button type="submit" class=BUTTON_SECONDARY data-testid="resend-invitation">"Send the invitation again"</button>
+                                </ActionForm>
+                                <Confirm label="Revoke the invitation" question="Revoke this invitation? The link stops working and the account is deleted (you can restore it, then invite again).">
+                                    <ActionForm action=revoke_invitation>
+                                        <input type="hidden" name="user_id" value=uid.to_string() />
+                                        <button type="submit" class=BUTTON_DANGER data-testid="confirm-revoke-invitation">"Yes, revoke"</button>
+                                    </ActionForm>
+                                </Confirm>
+                            </div>
+                        })}
+                    </div>
+                }
+            })}
             <div class="mt-4 space-y-2">
                 {outcome(unlock, "Sign-ins unlocked.")}
                 {outcome(reset_mfa, "Two-factor sign-in reset.")}
@@ -261,7 +294,7 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
                             <button type="submit" class=BUTTON_SECONDARY data-testid="send-reset-link" title="Mail the person a link to choose a password themselves: nobody else learns it">"Send a reset link"</button>
                         </ActionForm>
                     })}
-                    {(may(Perm::UserResetPassword) && !u.deleted).then(|| view! {
+                    {(may(Perm::UserResetPassword) && !u.deleted && !pending).then(|| view! {
                         <Confirm label="Reset password" question="Make a new temporary password and sign this user out everywhere?">
                             <ActionForm action=reset>
                                 <input type="hidden" name="user_id" value=uid.to_string() />
@@ -321,6 +354,11 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// " by <name>", or nothing when the sender is gone.
+fn by(name: &str) -> String {
+    if name.is_empty() { String::new() } else { format!(" by {name}") }
 }
 
 /// The person's open sessions, each revocable, and "sign out everywhere".
