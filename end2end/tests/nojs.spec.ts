@@ -112,3 +112,21 @@ test('without JavaScript: an owner invites someone, who accepts with the mailed 
   await signIn(page, 'acme', 'ines@acme.test', 'amber ines passphrase');
   await expect(page.getByTestId('current-user')).toHaveText('Ines Invited');
 });
+
+test('without JavaScript: an owner suspends everyone a filter matches, and is told who was refused', async ({ page }) => {
+  await signIn(page, 'acme', 'olivia@acme.test');
+  for (const n of ['one', 'two', 'three']) {
+    const r = await page.request.post('/api/create_user', {
+      form: { email: `bulknojs.${n}@acme.test`, display_name: `Bulknojs ${n}`, password: 'steward-demo-2026' },
+      headers: { Accept: 'application/json' },
+    });
+    expect(r.ok()).toBeTruthy();
+  }
+  await page.goto('/users?q=bulknojs');
+  await expect(page.getByTestId('user-row')).toHaveCount(3);
+  await page.getByLabel('With the people ticked').selectOption({ label: 'Suspend' });
+  await page.getByTestId('bulk-all').check();
+  await page.getByTestId('bulk-apply').click();
+  await expect(page.getByText('3 suspended.')).toBeVisible();
+  await expect(page.getByTestId('user-row').filter({ hasText: 'suspended' })).toHaveCount(3);
+});

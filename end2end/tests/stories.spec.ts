@@ -322,3 +322,28 @@ test('an owner invites someone with a role and a team; they accept by choosing a
   expect(errors).toEqual([]);
   expect(noraErrors).toEqual([]);
 });
+
+test('an owner suspends three people at once from the users list', async ({ browser }) => {
+  const olivia = await newPage(browser);
+  const errors = watchForPageErrors(olivia);
+  await signIn(olivia, 'acme', 'olivia@acme.test');
+  await expect(olivia.getByTestId('current-user')).toHaveText('Olivia Owner');
+  for (const n of ['One', 'Two', 'Three']) {
+    const r = await olivia.request.post('/api/create_user', {
+      form: { email: `bulkjs.${n.toLowerCase()}@acme.test`, display_name: `Bulkjs ${n}`, password: 'steward-demo-2026' },
+      headers: { Accept: 'application/json' },
+    });
+    expect(r.ok()).toBeTruthy();
+  }
+  await olivia.goto('/users?q=bulkjs');
+  await expectHydrated(olivia);
+  await expect(olivia.getByTestId('user-row')).toHaveCount(3);
+  for (const box of await olivia.getByTestId('bulk-select').all()) {
+    await box.check();
+  }
+  await olivia.getByLabel('With the people ticked').selectOption({ label: 'Suspend' });
+  await olivia.getByTestId('bulk-apply').click();
+  await expect(olivia.getByTestId('bulk-report')).toContainText('3 suspended.');
+  await expect(olivia.getByTestId('user-row').filter({ hasText: 'suspended' })).toHaveCount(3);
+  expect(errors).toEqual([]);
+});

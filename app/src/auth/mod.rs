@@ -36,6 +36,13 @@ pub const FORGOT_PATH: &str = "/login/forgot";
 pub const RESET_PATH: &str = "/login/reset";
 /// Where an invitation from a mail is accepted (by choosing a password).
 pub const JOIN_PATH: &str = "/login/join";
+/// What a link that does not work says…
+pub const LINK_BROKEN: &str =
+    "This link does not work: it was used already, it expired, or a newer one was sent. Ask for a new one with \"Forgot your password?\" on the sign-in page.";
+/// …and what the page of an invitation says instead (an invited person
+/// has no password to forget yet).
+pub const INVITATION_BROKEN: &str =
+    "This invitation does not work: it was used already, it expired, or a newer one was sent. Ask the person who invited you to send it again.";
 /// How long an invitation's link works, in days.
 pub const INVITATION_DAYS: i32 = 7;
 /// The one answer to "Forgot your password?", whether or not the account

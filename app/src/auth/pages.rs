@@ -148,10 +148,14 @@ pub fn PasswordLinkPage() -> impl IntoView {
     let query = use_query_map();
     let link = move || query.read().get("link").unwrap_or_default();
     let live = Resource::new_blocking(link, check_password_link);
+    // An invitation's page points back to whoever invited, not to
+    // "Forgot your password?" (a pending person has no password yet).
+    let joining = leptos_router::hooks::use_location().pathname.get_untracked() == super::JOIN_PATH;
+    let said = move |message: String| if joining && message == super::LINK_BROKEN { super::INVITATION_BROKEN.to_string() } else { message };
     let error = move || action.value().get().and_then(|r| r.err());
     let field_error = move |name: &'static str| Signal::derive(move || error().and_then(|e| e.field(name)));
     let general_error = move || match error() {
-        Some(AppError::Validation(errors)) => errors.iter().find(|e| e.field == "link").map(|e| e.message.clone()),
+        Some(AppError::Validation(errors)) => errors.iter().find(|e| e.field == "link").map(|e| said(e.message.clone())),
         None => None,
         Some(e) => Some(e.to_string()),
     };
@@ -163,10 +167,10 @@ pub fn PasswordLinkPage() -> impl IntoView {
                         let facts = match live.await {
                             Ok(facts) => facts,
                             Err(e) => {
-                                let message = e.field("link").unwrap_or_else(|| e.to_string());
+                                let message = said(e.field("link").unwrap_or_else(|| e.to_string()));
                                 return view! {
                                     <div role="alert" data-testid="link-broken" class=ALERT_BOX>{message}</div>
-                                    <p class="mt-4 text-sm"><a href=super::FORGOT_PATH class=LINK>"Ask for a new link"</a></p>
+                                    {(!joining).then(|| view! { <p class="mt-4 text-sm"><a href=super::FORGOT_PATH class=LINK>"Ask for a new link"</a></p> })}
                                 }
                                 .into_any();
                             }

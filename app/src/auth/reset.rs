@@ -35,8 +35,11 @@ pub use super::INVITATION_DAYS;
 const PER_PERSON_PER_HOUR: i64 = 3;
 /// …and asked for from one address in one organisation.
 const PER_ADDRESS_PER_HOUR: i64 = 10;
+/// At most this many links are sent to one person by others (reset links
+/// and invitations) in an hour.
+const SENT_PER_PERSON_PER_HOUR: i64 = 5;
 
-const BROKEN: &str = "This link does not work: it was used already, it expired, or a newer one was sent. Ask for a new one with \"Forgot your password?\" on the sign-in page.";
+use super::LINK_BROKEN as BROKEN;
 
 /// What a link is for, and who sent it.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +91,23 @@ pub async fn issue(conn: &mut PgConnection, meta: &RequestMeta, tenant_id: Tenan
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Links sent by someone: at most a few to one person an hour, whoever
+    // sends them (mail to a person is not a stream anyone may open).
+    if kind.sender().is_some() {
+        let recent: i64 = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM password_links WHERE tenant_id = $1 AND user_id = $2 AND sent_by IS NOT NULL AND created_at > now() - interval '1 hour'"#,
+            tenant_id.0,
+            person.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if recent >= SENT_PER_PERSON_PER_HOUR {
+            return Err(AppError::Conflict(format!(
+                "{} links were sent to this person in the last hour: wait before sending another.",
+                SENT_PER_PERSON_PER_HOUR
+            )));
+        }
+    }
     // What the sender holds now: the link works only while the person
     // holds no more than that (see `within_sender`).
     let sender_grants: Option<Vec<String>> =
@@ -263,30 +283,51 @@ pub async fn check(pool: &PgPool, link: &str) -> Result<LinkFacts, AppError> {
     let mut tx = pool.begin().await?;
     scope_to_tenant(&mut tx, tenant_id).await?;
     let live = live_link(&mut tx, tenant_id, secret).await?.ok_or_else(|| AppError::invalid("link", BROKEN))?;
-    ensure_within_sender(&mut tx, tenant_id, &live).await?;
+    let within = within_sender(&mut tx, tenant_id, &live).await?;
     tx.commit().await?;
-    Ok(live.facts)
+    if within { Ok(live.facts) } else { Err(AppError::invalid("link", OUTGROWN)) }
 }
 
 struct LiveLink {
     id: Uuid,
     person: UserId,
     facts: LinkFacts,
-    /// What its sender held when it was sent (none when the person asked).
+    /// Who sent it, and what they held then (none when the person asked).
+    sender: Option<Uuid>,
     sender_grants: Option<Vec<String>>,
 }
 
-const OUTGROWN: &str = "This link no longer works: the account was given more access after it was sent than its sender holds. Ask someone who holds as much to send a new one.";
+const OUTGROWN: &str = "This link no longer works: the account holds more access than whoever sent it holds now. Ask someone who holds as much to send a new one.";
 
 /// Refuses a link sent by someone when the person now holds a permission
-/// or a view the sender did not hold when they sent it: the delegation
-/// rule, checked again when the link is used, because the person may have
-/// been given more since (by someone else, in good faith).
-async fn ensure_within_sender(conn: &mut PgConnection, tenant_id: TenantId, link: &LiveLink) -> Result<(), AppError> {
-    let Some(sender) = &link.sender_grants else { return Ok(()) };
-    let held = crate::authz::delegation::held_by(conn, tenant_id, link.person).await?;
-    let beyond = held.permissions.iter().any(|p| !sender.contains(p)) || held.views.iter().any(|v| !sender.contains(&format!("view:{v}")));
-    if beyond { Err(AppError::invalid("link", OUTGROWN)) } else { Ok(()) }
+/// or a view beyond what the sender held when they sent it, or beyond what
+/// the sender holds now (when they are of this organisation: suspended,
+/// deleted or stripped since, their links end with their authority): the
+/// delegation rule, checked again when the link is used, because the
+/// person may have been given more since (by someone else, in good faith).
+/// A link sent by platform staff acting inside the organisation is held
+/// to what they held when they sent it.
+async fn within_sender(conn: &mut PgConnection, tenant_id: TenantId, link: &LiveLink) -> Result<bool, AppError> {
+    use crate::authz::delegation::{effective_grants, held_by};
+    let (Some(sender), Some(then)) = (link.sender, &link.sender_grants) else { return Ok(true) };
+    let of_here: Option<bool> = sqlx::query_scalar!(
+        r#"SELECT status = 'active' AND deleted_at IS NULL AS "live!" FROM users WHERE tenant_id = $1 AND id = $2"#,
+        tenant_id.0,
+        sender
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let now: Option<Vec<String>> = match of_here {
+        None => None,
+        Some(false) => return Ok(false),
+        Some(true) => {
+            let g = effective_grants(conn, tenant_id, UserId(sender)).await?;
+            Some(g.permissions.into_iter().chain(g.views.into_iter().map(|v| format!("view:{v}"))).collect())
+        }
+    };
+    let holds = |key: &str| then.iter().any(|k| k == key) && now.as_ref().is_none_or(|keys| keys.iter().any(|k| k == key));
+    let held = held_by(conn, tenant_id, link.person).await?;
+    Ok(held.permissions.iter().all(|p| holds(p)) && held.views.iter().all(|v| holds(&format!("view:{v}"))))
 }
 
 /// The link of `secret`, while it works: unused, unexpired, of a live
@@ -294,7 +335,7 @@ async fn ensure_within_sender(conn: &mut PgConnection, tenant_id: TenantId, link
 /// for a reset, pending for an invitation).
 async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -> Result<Option<LiveLink>, AppError> {
     Ok(sqlx::query!(
-        r#"SELECT l.id, l.user_id AS "user_id: UserId", l.purpose = 'invite' AS "invitation!", u.email, t.name, t.slug, l.sender_grants
+        r#"SELECT l.id, l.user_id AS "user_id: UserId", l.purpose = 'invite' AS "invitation!", u.email, t.name, t.slug, l.sent_by, l.sender_grants
              FROM password_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
              JOIN tenants t ON t.id = l.tenant_id
             WHERE l.tenant_id = $1 AND l.secret_hash = $2 AND l.used_at IS NULL AND l.expires_at > now()
@@ -309,6 +350,7 @@ async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -
         id: r.id,
         person: r.user_id,
         facts: LinkFacts { invitation: r.invitation, organisation: r.name, slug: r.slug, email: r.email },
+        sender: r.sent_by,
         sender_grants: r.sender_grants,
     }))
 }
@@ -322,7 +364,6 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     let mut tx = pool.begin().await?;
     scope_to_tenant(&mut tx, tenant_id).await?;
     let found = live_link(&mut tx, tenant_id, secret).await?.ok_or_else(|| AppError::invalid("link", BROKEN))?;
-    ensure_within_sender(&mut tx, tenant_id, &found).await?;
     tx.commit().await?;
     let email = found.facts.email;
     let mut errors = Vec::new();
@@ -342,11 +383,8 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     // Two uses at once: the second update waits for the first and then
     // finds the link used.
     let Some(live) = live_link(&mut tx, tenant_id, secret).await? else { return Err(AppError::invalid("link", BROKEN)) };
-    // Under the person's row lock: a direct grant to them (its foreign key
-    // shares that row) waits until the password is set.
-    sqlx::query!("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id.0, live.person.0).fetch_optional(&mut *tx).await?;
-    ensure_within_sender(&mut tx, tenant_id, &live).await?;
-    let LiveLink { id: link_id, person, facts, .. } = live;
+    let LiveLink { id: link_id, person, ref facts, .. } = live;
+    let facts = facts.clone();
     let taken = sqlx::query!("UPDATE password_links SET used_at = now() WHERE tenant_id = $1 AND id = $2 AND used_at IS NULL", tenant_id.0, link_id)
         .execute(&mut *tx)
         .await?
@@ -372,6 +410,13 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     if set != 1 {
         return Err(AppError::invalid("link", BROKEN));
     }
+    // Checked after that update: its trigger holds the organisation's
+    // authorisation row, which every change of access takes too, so no
+    // grant can land between this check and the commit.
+    if !within_sender(&mut tx, tenant_id, &live).await? {
+        drop(tx);
+        return Err(refuse_outgrown(pool, meta, tenant_id, &live).await);
+    }
     end_links(&mut tx, tenant_id, person).await?;
     let event = if facts.invitation {
         Event::by_user(tenant_id, person, "user.invitation_accept", Some(serde_json::json!({ "status": UserStatus::Active })))
@@ -383,6 +428,33 @@ pub async fn redeem(pool: &PgPool, meta: &RequestMeta, link: &str, new: &str, co
     record(&mut tx, meta, event).await?;
     tx.commit().await?;
     Ok(facts)
+}
+
+/// Records a link refused as outgrown (`access.denied`, the delegation
+/// rule), in a transaction of its own since the use writes nothing.
+async fn refuse_outgrown(pool: &PgPool, meta: &RequestMeta, tenant_id: TenantId, link: &LiveLink) -> AppError {
+    let recorded = async {
+        let mut tx = pool.begin().await?;
+        scope_to_tenant(&mut tx, tenant_id).await?;
+        let event = Event {
+            tenant_id,
+            actor_user_id: None,
+            actor_tenant_id: None,
+            action: "access.denied",
+            entity_type: Some("user"),
+            entity_id: Some(link.person.to_string()),
+            before: None,
+            after: Some(serde_json::json!({ "rule": "delegation", "check": "outgrown_link", "sent_by": link.sender })),
+        };
+        record(&mut tx, meta, event).await?;
+        tx.commit().await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    match recorded {
+        Ok(()) => AppError::invalid("link", OUTGROWN),
+        Err(e) => e,
+    }
 }
 
 /// Ends every live link of an organisation (it was suspended or deleted:

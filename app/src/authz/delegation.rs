@@ -89,6 +89,21 @@ pub async fn held_by(conn: &mut PgConnection, tenant_id: TenantId, user_id: User
     carried_by(conn, tenant_id, &roles).await
 }
 
+/// What a person holds now (effective: live roles, direct and through live
+/// teams, within the enabled modules), or nothing when they cannot sign in.
+pub async fn effective_grants(conn: &mut PgConnection, tenant_id: TenantId, user_id: UserId) -> Result<Grants, AppError> {
+    let roles: Vec<Uuid> = sqlx::query_scalar!(
+        r#"SELECT DISTINCT e.role_id AS "role_id!" FROM effective_user_roles e
+             JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.status = 'active' AND u.deleted_at IS NULL
+            WHERE e.tenant_id = $1 AND e.user_id = $2"#,
+        tenant_id.0,
+        user_id.0
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    carried_by(conn, tenant_id, &roles).await
+}
+
 /// The live roles a team hands to its members.
 pub async fn roles_of_team(conn: &mut PgConnection, tenant_id: TenantId, team_id: Uuid) -> Result<Vec<Uuid>, AppError> {
     Ok(sqlx::query_scalar!("SELECT tr.role_id FROM team_roles tr JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL

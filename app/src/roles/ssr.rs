@@ -109,27 +109,38 @@ pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppEr
 
 /// Grants a role in the actor's transaction (after [`grantable`]) and
 /// records it; nothing when the user holds it already.
-pub async fn grant_in(actor: &mut Actor, user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
+pub async fn grant_in(actor: &mut Actor, user_id: UserId, role_id: Uuid) -> Result<bool, AppError> {
     let name = grantable(actor, role_id).await?;
     record_grant(actor, user_id, role_id, &name).await
 }
 
 /// Writes a direct grant already found [`grantable`] (its `name` is what
 /// that returned) and records it; nothing when the user holds it already.
-pub async fn record_grant(actor: &mut Actor, user_id: UserId, role_id: Uuid, name: &str) -> Result<(), AppError> {
+pub async fn record_grant(actor: &mut Actor, user_id: UserId, role_id: Uuid, name: &str) -> Result<bool, AppError> {
     let tenant_id = actor.tenant_id();
     let me = actor.local_user_id();
-    if insert_grant(actor.conn(), tenant_id, user_id, role_id, me).await? {
+    let granted = insert_grant(actor.conn(), tenant_id, user_id, role_id, me).await?;
+    if granted {
         actor
             .audit("user.role_grant", "user", user_id, None, Some(json!({ "role_id": role_id, "role": name })))
             .await?;
     }
-    Ok(())
+    Ok(granted)
 }
 
 /// Takes `role_id` from `user_id` (a role held through a team stays).
 pub async fn revoke(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     let mut actor = require(Perm::RoleAssign).await?;
+    revoke_in(&mut actor, user_id, role_id).await?;
+    actor.commit().await
+}
+
+/// [`revoke`] in the actor's transaction (for one person of a batch);
+/// whether they held it.
+pub async fn revoke_in(actor: &mut Actor, user_id: UserId, role_id: Uuid) -> Result<bool, AppError> {
+    if !actor.me().can(Perm::RoleAssign.key()) {
+        return Err(AppError::Forbidden);
+    }
     let tenant_id = actor.tenant_id();
     user_exists(actor.conn(), tenant_id, user_id).await?;
     let role = find_role(actor.conn(), tenant_id, role_id).await?;
@@ -145,15 +156,13 @@ pub async fn revoke(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     .execute(actor.conn())
     .await?;
     if removed.rows_affected() == 0 {
-        return Ok(());
+        return Ok(false);
     }
     if user_id == actor.user_id() {
-        ensure_keeps_admin(&mut actor, format!("You cannot remove {} from yourself: it is what lets you manage access.", role.name)).await?;
+        ensure_keeps_admin(actor, format!("You cannot remove {} from yourself: it is what lets you manage access.", role.name)).await?;
     }
-    actor
-        .audit("user.role_revoke", "user", user_id, Some(json!({ "role_id": role_id, "role": role.name })), None)
-        .await?;
-    actor.commit().await
+    actor.audit("user.role_revoke", "user", user_id, Some(json!({ "role_id": role_id, "role": role.name })), None).await?;
+    Ok(true)
 }
 
 /// Deletes a custom role. System roles are never deleted, and nobody deletes

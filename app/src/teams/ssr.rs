@@ -217,7 +217,7 @@ pub async fn set_member(team_id: Uuid, user_id: UserId, member: bool) -> Result<
     actor.commit().await
 }
 
-pub async fn add_member_in(actor: &mut Actor, team_id: Uuid, user_id: UserId) -> Result<(), AppError> {
+pub async fn add_member_in(actor: &mut Actor, team_id: Uuid, user_id: UserId) -> Result<bool, AppError> {
     if !actor.me().can(Perm::TeamManage.key()) {
         return Err(AppError::Forbidden);
     }
@@ -236,7 +236,7 @@ pub async fn add_member_in(actor: &mut Actor, team_id: Uuid, user_id: UserId) ->
     if added > 0 {
         actor.audit("team.member_add", "team", team_id, None, Some(json!({ "user_id": user_id, "user": user }))).await?;
     }
-    Ok(())
+    Ok(added > 0)
 }
 
 pub async fn set_role(team_id: Uuid, role_id: Uuid, granted: bool) -> Result<(), AppError> {

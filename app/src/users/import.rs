@@ -231,6 +231,14 @@ async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&s
     let mut failures = Vec::new();
     let mut created = 0;
     let mut roles = RoleCache::new();
+    // Every role of the batch is looked up and checked before any row is
+    // written: a refusal records its event in a transaction of its own,
+    // which must not wait for this one's hold on the audit chain.
+    for row in batch.iter().filter(|r| !r.role.trim().is_empty()) {
+        if let Err(e @ (AppError::Internal | AppError::Unavailable)) = resolve_role(&mut actor, &mut roles, row.role.trim()).await {
+            return Err(e);
+        }
+    }
     for row in batch {
         sqlx::query!("SAVEPOINT import_row").execute(actor.conn()).await?;
         match import_row(&mut actor, &mut roles, id, row, invite).await {

@@ -10,6 +10,8 @@ mod server;
 pub use server::*;
 
 #[cfg(feature = "ssr")]
+pub mod bulk;
+#[cfg(feature = "ssr")]
 pub mod csv;
 #[cfg(feature = "ssr")]
 pub mod import;
@@ -182,6 +184,122 @@ pub struct UserDetail {
     pub mfa_enabled: bool,
     /// The latest invitation of a pending person.
     pub invitation: Option<Invitation>,
+}
+
+/// The most people one bulk action acts on (one transaction).
+pub const BULK_MAX: usize = 1000;
+
+/// What a bulk action on the users list does to each person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Suspend,
+    Reactivate,
+    Delete,
+    GrantRole,
+    RemoveRole,
+    AddToTeam,
+    ResendInvitation,
+}
+
+impl BulkAction {
+    pub const ALL: &'static [BulkAction] = &[
+        BulkAction::Suspend,
+        BulkAction::Reactivate,
+        BulkAction::GrantRole,
+        BulkAction::RemoveRole,
+        BulkAction::AddToTeam,
+        BulkAction::ResendInvitation,
+        BulkAction::Delete,
+    ];
+
+    /// Its word in forms and events.
+    pub fn key(self) -> &'static str {
+        match self {
+            BulkAction::Suspend => "suspend",
+            BulkAction::Reactivate => "reactivate",
+            BulkAction::Delete => "delete",
+            BulkAction::GrantRole => "grant_role",
+            BulkAction::RemoveRole => "remove_role",
+            BulkAction::AddToTeam => "add_to_team",
+            BulkAction::ResendInvitation => "resend_invitation",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<BulkAction> {
+        BulkAction::ALL.iter().copied().find(|a| a.key() == key)
+    }
+
+    /// As offered in the menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            BulkAction::Suspend => "Suspend",
+            BulkAction::Reactivate => "Reactivate",
+            BulkAction::Delete => "Delete",
+            BulkAction::GrantRole => "Grant the role",
+            BulkAction::RemoveRole => "Remove the role",
+            BulkAction::AddToTeam => "Add to the team",
+            BulkAction::ResendInvitation => "Send invitations again",
+        }
+    }
+
+    /// What was done, for the report ("3 suspended").
+    pub fn done(self) -> &'static str {
+        match self {
+            BulkAction::Suspend => "suspended",
+            BulkAction::Reactivate => "reactivated",
+            BulkAction::Delete => "deleted",
+            BulkAction::GrantRole => "given the role",
+            BulkAction::RemoveRole => "without the role now",
+            BulkAction::AddToTeam => "added to the team",
+            BulkAction::ResendInvitation => "sent their invitation again",
+        }
+    }
+
+    /// The permission it needs (each person is then checked as on their page).
+    pub fn perm(self) -> crate::authz::Perm {
+        use crate::authz::Perm;
+        match self {
+            BulkAction::Suspend | BulkAction::Reactivate => Perm::UserSuspend,
+            BulkAction::Delete => Perm::UserDelete,
+            BulkAction::GrantRole | BulkAction::RemoveRole => Perm::RoleAssign,
+            BulkAction::AddToTeam => Perm::TeamManage,
+            BulkAction::ResendInvitation => Perm::UserCreate,
+        }
+    }
+}
+
+/// One person a bulk action was refused for, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkRefusal {
+    pub user_id: UserId,
+    pub name: String,
+    pub reason: String,
+}
+
+/// What a bulk action did: the people done, and those refused with why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkReport {
+    pub action: BulkAction,
+    pub done: Vec<UserId>,
+    /// Nothing to do for them (suspended already, holding the role already).
+    pub unchanged: Vec<UserId>,
+    pub refused: Vec<BulkRefusal>,
+}
+
+impl BulkReport {
+    /// One sentence: how many were done, and each refusal with its reason.
+    pub fn summary(&self) -> String {
+        let mut out = format!("{} {}.", self.done.len(), self.action.done());
+        if !self.unchanged.is_empty() {
+            out.push_str(&format!(" {} had nothing to change.", self.unchanged.len()));
+        }
+        if !self.refused.is_empty() {
+            let each: Vec<String> = self.refused.iter().map(|r| format!("{}: {}", r.name, r.reason)).collect();
+            out.push_str(&format!(" {} refused. {}", self.refused.len(), each.join(" ")));
+        }
+        out
+    }
 }
 
 /// A pending person's latest invitation.

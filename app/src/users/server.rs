@@ -25,6 +25,47 @@ pub async fn delete_user(user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::delete(user_id).await, &[], "User deleted. You can restore them from the Deleted filter.")
 }
 
+/// One action on many people: those ticked (`ids[]`), or with `all=on`
+/// everyone the list's filter (`query[…]`) matches, up to 1,000. Needs the
+/// action's permission; each person is checked as on their own page (the
+/// delegation rule, the anti-lockout rules) and refused alone, with why.
+#[server(endpoint = "bulk_users")]
+pub async fn bulk_users(
+    action: String,
+    ids: Option<Vec<String>>,
+    all: Option<String>,
+    query: Option<super::UserQuery>,
+    role_id: Option<String>,
+    team_id: Option<String>,
+) -> Result<super::BulkReport, AppError> {
+    let result = async {
+        let Some(act) = super::BulkAction::parse(action.trim()) else { return Err(AppError::invalid("action", "Choose what to do.")) };
+        let chosen = |value: &Option<String>, field: &str| match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => v.parse::<Uuid>().map(Some).map_err(|_| AppError::invalid(field, "Choose one from the list.")),
+            None => Ok(None),
+        };
+        let (role, team) = (chosen(&role_id, "role_id")?, chosen(&team_id, "team_id")?);
+        let targets = if all.as_deref() == Some("on") {
+            super::bulk::Targets::Matching(query.unwrap_or_default())
+        } else {
+            let ids = ids.unwrap_or_default().iter().map(|id| id.trim().parse::<UserId>()).collect::<Result<Vec<_>, _>>();
+            super::bulk::Targets::Chosen(ids.map_err(|_| AppError::invalid("ids", "Tick people from the list."))?)
+        };
+        super::bulk::run(act, targets, role, team).await
+    }
+    .await;
+    // The notice rides in a cookie to the page after a post without
+    // JavaScript: long reports are cut to stay within a cookie's 4 KB once
+    // percent-encoded (the page with JavaScript shows all).
+    let mut notice = result.as_ref().map(|r| r.summary()).unwrap_or_default();
+    if notice.len() > 900 {
+        // By bytes (each becomes up to three characters in the cookie).
+        let cut = (0..=900).rev().find(|i| notice.is_char_boundary(*i)).unwrap_or(0);
+        notice = format!("{}…", &notice[..cut]);
+    }
+    crate::ssr::respond_form(result, &[], &notice)
+}
+
 /// Finds users in every tenant by email or name (platform staff only).
 /// Needs `support:cross_tenant` in the platform tenant; every search is an
 /// audit event.
@@ -92,7 +133,7 @@ pub async fn resend_invitation(user_id: UserId) -> Result<(), AppError> {
 }
 
 /// Revokes a pending person's invitation: the link ends and the account is
-/// deleted. Needs `user:create`; the delegation rule applies.
+/// deleted. Needs `user:delete`; the delegation rule applies.
 #[server(endpoint = "revoke_invitation")]
 pub async fn revoke_invitation(user_id: UserId) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::revoke_invitation(user_id).await, &[], "Invitation revoked.")

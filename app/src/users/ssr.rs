@@ -115,6 +115,16 @@ const NOT_YET_JOINED: &str = "This person has not accepted their invitation yet:
 /// Suspends or reactivates a user. Needs `user:suspend`.
 pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppError> {
     let mut actor = require(Perm::UserSuspend).await?;
+    set_status_in(&mut actor, user_id, status).await?;
+    actor.commit().await
+}
+
+/// [`set_status`] in the actor's transaction (for one person of a batch);
+/// whether the status changed.
+pub async fn set_status_in(actor: &mut Actor, user_id: UserId, status: UserStatus) -> Result<bool, AppError> {
+    if !actor.me().can(Perm::UserSuspend.key()) {
+        return Err(AppError::Forbidden);
+    }
     let tenant_id = actor.tenant_id();
     let reactivate = status == UserStatus::Active;
     if user_id == actor.user_id() && !reactivate {
@@ -122,9 +132,9 @@ pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppEr
     }
     let (before, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
     let what = if reactivate { "reactivate" } else { "suspend" };
-    ensure_may_act_on(&mut actor, user_id, what).await?;
+    ensure_may_act_on(actor, user_id, what).await?;
     if before == status {
-        return Ok(());
+        return Ok(false);
     }
     if before == UserStatus::Pending {
         return Err(AppError::Conflict(NOT_YET_JOINED.into()));
@@ -148,18 +158,27 @@ pub async fn set_status(user_id: UserId, status: UserStatus) -> Result<(), AppEr
         crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
     }
     actor.audit(action, "user", user_id, Some(json!({ "status": before })), Some(after)).await?;
-    actor.commit().await
+    Ok(true)
 }
 
 /// Soft-deletes a user. Needs `user:delete`.
 pub async fn delete(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserDelete).await?;
+    delete_in(&mut actor, user_id).await?;
+    actor.commit().await
+}
+
+/// [`delete`] in the actor's transaction (for one person of a batch).
+pub async fn delete_in(actor: &mut Actor, user_id: UserId) -> Result<(), AppError> {
+    if !actor.me().can(Perm::UserDelete.key()) {
+        return Err(AppError::Forbidden);
+    }
     let tenant_id = actor.tenant_id();
     if user_id == actor.user_id() {
         return Err(AppError::Conflict("You cannot delete yourself.".into()));
     }
     lock_user(actor.conn(), tenant_id, user_id).await?;
-    ensure_may_act_on(&mut actor, user_id, "delete").await?;
+    ensure_may_act_on(actor, user_id, "delete").await?;
     ensure_not_last_top_holder(actor.conn(), tenant_id, user_id, None).await?;
     let deleted_at = sqlx::query_scalar!(
         "UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now()
@@ -179,8 +198,7 @@ pub async fn delete(user_id: UserId) -> Result<(), AppError> {
             Some(json!({ "deleted_at": null })),
             Some(json!({ "deleted_at": deleted_at, "sessions_ended": ended })),
         )
-        .await?;
-    actor.commit().await
+        .await
 }
 
 /// Platform staff's search across tenants: the one explicit cross-tenant
@@ -543,6 +561,12 @@ pub async fn create(email: &str, display_name: &str, password: Option<&str>, rol
     }
     let password = new_password(email, password).await?;
     let mut actor = require(Perm::UserCreate).await?;
+    // The role is checked before anything is written: a refusal records
+    // its event in a transaction of its own, which must not wait for this
+    // one's hold on the audit chain.
+    if let Some(role_id) = role_id {
+        crate::roles::ssr::grantable(&mut actor, role_id).await?;
+    }
     let created = create_in(&mut actor, email, display_name, password).await?;
     if let Some(role_id) = role_id {
         crate::roles::ssr::grant_in(&mut actor, created.id, role_id).await?;
@@ -633,6 +657,9 @@ pub async fn send_password_link(user_id: UserId) -> Result<(), AppError> {
     let tenant_id = actor.tenant_id();
     let (status, _) = lock_user(actor.conn(), tenant_id, user_id).await?;
     ensure_may_act_on(&mut actor, user_id, "send a reset link to").await?;
+    if status == UserStatus::Pending {
+        return Err(AppError::Conflict(NOT_YET_JOINED.into()));
+    }
     if status != UserStatus::Active {
         return Err(AppError::Conflict("Only an active account can be sent a reset link: reactivate it first.".into()));
     }
@@ -663,6 +690,16 @@ pub async fn invite(email: &str, display_name: &str, role_id: Option<Uuid>, team
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    // The invitation is a way into the account: everything it would hold
+    // (the role, and every role of the team, those deleted for now
+    // included, as a restore gives them back) within the inviter's grants.
+    // Checked before anything is written.
+    let mut roles: Vec<Uuid> = role_id.into_iter().collect();
+    if let Some(team_id) = team_id {
+        let tenant_id = actor.tenant_id();
+        roles.extend(sqlx::query_scalar!("SELECT role_id FROM team_roles WHERE tenant_id = $1 AND team_id = $2", tenant_id.0, team_id).fetch_all(actor.conn()).await?);
+    }
+    crate::authz::delegation::ensure_may_give_roles(&mut actor, &roles, &format!("invite {display_name} with these roles"), None).await?;
     let id = insert_user(&mut actor, email, display_name, None, None, UserStatus::Pending).await?;
     if let Some(role_id) = role_id {
         crate::roles::ssr::grant_in(&mut actor, id, role_id).await.map_err(|e| e.beside("role_id"))?;
@@ -699,25 +736,41 @@ async fn lock_invited(actor: &mut Actor, user_id: UserId, what: &str) -> Result<
 pub async fn resend_invitation(user_id: UserId) -> Result<(), AppError> {
     let mut actor = require(Perm::UserCreate).await?;
     let base = crate::ssr::request_link_base()?;
-    lock_invited(&mut actor, user_id, "send an invitation again to").await?;
+    resend_invitation_in(&mut actor, user_id, &base).await?;
+    actor.commit().await
+}
+
+/// [`resend_invitation`] in the actor's transaction, with links on `base`.
+pub async fn resend_invitation_in(actor: &mut Actor, user_id: UserId, base: &str) -> Result<(), AppError> {
+    if !actor.me().can(Perm::UserCreate.key()) {
+        return Err(AppError::Forbidden);
+    }
+    lock_invited(actor, user_id, "send an invitation again to").await?;
     let tenant_id = actor.tenant_id();
     crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
-    send_invitation(&mut actor, user_id, &base, "user.invitation_resend").await?;
-    actor.commit().await
+    send_invitation(actor, user_id, base, "user.invitation_resend").await
 }
 
 /// Revokes a pending person's invitation: its links end and the account is
 /// deleted (restorable, like any deletion; its address is free again).
-/// Needs `user:create`, and the person's grants within the caller's.
+/// Needs `user:delete` (it deletes, as a restore needs it), and the
+/// person's grants within the caller's.
 pub async fn revoke_invitation(user_id: UserId) -> Result<(), AppError> {
-    let mut actor = require(Perm::UserCreate).await?;
+    let mut actor = require(Perm::UserDelete).await?;
     lock_invited(&mut actor, user_id, "revoke the invitation of").await?;
     let tenant_id = actor.tenant_id();
     let ended = crate::auth::reset::end_links(actor.conn(), tenant_id, user_id).await?;
-    sqlx::query!("UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2", tenant_id.0, user_id.0)
-        .execute(actor.conn())
+    let deleted_at = sqlx::query_scalar!(
+        r#"UPDATE users SET deleted_at = now(), version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2
+           RETURNING deleted_at AS "deleted_at!: chrono::DateTime<chrono::Utc>""#,
+        tenant_id.0,
+        user_id.0
+    )
+    .fetch_one(actor.conn())
+    .await?;
+    actor
+        .audit("user.invitation_revoke", "user", user_id, Some(json!({ "deleted_at": null })), Some(json!({ "deleted_at": deleted_at, "links_ended": ended })))
         .await?;
-    actor.audit("user.invitation_revoke", "user", user_id, Some(json!({ "deleted_at": null })), Some(json!({ "links_ended": ended }))).await?;
     actor.commit().await
 }
 

@@ -101,6 +101,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/invite_user", &[("email", "invited.person@example.com"), ("display_name", "Invited Person")]),
     ("/api/resend_invitation", &[("user_id", "{target_user}")]),
     ("/api/revoke_invitation", &[("user_id", "{target_user}")]),
+    ("/api/bulk_users", &[("action", "suspend"), ("ids[]", "{target_user}")]),
     ("/api/list_user_api_keys", &[("user_id", "{target_user}")]),
     ("/api/revoke_user_api_key", &[("user_id", "{target_user}"), ("key_id", "00000000-0000-0000-0000-000000000001")]),
     ("/api/get_api_key_max_days", &[]),

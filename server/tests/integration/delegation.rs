@@ -3,7 +3,8 @@
 //! roles, role edits, deletes and restores of people, teams and roles,
 //! password and second-factor resets, unlocks, suspensions, email changes,
 //! anonymisation, personal-data exports, CSV imports, API keys,
-//! invitations sent, accepted, sent again and revoked) by random
+//! invitations sent, accepted, sent again and revoked, bulk actions on the
+//! users list) by random
 //! actors among seeded and created people, on real PostgreSQL through the
 //! real router. After every step it checks, from the database itself and
 //! with its own SQL (not the code under test):
@@ -138,6 +139,8 @@ struct Step {
     op: &'static str,
     subject: Option<Uuid>,
     text: String,
+    /// The people a bulk action was done for (its report).
+    done: Vec<Uuid>,
 }
 
 async fn sign_in_actor(actor: &Actor) -> bool {
@@ -175,7 +178,9 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         "create_user", "reset_password", "reset_mfa", "unlock_user", "suspend_user", "reactivate_user", "delete_user",
         "restore_user", "revoke_sessions", "update_user_email", "anonymise_user", "export_user", "import_users", "create_api_key",
         "list_user_api_keys", "revoke_user_api_key", "set_retention", "send_password_link", "invite_user", "resend_invitation",
-        "revoke_invitation",
+        "revoke_invitation", "bulk_users",
+        // Twice: they need someone pending, and an actor who may.
+        "invite_user", "resend_invitation", "revoke_invitation",
     ];
     let op = *pick(rng, OPS).unwrap();
     let b = &actor.browser;
@@ -196,18 +201,19 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         world.views.iter().filter(|v| (!own || held.contains(&format!("view:{v}"))) && rng.gen_bool(0.4)).cloned().collect()
     };
     let mut subject = None;
+    let mut done = Vec::new();
     let (text, status) = match op {
         "assign_role" | "revoke_role" => {
             let r = b.call(&format!("/api/{op}"), &[("user_id", &uid), ("role_id", &rid)]).await;
             (format!("{op} {} {}", user.1, role.1), r.status)
         }
         "add_team_member" | "remove_team_member" => {
-            let Some(team) = team else { return (Step { op, subject, text: "no team".into() }, StatusCode::NOT_FOUND) };
+            let Some(team) = team else { return (Step { op, subject, text: "no team".into(), done: vec![] }, StatusCode::NOT_FOUND) };
             let r = b.call(&format!("/api/{op}"), &[("team_id", &team.0.to_string()), ("user_id", &uid)]).await;
             (format!("{op} {} {}", team.1, user.1), r.status)
         }
         "grant_team_role" | "revoke_team_role" => {
-            let Some(team) = team else { return (Step { op, subject, text: "no team".into() }, StatusCode::NOT_FOUND) };
+            let Some(team) = team else { return (Step { op, subject, text: "no team".into(), done: vec![] }, StatusCode::NOT_FOUND) };
             let r = b.call(&format!("/api/{op}"), &[("team_id", &team.0.to_string()), ("role_id", &rid)]).await;
             (format!("{op} {} {}", team.1, role.1), r.status)
         }
@@ -216,7 +222,7 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
             (format!("create_team Team {n}"), r.status)
         }
         "delete_team" | "restore_team" => {
-            let Some(team) = team else { return (Step { op, subject, text: "no team".into() }, StatusCode::NOT_FOUND) };
+            let Some(team) = team else { return (Step { op, subject, text: "no team".into(), done: vec![] }, StatusCode::NOT_FOUND) };
             let r = b.call(&format!("/api/{op}"), &[("team_id", &team.0.to_string())]).await;
             (format!("{op} {}", team.1), r.status)
         }
@@ -270,6 +276,30 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
                 temps.push((user.0, json(&r).as_str().unwrap_or_default().to_string()));
             }
             (format!("reset_password {}", user.1), r.status)
+        }
+        "bulk_users" => {
+            // One action on a few people (a bulk action runs each person
+            // through the same checks as their own page would).
+            let action = *pick(rng, &["suspend", "reactivate", "delete", "grant_role", "remove_role", "add_to_team", "resend_invitation"]).unwrap();
+            let people: Vec<String> = (0..rng.gen_range(1..=3)).map(|_| pick(rng, &world.users).unwrap().0.to_string()).collect();
+            let mut fields = vec![("action", action)];
+            let everyone = rng.gen_bool(0.25);
+            if everyone {
+                // Everyone the filter matches (people named "imported…", "made…").
+                fields.push(("all", "on"));
+                fields.push(("query[q]", *pick(rng, &["imp", "made", "invited"]).unwrap()));
+            } else {
+                fields.extend(people.iter().map(|id| ("ids[]", id.as_str())));
+            }
+            fields.push(("role_id", &rid));
+            let team_id = team.as_ref().map(|t| t.0.to_string()).unwrap_or_default();
+            fields.push(("team_id", &team_id));
+            let r = b.call("/api/bulk_users", &fields).await;
+            if r.status.is_success() {
+                done = json(&r)["done"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect()).unwrap_or_default();
+            }
+            let whom = if everyone { "everyone matching".to_string() } else { format!("{people:?}") };
+            (format!("bulk_users {action} {whom} role={} -> done {done:?}", role.1), r.status)
         }
         "invite_user" => {
             let email = format!("invited{n}@acme.test");
@@ -359,7 +389,7 @@ async fn step(rng: &mut StdRng, actor: &Actor, held: &Grants, world: &World, cou
         }
         _ => unreachable!(),
     };
-    (Step { op, subject, text }, status)
+    (Step { op, subject, text, done }, status)
 }
 
 /// Waits for the imports a step started to finish (they run after the response).
@@ -465,6 +495,11 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
             .unwrap_or_default();
         let held = effective(&mut su, home).await.remove(&actor_id).unwrap_or_default();
         let before = effective(&mut su, acme).await;
+        // Who a step touched, read from the database itself: versions and
+        // links, before and after.
+        let versions_before: BTreeMap<Uuid, i32> =
+            sqlx::query_as("SELECT id, version FROM users WHERE tenant_id = $1").bind(acme).fetch_all(&mut su).await.unwrap().into_iter().collect();
+        let step_started: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(&mut su).await.unwrap();
         let kept_before = retention(&mut su, acme).await;
 
         let mut temps = Vec::new();
@@ -479,6 +514,9 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
         if ok { entry.0 += 1 } else { entry.1 += 1 }
         let line = format!("#{i} {} {} -> {}", actor.name, s.text, status.as_u16());
         trace.push(line.clone());
+        if std::env::var_os("STEWARD_MODEL_TRACE").is_some() {
+            eprintln!("{line}");
+        }
 
         // The model reads the person's mail (as whoever holds their mailbox,
         // perhaps moved there by an earlier step) and uses the link it was
@@ -488,7 +526,7 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
         let mailed = match s.op {
             "send_password_link" => Some("user.password_link"),
             "resend_invitation" => Some("user.invitation"),
-            "invite_user" if rng.gen_bool(0.5) => Some("user.invitation"),
+            "invite_user" if rng.gen_bool(0.35) => Some("user.invitation"),
             _ => None,
         };
         if let (Some(kind), true, Some(subject)) = (mailed, ok, s.subject) {
@@ -560,6 +598,30 @@ async fn run(seed: u64, steps: usize) -> (Vec<String>, BTreeMap<String, (usize, 
             let extra: Vec<String> = potential.difference(&held).cloned().collect();
             if !extra.is_empty() {
                 violations.push(format!("seed {seed} step {line}: a temporary password for {id}, who holds {extra:?} beyond the actor"));
+            }
+        }
+        // A bulk suspension, reactivation, deletion or invitation sent again
+        // touches each person's sign-in: every one it was done for, within.
+        let bulk_takeover = s.op == "bulk_users" && ["suspend", "reactivate", "delete", "resend_invitation"].iter().any(|a| s.text.starts_with(&format!("bulk_users {a} ")));
+        if ok && bulk_takeover {
+            let versions_after: BTreeMap<Uuid, i32> =
+                sqlx::query_as("SELECT id, version FROM users WHERE tenant_id = $1").bind(acme).fetch_all(&mut su).await.unwrap().into_iter().collect();
+            let mut touched: BTreeSet<Uuid> = versions_after.iter().filter(|(id, v)| versions_before.get(id) != Some(v)).map(|(id, _)| *id).collect();
+            let linked: Vec<Uuid> = sqlx::query_scalar("SELECT user_id FROM password_links WHERE tenant_id = $1 AND created_at >= $2")
+                .bind(acme)
+                .bind(step_started)
+                .fetch_all(&mut su)
+                .await
+                .unwrap();
+            touched.extend(linked);
+            assert!(s.done.iter().all(|id| touched.contains(id)), "every person reported done was changed: {line}");
+            for subject in touched.iter().filter(|id| **id != actor_id) {
+                let mut potential = subject_grants(subject);
+                potential.extend(potential_grants(&mut su, acme, *subject).await);
+                let extra: Vec<String> = potential.difference(&held).cloned().collect();
+                if !extra.is_empty() {
+                    violations.push(format!("seed {seed} step {line}: bulk acted on {subject}, who holds {extra:?} beyond the actor"));
+                }
             }
         }
         if ok && TAKEOVER_STEPS.contains(&s.op) {
@@ -646,7 +708,7 @@ async fn random_sequences_of_access_changes_never_give_more_than_the_actor_holds
     // Every kind of step was tried, and the grant paths were taken at least once.
     assert!(totals.len() >= 28, "step kinds covered: {}", totals.len());
     // The ways into someone's account were both taken and refused.
-    for op in ["reset_password", "send_password_link", "invite_user", "resend_invitation", "revoke_invitation"] {
+    for op in ["reset_password", "send_password_link", "invite_user", "resend_invitation", "revoke_invitation", "bulk_users"] {
         let (done, refused) = totals.get(op).copied().unwrap_or_default();
         assert!(done > 0 && refused > 0, "{op}: {done} done, {refused} refused");
     }

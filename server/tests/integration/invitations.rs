@@ -229,7 +229,29 @@ async fn an_invitation_gives_nothing_the_inviter_lacks_and_only_they_may_resend_
     // Within her grants, she may.
     assert!(ok(&ada.call("/api/invite_user", &[("email", "pat@acme.test"), ("display_name", "Pat")]).await));
     let pat = db.user_id("pat@acme.test").await.to_string();
-    assert!(ok(&ada.call("/api/resend_invitation", &[("user_id", &pat)]).await));
+    for _ in 0..4 {
+        assert!(ok(&ada.call("/api/resend_invitation", &[("user_id", &pat)]).await));
+    }
+    // Five links to one person in an hour, then no more: mail is not a
+    // stream anyone may open at someone.
+    let r = ada.call("/api/resend_invitation", &[("user_id", &pat)]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("in the last hour"), "{}", r.body);
+    // Nor through a team that carries a role deleted for now: the
+    // invitation would be a way into what a restore gives back.
+    db.team_with_role("acme", "Old owners", "olivia@acme.test", "owner").await;
+    db.exec_as_superuser(
+        "INSERT INTO roles (tenant_id, name, description) SELECT id, 'Exporters', '' FROM tenants WHERE slug = 'acme';
+         INSERT INTO role_permissions (tenant_id, role_id, permission_key) SELECT tenant_id, id, 'audit:export' FROM roles WHERE name = 'Exporters';
+         INSERT INTO team_roles (tenant_id, team_id, role_id) SELECT r.tenant_id, t.id, r.id FROM roles r JOIN teams t ON t.tenant_id = r.tenant_id AND t.name = 'Old owners' WHERE r.name = 'Exporters';
+         DELETE FROM team_roles WHERE role_id IN (SELECT id FROM roles WHERE system_key = 'owner');
+         UPDATE roles SET deleted_at = now() WHERE name = 'Exporters';",
+    )
+    .await;
+    let old_owners: String = sqlx::query_scalar("SELECT id::text FROM teams WHERE name = 'Old owners'").fetch_one(&mut su).await.unwrap();
+    let r = ada.call("/api/invite_user", &[("email", "quentin@acme.test"), ("display_name", "Quentin"), ("team_id", &old_owners)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("audit:export"), "{}", r.body);
     su.close().await.unwrap();
 }
 
@@ -306,12 +328,27 @@ async fn a_link_sent_before_the_person_was_given_more_than_its_sender_holds_no_l
     for link in [&invitation, &reset] {
         let r = accept(&stranger, link, CHOSEN).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the old link is refused: {}", r.body);
-        assert!(r.body.contains("given more access"), "{}", r.body);
+        assert!(r.body.contains("holds more access"), "{}", r.body);
     }
     assert_eq!(status_of(&db, "ada.second@acme.test").await, ("pending".to_string(), false));
+    let denied: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'access.denied' AND changes->'after'->>'check' = 'outgrown_link'")
+        .fetch_one(&mut su)
+        .await
+        .unwrap();
+    assert_eq!(denied, 2, "each refusal is recorded");
     // Sent again by someone who holds as much, it works.
     assert!(ok(&olivia.call("/api/resend_invitation", &[("user_id", &second)]).await));
     let fresh = link_of(&invitations_to(&db, "ada.second@acme.test").await.remove(0));
     assert!(ok(&accept(&stranger, &fresh, CHOSEN).await));
+
+    // A link outlives no sender's authority: Ada invites within her grants,
+    // then is suspended; her invitation no longer works.
+    assert!(ok(&ada.call("/api/invite_user", &[("email", "ada.third@acme.test"), ("display_name", "Ada Third"), ("role_id", &member)]).await));
+    let third = link_of(&invitations_to(&db, "ada.third@acme.test").await.remove(0));
+    let ada_id = db.user_id("ada@acme.test").await.to_string();
+    assert!(ok(&olivia.call("/api/suspend_user", &[("user_id", &ada_id)]).await));
+    let r = accept(&stranger, &third, CHOSEN).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(stranger.get(&format!("/login/join?link={third}")).await.has_testid("link-broken"));
     su.close().await.unwrap();
 }

@@ -11,6 +11,7 @@ mod assets;
 mod attacks;
 mod audit;
 mod audit_screens;
+mod bulk;
 mod authz;
 mod cli;
 mod cluster;

@@ -4,6 +4,7 @@
 use crate::authz::{self, Perm};
 use super::*;
 use crate::components::*;
+use crate::error::AppError;
 use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
@@ -23,7 +24,9 @@ pub fn UsersPage() -> impl IntoView {
         let get = |k: &str| q.get(k).unwrap_or_default();
         UserQuery { q: get("q"), status: get("status"), role: get("role"), team: get("team"), sort: get("sort"), after: get("after") }
     };
-    let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Users, list_users(p)));
+    let bulk = ServerAction::<BulkUsers>::new();
+    let bulk_done = successes(bulk);
+    let list = Resource::new(move || (params(), bulk_done.get()), move |(p, _)| crate::pages::gated(me, authz::View::Users, list_users(p)));
     view! {
         <ViewGate view=authz::View::Users>
             <Title text="Users" />
@@ -41,7 +44,7 @@ pub fn UsersPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let p = params();
                     match list.await {
-                        Ok(list) => view! { <UserTable list p /> }.into_any(),
+                        Ok(list) => view! { <UserTable list p bulk /> }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -51,7 +54,12 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
+fn UserTable(list: UserList, p: UserQuery, bulk: ServerAction<BulkUsers>) -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let actions: Vec<(String, String)> = BulkAction::ALL.iter().filter(|a| me.may(a.perm())).map(|a| (a.key().to_string(), a.label().to_string())).collect();
+    let selectable = !actions.is_empty();
+    // The filter, kept for "everyone matching the filter".
+    let kept: Vec<(&str, String)> = vec![("q", p.q.clone()), ("status", p.status.clone()), ("role", p.role.clone()), ("team", p.team.clone())];
     let role_options: Vec<(String, String)> = list.roles.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
     let team_options: Vec<(String, String)> = list.teams.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
     let status_options: Vec<(String, String)> = STATUSES.iter().map(|s| (s.to_string(), s.to_string())).collect();
@@ -80,9 +88,33 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
                 <span class="ml-auto text-sm text-slate-600 dark:text-slate-400" data-testid="user-count">{format!("{count} users")}</span>
             </div>
         </Form>
-        <DataTable testid="user-table" columns=&["Name", "Email", "Status", "Roles", "Last sign-in"] empty=empty.then_some("No users match.") empty_testid="no-users">
+        <ActionForm action=bulk attr:data-testid="bulk-form">
+        {selectable.then(|| {
+            let role_choices: Vec<(String, String)> = list.roles.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
+            let team_choices: Vec<(String, String)> = list.teams.iter().map(|(id, n)| (id.to_string(), n.clone())).collect();
+            view! {
+                <div class="mb-3 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900" data-testid="bulk-bar">
+                    {kept.into_iter().map(|(k, v)| view! {
+                        <input type="hidden" name=format!("query[{k}]") value=v />
+                    }).collect_view()}
+                    <SelectField name="action" label="With the people ticked" options=actions.clone() empty="Choose an action" error=field_error(bulk, "action") />
+                    <SelectField name="role_id" label="Role (to grant or remove)" options=role_choices empty="—" error=field_error(bulk, "role_id") />
+                    <SelectField name="team_id" label="Team (to add to)" options=team_choices empty="—" error=field_error(bulk, "team_id") />
+                    <label class="mb-6 inline-flex items-center gap-2 text-sm">
+                        <input type="checkbox" name="all" value="on" data-testid="bulk-all" />
+                        {format!("or everyone matching the filter ({count}, {BULK_MAX} at most)")}
+                    </label>
+                    <button type="submit" class=format!("{BUTTON} mb-6") data-testid="bulk-apply" disabled=move || bulk.pending().get()>"Apply"</button>
+                </div>
+                <BulkOutcome bulk />
+            }
+        })}
+        <DataTable testid="user-table" columns=if selectable { SELECTABLE_COLUMNS } else { &SELECTABLE_COLUMNS[1..] } empty=empty.then_some("No users match.") empty_testid="no-users">
                     {list.rows.into_iter().map(|u| { let shown = u.shown_status(); view! {
                         <tr data-testid="user-row">
+                            {selectable.then(|| view! {
+                                <td class=TD><input type="checkbox" name="ids[]" value=u.id.to_string() aria-label=format!("Select {}", u.display_name) data-testid="bulk-select" /></td>
+                            })}
                             <td class=TD><A href=format!("/users/{}", u.id) attr:class=LINK>{u.display_name}</A></td>
                             <td class=TD>{u.email}</td>
                             <td class=TD><StatusBadge status=shown /></td>
@@ -91,7 +123,37 @@ fn UserTable(list: UserList, p: UserQuery) -> impl IntoView {
                         </tr>
                     }}).collect_view()}
                 </DataTable>
+        </ActionForm>
         <Pager first next />
+    }
+}
+
+const SELECTABLE_COLUMNS: &[&str] = &["Select", "Name", "Email", "Status", "Roles", "Last sign-in"];
+
+/// What a bulk action did: how many, and each person refused with why.
+#[component]
+fn BulkOutcome(bulk: ServerAction<BulkUsers>) -> impl IntoView {
+    move || {
+        bulk.value().get().map(|result| match result {
+            Ok(report) => view! {
+                <div role="status" data-testid="bulk-report" class=format!("{NOTICE} mb-3")>
+                    <p>{format!("{} {}.", report.done.len(), report.action.done())}
+                        {(!report.unchanged.is_empty()).then(|| format!(" {} had nothing to change.", report.unchanged.len()))}</p>
+                    {(!report.refused.is_empty()).then(|| view! {
+                        <p class="mt-1 font-medium">{format!("{} refused:", report.refused.len())}</p>
+                        <ul class="mt-1 list-disc pl-5" data-testid="bulk-refused">
+                            {report.refused.into_iter().map(|r| view! { <li><a href=format!("/users/{}", r.user_id) class=LINK>{r.name}</a> ": " {r.reason}</li> }).collect_view()}
+                        </ul>
+                    })}
+                </div>
+            }
+            .into_any(),
+            Err(AppError::Validation(errors)) => {
+                let said: Vec<String> = errors.into_iter().filter(|e| !matches!(e.field.as_str(), "action" | "role_id" | "team_id")).map(|e| e.message).collect();
+                view! { <p role="alert" data-testid="bulk-error" class=format!("{ALERT} mb-3")>{if said.is_empty() { "Please correct the highlighted fields.".to_string() } else { said.join(" ") }}</p> }.into_any()
+            }
+            Err(e) => view! { <p role="alert" data-testid="bulk-error" class=format!("{ALERT} mb-3")>{e.to_string()}</p> }.into_any(),
+        })
     }
 }
 

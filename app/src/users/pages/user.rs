@@ -259,20 +259,22 @@ fn AccountPanel(u: UserDetail, a: AccountActions) -> impl IntoView {
                         <p>{said}</p>
                         {outcome(resend, "The invitation was sent again; the earlier link no longer works.")}
                         {outcome(revoke_invitation, "Invitation revoked.")}
-                        {may(Perm::UserCreate).then(|| view! {
-                            <div class="flex flex-wrap gap-2">
+                        <div class="flex flex-wrap gap-2">
+                            {may(Perm::UserCreate).then(|| view! {
                                 <ActionForm action=resend>
                                     <input type="hidden" name="user_id" value=uid.to_string() />
                                     <button type="submit" class=BUTTON_SECONDARY data-testid="resend-invitation">"Send the invitation again"</button>
                                 </ActionForm>
+                            })}
+                            {may(Perm::UserDelete).then(|| view! {
                                 <Confirm label="Revoke the invitation" question="Revoke this invitation? The link stops working and the account is deleted (you can restore it, then invite again).">
                                     <ActionForm action=revoke_invitation>
                                         <input type="hidden" name="user_id" value=uid.to_string() />
                                         <button type="submit" class=BUTTON_DANGER data-testid="confirm-revoke-invitation">"Yes, revoke"</button>
                                     </ActionForm>
                                 </Confirm>
-                            </div>
-                        })}
+                            })}
+                        </div>
                     </div>
                 }
             })}
