@@ -100,20 +100,20 @@ test('without JavaScript: an owner invites someone, who accepts with the mailed 
 
   const link = invitationLinkIn(await mailTo(browser, 'ines@acme.test', 'invited you to Acme'));
   await page.goto(link);
-  await expect(page.getByTestId('link-heading')).toHaveText('Join Acme');
+  await expect(page.getByTestId('link-heading')).toHaveText('Join Acme Corporation');
   await page.getByLabel('New password', { exact: true }).fill('short');
   await page.getByLabel('New password again').fill('short');
   await page.getByTestId('reset-submit').click();
   await expect(page.getByText('at least 12 characters', { exact: false }).first()).toBeVisible();
-  await page.getByLabel('New password', { exact: true }).fill('amber ines passphrase');
-  await page.getByLabel('New password again').fill('amber ines passphrase');
+  await page.getByLabel('New password', { exact: true }).fill('amber quiet lantern 88');
+  await page.getByLabel('New password again').fill('amber quiet lantern 88');
   await page.getByTestId('reset-submit').click();
   await expect(page.getByTestId('invitation-accepted')).toBeVisible();
-  await signIn(page, 'acme', 'ines@acme.test', 'amber ines passphrase');
+  await signIn(page, 'acme', 'ines@acme.test', 'amber quiet lantern 88');
   await expect(page.getByTestId('current-user')).toHaveText('Ines Invited');
 });
 
-test('without JavaScript: an owner suspends everyone a filter matches, and is told who was refused', async ({ page }) => {
+test('without JavaScript: an owner suspends everyone a filter matches, and is told what was done', async ({ page }) => {
   await signIn(page, 'acme', 'olivia@acme.test');
   for (const n of ['one', 'two', 'three']) {
     const r = await page.request.post('/api/create_user', {
