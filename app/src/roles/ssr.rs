@@ -95,6 +95,14 @@ pub async fn assign(user_id: UserId, role_id: Uuid) -> Result<(), AppError> {
     actor.commit().await
 }
 
+/// The tenant's live roles, (id, name) by name: for menus and filters.
+pub async fn live_roles(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(sqlx::query!("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id.0)
+        .map(|r| (r.id, r.name))
+        .fetch_all(conn)
+        .await?)
+}
+
 /// Refuses (through the delegation rule) a role that carries a permission
 /// or a view the actor lacks; the role's name otherwise.
 pub async fn grantable(actor: &mut Actor, role_id: Uuid) -> Result<String, AppError> {

@@ -9,7 +9,7 @@ use crate::authz::Perm;
 use crate::roles::ssr::ensure_keeps_admin;
 use crate::error::AppError;
 use crate::error::field_conflict;
-use crate::users::ssr::live_roles;
+use crate::roles::ssr::live_roles;
 use serde_json::json;
 use uuid::Uuid;
 

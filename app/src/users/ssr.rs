@@ -386,13 +386,7 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     })
 }
 
-/// The tenant's live roles, (id, name) by name: for menus and filters.
-pub async fn live_roles(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(sqlx::query!("SELECT id, name FROM roles WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY lower(name)", tenant_id.0)
-        .map(|r| (r.id, r.name))
-        .fetch_all(conn)
-        .await?)
-}
+pub use crate::roles::ssr::live_roles;
 
 /// The tenant's live teams, (id, name) by name.
 pub async fn live_teams(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(Uuid, String)>, AppError> {
