@@ -116,6 +116,10 @@ impl From<sqlx::Error> for AppError {
                     _ => "A value is not in a form that can be stored. Check it and try again.".into(),
                 })
             }
+            // The plan's limit of people (SL001) or of document storage
+            // (SL002), kept by the database on every path that adds either
+            // (migration 0026): its sentence says what to do.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("SL001" | "SL002")) => AppError::Conflict(db.message().to_string()),
             // A lock held too long by someone else (`lock_timeout`), a
             // deadlock broken by PostgreSQL, a serialisation failure: the
             // same action may well succeed when tried again.

@@ -160,6 +160,7 @@ mod lazy {
             ApiKeysRoute => api_keys::pages::ApiKeysPage,
             PrivacyRoute => privacy::pages::PrivacyPage,
             SentMailRoute => mail::pages::SentMailPage,
+            SettingsRoute => settings::pages::SettingsPage,
         }
     }
 }
@@ -216,6 +217,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/:id") view={Lazy::<lazy::TenantRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("access-log") view={Lazy::<lazy::AccessLogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("mail") view={Lazy::<lazy::SentMailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("settings") view={Lazy::<lazy::SettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/password") view={Lazy::<lazy::ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view={Lazy::<lazy::TwoFactorRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/api-keys") view={Lazy::<lazy::ApiKeysRoute>::new()} ssr=SsrMode::Async />

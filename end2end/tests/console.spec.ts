@@ -11,7 +11,7 @@ test('an owner signs in, sees the menu, moves around and signs out', async ({ pa
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('current-user')).toHaveText('Olivia Owner');
   await expect(page.getByTestId('current-tenant')).toHaveText('Acme Corporation');
-  expect(await menuEntries(page)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  expect(await menuEntries(page)).toEqual(['Overview', 'Documents', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log']);
   await expectHydrated(page);
 
   // Client-side navigation through the hydrated menu.
@@ -31,7 +31,7 @@ test('two users with different roles see different menus', async ({ browser }) =
   const owner = await (await browser.newContext()).newPage();
   await signIn(owner, 'globex', 'gina@globex.test');
   await expect(owner.getByTestId('current-user')).toHaveText('Gina Owner');
-  expect(await menuEntries(owner)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  expect(await menuEntries(owner)).toEqual(['Overview', 'Documents', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log']);
 
   const member = await (await browser.newContext()).newPage();
   await signIn(member, 'globex', 'max@globex.test');
@@ -41,7 +41,7 @@ test('two users with different roles see different menus', async ({ browser }) =
   const admin = await (await browser.newContext()).newPage();
   await signIn(admin, 'platform', 'admin@steward.test');
   await expect(admin.getByTestId('current-user')).toHaveText('Pat Admin');
-  expect(await menuEntries(admin)).toEqual(['Overview', 'Users', 'Teams', 'Roles', 'Audit log', 'Tenants', 'Access log', 'Sent mail']);
+  expect(await menuEntries(admin)).toEqual(['Overview', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log', 'Tenants', 'Access log', 'Sent mail']);
 });
 
 test('a wrong password shows the one generic message and keeps what was typed', async ({ page }) => {
@@ -79,7 +79,7 @@ test('at phone width (390 px) the menu opens from the top bar and takes you to a
   await expect(menu.getByTestId('narrow-nav-users')).toBeHidden();
   await menu.getByText('Menu').click();
   const entries = (await menu.getByRole('link').allInnerTexts()).map((t) => t.trim());
-  expect(entries).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  expect(entries).toEqual(['Overview', 'Documents', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log']);
   await menu.getByTestId('narrow-nav-users').click();
   await expect(page).toHaveURL(/\/users$/);
   await expect(page.getByTestId('user-table')).toBeVisible();

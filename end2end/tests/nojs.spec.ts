@@ -15,7 +15,7 @@ test('without JavaScript: sign in, see the menu, open a view, sign out', async (
   await expect(page).toHaveURL(/\/users$/);
   await expect(page.getByTestId('user-table')).toBeVisible();
   await expect(page.getByTestId('current-user')).toHaveText('Olivia Owner');
-  expect(await menuEntries(page)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  expect(await menuEntries(page)).toEqual(['Overview', 'Documents', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log']);
   await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
 
   await page.getByTestId('sidebar').getByRole('link', { name: 'Teams' }).click();
@@ -129,4 +129,17 @@ test('without JavaScript: an owner suspends everyone a filter matches, and is to
   await page.getByTestId('bulk-apply').click();
   await expect(page.getByText('3 suspended.')).toBeVisible();
   await expect(page.getByTestId('user-row').filter({ hasText: 'suspended' })).toHaveCount(3);
+});
+
+test("without JavaScript: an owner changes the brand colour, and the organisation's sign-in page shows it", async ({ page }) => {
+  await signIn(page, 'globex', 'gina@globex.test');
+  await page.goto('/settings');
+  await page.getByLabel('Brand colour').fill('#b45309');
+  await page.getByTestId('save-organisation').click();
+  await expect(page.getByText('Organisation saved.')).toBeVisible();
+  await expect(page.getByLabel('Brand colour')).toHaveValue('#b45309');
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(/\/login/);
+  await expect(page.getByTestId('sign-in-organisation')).toHaveText('Globex');
+  await expect(page.getByTestId('sign-in-brand').getByTestId('brand-mark')).toHaveCSS('background-color', 'rgb(180, 83, 9)');
 });

@@ -50,7 +50,7 @@ test('the platform administrator creates a tenant and its owner, who then signs 
   await expect(owner.getByTestId('current-user')).toHaveText('Bill Lumbergh');
   expect(ownerErrors).toEqual([]);
   await expect(owner.getByTestId('current-tenant')).toHaveText('Initech');
-  expect(await menuEntries(owner)).toEqual(['Overview', 'Documents', 'Users', 'Teams', 'Roles', 'Audit log']);
+  expect(await menuEntries(owner)).toEqual(['Overview', 'Documents', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log']);
 });
 
 test('the owner makes a team and a custom role with a view; the member sees it on their next page load', async ({ browser }) => {
@@ -345,5 +345,35 @@ test('an owner suspends three people at once from the users list', async ({ brow
   await olivia.getByTestId('bulk-apply').click();
   await expect(olivia.getByTestId('bulk-report')).toContainText('3 suspended.');
   await expect(olivia.getByTestId('user-row').filter({ hasText: 'suspended' })).toHaveCount(3);
+  expect(errors).toEqual([]);
+});
+
+test("an owner changes the organisation's brand colour, and its sign-in page shows it", async ({ browser }) => {
+  const olivia = await newPage(browser);
+  const errors = watchForPageErrors(olivia);
+  await signIn(olivia, 'acme', 'olivia@acme.test');
+  await expect(olivia.getByTestId('current-user')).toHaveText('Olivia Owner');
+  await olivia.getByTestId('nav-settings').click();
+  await expect(olivia).toHaveURL(/\/settings$/);
+  await expectHydrated(olivia);
+  await expect(olivia.getByTestId('plan-name')).toHaveText('Standard');
+  await olivia.getByLabel('Brand colour').fill('#0f766e');
+  await olivia.getByTestId('save-organisation').click();
+  await expect(olivia.getByTestId('organisation-settings').getByTestId('notice')).toHaveText('Saved.');
+  // The top bar takes the colour on the next page.
+  await olivia.goto('/');
+  await expect(olivia.getByTestId('brand-mark').first()).toHaveCSS('background-color', 'rgb(15, 118, 110)');
+  await olivia.getByTestId('sign-out').click();
+  await expect(olivia).toHaveURL(/\/login/);
+  const brand = olivia.getByTestId('sign-in-brand');
+  await expect(brand.getByTestId('sign-in-organisation')).toHaveText('Acme Corporation');
+  await expect(brand.getByTestId('brand-mark')).toHaveCSS('background-color', 'rgb(15, 118, 110)');
+  await expect(brand.getByTestId('brand-mark')).toHaveCSS('color', 'rgb(255, 255, 255)');
+  await expect(olivia.getByLabel('Organisation')).toHaveValue('acme');
+  // Another browser, never signed in there, is shown no organisation.
+  const stranger = await newPage(browser);
+  await stranger.goto('/login');
+  await expect(stranger.getByTestId('sign-in-form')).toBeVisible();
+  await expect(stranger.getByTestId('sign-in-brand')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

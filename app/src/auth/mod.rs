@@ -66,6 +66,9 @@ pub struct LinkFacts {
     /// The organisation's short name, to fill in at the sign-in after.
     pub slug: String,
     pub email: String,
+    /// How the organisation shows itself on the link's page.
+    #[serde(default)]
+    pub brand: Option<Brand>,
 }
 use crate::status::TenantKind;
 
@@ -92,6 +95,9 @@ pub struct Me {
     pub acting_until: Option<i64>,
     #[serde(default)]
     pub acting_reason: Option<String>,
+    /// The tenant's brand (none while acting inside another tenant).
+    #[serde(default)]
+    pub brand: Option<Brand>,
 }
 
 impl Me {
@@ -160,6 +166,45 @@ pub struct MenuEntry {
 pub struct SignInPrefill {
     pub tenant: String,
     pub email: String,
+    /// The organisation this browser last signed in to (or joined), as it
+    /// shows itself; never one merely typed.
+    #[serde(default)]
+    pub brand: Option<Brand>,
+}
+
+/// The cookie that remembers, by id, the organisation a browser signed in
+/// to, so that its sign-in page shows the organisation's name, colour and
+/// logo. An id cannot be guessed from a short name: typing one shows
+/// nothing, and the page tells strangers nothing about who exists.
+pub const ORG_COOKIE: &str = "steward_org";
+
+/// How an organisation shows itself: its name, brand colour and logo, on
+/// the sign-in page (when the browser knows the organisation), in the top
+/// bar and in its mail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brand {
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub slug: String,
+    /// `#rrggbb`, when one was chosen.
+    pub colour: Option<String>,
+    /// The organisation's version: it changes with every change of it, and
+    /// the stylesheet's and logo's addresses carry it, so browsers keep
+    /// them until the next change.
+    pub version: i32,
+    pub logo: bool,
+}
+
+impl Brand {
+    /// The stylesheet that sets the brand colour (`--brand`), when there is one.
+    pub fn stylesheet(&self) -> Option<String> {
+        self.colour.as_ref().map(|_| format!("/brand/{}/style.css?v={}", self.tenant_id.0, self.version))
+    }
+
+    /// The logo's address, when there is one.
+    pub fn logo_url(&self) -> Option<String> {
+        self.logo.then(|| format!("/brand/{}/logo?v={}", self.tenant_id.0, self.version))
+    }
 }
 
 /// Where to go after signing in: only a path on this site, never another
@@ -218,6 +263,7 @@ mod tests {
             acting_from: None,
             acting_until: None,
             acting_reason: None,
+            brand: None,
         };
         assert!(me.can_view("users"));
         assert!(!me.can_view("tenants"));

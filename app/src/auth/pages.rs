@@ -41,6 +41,7 @@ pub fn SignInPage() -> impl IntoView {
                         {move || Suspend::new(async move {
                             let hint = hint.await.unwrap_or_default();
                             view! {
+                                {hint.brand.clone().map(|brand| view! { <OrganisationHeading brand lead="Sign in to" /> })}
                                 <ActionForm action=action attr:class="space-y-4" attr:data-testid="sign-in-form">
                                     {move || general_error().map(|message| view! {
                                         <div role="alert" data-testid="sign-in-error" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300">
@@ -63,6 +64,22 @@ pub fn SignInPage() -> impl IntoView {
                     <a href=super::FORGOT_PATH class=LINK data-testid="forgot-link">"Forgot your password?"</a>
                 </p>
         </SignInFrame>
+    }
+}
+
+/// The organisation the page is about, as it shows itself: its mark (logo,
+/// or initial on its brand colour) and its name.
+#[component]
+fn OrganisationHeading(brand: super::Brand, lead: &'static str) -> impl IntoView {
+    let name = brand.name.clone();
+    view! {
+        <div class="mb-4 flex items-center gap-3" data-testid="sign-in-brand">
+            <crate::components::BrandMark brand=Some(brand) />
+            <div>
+                <p class="text-xs text-slate-500 dark:text-slate-400">{lead}</p>
+                <p class="font-semibold" data-testid="sign-in-organisation">{name}</p>
+            </div>
+        </div>
     }
 }
 
@@ -181,6 +198,7 @@ pub fn PasswordLinkPage() -> impl IntoView {
                             ("Choose a new password".to_string(), format!("For {} at {}.", facts.email, facts.organisation))
                         };
                         view! {
+                            {facts.brand.clone().map(|brand| view! { <OrganisationHeading brand lead=if facts.invitation { "Invited to" } else { "Your account at" } /> })}
                             <h2 class="text-base font-semibold" data-testid="link-heading">{heading}</h2>
                             <p class="mb-4 mt-1 text-sm text-slate-600 dark:text-slate-400" data-testid="link-for">{line}</p>
                             <ActionForm action=action attr:class="space-y-4" attr:data-testid="reset-form">

@@ -335,7 +335,9 @@ async fn within_sender(conn: &mut PgConnection, tenant_id: TenantId, link: &Live
 /// for a reset, pending for an invitation).
 async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -> Result<Option<LiveLink>, AppError> {
     Ok(sqlx::query!(
-        r#"SELECT l.id, l.user_id AS "user_id: UserId", l.purpose = 'invite' AS "invitation!", u.email, t.name, t.slug, l.sent_by, l.sender_grants
+        r#"SELECT l.id, l.user_id AS "user_id: UserId", l.purpose = 'invite' AS "invitation!", u.email, t.name, t.slug, l.sent_by, l.sender_grants,
+                  nullif(t.settings->>'brand_colour', '') AS brand_colour, t.version AS tenant_version,
+                  EXISTS (SELECT 1 FROM tenant_logos g WHERE g.tenant_id = t.id) AS "has_logo!"
              FROM password_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
              JOIN tenants t ON t.id = l.tenant_id
             WHERE l.tenant_id = $1 AND l.secret_hash = $2 AND l.used_at IS NULL AND l.expires_at > now()
@@ -349,7 +351,20 @@ async fn live_link(conn: &mut PgConnection, tenant_id: TenantId, secret: &str) -
     .map(|r| LiveLink {
         id: r.id,
         person: r.user_id,
-        facts: LinkFacts { invitation: r.invitation, organisation: r.name, slug: r.slug, email: r.email },
+        facts: LinkFacts {
+            invitation: r.invitation,
+            brand: Some(super::Brand {
+                tenant_id,
+                name: r.name.clone(),
+                slug: r.slug.clone(),
+                colour: r.brand_colour.filter(|c| crate::outbox::letter::is_colour(c)),
+                version: r.tenant_version,
+                logo: r.has_logo,
+            }),
+            organisation: r.name,
+            slug: r.slug,
+            email: r.email,
+        },
         sender: r.sent_by,
         sender_grants: r.sender_grants,
     }))

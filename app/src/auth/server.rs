@@ -25,14 +25,16 @@ pub async fn sign_in(
     }
     .await;
     match &result {
-        Ok(next) => {
+        Ok((next, tenant_id)) => {
             set_cookie(&format!("{HINT_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+            // The sign-in page shows this organisation next time.
+            set_cookie(&ssr::org_cookie(*tenant_id));
             leptos_axum::redirect(next);
         }
         Err(_) => {
             // Keep what was typed (never the password) for the form shown
             // again after a post without JavaScript.
-            let hint = ssr::encode_hint(&SignInPrefill { tenant: tenant.trim().into(), email: email.trim().into() });
+            let hint = ssr::encode_hint(&SignInPrefill { tenant: tenant.trim().into(), email: email.trim().into(), brand: None });
             set_cookie(&format!("{HINT_COOKIE}={hint}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
         }
     }
@@ -73,8 +75,11 @@ pub async fn use_password_link(link: String, new_password: String, confirm_passw
     }
     .await;
     if let Ok(facts) = &result {
-        let hint = super::ssr::encode_hint(&SignInPrefill { tenant: facts.slug.clone(), email: facts.email.clone() });
+        let hint = super::ssr::encode_hint(&SignInPrefill { tenant: facts.slug.clone(), email: facts.email.clone(), brand: None });
         set_cookie(&format!("{HINT_COOKIE}={hint}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
+        if let Some(brand) = &facts.brand {
+            set_cookie(&super::ssr::org_cookie(brand.tenant_id));
+        }
         leptos_axum::redirect(if facts.invitation { "/login?joined=1" } else { "/login?password=changed" });
     }
     let done = if result.as_ref().is_ok_and(|f| f.invitation) { "Your account is ready: sign in with your new password." } else { "Your password was changed: sign in with it." };
@@ -136,19 +141,30 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     respond(Ok(current_user().map(|me| (*me).clone())))
 }
 
-/// What the sign-in form typed before a failed attempt (not the password).
+/// What the sign-in form typed before a failed attempt (not the password),
+/// and the organisation this browser last signed in to, as it shows
+/// itself (its short name filled in when nothing was typed).
 #[server(endpoint = "sign_in_hint")]
 pub async fn sign_in_hint() -> Result<SignInPrefill, AppError> {
-    use crate::ssr::{request_parts, respond};
-    let result = request_parts().map(|parts| {
-        parts
-            .headers
-            .get_all(axum::http::header::COOKIE)
+    use crate::ssr::{app_state, request_parts, respond};
+    let result = async {
+        let parts = request_parts()?;
+        let cookies: Vec<&str> = parts.headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+        let mut hint = cookies
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(super::ssr::decode_hint)
+            .map(|c| super::ssr::decode_hint(c))
             .find(|h| !h.tenant.is_empty() || !h.email.is_empty())
-            .unwrap_or_default()
-    });
+            .unwrap_or_default();
+        if let Some(org) = cookies.iter().find_map(|c| super::ssr::remembered_org(c)) {
+            let brand = super::ssr::public_brand(&app_state()?, org).await?;
+            if hint.tenant.is_empty() {
+                hint.tenant = brand.as_ref().map(|b| b.slug.clone()).unwrap_or_default();
+            }
+            // Shown only for the organisation about to be signed in to.
+            hint.brand = brand.filter(|b| b.slug == hint.tenant.to_lowercase());
+        }
+        Ok(hint)
+    }
+    .await;
     respond(result)
 }

@@ -4,7 +4,7 @@
 use crate::ids::{TenantId, UserId};
 use crate::status::{TenantKind, TenantStatus, UserStatus};
 use crate::authz::Perm;
-use super::{password, safe_next, throttle, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary};
+use super::{password, safe_next, throttle, Brand, CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH, Me, MenuSection, SignInPrefill, TenantSummary, ORG_COOKIE};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::error::{AppError, FieldError};
 use crate::text::{percent_decode, percent_encode};
@@ -92,6 +92,10 @@ pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth)
         acting_from: None,
         acting_until: None,
         acting_reason: None,
+        // A change of name, colour or logo moves the authorisation version
+        // too (settings::ssr::organisation_changed), so this is recomputed
+        // with the rest.
+        brand: brand(pool, row.tenant_id).await?,
     });
     cache.put(key, row.auth_version, me.clone());
     Ok(Some(me))
@@ -115,6 +119,7 @@ pub fn acting_as(me: &Me, grant: &ActingGrant) -> Me {
     acting.acting_from = Some(std::mem::replace(&mut acting.tenant, grant.tenant.clone()));
     acting.acting_until = Some(grant.until);
     acting.acting_reason = Some(grant.reason.clone());
+    acting.brand = None;
     acting
 }
 
@@ -196,7 +201,8 @@ fn validate_sign_in(tenant: &str, email: &str, password: &str) -> Result<(), App
 }
 
 /// Signs a person in: checks the credentials, records the sign-in, cycles
-/// the session id and stores the identity. Returns where to go next.
+/// the session id and stores the identity. Returns where to go next, and
+/// the organisation whose password step passed.
 pub async fn sign_in(
     pool: &PgPool,
     session: &Session,
@@ -205,7 +211,7 @@ pub async fn sign_in(
     email: &str,
     password: &str,
     next: Option<&str>,
-) -> Result<String, AppError> {
+) -> Result<(String, TenantId), AppError> {
     let tenant = tenant.trim().to_lowercase();
     let email = email.trim();
     validate_sign_in(&tenant, email, password)?;
@@ -344,9 +350,10 @@ pub async fn sign_in(
             after,
         };
         session.insert(SESSION_MFA_PENDING_KEY, pending).await.map_err(session_error)?;
-        return Ok(format!("{MFA_PATH}?next={}", percent_encode(&safe_next(next), b"-_.~/")));
+        return Ok((format!("{MFA_PATH}?next={}", percent_encode(&safe_next(next), b"-_.~/")), tenant_id));
     }
-    finish_sign_in(pool, session, meta, tx, SignedIn { tenant_id, user_id, tenant: &tenant, email, after }, next).await
+    let next = finish_sign_in(pool, session, meta, tx, SignedIn { tenant_id, user_id, tenant: &tenant, email, after }, next).await?;
+    Ok((next, tenant_id))
 }
 
 /// Who passed the password step and still owes a second factor.
@@ -574,6 +581,57 @@ fn session_error(error: tower_sessions::session::Error) -> AppError {
     AppError::Internal
 }
 
+/// An organisation's brand by id (`steward_brand`), for the sign-in page,
+/// the top bar and mail; `None` for one that does not exist or was deleted.
+pub async fn brand<'c, E: sqlx::PgExecutor<'c>>(conn: E, tenant_id: TenantId) -> Result<Option<Brand>, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT name AS "name!", slug AS "slug!", brand_colour, version AS "version!", has_logo AS "has_logo!" FROM steward_brand($1)"#,
+        tenant_id.0
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| Brand {
+        tenant_id,
+        name: r.name,
+        slug: r.slug,
+        colour: r.brand_colour.filter(|c| crate::outbox::letter::is_colour(c)),
+        version: r.version,
+        logo: r.has_logo,
+    }))
+}
+
+/// [`brand`] for a request that has no organisation yet (the sign-in page,
+/// the brand's stylesheet).
+pub async fn public_brand(state: &crate::ssr::AppState, tenant_id: TenantId) -> Result<Option<Brand>, AppError> {
+    brand(&state.pool, tenant_id).await
+}
+
+/// An organisation's logo by id: its type, bytes and SHA-256.
+pub async fn public_logo(state: &crate::ssr::AppState, tenant_id: TenantId) -> Result<Option<(String, Vec<u8>, String)>, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT content_type AS "content_type!", bytes AS "bytes!", sha256 AS "sha256!" FROM steward_brand_logo($1)"#,
+        tenant_id.0
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(row.map(|r| (r.content_type, r.bytes, r.sha256)))
+}
+
+/// The organisation id remembered by [`ORG_COOKIE`] in a `Cookie` header.
+pub fn remembered_org(cookie_header: &str) -> Option<TenantId> {
+    cookie_header
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == ORG_COOKIE)
+        .and_then(|(_, value)| value.parse::<uuid::Uuid>().ok())
+        .map(TenantId)
+}
+
+/// The cookie that remembers the organisation for a year.
+pub fn org_cookie(tenant_id: TenantId) -> String {
+    format!("{ORG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax", tenant_id.0)
+}
+
 /// Encodes the sign-in hint as a cookie value (percent-encoded `tenant\nemail`).
 pub fn encode_hint(hint: &SignInPrefill) -> String {
     percent_encode(&format!("{}\n{}", hint.tenant, hint.email), b"-_.@")
@@ -590,6 +648,7 @@ pub fn decode_hint(cookie_header: &str) -> SignInPrefill {
             text.split_once('\n').map(|(t, e)| SignInPrefill {
                 tenant: t.chars().take(63).collect(),
                 email: e.chars().take(254).collect(),
+                brand: None,
             })
         })
         .unwrap_or_default()

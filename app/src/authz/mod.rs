@@ -64,6 +64,7 @@ permissions! {
     DocumentDelete => "document:delete",
     AuditRead => "audit:read",
     AuditExport => "audit:export",
+    SettingsManage => "settings:manage",
 }
 
 /// Every view (screen) the console has, by its key in the `views` table
@@ -79,11 +80,12 @@ pub enum View {
     Tenants,
     AccessLog,
     SentMail,
+    Settings,
 }
 
 impl View {
     pub const ALL: &'static [View] =
-        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog, View::SentMail];
+        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog, View::SentMail, View::Settings];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -96,6 +98,7 @@ impl View {
             View::Tenants => "tenants",
             View::AccessLog => "access_log",
             View::SentMail => "sent_mail",
+            View::Settings => "settings",
         }
     }
 
@@ -110,6 +113,7 @@ impl View {
             View::Tenants => "Tenants",
             View::AccessLog => "Access log",
             View::SentMail => "Sent mail",
+            View::Settings => "Settings",
         }
     }
 

@@ -85,3 +85,30 @@ pub fn History(rows: Vec<HistoryRow>) -> impl IntoView {
         {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500">"Nothing recorded yet."</p> })}
     }
 }
+
+/// The organisation's mark: its logo, or its initial on its brand colour
+/// (`brand-mark` in `style/base.css`, coloured by the brand's stylesheet,
+/// linked here); Steward's own "S" when there is no brand.
+#[component]
+pub fn BrandMark(
+    brand: Option<crate::auth::Brand>,
+    /// Classes of the mark's box (its size and corners).
+    #[prop(default = "h-10 w-10 rounded-lg text-lg")]
+    size: &'static str,
+    /// Classes of the logo image (its height).
+    #[prop(default = "h-10")]
+    logo_size: &'static str,
+) -> impl IntoView {
+    let stylesheet = brand.as_ref().and_then(|b| b.stylesheet());
+    let logo = brand.as_ref().and_then(|b| b.logo_url().map(|url| (url, format!("{} logo", b.name))));
+    let initial = brand.as_ref().and_then(|b| b.name.chars().find(|c| c.is_alphanumeric())).map(|c| c.to_uppercase().to_string()).unwrap_or_else(|| "S".into());
+    view! {
+        {stylesheet.map(|href| view! { <leptos_meta::Stylesheet id="brand-style" href=href /> })}
+        {match logo {
+            Some((url, alt)) => view! { <img src=url alt=alt class=format!("{logo_size} w-auto max-w-[10rem] object-contain") data-testid="brand-logo" /> }.into_any(),
+            None => view! {
+                <span class=format!("brand-mark inline-flex shrink-0 items-center justify-center font-bold {size}") data-testid="brand-mark" aria-hidden="true">{initial}</span>
+            }.into_any(),
+        }}
+    }
+}

@@ -160,6 +160,8 @@ pub async fn upload(State(state): State<AppState>, caller: Caller, multipart: Mu
     .await;
     match result {
         Ok(id) => done(&format!("/documents/{id}"), "Document uploaded."),
+        // The plan's storage, say: beside the file, with what was typed.
+        Err(AppError::Conflict(message)) => back("/documents", Refusal("file", message), &form),
         Err(e) => e.into_response(),
     }
 }

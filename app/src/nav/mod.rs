@@ -128,6 +128,9 @@ fn TenantBadge(me: Me) -> impl IntoView {
     let platform = me.tenant.kind == crate::status::TenantKind::Platform;
     view! {
         <span class="hidden text-slate-300 sm:inline dark:text-slate-600">"/"</span>
+        {me.brand.clone().filter(|b| b.colour.is_some() || b.logo).map(|brand| view! {
+            <crate::components::BrandMark brand=Some(brand) size="h-7 w-7 rounded-md text-sm" logo_size="h-7" />
+        })}
         <span data-testid="current-tenant" class="max-w-[9rem] truncate rounded-md bg-slate-100 px-2 py-1 text-sm font-medium sm:max-w-none text-slate-700 dark:bg-slate-800 dark:text-slate-200">
             {me.tenant.name.clone()}
         </span>

@@ -38,3 +38,24 @@ pub async fn set_api_key_max_days(days: String) -> Result<(), AppError> {
 pub async fn set_retention(days: String) -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::set_retention(&days).await, &[], "Retention saved.")
 }
+
+/// The organisation as its Settings page shows it: name, brand colour,
+/// logo, and what its plan allows and what is used. Needs `settings:manage`.
+#[server(endpoint = "get_organisation")]
+pub async fn get_organisation() -> Result<super::Organisation, AppError> {
+    crate::ssr::respond(super::ssr::organisation().await)
+}
+
+/// Saves the organisation's name and brand colour (`#rrggbb`, or empty for
+/// Steward's own) over the version the form showed. Needs `settings:manage`.
+#[server(endpoint = "update_organisation")]
+pub async fn update_organisation(version: i32, name: String, brand_colour: String) -> Result<(), AppError> {
+    let result = super::ssr::update_organisation(version, &name, &brand_colour).await;
+    crate::ssr::respond_form(result, &[("name", &name), ("brand_colour", &brand_colour)], "Organisation saved.")
+}
+
+/// Removes the organisation's logo. Needs `settings:manage`.
+#[server(endpoint = "remove_logo")]
+pub async fn remove_logo() -> Result<(), AppError> {
+    crate::ssr::respond_form(super::ssr::remove_logo().await, &[], "Logo removed.")
+}

@@ -1,10 +1,12 @@
 //! The area's server side: each setting read and written through the spine,
 //! with its audit event in the same transaction.
 
-use crate::authz::{ssr::require, Perm};
+use super::{LogoFacts, Organisation, Plan};
+use crate::auth::Brand;
+use crate::authz::{ssr::{require, Actor}, Perm};
 use crate::error::{AppError, FieldError};
 use serde_json::json;
-use crate::ids::UserId;
+use crate::ids::{TenantId, UserId};
 use crate::status::MfaRequirement;
 
 /// The tenant's two-factor requirement. Needs `role:read`.
@@ -105,5 +107,163 @@ pub async fn set_retention(days: &str) -> Result<(), AppError> {
     actor
         .audit("tenant.retention", "tenant", tenant_id, Some(json!({ "anonymise_deleted_after_days": before })), Some(json!({ "anonymise_deleted_after_days": value })))
         .await?;
+    actor.commit().await
+}
+
+/// Moves the tenant's authorisation version, so that every principal
+/// cached for it (which carries the organisation's name and brand for the
+/// top bar) is computed again on its next request. Every change of the
+/// organisation's name, colour or logo calls it in its transaction.
+pub async fn organisation_changed(conn: &mut sqlx::PgConnection, tenant_id: TenantId) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO tenant_auth AS a (tenant_id, auth_version) VALUES ($1, 2)
+         ON CONFLICT (tenant_id) DO UPDATE SET auth_version = a.auth_version + 1",
+        tenant_id.0
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The organisation as its Settings page shows it: name, brand, logo, and
+/// what its plan allows and what is used. Needs `settings:manage`.
+pub async fn organisation() -> Result<Organisation, AppError> {
+    let mut actor = require(Perm::SettingsManage).await?;
+    let tenant_id = actor.tenant_id();
+    let r = sqlx::query!(
+        r#"SELECT t.name, t.slug, t.settings->>'brand_colour' AS "brand_colour?", t.version, t.kind = 'platform' AS "platform!",
+                  p.name AS plan_name, p.max_people, p.max_document_bytes,
+                  coalesce(u.people, 0) AS "people!", coalesce(u.document_bytes, 0) AS "document_bytes!",
+                  l.content_type AS "logo_type?", octet_length(l.bytes) AS "logo_bytes?", l.width AS "logo_width?", l.height AS "logo_height?"
+             FROM tenants t JOIN plans p ON p.key = t.plan
+             LEFT JOIN tenant_usage u ON u.tenant_id = t.id
+             LEFT JOIN tenant_logos l ON l.tenant_id = t.id
+            WHERE t.id = $1"#,
+        tenant_id.0
+    )
+    .fetch_one(actor.conn())
+    .await?;
+    actor.commit().await?;
+    let logo = match (r.logo_type, r.logo_bytes, r.logo_width, r.logo_height) {
+        (Some(content_type), Some(bytes), Some(width), Some(height)) => Some(LogoFacts { content_type, bytes: i64::from(bytes), width, height }),
+        _ => None,
+    };
+    Ok(Organisation {
+        brand: Brand {
+            tenant_id,
+            name: r.name,
+            slug: r.slug,
+            colour: r.brand_colour.filter(|c| !c.is_empty()),
+            version: r.version,
+            logo: logo.is_some(),
+        },
+        version: r.version,
+        plan: Plan {
+            name: r.plan_name,
+            platform: r.platform,
+            people: r.people,
+            max_people: r.max_people.map(i64::from),
+            document_bytes: r.document_bytes,
+            max_document_bytes: r.max_document_bytes,
+        },
+        logo,
+    })
+}
+
+/// Saves the organisation's name and brand colour over the version the
+/// form showed. Needs `settings:manage`.
+pub async fn update_organisation(version: i32, name: &str, brand_colour: &str) -> Result<(), AppError> {
+    let mut actor = require(Perm::SettingsManage).await?;
+    let (name, brand_colour) = (name.trim(), brand_colour.trim().to_ascii_lowercase());
+    let mut errors = Vec::new();
+    if let Some(m) = crate::tenants::name_problem(name) {
+        errors.push(FieldError { field: "name".into(), message: m.into() });
+    }
+    if let Some(m) = crate::tenants::colour_problem(&brand_colour) {
+        errors.push(FieldError { field: "brand_colour".into(), message: m.into() });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let tenant_id = actor.tenant_id();
+    let before = sqlx::query!(
+        r#"SELECT name, coalesce(settings->>'brand_colour', '') AS "brand_colour!", version FROM tenants WHERE id = $1 FOR UPDATE"#,
+        tenant_id.0
+    )
+    .fetch_one(actor.conn())
+    .await?;
+    if before.version != version {
+        return Err(crate::audit::record::stale(actor.conn(), tenant_id, "tenant", tenant_id).await);
+    }
+    if before.name == name && before.brand_colour == brand_colour {
+        return Ok(());
+    }
+    sqlx::query!(
+        "UPDATE tenants SET name = $2, settings = jsonb_set(CASE WHEN jsonb_typeof(settings) = 'object' THEN settings ELSE '{}'::jsonb END, '{brand_colour}', to_jsonb($3::text)),
+                version = version + 1, updated_at = now()
+          WHERE id = $1",
+        tenant_id.0,
+        name,
+        &brand_colour
+    )
+    .execute(actor.conn())
+    .await?;
+    organisation_changed(actor.conn(), tenant_id).await?;
+    actor
+        .audit(
+            "tenant.settings",
+            "tenant",
+            tenant_id,
+            Some(json!({ "name": before.name, "brand_colour": before.brand_colour })),
+            Some(json!({ "name": name, "brand_colour": brand_colour })),
+        )
+        .await?;
+    actor.commit().await
+}
+
+/// Stores the organisation's logo (already checked by [`super::logo_kind`])
+/// in the actor's transaction, replacing any before it.
+pub async fn set_logo_in(actor: &mut Actor, content_type: &str, bytes: &[u8], width: u32, height: u32) -> Result<(), AppError> {
+    use sha2::Digest;
+    let tenant_id = actor.tenant_id();
+    let sha256: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let before: Option<String> = sqlx::query_scalar!("SELECT sha256 FROM tenant_logos WHERE tenant_id = $1 FOR UPDATE", tenant_id.0)
+        .fetch_optional(actor.conn())
+        .await?;
+    if before.as_deref() == Some(sha256.as_str()) {
+        return Ok(());
+    }
+    let (width, height) = (i32::try_from(width).unwrap_or(i32::MAX), i32::try_from(height).unwrap_or(i32::MAX));
+    sqlx::query!(
+        "INSERT INTO tenant_logos (tenant_id, content_type, bytes, sha256, width, height) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes, sha256 = excluded.sha256,
+                width = excluded.width, height = excluded.height, updated_at = now()",
+        tenant_id.0,
+        content_type,
+        bytes,
+        &sha256,
+        width,
+        height
+    )
+    .execute(actor.conn())
+    .await?;
+    // The logo's address carries the organisation's version.
+    sqlx::query!("UPDATE tenants SET version = version + 1, updated_at = now() WHERE id = $1", tenant_id.0).execute(actor.conn()).await?;
+    organisation_changed(actor.conn(), tenant_id).await?;
+    let after = json!({ "sha256": sha256, "content_type": content_type, "bytes": bytes.len(), "width": width, "height": height });
+    actor.audit("tenant.logo_set", "tenant", tenant_id, before.map(|sha| json!({ "sha256": sha })), Some(after)).await
+}
+
+/// Removes the organisation's logo. Needs `settings:manage`.
+pub async fn remove_logo() -> Result<(), AppError> {
+    let mut actor = require(Perm::SettingsManage).await?;
+    let tenant_id = actor.tenant_id();
+    let removed: Option<String> = sqlx::query_scalar!("DELETE FROM tenant_logos WHERE tenant_id = $1 RETURNING sha256", tenant_id.0)
+        .fetch_optional(actor.conn())
+        .await?;
+    let Some(sha256) = removed else { return Ok(()) };
+    sqlx::query!("UPDATE tenants SET version = version + 1, updated_at = now() WHERE id = $1", tenant_id.0).execute(actor.conn()).await?;
+    organisation_changed(actor.conn(), tenant_id).await?;
+    actor.audit("tenant.logo_remove", "tenant", tenant_id, Some(json!({ "sha256": sha256 })), None).await?;
     actor.commit().await
 }

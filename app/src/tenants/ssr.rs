@@ -285,6 +285,9 @@ pub async fn update(tenant_id: TenantId, version: i32, name: &str, plan: &str, m
     if current != version {
         return Err(stale(actor.conn(), tenant_id, "tenant", tenant_id).await);
     }
+    if row.kind == TenantKind::Customer && plan != row.plan {
+        check_room_in_plan(&mut actor, tenant_id, &row.name, plan).await?;
+    }
     let mut settings = if settings.is_object() { settings } else { json!({}) };
     settings["brand_colour"] = json!(brand_colour);
     sqlx::query!("UPDATE tenants SET name = $2, plan = $3, settings = $4, version = version + 1, updated_at = now() WHERE id = $1", tenant_id.0, name, plan, &settings)
@@ -293,10 +296,32 @@ pub async fn update(tenant_id: TenantId, version: i32, name: &str, plan: &str, m
     if row.kind == TenantKind::Customer {
         set_modules(&mut actor, tenant_id, modules).await?;
     }
+    crate::settings::ssr::organisation_changed(actor.conn(), tenant_id).await?;
     let before = json!({ "name": row.name, "plan": row.plan, "modules": row.modules });
     let after = json!({ "name": name, "plan": plan, "modules": modules, "brand_colour": brand_colour });
     audit_both(&mut actor, tenant_id, "tenant.update", Some(before), Some(after)).await?;
     actor.commit().await
+}
+
+/// Refuses a plan smaller than what the tenant uses: past its limits at
+/// once, it would refuse every person and document added after.
+async fn check_room_in_plan(actor: &mut Actor, tenant_id: TenantId, name: &str, plan: &str) -> Result<(), AppError> {
+    let r = sqlx::query!(
+        r#"SELECT p.name, p.max_people, p.max_document_bytes, coalesce(u.people, 0) AS "people!", coalesce(u.document_bytes, 0) AS "bytes!"
+             FROM plans p LEFT JOIN tenant_usage u ON u.tenant_id = $1 WHERE p.key = $2"#,
+        tenant_id.0,
+        plan
+    )
+    .fetch_one(actor.conn())
+    .await?;
+    if let Some(max) = r.max_people.filter(|&m| i64::from(m) < r.people) {
+        return Err(AppError::invalid("plan", &format!("{name} has {} people, and the {} plan allows {max}: delete people first, or choose a larger plan.", r.people, r.name)));
+    }
+    if let Some(max) = r.max_document_bytes.filter(|&m| m < r.bytes) {
+        let size = crate::documents::human_size;
+        return Err(AppError::invalid("plan", &format!("{name} keeps {} of documents, and the {} plan allows {}: delete documents first, or choose a larger plan.", size(r.bytes), r.name, size(max))));
+    }
+    Ok(())
 }
 
 /// Suspends (its members cannot sign in; their sessions end) or reactivates

@@ -172,6 +172,12 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         )
         .route("/documents/{id}/versions/{number}/download", get(app::documents::transfer::download))
         .route(
+            app::settings::LOGO_UPLOAD_PATH,
+            post(app::settings::logo::upload).layer(DefaultBodyLimit::max(app::settings::LOGO_MAX_BYTES + 64 * 1024)),
+        )
+        .route("/brand/{id}/logo", get(app::settings::logo::serve))
+        .route("/brand/{id}/style.css", get(app::settings::logo::style))
+        .route(
             "/users/imports",
             post(app::users::import::start).layer(DefaultBodyLimit::max(app::users::IMPORT_MAX_BYTES + 64 * 1024)),
         )

@@ -106,6 +106,9 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/revoke_user_api_key", &[("user_id", "{target_user}"), ("key_id", "00000000-0000-0000-0000-000000000001")]),
     ("/api/get_api_key_max_days", &[]),
     ("/api/set_api_key_max_days", &[("days", "30")]),
+    ("/api/get_organisation", &[]),
+    ("/api/update_organisation", &[("version", "1"), ("name", "Renamed organisation"), ("brand_colour", "#0f766e")]),
+    ("/api/remove_logo", &[]),
 ];
 
 /// Functions that name no record: "another tenant's id" does not apply.
@@ -133,6 +136,9 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/set_retention",
     "/api/get_api_key_max_days",
     "/api/set_api_key_max_days",
+    "/api/get_organisation",
+    "/api/update_organisation",
+    "/api/remove_logo",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a
@@ -328,10 +334,15 @@ async fn nobody_suspends_or_deletes_themselves() {
 #[tokio::test]
 async fn the_last_owner_cannot_be_suspended_deleted_or_stripped() {
     let app = TestApp::spawn().await;
-    // Administrator and auditor together hold every grant of the owner's
-    // (the delegation rule lets nobody act on someone holding more).
+    // Administrator, auditor and the organisation's settings together hold
+    // every grant of the owner's (the delegation rule lets nobody act on
+    // someone holding more).
     app.db.grant("maya@acme.test", "acme", "admin").await;
     app.db.grant("maya@acme.test", "acme", "auditor").await;
+    let settings = custom_role(&app.db, "acme", "Settings keeper", &["settings:manage"]).await;
+    let (tenant_id, maya) = (app.db.tenant_id("acme").await, app.db.user_id("maya@acme.test").await);
+    app.db.exec_as_superuser(&format!("INSERT INTO role_views VALUES ('{tenant_id}', '{settings}', 'settings')")).await;
+    app.db.exec_as_superuser(&format!("INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ('{tenant_id}', '{maya}', '{settings}')")).await;
     let olivia = app.db.user_id("olivia@acme.test").await.to_string();
     let owner_role = app.db.role_id("acme", "owner").await.to_string();
     app.sign_in("acme", "maya@acme.test", PASSWORD).await;

@@ -31,5 +31,6 @@ mod privacy;
 mod recovery;
 mod roles;
 mod security;
+mod settings;
 mod sign_in;
 mod tenancy;
