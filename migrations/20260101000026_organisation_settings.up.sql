@@ -237,3 +237,23 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward_brand_logo(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_brand_logo(uuid) TO steward_app;
+
+-- 6. "A sign-in from a new address" notices (issue 17, part 5), which each
+--    organisation turns on or off on its Settings screen (off unless
+--    chosen). A place (an IPv4 /24 or IPv6 /64, as the sign-in throttle
+--    counts them) is new to an account name when it is not among the
+--    places it signed in from in the last 90 days while it has others: the
+--    very first sign-in tells nobody anything they do not know.
+ALTER TABLE tenants ADD COLUMN notify_new_place boolean NOT NULL DEFAULT false;
+CREATE FUNCTION steward_sign_in_place_is_new(p_tenant_slug text, p_email text, p_place text)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  WITH a AS (SELECT steward_sign_in_account_key(p_tenant_slug, p_email) AS account_key),
+       known AS (
+         SELECT sp.place FROM sign_in_places sp, a
+          WHERE sp.account_key = a.account_key
+            AND sp.last_success_at > now() - make_interval(days => steward_sign_in_place_days()))
+  SELECT p_place IS NOT NULL AND EXISTS (SELECT 1 FROM known) AND NOT EXISTS (SELECT 1 FROM known WHERE known.place = p_place)
+$$;
+REVOKE ALL ON FUNCTION steward_sign_in_place_is_new(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_sign_in_place_is_new(text, text, text) TO steward_app;

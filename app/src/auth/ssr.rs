@@ -401,6 +401,16 @@ pub async fn finish_sign_in(
     next: Option<&str>,
 ) -> Result<String, AppError> {
     let SignedIn { tenant_id, user_id, tenant, email, after } = who;
+    // Asked before the place becomes familiar below.
+    let new_place: bool = sqlx::query_scalar!(
+        r#"SELECT coalesce(steward_sign_in_place_is_new($1, $2, $3) AND (SELECT t.notify_new_place FROM tenants t WHERE t.id = $4), false) AS "new!""#,
+        tenant,
+        email,
+        meta.ip.map(throttle::place_of),
+        tenant_id.0
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     throttle::success(&mut tx, tenant, email, meta.ip).await?;
     let (must_change, must_enrol): (bool, bool) = sqlx::query!(
         r#"UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
@@ -415,7 +425,10 @@ pub async fn finish_sign_in(
     .fetch_one(&mut *tx)
     .await?;
     let after = after.as_object().is_some_and(|o| !o.is_empty()).then_some(after);
-    record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
+    let event_id = record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
+    if new_place {
+        crate::outbox::notify(&mut tx, meta.ip, event_id, tenant_id, crate::outbox::NEW_PLACE_NOTICE, user_id, true).await?;
+    }
     tx.commit().await?;
 
     // A new person on this browser starts clean: nothing of an earlier

@@ -114,6 +114,11 @@ fn notice(action: &str) -> Option<Notice> {
             happened: "a new API key was created for your account. It acts with your permissions until it expires or is revoked.",
             advice: "If this was not you, revoke the key under Account › API keys and change your password.",
         },
+        NEW_PLACE_NOTICE => Notice {
+            subject: "A sign-in from a new address",
+            happened: "someone signed in to your account from an address it had not signed in from in the last 90 days.",
+            advice: NOT_YOU,
+        },
         "user.suspend" => Notice {
             subject: "Your account was suspended",
             happened: "your account was suspended: you cannot sign in, your sessions were ended and your API keys no longer work.",
@@ -126,6 +131,11 @@ fn notice(action: &str) -> Option<Notice> {
 /// The actions that send a notice (for the documentation and the tests).
 pub const NOTICE_ACTIONS: &[&str] =
     &["user.password_change", "user.password_set_by_link", "user.password_reset", "user.mfa_enable", "user.mfa_disable", "user.mfa_reset", "api_key.create", "user.suspend"];
+
+/// The notice of a sign-in from an address the account has not signed in
+/// from lately, sent with its `auth.sign_in` event where the organisation
+/// chose it (`tenants.notify_new_place`); not an action of its own.
+pub const NEW_PLACE_NOTICE: &str = "auth.sign_in_new_place";
 
 /// Queues the security notice of an audit event, when its action sends
 /// one, to the person it concerns: the user it is about, or (for an event
@@ -199,7 +209,7 @@ mod tests {
 
     #[test]
     fn every_notice_action_has_its_words() {
-        for action in NOTICE_ACTIONS {
+        for action in NOTICE_ACTIONS.iter().chain([&NEW_PLACE_NOTICE]) {
             let n = notice(action).unwrap_or_else(|| panic!("{action} has no notice"));
             assert!(!n.subject.is_empty() && n.happened.ends_with('.') && n.advice.ends_with('.'), "{action}");
         }

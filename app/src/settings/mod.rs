@@ -31,6 +31,8 @@ pub struct Organisation {
     pub version: i32,
     pub plan: Plan,
     pub logo: Option<LogoFacts>,
+    /// Whether people are told by mail of a sign-in from a new address.
+    pub notify_new_place: bool,
 }
 
 /// What the plan allows and what is used of it.

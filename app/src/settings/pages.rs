@@ -101,8 +101,9 @@ pub fn SettingsPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let save = ServerAction::<UpdateOrganisation>::new();
     let remove = ServerAction::<RemoveLogo>::new();
-    let (saved, removed) = (successes(save), successes(remove));
-    let organisation = Resource::new(move || (saved.get(), removed.get()), move |_| crate::pages::gated(me, View::Settings, get_organisation()));
+    let notices = ServerAction::<SetNewPlaceNotice>::new();
+    let (saved, removed, noticed) = (successes(save), successes(remove), successes(notices));
+    let organisation = Resource::new(move || (saved.get(), removed.get(), noticed.get()), move |_| crate::pages::gated(me, View::Settings, get_organisation()));
     let query = use_query_map();
     let logo_error = Signal::derive(move || {
         let q = query.read();
@@ -118,6 +119,7 @@ pub fn SettingsPage() -> impl IntoView {
                         Ok(o) => view! {
                             <OrganisationCard organisation=o.clone() save />
                             <LogoCard organisation=o.clone() remove error=logo_error />
+                            <NoticesCard on=o.notify_new_place notices />
                             <PlanCard plan=o.plan />
                         }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT data-testid="form-error">{e.to_string()}</p> }.into_any(),
@@ -187,6 +189,24 @@ fn LogoCard(organisation: Organisation, remove: ServerAction<RemoveLogo>, error:
                 </div>
                 <button type="submit" class=BUTTON_SECONDARY data-testid="upload-logo">"Upload"</button>
             </form>
+        </section>
+    }
+}
+
+#[component]
+fn NoticesCard(on: bool, notices: ServerAction<SetNewPlaceNotice>) -> impl IntoView {
+    view! {
+        <section class=format!("{CARD} mb-6") aria-labelledby="notices-heading" data-testid="notice-settings">
+            <h2 id="notices-heading" class=HEADING>"Security notices"</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">"People are always told by mail when their password, second factor or API keys change, or their account is suspended."</p>
+            <ActionForm action=notices attr:class="mt-3 flex flex-wrap items-center gap-3">
+                <label class="inline-flex items-center gap-2 text-sm">
+                    <input type="checkbox" name="on" value="true" checked=on data-testid="new-place-notice" />
+                    "Also tell them of a sign-in from an address their account has not signed in from in the last 90 days"
+                </label>
+                <button type="submit" class=BUTTON_SECONDARY data-testid="save-notices">"Save"</button>
+                {outcome(notices, "Saved.")}
+            </ActionForm>
         </section>
     }
 }

@@ -59,3 +59,12 @@ pub async fn update_organisation(version: i32, name: String, brand_colour: Strin
 pub async fn remove_logo() -> Result<(), AppError> {
     crate::ssr::respond_form(super::ssr::remove_logo().await, &[], "Logo removed.")
 }
+
+/// Turns on or off the mail that tells people of a sign-in to their account
+/// from an address it has not signed in from in 90 days (`on`: present
+/// when ticked). Needs `settings:manage`.
+#[server(endpoint = "set_new_place_notice")]
+pub async fn set_new_place_notice(#[server(default)] on: Option<String>) -> Result<(), AppError> {
+    let on = on.is_some_and(|v| !v.is_empty() && v != "false");
+    crate::ssr::respond_form(super::ssr::set_new_place_notice(on).await, &[], "Saved.")
+}

@@ -131,7 +131,7 @@ pub async fn organisation() -> Result<Organisation, AppError> {
     let mut actor = require(Perm::SettingsManage).await?;
     let tenant_id = actor.tenant_id();
     let r = sqlx::query!(
-        r#"SELECT t.name, t.slug, t.settings->>'brand_colour' AS "brand_colour?", t.version, t.kind = 'platform' AS "platform!",
+        r#"SELECT t.name, t.slug, t.settings->>'brand_colour' AS "brand_colour?", t.version, t.kind = 'platform' AS "platform!", t.notify_new_place,
                   p.name AS plan_name, p.max_people, p.max_document_bytes,
                   coalesce(u.people, 0) AS "people!", coalesce(u.document_bytes, 0) AS "document_bytes!",
                   l.content_type AS "logo_type?", octet_length(l.bytes) AS "logo_bytes?", l.width AS "logo_width?", l.height AS "logo_height?"
@@ -167,7 +167,24 @@ pub async fn organisation() -> Result<Organisation, AppError> {
             max_document_bytes: r.max_document_bytes,
         },
         logo,
+        notify_new_place: r.notify_new_place,
     })
+}
+
+/// Turns the "sign-in from a new address" notices on or off. Needs
+/// `settings:manage`.
+pub async fn set_new_place_notice(on: bool) -> Result<(), AppError> {
+    let mut actor = require(Perm::SettingsManage).await?;
+    let tenant_id = actor.tenant_id();
+    let before: bool = sqlx::query_scalar!("SELECT notify_new_place FROM tenants WHERE id = $1 FOR UPDATE", tenant_id.0).fetch_one(actor.conn()).await?;
+    if before == on {
+        return Ok(());
+    }
+    sqlx::query!("UPDATE tenants SET notify_new_place = $2 WHERE id = $1", tenant_id.0, on).execute(actor.conn()).await?;
+    actor
+        .audit("tenant.new_place_notice", "tenant", tenant_id, Some(json!({ "notify_new_place": before })), Some(json!({ "notify_new_place": on })))
+        .await?;
+    actor.commit().await
 }
 
 /// Saves the organisation's name and brand colour over the version the

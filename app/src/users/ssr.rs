@@ -673,6 +673,15 @@ pub async fn send_password_link(user_id: UserId) -> Result<(), AppError> {
 pub async fn invite(email: &str, display_name: &str, role_id: Option<Uuid>, team_id: Option<Uuid>) -> Result<UserId, AppError> {
     let mut actor = require(Perm::UserCreate).await?;
     let base = crate::ssr::request_link_base()?;
+    let id = invite_in(&mut actor, &base, email, display_name, role_id, team_id).await?;
+    actor.commit().await?;
+    Ok(id)
+}
+
+/// [`invite`] in the actor's transaction (authorised for `user:create`),
+/// with links built on `base`: the console's form and the JSON API's
+/// `POST /api/v1/invitations` both come here.
+pub async fn invite_in(actor: &mut Actor, base: &str, email: &str, display_name: &str, role_id: Option<Uuid>, team_id: Option<Uuid>) -> Result<UserId, AppError> {
     let (email, display_name) = (email.trim(), display_name.trim());
     let mut errors = super::validate_profile(email, display_name);
     if role_id.is_some() && !actor.me().can(Perm::RoleAssign.key()) {
@@ -693,16 +702,15 @@ pub async fn invite(email: &str, display_name: &str, role_id: Option<Uuid>, team
         let tenant_id = actor.tenant_id();
         roles.extend(sqlx::query_scalar!("SELECT role_id FROM team_roles WHERE tenant_id = $1 AND team_id = $2", tenant_id.0, team_id).fetch_all(actor.conn()).await?);
     }
-    crate::authz::delegation::ensure_may_give_roles(&mut actor, &roles, &format!("invite {display_name} with these roles"), None).await?;
-    let id = insert_user(&mut actor, email, display_name, None, None, UserStatus::Pending).await?;
+    crate::authz::delegation::ensure_may_give_roles(actor, &roles, &format!("invite {display_name} with these roles"), None).await?;
+    let id = insert_user(actor, email, display_name, None, None, UserStatus::Pending).await?;
     if let Some(role_id) = role_id {
-        crate::roles::ssr::grant_in(&mut actor, id, role_id).await.map_err(|e| e.beside("role_id"))?;
+        crate::roles::ssr::grant_in(actor, id, role_id).await.map_err(|e| e.beside("role_id"))?;
     }
     if let Some(team_id) = team_id {
-        crate::teams::ssr::add_member_in(&mut actor, team_id, id).await.map_err(|e| e.beside("team_id"))?;
+        crate::teams::ssr::add_member_in(actor, team_id, id).await.map_err(|e| e.beside("team_id"))?;
     }
-    send_invitation(&mut actor, id, &base, "user.invitation_send").await?;
-    actor.commit().await?;
+    send_invitation(actor, id, base, "user.invitation_send").await?;
     Ok(id)
 }
 

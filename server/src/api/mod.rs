@@ -30,6 +30,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user))
+        .route("/invitations", axum::routing::post(invite))
         .route("/teams", get(list_teams))
         .route("/documents", get(list_documents))
         .route("/audit-events", get(list_events))
@@ -196,6 +197,35 @@ async fn create_user(State(state): State<AppState>, req: Request) -> Answer {
         .into_response())
 }
 
+#[derive(Deserialize)]
+struct NewInvitation {
+    email: String,
+    display_name: String,
+    #[serde(default)]
+    role_id: Option<Uuid>,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+}
+
+/// `POST /api/v1/invitations` `{"email", "display_name", "role_id"?,
+/// "team_id"?}`: invites someone as the console's Invite page does (a
+/// pending account and a mailed link to choose a password), under the same
+/// permissions and the delegation rule; answers the pending user's id.
+async fn invite(State(state): State<AppState>, req: Request) -> Answer {
+    let (parts, body) = req.into_parts();
+    let mut actor = actor(&state, &parts.headers, &parts.extensions, Perm::UserCreate).await?;
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, "The body is over 64 KB."))?;
+    let new: NewInvitation = serde_json::from_slice(&bytes).map_err(|e| {
+        error(StatusCode::UNPROCESSABLE_ENTITY, &format!("The body must be JSON with email and display_name, and optionally role_id and team_id: {e}."))
+    })?;
+    let base = state.link_base(Some(&parts.headers)).map_err(app_error)?;
+    let id = users::invite_in(&mut actor, &base, &new.email, &new.display_name, new.role_id, new.team_id).await.map_err(app_error)?;
+    actor.commit().await.map_err(app_error)?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/users/{id}"))], Json(json!({ "id": id, "status": "pending" }))).into_response())
+}
+
 /// `GET /api/v1/teams`: live teams by name, with member counts.
 async fn list_teams(State(state): State<AppState>, req: Request) -> Answer {
     let mut actor = actor(&state, req.headers(), req.extensions(), Perm::TeamRead).await?;
@@ -288,6 +318,20 @@ pub fn openapi_document() -> Value {
                     }
                 }
             },
+            "/invitations": {
+                "post": {
+                    "summary": "Invite someone by email",
+                    "description": "Needs the `user:create` scope, plus `role:assign` for a role and `team:manage` for a team; nobody may give roles beyond their own. The person is pending until they choose a password with the mailed link (it works once, for 7 days).",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewInvitation" } } } },
+                    "responses": {
+                        "201": { "description": "Invited", "content": { "application/json": { "schema": { "type": "object", "properties": { "id": { "type": "string", "format": "uuid" }, "status": { "type": "string", "enum": ["pending"] } } } } } },
+                        "401": { "$ref": "#/components/responses/Unauthorized" },
+                        "403": { "$ref": "#/components/responses/Forbidden" },
+                        "409": { "$ref": "#/components/responses/Invalid" },
+                        "422": { "$ref": "#/components/responses/Invalid" }
+                    }
+                }
+            },
             "/teams": { "get": list("Live teams by name", "team:read", "Team") },
             "/documents": { "get": list("Live documents, newest first", "document:read", "Document") },
             "/audit-events": { "get": list("The audit log in chain order", "audit:read", "AuditEvent") }
@@ -306,6 +350,7 @@ pub fn openapi_document() -> Value {
                     "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } }
                 } } } },
                 "NewUser": { "type": "object", "required": ["email", "display_name"], "properties": { "email": { "type": "string", "format": "email", "maxLength": 254 }, "display_name": { "type": "string", "maxLength": 200 } } },
+                "NewInvitation": { "type": "object", "required": ["email", "display_name"], "properties": { "email": { "type": "string", "format": "email", "maxLength": 254 }, "display_name": { "type": "string", "maxLength": 200 }, "role_id": { "type": "string", "format": "uuid" }, "team_id": { "type": "string", "format": "uuid" } } },
                 "User": { "type": "object", "properties": {
                     "id": { "type": "string", "format": "uuid" }, "email": { "type": "string" }, "display_name": { "type": "string" },
                     "status": { "type": "string", "enum": ["pending", "active", "suspended", "inactive"] },

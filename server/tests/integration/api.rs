@@ -10,6 +10,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/users", "user:read"),
     ("GET", "/api/v1/users/{user}", "user:read"),
     ("POST", "/api/v1/users", "user:create"),
+    ("POST", "/api/v1/invitations", "user:create"),
     ("GET", "/api/v1/teams", "team:read"),
     ("GET", "/api/v1/documents", "document:read"),
     ("GET", "/api/v1/audit-events", "audit:read"),
@@ -188,6 +189,33 @@ async fn creating_a_user_through_the_api_is_checked_and_recorded_like_the_consol
     assert!(again.body.contains("already used"), "{}", again.body);
     let event = app.db.events("acme").await.into_iter().find(|e| e.0 == "user.create").expect("recorded");
     assert_eq!(event.1.as_deref(), Some(id.as_str()));
+}
+
+#[tokio::test]
+async fn inviting_through_the_api_is_checked_and_recorded_like_the_console() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let key = make_key(&app, "onboarding", &["user:create"]).await;
+    let invite = |body: serde_json::Value| api(&app, "POST", "/api/v1/invitations", Some(&key), Some(body));
+    let bad = invite(serde_json::json!({ "email": "not an email", "display_name": "" })).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(invite(serde_json::json!({ "display_name": "No address" })).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The key does not carry role:assign: no role may be given with it.
+    let owner = app.db.role_id("acme", "owner").await.to_string();
+    let beyond = invite(serde_json::json!({ "email": "quinn@acme.test", "display_name": "Quinn", "role_id": owner })).await;
+    assert_eq!(beyond.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", beyond.body);
+    assert!(beyond.body.contains("You may not grant roles"), "{}", beyond.body);
+
+    let made = invite(serde_json::json!({ "email": "quinn@acme.test", "display_name": "Quinn Invited" })).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id = json(&made)["id"].as_str().unwrap().to_string();
+    assert_eq!(json(&made)["status"], "pending");
+    assert_eq!(made.headers.get(header::LOCATION).unwrap().to_str().unwrap(), format!("/api/v1/users/{id}"));
+    let links = crate::support::mailed_links(&app.db, "quinn@acme.test", "user.invitation").await;
+    assert_eq!(links.len(), 1, "one invitation mailed");
+    assert!(links[0].starts_with("/login/join?link="), "{}", links[0]);
+    let actions: Vec<String> = app.db.events("acme").await.into_iter().filter(|e| e.1.as_deref() == Some(id.as_str())).map(|e| e.0).collect();
+    assert_eq!(actions, ["user.create", "user.invitation_send"]);
 }
 
 #[tokio::test]

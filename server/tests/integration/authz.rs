@@ -109,6 +109,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/get_organisation", &[]),
     ("/api/update_organisation", &[("version", "1"), ("name", "Renamed organisation"), ("brand_colour", "#0f766e")]),
     ("/api/remove_logo", &[]),
+    ("/api/set_new_place_notice", &[("on", "true")]),
 ];
 
 /// Functions that name no record: "another tenant's id" does not apply.
@@ -139,6 +140,7 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/get_organisation",
     "/api/update_organisation",
     "/api/remove_logo",
+    "/api/set_new_place_notice",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a

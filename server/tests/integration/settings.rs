@@ -247,3 +247,54 @@ async fn the_plan_limits_people_and_documents_on_every_path_that_adds_them() {
     assert!(r.body.contains("Acme Corporation has 5 people, and the Free plan allows 3"), "{}", r.body);
     su.close().await.unwrap();
 }
+
+/// The "new address" notices mailed to `email`: their texts, oldest first.
+async fn new_place_notices(db: &TestDb, email: &str) -> Vec<String> {
+    let mut conn = db.superuser().connect().await.unwrap();
+    let texts: Vec<String> = sqlx::query_scalar("SELECT subject || ' | ' || body_text FROM mail_outbox WHERE to_address = $1 AND kind = 'auth.sign_in_new_place' ORDER BY created_at")
+        .bind(email)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    texts
+}
+
+#[tokio::test]
+async fn people_are_told_of_a_sign_in_from_a_new_address_where_their_organisation_chose_it() {
+    let app = TestApp::spawn().await;
+    let signed_in = |r: TestResponse| assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    // Off unless chosen: a new address tells nobody.
+    signed_in(sign_in_from(&app.another_browser(), "198.51.100.7", "acme", "mark@acme.test", PASSWORD).await);
+    signed_in(sign_in_from(&app.another_browser(), "203.0.113.9", "acme", "mark@acme.test", PASSWORD).await);
+    assert!(new_place_notices(&app.db, "mark@acme.test").await.is_empty());
+
+    // The owner chooses it; a member may not.
+    let mark = app.another_browser();
+    signed_in(sign_in_from(&mark, "198.51.100.7", "acme", "mark@acme.test", PASSWORD).await);
+    assert_eq!(mark.call("/api/set_new_place_notice", &[("on", "true")]).await.status, StatusCode::FORBIDDEN);
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let r = app.call("/api/set_new_place_notice", &[("on", "true")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(organisation(&app).await["notify_new_place"], true);
+    let event = app.db.events("acme").await.into_iter().find(|e| e.0 == "tenant.new_place_notice").expect("an event");
+    assert_eq!(event.2, serde_json::json!({ "before": { "notify_new_place": false }, "after": { "notify_new_place": true } }));
+
+    // Places the account knows tell nothing; a new one does, with its address.
+    signed_in(sign_in_from(&app.another_browser(), "198.51.100.8", "acme", "mark@acme.test", PASSWORD).await);
+    assert!(new_place_notices(&app.db, "mark@acme.test").await.is_empty(), "the same network is a known place");
+    signed_in(sign_in_from(&app.another_browser(), "192.0.2.44", "acme", "mark@acme.test", PASSWORD).await);
+    let notices = new_place_notices(&app.db, "mark@acme.test").await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].starts_with("A sign-in from a new address | ") && notices[0].contains("192.0.2.44"), "{}", notices[0]);
+    signed_in(sign_in_from(&app.another_browser(), "192.0.2.45", "acme", "mark@acme.test", PASSWORD).await);
+    assert_eq!(new_place_notices(&app.db, "mark@acme.test").await.len(), 1, "known now");
+    // Someone's very first sign-in tells them nothing they do not know.
+    signed_in(sign_in_from(&app.another_browser(), "192.0.2.44", "acme", "maya@acme.test", PASSWORD).await);
+    assert!(new_place_notices(&app.db, "maya@acme.test").await.is_empty());
+
+    // Turned off again (the box unticked sends nothing).
+    assert_eq!(app.call("/api/set_new_place_notice", &[]).await.status, StatusCode::OK);
+    signed_in(sign_in_from(&app.another_browser(), "100.64.0.1", "acme", "mark@acme.test", PASSWORD).await);
+    assert_eq!(new_place_notices(&app.db, "mark@acme.test").await.len(), 1);
+}
