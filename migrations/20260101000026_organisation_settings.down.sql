@@ -1,3 +1,4 @@
+ALTER TABLE users DROP COLUMN theme;
 DROP FUNCTION steward_sign_in_place_is_new(text, text, text);
 ALTER TABLE tenants DROP COLUMN notify_new_place;
 DROP FUNCTION steward_brand_logo(uuid);

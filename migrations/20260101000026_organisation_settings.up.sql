@@ -257,3 +257,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION steward_sign_in_place_is_new(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward_sign_in_place_is_new(text, text, text) TO steward_app;
+
+-- 7. Each person's theme (issue 17, part 7): the system's light or dark,
+--    or one of them always. Applied by the server to every page (no flash
+--    of the other one), from a cookie set at sign-in and when it changes.
+ALTER TABLE users ADD COLUMN theme text NOT NULL DEFAULT 'system'
+    CONSTRAINT users_theme_check CHECK (theme IN ('system', 'light', 'dark'));

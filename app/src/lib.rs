@@ -48,13 +48,19 @@ use leptos_router::{path, Lazy, SsrMode};
 /// prefix the bundle is loaded from (content-addressed: `/assets/<version>`)
 /// are given here.
 pub fn shell(options: LeptosOptions, stylesheet: &str, bundle_root: &str) -> impl IntoView {
+    // The person's theme, from the cookie their sign-in (or their choice)
+    // set: the page is sent in its colours, so nothing flashes.
+    #[cfg(feature = "ssr")]
+    let theme = crate::ssr::request_cookie(crate::status::THEME_COOKIE).and_then(|t| crate::status::Theme::parse(&t)).unwrap_or(crate::status::Theme::System);
+    #[cfg(not(feature = "ssr"))]
+    let theme = crate::status::Theme::System;
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.as_str()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light dark" />
+                <meta name="color-scheme" content=theme.color_scheme() />
                 <link rel="stylesheet" href=stylesheet.to_string() />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HydrationScripts options root=bundle_root.to_string() />
@@ -157,6 +163,7 @@ mod lazy {
             TenantRoute => tenants::pages::TenantPage,
             ChangePasswordRoute => account::pages::ChangePasswordPage,
             TwoFactorRoute => account::pages::TwoFactorPage,
+            AppearanceRoute => account::pages::AppearancePage,
             ApiKeysRoute => api_keys::pages::ApiKeysPage,
             PrivacyRoute => privacy::pages::PrivacyPage,
             SentMailRoute => mail::pages::SentMailPage,
@@ -220,6 +227,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view={Lazy::<lazy::SettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/password") view={Lazy::<lazy::ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view={Lazy::<lazy::TwoFactorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/appearance") view={Lazy::<lazy::AppearanceRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/api-keys") view={Lazy::<lazy::ApiKeysRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/privacy") view={Lazy::<lazy::PrivacyRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>

@@ -95,6 +95,46 @@ word_set!(
     }
 );
 
+word_set!(
+    /// The colours a person chose for the console (`users_theme_check`):
+    /// their system's light or dark, or one of them always.
+    Theme {
+        System = "system",
+        Light = "light",
+        Dark = "dark",
+    }
+);
+
+impl Theme {
+    /// How the choice is offered.
+    pub fn label(self) -> &'static str {
+        match self {
+            Theme::System => "As my system is set",
+            Theme::Light => "Light",
+            Theme::Dark => "Dark",
+        }
+    }
+
+    /// The page's `color-scheme` (form controls, scroll bars).
+    pub fn color_scheme(self) -> &'static str {
+        match self {
+            Theme::System => "light dark",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+}
+
+/// The cookie that carries the person's theme to every page the server
+/// renders, so the page arrives in its colours (set at sign-in from the
+/// person's account, and when they change it).
+pub const THEME_COOKIE: &str = "steward_theme";
+
+/// The theme cookie for `theme`, kept for a year.
+pub fn theme_cookie(theme: Theme) -> String {
+    format!("{THEME_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax", theme.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +167,6 @@ mod tests {
         assert_eq!(words("tenants_status_check"), of!(TenantStatus));
         assert_eq!(words("tenants_kind_check"), of!(TenantKind));
         assert_eq!(words("tenants_mfa_required_check"), of!(MfaRequirement));
+        assert_eq!(words("users_theme_check"), of!(Theme));
     }
 }

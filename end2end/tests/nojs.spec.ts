@@ -143,3 +143,14 @@ test("without JavaScript: an owner changes the brand colour, and the organisatio
   await expect(page.getByTestId('sign-in-organisation')).toHaveText('Globex');
   await expect(page.getByTestId('sign-in-brand').getByTestId('brand-mark')).toHaveCSS('background-color', 'rgb(180, 83, 9)');
 });
+
+test('without JavaScript: a person chooses the dark theme, and the next page arrives dark', async ({ page }) => {
+  await signIn(page, 'acme', 'maya@acme.test');
+  await expect(page.getByTestId('current-user')).toHaveText('Maya Manager');
+  await page.goto('/account/appearance');
+  await page.getByTestId('theme-dark').check();
+  await page.getByTestId('save-theme').click();
+  await expect(page.getByText('Appearance saved.')).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect(page.getByTestId('theme-dark')).toBeChecked();
+});

@@ -5,6 +5,7 @@
 //! crate; the classes found there, plus `style/base.css`, become the one
 //! stylesheet the server serves.
 
+use encre_css::config::DarkMode;
 use encre_css::Config;
 use std::path::{Path, PathBuf};
 
@@ -12,11 +13,33 @@ use std::path::{Path, PathBuf};
 /// control, the scheme colour).
 pub const BASE_CSS: &str = include_str!("../base.css");
 
+/// The page's theme, as the server writes it on `<html data-theme=…>`
+/// (`status::Theme`): `dark:` classes apply when it is `dark`, and when it
+/// is `system` while the system prefers dark.
+const CHOSEN_DARK: &str = ":root[data-theme=dark]";
+const SYSTEM: &str = ":root[data-theme=system]";
+
 /// Compiles the stylesheet from source texts that use utility classes.
+///
+/// encre-css makes the `dark:` variant either a media query (the system's
+/// choice) or a parent selector (a choice of the page's), not both. So the
+/// classes are compiled twice with the parent selector: once under
+/// `[data-theme=dark]`, the whole stylesheet, and once under
+/// `[data-theme=system]`, of which only the dark rules are kept, inside
+/// `@media (prefers-color-scheme: dark)`. A light choice matches neither.
 pub fn compile<'a>(sources: impl IntoIterator<Item = &'a str>) -> String {
-    let config = Config::default();
-    let utilities = encre_css::generate(sources, &config);
-    format!("{utilities}\n{BASE_CSS}")
+    let sources: Vec<&str> = sources.into_iter().collect();
+    let under = |parent: &'static str| {
+        let mut config = Config::default();
+        config.theme.dark_mode = DarkMode::new_class(parent);
+        encre_css::generate(sources.iter().copied(), &config)
+    };
+    let chosen = under(CHOSEN_DARK);
+    let system = under(SYSTEM);
+    // encre-css writes each rule (with any media query around it) as one
+    // block, blocks parted by an empty line.
+    let system_dark: Vec<&str> = system.split("\n\n").filter(|block| block.contains(SYSTEM)).collect();
+    format!("{chosen}\n\n@media (prefers-color-scheme: dark) {{\n{}\n}}\n{BASE_CSS}", system_dark.join("\n\n"))
 }
 
 /// Every `.rs` file below `dir`, sorted so the output is reproducible.
@@ -48,6 +71,13 @@ mod tests {
         assert!(css.contains("hover\\:bg-slate-100:hover"), "hover variant missing");
         assert!(css.contains("@media (width >= 48rem)"), "md variant missing");
         assert!(css.contains("prefers-color-scheme: dark"), "dark variant must follow the system");
+        let chosen = ":root[data-theme=dark] .dark\\:bg-slate-900";
+        assert!(css.contains(chosen), "dark variant must follow a chosen dark theme: {css}");
+        let system = ":root[data-theme=system] .dark\\:bg-slate-900";
+        let media = css.find("@media (prefers-color-scheme: dark)").unwrap();
+        assert!(css[media..].contains(system), "the system's dark applies only where the system prefers it: {css}");
+        assert_eq!(css.matches(".flex {").count(), 1, "every other utility once");
+        assert!(!css.contains("data-theme=light] .dark"), "a light choice matches no dark rule");
         assert!(css.contains("grid-cols-\\[14rem_1fr\\]"), "arbitrary value missing");
     }
 

@@ -150,6 +150,7 @@ pub fn AccountTabs(current: &'static str) -> impl IntoView {
     let tabs = [
         (crate::auth::CHANGE_PASSWORD_PATH, "Password"),
         (crate::auth::MFA_SETUP_PATH, "Two-factor sign-in"),
+        (APPEARANCE_PATH, "Appearance"),
         ("/account/api-keys", "API keys"),
         ("/account/privacy", "Your data"),
     ];
@@ -205,6 +206,57 @@ fn MySessions() -> impl IntoView {
                                 <button type="submit" class=crate::components::BUTTON_SECONDARY data-testid="sign-out-others">"Sign out everywhere else"</button>
                             </ActionForm>
                         })}
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Where the person chooses their theme.
+pub const APPEARANCE_PATH: &str = "/account/appearance";
+
+/// `/account/appearance`: light, dark, or as the system is set, for every
+/// page this person opens (applied by the server, so no page flashes in
+/// the other colours). Works without JavaScript.
+#[component]
+pub fn AppearancePage() -> impl IntoView {
+    use crate::status::Theme;
+    let save = ServerAction::<SetTheme>::new();
+    let saved = crate::components::successes(save);
+    let current = Resource::new(move || saved.get(), |_| get_theme());
+    // With JavaScript the page changes colours at once; without, the
+    // server's answer (a new page) brings them.
+    Effect::new(move |_| {
+        if let Some(Ok(theme)) = save.value().get() {
+            if let Some(root) = document().document_element() {
+                let _ = root.set_attribute("data-theme", theme.as_str());
+            }
+        }
+    });
+    view! {
+        <Title text="Appearance" />
+        <PageHeader title="Appearance" purpose="The console's colours, on every device you sign in from." />
+        <AccountTabs current=APPEARANCE_PATH />
+        <section class=format!("{CARD} max-w-lg") aria-labelledby="theme-heading" data-testid="appearance">
+            <h2 id="theme-heading" class="text-base font-semibold">"Theme"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let chosen = current.await.unwrap_or(Theme::System);
+                    view! {
+                        <ActionForm action=save attr:class="mt-3 space-y-3">
+                            <fieldset class="space-y-2 text-sm">
+                                <legend class="sr-only">"Theme"</legend>
+                                {Theme::ALL.iter().map(|&theme| view! {
+                                    <label class="flex items-center gap-2">
+                                        <input type="radio" name="theme" value=theme.as_str() checked=theme == chosen data-testid=format!("theme-{}", theme.as_str()) />
+                                        {theme.label()}
+                                    </label>
+                                }).collect_view()}
+                            </fieldset>
+                            <button type="submit" class=BUTTON data-testid="save-theme">"Save"</button>
+                            {crate::components::outcome(save, "Saved.")}
+                        </ActionForm>
                     }
                 })}
             </Transition>

@@ -66,3 +66,25 @@ pub async fn confirm_mfa(code: String) -> Result<Vec<String>, AppError> {
 pub async fn disable_mfa(current_password: String, #[server(default)] code: String) -> Result<(), AppError> {
     crate::ssr::respond_form(async { ssr::disable(&crate::authz::ssr::require_self().await?, &current_password, &code).await }.await, &[], "Two-factor sign-in is off.")
 }
+
+/// Sets the person's theme (`system`, `light` or `dark`), for every page
+/// from the next one. Needs a signed-in person, nothing more.
+#[server(endpoint = "set_theme")]
+pub async fn set_theme(theme: String) -> Result<crate::status::Theme, AppError> {
+    let result = async {
+        let own = crate::authz::ssr::require_self().await?;
+        ssr::set_theme(&own, &theme).await
+    }
+    .await;
+    if let Ok(chosen) = &result {
+        crate::ssr::set_cookie(&crate::status::theme_cookie(*chosen));
+    }
+    crate::ssr::respond_form(result, &[], "Appearance saved.")
+}
+
+/// The person's theme. Needs a signed-in person, nothing more.
+#[server(endpoint = "get_theme")]
+pub async fn get_theme() -> Result<crate::status::Theme, AppError> {
+    let result = async { ssr::theme(&crate::authz::ssr::require_self().await?).await }.await;
+    crate::ssr::respond(result)
+}

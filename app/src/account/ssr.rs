@@ -269,3 +269,41 @@ pub async fn disable(own: &Own, current: &str, code: &str) -> Result<(), AppErro
     tx.commit().await?;
     Ok(())
 }
+
+/// Sets the person's theme, recorded as `user.theme`. Needs only the
+/// person's own session.
+pub async fn set_theme(own: &Own, theme: &str) -> Result<crate::status::Theme, AppError> {
+    use crate::status::Theme;
+    let Some(theme) = Theme::parse(theme.trim()) else {
+        return Err(AppError::invalid("theme", "Choose light, dark, or as your system is set."));
+    };
+    let (me, meta, home) = (own.me(), own.meta(), own.home());
+    let mut tx = own.transaction().await?;
+    let before: Option<Theme> = sqlx::query_scalar!(
+        r#"SELECT theme AS "theme: Theme" FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE"#,
+        home.0,
+        me.user_id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(before) = before else { return Err(AppError::Unauthenticated) };
+    if before != theme {
+        sqlx::query!("UPDATE users SET theme = $3 WHERE tenant_id = $1 AND id = $2", home.0, me.user_id.0, theme.as_str()).execute(&mut *tx).await?;
+        let mut event = Event::by_user(home, me.user_id, "user.theme", Some(serde_json::json!({ "theme": theme })));
+        event.before = Some(serde_json::json!({ "theme": before }));
+        record(&mut tx, meta, event).await?;
+    }
+    tx.commit().await?;
+    Ok(theme)
+}
+
+/// The person's theme. Needs only the person's own session.
+pub async fn theme(own: &Own) -> Result<crate::status::Theme, AppError> {
+    let (me, home) = (own.me(), own.home());
+    let mut tx = own.transaction().await?;
+    let theme = sqlx::query_scalar!(r#"SELECT theme AS "theme: crate::status::Theme" FROM users WHERE tenant_id = $1 AND id = $2"#, home.0, me.user_id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    theme.ok_or(AppError::Unauthenticated)
+}

@@ -412,18 +412,20 @@ pub async fn finish_sign_in(
     .fetch_one(&mut *tx)
     .await?;
     throttle::success(&mut tx, tenant, email, meta.ip).await?;
-    let (must_change, must_enrol): (bool, bool) = sqlx::query!(
+    let (must_change, must_enrol, theme): (bool, bool, crate::status::Theme) = sqlx::query!(
         r#"UPDATE users u SET last_login_at = now() WHERE u.tenant_id = $1 AND u.id = $2
-         RETURNING u.must_change_password AS "must_change!: bool",
+         RETURNING u.must_change_password AS "must_change!: bool", u.theme AS "theme!: crate::status::Theme",
                    NOT EXISTS (SELECT 1 FROM user_mfa m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.enabled_at IS NOT NULL)
                    AND steward_mfa_required(u.tenant_id, u.id, $3) AS "must_enrol!: bool""#,
         tenant_id.0,
         user_id.0,
         ADMIN_PERMISSIONS as &[&str]
     )
-    .map(|r| (r.must_change, r.must_enrol))
+    .map(|r| (r.must_change, r.must_enrol, r.theme))
     .fetch_one(&mut *tx)
     .await?;
+    // The person's pages arrive in their colours from the first one.
+    crate::ssr::set_cookie(&crate::status::theme_cookie(theme));
     let after = after.as_object().is_some_and(|o| !o.is_empty()).then_some(after);
     let event_id = record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
     if new_place {

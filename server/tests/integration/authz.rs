@@ -16,6 +16,8 @@ const PUBLIC: &[&str] = &[
     "/api/flash",
     "/api/stop_acting",
     "/api/change_password",
+    "/api/set_theme",
+    "/api/get_theme",
     "/api/verify_mfa",
     "/api/mfa_status",
     "/api/start_mfa",
