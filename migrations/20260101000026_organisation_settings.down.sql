@@ -13,12 +13,22 @@ DROP TRIGGER users_count_deleted ON users;
 DROP FUNCTION steward_people_moved();
 DROP TRIGGER users_count_inserted ON users;
 DROP FUNCTION steward_people_inserted();
+DROP FUNCTION steward_lock_usage();
 DROP FUNCTION steward_add_usage(uuid, bigint, bigint);
 DROP TABLE tenant_usage;
 ALTER TABLE tenants DROP CONSTRAINT tenants_plan_fkey;
 DROP TABLE plans;
-DELETE FROM role_views WHERE view_key = 'settings';
-DELETE FROM role_permissions WHERE permission_key = 'settings:manage';
+DO $$
+DECLARE t uuid;
+BEGIN
+  FOR t IN SELECT id FROM tenants LOOP
+    PERFORM set_config('steward.tenant_id', t::text, true);
+    DELETE FROM role_views WHERE tenant_id = t AND view_key = 'settings';
+    DELETE FROM role_permissions WHERE tenant_id = t AND permission_key = 'settings:manage';
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', '', true);
+END
+$$;
 UPDATE role_templates SET permissions = array_remove(permissions, 'settings:manage'), views = array_remove(views, 'settings');
 DELETE FROM menu_items WHERE key = 'settings';
 DELETE FROM views WHERE key = 'settings';

@@ -63,25 +63,36 @@ CREATE TABLE tenant_usage (
     CONSTRAINT tenant_usage_pkey PRIMARY KEY (tenant_id),
     CONSTRAINT tenant_usage_tenant_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 );
+-- Counted tenant by tenant: users and documents force row-level security
+-- on the migration role too. The policy comes after the counts are in.
+DO $$
+DECLARE t uuid;
+BEGIN
+  FOR t IN SELECT id FROM tenants LOOP
+    PERFORM set_config('steward.tenant_id', t::text, true);
+    INSERT INTO tenant_usage (tenant_id, people, document_bytes)
+    SELECT t,
+           (SELECT count(*) FROM users u WHERE u.tenant_id = t AND u.deleted_at IS NULL),
+           (SELECT coalesce(sum(v.size_bytes), 0) FROM document_versions v
+              JOIN documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id
+             WHERE v.tenant_id = t AND d.deleted_at IS NULL);
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', '', true);
+END
+$$;
 ALTER TABLE tenant_usage ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_usage FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_usage_isolation ON tenant_usage
     USING (tenant_id = steward_current_tenant())
     WITH CHECK (tenant_id = steward_current_tenant());
-GRANT SELECT, INSERT, UPDATE ON tenant_usage TO steward_app;
-
-INSERT INTO tenant_usage (tenant_id, people, document_bytes)
-SELECT t.id,
-       (SELECT count(*) FROM users u WHERE u.tenant_id = t.id AND u.deleted_at IS NULL),
-       (SELECT coalesce(sum(v.size_bytes), 0) FROM document_versions v
-          JOIN documents d ON d.tenant_id = v.tenant_id AND d.id = v.document_id
-         WHERE v.tenant_id = t.id AND d.deleted_at IS NULL)
-  FROM tenants t;
+-- The application reads the counts; only the counting functions below
+-- (run as their owner, within the tenant of the change) write them.
+GRANT SELECT ON tenant_usage TO steward_app;
 
 -- Adds to an organisation's usage and, when it grew, checks the plan.
 CREATE FUNCTION steward_add_usage(p_tenant uuid, p_people bigint, p_bytes bigint)
 RETURNS void
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_people bigint;
   v_bytes bigint;
@@ -112,12 +123,25 @@ BEGIN
   END IF;
 END
 $$;
-GRANT EXECUTE ON FUNCTION steward_add_usage(uuid, bigint, bigint) TO steward_app;
+REVOKE ALL ON FUNCTION steward_add_usage(uuid, bigint, bigint) FROM PUBLIC;
+
+-- The counts of the current tenant, locked until the transaction ends: a
+-- change of plan reads them so, and any addition meanwhile waits for it
+-- and then sees the new plan.
+CREATE FUNCTION steward_lock_usage()
+RETURNS TABLE (people bigint, document_bytes bigint)
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  INSERT INTO tenant_usage AS u (tenant_id) VALUES (steward_current_tenant())
+  ON CONFLICT (tenant_id) DO UPDATE SET people = u.people
+  RETURNING u.people, u.document_bytes
+$$;
+REVOKE ALL ON FUNCTION steward_lock_usage() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_lock_usage() TO steward_app;
 
 -- People: once per statement for inserts (an import's rows, or a million
 -- generated at once), once per row whose deletion changes.
 CREATE FUNCTION steward_people_inserted() RETURNS trigger
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE r record;
 BEGIN
   FOR r IN SELECT n.tenant_id, count(*) AS n FROM new_users n WHERE n.deleted_at IS NULL GROUP BY n.tenant_id LOOP
@@ -130,7 +154,7 @@ CREATE TRIGGER users_count_inserted AFTER INSERT ON users
   REFERENCING NEW TABLE AS new_users FOR EACH STATEMENT EXECUTE FUNCTION steward_people_inserted();
 
 CREATE FUNCTION steward_people_moved() RETURNS trigger
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     PERFORM steward_add_usage(OLD.tenant_id, -1, 0);
@@ -148,7 +172,7 @@ CREATE TRIGGER users_count_removed AFTER DELETE ON users FOR EACH ROW
 -- Storage: every version uploaded, and a document's versions leaving or
 -- coming back with the document.
 CREATE FUNCTION steward_bytes_inserted() RETURNS trigger
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE r record;
 BEGIN
   FOR r IN SELECT n.tenant_id, sum(n.size_bytes)::bigint AS b FROM new_versions n GROUP BY n.tenant_id LOOP
@@ -161,7 +185,7 @@ CREATE TRIGGER document_versions_count_inserted AFTER INSERT ON document_version
   REFERENCING NEW TABLE AS new_versions FOR EACH STATEMENT EXECUTE FUNCTION steward_bytes_inserted();
 
 CREATE FUNCTION steward_document_bytes_moved() RETURNS trigger
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE v_bytes bigint;
 BEGIN
   SELECT coalesce(sum(v.size_bytes), 0) INTO v_bytes FROM document_versions v

@@ -156,9 +156,9 @@ impl From<sqlx::Error> for AppError {
 /// whose name is now taken, say); any other error as usual.
 #[cfg(feature = "ssr")]
 pub fn on_conflict(error: sqlx::Error, message: &str) -> AppError {
-    match AppError::from(error) {
-        AppError::Conflict(_) => AppError::Conflict(message.into()),
-        other => other,
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(message.into()),
+        _ => AppError::from(error),
     }
 }
 
@@ -206,10 +206,13 @@ impl AppError {
     }
 }
 
-/// A unique violation as a message beside `field`; anything else as usual.
+/// A unique violation as a message beside `field`; anything else as usual
+/// (a plan's limit, say, is about the whole form, not one field).
 #[cfg(feature = "ssr")]
 pub fn field_conflict(error: sqlx::Error, field: &str) -> AppError {
-    AppError::from(error).beside(field)
+    let unique = matches!(&error, sqlx::Error::Database(db) if db.is_unique_violation());
+    let error = AppError::from(error);
+    if unique { error.beside(field) } else { error }
 }
 
 impl AppError {

@@ -376,7 +376,7 @@ pub const MFA_PENDING_SECONDS: i64 = 300;
 /// "require two-factor sign-in for administrators" setting: whoever may
 /// change other people's access.
 pub const ADMIN_PERMISSIONS: &[&str] =
-    &["system:admin", "support:cross_tenant", "role:manage", "role:assign", "user:reset_password", "user:suspend"];
+    &["system:admin", "support:cross_tenant", "role:manage", "role:assign", "user:reset_password", "user:suspend", "settings:manage"];
 
 /// A person whose credentials were accepted.
 pub struct SignedIn<'a> {

@@ -121,9 +121,10 @@ pub async fn serve(State(state): State<AppState>, Path(id): Path<String>, Query(
 /// `GET /brand/{tenant_id}/style.css`.
 pub async fn style(State(state): State<AppState>, Path(id): Path<String>, Query(stamp): Query<Stamp>) -> Response {
     let Some(tenant_id) = tenant(&id) else { return AppError::NotFound.into_response() };
+    // No colour and no organisation answer alike.
     let brand = match crate::auth::ssr::public_brand(&state, tenant_id).await {
-        Ok(Some(brand)) => brand,
-        Ok(None) => return AppError::NotFound.into_response(),
+        Ok(Some(brand)) if brand.colour.is_some() => brand,
+        Ok(_) => return AppError::NotFound.into_response(),
         Err(e) => return e.into_response(),
     };
     let css = super::brand_css(brand.colour.as_deref());

@@ -90,8 +90,9 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         Some("Enter a name.")
     } else if n > 100 {
         Some("A name has 100 characters at most.")
-    } else if name.chars().any(char::is_control) {
-        Some("A name cannot contain control characters.")
+    } else if name.chars().any(|c| c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')) {
+        // Text-direction overrides would let a name show as another.
+        Some("A name cannot contain control or text-direction characters.")
     } else {
         None
     }
@@ -145,5 +146,7 @@ mod tests {
         assert!(name_problem("").is_some());
         assert!(name_problem(&"a".repeat(101)).is_some());
         assert!(name_problem("a\u{0}b").is_some());
+        assert!(name_problem("Acme\u{202e}cba").is_some());
+        assert_eq!(name_problem("Zoë & Søn"), None);
     }
 }

@@ -286,7 +286,7 @@ pub async fn update(tenant_id: TenantId, version: i32, name: &str, plan: &str, m
         return Err(stale(actor.conn(), tenant_id, "tenant", tenant_id).await);
     }
     if row.kind == TenantKind::Customer && plan != row.plan {
-        check_room_in_plan(&mut actor, tenant_id, &row.name, plan).await?;
+        check_room_in_plan(&mut actor, &row.name, plan).await?;
     }
     let mut settings = if settings.is_object() { settings } else { json!({}) };
     settings["brand_colour"] = json!(brand_colour);
@@ -305,11 +305,12 @@ pub async fn update(tenant_id: TenantId, version: i32, name: &str, plan: &str, m
 
 /// Refuses a plan smaller than what the tenant uses: past its limits at
 /// once, it would refuse every person and document added after.
-async fn check_room_in_plan(actor: &mut Actor, tenant_id: TenantId, name: &str, plan: &str) -> Result<(), AppError> {
+async fn check_room_in_plan(actor: &mut Actor, name: &str, plan: &str) -> Result<(), AppError> {
+    // The counts of the tenant entered, locked (steward_lock_usage) until
+    // the change commits: an addition meanwhile waits, then sees the new plan.
     let r = sqlx::query!(
-        r#"SELECT p.name, p.max_people, p.max_document_bytes, coalesce(u.people, 0) AS "people!", coalesce(u.document_bytes, 0) AS "bytes!"
-             FROM plans p LEFT JOIN tenant_usage u ON u.tenant_id = $1 WHERE p.key = $2"#,
-        tenant_id.0,
+        r#"SELECT p.name, p.max_people, p.max_document_bytes, u.people AS "people!", u.document_bytes AS "bytes!"
+             FROM plans p, steward_lock_usage() u WHERE p.key = $1"#,
         plan
     )
     .fetch_one(actor.conn())

@@ -33,7 +33,8 @@ async fn insert_row(conn: &mut PgConnection, tenant_id: TenantId, email: &str, d
         status.as_str()
     )
     .execute(conn)
-    .await?;
+    .await
+    .map_err(|e| crate::error::field_conflict(e, "email"))?;
     Ok((id, json!({ "email": email, "display_name": display_name, "status": status })))
 }
 
@@ -538,7 +539,7 @@ pub async fn create_in(actor: &mut Actor, email: &str, display_name: &str, passw
 /// import) when given.
 pub async fn insert_user(actor: &mut Actor, email: &str, display_name: &str, hash: Option<&str>, via: Option<Uuid>, status: UserStatus) -> Result<UserId, AppError> {
     let tenant_id = actor.scope();
-    let (id, mut after) = insert_row(actor.conn(), tenant_id, email, display_name, hash, status).await.map_err(|e| e.beside("email"))?;
+    let (id, mut after) = insert_row(actor.conn(), tenant_id, email, display_name, hash, status).await?;
     if let Some(import) = via {
         after["import_id"] = json!(import);
     }

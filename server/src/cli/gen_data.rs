@@ -169,7 +169,9 @@ async fn load_tenant(
     let tenant = Uuid::now_v7();
     sqlx::query!("SELECT set_config('steward.tenant_id', $1, true)", tenant.to_string()).fetch_one(&mut *tx).await?;
     let name = format!("{} {}", LAST[rng.gen_range(0..LAST.len())], ["Ltd", "GmbH", "Inc", "SA", "BV"][rng.gen_range(0..5)]);
-    let plan = ["standard", "business", "enterprise"][rng.gen_range(0..3)];
+    // Plans that hold what is generated (`plans`: Standard allows 100,000
+    // people and 100 GB of documents).
+    let plan = if spec.users > 100_000 { "enterprise" } else { ["standard", "enterprise"][rng.gen_range(0..2)] };
     sqlx::query!("INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4)", tenant, &spec.slug, &name, plan)
         .execute(&mut *tx)
         .await?;

@@ -223,19 +223,22 @@ fn is_page(method: &Method, path: &str) -> bool {
         && !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
         && !path.starts_with("/assets/")
+        && !path.starts_with("/brand/")
         && !matches!(path, "/healthz" | "/readyz" | "/metrics")
         && !Path::new(path).extension().is_some_and(|e| !e.is_empty())
 }
 
-/// A static file: the compiled bundle, the stylesheet, images and fonts.
-/// Nothing a static path names holds tenant data.
+/// A static file: the compiled bundle, the stylesheet, images and fonts,
+/// and an organisation's brand (its colour and logo, which its sign-in page
+/// shows before anyone signs in). Nothing a static path names holds tenant
+/// data.
 pub(crate) fn is_static(method: &Method, path: &str) -> bool {
     let static_ext = Path::new(path)
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e, "js" | "wasm" | "css" | "ico" | "png" | "svg" | "woff" | "woff2" | "map" | "txt"));
     (method == Method::GET || method == Method::HEAD)
-        && (path.starts_with("/pkg/") || path.starts_with("/assets/") || matches!(path, "/healthz" | "/readyz") || (static_ext && !path[1..].contains('/')))
+        && (path.starts_with("/pkg/") || path.starts_with("/assets/") || path.starts_with("/brand/") || matches!(path, "/healthz" | "/readyz") || (static_ext && !path[1..].contains('/')))
 }
 
 /// Resolves the session to a principal (one query) and puts it in the

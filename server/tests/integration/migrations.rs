@@ -77,3 +77,38 @@ async fn the_authorisation_version_only_moves_forward_across_its_move_to_tenant_
     owner.close().await.unwrap();
     su.close().await.unwrap();
 }
+
+/// 0026 counts what each organisation already uses, as the owner role
+/// (under the row-level security it forces on itself), and gives owners
+/// the Settings screen, on a database holding data.
+#[tokio::test]
+async fn the_plan_counts_start_from_what_each_organisation_holds_when_0026_applies() {
+    let db = TestDb::new().await;
+    let mut su = sqlx::PgConnection::connect_with(&db.superuser()).await.unwrap();
+    let mut owner = sqlx::PgConnection::connect_with(&db.targets.owner).await.unwrap();
+    steward::db::MIGRATOR.undo(&mut owner, 20260101000025).await.expect("0026 reverses over the demo data");
+    let granted: i64 = sqlx::query_scalar("SELECT count(*) FROM role_permissions WHERE permission_key = 'settings:manage'").fetch_one(&mut su).await.unwrap();
+    assert_eq!(granted, 0);
+    steward::db::MIGRATOR.run(&mut owner).await.expect("0026 applies over the demo data");
+    owner.close().await.unwrap();
+    let counts: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT t.slug, u.people, (SELECT count(*) FROM users x WHERE x.tenant_id = t.id AND x.deleted_at IS NULL)
+           FROM tenants t JOIN tenant_usage u ON u.tenant_id = t.id ORDER BY t.slug",
+    )
+    .fetch_all(&mut su)
+    .await
+    .unwrap();
+    assert_eq!(counts.len(), 3, "every organisation has its counts: {counts:?}");
+    for (slug, counted, held) in &counts {
+        assert_eq!(counted, held, "{slug}");
+        assert!(*held > 0, "{slug}");
+    }
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM role_permissions p JOIN roles r ON r.tenant_id = p.tenant_id AND r.id = p.role_id
+          WHERE p.permission_key = 'settings:manage' AND r.system_key IN ('owner', 'platform_admin')",
+    )
+    .fetch_one(&mut su)
+    .await
+    .unwrap();
+    assert_eq!(owners, 3, "each organisation's owners (the platform's administrators) hold it");
+}
