@@ -99,10 +99,16 @@ DECLARE
   v_plan plans%ROWTYPE;
   v_kind text;
   v_name text;
+  v_caller text := current_setting('steward.tenant_id', true);
 BEGIN
+  -- The row changed was the caller's tenant's (its own policy saw to it),
+  -- or a superuser's hand: the count is that tenant's either way, and the
+  -- transaction's tenant is put back as it was found.
+  PERFORM set_config('steward.tenant_id', p_tenant::text, true);
   INSERT INTO tenant_usage AS u (tenant_id, people, document_bytes) VALUES (p_tenant, p_people, p_bytes)
   ON CONFLICT (tenant_id) DO UPDATE SET people = u.people + excluded.people, document_bytes = u.document_bytes + excluded.document_bytes
   RETURNING u.people, u.document_bytes INTO v_people, v_bytes;
+  PERFORM set_config('steward.tenant_id', coalesce(v_caller, ''), true);
   IF p_people <= 0 AND p_bytes <= 0 THEN
     RETURN;
   END IF;
@@ -186,10 +192,14 @@ CREATE TRIGGER document_versions_count_inserted AFTER INSERT ON document_version
 
 CREATE FUNCTION steward_document_bytes_moved() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE v_bytes bigint;
+DECLARE
+  v_bytes bigint;
+  v_caller text := current_setting('steward.tenant_id', true);
 BEGIN
+  PERFORM set_config('steward.tenant_id', NEW.tenant_id::text, true);
   SELECT coalesce(sum(v.size_bytes), 0) INTO v_bytes FROM document_versions v
    WHERE v.tenant_id = NEW.tenant_id AND v.document_id = NEW.id;
+  PERFORM set_config('steward.tenant_id', coalesce(v_caller, ''), true);
   PERFORM steward_add_usage(NEW.tenant_id, 0, CASE WHEN NEW.deleted_at IS NULL THEN v_bytes ELSE -v_bytes END);
   RETURN NULL;
 END
