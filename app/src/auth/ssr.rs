@@ -675,7 +675,7 @@ mod tests {
 
     #[test]
     fn the_hint_cookie_round_trips_and_ignores_other_cookies() {
-        let hint = SignInPrefill { tenant: "acme".into(), email: "olivia+x@acme.test".into() };
+        let hint = SignInPrefill { tenant: "acme".into(), email: "olivia+x@acme.test".into(), brand: None };
         let header = format!("other=1; {HINT_COOKIE}={}; steward_session=abc", encode_hint(&hint));
         assert_eq!(decode_hint(&header), hint);
         assert_eq!(decode_hint("other=1"), SignInPrefill::default());
