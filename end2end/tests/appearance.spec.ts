@@ -20,6 +20,17 @@ async function contrastProblems(page: Page): Promise<string[]> {
   return result.violations.flatMap((v) => v.nodes.map((n) => `${new URL(page.url()).pathname} ${n.target.join(' ')}: ${n.any.map((c) => c.message).join('; ')}`));
 }
 
+/** Opens each of `paths` and gathers what axe-core finds there. */
+async function problemsOn(page: Page, paths: string[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const path of paths) {
+    await page.goto(path);
+    await expectHydrated(page);
+    problems.push(...(await contrastProblems(page)));
+  }
+  return problems;
+}
+
 const background = (page: Page) => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
 
 for (const scheme of ['dark', 'light'] as const) {
@@ -35,19 +46,11 @@ for (const scheme of ['dark', 'light'] as const) {
     const errors = watchForPageErrors(owner);
     await signIn(owner, 'acme', 'olivia@acme.test');
     await expect(owner.getByTestId('current-user')).toHaveText('Olivia Owner');
-    for (const path of OWNER_SCREENS) {
-      await owner.goto(path);
-      await expectHydrated(owner);
-      problems.push(...(await contrastProblems(owner)));
-    }
+    problems.push(...(await problemsOn(owner, OWNER_SCREENS)));
     const admin = await pageIn(browser, scheme);
     await signIn(admin, 'platform', 'admin@steward.test');
     await expect(admin.getByTestId('current-user')).toHaveText('Pat Admin');
-    for (const path of PLATFORM_SCREENS) {
-      await admin.goto(path);
-      await expectHydrated(admin);
-      problems.push(...(await contrastProblems(admin)));
-    }
+    problems.push(...(await problemsOn(admin, PLATFORM_SCREENS)));
     expect(problems).toEqual([]);
     expect(errors).toEqual([]);
   });
