@@ -21,14 +21,7 @@ pub fn DeletionRequestsPage() -> impl IntoView {
                     match data.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(d) => view! {
-                            <section class=format!("{CARD} mb-6 max-w-2xl") data-testid="retention">
-                                <h2 class="text-base font-semibold">"Retention"</h2>
-                                <ActionForm action=retention attr:class="mt-3 flex items-end gap-3">
-                                    <Field name="days" label="Anonymise deleted people after (days)" value=d.anonymise_after_days.map(|d| d.to_string()).unwrap_or_default() optional=true hint="Empty: never (only by hand)." />
-                                    <button type="submit" class=BUTTON_SECONDARY>"Save"</button>
-                                </ActionForm>
-                                {outcome(retention, "Saved.")}
-                            </section>
+                            <crate::settings::pages::RetentionCard days=d.anonymise_after_days action=retention />
                             {outcome(resolve, "Done.")}
                             <DataTable testid="deletion-requests" columns=&["Person", "Asked", "Reason", "Status", ""]>
                                     {d.requests.into_iter().map(|r| {

@@ -33,6 +33,8 @@ pub struct Organisation {
     pub logo: Option<LogoFacts>,
     /// Whether people are told by mail of a sign-in from a new address.
     pub notify_new_place: bool,
+    /// Days after deletion people are anonymised (none: never).
+    pub anonymise_after_days: Option<i32>,
 }
 
 /// What the plan allows and what is used of it.

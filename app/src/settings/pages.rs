@@ -102,8 +102,9 @@ pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<UpdateOrganisation>::new();
     let remove = ServerAction::<RemoveLogo>::new();
     let notices = ServerAction::<SetNewPlaceNotice>::new();
-    let (saved, removed, noticed) = (successes(save), successes(remove), successes(notices));
-    let organisation = Resource::new(move || (saved.get(), removed.get(), noticed.get()), move |_| crate::pages::gated(me, View::Settings, get_organisation()));
+    let retention = ServerAction::<SetRetention>::new();
+    let (saved, removed, noticed, kept) = (successes(save), successes(remove), successes(notices), successes(retention));
+    let organisation = Resource::new(move || (saved.get(), removed.get(), noticed.get(), kept.get()), move |_| crate::pages::gated(me, View::Settings, get_organisation()));
     let query = use_query_map();
     let logo_error = Signal::derive(move || {
         let q = query.read();
@@ -120,6 +121,7 @@ pub fn SettingsPage() -> impl IntoView {
                             <OrganisationCard organisation=o.clone() save />
                             <LogoCard organisation=o.clone() remove error=logo_error />
                             <NoticesCard on=o.notify_new_place notices />
+                            {me.may(Perm::UserDelete).then(|| view! { <RetentionCard days=o.anonymise_after_days action=retention /> })}
                             <PlanCard plan=o.plan />
                         }.into_any(),
                         Err(e) => view! { <p role="alert" class=ALERT data-testid="form-error">{e.to_string()}</p> }.into_any(),
@@ -189,6 +191,22 @@ fn LogoCard(organisation: Organisation, remove: ServerAction<RemoveLogo>, error:
                 </div>
                 <button type="submit" class=BUTTON_SECONDARY data-testid="upload-logo">"Upload"</button>
             </form>
+        </section>
+    }
+}
+
+/// How long deleted people keep their name and email before they are
+/// anonymised; those with `user:delete` change it.
+#[component]
+pub fn RetentionCard(days: Option<i32>, action: ServerAction<SetRetention>) -> impl IntoView {
+    view! {
+        <section class=format!("{CARD} mb-6 max-w-2xl") data-testid="retention">
+            <h2 class="text-base font-semibold">"Retention"</h2>
+            <ActionForm action=action attr:class="mt-3 flex items-end gap-3">
+                <Field name="days" label="Anonymise deleted people after (days)" value=days.map(|d| d.to_string()).unwrap_or_default() optional=true hint="Empty: never (only by hand)." />
+                <button type="submit" class=BUTTON_SECONDARY>"Save"</button>
+            </ActionForm>
+            {outcome(action, "Saved.")}
         </section>
     }
 }

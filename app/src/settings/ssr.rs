@@ -131,7 +131,7 @@ pub async fn organisation() -> Result<Organisation, AppError> {
     let mut actor = require(Perm::SettingsManage).await?;
     let tenant_id = actor.tenant_id();
     let r = sqlx::query!(
-        r#"SELECT t.name, t.slug, t.settings->>'brand_colour' AS "brand_colour?", t.version, t.kind = 'platform' AS "platform!", t.notify_new_place,
+        r#"SELECT t.name, t.slug, t.settings->>'brand_colour' AS "brand_colour?", t.version, t.kind = 'platform' AS "platform!", t.notify_new_place, t.anonymise_deleted_after_days,
                   p.name AS plan_name, p.max_people, p.max_document_bytes,
                   coalesce(u.people, 0) AS "people!", coalesce(u.document_bytes, 0) AS "document_bytes!",
                   l.content_type AS "logo_type?", octet_length(l.bytes) AS "logo_bytes?", l.width AS "logo_width?", l.height AS "logo_height?"
@@ -168,6 +168,7 @@ pub async fn organisation() -> Result<Organisation, AppError> {
         },
         logo,
         notify_new_place: r.notify_new_place,
+        anonymise_after_days: r.anonymise_deleted_after_days,
     })
 }
 
