@@ -94,7 +94,7 @@ test('the owner makes a team and a custom role with a view; the member sees it o
   await expect(owner).toHaveURL(/\/roles\/new$/);
   await expectHydrated(owner);
   const roleForm = owner.getByTestId('new-role-form');
-  await roleForm.getByLabel('Name').fill('Team viewers');
+  await roleForm.getByLabel('Name', { exact: true }).fill('Team viewers');
   await roleForm.getByLabel('Description').fill('Sees who is in which team');
   await roleForm.locator('#view-teams').check();
   await roleForm.locator('#perm-team-read').check();
