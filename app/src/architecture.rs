@@ -224,3 +224,30 @@ fn pages_check_permissions_and_views_by_type() {
     }
     assert!(found.is_empty(), "use authz::Perm and authz::View, not their keys:\n{}", found.join("\n"));
 }
+
+/// In the dark theme, a text colour made for a white background (slate
+/// 500 and darker, any hue 600 and darker) loses contrast: every class
+/// list that sets one sets its dark counterpart too. The browser tests
+/// check contrast on the main screens with axe-core; this covers every
+/// screen, including those they do not open.
+#[test]
+fn every_text_colour_has_its_dark_counterpart() {
+    let mut found = Vec::new();
+    for file in files() {
+        let text = std::fs::read_to_string(format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        for literal in text.split('"').skip(1).step_by(2) {
+            let classes: Vec<&str> = literal.split_whitespace().collect();
+            let light_only = classes.iter().any(|c| {
+                let Some(rest) = c.strip_prefix("text-") else { return false };
+                let Some((hue, shade)) = rest.split_once('-') else { return false };
+                let Ok(shade) = shade.parse::<u32>() else { return false };
+                let hue_ok = hue.chars().all(|ch| ch.is_ascii_lowercase());
+                hue_ok && hue != "white" && (shade >= 600 || (shade == 500 && matches!(hue, "slate" | "gray" | "zinc" | "neutral" | "stone")))
+            });
+            if light_only && !classes.iter().any(|c| c.starts_with("dark:text-")) {
+                found.push(format!("{file}: \"{literal}\""));
+            }
+        }
+    }
+    assert!(found.is_empty(), "text colours without a dark counterpart:\n{}", found.join("\n"));
+}

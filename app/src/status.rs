@@ -130,9 +130,46 @@ impl Theme {
 /// person's account, and when they change it).
 pub const THEME_COOKIE: &str = "steward_theme";
 
-/// The theme cookie for `theme`, kept for a year.
+/// The theme cookie for `theme`, kept for a year. Not `HttpOnly`: it holds
+/// nothing but `system`, `light` or `dark`, and the browser reads it after
+/// a sign-in that the router follows without loading a new document (see
+/// [`apply_theme`]).
 pub fn theme_cookie(theme: Theme) -> String {
-    format!("{THEME_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax", theme.as_str())
+    format!("{THEME_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", theme.as_str())
+}
+
+/// In the browser: puts the theme the cookie names on `<html>` (and its
+/// `color-scheme`), when it differs from the one the page was sent with.
+/// The server writes it on every document it sends; this covers a page
+/// reached without a new document, such as the first after signing in.
+#[cfg(feature = "hydrate")]
+pub fn apply_theme() {
+    use leptos::wasm_bindgen::JsCast;
+    let document = leptos::prelude::document();
+    let cookies = document.dyn_ref::<web_sys::HtmlDocument>().and_then(|d| d.cookie().ok()).unwrap_or_default();
+    let Some(theme) = cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == THEME_COOKIE)
+        .and_then(|(_, value)| Theme::parse(value))
+    else {
+        return;
+    };
+    set_theme_on_page(theme);
+}
+
+/// In the browser: the page's colours become `theme`'s at once.
+#[cfg(feature = "hydrate")]
+pub fn set_theme_on_page(theme: Theme) {
+    let document = leptos::prelude::document();
+    if let Some(root) = document.document_element() {
+        if root.get_attribute("data-theme").as_deref() != Some(theme.as_str()) {
+            let _ = root.set_attribute("data-theme", theme.as_str());
+        }
+    }
+    if let Ok(Some(meta)) = document.query_selector("meta[name=color-scheme]") {
+        let _ = meta.set_attribute("content", theme.color_scheme());
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub fn AccessLogPage() -> impl IntoView {
         <ViewGate view=authz::View::AccessLog>
             <Title text="Access log" />
             <PageHeader title="Access log" purpose="Every request the servers answered: route, status, time taken, and who asked. Kept for the days set with --access-log-days." />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     let result = list.await;
@@ -59,7 +59,7 @@ pub fn AccessLogPage() -> impl IntoView {
                             let empty = list.rows.is_empty();
                             view! {
                                 <AccessRows rows=list.rows />
-                                {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-requests">"No requests match."</p> })}
+                                {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500 dark:text-slate-400" data-testid="no-requests">"No requests match."</p> })}
                                 <Pager first next first_label="← Newest" next_label="Older requests →" />
                             }
                             .into_any()
@@ -90,12 +90,12 @@ fn AccessRows(rows: Vec<AccessRow>) -> impl IntoView {
                                 <td class=format!("{TD} whitespace-nowrap font-mono text-xs")>{r.at}</td>
                                 <td class=format!("{TD} text-xs")>
                                     <code class="font-mono">{r.method}" "{r.path}</code>
-                                    <div class="text-slate-500">{r.route}</div>
+                                    <div class="text-slate-500 dark:text-slate-400">{r.route}</div>
                                 </td>
                                 <td class=format!("{TD} font-mono text-xs {tone}")>{r.status}</td>
                                 <td class=format!("{TD} text-right font-mono text-xs")>{format!("{:.1} ms", r.latency_ms)}</td>
                                 <td class=format!("{TD} text-xs")>{r.tenant}</td>
-                                <td class=format!("{TD} font-mono text-xs text-slate-500")>{r.user_id.chars().take(8).collect::<String>()}</td>
+                                <td class=format!("{TD} font-mono text-xs text-slate-500 dark:text-slate-400")>{r.user_id.chars().take(8).collect::<String>()}</td>
                                 <td class=format!("{TD} font-mono text-xs")>
                                     {match audit {
                                         Some(href) => view! { <a href=href class=LINK title="This request's audit events (in your organisation)">{r.request_id.chars().take(13).collect::<String>()}</a> }.into_any(),

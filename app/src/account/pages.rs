@@ -72,7 +72,7 @@ pub fn TwoFactorPage() -> impl IntoView {
         <div class=format!("{CARD} max-w-2xl space-y-4")>
             {crate::components::outcome(start, "")}
             {crate::components::outcome(disable, "Two-factor sign-in is off.")}
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let st = match status.await {
                         Ok(st) => st,
@@ -190,7 +190,7 @@ fn MySessions() -> impl IntoView {
                                 <li class="flex items-start justify-between gap-2" data-testid="my-session">
                                     <div>
                                         <div>{s.created_at} {s.current.then_some(" · this session")}</div>
-                                        <div class="text-xs text-slate-500">{s.ip} " " {s.user_agent.chars().take(60).collect::<String>()}</div>
+                                        <div class="text-xs text-slate-500 dark:text-slate-400">{s.ip} " " {s.user_agent.chars().take(60).collect::<String>()}</div>
                                     </div>
                                     {(!s.current).then(|| view! {
                                         <ActionForm action=revoke>
@@ -225,13 +225,13 @@ pub fn AppearancePage() -> impl IntoView {
     let save = ServerAction::<SetTheme>::new();
     let saved = crate::components::successes(save);
     let current = Resource::new(move || saved.get(), |_| get_theme());
+    let flash = use_context::<crate::components::FlashResource>();
     // With JavaScript the page changes colours at once; without, the
     // server's answer (a new page) brings them.
     Effect::new(move |_| {
-        if let Some(Ok(theme)) = save.value().get() {
-            if let Some(root) = document().document_element() {
-                let _ = root.set_attribute("data-theme", theme.as_str());
-            }
+        if let Some(Ok(_theme)) = save.value().get() {
+            #[cfg(feature = "hydrate")]
+            crate::status::set_theme_on_page(_theme);
         }
     });
     view! {
@@ -242,8 +242,13 @@ pub fn AppearancePage() -> impl IntoView {
             <h2 id="theme-heading" class="text-base font-semibold">"Theme"</h2>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    // Without JavaScript, the notice comes back through the flash.
+                    if let Some(flash) = flash {
+                        let _ = flash.0.await;
+                    }
                     let chosen = current.await.unwrap_or(Theme::System);
                     view! {
+                        <crate::components::FlashNotice />
                         <ActionForm action=save attr:class="mt-3 space-y-3">
                             <fieldset class="space-y-2 text-sm">
                                 <legend class="sr-only">"Theme"</legend>
@@ -255,7 +260,7 @@ pub fn AppearancePage() -> impl IntoView {
                                 }).collect_view()}
                             </fieldset>
                             <button type="submit" class=BUTTON data-testid="save-theme">"Save"</button>
-                            {crate::components::outcome(save, "Saved.")}
+                            {crate::components::outcome(save, "Appearance saved.")}
                         </ActionForm>
                     }
                 })}

@@ -70,7 +70,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match keys.await {
                             Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
-                            Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm text-slate-500">"No keys yet."</p> }.into_any(),
+                            Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm text-slate-500 dark:text-slate-400">"No keys yet."</p> }.into_any(),
                             Ok(rows) => view! {
                                 <DataTable testid="api-keys" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""] class="mt-3">
                                         {rows.into_iter().map(|k| view! {
@@ -124,7 +124,7 @@ pub fn UserApiKeysPage() -> impl IntoView {
                     let may_revoke = me.may(Perm::UserRevokeSessions);
                     match keys.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="text-sm text-slate-500">"No keys."</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="text-sm text-slate-500 dark:text-slate-400">"No keys."</p> }.into_any(),
                         Ok(rows) => view! {
                             <DataTable testid="user-api-key-table" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""]>
                                 {rows.into_iter().map(|k| view! {

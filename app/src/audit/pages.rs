@@ -46,7 +46,7 @@ pub fn AuditPage() -> impl IntoView {
                     <a href=move || format!("/audit/export.jsonl{}", filters()) rel="external" download="audit.jsonl" class=BUTTON_SECONDARY data-testid="export-jsonl">"Export JSON lines"</a>
                 })}
             </PageHeader>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     match list.await {
@@ -107,7 +107,7 @@ fn EventTable(list: EventList, p: AuditQuery) -> impl IntoView {
             </div>
         </Form>
         <EventRows rows=list.rows testid="event-table" />
-        {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-events">"No events match."</p> })}
+        {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500 dark:text-slate-400" data-testid="no-events">"No events match."</p> })}
         <Pager first next first_label="← Newest" next_label="Older events →" />
     }
 }
@@ -116,7 +116,7 @@ fn EventTable(list: EventList, p: AuditQuery) -> impl IntoView {
 #[component]
 fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
     if rows.is_empty() && testid != "event-table" {
-        return view! { <p class="text-sm text-slate-500" data-testid=testid>"None."</p> }.into_any();
+        return view! { <p class="text-sm text-slate-500 dark:text-slate-400" data-testid=testid>"None."</p> }.into_any();
     }
     view! {
         <DataTable testid=testid columns=&["When", "Actor", "Action", "Entity", "Changed", "Address"]>
@@ -132,7 +132,7 @@ fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
                                 }}
                             </td>
                             <td class=format!("{TD} text-xs text-slate-600 dark:text-slate-300")>{e.fields}</td>
-                            <td class=format!("{TD} font-mono text-xs text-slate-500")>{e.ip}</td>
+                            <td class=format!("{TD} font-mono text-xs text-slate-500 dark:text-slate-400")>{e.ip}</td>
                         </tr>
                     }).collect_view()}
                 </DataTable>
@@ -155,7 +155,7 @@ pub fn EventPage() -> impl IntoView {
     });
     view! {
         <ViewGate view=authz::View::Audit>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match event.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
@@ -204,7 +204,7 @@ fn EventView(d: EventDetail) -> impl IntoView {
                             {d.diff.iter().cloned().map(|row| {
                                 let changed = row.changed();
                                 let cell = |v: Option<String>, colour: &'static str| view! {
-                                    <td class=format!("{TD} font-mono text-xs break-all {}", if changed { colour } else { "text-slate-500" })>
+                                    <td class=format!("{TD} font-mono text-xs break-all {}", if changed { colour } else { "text-slate-500 dark:text-slate-400" })>
                                         {v.unwrap_or_else(|| "—".into())}
                                     </td>
                                 };
@@ -218,7 +218,7 @@ fn EventView(d: EventDetail) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                    {empty_diff.then(|| view! { <p class="mt-2 text-sm text-slate-500">"This event records an action, not a change of fields."</p> })}
+                    {empty_diff.then(|| view! { <p class="mt-2 text-sm text-slate-500 dark:text-slate-400">"This event records an action, not a change of fields."</p> })}
                 </section>
                 <section aria-labelledby="entity-events-heading">
                     <div class="mb-2 flex items-baseline justify-between">
@@ -239,10 +239,10 @@ fn EventView(d: EventDetail) -> impl IntoView {
                 <h2 id="facts-heading" class=HEADING>"Event"</h2>
                 <dl class="mt-3 space-y-2 text-sm">
                     {facts.into_iter().map(|(k, v)| view! {
-                        <div><dt class="text-xs text-slate-500">{k}</dt><dd class="break-all">{if v.is_empty() { "—".to_string() } else { v }}</dd></div>
+                        <div><dt class="text-xs text-slate-500 dark:text-slate-400">{k}</dt><dd class="break-all">{if v.is_empty() { "—".to_string() } else { v }}</dd></div>
                     }).collect_view()}
-                    <div><dt class="text-xs text-slate-500">"Hash"</dt><dd class="break-all font-mono text-xs" data-testid="hash">{d.hash.clone()}</dd></div>
-                    <div><dt class="text-xs text-slate-500">"Previous hash"</dt><dd class="break-all font-mono text-xs">{if d.prev_hash.is_empty() { "— (the first event)".to_string() } else { d.prev_hash.clone() }}</dd></div>
+                    <div><dt class="text-xs text-slate-500 dark:text-slate-400">"Hash"</dt><dd class="break-all font-mono text-xs" data-testid="hash">{d.hash.clone()}</dd></div>
+                    <div><dt class="text-xs text-slate-500 dark:text-slate-400">"Previous hash"</dt><dd class="break-all font-mono text-xs">{if d.prev_hash.is_empty() { "— (the first event)".to_string() } else { d.prev_hash.clone() }}</dd></div>
                 </dl>
             </section>
         </div>
@@ -261,7 +261,7 @@ pub fn VerifyPage() -> impl IntoView {
             <PageHeader title="Audit chain" purpose="Each event's hash covers the one before it: an event changed, removed or slipped in afterwards breaks the chain here.">
                 <a href="/audit" class=BUTTON_SECONDARY>"All events"</a>
             </PageHeader>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Checking the chain…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Checking the chain…"</p> }>
                 {move || Suspend::new(async move {
                     match check.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
@@ -302,7 +302,7 @@ fn ChainResult(s: ChainStatus) -> impl IntoView {
             <div class=CARD data-testid="chain-intact">
                 <p class="text-lg font-semibold text-emerald-700 dark:text-emerald-400">"The chain is intact"</p>
                 <p class="mt-1 text-sm">{format!("{} events checked; every hash matches.", s.checked)}</p>
-                <p class="mt-1 text-xs text-slate-500">{when}</p>
+                <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{when}</p>
                 {cut}
             </div>
         }.into_any(),
@@ -311,7 +311,7 @@ fn ChainResult(s: ChainStatus) -> impl IntoView {
                 <p class="text-lg font-semibold text-red-700 dark:text-red-400">"The chain is broken"</p>
                 <p class="mt-1 text-sm">{format!("Event number {seq} ({at}) does not match: {reason}. The {} events before it are intact.", s.checked)}</p>
                 <a href=format!("/audit/{id}") class=format!("{LINK} mt-2 inline-block text-sm")>"Open that event"</a>
-                <p class="mt-1 text-xs text-slate-500">{when}</p>
+                <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{when}</p>
                 {cut}
             </div>
         }.into_any(),

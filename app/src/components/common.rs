@@ -77,12 +77,12 @@ pub fn History(rows: Vec<HistoryRow>) -> impl IntoView {
             {rows.into_iter().map(|h| view! {
                 <li class="border-l-2 border-slate-200 pl-3 dark:border-slate-700">
                     <div><span class="font-mono text-xs">{h.action}</span> " by " {h.actor}</div>
-                    <div class="text-xs text-slate-500">{h.occurred_at}</div>
+                    <div class="text-xs text-slate-500 dark:text-slate-400">{h.occurred_at}</div>
                     {(!h.changes.is_empty()).then(|| view! { <pre class="mt-1 overflow-x-auto whitespace-pre-wrap break-all text-xs text-slate-600 dark:text-slate-400">{h.changes}</pre> })}
                 </li>
             }).collect_view()}
         </ol>
-        {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500">"Nothing recorded yet."</p> })}
+        {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500 dark:text-slate-400">"Nothing recorded yet."</p> })}
     }
 }
 

@@ -65,7 +65,7 @@ pub fn DataTable(
                 <tbody class="divide-y divide-slate-100 dark:divide-slate-800">{children()}</tbody>
             </table>
             {empty.map(|message| view! {
-                <p class="p-6 text-center text-sm text-slate-500" data-testid=(!empty_testid.is_empty()).then_some(empty_testid)>{message}</p>
+                <p class="p-6 text-center text-sm text-slate-500 dark:text-slate-400" data-testid=(!empty_testid.is_empty()).then_some(empty_testid)>{message}</p>
             })}
         </div>
     }

@@ -48,7 +48,7 @@ pub fn DocumentsPage() -> impl IntoView {
                     {move || if params().deleted == "1" { "Live documents" } else { "Deleted documents" }}
                 </a>
             </PageHeader>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     match list.await {
@@ -144,13 +144,13 @@ fn DocTable(list: DocList, p: DocQuery) -> impl IntoView {
                         <tr data-testid="document-row">
                             <td class=TD>
                                 <A href=format!("/documents/{}", d.id) attr:class=LINK>{d.title}</A>
-                                <div class="text-xs text-slate-500">{d.file_name} " · " {d.content_type}</div>
+                                <div class="text-xs text-slate-500 dark:text-slate-400">{d.file_name} " · " {d.content_type}</div>
                             </td>
                             <td class=TD>{format!("v{}", d.current_version)}</td>
                             <td class=format!("{TD} whitespace-nowrap")>{human_size(d.size_bytes)}</td>
                             <td class=TD><Tags tags=d.tags /></td>
                             <td class=TD>{d.uploader}</td>
-                            <td class=format!("{TD} whitespace-nowrap text-slate-500")>{d.updated_at}</td>
+                            <td class=format!("{TD} whitespace-nowrap text-slate-500 dark:text-slate-400")>{d.updated_at}</td>
                         </tr>
                     }).collect_view()}
                 </DataTable>
@@ -191,7 +191,7 @@ pub fn DocumentPage() -> impl IntoView {
     );
     view! {
         <ViewGate view=authz::View::Documents>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match doc.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
@@ -248,11 +248,11 @@ fn DocumentView(
                                         <td class=TD>{v.number}</td>
                                         <td class=TD>
                                             <div>{v.file_name.clone()}</div>
-                                            <div class="text-xs text-slate-500">{human_size(v.size_bytes)} " · " {v.content_type}</div>
+                                            <div class="text-xs text-slate-500 dark:text-slate-400">{human_size(v.size_bytes)} " · " {v.content_type}</div>
                                             {(!v.note.is_empty()).then(|| view! { <div class="text-xs italic text-slate-600 dark:text-slate-400">{v.note.clone()}</div> })}
                                         </td>
                                         <td class=TD><code class="font-mono text-xs" title=v.sha256.clone() data-testid="sha256">{v.sha256[..12].to_string()} "…"</code></td>
-                                        <td class=format!("{TD} text-xs text-slate-500")>{v.uploader} <br /> {v.created_at}</td>
+                                        <td class=format!("{TD} text-xs text-slate-500 dark:text-slate-400")>{v.uploader} <br /> {v.created_at}</td>
                                         <td class=TD>
                                             <a href=format!("/documents/{id}/versions/{}/download", v.number) rel="external" download=v.file_name class=LINK data-testid=format!("download-v{}", v.number)>"Download"</a>
                                         </td>

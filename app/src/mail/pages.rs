@@ -23,7 +23,7 @@ pub fn SentMailPage() -> impl IntoView {
         <ViewGate view=authz::View::SentMail>
             <Title text="Sent mail" />
             <PageHeader title="Sent mail" purpose="Every message Steward queued: security notices and, later, invitations and reset links. Without an SMTP server (STEWARD_SMTP_URL) this is where they are delivered." />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     let result = list.await;
@@ -51,7 +51,7 @@ pub fn SentMailPage() -> impl IntoView {
                             let empty = list.rows.is_empty();
                             view! {
                                 <MailRows rows=list.rows />
-                                {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500" data-testid="no-mail">"No messages match."</p> })}
+                                {empty.then(|| view! { <p class="p-6 text-center text-sm text-slate-500 dark:text-slate-400" data-testid="no-mail">"No messages match."</p> })}
                                 <Pager first next first_label="← Newest" next_label="Older messages →" />
                             }
                             .into_any()
@@ -83,18 +83,18 @@ fn MailRows(rows: Vec<MailRow>) -> impl IntoView {
                         <td class=format!("{TD} whitespace-nowrap font-mono text-xs")>{r.queued_at}</td>
                         <td class=format!("{TD} text-xs")>
                             <div>{r.to_name}</div>
-                            <div class="font-mono text-slate-500">{r.to_address}</div>
+                            <div class="font-mono text-slate-500 dark:text-slate-400">{r.to_address}</div>
                         </td>
                         <td class=format!("{TD} text-sm")>
                             <details>
                                 <summary class="cursor-pointer" data-testid="mail-subject">{r.subject}</summary>
                                 <pre class="mt-2 max-w-xl whitespace-pre-wrap rounded bg-slate-50 p-3 font-sans text-xs text-slate-800 dark:bg-slate-950 dark:text-slate-200" data-testid="mail-body">{r.body_text}</pre>
                             </details>
-                            <div class="font-mono text-xs text-slate-500">{r.kind}</div>
+                            <div class="font-mono text-xs text-slate-500 dark:text-slate-400">{r.kind}</div>
                         </td>
                         <td class=format!("{TD} text-xs")>
                             <StatusBadge status=r.status />
-                            <div class="mt-1 text-slate-500">{outcome}</div>
+                            <div class="mt-1 text-slate-500 dark:text-slate-400">{outcome}</div>
                             {error.map(|e| view! { <div class="mt-1 text-red-700 dark:text-red-400" data-testid="mail-error">{e}</div> })}
                         </td>
                         <td class=format!("{TD} text-xs")>{r.tenant}</td>

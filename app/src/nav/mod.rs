@@ -46,6 +46,13 @@ pub fn Console() -> impl IntoView {
     // left for this page.
     let flash = Resource::new_blocking(|| (), |_| crate::components::flash::take_flash());
     provide_context(crate::components::FlashResource(flash));
+    // A sign-in the router follows brings no new document: the person's
+    // theme, from the cookie the sign-in set, goes on the page here.
+    Effect::new(move |_| {
+        location.pathname.track();
+        #[cfg(feature = "hydrate")]
+        crate::status::apply_theme();
+    });
 
     view! {
         <div class="flex min-h-screen flex-col">
@@ -177,7 +184,7 @@ fn TenantSwitcher() -> impl IntoView {
             <input type="hidden" name="next" value="/" />
             <button type="submit" class=BUTTON_QUIET>"Go"</button>
             {move || act.value().get().and_then(|r| r.err()).map(|e| view! {
-                <span role="alert" class="text-xs text-red-600">{e.field("slug").or_else(|| e.field("reason")).unwrap_or_else(|| e.to_string())}</span>
+                <span role="alert" class="text-xs text-red-600 dark:text-red-400">{e.field("slug").or_else(|| e.field("reason")).unwrap_or_else(|| e.to_string())}</span>
             })}
         </ActionForm>
     }

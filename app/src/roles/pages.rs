@@ -31,7 +31,7 @@ pub fn RolesPage() -> impl IntoView {
             </PageHeader>
             <crate::settings::pages::MfaRequirementCard />
             <crate::settings::pages::ApiKeyLifetimeCard editable=me.may(Perm::RoleManage) />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     match roles.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
@@ -43,7 +43,7 @@ pub fn RolesPage() -> impl IntoView {
                                                 <tr data-testid="role-row">
                                                     <td class=TD>
                                                         <A href=format!("/roles/{}", r.id) attr:class=LINK>{r.name}</A>
-                                                        <div class="text-xs text-slate-500">{r.description}</div>
+                                                        <div class="text-xs text-slate-500 dark:text-slate-400">{r.description}</div>
                                                     </td>
                                                     <td class=TD><KindBadge system=r.is_system /></td>
                                                     <td class=TD>{r.permissions}</td>
@@ -95,7 +95,7 @@ fn Matrix(
         view! {
             <li class="flex items-start gap-2 py-1">
                 <input type="checkbox" id=id.clone() name=field value=key.clone() checked=checked disabled=disabled
-                    class="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500 disabled:opacity-50 dark:border-slate-600" />
+                    class="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500 disabled:opacity-50 dark:border-slate-600 dark:text-indigo-500" />
                 {keep.then(|| view! { <input type="hidden" name=field value=key.clone() /> })}
                 <label for=id class="text-sm">
                     <span class=text_class>{text}</span>
@@ -128,11 +128,11 @@ fn Matrix(
                         </legend>
                         <div class="grid gap-4 sm:grid-cols-3">
                             <div>
-                                <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Views"</h3>
+                                <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">"Views"</h3>
                                 <ul>{view_boxes}</ul>
                             </div>
                             <div class="sm:col-span-2">
-                                <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Permissions"</h3>
+                                <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">"Permissions"</h3>
                                 <ul class="grid sm:grid-cols-2 sm:gap-x-4">{perm_boxes}</ul>
                             </div>
                         </div>
@@ -163,7 +163,7 @@ pub fn NewRolePage() -> impl IntoView {
         <ViewGate view=authz::View::Roles>
             <Title text="New role" />
             <PageHeader title="New role" purpose="A custom role: pick the views its holders see and what they may do." />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     let from = from.await;
                     match catalogue.await {
@@ -216,7 +216,7 @@ pub fn RolePage() -> impl IntoView {
     let catalogue = Resource::new(|| (), move |_| crate::pages::gated(me, authz::View::Roles, role_catalogue()));
     view! {
         <ViewGate view=authz::View::Roles>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     let groups = catalogue.await.unwrap_or_default();
                     match role.await {
@@ -270,13 +270,13 @@ pub fn RolePage() -> impl IntoView {
                                                 {r.holders.iter().cloned().map(|h| view! {
                                                     <li class="py-2 text-sm">
                                                         <a href=format!("/users/{}", h.user_id) class=LINK>{h.name}</a>
-                                                        <span class="text-slate-500">" · " {h.email}</span>
-                                                        <span class="block text-xs text-slate-500">{match h.via_team { Some(t) => format!("through team {t}"), None => "directly".to_string() }}</span>
+                                                        <span class="text-slate-500 dark:text-slate-400">" · " {h.email}</span>
+                                                        <span class="block text-xs text-slate-500 dark:text-slate-400">{match h.via_team { Some(t) => format!("through team {t}"), None => "directly".to_string() }}</span>
                                                     </li>
                                                 }).collect_view()}
                                             </ul>
                                             {(!r.teams.is_empty()).then(|| view! {
-                                                <h3 class="mt-4 text-xs font-semibold uppercase tracking-wide text-slate-500">"Teams holding it"</h3>
+                                                <h3 class="mt-4 text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">"Teams holding it"</h3>
                                                 <ul class="mt-1 text-sm" data-testid="role-teams">
                                                     {r.teams.iter().cloned().map(|(tid, name, members)| view! {
                                                         <li class="py-1"><a href=format!("/teams/{tid}") class=LINK>{name}</a> {format!(" · {members} members")}</li>
@@ -338,7 +338,7 @@ pub fn ExplainPage() -> impl IntoView {
         <ViewGate view=authz::View::Roles>
             <Title text="Explain access" />
             <PageHeader title="Explain access" purpose="Why someone can or cannot open a screen or do an action, and which roles and teams decide it." />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">{LOADING}</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">{LOADING}</p> }>
                 {move || Suspend::new(async move {
                     let groups = catalogue.await.unwrap_or_default();
                     let answer = answer.await;
@@ -373,9 +373,9 @@ pub fn ExplainPage() -> impl IntoView {
                                             </p>
                                             <p class="text-sm" data-testid="explain-summary">{x.summary.clone()}</p>
                                             <dl class="grid grid-cols-3 gap-2 text-sm">
-                                                <dt class="text-slate-500">"Module"</dt>
+                                                <dt class="text-slate-500 dark:text-slate-400">"Module"</dt>
                                                 <dd class="col-span-2">{format!("{} ({})", x.module, if x.module_enabled { "on" } else { "off" })}</dd>
-                                                <dt class="text-slate-500">"Granted by"</dt>
+                                                <dt class="text-slate-500 dark:text-slate-400">"Granted by"</dt>
                                                 <dd class="col-span-2">
                                                     <ul>
                                                         {x.grants.iter().cloned().map(|g| view! { <li>{g.role}{g.via_team.map(|t| format!(" (through team {t})"))}</li> }).collect_view()}

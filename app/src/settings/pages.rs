@@ -114,7 +114,7 @@ pub fn SettingsPage() -> impl IntoView {
         <ViewGate view=View::Settings>
             <Title text="Settings" />
             <PageHeader title="Settings" purpose="How your organisation shows itself (on its sign-in page, in the top bar and in its mail), what its plan allows, and the rules its people sign in under." />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match organisation.await {
                         Ok(o) => view! {

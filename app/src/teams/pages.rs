@@ -29,7 +29,7 @@ pub fn TeamsPage() -> impl IntoView {
             </PageHeader>
             <div class="grid gap-6 lg:grid-cols-3">
                 <div class="lg:col-span-2">
-                    <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                    <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match teams.await {
                                 Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
@@ -41,7 +41,7 @@ pub fn TeamsPage() -> impl IntoView {
                                                         <tr data-testid="team-row">
                                                             <td class=TD>
                                                                 <A href=format!("/teams/{}", t.id) attr:class=LINK>{t.name}</A>
-                                                                <div class="text-xs text-slate-500">{t.description}</div>
+                                                                <div class="text-xs text-slate-500 dark:text-slate-400">{t.description}</div>
                                                             </td>
                                                             <td class=TD>{t.members}</td>
                                                             <td class=TD>{t.lead}</td>
@@ -102,7 +102,7 @@ pub fn TeamPage() -> impl IntoView {
     });
     view! {
         <ViewGate view=authz::View::Teams>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let people = people.await.map(|l| l.rows).unwrap_or_default();
                     match team.await {

@@ -43,7 +43,7 @@ pub fn TenantsPage() -> impl IntoView {
                 <button type="submit" class=BUTTON>"Apply"</button>
             </Form>
             {outcome(act, "")}
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     match list.await {
@@ -58,7 +58,7 @@ pub fn TenantsPage() -> impl IntoView {
                                                     <td class=format!("{TD} font-mono text-xs")>{t.slug.clone()}</td>
                                                     <td class=TD><StatusBadge status=shown /></td>
                                                     <td class=TD>{t.plan}</td>
-                                                    <td class=format!("{TD} text-slate-500")>{t.modules.join(", ")}</td>
+                                                    <td class=format!("{TD} text-slate-500 dark:text-slate-400")>{t.modules.join(", ")}</td>
                                                     <td class=format!("{TD} text-right")>
                                                         {(!t.deleted).then(|| view! {
                                                             <ActInside act=act slug=t.slug.clone() next="/" label="Act inside" />
@@ -121,7 +121,7 @@ pub fn NewTenantPage() -> impl IntoView {
                     <Field name="slug" label="Short name" autocomplete="off" hint="Used to sign in: a-z, digits and hyphens." error=field_error(action, "slug") />
                     <SelectField name="plan" label="Plan" options=plan_options() selected="standard" error=field_error(action, "plan") />
                     {module_boxes(vec!["documents".into(), "audit".into()])}
-                    <p class="min-h-[1.25rem] text-sm text-red-600" data-testid="modules-error">{move || field_error(action, "modules").get()}</p>
+                    <p class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid="modules-error">{move || field_error(action, "modules").get()}</p>
                     <h2 class=format!("{HEADING} pt-2")>"First owner"</h2>
                     <Field name="owner_name" label="Owner's name" autocomplete="off" error=field_error(action, "owner_name") />
                     <Field name="owner_email" label="Owner's email" kind="email" autocomplete="off" error=field_error(action, "owner_email") />
@@ -158,7 +158,7 @@ pub fn TenantPage() -> impl IntoView {
     );
     view! {
         <ViewGate view=authz::View::Tenants>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match tenant.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),

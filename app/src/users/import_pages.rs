@@ -72,7 +72,7 @@ pub fn ImportPage() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
-                                {empty.then(|| view! { <p class="p-4 text-center text-sm text-slate-500">"No imports yet."</p> })}
+                                {empty.then(|| view! { <p class="p-4 text-center text-sm text-slate-500 dark:text-slate-400">"No imports yet."</p> })}
                             }
                         })}
                     </Transition>
@@ -96,7 +96,7 @@ pub fn ImportReportPage() -> impl IntoView {
     view! {
         <ViewGate view=authz::View::Users>
             <Title text="Import" />
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match report.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
@@ -151,7 +151,7 @@ pub fn ImportReportPage() -> impl IntoView {
                                                 }).collect_view()}
                                             </tbody>
                                         </table>
-                                        {more.then(|| view! { <p class="mt-2 text-sm text-slate-500">{format!("Showing the first {} of {} refused rows.", r.failed.len(), r.failed_count)}</p> })}
+                                        {more.then(|| view! { <p class="mt-2 text-sm text-slate-500 dark:text-slate-400">{format!("Showing the first {} of {} refused rows.", r.failed.len(), r.failed_count)}</p> })}
                                     </section>
                                 })}
                             }.into_any()

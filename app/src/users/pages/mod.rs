@@ -40,7 +40,7 @@ pub fn UsersPage() -> impl IntoView {
                     <a href="/users/invite" class=BUTTON data-testid="invite-user">"Invite"</a>
                 })}
             </PageHeader>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     match list.await {
@@ -119,7 +119,7 @@ fn UserTable(list: UserList, p: UserQuery, bulk: ServerAction<BulkUsers>) -> imp
                             <td class=TD>{u.email}</td>
                             <td class=TD><StatusBadge status=shown /></td>
                             <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{u.roles}</td>
-                            <td class=format!("{TD} whitespace-nowrap text-slate-500")>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
+                            <td class=format!("{TD} whitespace-nowrap text-slate-500 dark:text-slate-400")>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
                         </tr>
                     }}).collect_view()}
                 </DataTable>
@@ -270,7 +270,7 @@ pub fn FindUserPage() -> impl IntoView {
                                     <li class="flex items-center justify-between gap-4 px-4 py-3 text-sm" data-testid="find-hit">
                                         <div>
                                             <div class="font-medium">{h.display_name} " · " {h.email}</div>
-                                            <div class="text-xs text-slate-500">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status.as_str()}</div>
+                                            <div class="text-xs text-slate-500 dark:text-slate-400">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status.as_str()}</div>
                                         </div>
                                         <crate::tenants::pages::ActInside act=act slug=h.tenant_slug next=format!("/users/{}", h.user_id) label="Open" />
                                     </li>

@@ -54,7 +54,7 @@ pub fn UserPage() -> impl IntoView {
 
     view! {
         <ViewGate view=authz::View::Users>
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match user.await {
                         Err(crate::error::AppError::NotFound) => view! { <crate::pages::NotFound /> }.into_any(),
@@ -148,7 +148,7 @@ fn RolesPanel(u: UserDetail, assign: ServerAction<AssignRole>, unassign: ServerA
                     
                     view! {
                         <li class="flex items-center justify-between py-2 text-sm">
-                            <span>{r.name.clone()} {r.via_team.clone().map(|t| view! { <span class="text-slate-500">" · through team " {t}</span> })}</span>
+                            <span>{r.name.clone()} {r.via_team.clone().map(|t| view! { <span class="text-slate-500 dark:text-slate-400">" · through team " {t}</span> })}</span>
                             {(r.via_team.is_none() && may(Perm::RoleAssign)).then(|| view! {
                                 <ActionForm action=unassign>
                                     <input type="hidden" name="user_id" value=uid.to_string() />
@@ -380,7 +380,7 @@ fn SessionsPanel(u: UserDetail, revoke: ServerAction<RevokeSessions>) -> impl In
                         <li class="flex items-start justify-between gap-2">
                             <div>
                                 <div>{s.created_at} {s.current.then_some(" · this session")}</div>
-                                <div class="text-xs text-slate-500">{s.ip} " " {s.user_agent.chars().take(60).collect::<String>()}</div>
+                                <div class="text-xs text-slate-500 dark:text-slate-400">{s.ip} " " {s.user_agent.chars().take(60).collect::<String>()}</div>
                             </div>
                             {may(Perm::UserRevokeSessions).then(|| view! {
                                 <ActionForm action=revoke>
@@ -393,7 +393,7 @@ fn SessionsPanel(u: UserDetail, revoke: ServerAction<RevokeSessions>) -> impl In
                     }
                 }).collect_view()}
             </ul>
-            {u.sessions.is_empty().then(|| view! { <p class="mt-2 text-sm text-slate-500">"No active sessions."</p> })}
+            {u.sessions.is_empty().then(|| view! { <p class="mt-2 text-sm text-slate-500 dark:text-slate-400">"No active sessions."</p> })}
             {(may(Perm::UserRevokeSessions) && !u.sessions.is_empty()).then(|| view! {
                 <ActionForm action=revoke attr:class="mt-3">
                     <input type="hidden" name="user_id" value=uid.to_string() />
