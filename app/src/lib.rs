@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod roles;
 pub mod settings;
 pub mod status;
+pub mod system;
 pub mod teams;
 pub mod tenants;
 pub mod users;
@@ -167,6 +168,7 @@ mod lazy {
             ApiKeysRoute => api_keys::pages::ApiKeysPage,
             PrivacyRoute => privacy::pages::PrivacyPage,
             SentMailRoute => mail::pages::SentMailPage,
+            SystemRoute => system::pages::SystemPage,
             SettingsRoute => settings::pages::SettingsPage,
         }
     }
@@ -224,6 +226,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants/:id") view={Lazy::<lazy::TenantRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("access-log") view={Lazy::<lazy::AccessLogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("mail") view={Lazy::<lazy::SentMailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("system") view={Lazy::<lazy::SystemRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("settings") view={Lazy::<lazy::SettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/password") view={Lazy::<lazy::ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view={Lazy::<lazy::TwoFactorRoute>::new()} ssr=SsrMode::Async />

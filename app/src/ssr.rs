@@ -180,6 +180,40 @@ pub fn app_state() -> Result<AppState, AppError> {
     })
 }
 
+/// This server's connection pools, for the System screen: name, open,
+/// idle, most allowed. The read pool is listed when it is a pool of its own
+/// (DATABASE_READ_URL).
+pub fn pool_facts() -> Result<Vec<(&'static str, u32, u32, u32)>, AppError> {
+    let state = app_state()?;
+    let facts = |p: &PgPool| (p.size(), u32::try_from(p.num_idle()).unwrap_or(u32::MAX), p.options().get_max_connections());
+    let mut pools = Vec::new();
+    let (open, idle, max) = facts(&state.pool);
+    pools.push(("primary", open, idle, max));
+    if has_replica(&state) {
+        let (open, idle, max) = facts(&state.read_pool);
+        pools.push(("replica (DATABASE_READ_URL)", open, idle, max));
+    }
+    Ok(pools)
+}
+
+/// How far the replica of DATABASE_READ_URL is behind, in seconds (none
+/// without one, or while it has replayed nothing).
+pub async fn replica_lag() -> Result<Option<f64>, AppError> {
+    let state = app_state()?;
+    if !has_replica(&state) {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar!("SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8")
+        .fetch_one(&state.read_pool)
+        .await?)
+}
+
+/// Whether reads go to a pool of their own (otherwise `read_pool` is a
+/// clone of `pool`, sharing its options).
+fn has_replica(state: &AppState) -> bool {
+    !std::sync::Arc::ptr_eq(&state.pool.connect_options(), &state.read_pool.connect_options())
+}
+
 /// Where links in mail sent for the current request point:
 /// [`AppState::link_base`] with this request's headers.
 pub fn request_link_base() -> Result<String, AppError> {

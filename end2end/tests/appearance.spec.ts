@@ -8,7 +8,7 @@ import { expectHydrated, signIn, watchForPageErrors } from './helpers';
 
 /** The owner's main screens, and the platform's. */
 const OWNER_SCREENS = ['/', '/users', '/users/new', '/users/invite', '/teams', '/roles', '/documents', '/audit', '/settings', '/account/password', '/account/appearance'];
-const PLATFORM_SCREENS = ['/tenants', '/mail', '/access-log'];
+const PLATFORM_SCREENS = ['/tenants', '/mail', '/access-log', '/system'];
 
 async function pageIn(browser: Browser, colorScheme: 'light' | 'dark'): Promise<Page> {
   return (await browser.newContext({ colorScheme })).newPage();

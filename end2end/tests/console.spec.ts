@@ -41,7 +41,7 @@ test('two users with different roles see different menus', async ({ browser }) =
   const admin = await (await browser.newContext()).newPage();
   await signIn(admin, 'platform', 'admin@steward.test');
   await expect(admin.getByTestId('current-user')).toHaveText('Pat Admin');
-  expect(await menuEntries(admin)).toEqual(['Overview', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log', 'Tenants', 'Access log', 'Sent mail']);
+  expect(await menuEntries(admin)).toEqual(['Overview', 'Settings', 'Users', 'Teams', 'Roles', 'Audit log', 'Tenants', 'Access log', 'Sent mail', 'System']);
 });
 
 test('a wrong password shows the one generic message and keeps what was typed', async ({ page }) => {

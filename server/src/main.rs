@@ -55,6 +55,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }),
         Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
         Command::Mail(command) => mail(&database, command).await,
+        Command::Jobs => jobs(&database).await,
         Command::Demo(args) => {
             let pool = db::app_pool(&database.targets.app, 2).await?;
             let loaded = demo::load(&pool, &args.password).await;
@@ -141,8 +142,18 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     // Steward's own cluster is started again if it dies (an external
     // server is its operator's; the pools reconnect to either by themselves).
     let supervisor = database.cluster.as_ref().map(|cluster| tokio::spawn(cluster.supervise()));
-    let upkeep = tokio::spawn(access_log_upkeep(database.targets.owner.clone(), args.access_log_days));
-    let hourly = tokio::spawn(hourly_jobs(pool.clone()));
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(steward::ops::scheduler::run(
+        pool.clone(),
+        database.targets.owner.clone(),
+        steward::ops::scheduler::SchedulerConfig {
+            access_log_days: args.access_log_days,
+            audit_keep: args.audit_keep,
+            server: format!("{}:{}", hostname(), std::process::id()),
+            poll: std::time::Duration::from_secs(60),
+        },
+        jobs_stopped,
+    ));
     let app = web::router(pool.clone(), &config);
 
     println!("Steward is running at {address}  (Ctrl-C stops it)");
@@ -159,8 +170,12 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     if tokio::time::timeout(std::time::Duration::from_secs(35), mailer).await.is_err() {
         tracing::warn!("the mail worker did not stop in time; its claims are taken up again when their lease ends");
     }
-    upkeep.abort();
-    hourly.abort();
+    // A job under way is left to finish its statement; its claim is taken
+    // over by the next server after an hour if it never settles.
+    let _ = stop_jobs.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(5), scheduler).await.is_err() {
+        tracing::warn!("a scheduled job was still running at shutdown; its claim is taken over after an hour");
+    }
     if let Some(supervisor) = supervisor {
         supervisor.abort();
     }
@@ -168,34 +183,26 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     Ok(())
 }
 
-/// Every hour: anonymise people deleted longer ago than their tenant's
-/// retention period, and forget sign-in failures older than a day.
-async fn hourly_jobs(pool: sqlx::PgPool) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match app::privacy::ssr::run_retention(&app::authz::ssr::System::new(&pool)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(anonymised = n, "the retention job anonymised deleted people"),
-            Err(error) => tracing::warn!(?error, "the retention job failed; it runs again in an hour"),
-        }
-        if let Err(error) = sqlx::query!("SELECT steward_sign_in_throttle_prune()").fetch_all(&pool).await {
-            tracing::warn!(%error, "pruning old sign-in failures failed");
-        }
+/// `steward jobs`: the scheduled upkeep, one job a line.
+async fn jobs(database: &Database) -> Result<(), Error> {
+    let pool = db::app_pool(&database.targets.app, 1).await?;
+    let jobs = app::system::ssr::jobs_of(&app::authz::ssr::System::new(&pool)).await?;
+    for j in jobs {
+        let last = if j.last_started_at.is_empty() { "never run".to_string() } else { format!("last {} ({} ms)", j.last_started_at, j.last_duration_ms.unwrap_or(0)) };
+        println!("{:<12} every {:<9} {:<7} {last}  {}", j.job, j.every, if j.outcome.is_empty() { "-" } else { &j.outcome }, j.message);
     }
+    pool.close().await;
+    Ok(())
 }
 
-/// Every hour: the access log's partitions a week ahead, old days dropped.
-async fn access_log_upkeep(owner: sqlx::postgres::PgConnectOptions, keep_days: u32) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match steward::access_log::upkeep(&owner, keep_days).await {
-            Ok(dropped) if !dropped.is_empty() => tracing::info!(days = ?dropped, "old access-log days dropped"),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "access-log upkeep failed; it is tried again in an hour"),
-        }
-    }
+/// The machine's name, for the scheduler's claims (which server runs a job).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "steward".into())
 }
 
 /// The key that seals two-factor secrets: STEWARD_MASTER_KEY, or the key
@@ -334,10 +341,7 @@ async fn verify_audit(database: &Database, args: steward::cli::VerifyAuditArgs) 
 
 async fn audit_retention(database: &Database, args: steward::cli::AuditRetentionArgs) -> Result<(), Error> {
     let cut = args.older_than.before(chrono::Utc::now()).ok_or("that period reaches before the calendar begins.")?;
-    let label = match args.older_than {
-        steward::cli::Period::Days(d) => format!("{d} days"),
-        steward::cli::Period::Months(m) => format!("{m} months"),
-    };
+    let label = args.older_than.label();
     let dropped = db::audit_retention(&database.targets.owner, cut, &label, args.dry_run).await?;
     let verb = if args.dry_run { "would drop" } else { "dropped" };
     if dropped.is_empty() {

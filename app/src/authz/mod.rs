@@ -81,11 +81,12 @@ pub enum View {
     AccessLog,
     SentMail,
     Settings,
+    System,
 }
 
 impl View {
     pub const ALL: &'static [View] =
-        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog, View::SentMail, View::Settings];
+        &[View::Overview, View::Users, View::Teams, View::Roles, View::Documents, View::Audit, View::Tenants, View::AccessLog, View::SentMail, View::Settings, View::System];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -99,6 +100,7 @@ impl View {
             View::AccessLog => "access_log",
             View::SentMail => "sent_mail",
             View::Settings => "settings",
+            View::System => "system",
         }
     }
 
@@ -114,6 +116,7 @@ impl View {
             View::AccessLog => "Access log",
             View::SentMail => "Sent mail",
             View::Settings => "Settings",
+            View::System => "System",
         }
     }
 

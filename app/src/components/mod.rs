@@ -186,9 +186,9 @@ pub fn Confirm(#[prop(into)] label: String, #[prop(into)] question: String, chil
 #[component]
 pub fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
     let colour = match status.as_str() {
-        "active" | "done" | "sent" => "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300",
+        "active" | "done" | "sent" | "ok" => "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300",
         "suspended" | "running" | "queued" => "bg-amber-100 text-amber-800 dark:bg-amber-900/40 dark:text-amber-300",
-        "deleted" | "failed" | "interrupted" => "bg-red-100 text-red-800 dark:bg-red-900/40 dark:text-red-300",
+        "deleted" | "failed" | "interrupted" | "alarm" => "bg-red-100 text-red-800 dark:bg-red-900/40 dark:text-red-300",
         _ => "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300",
     };
     view! { <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-medium {colour}")>{status}</span> }

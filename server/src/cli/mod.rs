@@ -87,6 +87,9 @@ pub enum Command {
     /// it is delivered (as on the Sent mail screen).
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The upkeep `steward serve` runs by itself (partitions, retention,
+    /// the chain check): each job, how often, its last run and outcome.
+    Jobs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,6 +193,12 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_ACCESS_LOG_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub access_log_days: u32,
+
+    /// Drop the audit log's whole months older than this, every hour (a
+    /// number and a unit: 13months, 400days, 7years), with the cut
+    /// recorded as `steward audit-retention` does. Unset keeps them all.
+    #[arg(long, env = "STEWARD_AUDIT_KEEP", value_parser = parse_period)]
+    pub audit_keep: Option<Period>,
 
     /// How hard pages, answers and exports are compressed for browsers that
     /// accept it: brotli (gzip for those without it) at this level, 1
@@ -329,6 +338,14 @@ pub enum Period {
 }
 
 impl Period {
+    /// As a person reads it: "13 months", "400 days".
+    pub fn label(self) -> String {
+        match self {
+            Period::Days(d) => format!("{d} days"),
+            Period::Months(m) => format!("{m} months"),
+        }
+    }
+
     /// The moment this long before `now`.
     pub fn before(self, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
         match self {

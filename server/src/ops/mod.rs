@@ -1,6 +1,8 @@
 //! Operating Steward: migrations and connection pools (`db`), backups
-//! (`backup`), and the mail worker (`mail`).
+//! (`backup`), the mail worker (`mail`), and the scheduled upkeep
+//! (`scheduler`).
 
 pub mod backup;
 pub mod db;
 pub mod mail;
+pub mod scheduler;

@@ -134,12 +134,18 @@ pub async fn upkeep(owner: &sqlx::postgres::PgConnectOptions, keep_days: u32) ->
     // The audit log's months too: a server up for more than a year must
     // never reach a month without its partition (every write would fail).
     sqlx::query_scalar!("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
-    let dropped: Vec<String> = sqlx::query_scalar!(
+    let dropped = drop_old_days(&mut conn, keep_days).await?;
+    conn.close().await?;
+    Ok(dropped)
+}
+
+/// Drops the access log's days older than `keep_days`, on a connection of
+/// the schema owner. Returns the partitions dropped.
+pub async fn drop_old_days(conn: &mut sqlx::PgConnection, keep_days: u32) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"SELECT unnest(steward_access_log_drop_before(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $1))) AS "partition!""#,
         keep_days as i32
     )
-    .fetch_all(&mut conn)
-    .await?;
-    conn.close().await?;
-    Ok(dropped)
+    .fetch_all(conn)
+    .await
 }

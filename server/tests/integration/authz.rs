@@ -99,6 +99,7 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/dashboard", &[]),
     ("/api/list_access_log", &[("query[status]", "2xx")]),
     ("/api/list_sent_mail", &[("query[status]", "sent")]),
+    ("/api/system_status", &[]),
     ("/api/send_password_link", &[("user_id", "{target_user}")]),
     ("/api/invite_user", &[("email", "invited.person@example.com"), ("display_name", "Invited Person")]),
     ("/api/resend_invitation", &[("user_id", "{target_user}")]),
@@ -133,6 +134,7 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/dashboard",
     "/api/list_access_log",
     "/api/list_sent_mail",
+    "/api/system_status",
     "/api/set_mfa_requirement",
     "/api/get_mfa_requirement",
     "/api/list_deletion_requests",
@@ -159,6 +161,7 @@ const PLATFORM_ONLY: &[&str] = &[
     "/api/act_in_tenant",
     "/api/list_access_log",
     "/api/list_sent_mail",
+    "/api/system_status",
 ];
 
 #[test]

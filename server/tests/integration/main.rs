@@ -34,3 +34,4 @@ mod security;
 mod settings;
 mod sign_in;
 mod tenancy;
+mod upkeep;

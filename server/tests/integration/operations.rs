@@ -459,7 +459,7 @@ async fn platform_administrators_browse_the_access_log_and_nobody_else_sees_it()
     assert!(page.body.contains("href=\"/access-log\""), "in the platform menu");
     assert!(page.has_testid("access-table"));
     assert!(page.has_testid("access-row") && page.body.contains(">acme<"), "{}", page.body);
-    assert!(page.body.contains("<div class=\"text-slate-500\">/users/{id}</div>"), "the route pattern of a row");
+    assert!(page.body.contains("<div class=\"text-slate-500 dark:text-slate-400\">/users/{id}</div>"), "the route pattern of a row");
     let errors = app.get("/access-log?tenant=acme&status=4xx").await;
     assert!(errors.body.contains(">404<"));
     assert!(!errors.body.contains(">200<"), "only 4xx rows");
