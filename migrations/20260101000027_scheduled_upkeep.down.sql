@@ -45,10 +45,11 @@ $$;
 DO $$
 BEGIN
   IF steward_audit_default_count() > 0 THEN
-    RAISE EXCEPTION 'audit_events_default holds events: make their months'' partitions and move them first';
+    RAISE EXCEPTION 'audit_events_default holds events: SELECT steward_audit_adopt_default() gives them their month''s partition first';
   END IF;
 END
 $$;
+DROP FUNCTION steward_audit_adopt_default();
 DROP FUNCTION steward_audit_default_count();
 ALTER TABLE audit_events DETACH PARTITION audit_events_default;
 DROP TABLE audit_events_default;

@@ -30,6 +30,11 @@ INSERT INTO scheduled_jobs (job, title, position, every_seconds) VALUES
   ('retention', 'Retention: deleted people, old sign-in failures, the access log, the audit log', 20, 3600),
   ('chain_check', 'Audit chain check, every organisation', 30, 86400);
 GRANT SELECT ON scheduled_jobs TO steward_app;
+-- Job messages name organisations: the application reads them only in the
+-- platform's scope (the scheduler, as the owner, is not bound: not forced).
+ALTER TABLE scheduled_jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scheduled_jobs_platform_read ON scheduled_jobs FOR SELECT
+    USING (steward_current_tenant() = (SELECT tenant_id FROM steward_platform_tenant()));
 
 -- 2. The audit log's default partition: an event whose month has no
 --    partition lands here instead of failing its transaction. It keeps the
@@ -101,7 +106,57 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward_audit_default_count() FROM PUBLIC;
 
--- 5. The System screen: a view of the platform module, in the Platform
+-- 5. The default partition's events back in place: when they all belong to
+--    one month that has no partition (the usual case: upkeep stopped, and
+--    the month came), the default partition becomes that month's, with its
+--    rows, their chain and guards untouched, and a new empty default is
+--    made. Returns the partition made, or NULL when there was nothing to
+--    do or the events span several months (then they stay, kept and
+--    verifiable, and the alarm stays).
+CREATE FUNCTION steward_audit_adopt_default()
+RETURNS text
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+  v_min timestamptz;
+  v_max timestamptz;
+  v_lo timestamptz;
+  v_hi timestamptz;
+  v_month date;
+  v_name text;
+  t record;
+BEGIN
+  FOR t IN SELECT id FROM tenants LOOP
+    PERFORM set_config('steward.tenant_id', t.id::text, true);
+    SELECT min(occurred_at), max(occurred_at) INTO v_lo, v_hi FROM audit_events_default WHERE tenant_id = t.id;
+    v_min := least(v_min, v_lo);
+    v_max := greatest(v_max, v_hi);
+  END LOOP;
+  PERFORM set_config('steward.tenant_id', '', true);
+  IF v_min IS NULL THEN
+    RETURN NULL;
+  END IF;
+  v_month := date_trunc('month', v_min)::date;
+  v_name := format('audit_events_%s', to_char(v_month, 'YYYY_MM'));
+  IF v_max >= (v_month + interval '1 month') OR to_regclass(v_name) IS NOT NULL THEN
+    RETURN NULL;
+  END IF;
+  ALTER TABLE audit_events DETACH PARTITION audit_events_default;
+  EXECUTE format('ALTER TABLE audit_events_default RENAME TO %I', v_name);
+  EXECUTE format('ALTER POLICY audit_events_default_isolation ON %I RENAME TO %I', v_name, v_name || '_isolation');
+  EXECUTE format('ALTER TABLE audit_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                 v_name, v_month, (v_month + interval '1 month')::date);
+  CREATE TABLE audit_events_default PARTITION OF audit_events DEFAULT;
+  ALTER TABLE audit_events_default ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE audit_events_default FORCE ROW LEVEL SECURITY;
+  CREATE POLICY audit_events_default_isolation ON audit_events_default
+      USING (tenant_id = steward_current_tenant()) WITH CHECK (tenant_id = steward_current_tenant());
+  PERFORM steward_audit_guard_partition('audit_events_default');
+  RETURN v_name;
+END
+$$;
+REVOKE ALL ON FUNCTION steward_audit_adopt_default() FROM PUBLIC;
+
+-- 6. The System screen: a view of the platform module, in the Platform
 --    menu, granted to platform administrators (new platform tenants get it
 --    from the template; the existing one here).
 INSERT INTO views (key, module_key, path, title) VALUES ('system', 'platform', '/system', 'System');

@@ -197,7 +197,8 @@ pub struct ServeArgs {
     /// Drop the audit log's whole months older than this, every hour (a
     /// number and a unit: 13months, 400days, 7years), with the cut
     /// recorded as `steward audit-retention` does. Unset keeps them all.
-    #[arg(long, env = "STEWARD_AUDIT_KEEP", value_parser = parse_period)]
+    /// At least two months: the month just ended is never dropped.
+    #[arg(long, env = "STEWARD_AUDIT_KEEP", value_parser = parse_audit_keep)]
     pub audit_keep: Option<Period>,
 
     /// How hard pages, answers and exports are compressed for browsers that
@@ -352,6 +353,17 @@ impl Period {
             Period::Days(d) => now.checked_sub_signed(chrono::Duration::days(d.into())),
             Period::Months(m) => now.checked_sub_months(chrono::Months::new(m)),
         }
+    }
+}
+
+/// `--audit-keep`: a period of at least two months (62 days), so the
+/// hourly job never drops the month just ended, nor makes and drops it
+/// again each hour.
+pub fn parse_audit_keep(text: &str) -> Result<Period, String> {
+    match parse_period(text)? {
+        Period::Months(m) if m < 2 => Err("keep at least 2 months of the audit log (e.g. 13months)".into()),
+        Period::Days(d) if d < 62 => Err("keep at least 62 days of the audit log (e.g. 400days)".into()),
+        period => Ok(period),
     }
 }
 

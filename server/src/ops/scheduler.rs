@@ -14,10 +14,10 @@
 //! - `chain_check` (daily): every organisation's audit chain walked; a
 //!   break is an alarm.
 //!
-//! Several servers may run the scheduler against one database: a server
-//! claims a due job by marking it running in one statement, so no job runs
-//! twice at once. A claim left by a server that died is taken over after
-//! an hour.
+//! Several servers may run the scheduler against one database: a job runs
+//! under a session-level advisory lock of its own, so no job runs twice at
+//! once however long it takes; a server that dies loses its locks with its
+//! connection, and its claim is taken over at once.
 
 use crate::cli::Period;
 use sqlx::postgres::PgConnectOptions;
@@ -84,48 +84,84 @@ pub async fn run(pool: PgPool, owner: PgConnectOptions, config: SchedulerConfig,
     }
 }
 
-/// Claims every due job, runs each, and records how it ended. Returns
-/// what ran. (The scheduler's one step; the tests call it directly.)
+/// Runs every due job, one after another, and records how each ended.
+/// Returns what ran. (The scheduler's one step; the tests call it directly.)
+///
+/// A job is held by a session-level advisory lock for the whole run, so no
+/// other server starts it meanwhile however long it takes, and the lock
+/// goes with the connection if this server dies. A claim left marked
+/// running with no lock held (its server died) is taken over at once.
 pub async fn run_due(pool: &PgPool, owner: &PgConnectOptions, config: &SchedulerConfig) -> Result<Vec<(String, Outcome)>, sqlx::Error> {
     use sqlx::{ConnectOptions, Connection};
     let mut conn = owner.connect().await?;
-    let due: Vec<String> = sqlx::query_scalar!(
-        "UPDATE scheduled_jobs j SET running_since = now(), running_on = $1, last_started_at = now()
-          WHERE j.job IN (SELECT d.job FROM scheduled_jobs d
-                           WHERE (d.last_started_at IS NULL OR d.last_started_at + make_interval(secs => d.every_seconds) <= now())
-                             AND (d.running_since IS NULL OR d.running_since < now() - interval '1 hour')
-                           ORDER BY d.position FOR UPDATE SKIP LOCKED)
-          RETURNING j.job",
-        config.server
+    let candidates: Vec<String> = sqlx::query_scalar!(
+        "SELECT job FROM scheduled_jobs
+          WHERE last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL
+          ORDER BY position"
     )
     .fetch_all(&mut conn)
     .await?;
     let mut ran = Vec::new();
-    for job in due {
-        let started = Instant::now();
-        let outcome = match job.as_str() {
-            "partitions" => partitions(&mut conn).await,
-            "retention" => retention(pool, owner, &mut conn, config).await,
-            "chain_check" => chain_check(owner).await,
-            other => Outcome::Failed(format!("this server does not know the job '{other}'")),
-        };
-        let millis = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        sqlx::query!(
-            "UPDATE scheduled_jobs SET running_since = NULL, running_on = NULL, last_finished_at = now(),
-                    last_outcome = $2, last_message = $3, last_duration_ms = $4,
-                    runs = runs + 1, failures = failures + CASE WHEN $2 = 'ok' THEN 0 ELSE 1 END
-              WHERE job = $1",
-            job,
-            outcome.word(),
-            outcome.message(),
-            millis
-        )
-        .execute(&mut conn)
-        .await?;
-        ran.push((job, outcome));
+    for job in candidates {
+        let locked: bool = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock(hashtext('steward.job.' || $1::text)) AS "locked!""#, job)
+            .fetch_one(&mut conn)
+            .await?;
+        if !locked {
+            continue; // another server runs it now
+        }
+        let outcome = run_one(pool, owner, &mut conn, config, &job).await;
+        sqlx::query!("SELECT pg_advisory_unlock(hashtext('steward.job.' || $1::text))", job).fetch_one(&mut conn).await?;
+        if let Some(outcome) = outcome? {
+            ran.push((job, outcome));
+        }
     }
     conn.close().await?;
     Ok(ran)
+}
+
+/// With the job's lock held: claims it if it is still due (or its last
+/// runner died), runs it, and settles it. `None` when it was not due.
+async fn run_one(
+    pool: &PgPool,
+    owner: &PgConnectOptions,
+    conn: &mut sqlx::PgConnection,
+    config: &SchedulerConfig,
+    job: &str,
+) -> Result<Option<Outcome>, sqlx::Error> {
+    let claimed = sqlx::query_scalar!(
+        "UPDATE scheduled_jobs SET running_since = now(), running_on = $2, last_started_at = now()
+          WHERE job = $1
+            AND (last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL)
+          RETURNING job",
+        job,
+        config.server
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if claimed.is_none() {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let outcome = match job {
+        "partitions" => partitions(&mut *conn).await,
+        "retention" => retention(pool, owner, &mut *conn, config).await,
+        "chain_check" => chain_check(owner).await,
+        other => Outcome::Failed(format!("this server does not know the job '{other}'")),
+    };
+    let millis = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    sqlx::query!(
+        "UPDATE scheduled_jobs SET running_since = NULL, running_on = NULL, last_finished_at = now(),
+                last_outcome = $2, last_message = $3, last_duration_ms = $4,
+                runs = runs + 1, failures = failures + CASE WHEN $2 = 'ok' THEN 0 ELSE 1 END
+          WHERE job = $1",
+        job,
+        outcome.word(),
+        outcome.message(),
+        millis
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(outcome))
 }
 
 async fn partitions(conn: &mut sqlx::PgConnection) -> Outcome {
@@ -138,10 +174,22 @@ async fn partitions(conn: &mut sqlx::PgConnection) -> Outcome {
     .await;
     match made {
         Err(e) => Outcome::Failed(e.to_string()),
-        Ok((_, _, stray)) if stray > 0 => Outcome::Alarm(format!(
-            "{stray} audit event(s) are in the default partition: a month had no partition when they were written. \
-             They are kept, and their chains hold; make that month's partition by hand and move them into it."
-        )),
+        Ok((_, _, stray)) if stray > 0 => {
+            // Most often they are all of one month that had no partition:
+            // the default partition becomes that month's, rows untouched.
+            let adopted = sqlx::query_scalar!("SELECT steward_audit_adopt_default()").fetch_one(&mut *conn).await;
+            Outcome::Alarm(match adopted {
+                Ok(Some(month)) => format!(
+                    "{stray} audit event(s) were in the default partition: their month had no partition when they were written. \
+                     The default partition became {month}, with them, and a new one was made. Find out why the partitions were not made ahead."
+                ),
+                Ok(None) => format!(
+                    "{stray} audit event(s) are in the default partition, of more than one month: they are kept and their chains hold, \
+                     but retention does not drop them. Detach audit_events_default and attach it as the months' partition by hand."
+                ),
+                Err(e) => format!("{stray} audit event(s) are in the default partition, and giving them their month's partition failed: {e}"),
+            })
+        }
         Ok((audit, days, _)) => Outcome::Ok(format!("{audit} audit month(s) and {days} access-log day(s) made; a year and a week ahead are ready")),
     }
 }

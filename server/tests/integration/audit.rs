@@ -155,7 +155,8 @@ async fn audit_partitions_exist_a_year_ahead() {
     let ahead: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
           WHERE i.inhparent = 'audit_events'::regclass
-            AND c.relname >= 'audit_events_' || to_char(now(), 'YYYY_MM')",
+            AND c.relname >= 'audit_events_' || to_char(now(), 'YYYY_MM')
+            AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'",
     )
     .fetch_one(&mut conn)
     .await

@@ -71,7 +71,10 @@ async fn a_write_in_a_month_without_its_partition_is_kept_and_the_partitions_job
     let ran = run_due(&app.pool, &app.db.targets.owner, &config("server-a")).await.unwrap();
     let (_, partitions) = ran.iter().find(|(job, _)| job == "partitions").unwrap();
     match partitions {
-        Outcome::Alarm(message) => assert!(message.starts_with("1 audit event(s) are in the default partition"), "{message}"),
+        Outcome::Alarm(message) => {
+            assert!(message.starts_with("1 audit event(s) were in the default partition"), "{message}");
+            assert!(message.contains(&format!("became {month}")), "{message}");
+        }
         other => panic!("the partitions job must raise the alarm: {other:?}"),
     }
     let (outcome, message): (String, String) = sqlx::query_as("SELECT last_outcome, last_message FROM scheduled_jobs WHERE job = 'partitions'")
@@ -85,7 +88,17 @@ async fn a_write_in_a_month_without_its_partition_is_kept_and_the_partitions_job
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert!(made >= 13, "last month, a year ahead and the default, less this month: {made}");
+    assert!(made >= 14, "last month, this month (from the default), a year ahead and a new default: {made}");
+    // The event now in its month's partition, the default empty again, and
+    // the chain whole.
+    let moved: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {month} WHERE action = 'auth.sign_in'")).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(moved, 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events_default").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(left, 0);
+    // Its next run finds nothing wrong.
+    sqlx::query("UPDATE scheduled_jobs SET last_started_at = NULL WHERE job = 'partitions'").execute(&mut conn).await.unwrap();
+    let again = run_due(&app.pool, &app.db.targets.owner, &config("server-b")).await.unwrap();
+    assert!(matches!(&again[..], [(job, Outcome::Ok(_))] if job == "partitions"), "{again:?}");
     conn.close().await.unwrap();
 
     app.sign_in("platform", "admin@steward.test", PASSWORD).await;
