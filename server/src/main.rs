@@ -185,13 +185,14 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
 
 /// `steward jobs`: the scheduled upkeep, one job a line.
 async fn jobs(database: &Database) -> Result<(), Error> {
-    let pool = db::app_pool(&database.targets.app, 1).await?;
-    let jobs = app::system::ssr::jobs_of(&app::authz::ssr::System::new(&pool)).await?;
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = database.targets.owner.connect().await?;
+    let jobs = app::system::ssr::jobs(&mut conn).await?;
     for j in jobs {
         let last = if j.last_started_at.is_empty() { "never run".to_string() } else { format!("last {} ({} ms)", j.last_started_at, j.last_duration_ms.unwrap_or(0)) };
         println!("{:<12} every {:<9} {:<7} {last}  {}", j.job, j.every, if j.outcome.is_empty() { "-" } else { &j.outcome }, j.message);
     }
-    pool.close().await;
+    conn.close().await?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! in the platform scope.
 
 use super::*;
-use crate::authz::{ssr::require_platform, ssr::System, Perm};
+use crate::authz::{ssr::require_platform, Perm};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -21,16 +21,10 @@ pub async fn status() -> Result<SystemReport, AppError> {
     Ok(SystemReport { jobs, database, server_pools: pools, mail })
 }
 
-/// The jobs, for `steward jobs`, read by the server's operator in the
-/// platform's scope (none before there is a platform tenant).
-pub async fn jobs_of(system: &System) -> Result<Vec<JobRow>, AppError> {
-    let Some(mut tx) = system.in_platform().await? else { return Ok(Vec::new()) };
-    let rows = jobs(&mut tx).await?;
-    tx.commit().await?;
-    Ok(rows)
-}
-
-async fn jobs(conn: &mut PgConnection) -> Result<Vec<JobRow>, AppError> {
+/// The jobs, in the order they run. The screen reads them in the
+/// platform's scope; `steward jobs` on the schema owner's connection (the
+/// server's operator, before any platform tenant exists too).
+pub async fn jobs(conn: &mut PgConnection) -> Result<Vec<JobRow>, AppError> {
     let rows = sqlx::query!(
         r#"SELECT job, title, every_seconds, running_since AS "running_since: DateTime<Utc>", running_on,
                   last_started_at AS "last_started_at: DateTime<Utc>", last_duration_ms,

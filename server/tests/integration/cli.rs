@@ -14,12 +14,12 @@ fn help_explains_every_setting() {
     let out = steward().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "audit-retention", "gen-data", "backup", "restore", "mail", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
+    for word in ["serve", "migrate", "create-admin", "demo", "verify-audit", "audit-retention", "gen-data", "backup", "restore", "mail", "jobs", "DATABASE_URL", "STEWARD_DATA_DIR", "PG_BINDIR"] {
         assert!(text.contains(word), "--help mentions {word}:\n{text}");
     }
     let out = steward().args(["serve", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES", "STEWARD_SMTP_URL", "STEWARD_MAIL_FROM", "STEWARD_MAIL_KEEP_DAYS"] {
+    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES", "STEWARD_SMTP_URL", "STEWARD_MAIL_FROM", "STEWARD_MAIL_KEEP_DAYS", "STEWARD_AUDIT_KEEP"] {
         assert!(text.contains(word), "serve --help mentions {word}:\n{text}");
     }
 }
@@ -204,6 +204,27 @@ async fn with_a_database_url_steward_uses_that_server_and_starts_nothing() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!data.exists(), "no data directory, no cluster");
+}
+
+#[tokio::test]
+async fn steward_jobs_lists_the_upkeep_and_a_too_short_audit_period_is_refused() {
+    let db = crate::support::TestDb::new().await;
+    let out = steward()
+        .arg("jobs")
+        .env("DATABASE_URL", db.url("steward_app"))
+        .env("DATABASE_MIGRATION_URL", db.url("steward_owner"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("partitions") && lines[0].contains("every 1 hour") && lines[0].contains("never run"), "{text}");
+    assert!(lines[2].starts_with("chain_check") && lines[2].contains("every 1 day"), "{text}");
+
+    let out = steward().args(["serve", "--audit-keep", "1month"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keep at least 2 months of the audit log"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Runs the binary on a data directory; returns (success, stdout, stderr).
