@@ -46,13 +46,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::CreateAdmin(args) => create_admin(&database, args).await,
         Command::VerifyAudit(args) => verify_audit(&database, args).await,
         Command::AuditRetention(args) => audit_retention(&database, args).await,
-        Command::Backup(args) => steward::backup::backup(&database, &cli.database, &args.file).await.map(|counts| {
-            let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-            println!("Backed up to {} ({:.1} MB): {counts}.", args.file.display(), size as f64 / 1e6);
-        }),
-        Command::Restore(args) => steward::backup::restore(&database, &cli.database, &args.file).await.map(|counts| {
-            println!("Restored {}: {counts}; every audit chain verifies.", args.file.display());
-        }),
+        Command::Backup(args) => backup(&database, &cli.database, args).await,
+        Command::Restore(args) => restore(&database, &cli.database, args).await,
         Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
         Command::Mail(command) => mail(&database, command).await,
         Command::Jobs => jobs(&database).await,
@@ -130,7 +125,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         acting_minutes: args.acting_minutes,
         compression_level: args.compression_level,
         read_pool,
-        master_key: master_key(args.master_key.as_deref(), data_dir)?,
+        master_key: steward::ops::keys::master_key(args.master_key.as_deref(), data_dir)?,
         mail_links_on_screen: private && matches!(transport, steward::ops::mail::Transport::Outbox),
     };
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
@@ -183,6 +178,65 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     Ok(())
 }
 
+/// The backup's view of the database: the embedded cluster as its
+/// superuser, or DATABASE_MIGRATION_URL (else DATABASE_URL).
+fn backup_target(database: &Database, urls: &steward::cli::DatabaseArgs) -> Result<steward::backup::Target, Error> {
+    match (&database.cluster, &urls.database_url) {
+        (Some(cluster), _) => Ok(steward::backup::Target::embedded(cluster, db::DATABASE)),
+        (None, Some(url)) => steward::backup::Target::external(urls.database_migration_url.as_deref().unwrap_or(url)),
+        (None, None) => Err("there is no database to back up".into()),
+    }
+}
+
+/// `steward backup FILE [--since BASE]`.
+async fn backup(database: &Database, urls: &steward::cli::DatabaseArgs, args: steward::cli::BackupArgs) -> Result<(), Error> {
+    use steward::backup::PASSPHRASE_VAR;
+    let target = backup_target(database, urls)?;
+    let key = steward::ops::keys::master_key_text(args.master_key.as_deref(), &urls.data_dir)?.ok_or_else(|| {
+        format!("there is no master key to back up: {} is missing and STEWARD_MASTER_KEY is unset", steward::ops::keys::key_file(&urls.data_dir).display())
+    })?;
+    let passphrase = std::env::var(PASSPHRASE_VAR).unwrap_or_default();
+    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| urls.data_dir.join("blobs"));
+    let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
+    let started = std::time::Instant::now();
+    let plan = steward::backup::BackupPlan { blob_dir: &blob_dir, master_key: &key, passphrase: &passphrase, since: args.since.as_deref(), bindir: &bindir };
+    let made = steward::backup::backup(&target, &plan, &args.file).await?;
+    println!(
+        "Backed up to {} ({}, in {:.1} s): {made}.",
+        args.file.display(),
+        app::documents::human_size(made.bytes as i64),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(first) = made.manifest.missing.first() {
+        eprintln!(
+            "warning: {} document content(s) the database refers to are missing or damaged in {} (the first: {first}); the backup cannot bring them back.",
+            made.manifest.missing.len(),
+            blob_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// `steward restore FILE`.
+async fn restore(database: &Database, urls: &steward::cli::DatabaseArgs, args: steward::cli::RestoreArgs) -> Result<(), Error> {
+    let target = backup_target(database, urls)?;
+    let passphrase = std::env::var(steward::backup::PASSPHRASE_VAR).ok().filter(|p| !p.is_empty());
+    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| urls.data_dir.join("blobs"));
+    let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
+    let key_file = steward::ops::keys::key_file(&urls.data_dir);
+    let plan = steward::backup::RestorePlan {
+        blob_dir: &blob_dir,
+        passphrase: passphrase.as_deref(),
+        bindir: &bindir,
+        key_file: &key_file,
+        key_given: args.master_key.as_deref(),
+    };
+    let started = std::time::Instant::now();
+    let restored = steward::backup::restore(&target, &database.targets.owner, &plan, &args.file).await?;
+    println!("Restored {} in {:.1} s: {restored}.", args.file.display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 /// `steward jobs`: the scheduled upkeep, one job a line.
 async fn jobs(database: &Database) -> Result<(), Error> {
     use sqlx::{ConnectOptions, Connection};
@@ -204,33 +258,6 @@ fn hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "steward".into())
-}
-
-/// The key that seals two-factor secrets: STEWARD_MASTER_KEY, or the key
-/// file `<data-dir>/master.key`, created (mode 0600) at the first start.
-fn master_key(given: Option<&str>, data_dir: &std::path::Path) -> Result<app::auth::mfa::MasterKey, Error> {
-    use app::auth::mfa::MasterKey;
-    if let Some(text) = given {
-        return MasterKey::parse(text)
-            .ok_or_else(|| "STEWARD_MASTER_KEY must be 64 hexadecimal digits (32 bytes), such as `openssl rand -hex 32` prints.".into());
-    }
-    let path = data_dir.join("master.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => MasterKey::parse(&text).ok_or_else(|| {
-            format!("{} does not hold a key (64 hexadecimal digits): restore it from a backup, or two-factor secrets cannot be read.", path.display()).into()
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::create_dir_all(data_dir)?;
-            let text = MasterKey::generate_text();
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-            file.write_all(format!("{text}\n").as_bytes())?;
-            tracing::info!(path = %path.display(), "created the master key; back it up with the database");
-            Ok(MasterKey::parse(&text).expect("a generated key parses"))
-        }
-        Err(error) => Err(format!("cannot read {}: {error}", path.display()).into()),
-    }
 }
 
 /// The document store: --blob-dir, or <data-dir>/blobs.

@@ -75,14 +75,20 @@ pub enum Command {
     /// and audit events through COPY, for benchmarks. Every generated user
     /// signs in with --password.
     GenData(GenDataArgs),
-    /// Write the whole database to FILE (pg_dump custom format), with its
-    /// row counts. Needs a role that sees past row-level security: the
-    /// embedded cluster's superuser, or a DATABASE_MIGRATION_URL role with
-    /// BYPASSRLS.
-    Backup(FileArgs),
-    /// Replace the whole database with a backup from FILE, apply newer
-    /// migrations, and check the row counts and every audit chain.
-    Restore(FileArgs),
+    /// Write a whole backup to FILE, one archive: the database (in one
+    /// snapshot, without live sessions), the document contents it refers
+    /// to, and the master key sealed under the passphrase in
+    /// STEWARD_BACKUP_PASSPHRASE (an environment variable, never an
+    /// argument). --since makes it incremental. Needs a role that sees past
+    /// row-level security: the embedded cluster's superuser, or a
+    /// DATABASE_MIGRATION_URL role with BYPASSRLS.
+    Backup(BackupArgs),
+    /// Replace the whole database with the backup in FILE (and the backups
+    /// it builds on, from the same folder), put back the document contents
+    /// and the master key, apply newer migrations, and check the row
+    /// counts, every audit chain and every content's SHA-256. Needs
+    /// STEWARD_BACKUP_PASSPHRASE.
+    Restore(RestoreArgs),
     /// Read the mail Steward queued: without an SMTP server this is where
     /// it is delivered (as on the Sent mail screen).
     #[command(subcommand)]
@@ -123,9 +129,31 @@ pub struct MailShowArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct FileArgs {
-    /// The backup file.
+pub struct BackupArgs {
+    /// The archive to write (it takes this name only once complete).
     pub file: PathBuf,
+    /// Make an incremental backup on this earlier one (in the same folder):
+    /// only document contents it and its own bases do not hold are copied.
+    #[arg(long)]
+    pub since: Option<PathBuf>,
+    /// Where document content is stored. Default: <data-dir>/blobs (as serve).
+    #[arg(long, env = "STEWARD_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+    /// The master key, when serve is given one (else <data-dir>/master.key).
+    #[arg(long, env = "STEWARD_MASTER_KEY", hide_env_values = true, hide = true)]
+    pub master_key: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestoreArgs {
+    /// The archive to restore.
+    pub file: PathBuf,
+    /// Where document content goes. Default: <data-dir>/blobs (as serve).
+    #[arg(long, env = "STEWARD_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+    /// When set, it must be the backup's key (the restore checks).
+    #[arg(long, env = "STEWARD_MASTER_KEY", hide_env_values = true, hide = true)]
+    pub master_key: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,30 @@
-//! `steward backup FILE` and `steward restore FILE`: pg_dump's custom format
-//! of the whole database, and its restore, with row counts and the audit
-//! chains checked on both sides.
+//! `steward backup FILE` and `steward restore FILE`: one archive that brings
+//! a whole Steward back on another machine.
+//!
+//! The archive is a tar file (the `tar` crate) of, in this order:
+//! - `steward-backup.json`, the manifest: when and from which schema it was
+//!   made, the row counts, every document content the database refers to
+//!   (SHA-256 and size), which of them this archive holds, the dump's
+//!   SHA-256, and the master key sealed under a passphrase;
+//! - `database.dump`, pg_dump's custom format;
+//! - `mail_outbox.copy`, the mail queue with its links left out;
+//! - `blobs/<sha256>`, each document content the archive holds.
+//!
+//! Everything is read in one snapshot: the dump, the counts and the list of
+//! contents agree with each other however busy the server is.
+//!
+//! What is left out: the data of the session tables (a backup carries no
+//! live session id) and the `link` of queued mail (a live link to choose a
+//! password). People sign in again after a restore; a queued password
+//! message goes out without its link, and is sent again from the console.
+//!
+//! An incremental backup (`--since BASE`) holds only the contents that
+//! none of the backups it builds on holds; it names its base, and a restore
+//! reads the base (from the same folder) for the rest.
+//!
+//! The master key is sealed with AES-256-GCM under a key derived from
+//! STEWARD_BACKUP_PASSPHRASE by Argon2id (64 MiB, 3 passes), so a backup
+//! without its passphrase opens no second factor.
 //!
 //! Every tenant-owned table forces row-level security, so only a role that
 //! bypasses it sees every row: the embedded cluster's superuser, or for an
@@ -8,13 +32,34 @@
 //! BYPASSRLS (or is a superuser). A role without it is refused with that
 //! sentence rather than given an empty backup.
 
-use crate::{Database, Error};
-use sqlx::{ConnectOptions, Connection};
-use std::path::Path;
-use std::process::Command;
+use crate::Error;
+use app::auth::mfa::MasterKey;
+use app::documents::blobs::{hex, FsBlobStore};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The archive's format, in its manifest.
+pub const FORMAT: &str = "steward-backup/1";
+/// The environment variable that holds the passphrase (never an argument).
+pub const PASSPHRASE_VAR: &str = "STEWARD_BACKUP_PASSPHRASE";
+/// The shortest passphrase a backup is made with.
+pub const MIN_PASSPHRASE: usize = 12;
+
+const MANIFEST: &str = "steward-backup.json";
+const DUMP: &str = "database.dump";
+const MAIL: &str = "mail_outbox.copy";
+const BLOBS: &str = "blobs/";
+/// Tables whose rows are not backed up: live sessions.
+const WITHOUT_DATA: [&str; 2] = ["tower_sessions.session", "public.user_sessions"];
 
 /// The figures a backup holds and a restore must give back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub tenants: i64,
     pub users: i64,
@@ -32,18 +77,87 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// How the PostgreSQL client tools reach the database.
-struct Target {
-    args: Vec<String>,
-    /// Set as PGPASSWORD etc. are not needed: the URL carries them, and the
-    /// embedded cluster trusts its socket.
-    options: sqlx::postgres::PgConnectOptions,
-    embedded: bool,
+/// One document content the database refers to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub sha256: String,
+    pub size: u64,
 }
 
-fn target(database: &Database, urls: &crate::cli::DatabaseArgs) -> Result<Target, Error> {
-    match (&database.cluster, &urls.database_url) {
-        (Some(cluster), _) => Ok(Target {
+/// The previous backup an incremental one builds on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BaseRef {
+    pub id: uuid::Uuid,
+    /// Its file name, looked for in the same folder.
+    pub file: String,
+    pub made_at: DateTime<Utc>,
+}
+
+/// The master key, sealed under the passphrase.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedKey {
+    /// "argon2id": the key-derivation function and its parameters.
+    pub kdf: String,
+    pub memory_kib: u32,
+    pub passes: u32,
+    pub lanes: u32,
+    pub salt: String,
+    /// AES-256-GCM: nonce then ciphertext and tag, in hexadecimal.
+    pub sealed: String,
+}
+
+/// What an archive says about itself (its first member).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub id: uuid::Uuid,
+    pub made_at: DateTime<Utc>,
+    pub steward_version: String,
+    /// The newest migration applied to the database backed up.
+    pub schema_version: i64,
+    pub counts: Counts,
+    pub dump_sha256: String,
+    pub dump_bytes: u64,
+    pub base: Option<BaseRef>,
+    /// Every content the dump's documents refer to.
+    pub referenced: Vec<BlobRef>,
+    /// Those this archive holds (the others are in its base's chain).
+    pub held: Vec<String>,
+    /// Those that were already missing or damaged in the store when the
+    /// backup was made (it cannot bring them back).
+    pub missing: Vec<String>,
+    /// The mail queue's columns, in the order of `mail_outbox.copy`.
+    pub mail_columns: Vec<String>,
+    pub master_key: SealedKey,
+}
+
+impl Manifest {
+    fn kind(&self) -> String {
+        match &self.base {
+            None => "full".into(),
+            Some(base) => format!("incremental on {}", base.file),
+        }
+    }
+}
+
+/// How the PostgreSQL client tools and Steward reach the database.
+pub struct Target {
+    /// A connection that sees past row-level security.
+    options: PgConnectOptions,
+    /// The client tools' connection arguments: never a password.
+    args: Vec<String>,
+    /// The password, given to the tools as PGPASSWORD.
+    password: Option<String>,
+    /// An embedded database is dropped and made again before a restore:
+    /// the cluster's maintenance connection, and the database's name.
+    recreate: Option<(PgConnectOptions, String)>,
+}
+
+impl Target {
+    /// A database of Steward's own cluster, as its superuser.
+    pub fn embedded(cluster: &crate::embedded::Cluster, database: &str) -> Target {
+        Target {
+            options: cluster.connect_options(crate::embedded::SUPERUSER, database),
             args: vec![
                 "--host".into(),
                 cluster.socket_dir().display().to_string(),
@@ -52,45 +166,58 @@ fn target(database: &Database, urls: &crate::cli::DatabaseArgs) -> Result<Target
                 "--username".into(),
                 crate::embedded::SUPERUSER.into(),
                 "--dbname".into(),
-                crate::db::DATABASE.into(),
+                database.into(),
             ],
-            options: cluster.connect_options(crate::embedded::SUPERUSER, crate::db::DATABASE),
-            embedded: true,
-        }),
-        (None, Some(url)) => {
-            let url = urls.database_migration_url.clone().unwrap_or_else(|| url.clone());
-            Ok(Target { args: vec!["--dbname".into(), url], options: database.targets.owner.clone(), embedded: false })
+            password: None,
+            recreate: Some((cluster.connect_options(crate::embedded::SUPERUSER, "postgres"), database.into())),
         }
-        (None, None) => Err("there is no database to back up".into()),
+    }
+
+    /// An external server, by URL: the password leaves the URL and reaches
+    /// the tools through their environment, never their arguments (which
+    /// every user of the machine can read).
+    pub fn external(url: &str) -> Result<Target, Error> {
+        use std::str::FromStr;
+        let options = PgConnectOptions::from_str(url).map_err(|e| format!("DATABASE_MIGRATION_URL is not a valid PostgreSQL URL: {e}"))?;
+        let mut parsed = url::Url::parse(url).map_err(|e| format!("DATABASE_MIGRATION_URL is not a valid URL: {e}"))?;
+        let password = parsed
+            .password()
+            .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+        let _ = parsed.set_password(None);
+        Ok(Target { options, args: vec!["--dbname".into(), parsed.to_string()], password, recreate: None })
+    }
+
+    fn tool(&self, bindir: &Path, tool: &str) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(bindir.join(tool));
+        if let Some(password) = &self.password {
+            command.env("PGPASSWORD", password);
+        }
+        command.kill_on_drop(true);
+        command
     }
 }
 
-/// Counts rows as a role that sees past row-level security, and checks every
-/// audit chain. Fails with one sentence when the role cannot see every row.
-pub async fn counts(options: &sqlx::postgres::PgConnectOptions) -> Result<Counts, Error> {
-    let mut conn = options.connect().await?;
+/// Counts rows as a role that sees past row-level security. Fails with one
+/// sentence when the role cannot see every row.
+pub async fn counts(conn: &mut sqlx::PgConnection) -> Result<Counts, Error> {
     let bypasses: bool = sqlx::query_scalar!(r#"SELECT rolsuper OR rolbypassrls AS "bypasses!" FROM pg_roles WHERE rolname = current_user"#)
-        .fetch_one(&mut conn)
+        .fetch_one(&mut *conn)
         .await?;
     if !bypasses {
         return Err("the role in DATABASE_MIGRATION_URL cannot see past row-level security, so its backup would be empty: use a role with BYPASSRLS or a superuser for backup and restore.".into());
     }
-    let (tenants, users, documents, audit_events) = sqlx::query!(
+    let counts = sqlx::query!(
         r#"SELECT (SELECT count(*) FROM tenants) AS "tenants!", (SELECT count(*) FROM users) AS "users!",
                   (SELECT count(*) FROM documents) AS "documents!", (SELECT count(*) FROM audit_events) AS "audit_events!""#,
     )
-    .map(|r| (r.tenants, r.users, r.documents, r.audit_events))
-    .fetch_one(&mut conn)
+    .map(|r| Counts { tenants: r.tenants, users: r.users, documents: r.documents, audit_events: r.audit_events })
+    .fetch_one(&mut *conn)
     .await?;
-    conn.close().await?;
-    Ok(Counts { tenants, users, documents, audit_events })
+    Ok(counts)
 }
 
-fn run(bindir: &Path, tool: &str, args: &[String]) -> Result<(), Error> {
-    let out = Command::new(bindir.join(tool))
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bindir.join(tool).display()))?;
+async fn run(mut command: tokio::process::Command, tool: &str) -> Result<(), Error> {
+    let out = command.output().await.map_err(|e| format!("cannot run {tool}: {e}"))?;
     if !out.status.success() {
         let detail = String::from_utf8_lossy(&out.stderr);
         let detail = detail.lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join(" ");
@@ -99,60 +226,575 @@ fn run(bindir: &Path, tool: &str, args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes the database to `file` (custom format, compressed). Returns what it holds.
-pub async fn backup(database: &Database, urls: &crate::cli::DatabaseArgs, file: &Path) -> Result<Counts, Error> {
-    let target = target(database, urls)?;
-    let counts = counts(&target.options).await?;
-    let bindir = crate::embedded::find_bindir(urls.pg_bindir.as_deref())?;
-    let partial = file.with_extension("partial");
-    let mut args = vec!["--format=custom".to_string(), "--file".into(), partial.display().to_string()];
-    args.extend(target.args.iter().cloned());
-    run(&bindir, "pg_dump", &args)?;
-    // Only a complete dump takes the name asked for.
-    std::fs::rename(&partial, file).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    Ok(counts)
+/// What `backup` needs besides the database.
+pub struct BackupPlan<'a> {
+    /// The document store (FsBlobStore's folder).
+    pub blob_dir: &'a Path,
+    /// The master key's text (64 hexadecimal digits).
+    pub master_key: &'a str,
+    pub passphrase: &'a str,
+    /// The backup this one builds on (incremental), if any.
+    pub since: Option<&'a Path>,
+    /// The PostgreSQL client tools.
+    pub bindir: &'a Path,
 }
 
-/// Replaces the database with the backup in `file`, then applies any newer
-/// migrations and checks every audit chain. Returns what was restored.
-pub async fn restore(database: &Database, urls: &crate::cli::DatabaseArgs, file: &Path) -> Result<Counts, Error> {
+/// What a backup wrote.
+#[derive(Debug)]
+pub struct Made {
+    pub manifest: Manifest,
+    /// Contents this archive holds, and their bytes.
+    pub held_bytes: u64,
+    /// The archive's size.
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for Made {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.manifest;
+        write!(
+            f,
+            "{} backup, {}; {} document contents ({}) held here",
+            m.kind(),
+            m.counts,
+            m.held.len(),
+            app::documents::human_size(self.held_bytes as i64)
+        )?;
+        if m.base.is_some() {
+            write!(f, ", {} in the backups it builds on", m.referenced.len() - m.held.len() - m.missing.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a whole backup to `file`: nothing takes that name until the
+/// archive is complete.
+pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Result<Made, Error> {
+    if plan.passphrase.chars().count() < MIN_PASSPHRASE {
+        return Err(format!(
+            "set {PASSPHRASE_VAR} to a passphrase of at least {MIN_PASSPHRASE} characters: it seals the master key in the backup (without the key, restored second factors cannot be checked)."
+        )
+        .into());
+    }
+    if MasterKey::parse(plan.master_key).is_none() {
+        return Err("the master key is not 64 hexadecimal digits".into());
+    }
+    let chain = match plan.since {
+        Some(base) => read_chain(base)?,
+        None => Vec::new(),
+    };
+    if plan.since.is_some_and(|base| folder(base) != folder(file)) {
+        return Err("an incremental backup goes in the same folder as the backup it builds on, where a restore looks for it".into());
+    }
+    let in_base: HashSet<String> = chain.iter().flat_map(|(_, m)| m.held.iter().cloned()).collect();
+    let store = FsBlobStore::new(plan.blob_dir).map_err(|e| format!("cannot use the blob folder {}: {e}", plan.blob_dir.display()))?;
+
+    let partial = sibling(file, "partial");
+    let dump = sibling(file, "dump.partial");
+    let mail = sibling(file, "mail.partial");
+    let _cleanup = Cleanup(vec![partial.clone(), dump.clone(), mail.clone()]);
+
+    // One snapshot for everything read from the database.
+    let mut conn = target.options.connect().await?;
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let snapshot: String = sqlx::query_scalar!(r#"SELECT pg_export_snapshot() AS "snapshot!""#).fetch_one(&mut conn).await?;
+    let counts = counts(&mut conn).await?;
+    let schema_version: i64 = sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&mut conn)
+        .await?;
+    let referenced: Vec<BlobRef> = sqlx::query!(
+        r#"SELECT sha256 AS "sha256!", max(size_bytes) AS "size!" FROM document_versions GROUP BY sha256 ORDER BY sha256"#
+    )
+    .map(|r| BlobRef { sha256: r.sha256, size: r.size as u64 })
+    .fetch_all(&mut conn)
+    .await?;
+    let mail_columns: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT attname::text AS "name!" FROM pg_attribute
+            WHERE attrelid = 'public.mail_outbox'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"#
+    )
+    .fetch_all(&mut conn)
+    .await?;
+
+    let mut args = vec![format!("--snapshot={snapshot}"), "--format=custom".into(), "--file".into(), dump.display().to_string()];
+    for table in WITHOUT_DATA.iter().chain(["public.mail_outbox"].iter()) {
+        args.push(format!("--exclude-table-data={table}"));
+    }
+    args.extend(target.args.iter().cloned());
+    let mut pg_dump = target.tool(plan.bindir, "pg_dump");
+    pg_dump.args(&args);
+    run(pg_dump, "pg_dump").await?;
+
+    // The mail queue, its links left out.
+    let select: Vec<String> =
+        mail_columns.iter().map(|c| if c == "link" { "NULL::text".to_string() } else { quote_ident(c) }).collect();
+    let mut out = std::fs::File::create(&mail)?;
+    let mut stream = conn.copy_out_raw(&format!("COPY (SELECT {} FROM public.mail_outbox) TO STDOUT", select.join(", "))).await?;
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        out.write_all(&chunk?)?;
+    }
+    drop(stream);
+    out.sync_all()?;
+    conn.execute("COMMIT").await?;
+    conn.close().await?;
+
+    // The contents: those no base holds, each checked against its address.
+    let mut held = Vec::new();
+    let mut missing = Vec::new();
+    let mut held_bytes = 0;
+    for blob in &referenced {
+        if in_base.contains(&blob.sha256) {
+            continue;
+        }
+        match stored_blob(&store, blob) {
+            Ok(path) => {
+                held_bytes += blob.size;
+                held.push((blob.sha256.clone(), path));
+            }
+            Err(()) => missing.push(blob.sha256.clone()),
+        }
+    }
+
+    let (dump_sha256, dump_bytes) = file_sha256(&dump)?;
+    let id = uuid::Uuid::now_v7();
+    let base = match chain.first() {
+        Some((path, m)) => Some(BaseRef {
+            id: m.id,
+            file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            made_at: m.made_at,
+        }),
+        None => None,
+    };
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        id,
+        made_at: Utc::now(),
+        steward_version: env!("CARGO_PKG_VERSION").into(),
+        schema_version,
+        counts,
+        dump_sha256,
+        dump_bytes,
+        base,
+        referenced,
+        held: held.iter().map(|(sha, _)| sha.clone()).collect(),
+        missing,
+        mail_columns,
+        master_key: seal_key(plan.master_key, plan.passphrase, id)?,
+    };
+
+    let mut archive = tar::Builder::new(std::io::BufWriter::new(std::fs::File::create(&partial)?));
+    let json = serde_json::to_vec_pretty(&manifest)?;
+    append(&mut archive, MANIFEST, json.len() as u64, json.as_slice())?;
+    append_file(&mut archive, DUMP, &dump)?;
+    append_file(&mut archive, MAIL, &mail)?;
+    for (sha, path) in &held {
+        append_file(&mut archive, &format!("{BLOBS}{sha}"), path)?;
+    }
+    let written = archive.into_inner()?.into_inner().map_err(|e| e.into_error())?;
+    written.sync_all()?;
+    drop(written);
+    std::fs::rename(&partial, file).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    let bytes = std::fs::metadata(file)?.len();
+    Ok(Made { manifest, held_bytes, bytes })
+}
+
+/// What `restore` needs besides the database.
+pub struct RestorePlan<'a> {
+    /// Where the document contents go (FsBlobStore's folder).
+    pub blob_dir: &'a Path,
+    pub passphrase: Option<&'a str>,
+    pub bindir: &'a Path,
+    /// Where the master key is written (the data directory's master.key).
+    pub key_file: &'a Path,
+    /// STEWARD_MASTER_KEY, when set: it must be the backup's key.
+    pub key_given: Option<&'a str>,
+}
+
+/// What a restore brought back.
+#[derive(Debug)]
+pub struct Restored {
+    pub manifest: Manifest,
+    pub counts: Counts,
+    /// Contents checked in the store (SHA-256 and size), and their bytes.
+    pub blobs_checked: usize,
+    pub blob_bytes: u64,
+    /// Where a different key that was in the key file was moved.
+    pub replaced_key: Option<PathBuf>,
+    pub key_file: PathBuf,
+}
+
+impl std::fmt::Display for Restored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.manifest;
+        write!(
+            f,
+            "{} backup made {}: {}; every audit chain verifies; {} document contents ({}), every SHA-256 checked; the master key is in {}",
+            m.kind(),
+            m.made_at.format("%Y-%m-%d %H:%M:%SZ"),
+            self.counts,
+            self.blobs_checked,
+            app::documents::human_size(self.blob_bytes as i64),
+            self.key_file.display()
+        )?;
+        if let Some(old) = &self.replaced_key {
+            write!(f, " (the key it replaced is kept in {})", old.display())?;
+        }
+        if !m.missing.is_empty() {
+            write!(f, "; {} contents were already missing when the backup was made", m.missing.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the database with the backup in `file` (and the bases it
+/// builds on), puts back the document contents and the master key, applies
+/// any newer migrations, and checks the counts, every audit chain and every
+/// content's SHA-256. Nothing is touched until the archive, its bases and
+/// the passphrase have been checked.
+pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePlan<'_>, file: &Path) -> Result<Restored, Error> {
     if !file.is_file() {
         return Err(format!("there is no backup at {}", file.display()).into());
     }
-    let target = target(database, urls)?;
-    let bindir = crate::embedded::find_bindir(urls.pg_bindir.as_deref())?;
-    // Read the file's table of contents first: a file that is not a backup
-    // leaves the database untouched.
-    run(&bindir, "pg_restore", &["--list".into(), file.display().to_string()])
-        .map_err(|_| format!("{} is not a backup made by steward backup (pg_dump custom format)", file.display()))?;
+    let chain = read_chain(file)?;
+    let manifest = chain[0].1.clone();
+    let passphrase = plan
+        .passphrase
+        .ok_or_else(|| format!("set {PASSPHRASE_VAR} to the passphrase the backup was made with: it opens the backup's master key."))?;
+    let key_text = open_key(&manifest.master_key, passphrase, manifest.id)
+        .ok_or_else(|| format!("{PASSPHRASE_VAR} does not open this backup's master key: it is not the passphrase the backup was made with."))?;
+    if let Some(given) = plan.key_given {
+        if MasterKey::parse(given).is_none() || given.trim() != key_text {
+            return Err("STEWARD_MASTER_KEY is set to another key than the backup's: unset it (the restore writes the backup's key to the data directory), or set it to the backup's key.".into());
+        }
+    }
+    let store = FsBlobStore::new(plan.blob_dir).map_err(|e| format!("cannot use the blob folder {}: {e}", plan.blob_dir.display()))?;
+
+    // The dump and the mail queue out of the archive, checked.
+    let dump = sibling(&plan.blob_dir.join("staging").join("restore"), "dump");
+    let mail = sibling(&plan.blob_dir.join("staging").join("restore"), "mail");
+    let _cleanup = Cleanup(vec![dump.clone(), mail.clone()]);
+    let mut wanted: BTreeMap<String, u64> =
+        manifest.referenced.iter().filter(|b| !manifest.missing.contains(&b.sha256)).map(|b| (b.sha256.clone(), b.size)).collect();
+    let mut checked = 0usize;
+    let mut bytes = 0u64;
+    // Contents already in the store are checked, not copied again.
+    wanted.retain(|sha, size| match stored_blob(&store, &BlobRef { sha256: sha.clone(), size: *size }) {
+        Ok(_) => {
+            checked += 1;
+            bytes += *size;
+            false
+        }
+        Err(()) => true,
+    });
+    for (n, (path, m)) in chain.iter().enumerate() {
+        let mut archive = tar::Archive::new(std::fs::File::open(path)?);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let name = entry.path()?.to_string_lossy().into_owned();
+            if n == 0 && name == DUMP {
+                let (sha, _) = copy_hashing(&mut entry, &dump)?;
+                if sha != m.dump_sha256 {
+                    return Err(format!("{} is damaged: its database dump does not match the SHA-256 its manifest records", path.display()).into());
+                }
+            } else if n == 0 && name == MAIL {
+                copy_hashing(&mut entry, &mail)?;
+            } else if let Some(sha) = name.strip_prefix(BLOBS) {
+                let Some(&size) = wanted.get(sha) else { continue };
+                let target_path = store.path_of(sha).ok_or_else(|| format!("{} holds a content that is not named by its SHA-256", path.display()))?;
+                let staged = plan.blob_dir.join("staging").join(uuid::Uuid::now_v7().to_string());
+                let _staged = Cleanup(vec![staged.clone()]);
+                let (actual, len) = copy_hashing(&mut entry, &staged)?;
+                if actual != sha || len != size {
+                    return Err(format!("{} is damaged: the content {sha} does not hash to its name", path.display()).into());
+                }
+                if let Some(dir) = target_path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::rename(&staged, &target_path)?;
+                wanted.remove(sha);
+                checked += 1;
+                bytes += size;
+            }
+        }
+    }
+    if !dump.is_file() {
+        return Err(format!("{} is damaged: it holds no database dump", file.display()).into());
+    }
+    if let Some(sha) = wanted.keys().next() {
+        return Err(format!(
+            "{} content(s) the database refers to are in none of the backups read (the first: {sha}): the chain of backups is incomplete",
+            wanted.len()
+        )
+        .into());
+    }
+    let mut list = target.tool(plan.bindir, "pg_restore");
+    list.arg("--list").arg(&dump);
+    run(list, "pg_restore")
+        .await
+        .map_err(|_| format!("{} is damaged: its database dump cannot be read by pg_restore", file.display()))?;
+
+    // The database: replaced in one transaction.
     let mut args = vec!["--exit-on-error".to_string(), "--single-transaction".into()];
-    if target.embedded {
-        // A fresh database: nothing of the old one survives.
-        let cluster = database.cluster.as_ref().ok_or("no embedded cluster")?;
-        let mut admin = cluster.connect_options(crate::embedded::SUPERUSER, "postgres").connect().await?;
-        let name = crate::db::DATABASE;
-        sqlx::query!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-            .fetch_all(&mut admin)
-            .await?;
-        sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}""#)).execute(&mut admin).await?;
-        sqlx::query(&format!(r#"CREATE DATABASE "{name}" OWNER {}"#, crate::db::OWNER_ROLE)).execute(&mut admin).await?;
-        admin.close().await?;
-    } else {
-        args.extend(["--clean".to_string(), "--if-exists".into()]);
+    match &target.recreate {
+        Some((admin, name)) => {
+            let mut admin = admin.connect().await?;
+            sqlx::query!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+                .fetch_all(&mut admin)
+                .await?;
+            admin.execute(format!(r#"DROP DATABASE IF EXISTS "{name}""#).as_str()).await?;
+            admin.execute(format!(r#"CREATE DATABASE "{name}" OWNER {}"#, crate::db::OWNER_ROLE).as_str()).await?;
+            admin.close().await?;
+        }
+        None => args.extend(["--clean".to_string(), "--if-exists".into()]),
     }
     args.extend(target.args.iter().cloned());
-    args.push(file.display().to_string());
-    run(&bindir, "pg_restore", &args)?;
-    crate::db::migrate(&database.targets.owner).await?;
-    let counts = counts(&target.options).await?;
-    let broken: Vec<String> = crate::db::verify_audit(&database.targets.owner, None)
-        .await?
-        .into_iter()
-        .filter(|r| r.broken.is_some())
-        .map(|r| r.tenant)
-        .collect();
+    args.push(dump.display().to_string());
+    let mut pg_restore = target.tool(plan.bindir, "pg_restore");
+    pg_restore.args(&args);
+    run(pg_restore, "pg_restore").await?;
+
+    // The mail queue, as it was (without its links).
+    let mut conn = target.options.connect().await?;
+    let columns: Vec<String> = manifest.mail_columns.iter().map(|c| quote_ident(c)).collect();
+    let mut copy = conn.copy_in_raw(&format!("COPY public.mail_outbox ({}) FROM STDIN", columns.join(", "))).await?;
+    copy.read_from(tokio::fs::File::open(&mail).await?).await?;
+    copy.finish().await?;
+    conn.close().await?;
+
+    crate::db::migrate(owner).await?;
+    let mut conn = target.options.connect().await?;
+    let counts = counts(&mut conn).await?;
+    conn.close().await?;
+    if counts != manifest.counts {
+        return Err(format!("restored, but the database holds {counts} where the backup recorded {}", manifest.counts).into());
+    }
+    let broken: Vec<String> =
+        crate::db::verify_audit(owner, None).await?.into_iter().filter(|r| r.broken.is_some()).map(|r| r.tenant).collect();
     if !broken.is_empty() {
         return Err(format!("restored, but the audit chains of {} do not verify: run steward verify-audit", broken.join(", ")).into());
     }
-    Ok(counts)
+
+    // The master key, last: the restored second factors are sealed under it.
+    let replaced_key = write_key(plan.key_file, &key_text)?;
+    Ok(Restored { manifest, counts, blobs_checked: checked, blob_bytes: bytes, replaced_key, key_file: plan.key_file.to_path_buf() })
+}
+
+/// Reads an archive's manifest (its first member).
+pub fn read_manifest(file: &Path) -> Result<Manifest, Error> {
+    let not_ours = || format!("{} is not a backup made by steward backup", file.display());
+    let mut archive = tar::Archive::new(std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?);
+    let mut entries = archive.entries().map_err(|_| not_ours())?;
+    let mut first = entries.next().ok_or_else(not_ours)?.map_err(|_| not_ours())?;
+    if first.path().map_err(|_| not_ours())?.to_string_lossy() != MANIFEST || first.size() > 1 << 30 {
+        return Err(not_ours().into());
+    }
+    let mut text = Vec::new();
+    first.read_to_end(&mut text).map_err(|_| not_ours())?;
+    let manifest: Manifest = serde_json::from_slice(&text).map_err(|_| not_ours())?;
+    if manifest.format != FORMAT {
+        return Err(format!("{} is a backup of another format ({}): this Steward reads {FORMAT}", file.display(), manifest.format).into());
+    }
+    Ok(manifest)
+}
+
+/// An archive and the bases it builds on, newest first.
+fn read_chain(file: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
+    let mut chain = vec![(file.to_path_buf(), read_manifest(file)?)];
+    while let Some(base) = chain.last().and_then(|(_, m)| m.base.clone()) {
+        if chain.len() > 1000 {
+            return Err("the chain of backups is more than 1000 long: make a full backup".into());
+        }
+        let path = file.parent().unwrap_or(Path::new(".")).join(&base.file);
+        if !path.is_file() {
+            return Err(format!(
+                "this backup builds on {} (made {}), which is not in the same folder: put it there",
+                base.file,
+                base.made_at.format("%Y-%m-%d %H:%M:%SZ")
+            )
+            .into());
+        }
+        let manifest = read_manifest(&path)?;
+        if manifest.id != base.id {
+            return Err(format!("{} is not the backup this one builds on (another backup has that name now)", path.display()).into());
+        }
+        chain.push((path, manifest));
+    }
+    Ok(chain)
+}
+
+/// A stored content's file, when it is there and hashes to its address.
+fn stored_blob(store: &FsBlobStore, blob: &BlobRef) -> Result<PathBuf, ()> {
+    let path = store.path_of(&blob.sha256).ok_or(())?;
+    match file_sha256(&path) {
+        Ok((sha, size)) if sha == blob.sha256 && size == blob.size => Ok(path),
+        _ => Err(()),
+    }
+}
+
+fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
+    copy_hashing(&mut std::fs::File::open(path)?, Path::new(""))
+}
+
+/// Copies `from` to the file `to` (nowhere when `to` is empty), returning
+/// the bytes' SHA-256 and count.
+fn copy_hashing(from: &mut impl Read, to: &Path) -> std::io::Result<(String, u64)> {
+    let mut out = if to.as_os_str().is_empty() {
+        None
+    } else {
+        use std::os::unix::fs::OpenOptionsExt;
+        Some(std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(to)?)
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if let Some(out) = out.as_mut() {
+            out.write_all(&buf[..n])?;
+        }
+        total += n as u64;
+    }
+    if let Some(out) = out {
+        out.sync_all()?;
+    }
+    Ok((hex(&hasher.finalize()), total))
+}
+
+fn append(archive: &mut tar::Builder<impl Write>, name: &str, size: u64, data: impl Read) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o600);
+    header.set_mtime(Utc::now().timestamp().max(0) as u64);
+    header.set_entry_type(tar::EntryType::Regular);
+    archive.append_data(&mut header, name, data)
+}
+
+fn append_file(archive: &mut tar::Builder<impl Write>, name: &str, path: &Path) -> std::io::Result<()> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    append(archive, name, size, file)
+}
+
+/// The Argon2id parameters of a sealed key.
+const KDF_MEMORY_KIB: u32 = 64 * 1024;
+const KDF_PASSES: u32 = 3;
+const KDF_LANES: u32 = 1;
+
+fn derive(passphrase: &str, salt: &[u8], memory_kib: u32, passes: u32, lanes: u32) -> Result<MasterKey, Error> {
+    let params = argon2::Params::new(memory_kib, passes, lanes, Some(32)).map_err(|e| format!("key derivation: {e}"))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = [0u8; 32];
+    argon.hash_password_into(passphrase.as_bytes(), salt, &mut key).map_err(|e| format!("key derivation: {e}"))?;
+    Ok(MasterKey::from_bytes(key))
+}
+
+fn seal_context(id: uuid::Uuid) -> Vec<u8> {
+    format!("steward backup {id} master key").into_bytes()
+}
+
+fn seal_key(key_text: &str, passphrase: &str, id: uuid::Uuid) -> Result<SealedKey, Error> {
+    use rand::RngCore;
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let sealer = derive(passphrase, &salt, KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES)?;
+    Ok(SealedKey {
+        kdf: "argon2id".into(),
+        memory_kib: KDF_MEMORY_KIB,
+        passes: KDF_PASSES,
+        lanes: KDF_LANES,
+        salt: hex(&salt),
+        sealed: hex(&sealer.seal(key_text.trim().as_bytes(), &seal_context(id))),
+    })
+}
+
+/// The master key's text, when the passphrase opens it.
+fn open_key(sealed: &SealedKey, passphrase: &str, id: uuid::Uuid) -> Option<String> {
+    if sealed.kdf != "argon2id" || sealed.memory_kib > 4 * 1024 * 1024 || sealed.passes > 100 {
+        return None;
+    }
+    let sealer = derive(passphrase, &unhex(&sealed.salt)?, sealed.memory_kib, sealed.passes, sealed.lanes).ok()?;
+    let text = String::from_utf8(sealer.open(&unhex(&sealed.sealed)?, &seal_context(id))?).ok()?;
+    MasterKey::parse(&text).map(|_| text)
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Writes the key file (mode 0600). A different key already there is moved
+/// aside, never lost; returns where.
+fn write_key(path: &Path, key_text: &str) -> Result<Option<PathBuf>, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut replaced = None;
+    if let Ok(old) = std::fs::read_to_string(path) {
+        if old.trim() == key_text.trim() {
+            return Ok(None);
+        }
+        let aside = path.with_extension(format!("key.before-restore-{}", Utc::now().format("%Y%m%dT%H%M%SZ")));
+        std::fs::rename(path, &aside)?;
+        replaced = Some(aside);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(format!("{}\n", key_text.trim()).as_bytes())?;
+    file.sync_all()?;
+    Ok(replaced)
+}
+
+/// The folder a file is in, resolved.
+fn folder(file: &Path) -> Option<PathBuf> {
+    file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).canonicalize().ok()
+}
+
+/// `file` with a suffix added to its name (in the same folder).
+fn sibling(file: &Path, suffix: &str) -> PathBuf {
+    let mut name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".{suffix}"));
+    file.with_file_name(name)
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Removes its files when dropped (work files left by a failure).
+struct Cleanup(Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_passphrase_opens_the_sealed_key_and_nothing_else_does() {
+        let key = MasterKey::generate_text();
+        let id = uuid::Uuid::now_v7();
+        let sealed = seal_key(&key, "correct horse battery", id).unwrap();
+        assert_eq!(open_key(&sealed, "correct horse battery", id).as_deref(), Some(key.as_str()));
+        assert_eq!(open_key(&sealed, "correct horse batterY", id), None, "another passphrase");
+        assert_eq!(open_key(&sealed, "correct horse battery", uuid::Uuid::now_v7()), None, "another backup's manifest");
+        assert!(!serde_json::to_string(&sealed).unwrap().contains(&key), "the key is not in the clear");
+    }
+
+    #[test]
+    fn a_password_leaves_the_tools_arguments() {
+        let target = Target::external("postgres://backup:s%40cret@db.example:5433/steward?sslmode=require").unwrap();
+        assert_eq!(target.password.as_deref(), Some("s@cret"));
+        assert_eq!(target.args, ["--dbname", "postgres://backup@db.example:5433/steward?sslmode=require"]);
+    }
 }

@@ -240,13 +240,26 @@ fn a_backup_restores_every_row_and_chains_that_verify() {
     std::fs::create_dir_all(&root).unwrap();
     let data = root.join("data");
     let file = root.join("steward.backup");
+    let key = "ab".repeat(32);
+    let backup = |passphrase: &str| {
+        let out = steward().arg("--data-dir").arg(&data).args(["backup", file.to_str().unwrap()])
+            .env("STEWARD_MASTER_KEY", &key).env("STEWARD_BACKUP_PASSPHRASE", passphrase).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let restore = |file: &std::path::Path, passphrase: &str| {
+        let out = steward().arg("--data-dir").arg(&data).arg("restore").arg(file).env_remove("STEWARD_MASTER_KEY")
+            .env("STEWARD_BACKUP_PASSPHRASE", passphrase).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
 
     let (ok, _, err) = run_on(&data, &["demo"]);
     assert!(ok, "{err}");
-    let (ok, out, err) = run_on(&data, &["backup", file.to_str().unwrap()]);
+    let (ok, _, err) = backup("");
+    assert!(!ok && err.contains("set STEWARD_BACKUP_PASSPHRASE to a passphrase of at least 12 characters"), "{err}");
+    let (ok, out, err) = backup("twelve chars or more");
     assert!(ok, "{err}");
     assert!(file.metadata().unwrap().len() > 10_000, "a real dump");
-    let saved = out.split(": ").nth(1).unwrap().trim_end_matches(".\n").to_string();
+    let saved = out.split("full backup, ").nth(1).and_then(|s| s.split(';').next()).unwrap_or_default().to_string();
     assert!(saved.starts_with("3 tenants, 8 users, 0 documents, "), "{out}");
 
     // A change after the backup: gone once it is restored.
@@ -257,16 +270,19 @@ fn a_backup_restores_every_row_and_chains_that_verify() {
     // Something that is not a backup is refused, and nothing changes.
     let bogus = root.join("bogus.backup");
     std::fs::write(&bogus, "not a dump").unwrap();
-    let (ok, _, err) = run_on(&data, &["restore", bogus.to_str().unwrap()]);
+    let (ok, _, err) = restore(&bogus, "twelve chars or more");
     assert!(!ok);
     assert!(err.contains("is not a backup made by steward backup"), "{err}");
-    let (ok, _, err) = run_on(&data, &["restore", root.join("missing").to_str().unwrap()]);
+    let (ok, _, err) = restore(&root.join("missing"), "twelve chars or more");
     assert!(!ok);
     assert!(err.contains("there is no backup at"), "{err}");
+    let (ok, _, err) = restore(&file, "");
+    assert!(!ok && err.contains("set STEWARD_BACKUP_PASSPHRASE to the passphrase the backup was made with"), "{err}");
 
-    let (ok, out, err) = run_on(&data, &["restore", file.to_str().unwrap()]);
+    let (ok, out, err) = restore(&file, "twelve chars or more");
     assert!(ok, "{err}");
-    assert!(out.contains(&format!(": {saved}; every audit chain verifies.")), "restored the same rows:\n{out}\nsaved: {saved}");
+    assert!(out.contains(&format!(": {saved}; every audit chain verifies;")), "restored the same rows:\n{out}\nsaved: {saved}");
+    assert_eq!(std::fs::read_to_string(data.join("master.key")).unwrap().trim(), key, "the master key is back in the data directory");
     let (ok, out, err) = run_on(&data, &["verify-audit"]);
     assert!(ok, "{err}");
     assert_eq!(out.matches("chain intact").count(), 3, "{out}");

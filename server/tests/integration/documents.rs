@@ -10,7 +10,7 @@ fn sha(bytes: &[u8]) -> String {
 }
 
 /// Uploads a new document as the signed-in user; returns its id.
-async fn upload(app: &TestApp, title: &str, tags: &str, name: &str, bytes: &[u8]) -> String {
+pub(crate) async fn upload(app: &TestApp, title: &str, tags: &str, name: &str, bytes: &[u8]) -> String {
     let response = app.upload_form("/documents/upload", &[("title", title), ("tags", tags), ("note", "first draft")], Some(("file", name, "text/plain", bytes))).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
     let to = response.location().unwrap().to_string();

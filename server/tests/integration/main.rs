@@ -13,6 +13,7 @@ mod audit;
 mod audit_screens;
 mod bulk;
 mod authz;
+mod backups;
 mod cli;
 mod cluster;
 mod console;

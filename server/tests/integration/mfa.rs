@@ -21,12 +21,12 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// The code of `secret` `offset` steps from now.
-fn code(secret: &[u8], offset: i64) -> String {
+pub(crate) fn code(secret: &[u8], offset: i64) -> String {
     format!("{:06}", code_at(secret, step_of(chrono::Utc::now().timestamp()) + offset))
 }
 
 /// Sets up two-factor sign-in for the signed-in `app`: the secret and the recovery codes.
-async fn enrol(app: &TestApp) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp) -> (Vec<u8>, Vec<String>) {
     let started = app.call("/api/start_mfa", &[("current_password", PASSWORD)]).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let setup: serde_json::Value = serde_json::from_str(&started.body).unwrap();

@@ -144,8 +144,18 @@ pub fn web_config() -> WebConfig {
 /// One master key for the whole test run (tests that sign in on two
 /// routers of the same database need the same key).
 pub fn test_master_key() -> app::auth::mfa::MasterKey {
+    app::auth::mfa::MasterKey::parse(&test_master_key_text()).unwrap()
+}
+
+/// The test run's master key as text (64 hexadecimal digits).
+pub fn test_master_key_text() -> String {
     static KEY: OnceLock<String> = OnceLock::new();
-    app::auth::mfa::MasterKey::parse(KEY.get_or_init(app::auth::mfa::MasterKey::generate_text)).unwrap()
+    KEY.get_or_init(app::auth::mfa::MasterKey::generate_text).clone()
+}
+
+/// The cluster every test database lives in.
+pub fn shared_cluster() -> &'static Cluster {
+    &shared().cluster
 }
 
 /// The bearer token that opens the test server's /metrics.
