@@ -48,6 +48,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::AuditRetention(args) => audit_retention(&database, args).await,
         Command::Backup(args) => backup(&database, &cli.database, args).await,
         Command::Restore(args) => restore(&database, &cli.database, args).await,
+        Command::Backups(args) => backups(&args.dir),
         Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
         Command::Mail(command) => mail(&database, command).await,
         Command::Jobs => jobs(&database).await,
@@ -66,6 +67,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
 
 async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::DatabaseArgs) -> Result<(), Error> {
     let data_dir = urls.data_dir.as_path();
+    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
     let pool = db::app_pool(&database.targets.app, 16).await?;
     let read_pool = match &urls.database_read_url {
         Some(url) => {
@@ -117,7 +119,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         secure_cookies: args.secure_cookies,
         session_idle_minutes: args.session_idle_minutes,
         session_max_hours: args.session_max_hours,
-        blobs: std::sync::Arc::new(blob_store(&args, data_dir)?),
+        blobs: std::sync::Arc::new(blob_store(&blob_dir)?),
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         metrics_token: args.metrics_token.clone(),
         access_log: !args.no_access_log,
@@ -128,6 +130,8 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         master_key: steward::ops::keys::master_key(args.master_key.as_deref(), data_dir)?,
         mail_links_on_screen: private && matches!(transport, steward::ops::mail::Transport::Outbox),
     };
+    // After the master key exists (the config made it at a first start).
+    let backup = scheduled_backup(database, urls, &args, &blob_dir)?.map(std::sync::Arc::new);
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
     let mailer = tokio::spawn(steward::ops::mail::run(
         pool.clone(),
@@ -146,6 +150,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
             audit_keep: args.audit_keep,
             server: format!("{}:{}", hostname(), std::process::id()),
             poll: std::time::Duration::from_secs(60),
+            backup,
         },
         jobs_stopped,
     ));
@@ -217,6 +222,55 @@ async fn backup(database: &Database, urls: &steward::cli::DatabaseArgs, args: st
     Ok(())
 }
 
+/// The daily backup's plan, when STEWARD_BACKUP_DIR is set: refused at
+/// start-up without a passphrase, rather than failing every night.
+fn scheduled_backup(
+    database: &Database,
+    urls: &steward::cli::DatabaseArgs,
+    args: &ServeArgs,
+    blob_dir: &std::path::Path,
+) -> Result<Option<steward::backup::Scheduled>, Error> {
+    use steward::backup::{MIN_PASSPHRASE, PASSPHRASE_VAR};
+    let Some(dir) = &args.backup_dir else { return Ok(None) };
+    let passphrase = std::env::var(PASSPHRASE_VAR).unwrap_or_default();
+    if passphrase.chars().count() < MIN_PASSPHRASE {
+        return Err(format!("STEWARD_BACKUP_DIR is set: set {PASSPHRASE_VAR} too, to a passphrase of at least {MIN_PASSPHRASE} characters (it seals the master key in each backup).").into());
+    }
+    let master_key = steward::ops::keys::master_key_text(args.master_key.as_deref(), &urls.data_dir)?.ok_or("there is no master key to back up")?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the backup folder {} (STEWARD_BACKUP_DIR): {e}", dir.display()))?;
+    tracing::info!(dir = %dir.display(), keep_days = args.backup_keep_days, "a whole backup is made every day");
+    Ok(Some(steward::backup::Scheduled {
+        target: backup_target(database, urls)?,
+        dir: dir.clone(),
+        blob_dir: blob_dir.to_path_buf(),
+        master_key,
+        passphrase,
+        bindir: steward::embedded::find_bindir(urls.pg_bindir.as_deref())?,
+        keep_days: args.backup_keep_days,
+    }))
+}
+
+/// `steward backups DIR`: the catalogue.
+fn backups(dir: &std::path::Path) -> Result<(), Error> {
+    let found = steward::backup::catalogue(dir)?;
+    if found.is_empty() {
+        println!("No backups in {}.", dir.display());
+    }
+    for (path, m) in found {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{}  {:<9}  {}  {}  ({}; {} contents held)",
+            m.made_at.format("%Y-%m-%d %H:%M:%SZ"),
+            app::documents::human_size(size as i64),
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            m.kind(),
+            m.counts,
+            m.held.len()
+        );
+    }
+    Ok(())
+}
+
 /// `steward restore FILE`.
 async fn restore(database: &Database, urls: &steward::cli::DatabaseArgs, args: steward::cli::RestoreArgs) -> Result<(), Error> {
     let target = backup_target(database, urls)?;
@@ -260,10 +314,9 @@ fn hostname() -> String {
         .unwrap_or_else(|| "steward".into())
 }
 
-/// The document store: --blob-dir, or <data-dir>/blobs.
-fn blob_store(args: &ServeArgs, data_dir: &std::path::Path) -> Result<app::documents::blobs::FsBlobStore, Error> {
-    let dir = args.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
-    app::documents::blobs::FsBlobStore::new(&dir)
+/// The document store in its folder (--blob-dir, or <data-dir>/blobs).
+fn blob_store(dir: &std::path::Path) -> Result<app::documents::blobs::FsBlobStore, Error> {
+    app::documents::blobs::FsBlobStore::new(dir)
         .map_err(|e| format!("cannot use {} for document storage: {e}. Choose another folder with --blob-dir or STEWARD_BLOB_DIR.", dir.display()).into())
 }
 

@@ -83,6 +83,9 @@ pub enum Command {
     /// row-level security: the embedded cluster's superuser, or a
     /// DATABASE_MIGRATION_URL role with BYPASSRLS.
     Backup(BackupArgs),
+    /// The backups in a folder (STEWARD_BACKUP_DIR by default), oldest
+    /// first: when each was made, full or incremental, its size and counts.
+    Backups(BackupsArgs),
     /// Replace the whole database with the backup in FILE (and the backups
     /// it builds on, from the same folder), put back the document contents
     /// and the master key, apply newer migrations, and check the row
@@ -142,6 +145,13 @@ pub struct BackupArgs {
     /// The master key, when serve is given one (else <data-dir>/master.key).
     #[arg(long, env = "STEWARD_MASTER_KEY", hide_env_values = true, hide = true)]
     pub master_key: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BackupsArgs {
+    /// The folder. Default: STEWARD_BACKUP_DIR.
+    #[arg(env = "STEWARD_BACKUP_DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -228,6 +238,19 @@ pub struct ServeArgs {
     /// At least two months: the month just ended is never dropped.
     #[arg(long, env = "STEWARD_AUDIT_KEEP", value_parser = parse_audit_keep)]
     pub audit_keep: Option<Period>,
+
+    /// Make a whole backup into this folder every day (see `steward backup`):
+    /// a full one each week, incremental ones between. Needs
+    /// STEWARD_BACKUP_PASSPHRASE in the environment. Unset: no backups are
+    /// made, and the System screen raises that alarm.
+    #[arg(long, env = "STEWARD_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+
+    /// Delete the scheduled backups older than this many days, a full
+    /// backup with its incremental ones together (the newest are always kept).
+    #[arg(long, env = "STEWARD_BACKUP_KEEP_DAYS", default_value_t = 35,
+          value_parser = clap::value_parser!(u32).range(7..=3650))]
+    pub backup_keep_days: u32,
 
     /// How hard pages, answers and exports are compressed for browsers that
     /// accept it: brotli (gzip for those without it) at this level, 1

@@ -132,7 +132,8 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    fn kind(&self) -> String {
+    /// "full", or "incremental on <its base's file>".
+    pub fn kind(&self) -> String {
         match &self.base {
             None => "full".into(),
             Some(base) => format!("incremental on {}", base.file),
@@ -392,7 +393,11 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     let written = archive.into_inner()?.into_inner().map_err(|e| e.into_error())?;
     written.sync_all()?;
     drop(written);
-    std::fs::rename(&partial, file).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    // A link never replaces a file: an earlier backup of that name stays.
+    std::fs::hard_link(&partial, file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!("{} exists: a backup is never written over another; choose another name", file.display()),
+        _ => format!("cannot write {}: {e}", file.display()),
+    })?;
     let bytes = std::fs::metadata(file)?.len();
     Ok(Made { manifest, held_bytes, bytes })
 }
@@ -576,6 +581,109 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     // The master key, last: the restored second factors are sealed under it.
     let replaced_key = write_key(plan.key_file, &key_text)?;
     Ok(Restored { manifest, counts, blobs_checked: checked, blob_bytes: bytes, replaced_key, key_file: plan.key_file.to_path_buf() })
+}
+
+/// The backup `steward serve` makes every day when STEWARD_BACKUP_DIR is
+/// set: a full one when the newest full one is a week old (or there is
+/// none), else an incremental one on the newest; then the chains whose
+/// newest backup is older than `keep_days` are deleted, never the newest.
+pub struct Scheduled {
+    pub target: Target,
+    pub dir: PathBuf,
+    pub blob_dir: PathBuf,
+    pub master_key: String,
+    pub passphrase: String,
+    pub bindir: PathBuf,
+    pub keep_days: u32,
+}
+
+impl std::fmt::Debug for Scheduled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduled").field("dir", &self.dir).field("keep_days", &self.keep_days).finish_non_exhaustive()
+    }
+}
+
+/// How old the newest full backup may be before the next one is full.
+pub const FULL_EVERY_DAYS: i64 = 7;
+
+/// Makes the day's backup; says what it wrote and deleted.
+pub async fn scheduled(plan: &Scheduled) -> Result<String, Error> {
+    std::fs::create_dir_all(&plan.dir).map_err(|e| format!("cannot create the backup folder {}: {e}", plan.dir.display()))?;
+    let now = Utc::now();
+    let archives = catalogue(&plan.dir)?;
+    let full_is_recent = archives
+        .iter()
+        .rev()
+        .find(|(_, m)| m.base.is_none())
+        .is_some_and(|(_, m)| now - m.made_at < chrono::Duration::days(FULL_EVERY_DAYS));
+    let since = if full_is_recent { archives.last().map(|(path, _)| path.clone()) } else { None };
+    let name = format!("steward-{}-{}.backup", now.format("%Y%m%dT%H%M%S%.3fZ"), if since.is_some() { "incremental" } else { "full" });
+    let file = plan.dir.join(&name);
+    let backup_plan = BackupPlan {
+        blob_dir: &plan.blob_dir,
+        master_key: &plan.master_key,
+        passphrase: &plan.passphrase,
+        since: since.as_deref(),
+        bindir: &plan.bindir,
+    };
+    let made = backup(&plan.target, &backup_plan, &file).await?;
+    let mut all = archives;
+    all.push((file, made.manifest.clone()));
+    let old = expired(&all, now - chrono::Duration::days(i64::from(plan.keep_days)));
+    for path in &old {
+        std::fs::remove_file(path).map_err(|e| format!("cannot delete the expired backup {}: {e}", path.display()))?;
+    }
+    let missing = match made.manifest.missing.len() {
+        0 => String::new(),
+        n => format!("; {n} document content(s) are missing from the blob store"),
+    };
+    Ok(format!("{name} ({}): {made}; {} expired backup(s) deleted{missing}", app::documents::human_size(made.bytes as i64), old.len()))
+}
+
+/// The backups in a folder, oldest first; other files are passed over.
+pub fn catalogue(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read the backup folder {}: {e}", dir.display()).into()),
+    };
+    let mut found: Vec<(PathBuf, Manifest)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "backup") && p.is_file())
+        .filter_map(|p| read_manifest(&p).ok().map(|m| (p, m)))
+        .collect();
+    found.sort_by_key(|(_, m)| m.made_at);
+    Ok(found)
+}
+
+/// The backups to delete: every chain (a full backup and the incremental
+/// ones on it) whose newest member was made before `cut`, except the
+/// chain of the newest backup.
+fn expired(archives: &[(PathBuf, Manifest)], cut: DateTime<Utc>) -> Vec<PathBuf> {
+    let by_id: std::collections::HashMap<uuid::Uuid, &Manifest> = archives.iter().map(|(_, m)| (m.id, m)).collect();
+    let root = |m: &Manifest| {
+        let mut id = m.id;
+        let mut base = m.base.as_ref().map(|b| b.id);
+        for _ in 0..1000 {
+            match base.and_then(|b| by_id.get(&b)) {
+                Some(found) => {
+                    id = found.id;
+                    base = found.base.as_ref().map(|b| b.id);
+                }
+                None => break,
+            }
+        }
+        id
+    };
+    let mut chains: BTreeMap<uuid::Uuid, (DateTime<Utc>, Vec<PathBuf>)> = BTreeMap::new();
+    for (path, m) in archives {
+        let chain = chains.entry(root(m)).or_insert((m.made_at, Vec::new()));
+        chain.0 = chain.0.max(m.made_at);
+        chain.1.push(path.clone());
+    }
+    let newest = archives.iter().max_by_key(|(_, m)| m.made_at).map(|(_, m)| root(m));
+    chains.into_iter().filter(|(id, (last, _))| Some(*id) != newest && *last < cut).flat_map(|(_, (_, paths))| paths).collect()
 }
 
 /// Reads an archive's manifest (its first member).
@@ -789,6 +897,44 @@ mod tests {
         assert_eq!(open_key(&sealed, "correct horse batterY", id), None, "another passphrase");
         assert_eq!(open_key(&sealed, "correct horse battery", uuid::Uuid::now_v7()), None, "another backup's manifest");
         assert!(!serde_json::to_string(&sealed).unwrap().contains(&key), "the key is not in the clear");
+    }
+
+    #[test]
+    fn whole_chains_expire_and_the_newest_chain_never_does() {
+        let at = |days: i64| Utc::now() - chrono::Duration::days(days);
+        let key = SealedKey { kdf: String::new(), memory_kib: 0, passes: 0, lanes: 0, salt: String::new(), sealed: String::new() };
+        let make = |name: &str, days: i64, base: Option<&Manifest>| {
+            let m = Manifest {
+                format: FORMAT.into(),
+                id: uuid::Uuid::now_v7(),
+                made_at: at(days),
+                steward_version: String::new(),
+                schema_version: 0,
+                counts: Counts { tenants: 0, users: 0, documents: 0, audit_events: 0 },
+                dump_sha256: String::new(),
+                dump_bytes: 0,
+                base: base.map(|b| BaseRef { id: b.id, file: String::new(), made_at: b.made_at }),
+                referenced: vec![],
+                held: vec![],
+                missing: vec![],
+                mail_columns: vec![],
+                master_key: key.clone(),
+            };
+            (PathBuf::from(name), m)
+        };
+        // Chain A: 60..50 days old; chain B: 45..20 days (its last is recent enough); chain C: today.
+        let a0 = make("a0", 60, None);
+        let a1 = make("a1", 50, Some(&a0.1));
+        let b0 = make("b0", 45, None);
+        let b1 = make("b1", 20, Some(&b0.1));
+        let c0 = make("c0", 1, None);
+        let all = vec![a0.clone(), a1.clone(), b0.clone(), b1.clone(), c0.clone()];
+        assert_eq!(expired(&all, at(30)), [PathBuf::from("a0"), PathBuf::from("a1")]);
+        assert!(expired(&all, at(70)).is_empty());
+        // However old, the newest chain stays.
+        let only = vec![a0, a1];
+        assert!(expired(&only, at(0)).is_empty());
+        assert_eq!(expired(&all, at(0)).len(), 4, "all but the newest chain");
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //!   it (with the cut recorded, as `steward audit-retention` does).
 //! - `chain_check` (daily): every organisation's audit chain walked; a
 //!   break is an alarm.
+//! - `backup` (daily): a whole backup into STEWARD_BACKUP_DIR (full
+//!   weekly, incremental between), expired ones deleted (`backup::scheduled`).
+//!   A server with no backup folder raises the alarm instead: no backups
+//!   are being made.
 //!
 //! Several servers may run the scheduler against one database: a job runs
 //! under a session-level advisory lock of its own, so no job runs twice at
@@ -35,6 +39,8 @@ pub struct SchedulerConfig {
     pub server: String,
     /// How often the table is looked at for due jobs.
     pub poll: Duration,
+    /// The daily backup, when a backup folder is set.
+    pub backup: Option<std::sync::Arc<crate::backup::Scheduled>>,
 }
 
 /// How a run ended.
@@ -146,6 +152,7 @@ async fn run_one(
         "partitions" => partitions(&mut *conn).await,
         "retention" => retention(pool, owner, &mut *conn, config).await,
         "chain_check" => chain_check(owner).await,
+        "backup" => backup(config).await,
         other => Outcome::Failed(format!("this server does not know the job '{other}'")),
     };
     let millis = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
@@ -218,6 +225,18 @@ async fn retention(pool: &PgPool, owner: &PgConnectOptions, conn: &mut sqlx::PgC
         }
     }
     Outcome::Ok(done.join("; "))
+}
+
+async fn backup(config: &SchedulerConfig) -> Outcome {
+    match &config.backup {
+        None => Outcome::Alarm(
+            "no backups are being made: set STEWARD_BACKUP_DIR (and STEWARD_BACKUP_PASSPHRASE) on the servers, or back up with steward backup".into(),
+        ),
+        Some(plan) => match crate::backup::scheduled(plan).await {
+            Ok(message) => Outcome::Ok(message),
+            Err(e) => Outcome::Failed(e.to_string()),
+        },
+    }
 }
 
 async fn chain_check(owner: &PgConnectOptions) -> Outcome {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use steward::backup::{self, BackupPlan, RestorePlan, Target};
 use steward::db::{self, Targets};
 use steward::embedded::{Cluster, ClusterOptions};
+use steward::ops::scheduler::{run_due, Outcome, SchedulerConfig};
 
 const PASSPHRASE: &str = "a passphrase for the test backups";
 
@@ -141,4 +142,52 @@ async fn a_backup_restored_on_a_second_cluster_signs_in_with_a_second_factor_and
     pool.close().await;
     cluster.stop();
     let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test]
+async fn the_daily_backup_is_full_then_incremental_and_shown_on_the_system_screen() {
+    let dir = std::env::temp_dir().join("steward-tests").join(format!("scheduled-backups-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    upload(&app, "Plan", "", "plan.txt", format!("Plan {}\n", uuid::Uuid::now_v7()).as_bytes()).await;
+    let plan = backup::Scheduled {
+        target: Target::embedded(shared_cluster(), &app.db.name),
+        dir: dir.clone(),
+        blob_dir: blob_dir(),
+        master_key: test_master_key_text(),
+        passphrase: PASSPHRASE.into(),
+        bindir: steward::embedded::find_bindir(None).unwrap(),
+        keep_days: 35,
+    };
+    let config = SchedulerConfig {
+        access_log_days: 30,
+        audit_keep: None,
+        server: "server-a".into(),
+        poll: Duration::from_secs(60),
+        backup: Some(std::sync::Arc::new(plan)),
+    };
+    let owner = &app.db.targets.owner;
+    let backup_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "backup").map(|(_, o)| o);
+    let first = backup_outcome(run_due(&app.pool, owner, &config).await.unwrap());
+    assert!(matches!(&first, Some(Outcome::Ok(m)) if m.contains("-full.backup") && m.contains("full backup, 3 tenants")), "{first:?}");
+    assert!(backup_outcome(run_due(&app.pool, owner, &config).await.unwrap()).is_none(), "not due again the same day");
+
+    // A day later, with a new document: an incremental backup on the first.
+    upload(&app, "Plan B", "", "plan-b.txt", format!("Plan B {}\n", uuid::Uuid::now_v7()).as_bytes()).await;
+    let mut conn = owner.connect().await.unwrap();
+    sqlx::query("UPDATE scheduled_jobs SET last_started_at = now() - interval '25 hours' WHERE job = 'backup'").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let second = backup_outcome(run_due(&app.pool, owner, &config).await.unwrap());
+    assert!(matches!(&second, Some(Outcome::Ok(m)) if m.contains("-incremental.backup") && m.contains("1 document contents")), "{second:?}");
+    let listed = backup::catalogue(&dir).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].1.base.as_ref().map(|b| b.id), Some(listed[0].1.id));
+    assert_eq!((listed[0].1.held.len(), listed[1].1.held.len()), (1, 1), "the second holds only the new content");
+
+    let admin = app.another_browser();
+    admin.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    let page = admin.get("/system").await;
+    assert!(page.body.contains("-incremental.backup"), "the backup job's last run: {}", page.body);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -218,9 +218,17 @@ async fn steward_jobs_lists_the_upkeep_and_a_too_short_audit_period_is_refused()
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[0].starts_with("partitions") && lines[0].contains("every 1 hour") && lines[0].contains("never run"), "{text}");
     assert!(lines[2].starts_with("chain_check") && lines[2].contains("every 1 day"), "{text}");
+    assert!(lines[3].starts_with("backup") && lines[3].contains("every 1 day"), "{text}");
+
+    // A backup folder without a passphrase is refused at start-up, not every night.
+    let out = steward().arg("serve").env("DATABASE_URL", db.url("steward_app")).env("DATABASE_MIGRATION_URL", db.url("steward_owner"))
+        .env("STEWARD_BACKUP_DIR", std::env::temp_dir().join("steward-tests").join("no-passphrase")).env_remove("STEWARD_BACKUP_PASSPHRASE")
+        .args(["--addr", "127.0.0.1:0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set STEWARD_BACKUP_PASSPHRASE too"), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = steward().args(["serve", "--audit-keep", "1month"]).output().unwrap();
     assert!(!out.status.success());

@@ -1,0 +1,1 @@
+DELETE FROM scheduled_jobs WHERE job = 'backup';
