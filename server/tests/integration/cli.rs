@@ -19,7 +19,7 @@ fn help_explains_every_setting() {
     }
     let out = steward().args(["serve", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES", "STEWARD_SMTP_URL", "STEWARD_MAIL_FROM", "STEWARD_MAIL_KEEP_DAYS", "STEWARD_AUDIT_KEEP"] {
+    for word in ["STEWARD_ADDR", "STEWARD_SECURE_COOKIES", "LEPTOS_SITE_ROOT", "STEWARD_BLOB_DIR", "STEWARD_MAX_UPLOAD_MB", "STEWARD_METRICS_TOKEN", "STEWARD_ACCESS_LOG_DAYS", "STEWARD_TRUSTED_PROXIES", "STEWARD_SMTP_URL", "STEWARD_MAIL_FROM", "STEWARD_MAIL_KEEP_DAYS", "STEWARD_AUDIT_KEEP", "STEWARD_BACKUP_DIR", "STEWARD_BACKUP_KEEP_DAYS"] {
         assert!(text.contains(word), "serve --help mentions {word}:\n{text}");
     }
 }
