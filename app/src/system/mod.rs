@@ -1,7 +1,8 @@
 //! The "System" screen (`/system`), for platform administrators: the
 //! scheduled upkeep (each job's last run and outcome, from the scheduler
 //! in `steward serve`), the database (its size, its largest tables, its
-//! connections in use and waiting, a replica's lag), the application's
+//! connections in use and waiting, a replica's lag, the slowest statements
+//! when `pg_stat_statements` is loaded), the application's
 //! connection pools, and the mail queue.
 
 use crate::error::AppError;
@@ -45,6 +46,21 @@ pub struct DatabaseFacts {
     /// The streaming replica's delay behind the primary, when
     /// DATABASE_READ_URL names one.
     pub replica_lag: Option<String>,
+    /// The statements that took the most time in all, from
+    /// `pg_stat_statements`; `None` when the server does not load it.
+    pub statements: Option<Vec<StatementFacts>>,
+}
+
+/// One statement's figures since the statistics were last reset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatementFacts {
+    /// Its text, parameters as `$1`, blanks folded, at most 300 characters
+    /// (another role's statement shows as PostgreSQL hides it).
+    pub query: String,
+    pub calls: i64,
+    pub mean_ms: f64,
+    pub total_ms: f64,
+    pub rows: i64,
 }
 
 /// One pool of the server (this server's, not every server's).

@@ -24,12 +24,13 @@ pub fn SystemPage() -> impl IntoView {
                             <div class="space-y-6">
                                 <Jobs jobs=s.jobs />
                                 <div class="grid gap-6 lg:grid-cols-2">
-                                    <Database d=s.database />
+                                    <Database d=s.database.clone() />
                                     <div class="space-y-6">
                                         <Pools pools=s.server_pools />
                                         <Mail m=s.mail />
                                     </div>
                                 </div>
+                                <Statements statements=s.database.statements />
                             </div>
                         }
                         .into_any(),
@@ -114,6 +115,38 @@ fn Database(d: DatabaseFacts) -> impl IntoView {
                     </div>
                 }).collect_view()}
             </dl>
+        </section>
+    }
+}
+
+#[component]
+fn Statements(statements: Option<Vec<StatementFacts>>) -> impl IntoView {
+    let body = match statements {
+        None => view! {
+            <p class="text-sm text-slate-600 dark:text-slate-300" data-testid="statements-off">
+                "The database server does not load pg_stat_statements. Add it to shared_preload_libraries, restart the server, and run CREATE EXTENSION pg_stat_statements as a superuser (Steward's own cluster does this by itself)."
+            </p>
+        }
+        .into_any(),
+        Some(rows) => view! {
+            <DataTable testid="statements-table" columns=&["Statement", "Calls", "Mean", "In all", "Rows"]>
+                {rows.into_iter().map(|s| view! {
+                    <tr data-testid="statement-row">
+                        <td class=format!("{TD} max-w-2xl break-all font-mono text-xs")>{s.query}</td>
+                        <td class=format!("{TD} text-right font-mono text-xs")>{s.calls}</td>
+                        <td class=format!("{TD} whitespace-nowrap text-right font-mono text-xs")>{format!("{:.2} ms", s.mean_ms)}</td>
+                        <td class=format!("{TD} whitespace-nowrap text-right font-mono text-xs")>{format!("{:.1} s", s.total_ms / 1000.0)}</td>
+                        <td class=format!("{TD} text-right font-mono text-xs")>{s.rows}</td>
+                    </tr>
+                }).collect_view()}
+            </DataTable>
+        }
+        .into_any(),
+    };
+    view! {
+        <section aria-labelledby="statements-heading">
+            <h2 id="statements-heading" class=format!("{HEADING} mb-2")>"Slowest statements (most time in all)"</h2>
+            {body}
         </section>
     }
 }

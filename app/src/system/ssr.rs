@@ -85,7 +85,9 @@ async fn database(conn: &mut PgConnection) -> Result<DatabaseFacts, AppError> {
     .into_iter()
     .map(|c| (c.state, c.n))
     .collect();
+    let statements = statements(&mut *conn).await?;
     Ok(DatabaseFacts {
+        statements,
         version: facts.version,
         size: bytes(facts.size),
         tables,
@@ -94,6 +96,42 @@ async fn database(conn: &mut PgConnection) -> Result<DatabaseFacts, AppError> {
         max_connections: facts.max_connections,
         replica_lag: None,
     })
+}
+
+/// The ten statements of this database with the most time in all, when
+/// the extension is there and its schema readable. The server may still not
+/// load it (the application's role cannot read `shared_preload_libraries`
+/// to know): the read runs under a savepoint, and a refusal means "off"
+/// instead of ending the screen's transaction.
+async fn statements(conn: &mut PgConnection) -> Result<Option<Vec<StatementFacts>>, AppError> {
+    use sqlx::Executor;
+    let schema: Option<String> = sqlx::query_scalar!(
+        r#"SELECT quote_ident(n.nspname) AS "schema!" FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+            WHERE e.extname = 'pg_stat_statements' AND has_schema_privilege(n.oid, 'USAGE')"#
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(schema) = schema else { return Ok(None) };
+    conn.execute("SAVEPOINT statement_statistics").await?;
+    // The view's schema is known only now: not a checked query.
+    let read: Result<Vec<(String, i64, f64, f64, i64)>, sqlx::Error> = sqlx::query_as(&format!(
+        "SELECT left(regexp_replace(coalesce(s.query, ''), '\\s+', ' ', 'g'), 300), s.calls, s.mean_exec_time, s.total_exec_time, s.rows
+           FROM {schema}.pg_stat_statements s
+          WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          ORDER BY s.total_exec_time DESC LIMIT 10"
+    ))
+    .fetch_all(&mut *conn)
+    .await;
+    let Ok(rows) = read else {
+        conn.execute("ROLLBACK TO SAVEPOINT statement_statistics").await?;
+        return Ok(None);
+    };
+    conn.execute("RELEASE SAVEPOINT statement_statistics").await?;
+    Ok(Some(
+        rows.into_iter()
+            .map(|(query, calls, mean_ms, total_ms, rows)| StatementFacts { query, calls, mean_ms, total_ms, rows })
+            .collect(),
+    ))
 }
 
 async fn mail(conn: &mut PgConnection) -> Result<MailFacts, AppError> {

@@ -142,6 +142,18 @@ pub fn blocked_ancestor(path: &Path, uid: u32, gid: u32) -> Option<PathBuf> {
 }
 
 /// Finds the directory with initdb and postgres.
+/// The settings that load `pg_stat_statements` (the System screen's
+/// slowest statements), when this installation has it (Debian's
+/// postgresql package does): a server that lacks it starts without.
+fn statement_statistics(bindir: &Path) -> Vec<String> {
+    let library = bindir.parent().map(|p| p.join("lib").join("pg_stat_statements.so"));
+    if library.is_some_and(|l| l.is_file()) {
+        vec!["-c".into(), "shared_preload_libraries=pg_stat_statements".into(), "-c".into(), "pg_stat_statements.track=top".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
     let mut looked = Vec::new();
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -500,6 +512,7 @@ impl Launch {
             .arg(format!("unix_socket_directories={}", self.socket_dir.display()))
             .args(["-c", &format!("port={SOCKET_PORT}")])
             .args(["-c", "logging_collector=off"])
+            .args(statement_statistics(&self.bindir))
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(log_err)

@@ -132,11 +132,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// "full", or "incremental on <its base's file>".
+    /// "full backup", or "incremental backup on <its base's file>".
     pub fn kind(&self) -> String {
         match &self.base {
-            None => "full".into(),
-            Some(base) => format!("incremental on {}", base.file),
+            None => "full backup".into(),
+            Some(base) => format!("incremental backup on {}", base.file),
         }
     }
 }
@@ -255,7 +255,7 @@ impl std::fmt::Display for Made {
         let m = &self.manifest;
         write!(
             f,
-            "{} backup, {}; {} document contents ({}) held here",
+            "{}, {}; {} document contents ({}) held here",
             m.kind(),
             m.counts,
             m.held.len(),
@@ -316,6 +316,11 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     .fetch_all(&mut conn)
     .await?;
 
+    // Made first, mode 0600: pg_dump truncates it and keeps the mode.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&dump)?;
+    }
     let mut args = vec![format!("--snapshot={snapshot}"), "--format=custom".into(), "--file".into(), dump.display().to_string()];
     for table in WITHOUT_DATA.iter().chain(["public.mail_outbox"].iter()) {
         args.push(format!("--exclude-table-data={table}"));
@@ -328,7 +333,10 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     // The mail queue, its links left out.
     let select: Vec<String> =
         mail_columns.iter().map(|c| if c == "link" { "NULL::text".to_string() } else { quote_ident(c) }).collect();
-    let mut out = std::fs::File::create(&mail)?;
+    let mut out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&mail)?
+    };
     let mut stream = conn.copy_out_raw(&format!("COPY (SELECT {} FROM public.mail_outbox) TO STDOUT", select.join(", "))).await?;
     while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
         out.write_all(&chunk?)?;
@@ -382,7 +390,12 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
         master_key: seal_key(plan.master_key, plan.passphrase, id)?,
     };
 
-    let mut archive = tar::Builder::new(std::io::BufWriter::new(std::fs::File::create(&partial)?));
+    // Readable by its owner only: it holds every person's data.
+    let out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)?
+    };
+    let mut archive = tar::Builder::new(std::io::BufWriter::new(out));
     let json = serde_json::to_vec_pretty(&manifest)?;
     append(&mut archive, MANIFEST, json.len() as u64, json.as_slice())?;
     append_file(&mut archive, DUMP, &dump)?;
@@ -425,6 +438,8 @@ pub struct Restored {
     /// Where a different key that was in the key file was moved.
     pub replaced_key: Option<PathBuf>,
     pub key_file: PathBuf,
+    /// How long each step took, in seconds.
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 impl std::fmt::Display for Restored {
@@ -432,7 +447,7 @@ impl std::fmt::Display for Restored {
         let m = &self.manifest;
         write!(
             f,
-            "{} backup made {}: {}; every audit chain verifies; {} document contents ({}), every SHA-256 checked; the master key is in {}",
+            "{} made {}: {}; every audit chain verifies; {} document contents ({}), every SHA-256 checked; the master key is in {}",
             m.kind(),
             m.made_at.format("%Y-%m-%d %H:%M:%SZ"),
             self.counts,
@@ -446,7 +461,8 @@ impl std::fmt::Display for Restored {
         if !m.missing.is_empty() {
             write!(f, "; {} contents were already missing when the backup was made", m.missing.len())?;
         }
-        Ok(())
+        let phases: Vec<String> = self.phases.iter().map(|(name, s)| format!("{name} {s:.1} s")).collect();
+        write!(f, " ({})", phases.join(", "))
     }
 }
 
@@ -472,11 +488,18 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
         }
     }
     let store = FsBlobStore::new(plan.blob_dir).map_err(|e| format!("cannot use the blob folder {}: {e}", plan.blob_dir.display()))?;
+    let mut phases = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        phases.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
 
     // The dump and the mail queue out of the archive, checked.
     let dump = sibling(&plan.blob_dir.join("staging").join("restore"), "dump");
     let mail = sibling(&plan.blob_dir.join("staging").join("restore"), "mail");
-    let _cleanup = Cleanup(vec![dump.clone(), mail.clone()]);
+    let list = sibling(&plan.blob_dir.join("staging").join("restore"), "list");
+    let _cleanup = Cleanup(vec![dump.clone(), mail.clone(), list.clone()]);
     let mut wanted: BTreeMap<String, u64> =
         manifest.referenced.iter().filter(|b| !manifest.missing.contains(&b.sha256)).map(|b| (b.sha256.clone(), b.size)).collect();
     let mut checked = 0usize;
@@ -492,7 +515,8 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     });
     for (n, (path, m)) in chain.iter().enumerate() {
         let mut archive = tar::Archive::new(std::fs::File::open(path)?);
-        for entry in archive.entries()? {
+        // Members not wanted are seeked past, not read (a base's dump).
+        for entry in archive.entries_with_seek()? {
             let mut entry = entry?;
             let name = entry.path()?.to_string_lossy().into_owned();
             if n == 0 && name == DUMP {
@@ -531,11 +555,25 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
         )
         .into());
     }
-    let mut list = target.tool(plan.bindir, "pg_restore");
-    list.arg("--list").arg(&dump);
-    run(list, "pg_restore")
-        .await
-        .map_err(|_| format!("{} is damaged: its database dump cannot be read by pg_restore", file.display()))?;
+    // The dump's table of contents, without the statistics extension:
+    // that is the server's (a superuser's to create), not the backup's.
+    let damaged = || format!("{} is damaged: its database dump cannot be read by pg_restore", file.display());
+    let listed = target.tool(plan.bindir, "pg_restore").arg("--list").arg(&dump).output().await.map_err(|_| damaged())?;
+    if !listed.status.success() {
+        return Err(damaged().into());
+    }
+    let contents: String = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|line| {
+            if line.contains("pg_stat_statements") || line.contains(crate::db::STATS_SCHEMA) {
+                format!(";{line}\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&list, contents)?;
+    lap("reading and checking the archive");
 
     // The database: replaced in one transaction.
     let mut args = vec!["--exit-on-error".to_string(), "--single-transaction".into()];
@@ -551,6 +589,7 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
         }
         None => args.extend(["--clean".to_string(), "--if-exists".into()]),
     }
+    args.extend(["--use-list".to_string(), list.display().to_string()]);
     args.extend(target.args.iter().cloned());
     args.push(dump.display().to_string());
     let mut pg_restore = target.tool(plan.bindir, "pg_restore");
@@ -559,11 +598,15 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
 
     // The mail queue, as it was (without its links).
     let mut conn = target.options.connect().await?;
+    if target.recreate.is_some() {
+        crate::db::ensure_statement_statistics(&mut conn).await?;
+    }
     let columns: Vec<String> = manifest.mail_columns.iter().map(|c| quote_ident(c)).collect();
     let mut copy = conn.copy_in_raw(&format!("COPY public.mail_outbox ({}) FROM STDIN", columns.join(", "))).await?;
     copy.read_from(tokio::fs::File::open(&mail).await?).await?;
     copy.finish().await?;
     conn.close().await?;
+    lap("database");
 
     crate::db::migrate(owner).await?;
     let mut conn = target.options.connect().await?;
@@ -577,10 +620,11 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     if !broken.is_empty() {
         return Err(format!("restored, but the audit chains of {} do not verify: run steward verify-audit", broken.join(", ")).into());
     }
+    lap("migrations, counts and chains");
 
     // The master key, last: the restored second factors are sealed under it.
     let replaced_key = write_key(plan.key_file, &key_text)?;
-    Ok(Restored { manifest, counts, blobs_checked: checked, blob_bytes: bytes, replaced_key, key_file: plan.key_file.to_path_buf() })
+    Ok(Restored { manifest, counts, blobs_checked: checked, blob_bytes: bytes, replaced_key, key_file: plan.key_file.to_path_buf(), phases })
 }
 
 /// The backup `steward serve` makes every day when STEWARD_BACKUP_DIR is

@@ -65,11 +65,45 @@ impl Targets {
             conn.execute(format!(r#"CREATE DATABASE "{database}" OWNER {OWNER_ROLE}"#).as_str()).await?;
         }
         conn.close().await?;
+        let mut conn = cluster
+            .connect_options(SUPERUSER, database)
+            .connect()
+            .await
+            .map_err(|source| DbError::Connect { target: "embedded cluster".into(), source })?;
+        ensure_statement_statistics(&mut conn).await?;
+        conn.close().await?;
         Ok(Targets {
             owner: cluster.connect_options(OWNER_ROLE, database),
             app: cluster.connect_options(APP_ROLE, database),
         })
     }
+}
+
+/// The schema of `pg_stat_statements`, kept apart from Steward's own
+/// (and left out of a restore: the statistics are the server's).
+pub const STATS_SCHEMA: &str = "steward_stats";
+
+/// Creates `pg_stat_statements` in its own schema, readable by the
+/// application role (the System screen's slowest statements), when the
+/// server loads it. Run as a superuser (the embedded cluster's); on an
+/// external server its operator does the same, or the screen says how.
+pub async fn ensure_statement_statistics(conn: &mut sqlx::PgConnection) -> Result<(), DbError> {
+    let loaded: bool =
+        sqlx::query_scalar(r#"SELECT current_setting('shared_preload_libraries') ~ '(^|[ ,])pg_stat_statements([ ,]|$)'"#)
+            .fetch_one(&mut *conn)
+            .await?;
+    if loaded {
+        conn.execute(
+            format!(
+                "CREATE SCHEMA IF NOT EXISTS {STATS_SCHEMA};
+                 CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA {STATS_SCHEMA};
+                 GRANT USAGE ON SCHEMA {STATS_SCHEMA} TO {APP_ROLE};"
+            )
+            .as_str(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The owner role applies migrations; the application role logs in, owns

@@ -54,6 +54,8 @@ async fn a_backup_restored_on_a_second_cluster_signs_in_with_a_second_factor_and
     let full = backup::backup(&source, &plan, &full_file).await.unwrap();
     assert_eq!((full.manifest.referenced.len(), full.manifest.held.len()), (1, 1), "the one document's content");
     assert!(full.manifest.base.is_none() && full.manifest.missing.is_empty());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&full_file).unwrap().permissions().mode() & 0o777, 0o600, "readable by its owner only");
     let archive = std::fs::read(root.join("full.backup")).unwrap();
     assert!(!archive.windows(key.len()).any(|w| w == key.as_bytes()), "the master key is sealed, not in the clear");
 
@@ -98,7 +100,7 @@ async fn a_backup_restored_on_a_second_cluster_signs_in_with_a_second_factor_and
     assert_eq!(restored.blobs_checked, 2, "both contents, one from each archive, hashed");
     assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), key, "the key is back");
     let said = restored.to_string();
-    assert!(said.contains("incremental on full.backup") && said.contains("every audit chain verifies") && said.contains("2 document contents"), "{said}");
+    assert!(said.contains("incremental backup on full.backup") && said.contains("every audit chain verifies") && said.contains("2 document contents"), "{said}");
     // No live session came along.
     let superuser = cluster.connect_options(steward::embedded::SUPERUSER, db::DATABASE);
     assert_eq!(count(&superuser, "SELECT count(*) FROM tower_sessions.session").await, 0);

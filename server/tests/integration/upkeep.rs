@@ -44,6 +44,12 @@ async fn two_servers_run_each_due_job_once_and_the_system_screen_shows_how_it_we
     assert!(page.body.contains("1 run(s), 0 not ok"));
     assert!(page.has_testid("largest-tables") && page.body.contains("audit_events"), "the database's tables by size");
     assert!(page.has_testid("mail-queue") && page.has_testid("pools"));
+    // Steward's own cluster loads pg_stat_statements: the slowest statements show.
+    assert!(page.has_testid("statements-table") && page.has_testid("statement-row"), "{}", page.body);
+    // Without the extension (an external server not set up for it), the screen says how.
+    app.db.exec_as_superuser("DROP EXTENSION pg_stat_statements").await;
+    let page = app.get("/system").await;
+    assert!(page.has_testid("statements-off") && page.body.contains("shared_preload_libraries"), "{}", page.body);
 
     // An organisation's owner has no such view: no menu entry, and a 403.
     let olivia = app.another_browser();
