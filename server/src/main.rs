@@ -66,6 +66,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::DatabaseArgs) -> Result<(), Error> {
+    // Refused before anything is made (the key, the blob folder, the pools).
+    let backup_passphrase = backup_passphrase(&args)?;
     let data_dir = urls.data_dir.as_path();
     let blob_dir = args.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
     let pool = db::app_pool(&database.targets.app, 16).await?;
@@ -131,7 +133,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         mail_links_on_screen: private && matches!(transport, steward::ops::mail::Transport::Outbox),
     };
     // After the master key exists (the config made it at a first start).
-    let backup = scheduled_backup(database, urls, &args, &blob_dir)?.map(std::sync::Arc::new);
+    let backup = scheduled_backup(database, urls, &args, &blob_dir, backup_passphrase)?.map(std::sync::Arc::new);
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
     let mailer = tokio::spawn(steward::ops::mail::run(
         pool.clone(),
@@ -222,20 +224,29 @@ async fn backup(database: &Database, urls: &steward::cli::DatabaseArgs, args: st
     Ok(())
 }
 
-/// The daily backup's plan, when STEWARD_BACKUP_DIR is set: refused at
-/// start-up without a passphrase, rather than failing every night.
+/// STEWARD_BACKUP_PASSPHRASE, when STEWARD_BACKUP_DIR is set: refused at
+/// start-up without one, rather than failing every night.
+fn backup_passphrase(args: &ServeArgs) -> Result<Option<String>, Error> {
+    use steward::backup::{MIN_PASSPHRASE, PASSPHRASE_VAR};
+    if args.backup_dir.is_none() {
+        return Ok(None);
+    }
+    let passphrase = std::env::var(PASSPHRASE_VAR).unwrap_or_default();
+    if passphrase.chars().count() < MIN_PASSPHRASE {
+        return Err(format!("STEWARD_BACKUP_DIR is set: set {PASSPHRASE_VAR} too, to a passphrase of at least {MIN_PASSPHRASE} characters (it seals the master key in each backup).").into());
+    }
+    Ok(Some(passphrase))
+}
+
+/// The daily backup's plan, when STEWARD_BACKUP_DIR is set.
 fn scheduled_backup(
     database: &Database,
     urls: &steward::cli::DatabaseArgs,
     args: &ServeArgs,
     blob_dir: &std::path::Path,
+    passphrase: Option<String>,
 ) -> Result<Option<steward::backup::Scheduled>, Error> {
-    use steward::backup::{MIN_PASSPHRASE, PASSPHRASE_VAR};
-    let Some(dir) = &args.backup_dir else { return Ok(None) };
-    let passphrase = std::env::var(PASSPHRASE_VAR).unwrap_or_default();
-    if passphrase.chars().count() < MIN_PASSPHRASE {
-        return Err(format!("STEWARD_BACKUP_DIR is set: set {PASSPHRASE_VAR} too, to a passphrase of at least {MIN_PASSPHRASE} characters (it seals the master key in each backup).").into());
-    }
+    let (Some(dir), Some(passphrase)) = (&args.backup_dir, passphrase) else { return Ok(None) };
     let master_key = steward::ops::keys::master_key_text(args.master_key.as_deref(), &urls.data_dir)?.ok_or("there is no master key to back up")?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the backup folder {} (STEWARD_BACKUP_DIR): {e}", dir.display()))?;
     tracing::info!(dir = %dir.display(), keep_days = args.backup_keep_days, "a whole backup is made every day");

@@ -224,11 +224,14 @@ async fn steward_jobs_lists_the_upkeep_and_a_too_short_audit_period_is_refused()
     assert!(lines[3].starts_with("backup") && lines[3].contains("every 1 day"), "{text}");
 
     // A backup folder without a passphrase is refused at start-up, not every night.
-    let out = steward().arg("serve").env("DATABASE_URL", db.url("steward_app")).env("DATABASE_MIGRATION_URL", db.url("steward_owner"))
+    let scratch = std::env::temp_dir().join("steward-tests").join(format!("no-passphrase-{}", std::process::id()));
+    let out = steward().arg("--data-dir").arg(&scratch).arg("serve").env("DATABASE_URL", db.url("steward_app")).env("DATABASE_MIGRATION_URL", db.url("steward_owner"))
         .env("STEWARD_BACKUP_DIR", std::env::temp_dir().join("steward-tests").join("no-passphrase")).env_remove("STEWARD_BACKUP_PASSPHRASE")
         .args(["--addr", "127.0.0.1:0"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("set STEWARD_BACKUP_PASSPHRASE too"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!scratch.join("master.key").exists(), "refused before anything was made");
+    let _ = std::fs::remove_dir_all(&scratch);
 
     let out = steward().args(["serve", "--audit-keep", "1month"]).output().unwrap();
     assert!(!out.status.success());
