@@ -246,8 +246,9 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_BACKUP_DIR")]
     pub backup_dir: Option<PathBuf>,
 
-    /// Delete the scheduled backups older than this many days, a full
-    /// backup with its incremental ones together (the newest are always kept).
+    /// Delete the backups in the backup folder older than this many days
+    /// (by the newest of a full backup and its incremental ones, which go
+    /// together; the newest chain is always kept).
     #[arg(long, env = "STEWARD_BACKUP_KEEP_DAYS", default_value_t = 35,
           value_parser = clap::value_parser!(u32).range(7..=3650))]
     pub backup_keep_days: u32,

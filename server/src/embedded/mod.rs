@@ -141,7 +141,6 @@ pub fn blocked_ancestor(path: &Path, uid: u32, gid: u32) -> Option<PathBuf> {
     None
 }
 
-/// Finds the directory with initdb and postgres.
 /// The settings that load `pg_stat_statements` (the System screen's
 /// slowest statements), when this installation has it (Debian's
 /// postgresql package does): a server that lacks it starts without.
@@ -154,6 +153,7 @@ fn statement_statistics(bindir: &Path) -> Vec<String> {
     }
 }
 
+/// Finds the directory with initdb and postgres.
 pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
     let mut looked = Vec::new();
     let mut candidates: Vec<PathBuf> = Vec::new();

@@ -94,7 +94,7 @@ pub struct BaseRef {
 }
 
 /// The master key, sealed under the passphrase.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SealedKey {
     /// "argon2id": the key-derivation function and its parameters.
     pub kdf: String,
@@ -118,6 +118,7 @@ pub struct Manifest {
     pub counts: Counts,
     pub dump_sha256: String,
     pub dump_bytes: u64,
+    pub mail_sha256: String,
     pub base: Option<BaseRef>,
     /// Every content the dump's documents refer to.
     pub referenced: Vec<BlobRef>,
@@ -149,9 +150,23 @@ pub struct Target {
     args: Vec<String>,
     /// The password, given to the tools as PGPASSWORD.
     password: Option<String>,
-    /// An embedded database is dropped and made again before a restore:
-    /// the cluster's maintenance connection, and the database's name.
-    recreate: Option<(PgConnectOptions, String)>,
+    /// Steward's own cluster: a restore builds the database under another
+    /// name and swaps it in only once it is whole.
+    embedded: Option<Embedded>,
+}
+
+/// The embedded cluster's side of a restore.
+struct Embedded {
+    /// The cluster's maintenance connection (database `postgres`).
+    admin: PgConnectOptions,
+    /// The database's name.
+    name: String,
+}
+
+/// The name a restore builds the embedded database under, and the name the
+/// replaced one keeps until the restore has succeeded.
+fn restoring(name: &str) -> (String, String) {
+    (format!("{name}_restoring"), format!("{name}_before_restore"))
 }
 
 impl Target {
@@ -170,22 +185,45 @@ impl Target {
                 database.into(),
             ],
             password: None,
-            recreate: Some((cluster.connect_options(crate::embedded::SUPERUSER, "postgres"), database.into())),
+            embedded: Some(Embedded { admin: cluster.connect_options(crate::embedded::SUPERUSER, "postgres"), name: database.into() }),
         }
     }
 
-    /// An external server, by URL: the password leaves the URL and reaches
-    /// the tools through their environment, never their arguments (which
-    /// every user of the machine can read).
+    /// An external server, by URL: the password (in the user part or as a
+    /// `password` parameter) leaves the URL and reaches the tools through
+    /// their environment, never their arguments (which every user of the
+    /// machine can read).
     pub fn external(url: &str) -> Result<Target, Error> {
         use std::str::FromStr;
         let options = PgConnectOptions::from_str(url).map_err(|e| format!("DATABASE_MIGRATION_URL is not a valid PostgreSQL URL: {e}"))?;
         let mut parsed = url::Url::parse(url).map_err(|e| format!("DATABASE_MIGRATION_URL is not a valid URL: {e}"))?;
-        let password = parsed
-            .password()
-            .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+        let mut password = parsed.password().map(|p| app::text::percent_decode(p).unwrap_or_else(|| p.to_string()));
+        let mut kept = Vec::new();
+        for (key, value) in parsed.query_pairs() {
+            match key.as_ref() {
+                "password" => password = Some(value.into_owned()),
+                "sslpassword" => {
+                    return Err("DATABASE_MIGRATION_URL carries an sslpassword, which backup and restore would have to pass in the tools' arguments: give them a client key without a passphrase".into())
+                }
+                _ => kept.push((key.into_owned(), value.into_owned())),
+            }
+        }
         let _ = parsed.set_password(None);
-        Ok(Target { options, args: vec!["--dbname".into(), parsed.to_string()], password, recreate: None })
+        if kept.is_empty() {
+            parsed.set_query(None);
+        } else {
+            parsed.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        Ok(Target { options, args: vec!["--dbname".into(), parsed.to_string()], password, embedded: None })
+    }
+
+    /// The tools' arguments for another database of the embedded cluster.
+    fn args_for(&self, database: &str) -> Vec<String> {
+        let mut args = self.args.clone();
+        if let Some(i) = args.iter().position(|a| a == "--dbname") {
+            args[i + 1] = database.into();
+        }
+        args
     }
 
     fn tool(&self, bindir: &Path, tool: &str) -> tokio::process::Command {
@@ -290,6 +328,9 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     let in_base: HashSet<String> = chain.iter().flat_map(|(_, m)| m.held.iter().cloned()).collect();
     let store = FsBlobStore::new(plan.blob_dir).map_err(|e| format!("cannot use the blob folder {}: {e}", plan.blob_dir.display()))?;
 
+    if file.exists() {
+        return Err(format!("{} exists: a backup is never written over another; choose another name", file.display()).into());
+    }
     let partial = sibling(file, "partial");
     let dump = sibling(file, "dump.partial");
     let mail = sibling(file, "mail.partial");
@@ -298,7 +339,11 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     // One snapshot for everything read from the database.
     let mut conn = target.options.connect().await?;
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    // The transaction waits, idle, while pg_dump reads: no time limit of
+    // the server's may end it meanwhile.
+    conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL statement_timeout = 0").await?;
     let snapshot: String = sqlx::query_scalar!(r#"SELECT pg_export_snapshot() AS "snapshot!""#).fetch_one(&mut conn).await?;
+    let made_at: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&mut conn).await?;
     let counts = counts(&mut conn).await?;
     let schema_version: i64 = sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
         .fetch_one(&mut conn)
@@ -317,10 +362,7 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     .await?;
 
     // Made first, mode 0600: pg_dump truncates it and keeps the mode.
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&dump)?;
-    }
+    private_file(&dump)?;
     let mut args = vec![format!("--snapshot={snapshot}"), "--format=custom".into(), "--file".into(), dump.display().to_string()];
     for table in WITHOUT_DATA.iter().chain(["public.mail_outbox"].iter()) {
         args.push(format!("--exclude-table-data={table}"));
@@ -330,13 +372,22 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     pg_dump.args(&args);
     run(pg_dump, "pg_dump").await?;
 
-    // The mail queue, its links left out.
-    let select: Vec<String> =
-        mail_columns.iter().map(|c| if c == "link" { "NULL::text".to_string() } else { quote_ident(c) }).collect();
-    let mut out = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&mail)?
-    };
+    // The mail queue, its links left out: a message still waiting to carry
+    // one is kept as not sent, with why (sent without it, it would be a
+    // broken message).
+    const CARRIED: &str = "link IS NOT NULL AND status = 'queued'";
+    let select: Vec<String> = mail_columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "link" => "NULL::text".to_string(),
+            "status" => format!("CASE WHEN {CARRIED} THEN 'failed' ELSE status END"),
+            "last_error" => format!(
+                "CASE WHEN {CARRIED} THEN 'not sent: restored from a backup, which keeps no live link; send it again' ELSE last_error END"
+            ),
+            _ => quote_ident(c),
+        })
+        .collect();
+    let mut out = private_file(&mail)?;
     let mut stream = conn.copy_out_raw(&format!("COPY (SELECT {} FROM public.mail_outbox) TO STDOUT", select.join(", "))).await?;
     while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
         out.write_all(&chunk?)?;
@@ -364,6 +415,7 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     }
 
     let (dump_sha256, dump_bytes) = file_sha256(&dump)?;
+    let (mail_sha256, _) = file_sha256(&mail)?;
     let id = uuid::Uuid::now_v7();
     let base = match chain.first() {
         Some((path, m)) => Some(BaseRef {
@@ -373,28 +425,27 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
         }),
         None => None,
     };
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format: FORMAT.into(),
         id,
-        made_at: Utc::now(),
+        made_at,
         steward_version: env!("CARGO_PKG_VERSION").into(),
         schema_version,
         counts,
         dump_sha256,
         dump_bytes,
+        mail_sha256,
         base,
         referenced,
         held: held.iter().map(|(sha, _)| sha.clone()).collect(),
         missing,
         mail_columns,
-        master_key: seal_key(plan.master_key, plan.passphrase, id)?,
+        master_key: SealedKey::default(),
     };
+    manifest.master_key = seal_key(plan.master_key, plan.passphrase, &manifest)?;
 
     // Readable by its owner only: it holds every person's data.
-    let out = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)?
-    };
+    let out = private_file(&partial)?;
     let mut archive = tar::Builder::new(std::io::BufWriter::new(out));
     let json = serde_json::to_vec_pretty(&manifest)?;
     append(&mut archive, MANIFEST, json.len() as u64, json.as_slice())?;
@@ -480,12 +531,24 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     let passphrase = plan
         .passphrase
         .ok_or_else(|| format!("set {PASSPHRASE_VAR} to the passphrase the backup was made with: it opens the backup's master key."))?;
-    let key_text = open_key(&manifest.master_key, passphrase, manifest.id)
-        .ok_or_else(|| format!("{PASSPHRASE_VAR} does not open this backup's master key: it is not the passphrase the backup was made with."))?;
+    let key_text = open_key(&manifest, passphrase)?.ok_or_else(|| {
+        format!("{PASSPHRASE_VAR} does not open this backup's master key: it is not the passphrase the backup was made with, or the manifest was changed.")
+    })?;
     if let Some(given) = plan.key_given {
-        if MasterKey::parse(given).is_none() || given.trim() != key_text {
+        if MasterKey::parse(given).is_none() || given.trim().to_ascii_lowercase() != key_text.to_ascii_lowercase() {
             return Err("STEWARD_MASTER_KEY is set to another key than the backup's: unset it (the restore writes the backup's key to the data directory), or set it to the backup's key.".into());
         }
+    }
+    let newest = crate::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if manifest.schema_version > newest {
+        return Err(format!(
+            "this backup was made by a newer Steward ({}, schema {}): restore it with that version or a later one",
+            manifest.steward_version, manifest.schema_version
+        )
+        .into());
+    }
+    if manifest.mail_columns.is_empty() {
+        return Err(format!("{} is damaged: its manifest names no mail columns", file.display()).into());
     }
     let store = FsBlobStore::new(plan.blob_dir).map_err(|e| format!("cannot use the blob folder {}: {e}", plan.blob_dir.display()))?;
     let mut phases = Vec::new();
@@ -500,8 +563,9 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     let mail = sibling(&plan.blob_dir.join("staging").join("restore"), "mail");
     let list = sibling(&plan.blob_dir.join("staging").join("restore"), "list");
     let _cleanup = Cleanup(vec![dump.clone(), mail.clone(), list.clone()]);
+    let missing: HashSet<&str> = manifest.missing.iter().map(String::as_str).collect();
     let mut wanted: BTreeMap<String, u64> =
-        manifest.referenced.iter().filter(|b| !manifest.missing.contains(&b.sha256)).map(|b| (b.sha256.clone(), b.size)).collect();
+        manifest.referenced.iter().filter(|b| !missing.contains(b.sha256.as_str())).map(|b| (b.sha256.clone(), b.size)).collect();
     let mut checked = 0usize;
     let mut bytes = 0u64;
     // Contents already in the store are checked, not copied again.
@@ -525,7 +589,10 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
                     return Err(format!("{} is damaged: its database dump does not match the SHA-256 its manifest records", path.display()).into());
                 }
             } else if n == 0 && name == MAIL {
-                copy_hashing(&mut entry, &mail)?;
+                let (sha, _) = copy_hashing(&mut entry, &mail)?;
+                if sha != m.mail_sha256 {
+                    return Err(format!("{} is damaged: its mail queue does not match the SHA-256 its manifest records", path.display()).into());
+                }
             } else if let Some(sha) = name.strip_prefix(BLOBS) {
                 let Some(&size) = wanted.get(sha) else { continue };
                 let target_path = store.path_of(sha).ok_or_else(|| format!("{} holds a content that is not named by its SHA-256", path.display()))?;
@@ -545,8 +612,8 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
             }
         }
     }
-    if !dump.is_file() {
-        return Err(format!("{} is damaged: it holds no database dump", file.display()).into());
+    if !dump.is_file() || !mail.is_file() {
+        return Err(format!("{} is damaged: it lacks its database dump or its mail queue", file.display()).into());
     }
     if let Some(sha) = wanted.keys().next() {
         return Err(format!(
@@ -575,55 +642,85 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     std::fs::write(&list, contents)?;
     lap("reading and checking the archive");
 
-    // The database: replaced in one transaction.
-    let mut args = vec!["--exit-on-error".to_string(), "--single-transaction".into()];
-    match &target.recreate {
-        Some((admin, name)) => {
-            let mut admin = admin.connect().await?;
-            sqlx::query!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-                .fetch_all(&mut admin)
-                .await?;
-            admin.execute(format!(r#"DROP DATABASE IF EXISTS "{name}""#).as_str()).await?;
-            admin.execute(format!(r#"CREATE DATABASE "{name}" OWNER {}"#, crate::db::OWNER_ROLE).as_str()).await?;
+    // The database. Steward's own cluster builds it under another name and
+    // swaps it in only once it is whole and its counts are the backup's, so
+    // a failure leaves the database as it was; an external server's is
+    // replaced by pg_restore in one transaction.
+    let mut args = vec!["--exit-on-error".to_string(), "--single-transaction".into(), "--use-list".into(), list.display().to_string()];
+    let into = match &target.embedded {
+        Some(e) => {
+            let (building, _) = restoring(&e.name);
+            let mut admin = e.admin.connect().await?;
+            admin.execute(format!(r#"DROP DATABASE IF EXISTS "{building}""#).as_str()).await?;
+            admin.execute(format!(r#"CREATE DATABASE "{building}" OWNER {}"#, crate::db::OWNER_ROLE).as_str()).await?;
             admin.close().await?;
+            args.extend(target.args_for(&building));
+            target.options.clone().database(&building)
         }
-        None => args.extend(["--clean".to_string(), "--if-exists".into()]),
-    }
-    args.extend(["--use-list".to_string(), list.display().to_string()]);
-    args.extend(target.args.iter().cloned());
+        None => {
+            args.extend(["--clean".to_string(), "--if-exists".into()]);
+            args.extend(target.args.iter().cloned());
+            target.options.clone()
+        }
+    };
     args.push(dump.display().to_string());
     let mut pg_restore = target.tool(plan.bindir, "pg_restore");
     pg_restore.args(&args);
     run(pg_restore, "pg_restore").await?;
 
-    // The mail queue, as it was (without its links).
-    let mut conn = target.options.connect().await?;
-    if target.recreate.is_some() {
+    // The mail queue, as it was (without its links), then the counts, as
+    // the backup recorded them (before any newer migration changes them).
+    let mut conn = into.connect().await?;
+    if target.embedded.is_some() {
         crate::db::ensure_statement_statistics(&mut conn).await?;
     }
     let columns: Vec<String> = manifest.mail_columns.iter().map(|c| quote_ident(c)).collect();
     let mut copy = conn.copy_in_raw(&format!("COPY public.mail_outbox ({}) FROM STDIN", columns.join(", "))).await?;
     copy.read_from(tokio::fs::File::open(&mail).await?).await?;
     copy.finish().await?;
-    conn.close().await?;
-    lap("database");
-
-    crate::db::migrate(owner).await?;
-    let mut conn = target.options.connect().await?;
     let counts = counts(&mut conn).await?;
     conn.close().await?;
     if counts != manifest.counts {
-        return Err(format!("restored, but the database holds {counts} where the backup recorded {}", manifest.counts).into());
+        let kept = if target.embedded.is_some() { "the database was left as it was" } else { "the database holds the restored rows" };
+        return Err(format!("the restored database holds {counts} where the backup recorded {} ({kept})", manifest.counts).into());
     }
+    if let Some(e) = &target.embedded {
+        let (building, before) = restoring(&e.name);
+        let name = &e.name;
+        let mut admin = e.admin.connect().await?;
+        sqlx::query!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+            .fetch_all(&mut admin)
+            .await?;
+        admin.execute(format!(r#"DROP DATABASE IF EXISTS "{before}""#).as_str()).await?;
+        let exists: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1) AS "exists!""#, name)
+            .fetch_one(&mut admin)
+            .await?;
+        if exists {
+            admin.execute(format!(r#"ALTER DATABASE "{name}" RENAME TO "{before}""#).as_str()).await?;
+        }
+        admin.execute(format!(r#"ALTER DATABASE "{building}" RENAME TO "{name}""#).as_str()).await?;
+        admin.close().await?;
+    }
+    // The key now: the database in place is the backup's, and its second
+    // factors are sealed under it, whatever the checks below find.
+    let replaced_key = write_key(plan.key_file, &key_text)?;
+    lap("database");
+
+    crate::db::migrate(owner).await?;
     let broken: Vec<String> =
         crate::db::verify_audit(owner, None).await?.into_iter().filter(|r| r.broken.is_some()).map(|r| r.tenant).collect();
     if !broken.is_empty() {
         return Err(format!("restored, but the audit chains of {} do not verify: run steward verify-audit", broken.join(", ")).into());
     }
-    lap("migrations, counts and chains");
+    // All is well: the replaced database goes.
+    if let Some(e) = &target.embedded {
+        let (_, before) = restoring(&e.name);
+        let mut admin = e.admin.connect().await?;
+        admin.execute(format!(r#"DROP DATABASE IF EXISTS "{before}""#).as_str()).await?;
+        admin.close().await?;
+    }
+    lap("migrations and chains");
 
-    // The master key, last: the restored second factors are sealed under it.
-    let replaced_key = write_key(plan.key_file, &key_text)?;
     Ok(Restored { manifest, counts, blobs_checked: checked, blob_bytes: bytes, replaced_key, key_file: plan.key_file.to_path_buf(), phases })
 }
 
@@ -650,8 +747,9 @@ impl std::fmt::Debug for Scheduled {
 /// How old the newest full backup may be before the next one is full.
 pub const FULL_EVERY_DAYS: i64 = 7;
 
-/// Makes the day's backup; says what it wrote and deleted.
-pub async fn scheduled(plan: &Scheduled) -> Result<String, Error> {
+/// Makes the day's backup; says what it wrote and deleted, and how many
+/// contents were missing from the store (a person must look at those).
+pub async fn scheduled(plan: &Scheduled) -> Result<(String, usize), Error> {
     std::fs::create_dir_all(&plan.dir).map_err(|e| format!("cannot create the backup folder {}: {e}", plan.dir.display()))?;
     let now = Utc::now();
     let archives = catalogue(&plan.dir)?;
@@ -660,7 +758,9 @@ pub async fn scheduled(plan: &Scheduled) -> Result<String, Error> {
         .rev()
         .find(|(_, m)| m.base.is_none())
         .is_some_and(|(_, m)| now - m.made_at < chrono::Duration::days(FULL_EVERY_DAYS));
-    let since = if full_is_recent { archives.last().map(|(path, _)| path.clone()) } else { None };
+    // On the newest backup, while its chain can be read whole (a base
+    // deleted by hand makes the next one full).
+    let since = archives.last().map(|(path, _)| path.clone()).filter(|newest| full_is_recent && read_chain(newest).is_ok());
     let name = format!("steward-{}-{}.backup", now.format("%Y%m%dT%H%M%S%.3fZ"), if since.is_some() { "incremental" } else { "full" });
     let file = plan.dir.join(&name);
     let backup_plan = BackupPlan {
@@ -673,15 +773,18 @@ pub async fn scheduled(plan: &Scheduled) -> Result<String, Error> {
     let made = backup(&plan.target, &backup_plan, &file).await?;
     let mut all = archives;
     all.push((file, made.manifest.clone()));
-    let old = expired(&all, now - chrono::Duration::days(i64::from(plan.keep_days)));
+    let mut old = expired(&all, now - chrono::Duration::days(i64::from(plan.keep_days)));
+    // Newest first: stopped half-way, no incremental backup is left without its base.
+    old.reverse();
     for path in &old {
         std::fs::remove_file(path).map_err(|e| format!("cannot delete the expired backup {}: {e}", path.display()))?;
     }
     let missing = match made.manifest.missing.len() {
         0 => String::new(),
-        n => format!("; {n} document content(s) are missing from the blob store"),
+        n => format!("; {n} document content(s) the database refers to are missing or damaged in the blob store"),
     };
-    Ok(format!("{name} ({}): {made}; {} expired backup(s) deleted{missing}", app::documents::human_size(made.bytes as i64), old.len()))
+    let said = format!("{name} ({}): {made}; {} expired backup(s) deleted{missing}", app::documents::human_size(made.bytes as i64), old.len());
+    Ok((said, made.manifest.missing.len()))
 }
 
 /// The backups in a folder, oldest first; other files are passed over.
@@ -736,7 +839,7 @@ pub fn read_manifest(file: &Path) -> Result<Manifest, Error> {
     let mut archive = tar::Archive::new(std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?);
     let mut entries = archive.entries().map_err(|_| not_ours())?;
     let mut first = entries.next().ok_or_else(not_ours)?.map_err(|_| not_ours())?;
-    if first.path().map_err(|_| not_ours())?.to_string_lossy() != MANIFEST || first.size() > 1 << 30 {
+    if first.path().map_err(|_| not_ours())?.to_string_lossy() != MANIFEST || first.size() > 64 << 20 {
         return Err(not_ours().into());
     }
     let mut text = Vec::new();
@@ -754,6 +857,10 @@ fn read_chain(file: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
     while let Some(base) = chain.last().and_then(|(_, m)| m.base.clone()) {
         if chain.len() > 1000 {
             return Err("the chain of backups is more than 1000 long: make a full backup".into());
+        }
+        // A plain file name only: the base is in the same folder.
+        if Path::new(&base.file).file_name().is_none_or(|name| name != base.file.as_str()) {
+            return Err(format!("{} is damaged: the backup it builds on is not named as a file of its folder", file.display()).into());
         }
         let path = file.parent().unwrap_or(Path::new(".")).join(&base.file);
         if !path.is_file() {
@@ -789,12 +896,7 @@ fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
 /// Copies `from` to the file `to` (nowhere when `to` is empty), returning
 /// the bytes' SHA-256 and count.
 fn copy_hashing(from: &mut impl Read, to: &Path) -> std::io::Result<(String, u64)> {
-    let mut out = if to.as_os_str().is_empty() {
-        None
-    } else {
-        use std::os::unix::fs::OpenOptionsExt;
-        Some(std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(to)?)
-    };
+    let mut out = if to.as_os_str().is_empty() { None } else { Some(private_file(to)?) };
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
@@ -843,11 +945,17 @@ fn derive(passphrase: &str, salt: &[u8], memory_kib: u32, passes: u32, lanes: u3
     Ok(MasterKey::from_bytes(key))
 }
 
-fn seal_context(id: uuid::Uuid) -> Vec<u8> {
-    format!("steward backup {id} master key").into_bytes()
+/// What the seal is bound to: the whole manifest but the seal itself. A
+/// manifest changed after the backup (another dump's SHA-256, another
+/// content list) no longer opens the key, so a restore refuses it.
+fn seal_context(manifest: &Manifest) -> Result<Vec<u8>, Error> {
+    let mut bare = manifest.clone();
+    bare.master_key = SealedKey::default();
+    let digest = Sha256::digest(serde_json::to_vec(&bare)?);
+    Ok(format!("steward backup {} manifest {}", manifest.id, hex(&digest)).into_bytes())
 }
 
-fn seal_key(key_text: &str, passphrase: &str, id: uuid::Uuid) -> Result<SealedKey, Error> {
+fn seal_key(key_text: &str, passphrase: &str, manifest: &Manifest) -> Result<SealedKey, Error> {
     use rand::RngCore;
     let mut salt = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
@@ -858,18 +966,22 @@ fn seal_key(key_text: &str, passphrase: &str, id: uuid::Uuid) -> Result<SealedKe
         passes: KDF_PASSES,
         lanes: KDF_LANES,
         salt: hex(&salt),
-        sealed: hex(&sealer.seal(key_text.trim().as_bytes(), &seal_context(id))),
+        sealed: hex(&sealer.seal(key_text.trim().as_bytes(), &seal_context(manifest)?)),
     })
 }
 
-/// The master key's text, when the passphrase opens it.
-fn open_key(sealed: &SealedKey, passphrase: &str, id: uuid::Uuid) -> Option<String> {
-    if sealed.kdf != "argon2id" || sealed.memory_kib > 4 * 1024 * 1024 || sealed.passes > 100 {
-        return None;
+/// The master key's text, when the passphrase opens it; `None` when it
+/// does not (or the manifest was changed). Key-derivation settings beyond
+/// what Steward uses are refused before any memory is taken for them.
+fn open_key(manifest: &Manifest, passphrase: &str) -> Result<Option<String>, Error> {
+    let sealed = &manifest.master_key;
+    if sealed.kdf != "argon2id" || sealed.memory_kib > 4 * KDF_MEMORY_KIB || sealed.passes > 10 || !(1..=4).contains(&sealed.lanes) {
+        return Err("this backup's key is sealed with settings Steward does not use: it was not made by steward backup".into());
     }
-    let sealer = derive(passphrase, &unhex(&sealed.salt)?, sealed.memory_kib, sealed.passes, sealed.lanes).ok()?;
-    let text = String::from_utf8(sealer.open(&unhex(&sealed.sealed)?, &seal_context(id))?).ok()?;
-    MasterKey::parse(&text).map(|_| text)
+    let (Some(salt), Some(ciphertext)) = (unhex(&sealed.salt), unhex(&sealed.sealed)) else { return Ok(None) };
+    let sealer = derive(passphrase, &salt, sealed.memory_kib, sealed.passes, sealed.lanes)?;
+    let Some(opened) = sealer.open(&ciphertext, &seal_context(manifest)?) else { return Ok(None) };
+    Ok(String::from_utf8(opened).ok().filter(|text| MasterKey::parse(text).is_some()))
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
@@ -888,7 +1000,7 @@ fn write_key(path: &Path, key_text: &str) -> Result<Option<PathBuf>, Error> {
         if old.trim() == key_text.trim() {
             return Ok(None);
         }
-        let aside = path.with_extension(format!("key.before-restore-{}", Utc::now().format("%Y%m%dT%H%M%SZ")));
+        let aside = path.with_extension(format!("key.before-restore-{}", uuid::Uuid::now_v7()));
         std::fs::rename(path, &aside)?;
         replaced = Some(aside);
     }
@@ -904,6 +1016,18 @@ fn write_key(path: &Path, key_text: &str) -> Result<Option<PathBuf>, Error> {
 /// The folder a file is in, resolved.
 fn folder(file: &Path) -> Option<PathBuf> {
     file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).canonicalize().ok()
+}
+
+/// A new file readable by its owner only. A file left at that name (by a
+/// run that was killed) is removed first, so the mode is always this one
+/// and no link planted there is followed.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 /// `file` with a suffix added to its name (in the same folder).
@@ -932,40 +1056,52 @@ impl Drop for Cleanup {
 mod tests {
     use super::*;
 
+    fn manifest(name: &str, days: i64, base: Option<&Manifest>) -> (PathBuf, Manifest) {
+        let m = Manifest {
+            format: FORMAT.into(),
+            id: uuid::Uuid::now_v7(),
+            made_at: Utc::now() - chrono::Duration::days(days),
+            steward_version: String::new(),
+            schema_version: 0,
+            counts: Counts { tenants: 0, users: 0, documents: 0, audit_events: 0 },
+            dump_sha256: "ab".repeat(32),
+            dump_bytes: 0,
+            mail_sha256: String::new(),
+            base: base.map(|b| BaseRef { id: b.id, file: String::new(), made_at: b.made_at }),
+            referenced: vec![],
+            held: vec![],
+            missing: vec![],
+            mail_columns: vec![],
+            master_key: SealedKey::default(),
+        };
+        (PathBuf::from(name), m)
+    }
+
     #[test]
     fn the_passphrase_opens_the_sealed_key_and_nothing_else_does() {
         let key = MasterKey::generate_text();
-        let id = uuid::Uuid::now_v7();
-        let sealed = seal_key(&key, "correct horse battery", id).unwrap();
-        assert_eq!(open_key(&sealed, "correct horse battery", id).as_deref(), Some(key.as_str()));
-        assert_eq!(open_key(&sealed, "correct horse batterY", id), None, "another passphrase");
-        assert_eq!(open_key(&sealed, "correct horse battery", uuid::Uuid::now_v7()), None, "another backup's manifest");
-        assert!(!serde_json::to_string(&sealed).unwrap().contains(&key), "the key is not in the clear");
+        let (_, mut m) = manifest("m", 0, None);
+        m.master_key = seal_key(&key, "correct horse battery", &m).unwrap();
+        assert_eq!(open_key(&m, "correct horse battery").unwrap().as_deref(), Some(key.as_str()));
+        assert_eq!(open_key(&m, "correct horse batterY").unwrap(), None, "another passphrase");
+        assert!(!serde_json::to_string(&m).unwrap().contains(&key), "the key is not in the clear");
+        // The manifest round-trips through its JSON and still opens.
+        let read: Manifest = serde_json::from_slice(&serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        assert_eq!(open_key(&read, "correct horse battery").unwrap().as_deref(), Some(key.as_str()));
+        // Another dump's SHA-256 in the manifest: the key no longer opens.
+        let mut changed = m.clone();
+        changed.dump_sha256 = "cd".repeat(32);
+        assert_eq!(open_key(&changed, "correct horse battery").unwrap(), None, "a changed manifest");
+        // Settings no backup of Steward's has are refused before any work.
+        let mut greedy = m.clone();
+        greedy.master_key.memory_kib = 4 * 1024 * 1024;
+        assert!(open_key(&greedy, "correct horse battery").is_err());
     }
 
     #[test]
     fn whole_chains_expire_and_the_newest_chain_never_does() {
         let at = |days: i64| Utc::now() - chrono::Duration::days(days);
-        let key = SealedKey { kdf: String::new(), memory_kib: 0, passes: 0, lanes: 0, salt: String::new(), sealed: String::new() };
-        let make = |name: &str, days: i64, base: Option<&Manifest>| {
-            let m = Manifest {
-                format: FORMAT.into(),
-                id: uuid::Uuid::now_v7(),
-                made_at: at(days),
-                steward_version: String::new(),
-                schema_version: 0,
-                counts: Counts { tenants: 0, users: 0, documents: 0, audit_events: 0 },
-                dump_sha256: String::new(),
-                dump_bytes: 0,
-                base: base.map(|b| BaseRef { id: b.id, file: String::new(), made_at: b.made_at }),
-                referenced: vec![],
-                held: vec![],
-                missing: vec![],
-                mail_columns: vec![],
-                master_key: key.clone(),
-            };
-            (PathBuf::from(name), m)
-        };
+        let make = manifest;
         // Chain A: 60..50 days old; chain B: 45..20 days (its last is recent enough); chain C: today.
         let a0 = make("a0", 60, None);
         let a1 = make("a1", 50, Some(&a0.1));
@@ -986,5 +1122,9 @@ mod tests {
         let target = Target::external("postgres://backup:s%40cret@db.example:5433/steward?sslmode=require").unwrap();
         assert_eq!(target.password.as_deref(), Some("s@cret"));
         assert_eq!(target.args, ["--dbname", "postgres://backup@db.example:5433/steward?sslmode=require"]);
+        let target = Target::external("postgres://backup@db.example/steward?password=s3cret&sslmode=require").unwrap();
+        assert_eq!(target.password.as_deref(), Some("s3cret"));
+        assert_eq!(target.args, ["--dbname", "postgres://backup@db.example/steward?sslmode=require"]);
+        assert!(Target::external("postgres://backup@db.example/steward?sslpassword=x").is_err());
     }
 }

@@ -15,8 +15,9 @@
 //!   break is an alarm.
 //! - `backup` (daily): a whole backup into STEWARD_BACKUP_DIR (full
 //!   weekly, incremental between), expired ones deleted (`backup::scheduled`).
-//!   A server with no backup folder raises the alarm instead: no backups
-//!   are being made.
+//!   A server with no backup folder takes the job only when no backup was
+//!   tried for two days, and raises the alarm: no backups are being made. A
+//!   server with a folder takes it at once after such an alarm.
 //!
 //! Several servers may run the scheduler against one database: a job runs
 //! under a session-level advisory lock of its own, so no job runs twice at
@@ -100,10 +101,18 @@ pub async fn run(pool: PgPool, owner: PgConnectOptions, config: SchedulerConfig,
 pub async fn run_due(pool: &PgPool, owner: &PgConnectOptions, config: &SchedulerConfig) -> Result<Vec<(String, Outcome)>, sqlx::Error> {
     use sqlx::{ConnectOptions, Connection};
     let mut conn = owner.connect().await?;
+    // The backup: a server with a backup folder takes it when due, or at
+    // once after another server's alarm; one without takes it only when no
+    // backup has been tried for two days, to raise the alarm.
     let candidates: Vec<String> = sqlx::query_scalar!(
         "SELECT job FROM scheduled_jobs
-          WHERE last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL
-          ORDER BY position"
+          WHERE CASE WHEN job = 'backup' AND NOT $1
+                     THEN last_started_at IS NULL OR last_started_at < now() - interval '2 days'
+                     ELSE last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL
+                          OR (job = 'backup' AND last_outcome = 'alarm')
+                END
+          ORDER BY position",
+        config.backup.is_some()
     )
     .fetch_all(&mut conn)
     .await?;
@@ -137,10 +146,15 @@ async fn run_one(
     let claimed = sqlx::query_scalar!(
         "UPDATE scheduled_jobs SET running_since = now(), running_on = $2, last_started_at = now()
           WHERE job = $1
-            AND (last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL)
+            AND CASE WHEN job = 'backup' AND NOT $3
+                     THEN last_started_at IS NULL OR last_started_at < now() - interval '2 days'
+                     ELSE last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL
+                          OR (job = 'backup' AND last_outcome = 'alarm')
+                END
           RETURNING job",
         job,
-        config.server
+        config.server,
+        config.backup.is_some()
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -233,7 +247,8 @@ async fn backup(config: &SchedulerConfig) -> Outcome {
             "no backups are being made: set STEWARD_BACKUP_DIR (and STEWARD_BACKUP_PASSPHRASE) on the servers, or back up with steward backup".into(),
         ),
         Some(plan) => match crate::backup::scheduled(plan).await {
-            Ok(message) => Outcome::Ok(message),
+            Ok((message, 0)) => Outcome::Ok(message),
+            Ok((message, _)) => Outcome::Alarm(message),
             Err(e) => Outcome::Failed(e.to_string()),
         },
     }

@@ -171,6 +171,12 @@ async fn the_daily_backup_is_full_then_incremental_and_shown_on_the_system_scree
     };
     let owner = &app.db.targets.owner;
     let backup_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "backup").map(|(_, o)| o);
+    // A server without a backup folder raises the alarm; one with it then
+    // takes the job at once, not a day later.
+    let bare = SchedulerConfig { backup: None, server: "server-b".into(), ..config.clone() };
+    let alarm = backup_outcome(run_due(&app.pool, owner, &bare).await.unwrap());
+    assert!(matches!(&alarm, Some(Outcome::Alarm(m)) if m.contains("no backups are being made")), "{alarm:?}");
+    assert!(backup_outcome(run_due(&app.pool, owner, &bare).await.unwrap()).is_none(), "the alarm is not raised again at once");
     let first = backup_outcome(run_due(&app.pool, owner, &config).await.unwrap());
     assert!(matches!(&first, Some(Outcome::Ok(m)) if m.contains("-full.backup") && m.contains("full backup, 3 tenants")), "{first:?}");
     assert!(backup_outcome(run_due(&app.pool, owner, &config).await.unwrap()).is_none(), "not due again the same day");
