@@ -114,7 +114,8 @@ async fn statements(conn: &mut PgConnection) -> Result<Option<Vec<StatementFacts
     let Some(schema) = schema else { return Ok(None) };
     conn.execute("SAVEPOINT statement_statistics").await?;
     // The view's schema is known only now: not a checked query.
-    let read: Result<Vec<(String, i64, f64, f64, i64)>, sqlx::Error> = sqlx::query_as(&format!(
+    type Row = (String, i64, f64, f64, i64);
+    let read: Result<Vec<Row>, sqlx::Error> = sqlx::query_as(&format!(
         "SELECT left(regexp_replace(coalesce(s.query, ''), '\\s+', ' ', 'g'), 300), s.calls, s.mean_exec_time, s.total_exec_time, s.rows
            FROM {schema}.pg_stat_statements s
           WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())

@@ -185,7 +185,14 @@ impl Target {
                 database.into(),
             ],
             password: None,
-            embedded: Some(Embedded { admin: cluster.connect_options(crate::embedded::SUPERUSER, "postgres"), name: database.into() }),
+            // Dropping and renaming a large database takes seconds: no
+            // "slow statement" warnings in the command's output.
+            embedded: Some(Embedded {
+                admin: cluster
+                    .connect_options(crate::embedded::SUPERUSER, "postgres")
+                    .log_slow_statements(tracing::log::LevelFilter::Off, std::time::Duration::ZERO),
+                name: database.into(),
+            }),
         }
     }
 
@@ -417,14 +424,11 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     let (dump_sha256, dump_bytes) = file_sha256(&dump)?;
     let (mail_sha256, _) = file_sha256(&mail)?;
     let id = uuid::Uuid::now_v7();
-    let base = match chain.first() {
-        Some((path, m)) => Some(BaseRef {
-            id: m.id,
-            file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            made_at: m.made_at,
-        }),
-        None => None,
-    };
+    let base = chain.first().map(|(path, m)| BaseRef {
+        id: m.id,
+        file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        made_at: m.made_at,
+    });
     let mut manifest = Manifest {
         format: FORMAT.into(),
         id,
@@ -535,7 +539,7 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
         format!("{PASSPHRASE_VAR} does not open this backup's master key: it is not the passphrase the backup was made with, or the manifest was changed.")
     })?;
     if let Some(given) = plan.key_given {
-        if MasterKey::parse(given).is_none() || given.trim().to_ascii_lowercase() != key_text.to_ascii_lowercase() {
+        if MasterKey::parse(given).is_none() || !given.trim().eq_ignore_ascii_case(&key_text) {
             return Err("STEWARD_MASTER_KEY is set to another key than the backup's: unset it (the restore writes the backup's key to the data directory), or set it to the backup's key.".into());
         }
     }
@@ -985,7 +989,7 @@ fn open_key(manifest: &Manifest, passphrase: &str) -> Result<Option<String>, Err
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
