@@ -97,7 +97,8 @@ pub enum Command {
     #[command(subcommand)]
     Mail(MailCommand),
     /// The upkeep `steward serve` runs by itself (partitions, retention,
-    /// the chain check): each job, how often, its last run and outcome.
+    /// the chain check, the daily backup): each job, how often, its last
+    /// run and outcome.
     Jobs,
 }
 
