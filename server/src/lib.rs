@@ -16,7 +16,7 @@ pub mod web;
 
 // Each part by its short path, as the binary and the tests name it.
 pub use cli::{demo, gen_data};
-pub use ops::{backup, db};
+pub use ops::{backup, db, pitr};
 pub use web::{access_log, client_addr, metrics, security, session_limit};
 
 use cli::DatabaseArgs;
@@ -33,24 +33,36 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub struct Database {
     pub targets: Targets,
     pub cluster: Option<Cluster>,
+    /// The embedded cluster's point-in-time folder, when it archives WAL.
+    pub pitr: Option<ops::pitr::Folder>,
 }
 
 impl Database {
     /// Connects to DATABASE_URL, or starts the embedded cluster, then applies
     /// the migrations.
     pub async fn open(args: &DatabaseArgs) -> Result<Database, Error> {
-        let (targets, cluster) = match &args.database_url {
-            Some(url) => (Targets::from_urls(url, args.database_migration_url.as_deref())?, None),
+        let (targets, cluster, pitr) = match &args.database_url {
+            Some(url) => {
+                if args.pitr_dir.is_some() {
+                    return Err("STEWARD_PITR_DIR is for Steward's own cluster: with DATABASE_URL, point-in-time recovery is the database server's (its archive_command and base backups)".into());
+                }
+                (Targets::from_urls(url, args.database_migration_url.as_deref())?, None, None)
+            }
             None => {
                 let dir = cluster_dir(&args.data_dir)?;
-                let mut cluster = Cluster::start(&ClusterOptions { dir, bindir: args.pg_bindir.clone(), ephemeral: false })?;
+                let pitr = ops::pitr::folder_for(&args.data_dir, args.pitr_dir.as_deref())?;
+                let settings = match &pitr {
+                    Some(folder) => ops::pitr::archive_settings(folder)?,
+                    None => Vec::new(),
+                };
+                let mut cluster = Cluster::start(&ClusterOptions { dir, bindir: args.pg_bindir.clone(), ephemeral: false, settings })?;
                 cluster.wait_ready(Duration::from_secs(60)).await?;
                 let targets = Targets::bootstrap_embedded(&cluster, db::DATABASE).await?;
-                (targets, Some(cluster))
+                (targets, Some(cluster), pitr)
             }
         };
         db::migrate(&targets.owner).await?;
-        Ok(Database { targets, cluster })
+        Ok(Database { targets, cluster, pitr })
     }
 
     /// Stops the embedded cluster, if any.

@@ -36,6 +36,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Error> {
     let command = cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
+    // A point-in-time restore works on the stopped cluster's files.
+    if let Command::Restore(steward::cli::RestoreArgs { to: Some(target), .. }) = &command {
+        return restore_to(&cli.database, *target).await;
+    }
     let database = Database::open(&cli.database).await?;
     let result = match command {
         Command::Serve(args) => serve(&database, args, &cli.database).await,
@@ -49,6 +53,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Backup(args) => backup(&database, &cli.database, args).await,
         Command::Restore(args) => restore(&database, &cli.database, args).await,
         Command::Backups(args) => backups(&args.dir),
+        Command::BaseBackup => base_backup(&database, &cli.database).await,
         Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
         Command::Mail(command) => mail(&database, command).await,
         Command::Jobs => jobs(&database).await,
@@ -134,6 +139,14 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     };
     // After the master key exists (the config made it at a first start).
     let backup = scheduled_backup(database, urls, &args, &blob_dir, backup_passphrase)?.map(std::sync::Arc::new);
+    let pitr = match (&database.cluster, &database.pitr) {
+        (Some(cluster), Some(folder)) => {
+            tracing::info!(dir = %folder.path().display(), keep_days = args.pitr_keep_days, "WAL is archived for point-in-time recovery, with a base backup every day");
+            let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
+            Some(std::sync::Arc::new(steward::pitr::Plan::new(folder.clone(), bindir, cluster, args.pitr_keep_days)))
+        }
+        _ => None,
+    };
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
     let mailer = tokio::spawn(steward::ops::mail::run(
         pool.clone(),
@@ -153,6 +166,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
             server: format!("{}:{}", hostname(), std::process::id()),
             poll: std::time::Duration::from_secs(60),
             backup,
+            pitr,
         },
         jobs_stopped,
     ));
@@ -282,8 +296,47 @@ fn backups(dir: &std::path::Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// `steward base-backup`: one now, then the catalogue.
+async fn base_backup(database: &Database, urls: &steward::cli::DatabaseArgs) -> Result<(), Error> {
+    let (Some(cluster), Some(folder)) = (&database.cluster, &database.pitr) else {
+        return Err("base backups are for Steward's own cluster with STEWARD_PITR_DIR set (--pitr-dir)".into());
+    };
+    let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
+    let plan = steward::pitr::Plan::new(folder.clone(), bindir, cluster, u32::MAX);
+    let (said, failing) = steward::pitr::base_backup(&plan).await?;
+    println!("Made the {said}.");
+    for base in steward::pitr::catalogue(folder)? {
+        println!(
+            "{}  {:<9}  from {} on",
+            base.name,
+            app::documents::human_size(base.bytes as i64),
+            base.finished_at.format("%Y-%m-%d %H:%M:%SZ")
+        );
+    }
+    if failing {
+        return Err("WAL archiving fails: see the cluster's log".into());
+    }
+    Ok(())
+}
+
+/// `steward restore --to TIME`: the embedded cluster, stopped, as it was then.
+async fn restore_to(urls: &steward::cli::DatabaseArgs, target: steward::pitr::RestoreTarget) -> Result<(), Error> {
+    if urls.database_url.is_some() {
+        return Err("restore --to is for Steward's own cluster: with DATABASE_URL, point-in-time recovery is the database server's".into());
+    }
+    let folder = steward::pitr::folder_for(&urls.data_dir, urls.pitr_dir.as_deref())?
+        .ok_or("there is no point-in-time folder: set STEWARD_PITR_DIR (--pitr-dir) to the one Steward archived into")?;
+    let cluster_dir = steward::cluster_dir(&urls.data_dir)?;
+    let plan = steward::pitr::RestorePlan { cluster_dir: &cluster_dir, folder: &folder, bindir: urls.pg_bindir.as_deref(), target };
+    let started = std::time::Instant::now();
+    let restored = steward::pitr::restore_to(&plan).await?;
+    println!("Restored in {:.1} s: {restored}.", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 /// `steward restore FILE`.
 async fn restore(database: &Database, urls: &steward::cli::DatabaseArgs, args: steward::cli::RestoreArgs) -> Result<(), Error> {
+    let file = args.file.ok_or("name the backup to restore, or a time with --to")?;
     let target = backup_target(database, urls)?;
     let passphrase = std::env::var(steward::backup::PASSPHRASE_VAR).ok().filter(|p| !p.is_empty());
     let blob_dir = args.blob_dir.clone().unwrap_or_else(|| urls.data_dir.join("blobs"));
@@ -297,8 +350,8 @@ async fn restore(database: &Database, urls: &steward::cli::DatabaseArgs, args: s
         key_given: args.master_key.as_deref(),
     };
     let started = std::time::Instant::now();
-    let restored = steward::backup::restore(&target, &database.targets.owner, &plan, &args.file).await?;
-    println!("Restored {} in {:.1} s: {restored}.", args.file.display(), started.elapsed().as_secs_f64());
+    let restored = steward::backup::restore(&target, &database.targets.owner, &plan, &file).await?;
+    println!("Restored {} in {:.1} s: {restored}.", file.display(), started.elapsed().as_secs_f64());
     Ok(())
 }
 

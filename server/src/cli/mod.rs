@@ -52,6 +52,15 @@ pub struct DatabaseArgs {
     /// PATH, then the newest /usr/lib/postgresql/*/bin.
     #[arg(long, env = "PG_BINDIR", global = true)]
     pub pg_bindir: Option<PathBuf>,
+
+    /// Point-in-time recovery for the embedded cluster: archive every WAL
+    /// segment into DIR/wal (at least every 5 minutes while anything is
+    /// written) and keep daily base backups in DIR/base, so that `steward
+    /// restore --to TIME` can bring the database back as it was at any time
+    /// since the oldest base backup. Recorded in <data-dir>/pitr.location
+    /// and used by every later start (delete that file to stop archiving).
+    #[arg(long, env = "STEWARD_PITR_DIR", global = true)]
+    pub pitr_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,8 +99,14 @@ pub enum Command {
     /// it builds on, from the same folder), put back the document contents
     /// and the master key, apply newer migrations, and check the row
     /// counts, every audit chain and every content's SHA-256. Needs
-    /// STEWARD_BACKUP_PASSPHRASE.
+    /// STEWARD_BACKUP_PASSPHRASE. Or, with --to TIME instead of FILE (the
+    /// embedded cluster with STEWARD_PITR_DIR, Steward stopped): bring the
+    /// database back as it was at TIME, from a base backup and the archived
+    /// WAL, end every session, and check every audit chain.
     Restore(RestoreArgs),
+    /// Make a base backup for point-in-time recovery now (serve makes one
+    /// each day), and list those kept: from which time a restore can aim.
+    BaseBackup,
     /// Read the mail Steward queued: without an SMTP server this is where
     /// it is delivered (as on the Sent mail screen).
     #[command(subcommand)]
@@ -158,7 +173,13 @@ pub struct BackupsArgs {
 #[derive(Args, Debug, Clone)]
 pub struct RestoreArgs {
     /// The archive to restore.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "to", conflicts_with = "to")]
+    pub file: Option<PathBuf>,
+    /// Point-in-time recovery: the time to bring the database back to, with
+    /// its zone ("2026-12-02 15:04:00Z"), or `latest` for the end of the
+    /// archive. Every transaction committed by then is kept, none after.
+    #[arg(long)]
+    pub to: Option<crate::ops::pitr::RestoreTarget>,
     /// Where document content goes. Default: <data-dir>/blobs (as serve).
     #[arg(long, env = "STEWARD_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
@@ -253,6 +274,13 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_BACKUP_KEEP_DAYS", default_value_t = 35,
           value_parser = clap::value_parser!(u32).range(7..=3650))]
     pub backup_keep_days: u32,
+
+    /// With STEWARD_PITR_DIR: delete the base backups older than this many
+    /// days (the newest is always kept), and the WAL only they needed. A
+    /// point-in-time restore can aim this far back.
+    #[arg(long, env = "STEWARD_PITR_KEEP_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub pitr_keep_days: u32,
 
     /// How hard pages, answers and exports are compressed for browsers that
     /// accept it: brotli (gzip for those without it) at this level, 1

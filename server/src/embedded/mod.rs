@@ -67,6 +67,9 @@ pub struct ClusterOptions {
     pub bindir: Option<PathBuf>,
     /// Trade durability for speed (tests): no fsync, no full-page writes.
     pub ephemeral: bool,
+    /// Server settings given at every start (`-c name=value`): WAL
+    /// archiving for point-in-time recovery, a recovery target.
+    pub settings: Vec<(String, String)>,
 }
 
 /// A running cluster.
@@ -84,6 +87,7 @@ struct Launch {
     log: PathBuf,
     owner: Option<(u32, u32)>,
     ephemeral: bool,
+    settings: Vec<(String, String)>,
     /// The long-lived thread that spawns the server (see [`spawner`]).
     spawner: mpsc::Sender<SpawnRequest>,
 }
@@ -209,7 +213,7 @@ fn major_version(bindir: &Path) -> Result<String, ClusterError> {
     Ok(version.split('.').next().unwrap_or_default().to_string())
 }
 
-fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ClusterError> {
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ClusterError> {
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| io("cannot chown", path, e))?;
     if path.is_dir() {
         for entry in fs::read_dir(path).map_err(|e| io("cannot read", path, e))? {
@@ -239,7 +243,7 @@ fn socket_dir_for(dir: &Path) -> PathBuf {
 /// The pid of a PostgreSQL server running on `dir`, from its lock file. A
 /// lock file left by a server that died (its pid gone, or reused by another
 /// program) is stale: PostgreSQL replaces it on start.
-fn running_postmaster(dir: &Path) -> Option<i32> {
+pub fn running_postmaster(dir: &Path) -> Option<i32> {
     let text = fs::read_to_string(dir.join("postmaster.pid")).ok()?;
     let pid: i32 = text.lines().next()?.trim().parse().ok()?;
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
@@ -299,7 +303,7 @@ impl Cluster {
         }
 
         fs::File::create(&log).map_err(|e| io("cannot create", &log, e))?;
-        let how = Launch { bindir, dir: dir.clone(), socket_dir: socket_dir.clone(), log: log.clone(), owner, ephemeral: options.ephemeral, spawner: spawner()? };
+        let how = Launch { bindir, dir: dir.clone(), socket_dir: socket_dir.clone(), log: log.clone(), owner, ephemeral: options.ephemeral, settings: options.settings.clone(), spawner: spawner()? };
         let child = how.spawn()?;
         let pid = child.id() as i32;
         Ok(Cluster { how, server: Arc::new(Mutex::new(Server { pid, child: Some(child), stopping: false })) })
@@ -345,6 +349,19 @@ impl Cluster {
     /// Connection options for a role and database of this cluster.
     pub fn connect_options(&self, user: &str, database: &str) -> sqlx::postgres::PgConnectOptions {
         self.how.connect_options(user, database)
+    }
+
+    /// Fails, with the reason from the server's log, when the server has
+    /// exited (a recovery that stopped with an error, say).
+    pub fn still_running(&self) -> Result<(), ClusterError> {
+        let status = {
+            let mut guard = lock(&self.server);
+            match guard.child.as_mut().map(|c| c.try_wait()) {
+                Some(Ok(Some(status))) => status,
+                _ => return Ok(()),
+            }
+        };
+        Err(exit_detail(&self.how, status))
     }
 
     /// Waits until the server accepts connections; fails at once when it exits.
@@ -520,6 +537,9 @@ impl Launch {
         if self.ephemeral {
             command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
         }
+        for (name, value) in &self.settings {
+            command.arg("-c").arg(format!("{name}={value}"));
+        }
         if let Some((uid, gid)) = self.owner {
             command.uid(uid).gid(gid);
         }
@@ -558,6 +578,21 @@ impl Launch {
     }
 }
 
+/// Why the server exited, from its log's last lines.
+fn exit_detail(how: &Launch, status: std::process::ExitStatus) -> ClusterError {
+    let lines = tail(&how.log, 20);
+    if lines.iter().any(|l| l.contains("lock file") && l.contains("already exists")) {
+        return ClusterError::AlreadyRunning { dir: how.dir.clone() };
+    }
+    let detail = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("FATAL") || l.contains("ERROR"))
+        .cloned()
+        .unwrap_or_else(|| format!("postgres exited with {status}"));
+    ClusterError::StartFailed { detail, log: how.log.clone() }
+}
+
 /// Waits until the server accepts connections; fails at once when it exits.
 async fn ready(how: &Launch, server: &Mutex<Server>, timeout: Duration) -> Result<(), ClusterError> {
     use sqlx::ConnectOptions;
@@ -579,17 +614,7 @@ async fn ready(how: &Launch, server: &Mutex<Server>, timeout: Duration) -> Resul
             }
         };
         if let Some(status) = exited {
-            let lines = tail(&how.log, 20);
-            if lines.iter().any(|l| l.contains("lock file") && l.contains("already exists")) {
-                return Err(ClusterError::AlreadyRunning { dir: how.dir.clone() });
-            }
-            let detail = lines
-                .iter()
-                .rev()
-                .find(|l| l.contains("FATAL") || l.contains("ERROR"))
-                .cloned()
-                .unwrap_or_else(|| format!("postgres exited with {status}"));
-            return Err(ClusterError::StartFailed { detail, log: how.log.clone() });
+            return Err(exit_detail(how, status));
         }
         if let Ok(conn) = options.connect().await {
             let _ = sqlx::Connection::close(conn).await;

@@ -1025,7 +1025,7 @@ fn folder(file: &Path) -> Option<PathBuf> {
 /// A new file readable by its owner only. A file left at that name (by a
 /// run that was killed) is removed first, so the mode is always this one
 /// and no link planted there is followed.
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),

@@ -6,4 +6,5 @@ pub mod backup;
 pub mod db;
 pub mod keys;
 pub mod mail;
+pub mod pitr;
 pub mod scheduler;

@@ -18,6 +18,15 @@
 //!   A server with no backup folder takes the job only when no backup was
 //!   tried for two days, and raises the alarm: no backups are being made. A
 //!   server with a folder takes it at once after such an alarm.
+//! - `base_backup` (daily): with STEWARD_PITR_DIR, a base backup for
+//!   point-in-time recovery, expired ones and the WAL only they needed
+//!   deleted (`pitr::base_backup`); an archiver that fails is an alarm.
+//!   Only a server with the folder takes it.
+//!
+//! What a job needs of the server (a backup folder, a point-in-time
+//! folder), and whether one without it raises an alarm after a while, is
+//! in the job's row; `steward_job_due` is the one rule that says whether a
+//! server may take a job now.
 //!
 //! Several servers may run the scheduler against one database: a job runs
 //! under a session-level advisory lock of its own, so no job runs twice at
@@ -42,6 +51,22 @@ pub struct SchedulerConfig {
     pub poll: Duration,
     /// The daily backup, when a backup folder is set.
     pub backup: Option<std::sync::Arc<crate::backup::Scheduled>>,
+    /// The daily base backup, when the embedded cluster archives its WAL.
+    pub pitr: Option<std::sync::Arc<crate::pitr::Plan>>,
+}
+
+impl SchedulerConfig {
+    /// The settings this server has, as jobs' `needs` name them.
+    fn has(&self) -> Vec<String> {
+        let mut has = Vec::new();
+        if self.backup.is_some() {
+            has.push("backup_dir".to_string());
+        }
+        if self.pitr.is_some() {
+            has.push("pitr_dir".to_string());
+        }
+        has
+    }
 }
 
 /// How a run ended.
@@ -101,18 +126,9 @@ pub async fn run(pool: PgPool, owner: PgConnectOptions, config: SchedulerConfig,
 pub async fn run_due(pool: &PgPool, owner: &PgConnectOptions, config: &SchedulerConfig) -> Result<Vec<(String, Outcome)>, sqlx::Error> {
     use sqlx::{ConnectOptions, Connection};
     let mut conn = owner.connect().await?;
-    // The backup: a server with a backup folder takes it when due, or at
-    // once after another server's alarm; one without takes it only when no
-    // backup has been tried for two days, to raise the alarm.
     let candidates: Vec<String> = sqlx::query_scalar!(
-        "SELECT job FROM scheduled_jobs
-          WHERE CASE WHEN job = 'backup' AND NOT $1
-                     THEN last_started_at IS NULL OR last_started_at < now() - interval '2 days'
-                     ELSE last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL
-                          OR (job = 'backup' AND last_outcome = 'alarm')
-                END
-          ORDER BY position",
-        config.backup.is_some()
+        r#"SELECT job AS "job!" FROM scheduled_jobs j WHERE steward_job_due(j, $1) ORDER BY position"#,
+        &config.has()
     )
     .fetch_all(&mut conn)
     .await?;
@@ -143,42 +159,41 @@ async fn run_one(
     config: &SchedulerConfig,
     job: &str,
 ) -> Result<Option<Outcome>, sqlx::Error> {
+    let has = config.has();
+    // Whether this server lacks what the job needs (then it only raises the alarm).
     let claimed = sqlx::query_scalar!(
-        "UPDATE scheduled_jobs SET running_since = now(), running_on = $2, last_started_at = now()
-          WHERE job = $1
-            AND CASE WHEN job = 'backup' AND NOT $3
-                     THEN last_started_at IS NULL OR last_started_at < now() - interval '2 days'
-                     ELSE last_started_at IS NULL OR last_started_at + make_interval(secs => every_seconds) <= now() OR running_since IS NOT NULL
-                          OR (job = 'backup' AND last_outcome = 'alarm')
-                END
-          RETURNING job",
+        r#"UPDATE scheduled_jobs j SET running_since = now(), running_on = $2, last_started_at = now()
+            WHERE job = $1 AND steward_job_due(j, $3)
+        RETURNING j.needs IS NOT NULL AND NOT j.needs = ANY ($3) AS "unattended!""#,
         job,
         config.server,
-        config.backup.is_some()
+        &has
     )
     .fetch_optional(&mut *conn)
     .await?;
-    if claimed.is_none() {
+    let Some(unattended) = claimed else {
         return Ok(None);
-    }
+    };
     let started = Instant::now();
     let outcome = match job {
         "partitions" => partitions(&mut *conn).await,
         "retention" => retention(pool, owner, &mut *conn, config).await,
         "chain_check" => chain_check(owner).await,
         "backup" => backup(config).await,
+        "base_backup" => base_backup(config).await,
         other => Outcome::Failed(format!("this server does not know the job '{other}'")),
     };
     let millis = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     sqlx::query!(
         "UPDATE scheduled_jobs SET running_since = NULL, running_on = NULL, last_finished_at = now(),
-                last_outcome = $2, last_message = $3, last_duration_ms = $4,
+                last_outcome = $2, last_message = $3, last_duration_ms = $4, last_run_unattended = $5,
                 runs = runs + 1, failures = failures + CASE WHEN $2 = 'ok' THEN 0 ELSE 1 END
           WHERE job = $1",
         job,
         outcome.word(),
         outcome.message(),
-        millis
+        millis,
+        unattended
     )
     .execute(&mut *conn)
     .await?;
@@ -249,6 +264,17 @@ async fn backup(config: &SchedulerConfig) -> Outcome {
         Some(plan) => match crate::backup::scheduled(plan).await {
             Ok((message, 0)) => Outcome::Ok(message),
             Ok((message, _)) => Outcome::Alarm(message),
+            Err(e) => Outcome::Failed(e.to_string()),
+        },
+    }
+}
+
+async fn base_backup(config: &SchedulerConfig) -> Outcome {
+    match &config.pitr {
+        None => Outcome::Failed("this server has no point-in-time folder (STEWARD_PITR_DIR)".into()),
+        Some(plan) => match crate::pitr::base_backup(plan).await {
+            Ok((message, false)) => Outcome::Ok(message),
+            Ok((message, true)) => Outcome::Alarm(message),
             Err(e) => Outcome::Failed(e.to_string()),
         },
     }

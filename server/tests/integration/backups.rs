@@ -70,7 +70,7 @@ async fn a_backup_restored_on_a_second_cluster_signs_in_with_a_second_factor_and
     assert_eq!(saved.documents, 2);
 
     // A second cluster, empty, with its own blob folder and no key.
-    let mut cluster = Cluster::start(&ClusterOptions { dir: root.join("pg"), bindir: None, ephemeral: true }).unwrap();
+    let mut cluster = Cluster::start(&ClusterOptions { dir: root.join("pg"), bindir: None, ephemeral: true, settings: Vec::new() }).unwrap();
     cluster.wait_ready(Duration::from_secs(60)).await.unwrap();
     let targets = Targets::bootstrap_embedded(&cluster, db::DATABASE).await.unwrap();
     db::migrate(&targets.owner).await.unwrap();
@@ -168,6 +168,7 @@ async fn the_daily_backup_is_full_then_incremental_and_shown_on_the_system_scree
         server: "server-a".into(),
         poll: Duration::from_secs(60),
         backup: Some(std::sync::Arc::new(plan)),
+        pitr: None,
     };
     let owner = &app.db.targets.owner;
     let backup_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "backup").map(|(_, o)| o);

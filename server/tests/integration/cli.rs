@@ -218,10 +218,11 @@ async fn steward_jobs_lists_the_upkeep_and_a_too_short_audit_period_is_refused()
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[0].starts_with("partitions") && lines[0].contains("every 1 hour") && lines[0].contains("never run"), "{text}");
     assert!(lines[2].starts_with("chain_check") && lines[2].contains("every 1 day"), "{text}");
     assert!(lines[3].starts_with("backup") && lines[3].contains("every 1 day"), "{text}");
+    assert!(lines[4].starts_with("base_backup") && lines[4].contains("STEWARD_PITR_DIR"), "{text}");
 
     // A backup folder without a passphrase is refused at start-up, not every night.
     let scratch = std::env::temp_dir().join("steward-tests").join(format!("no-passphrase-{}", std::process::id()));

@@ -16,7 +16,7 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
 #[tokio::test]
 async fn a_second_start_reuses_the_cluster_and_its_data() {
     let dir = scratch("reuse").join("postgres");
-    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true };
+    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true, settings: Vec::new() };
 
     let mut first = Cluster::start(&options).unwrap();
     first.wait_ready(Duration::from_secs(30)).await.unwrap();
@@ -38,7 +38,7 @@ async fn a_second_start_reuses_the_cluster_and_its_data() {
 #[tokio::test]
 async fn a_cluster_in_use_is_refused_with_a_clear_sentence() {
     let dir = scratch("locked").join("postgres");
-    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true };
+    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true, settings: Vec::new() };
     let mut running = Cluster::start(&options).unwrap();
     running.wait_ready(Duration::from_secs(30)).await.unwrap();
 
@@ -58,7 +58,7 @@ async fn a_directory_that_is_not_a_cluster_is_not_touched() {
     let dir = scratch("notcluster").join("postgres");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("precious.txt"), "mine").unwrap();
-    let error = Cluster::start(&ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true }).err().expect("refused");
+    let error = Cluster::start(&ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true, settings: Vec::new() }).err().expect("refused");
     assert!(error.to_string().contains("is not a PostgreSQL cluster"), "{error}");
     assert_eq!(std::fs::read_to_string(dir.join("precious.txt")).unwrap(), "mine");
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
@@ -87,7 +87,7 @@ fn a_data_directory_the_postgres_user_cannot_reach_is_relocated_when_root() {
 #[tokio::test]
 async fn a_stale_lock_file_left_by_a_crash_does_not_stop_the_next_start() {
     let dir = scratch("stale").join("postgres");
-    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true };
+    let options = ClusterOptions { dir: dir.clone(), bindir: None, ephemeral: true, settings: Vec::new() };
     let mut first = Cluster::start(&options).unwrap();
     first.wait_ready(Duration::from_secs(30)).await.unwrap();
     first.stop();

@@ -28,6 +28,7 @@ mod migrations;
 mod navigation;
 mod operations;
 mod password_links;
+mod pitr;
 mod privacy;
 mod recovery;
 mod roles;

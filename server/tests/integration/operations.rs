@@ -157,7 +157,7 @@ async fn access_log_upkeep_keeps_days_ahead_and_drops_old_ones() {
 async fn own_cluster(name: &str) -> (Cluster, ClusterOptions, TestDb) {
     let dir = std::env::temp_dir().join("steward-tests").join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let options = ClusterOptions { dir: dir.join("pg"), bindir: None, ephemeral: true };
+    let options = ClusterOptions { dir: dir.join("pg"), bindir: None, ephemeral: true, settings: Vec::new() };
     let mut cluster = Cluster::start(&options).unwrap();
     cluster.wait_ready(Duration::from_secs(60)).await.unwrap();
     let targets = steward::db::Targets::bootstrap_embedded(&cluster, steward::db::DATABASE).await.unwrap();
@@ -382,7 +382,7 @@ async fn replica_of(primary: &Cluster, dir: std::path::PathBuf) -> Cluster {
         .output()
         .unwrap();
     assert!(out.status.success(), "pg_basebackup: {}", String::from_utf8_lossy(&out.stderr));
-    let mut replica = Cluster::start(&ClusterOptions { dir, bindir: None, ephemeral: true }).unwrap();
+    let mut replica = Cluster::start(&ClusterOptions { dir, bindir: None, ephemeral: true, settings: Vec::new() }).unwrap();
     replica.wait_ready(Duration::from_secs(60)).await.unwrap();
     replica
 }

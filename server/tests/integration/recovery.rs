@@ -203,7 +203,7 @@ fn a_killed_embedded_postgres_comes_back_by_itself_and_keeps_every_acknowledged_
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let mut cluster = Cluster::start(&ClusterOptions { dir: data.join("postgres"), bindir: None, ephemeral: false }).unwrap();
+        let mut cluster = Cluster::start(&ClusterOptions { dir: data.join("postgres"), bindir: None, ephemeral: false, settings: Vec::new() }).unwrap();
         cluster.wait_ready(Duration::from_secs(60)).await.unwrap();
         nothing_lost(&cluster, &writes).await;
         cluster.stop();
@@ -218,7 +218,7 @@ fn a_restart_of_an_external_database_is_survived_without_touching_steward() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     // The "external" server: a cluster of the test's own, which steward
     // reaches only through DATABASE_URL.
-    let options = ClusterOptions { dir: root.join("external"), bindir: None, ephemeral: false };
+    let options = ClusterOptions { dir: root.join("external"), bindir: None, ephemeral: false, settings: Vec::new() };
     let mut cluster = Cluster::start(&options).unwrap();
     let targets = rt.block_on(async {
         cluster.wait_ready(Duration::from_secs(60)).await.unwrap();

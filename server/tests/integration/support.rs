@@ -66,7 +66,7 @@ async fn start_shared() -> Shared {
     let exe = std::env::current_exe().unwrap();
     let name = exe.file_name().unwrap().to_string_lossy().to_string();
     let dir: PathBuf = root.join(format!("{}-{}", name.split('-').next().unwrap_or("t"), std::process::id()));
-    let mut cluster = Cluster::start(&ClusterOptions { dir: dir.join("pg"), bindir: None, ephemeral: true })
+    let mut cluster = Cluster::start(&ClusterOptions { dir: dir.join("pg"), bindir: None, ephemeral: true, settings: Vec::new() })
         .expect("start the test cluster");
     cluster.wait_ready(Duration::from_secs(60)).await.expect("test cluster ready");
     let targets = Targets::bootstrap_embedded(&cluster, TEMPLATE).await.unwrap();

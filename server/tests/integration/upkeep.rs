@@ -9,7 +9,7 @@ use std::time::Duration;
 use steward::ops::scheduler::{run_due, Outcome, SchedulerConfig};
 
 fn config(server: &str) -> SchedulerConfig {
-    SchedulerConfig { access_log_days: 30, audit_keep: None, server: server.into(), poll: Duration::from_secs(60), backup: None }
+    SchedulerConfig { access_log_days: 30, audit_keep: None, server: server.into(), poll: Duration::from_secs(60), backup: None, pitr: None }
 }
 
 #[tokio::test]
@@ -39,7 +39,8 @@ async fn two_servers_run_each_due_job_once_and_the_system_screen_shows_how_it_we
     let page = app.get("/system").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("href=\"/system\""), "in the platform menu");
-    assert_eq!(page.body.matches("data-testid=\"job-row\"").count(), 4, "{}", page.body);
+    assert_eq!(page.body.matches("data-testid=\"job-row\"").count(), 5, "{}", page.body);
+    assert!(page.body.contains("Runs on a server with STEWARD_PITR_DIR"), "the base backup says what it needs: {}", page.body);
     assert!(page.body.contains("every chain holds"), "the chain check's outcome: {}", page.body);
     assert!(page.body.contains("1 run(s), 0 not ok"));
     assert!(page.has_testid("largest-tables") && page.body.contains("audit_events"), "the database's tables by size");

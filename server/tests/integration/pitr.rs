@@ -1,0 +1,135 @@
+//! Point-in-time recovery of the embedded cluster: WAL archived into a
+//! folder, a base backup made by the scheduler, and a restore to a noted
+//! time that finds exactly the writes committed before it.
+
+use crate::support::{json, web_config, TestApp, TestDb, PASSWORD};
+use sqlx::{ConnectOptions, Connection};
+use std::time::Duration;
+use steward::db::{self, Targets};
+use steward::embedded::{Cluster, ClusterOptions};
+use steward::ops::scheduler::{run_due, Outcome, SchedulerConfig};
+use steward::pitr::{self, RestorePlan, RestoreTarget};
+
+/// The test's teams, and the audit events of making teams, as the superuser.
+async fn teams_and_events(cluster: &Cluster) -> (Vec<String>, i64) {
+    let mut conn = cluster.connect_options(steward::embedded::SUPERUSER, db::DATABASE).connect().await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM teams WHERE name LIKE 'PITR %' ORDER BY name").fetch_all(&mut conn).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'team.create'").fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    (names, events)
+}
+
+/// The embedded cluster of a Steward with a point-in-time folder, started
+/// as `Database::open` starts it, with the console on it.
+async fn start(root: &std::path::Path, folder: &pitr::Folder) -> (Cluster, TestApp) {
+    let settings = pitr::archive_settings(folder).unwrap();
+    let mut cluster = Cluster::start(&ClusterOptions { dir: root.join("pg"), bindir: None, ephemeral: true, settings }).unwrap();
+    cluster.wait_ready(Duration::from_secs(60)).await.unwrap();
+    let targets = Targets::bootstrap_embedded(&cluster, db::DATABASE).await.unwrap();
+    db::migrate(&targets.owner).await.unwrap();
+    let pool = db::app_pool(&targets.app, 4).await.unwrap();
+    let app = TestApp {
+        db: TestDb { name: db::DATABASE.into(), targets: targets.clone() },
+        pool: pool.clone(),
+        router: steward::web::router(pool, &web_config()),
+        cookies: Default::default(),
+    };
+    (cluster, app)
+}
+
+#[tokio::test]
+async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
+    let root = std::env::temp_dir().join("steward-tests").join(format!("pitr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let data_dir = root.join("data");
+    // Given once, the folder is recorded and found again without it.
+    let folder = pitr::folder_for(&data_dir, Some(&root.join("pitr"))).unwrap().unwrap();
+    assert_eq!(pitr::folder_for(&data_dir, None).unwrap().unwrap().path(), folder.path());
+
+    let (mut cluster, app) = start(&root, &folder).await;
+    let loaded = steward::demo::load(&app.pool, PASSWORD).await;
+    loaded.unwrap();
+    let before_any_backup = chrono::Utc::now();
+
+    // The scheduler's daily base backup; a server without the folder never takes it.
+    let bindir = steward::embedded::find_bindir(None).unwrap();
+    let config = SchedulerConfig {
+        access_log_days: 30,
+        audit_keep: None,
+        server: "server-a".into(),
+        poll: Duration::from_secs(60),
+        backup: None,
+        pitr: None,
+    };
+    let base_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "base_backup").map(|(_, o)| o);
+    let owner = app.db.targets.owner.clone();
+    assert!(base_outcome(run_due(&app.pool, &owner, &config).await.unwrap()).is_none(), "not a server's without the folder");
+    let with = SchedulerConfig { pitr: Some(std::sync::Arc::new(pitr::Plan::new(folder.clone(), bindir, &cluster, 7))), ..config };
+    let made = base_outcome(run_due(&app.pool, &owner, &with).await.unwrap());
+    assert!(matches!(&made, Some(Outcome::Ok(m)) if m.starts_with("base backup ") && m.contains("a restore can aim at any time from")), "{made:?}");
+    assert!(base_outcome(run_due(&app.pool, &owner, &with).await.unwrap()).is_none(), "not due again the same day");
+    assert_eq!(pitr::catalogue(&folder).unwrap().len(), 1);
+
+    // Writes, the time, more writes.
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    for name in ["PITR 1 kept", "PITR 2 kept"] {
+        let made = app.call("/api/create_team", &[("name", name)]).await;
+        assert!(made.status.is_success(), "{}", made.body);
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let noted = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let gone = json(&app.call("/api/create_team", &[("name", "PITR 3 after")]).await).as_str().unwrap().to_string();
+    assert!(!gone.is_empty());
+    let renamed = app.call("/api/create_team", &[("name", "PITR 4 after")]).await;
+    assert!(renamed.status.is_success(), "{}", renamed.body);
+    let (names, events_then) = teams_and_events(&cluster).await;
+    assert_eq!(names.len(), 4);
+
+    // Refused while the cluster runs; refused before the first base backup.
+    let cluster_dir = root.join("pg");
+    let plan = |target| RestorePlan { cluster_dir: &cluster_dir, folder: &folder, bindir: None, target };
+    let running = pitr::restore_to(&plan(RestoreTarget::Time(noted))).await.unwrap_err().to_string();
+    assert!(running.contains("stop Steward first"), "{running}");
+    app.pool.close().await;
+    // A clean stop: the last WAL segment goes to the archive.
+    cluster.stop();
+    drop(cluster);
+    let early = pitr::restore_to(&plan(RestoreTarget::Time(before_any_backup))).await.unwrap_err().to_string();
+    assert!(early.contains("no base backup had finished by") && early.contains("the earliest time to restore to is"), "{early}");
+
+    let restored = pitr::restore_to(&plan(RestoreTarget::Time(noted))).await.unwrap();
+    let said = restored.to_string();
+    assert!(said.contains("every audit chain verifies") && said.contains("everyone signs in again"), "{said}");
+    assert!(restored.sessions_ended >= 1, "Olivia's session ended: {said}");
+    let last = restored.last_transaction.expect("a transaction was replayed");
+    assert!(last <= noted, "nothing committed after the noted time: {last} > {noted}");
+    assert!(!root.join("pg-restoring").exists() && !root.join("pg-before-restore").exists(), "no work directory left");
+
+    // Steward starts again on the restored cluster: the first writes, not the later ones.
+    let (mut cluster, app) = start(&root, &folder).await;
+    let (names, events) = teams_and_events(&cluster).await;
+    assert_eq!(names, ["PITR 1 kept", "PITR 2 kept"]);
+    assert_eq!(events, events_then - 2, "the later events went with their writes");
+    let page = app.get("/teams").await;
+    assert_eq!(page.location(), Some("/login?next=/teams"), "no session came back");
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let teams = app.get("/teams").await;
+    assert!(teams.body.contains("PITR 2 kept") && !teams.body.contains("PITR 3 after"));
+    // Writing goes on, on the new timeline, and is archived too.
+    assert!(app.call("/api/create_team", &[("name", "PITR 5 new")]).await.status.is_success());
+    let verified = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    assert!(verified[0].broken.is_none(), "the chain goes on from the restored point");
+    app.pool.close().await;
+    cluster.stop();
+    drop(cluster);
+    // The end of the archive: the newest write is there.
+    let latest = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap();
+    assert!(latest.to_string().contains("restored to the end of the archive"));
+    let (mut cluster, app) = start(&root, &folder).await;
+    assert_eq!(teams_and_events(&cluster).await.0, ["PITR 1 kept", "PITR 2 kept", "PITR 5 new"]);
+    app.pool.close().await;
+    cluster.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}
