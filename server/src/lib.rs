@@ -50,6 +50,7 @@ impl Database {
             }
             None => {
                 let dir = cluster_dir(&args.data_dir)?;
+                ops::pitr::check_not_interrupted(&dir)?;
                 let pitr = ops::pitr::folder_for(&args.data_dir, args.pitr_dir.as_deref())?;
                 let settings = match &pitr {
                     Some(folder) => ops::pitr::archive_settings(folder)?,

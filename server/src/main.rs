@@ -143,7 +143,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         (Some(cluster), Some(folder)) => {
             tracing::info!(dir = %folder.path().display(), keep_days = args.pitr_keep_days, "WAL is archived for point-in-time recovery, with a base backup every day");
             let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
-            Some(std::sync::Arc::new(steward::pitr::Plan::new(folder.clone(), bindir, cluster, args.pitr_keep_days)))
+            Some(std::sync::Arc::new(steward::pitr::Plan::new(folder.clone(), bindir, cluster, Some(args.pitr_keep_days))))
         }
         _ => None,
     };
@@ -302,7 +302,7 @@ async fn base_backup(database: &Database, urls: &steward::cli::DatabaseArgs) -> 
         return Err("base backups are for Steward's own cluster with STEWARD_PITR_DIR set (--pitr-dir)".into());
     };
     let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
-    let plan = steward::pitr::Plan::new(folder.clone(), bindir, cluster, u32::MAX);
+    let plan = steward::pitr::Plan::new(folder.clone(), bindir, cluster, None);
     let (said, failing) = steward::pitr::base_backup(&plan).await?;
     println!("Made the {said}.");
     for base in steward::pitr::catalogue(folder)? {

@@ -404,6 +404,42 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     conn.execute("COMMIT").await?;
     conn.close().await?;
 
+    // The rest is hashing, sealing and copying files (seconds to minutes
+    // at scale): on a blocking thread, so that a daily backup inside
+    // `serve` takes no worker from the pages.
+    let base = chain.first().map(|(path, m)| BaseRef {
+        id: m.id,
+        file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        made_at: m.made_at,
+    });
+    let (master_key, passphrase, file) = (plan.master_key.to_owned(), plan.passphrase.to_owned(), file.to_path_buf());
+    let read = Snapshot { made_at, counts, schema_version, referenced, mail_columns };
+    tokio::task::spawn_blocking(move || write_archive(read, &store, &in_base, base, (&master_key, &passphrase), (&dump, &mail, &partial), &file))
+        .await
+        .map_err(|e| format!("the backup's writer stopped: {e}"))?
+}
+
+/// What the snapshot gave the archive.
+struct Snapshot {
+    made_at: DateTime<Utc>,
+    counts: Counts,
+    schema_version: i64,
+    referenced: Vec<BlobRef>,
+    mail_columns: Vec<String>,
+}
+
+/// Hashes the dump, the mail queue and the contents no base holds, seals
+/// the key, and writes the archive under its work name, then its name.
+fn write_archive(
+    read: Snapshot,
+    store: &FsBlobStore,
+    in_base: &HashSet<String>,
+    base: Option<BaseRef>,
+    (master_key, passphrase): (&str, &str),
+    (dump, mail, partial): (&Path, &Path, &Path),
+    file: &Path,
+) -> Result<Made, Error> {
+    let Snapshot { made_at, counts, schema_version, referenced, mail_columns } = read;
     // The contents: those no base holds, each checked against its address.
     let mut held = Vec::new();
     let mut missing = Vec::new();
@@ -412,7 +448,7 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
         if in_base.contains(&blob.sha256) {
             continue;
         }
-        match stored_blob(&store, blob) {
+        match stored_blob(store, blob) {
             Ok(path) => {
                 held_bytes += blob.size;
                 held.push((blob.sha256.clone(), path));
@@ -421,14 +457,9 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
         }
     }
 
-    let (dump_sha256, dump_bytes) = file_sha256(&dump)?;
-    let (mail_sha256, _) = file_sha256(&mail)?;
+    let (dump_sha256, dump_bytes) = file_sha256(dump).map_err(|e| format!("cannot read {}: {e}", dump.display()))?;
+    let (mail_sha256, _) = file_sha256(mail).map_err(|e| format!("cannot read {}: {e}", mail.display()))?;
     let id = uuid::Uuid::now_v7();
-    let base = chain.first().map(|(path, m)| BaseRef {
-        id: m.id,
-        file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        made_at: m.made_at,
-    });
     let mut manifest = Manifest {
         format: FORMAT.into(),
         id,
@@ -446,26 +477,22 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
         mail_columns,
         master_key: SealedKey::default(),
     };
-    manifest.master_key = seal_key(plan.master_key, plan.passphrase, &manifest)?;
+    manifest.master_key = seal_key(master_key, passphrase, &manifest)?;
 
     // Readable by its owner only: it holds every person's data.
-    let out = private_file(&partial)?;
+    let out = private_file(partial).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
     let mut archive = tar::Builder::new(std::io::BufWriter::new(out));
     let json = serde_json::to_vec_pretty(&manifest)?;
     append(&mut archive, MANIFEST, json.len() as u64, json.as_slice())?;
-    append_file(&mut archive, DUMP, &dump)?;
-    append_file(&mut archive, MAIL, &mail)?;
+    append_file(&mut archive, DUMP, dump)?;
+    append_file(&mut archive, MAIL, mail)?;
     for (sha, path) in &held {
         append_file(&mut archive, &format!("{BLOBS}{sha}"), path)?;
     }
     let written = archive.into_inner()?.into_inner().map_err(|e| e.into_error())?;
     written.sync_all()?;
     drop(written);
-    // A link never replaces a file: an earlier backup of that name stays.
-    std::fs::hard_link(&partial, file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => format!("{} exists: a backup is never written over another; choose another name", file.display()),
-        _ => format!("cannot write {}: {e}", file.display()),
-    })?;
+    publish(partial, file)?;
     let bytes = std::fs::metadata(file)?.len();
     Ok(Made { manifest, held_bytes, bytes })
 }
@@ -930,10 +957,12 @@ fn append(archive: &mut tar::Builder<impl Write>, name: &str, size: u64, data: i
     archive.append_data(&mut header, name, data)
 }
 
+/// Appends a file's bytes; an error names the file.
 fn append_file(archive: &mut tar::Builder<impl Write>, name: &str, path: &Path) -> std::io::Result<()> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    append(archive, name, size, file)
+    let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(named)?;
+    let size = file.metadata().map_err(named)?.len();
+    append(archive, name, size, file).map_err(named)
 }
 
 /// The Argon2id parameters of a sealed key.
@@ -1015,6 +1044,25 @@ fn write_key(path: &Path, key_text: &str) -> Result<Option<PathBuf>, Error> {
     file.write_all(format!("{}\n", key_text.trim()).as_bytes())?;
     file.sync_all()?;
     Ok(replaced)
+}
+
+/// Gives the finished archive its name, never over another file: a hard
+/// link (which fails if the name is taken), or on a filesystem without
+/// links (FAT, some network and FUSE mounts) a rename once the name is
+/// seen free. The work file is removed by the caller's cleanup.
+fn publish(partial: &Path, file: &Path) -> Result<(), Error> {
+    let taken = || format!("{} exists: a backup is never written over another; choose another name", file.display());
+    match std::fs::hard_link(partial, file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(taken().into()),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::Unsupported | std::io::ErrorKind::PermissionDenied) => {
+            if file.exists() {
+                return Err(taken().into());
+            }
+            std::fs::rename(partial, file).map_err(|e| format!("cannot write {}: {e}", file.display()).into())
+        }
+        Err(e) => Err(format!("cannot write {}: {e}", file.display()).into()),
+    }
 }
 
 /// The folder a file is in, resolved.

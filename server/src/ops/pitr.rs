@@ -4,22 +4,31 @@
 //! - `wal/`: every WAL segment the cluster fills, copied there by
 //!   PostgreSQL's `archive_command` (synced to disk, never overwritten), and
 //!   at least every [`ARCHIVE_TIMEOUT_SECONDS`] while anything is written;
-//!   a clean stop of the cluster archives the last one;
+//!   a clean stop of the cluster archives the last one (unless the stop
+//!   has to be forced, after 15 s);
 //! - `base/<time>/`: base backups (`pg_basebackup`, plain format, with the
 //!   WAL that makes each consistent by itself), `base/<time>.json` beside
-//!   each saying when it began and finished.
+//!   each saying when it began and finished, and its timeline and WAL range.
+//!
+//! When steward runs as root, only `wal/` belongs to the cluster's user
+//! (who archives into it); the folder and `base/` stay root's, so nothing
+//! the database's user can write is ever deleted or copied by root.
 //!
 //! `steward serve` makes a base backup every day (the `base_backup` job),
 //! deletes those older than `--pitr-keep-days` (never the newest), and the
 //! WAL older than the oldest one kept (`pg_archivecleanup`).
 //!
 //! `steward restore --to TIME` (Steward stopped) copies the newest base
-//! backup finished by TIME beside the cluster, with the cluster's own WAL
-//! not yet archived, lets PostgreSQL replay the archive up to TIME
-//! (`recovery_target_time`, then promote), ends every session, checks
-//! every audit chain, and only then swaps it in for the cluster. The
-//! cluster it replaces is deleted once the new one is in place; its history
-//! stays in the archive, on the timeline the restore branched from.
+//! backup finished by TIME that lies on the newest timeline's history
+//! beside the cluster, with the cluster's own WAL not yet archived, lets
+//! PostgreSQL replay the archive up to TIME (`recovery_target_time`, then
+//! promote, onto a new timeline), ends every session and every live
+//! password link, checks every audit chain, and only then swaps it in for
+//! the cluster. The replaced cluster is kept beside it
+//! (`<cluster>-before-restore`) until the operator deletes it; the
+//! restored one archives its new timeline once Steward starts on it (the
+//! trial never writes into the archive), and its first base backup is due
+//! at once.
 //!
 //! The folder is recorded in `<data-dir>/pitr.location` the first time it
 //! is given, and used from then on by every command that starts the
@@ -91,16 +100,16 @@ pub fn archive_settings(folder: &Folder) -> Result<Vec<(String, String)>, Error>
     if text.contains('\'') || text.contains('%') {
         return Err(format!("the point-in-time folder {} has a quote or a % in its path, which PostgreSQL's archive command cannot carry: choose another", folder.path().display()).into());
     }
-    for dir in [folder.path().to_path_buf(), wal.clone(), folder.base()] {
+    use std::os::unix::fs::PermissionsExt;
+    let owner = embedded::run_as()?;
+    for (dir, mode) in [(folder.path().to_path_buf(), if owner.is_some() { 0o711 } else { 0o700 }), (wal.clone(), 0o700), (folder.base(), 0o700)] {
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("cannot chmod {}: {e}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).map_err(|e| format!("cannot chmod {}: {e}", dir.display()))?;
     }
-    if let Some((uid, gid)) = embedded::run_as()? {
-        // The cluster's user writes the WAL, and reads it back in a restore.
-        for dir in [folder.path().to_path_buf(), wal.clone(), folder.base()] {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("cannot chown {}: {e}", dir.display()))?;
-        }
+    if let Some((uid, gid)) = owner {
+        // The cluster's user writes the WAL and reads it back in a
+        // restore; the base backups stay root's (see the module's text).
+        std::os::unix::fs::chown(&wal, Some(uid), Some(gid)).map_err(|e| format!("cannot chown {}: {e}", wal.display()))?;
         if let Some(blocked) = embedded::blocked_ancestor(&wal, uid, gid) {
             return Err(format!(
                 "the postgres user cannot enter {}, so it cannot archive WAL into {}: choose a point-in-time folder it can reach (under /var/lib, say)",
@@ -111,12 +120,30 @@ pub fn archive_settings(folder: &Folder) -> Result<Vec<(String, String)>, Error>
         }
     }
     let to = format!("'{text}/%f'");
-    let command = format!("test ! -f {to} && cp '%p' '{text}/%f.part' && sync '{text}/%f.part' && mv '{text}/%f.part' {to} || cmp -s '%p' {to}");
+    let command = format!(
+        "test ! -f {to} && cp '%p' '{text}/%f.part' && sync '{text}/%f.part' && mv '{text}/%f.part' {to} && sync '{text}' || cmp -s '%p' {to}"
+    );
     Ok(vec![
         ("archive_mode".into(), "on".into()),
         ("archive_command".into(), command),
         ("archive_timeout".into(), ARCHIVE_TIMEOUT_SECONDS.to_string()),
     ])
+}
+
+/// Refuses to start (or restore over) a cluster that an interrupted
+/// restore moved aside: starting would make an empty one in its place.
+pub fn check_not_interrupted(cluster_dir: &Path) -> Result<(), Error> {
+    let before = beside(cluster_dir, "before-restore");
+    if before.join("PG_VERSION").is_file() && !cluster_dir.join("PG_VERSION").is_file() {
+        return Err(format!(
+            "a point-in-time restore was interrupted: the cluster is in {}. Move it back (mv {} {}) and start again",
+            before.display(),
+            before.display(),
+            cluster_dir.display()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// One base backup, as its `.json` file records it.
@@ -129,7 +156,30 @@ pub struct Base {
     pub finished_at: DateTime<Utc>,
     /// The first WAL segment it needs (older ones serve no kept backup).
     pub start_wal: String,
+    /// Its timeline and WAL range (from its backup_manifest): a restore
+    /// uses it only if that range lies on the newest timeline's history.
+    pub timeline: u32,
+    pub start_lsn: String,
+    pub end_lsn: String,
     pub bytes: u64,
+}
+
+impl Base {
+    fn valid(&self) -> bool {
+        let stamp = self.name.len() == 16
+            && self.name.bytes().enumerate().all(|(i, b)| match i {
+                8 => b == b'T',
+                15 => b == b'Z',
+                _ => b.is_ascii_digit(),
+            });
+        stamp && self.start_wal.len() == 24 && self.start_wal.bytes().all(|b| b.is_ascii_hexdigit()) && lsn(&self.end_lsn).is_some()
+    }
+}
+
+/// "0/2000028" as a number.
+fn lsn(text: &str) -> Option<u64> {
+    let (high, low) = text.split_once('/')?;
+    Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
 }
 
 /// The base backups in the folder, oldest first; a half-made one (no
@@ -147,6 +197,9 @@ pub fn catalogue(folder: &Folder) -> Result<Vec<Base>, Error> {
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let base: Base = serde_json::from_str(&text).map_err(|e| format!("{} is not a base backup's record: {e}", path.display()))?;
+            if !base.valid() {
+                return Err(format!("{} is not a base backup's record: its name or WAL range is malformed", path.display()).into());
+            }
             if dir.join(&base.name).is_dir() {
                 found.push(base);
             }
@@ -163,11 +216,12 @@ pub struct Plan {
     pub bindir: PathBuf,
     /// The embedded cluster's socket directory (pg_basebackup connects there).
     pub socket_dir: PathBuf,
-    pub keep_days: u32,
+    /// Base backups older than this are deleted; `None` keeps them all.
+    pub keep_days: Option<u32>,
 }
 
 impl Plan {
-    pub fn new(folder: Folder, bindir: PathBuf, cluster: &Cluster, keep_days: u32) -> Plan {
+    pub fn new(folder: Folder, bindir: PathBuf, cluster: &Cluster, keep_days: Option<u32>) -> Plan {
         Plan { folder, bindir, socket_dir: cluster.socket_dir().to_path_buf(), keep_days }
     }
 
@@ -214,19 +268,21 @@ pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
     }
     let label = std::fs::read_to_string(part.join("backup_label")).map_err(|e| format!("the base backup has no backup_label: {e}"))?;
     let start_wal = start_wal(&label).ok_or("the base backup's backup_label names no start WAL segment")?;
+    let manifest = std::fs::read_to_string(part.join("backup_manifest")).map_err(|e| format!("the base backup has no backup_manifest: {e}"))?;
+    let (timeline, start_lsn, end_lsn) = wal_range(&manifest).ok_or("the base backup's backup_manifest has no WAL range")?;
     let finished_at = Utc::now();
     let bytes = tree_size(&part);
     let whole = base_dir.join(&name);
     std::fs::rename(&part, &whole).map_err(|e| format!("cannot rename {}: {e}", part.display()))?;
-    let base = Base { name: name.clone(), started_at, finished_at, start_wal, bytes };
+    let base = Base { name: name.clone(), started_at, finished_at, start_wal, timeline, start_lsn, end_lsn, bytes };
     std::fs::write(base_dir.join(format!("{name}.json")), serde_json::to_vec_pretty(&base)?)?;
 
     // Expiry: older than keep_days, never the newest.
     let all = catalogue(&plan.folder)?;
-    let cut = finished_at - chrono::Duration::days(i64::from(plan.keep_days));
+    let cut = plan.keep_days.and_then(|days| finished_at.checked_sub_signed(chrono::Duration::days(i64::from(days))));
     let (mut old, mut kept) = (Vec::new(), Vec::new());
     for (i, b) in all.iter().enumerate() {
-        if i + 1 < all.len() && b.finished_at < cut {
+        if i + 1 < all.len() && cut.is_some_and(|cut| b.finished_at < cut) {
             old.push(b);
         } else {
             kept.push(b);
@@ -238,10 +294,12 @@ pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
         std::fs::remove_dir_all(base_dir.join(&b.name)).map_err(|e| format!("cannot delete the base backup {}: {e}", b.name))?;
     }
     let wal_before = count_files(&plan.folder.wal());
-    if let Some(oldest) = kept.first() {
+    // pg_archivecleanup compares segment numbers, not timelines: the kept
+    // backup whose WAL starts lowest sets the cut.
+    if let Some(lowest) = kept.iter().map(|b| &b.start_wal).min_by_key(|w| &w[8..]) {
         let out = tokio::process::Command::new(plan.bindir.join("pg_archivecleanup"))
             .arg(plan.folder.wal())
-            .arg(&oldest.start_wal)
+            .arg(lowest)
             .output()
             .await
             .map_err(|e| format!("cannot run pg_archivecleanup: {e}"))?;
@@ -277,6 +335,49 @@ async fn archiver_failing(plan: &Plan) -> Result<Option<String>, Error> {
     .await?;
     conn.close().await?;
     Ok(row.1.then(|| format!("the last attempt, for {}, failed: see the cluster's log", row.0.unwrap_or_default())))
+}
+
+/// The timeline and WAL range of a backup_manifest's "WAL-Ranges".
+fn wal_range(manifest: &str) -> Option<(u32, String, String)> {
+    let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    let range = value.get("WAL-Ranges")?.as_array()?.first()?;
+    let timeline = u32::try_from(range.get("Timeline")?.as_u64()?).ok()?;
+    let start = range.get("Start-LSN")?.as_str()?.to_string();
+    let end = range.get("End-LSN")?.as_str()?.to_string();
+    (lsn(&start).is_some() && lsn(&end).is_some()).then_some((timeline, start, end))
+}
+
+/// The newest timeline in the archive (or the cluster's own WAL), and
+/// where each of its ancestors branched off: (parent timeline, switch LSN).
+fn newest_timeline(dirs: &[PathBuf]) -> (u32, Vec<(u32, u64)>) {
+    let mut newest: Option<(u32, PathBuf)> = None;
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(tli) = name.strip_suffix(".history").filter(|t| t.len() == 8).and_then(|t| u32::from_str_radix(t, 16).ok()) {
+                if newest.as_ref().is_none_or(|(n, _)| tli > *n) {
+                    newest = Some((tli, entry.path()));
+                }
+            }
+        }
+    }
+    let Some((tli, path)) = newest else { return (1, Vec::new()) };
+    let history = std::fs::read_to_string(path).unwrap_or_default();
+    let forks = history
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            Some((parts.next()?.parse().ok()?, lsn(parts.next()?)?))
+        })
+        .collect();
+    (tli, forks)
+}
+
+/// Whether a base backup lies on the newest timeline's history: on that
+/// timeline, or on an ancestor and whole before the branch.
+fn on_history(base: &Base, (newest, forks): &(u32, Vec<(u32, u64)>)) -> bool {
+    base.timeline == *newest || lsn(&base.end_lsn).is_some_and(|end| forks.iter().any(|(tli, switch)| *tli == base.timeline && end <= *switch))
 }
 
 /// "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)".
@@ -383,6 +484,12 @@ pub struct RestoredTo {
     pub last_transaction: Option<DateTime<Utc>>,
     pub counts: crate::backup::Counts,
     pub sessions_ended: u64,
+    /// Password links that were live at the time, ended.
+    pub links_ended: u64,
+    /// API keys live in the restored database (any revoked since is again).
+    pub live_api_keys: i64,
+    /// Where the replaced cluster is kept.
+    pub kept: Option<PathBuf>,
     pub phases: Vec<(&'static str, f64)>,
 }
 
@@ -398,6 +505,13 @@ impl std::fmt::Display for RestoredTo {
             self.counts,
             self.sessions_ended
         )?;
+        write!(f, "; {} live password link(s) ended", self.links_ended)?;
+        if self.live_api_keys > 0 {
+            write!(f, "; {} API key(s) are live: any revoked after that time is live again, so review them", self.live_api_keys)?;
+        }
+        if let Some(kept) = &self.kept {
+            write!(f, "; the replaced cluster is kept in {}: delete it once the restored one is right", kept.display())?;
+        }
         let phases: Vec<String> = self.phases.iter().map(|(name, s)| format!("{name} {s:.1} s")).collect();
         write!(f, " ({})", phases.join(", "))
     }
@@ -424,7 +538,17 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
             return Err(format!("{} is in the future", plan.target).into());
         }
     }
-    let bases = catalogue(plan.folder)?;
+    check_not_interrupted(cluster_dir)?;
+    let before = beside(cluster_dir, "before-restore");
+    if before.exists() {
+        return Err(format!(
+            "{} holds the cluster an earlier restore replaced: delete it (or move it elsewhere) once you no longer need it, then restore again",
+            before.display()
+        )
+        .into());
+    }
+    let history = newest_timeline(&[plan.folder.wal(), cluster_dir.join("pg_wal")]);
+    let bases: Vec<Base> = catalogue(plan.folder)?.into_iter().filter(|b| on_history(b, &history)).collect();
     let Some(first) = bases.first() else {
         return Err(format!(
             "there is no base backup in {}: steward serve makes one each day with STEWARD_PITR_DIR set, or run steward base-backup",
@@ -478,7 +602,11 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     lap("copying the base backup");
 
     let wal = wal_dir.display().to_string();
-    let mut settings = archive_settings(plan.folder)?;
+    archive_settings(plan.folder)?;
+    // The trial keeps its new timeline's WAL to itself (marked ready, not
+    // archived): a restore that fails leaves no branch in the archive. The
+    // cluster archives it once Steward starts on it.
+    let mut settings = vec![("archive_mode".to_string(), "on".to_string()), ("archive_command".to_string(), String::new())];
     settings.push(("restore_command".into(), format!("cp '{wal}/%f' '%p'")));
     settings.push(("recovery_target_action".into(), "promote".into()));
     if let RestoreTarget::Time(t) = plan.target {
@@ -486,7 +614,7 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     }
     let mut cluster = Cluster::start(&ClusterOptions { dir: building.clone(), bindir: plan.bindir.map(Path::to_path_buf), ephemeral: false, settings })?;
     let recovered = recover(&mut cluster, plan).await;
-    let (last_transaction, counts, sessions_ended) = match recovered {
+    let Ended { last_transaction, counts, sessions: sessions_ended, links: links_ended, live_api_keys } = match recovered {
         Ok(found) => found,
         Err(e) => {
             cluster.stop();
@@ -499,25 +627,42 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     cluster.stop();
     drop(cluster);
 
-    // The swap: two renames. The replaced cluster goes once the new one is in place.
-    let before = beside(cluster_dir, "before-restore");
-    if before.exists() {
-        std::fs::remove_dir_all(&before).map_err(|e| format!("cannot delete {}: {e}", before.display()))?;
+    // The swap: two renames, the replaced cluster kept beside the new one.
+    if embedded::running_postmaster(cluster_dir).is_some() {
+        let _ = std::fs::remove_dir_all(&building);
+        return Err(format!("PostgreSQL was started on {} during the restore: stop Steward and restore again", cluster_dir.display()).into());
     }
     if cluster_dir.exists() {
         std::fs::rename(cluster_dir, &before).map_err(|e| format!("cannot move {} aside: {e}", cluster_dir.display()))?;
     }
-    std::fs::rename(&building, cluster_dir).map_err(|e| format!("cannot move {} into place: {e}", building.display()))?;
-    if before.exists() {
-        tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&before)).await??;
+    if let Err(e) = std::fs::rename(&building, cluster_dir) {
+        let back = if before.exists() { std::fs::rename(&before, cluster_dir).err() } else { None };
+        return Err(match back {
+            None => format!("cannot move {} into place: {e}; the cluster is as it was", building.display()),
+            Some(b) => format!("cannot move {} into place: {e}, nor the cluster back from {}: {b}; move it back by hand", building.display(), before.display()),
+        }
+        .into());
+    }
+    if let Some(parent) = cluster_dir.parent() {
+        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| format!("cannot sync {}: {e}", parent.display()))?;
     }
     lap("swapping it in");
-    Ok(RestoredTo { base, target: plan.target, last_transaction, counts, sessions_ended, phases })
+    let kept = before.exists().then_some(before);
+    Ok(RestoredTo { base, target: plan.target, last_transaction, counts, sessions_ended, links_ended, live_api_keys, kept, phases })
+}
+
+/// What the restored database was given back without.
+struct Ended {
+    last_transaction: Option<DateTime<Utc>>,
+    counts: crate::backup::Counts,
+    sessions: u64,
+    links: u64,
+    live_api_keys: i64,
 }
 
 /// Waits for the restored cluster to reach its target and promote, then
-/// ends its sessions and checks its counts and chains.
-async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<(Option<DateTime<Utc>>, crate::backup::Counts, u64), Error> {
+/// ends its sessions and live links and checks its counts and chains.
+async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<Ended, Error> {
     let explain = |e: embedded::ClusterError| -> Error {
         let text = e.to_string();
         if text.contains("before configured recovery target was reached") {
@@ -558,6 +703,26 @@ async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<(Optio
             ended += sqlx::query(&format!("DELETE FROM {table}")).execute(&mut conn).await?.rows_affected();
         }
     }
+    // Live password links of that time, some used since, and the links in
+    // queued mail (which would go out again): as a whole restore does.
+    let links = sqlx::query("UPDATE password_links SET expires_at = now() WHERE used_at IS NULL AND expires_at > now()")
+        .execute(&mut conn)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "UPDATE mail_outbox
+            SET status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END,
+                last_error = CASE WHEN status = 'queued' THEN 'not sent: the database was restored to an earlier time, which ends live links; send it again' ELSE last_error END,
+                link = NULL
+          WHERE link IS NOT NULL",
+    )
+    .execute(&mut conn)
+    .await?;
+    let live_api_keys: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+        .fetch_one(&mut conn)
+        .await?;
+    // A base backup on the new timeline at once (an older one is of no use past the branch).
+    let _ = sqlx::query("UPDATE scheduled_jobs SET last_started_at = NULL WHERE job = 'base_backup'").execute(&mut conn).await;
     let counts = crate::backup::counts(&mut conn).await?;
     conn.close().await?;
     let owner = cluster.connect_options(crate::db::OWNER_ROLE, crate::db::DATABASE);
@@ -565,7 +730,7 @@ async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<(Optio
     if !broken.is_empty() {
         return Err(format!("the restored database's audit chains of {} do not verify; the cluster was left as it was", broken.join(", ")).into());
     }
-    Ok((last, counts, ended))
+    Ok(Ended { last_transaction: last, counts, sessions: ended, links, live_api_keys })
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
     let base_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "base_backup").map(|(_, o)| o);
     let owner = app.db.targets.owner.clone();
     assert!(base_outcome(run_due(&app.pool, &owner, &config).await.unwrap()).is_none(), "not a server's without the folder");
-    let with = SchedulerConfig { pitr: Some(std::sync::Arc::new(pitr::Plan::new(folder.clone(), bindir, &cluster, 7))), ..config };
+    let with = SchedulerConfig { pitr: Some(std::sync::Arc::new(pitr::Plan::new(folder.clone(), bindir, &cluster, Some(7)))), ..config };
     let made = base_outcome(run_due(&app.pool, &owner, &with).await.unwrap());
     assert!(matches!(&made, Some(Outcome::Ok(m)) if m.starts_with("base backup ") && m.contains("a restore can aim at any time from")), "{made:?}");
     assert!(base_outcome(run_due(&app.pool, &owner, &with).await.unwrap()).is_none(), "not due again the same day");
@@ -77,6 +77,9 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
         let made = app.call("/api/create_team", &[("name", name)]).await;
         assert!(made.status.is_success(), "{}", made.body);
     }
+    // A password link, live at the noted time.
+    let asked = app.another_browser().call("/api/request_password_link", &[("tenant", "acme"), ("email", "mark@acme.test")]).await;
+    assert!(asked.status.is_success(), "{}", asked.body);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let noted = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -103,14 +106,23 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
     let said = restored.to_string();
     assert!(said.contains("every audit chain verifies") && said.contains("everyone signs in again"), "{said}");
     assert!(restored.sessions_ended >= 1, "Olivia's session ended: {said}");
+    assert_eq!(restored.links_ended, 1, "the live password link ended: {said}");
     let last = restored.last_transaction.expect("a transaction was replayed");
     assert!(last <= noted, "nothing committed after the noted time: {last} > {noted}");
-    assert!(!root.join("pg-restoring").exists() && !root.join("pg-before-restore").exists(), "no work directory left");
+    assert!(!root.join("pg-restoring").exists(), "no work directory left");
+    let kept = root.join("pg-before-restore");
+    assert_eq!(restored.kept.as_deref(), Some(kept.as_path()), "the replaced cluster is kept: {said}");
+    let branches = || std::fs::read_dir(folder.wal()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".history")).count();
+    assert_eq!(branches(), 0, "the trial wrote no new timeline into the archive");
 
     // Steward starts again on the restored cluster: the first writes, not the later ones.
     let (mut cluster, app) = start(&root, &folder).await;
     let (names, events) = teams_and_events(&cluster).await;
     assert_eq!(names, ["PITR 1 kept", "PITR 2 kept"]);
+    let mut conn = cluster.connect_options(steward::embedded::SUPERUSER, db::DATABASE).connect().await.unwrap();
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE link IS NOT NULL").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(links, 0, "no live link waits to be sent again");
+    conn.close().await.unwrap();
     assert_eq!(events, events_then - 2, "the later events went with their writes");
     let page = app.get("/teams").await;
     assert_eq!(page.location(), Some("/login?next=/teams"), "no session came back");
@@ -124,7 +136,12 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
     app.pool.close().await;
     cluster.stop();
     drop(cluster);
-    // The end of the archive: the newest write is there.
+    assert_eq!(branches(), 1, "Steward on the restored cluster archived its timeline");
+    // The cluster kept from the first restore must be dealt with first.
+    let waiting = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap_err().to_string();
+    assert!(waiting.contains("holds the cluster an earlier restore replaced"), "{waiting}");
+    std::fs::remove_dir_all(&kept).unwrap();
+    // The end of the archive, on the new timeline: the newest write is there.
     let latest = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap();
     assert!(latest.to_string().contains("restored to the end of the archive"));
     let (mut cluster, app) = start(&root, &folder).await;
