@@ -431,6 +431,42 @@ fn is_wal_name(name: &str) -> bool {
     (name.len() == 24 && hex(name)) || (name.len() == 16 && name.ends_with(".history") && hex(&name[..8]))
 }
 
+/// The files of a cluster's `pg_wal` that hold WAL the archive may lack:
+/// those marked ready to archive, and the segment after the newest one
+/// marked at all (the one being written when the cluster stopped). The
+/// others are archived already, or recycled segments whose old bytes
+/// replay nothing.
+fn unarchived(pg_wal: &Path) -> Vec<String> {
+    let mut ready = Vec::new();
+    let mut newest: Option<String> = None;
+    for entry in std::fs::read_dir(pg_wal.join("archive_status")).into_iter().flatten().filter_map(Result::ok) {
+        let status = entry.file_name().to_string_lossy().into_owned();
+        let Some((name, mark)) = status.rsplit_once('.') else { continue };
+        if !is_wal_name(name) || !(mark == "ready" || mark == "done") {
+            continue;
+        }
+        if mark == "ready" {
+            ready.push(name.to_string());
+        }
+        if name.len() == 24 && newest.as_ref().is_none_or(|n| name[8..] > n[8..]) {
+            newest = Some(name.to_string());
+        }
+    }
+    if let Some(next) = newest.as_deref().and_then(next_segment) {
+        if pg_wal.join(&next).is_file() {
+            ready.push(next);
+        }
+    }
+    ready
+}
+
+/// The name of the segment after `name` (16 MB segments, as initdb makes them).
+fn next_segment(name: &str) -> Option<String> {
+    let (tli, log, seg) = (&name[..8], u32::from_str_radix(&name[8..16], 16).ok()?, u32::from_str_radix(&name[16..24], 16).ok()?);
+    let (log, seg) = if seg >= 0xFF { (log.checked_add(1)?, 0) } else { (log, seg + 1) };
+    Some(format!("{tli}{log:08X}{seg:08X}"))
+}
+
 /// Where a point-in-time restore aims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestoreTarget {
@@ -563,12 +599,7 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     .ok_or_else(|| format!("no base backup had finished by {}: the earliest time to restore to is {}", plan.target, first.finished_at.format("%Y-%m-%d %H:%M:%SZ")))?
     .clone();
 
-    let mut phases = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &'static str| {
-        phases.push((name, clock.elapsed().as_secs_f64()));
-        clock = Instant::now();
-    };
+    let mut laps = Laps { phases: Vec::new(), clock: Instant::now() };
     let building = beside(cluster_dir, "restoring");
     if building.exists() {
         std::fs::remove_dir_all(&building).map_err(|e| format!("cannot delete {} (left by an earlier restore): {e}", building.display()))?;
@@ -582,13 +613,11 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
             // The cluster's WAL that never reached the archive (a crash,
             // or the last minutes before a lost archive disk) is replayed too.
             let mut carried = 0;
-            if let Ok(entries) = std::fs::read_dir(cluster_dir.join("pg_wal")) {
-                for entry in entries.filter_map(Result::ok) {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if is_wal_name(&name) && !wal_dir.join(&name).exists() {
-                        std::fs::copy(entry.path(), building.join("pg_wal").join(&name)).map_err(|e| format!("cannot copy {}: {e}", entry.path().display()))?;
-                        carried += 1;
-                    }
+            let pg_wal = cluster_dir.join("pg_wal");
+            for name in unarchived(&pg_wal) {
+                if !wal_dir.join(&name).exists() {
+                    std::fs::copy(pg_wal.join(&name), building.join("pg_wal").join(&name)).map_err(|e| format!("cannot copy {}: {e}", pg_wal.join(&name).display()))?;
+                    carried += 1;
                 }
             }
             std::fs::write(building.join("recovery.signal"), "")?;
@@ -599,7 +628,7 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
         .await??
     };
     tracing::info!("copied the base backup {} ({}) and {from_cluster} WAL segment(s) not yet archived", base.name, app::documents::human_size(from_base as i64));
-    lap("copying the base backup");
+    laps.lap("copying the base backup");
 
     let wal = wal_dir.display().to_string();
     archive_settings(plan.folder)?;
@@ -614,7 +643,7 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     }
     let mut cluster = Cluster::start(&ClusterOptions { dir: building.clone(), bindir: plan.bindir.map(Path::to_path_buf), ephemeral: false, settings })?;
     let recovered = recover(&mut cluster, plan).await;
-    let Ended { last_transaction, counts, sessions: sessions_ended, links: links_ended, live_api_keys } = match recovered {
+    let Ended { last_transaction, counts, sessions: sessions_ended, links: links_ended, live_api_keys, replay_seconds: last_replay_seconds } = match recovered {
         Ok(found) => found,
         Err(e) => {
             cluster.stop();
@@ -623,7 +652,10 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
             return Err(e);
         }
     };
-    lap("replaying the WAL and checking");
+    let since = laps.clock.elapsed().as_secs_f64();
+    laps.phases.push(("replaying the WAL", last_replay_seconds));
+    laps.phases.push(("ending sessions and links, checking every chain", since - last_replay_seconds));
+    laps.clock = Instant::now();
     cluster.stop();
     drop(cluster);
 
@@ -646,9 +678,22 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     if let Some(parent) = cluster_dir.parent() {
         std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| format!("cannot sync {}: {e}", parent.display()))?;
     }
-    lap("swapping it in");
+    laps.lap("swapping it in");
     let kept = before.exists().then_some(before);
-    Ok(RestoredTo { base, target: plan.target, last_transaction, counts, sessions_ended, links_ended, live_api_keys, kept, phases })
+    Ok(RestoredTo { base, target: plan.target, last_transaction, counts, sessions_ended, links_ended, live_api_keys, kept, phases: laps.phases })
+}
+
+/// How long each step took.
+struct Laps {
+    phases: Vec<(&'static str, f64)>,
+    clock: Instant,
+}
+
+impl Laps {
+    fn lap(&mut self, name: &'static str) {
+        self.phases.push((name, self.clock.elapsed().as_secs_f64()));
+        self.clock = Instant::now();
+    }
 }
 
 /// What the restored database was given back without.
@@ -658,6 +703,8 @@ struct Ended {
     sessions: u64,
     links: u64,
     live_api_keys: i64,
+    /// From the start of the trial cluster to its promotion.
+    replay_seconds: f64,
 }
 
 /// Waits for the restored cluster to reach its target and promote, then
@@ -675,6 +722,7 @@ async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<Ended,
             format!("the recovery stopped: {text}").into()
         }
     };
+    let started = Instant::now();
     cluster.wait_ready(Duration::from_secs(3600)).await.map_err(explain)?;
     let admin = cluster.connect_options(embedded::SUPERUSER, "postgres").log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO);
     loop {
@@ -692,6 +740,7 @@ async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<Ended,
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let replay_seconds = started.elapsed().as_secs_f64();
     let mut conn = cluster.connect_options(embedded::SUPERUSER, crate::db::DATABASE).log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO).connect().await?;
     let last: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT pg_last_xact_replay_timestamp()").fetch_one(&mut conn).await?;
     // The sessions of that time would be live again, some of them ended
@@ -730,7 +779,7 @@ async fn recover(cluster: &mut Cluster, plan: &RestorePlan<'_>) -> Result<Ended,
     if !broken.is_empty() {
         return Err(format!("the restored database's audit chains of {} do not verify; the cluster was left as it was", broken.join(", ")).into());
     }
-    Ok(Ended { last_transaction: last, counts, sessions: ended, links, live_api_keys })
+    Ok(Ended { last_transaction: last, counts, sessions: ended, links, live_api_keys, replay_seconds })
 }
 
 #[cfg(test)]
@@ -755,5 +804,7 @@ mod tests {
         assert_eq!(start_wal("START WAL LOCATION: 0/2000028 (file ../../etc)"), None);
         assert!(is_wal_name("000000010000000000000002") && is_wal_name("00000002.history"));
         assert!(!is_wal_name("000000010000000000000002.part") && !is_wal_name("archive_status"));
+        assert_eq!(next_segment("000000010000000000000002").as_deref(), Some("000000010000000000000003"));
+        assert_eq!(next_segment("0000000200000000000000FF").as_deref(), Some("000000020000000100000000"));
     }
 }
