@@ -54,7 +54,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Restore(args) => restore(&database, &cli.database, args).await,
         Command::Backups(args) => backups(&args.dir),
         Command::BaseBackup => base_backup(&database, &cli.database).await,
-        Command::GenData(args) => gen_data(&database, args, &cli.database.data_dir).await,
+        Command::GenData(args) => gen_data(&database, args, &cli.database).await,
         Command::Mail(command) => mail(&database, command).await,
         Command::Jobs => jobs(&database).await,
         Command::Demo(args) => {
@@ -74,7 +74,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     // Refused before anything is made (the key, the blob folder, the pools).
     let backup_passphrase = backup_passphrase(&args)?;
     let data_dir = urls.data_dir.as_path();
-    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| data_dir.join("blobs"));
+    let blob_dir = urls.blob_dir(args.blob_dir.as_deref());
     let pool = db::app_pool(&database.targets.app, 16).await?;
     let read_pool = match &urls.database_read_url {
         Some(url) => {
@@ -217,7 +217,7 @@ async fn backup(database: &Database, urls: &steward::cli::DatabaseArgs, args: st
         format!("there is no master key to back up: {} is missing and STEWARD_MASTER_KEY is unset", steward::ops::keys::key_file(&urls.data_dir).display())
     })?;
     let passphrase = std::env::var(PASSPHRASE_VAR).unwrap_or_default();
-    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| urls.data_dir.join("blobs"));
+    let blob_dir = urls.blob_dir(args.blob_dir.as_deref());
     let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
     let started = std::time::Instant::now();
     let plan = steward::backup::BackupPlan { blob_dir: &blob_dir, master_key: &key, passphrase: &passphrase, since: args.since.as_deref(), bindir: &bindir };
@@ -339,7 +339,7 @@ async fn restore(database: &Database, urls: &steward::cli::DatabaseArgs, args: s
     let file = args.file.ok_or("name the backup to restore, or a time with --to")?;
     let target = backup_target(database, urls)?;
     let passphrase = std::env::var(steward::backup::PASSPHRASE_VAR).ok().filter(|p| !p.is_empty());
-    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| urls.data_dir.join("blobs"));
+    let blob_dir = urls.blob_dir(args.blob_dir.as_deref());
     let bindir = steward::embedded::find_bindir(urls.pg_bindir.as_deref())?;
     let key_file = steward::ops::keys::key_file(&urls.data_dir);
     let plan = steward::backup::RestorePlan {
@@ -502,7 +502,7 @@ async fn audit_retention(database: &Database, args: steward::cli::AuditRetention
     Ok(())
 }
 
-async fn gen_data(database: &Database, args: steward::cli::GenDataArgs, data_dir: &std::path::Path) -> Result<(), Error> {
+async fn gen_data(database: &Database, args: steward::cli::GenDataArgs, urls: &steward::cli::DatabaseArgs) -> Result<(), Error> {
     use std::io::Write;
     let plan = steward::gen_data::Plan {
         tenants: args.tenants,
@@ -510,7 +510,7 @@ async fn gen_data(database: &Database, args: steward::cli::GenDataArgs, data_dir
         audit_events: args.audit_events,
         documents: args.documents,
         password: args.password,
-        blob_dir: args.blob_dir.unwrap_or_else(|| data_dir.join("blobs")),
+        blob_dir: urls.blob_dir(args.blob_dir.as_deref()),
         seed: args.seed,
     };
     let started = std::time::Instant::now();

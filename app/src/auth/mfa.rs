@@ -33,14 +33,7 @@ impl MasterKey {
 
     /// From its text form: 64 hexadecimal digits.
     pub fn parse(text: &str) -> Option<MasterKey> {
-        let text = text.trim();
-        if text.len() != 64 {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
+        let bytes: [u8; 32] = crate::text::unhex(text.trim())?.try_into().ok()?;
         Some(MasterKey::from_bytes(bytes))
     }
 

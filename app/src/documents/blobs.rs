@@ -150,9 +150,7 @@ impl BlobStore for FsBlobStore {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::text::hex;
 
 /// Writes chunks to a staging file, hashing and counting them, and refusing
 /// more than `limit` bytes.

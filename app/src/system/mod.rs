@@ -102,29 +102,15 @@ pub fn every(seconds: i32) -> String {
     }
 }
 
-/// A size in bytes as people read it (1024-based, one decimal).
-pub fn bytes(n: i64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{n} bytes") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn periods_and_sizes_read_as_people_write_them() {
+    fn periods_read_as_people_write_them() {
         assert_eq!(every(3600), "1 hour");
         assert_eq!(every(86_400 * 2), "2 days");
         assert_eq!(every(90), "90 seconds");
-        assert_eq!(bytes(512), "512 bytes");
-        assert_eq!(bytes(1536), "1.5 KB");
-        assert_eq!(bytes(5 * 1024 * 1024 * 1024), "5.0 GB");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::authz::{ssr::require_platform, Perm};
+use crate::documents::human_size;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -72,7 +73,7 @@ async fn database(conn: &mut PgConnection) -> Result<DatabaseFacts, AppError> {
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|t| (t.name, bytes(t.bytes)))
+    .map(|t| (t.name, human_size(t.bytes)))
     .collect();
     // Other roles' sessions show no state to the application's role.
     let connections = sqlx::query!(
@@ -89,7 +90,7 @@ async fn database(conn: &mut PgConnection) -> Result<DatabaseFacts, AppError> {
     Ok(DatabaseFacts {
         statements,
         version: facts.version,
-        size: bytes(facts.size),
+        size: human_size(facts.size),
         tables,
         connections,
         waiting: facts.waiting,

@@ -63,6 +63,14 @@ pub struct DatabaseArgs {
     pub pitr_dir: Option<PathBuf>,
 }
 
+impl DatabaseArgs {
+    /// Where document content is stored: the folder given (--blob-dir,
+    /// STEWARD_BLOB_DIR), else `<data-dir>/blobs`.
+    pub fn blob_dir(&self, given: Option<&std::path::Path>) -> PathBuf {
+        given.map(std::path::Path::to_path_buf).unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the web console (the default command).

@@ -34,7 +34,8 @@
 
 use crate::Error;
 use app::auth::mfa::MasterKey;
-use app::documents::blobs::{hex, FsBlobStore};
+use app::documents::blobs::FsBlobStore;
+use app::text::{hex, unhex};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -734,7 +735,7 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     }
     // The key now: the database in place is the backup's, and its second
     // factors are sealed under it, whatever the checks below find.
-    let replaced_key = write_key(plan.key_file, &key_text)?;
+    let replaced_key = crate::ops::keys::write_key(plan.key_file, &key_text)?;
     lap("database");
 
     crate::db::migrate(owner).await?;
@@ -1017,34 +1018,6 @@ fn open_key(manifest: &Manifest, passphrase: &str) -> Result<Option<String>, Err
     Ok(String::from_utf8(opened).ok().filter(|text| MasterKey::parse(text).is_some()))
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
-/// Writes the key file (mode 0600). A different key already there is moved
-/// aside, never lost; returns where.
-fn write_key(path: &Path, key_text: &str) -> Result<Option<PathBuf>, Error> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut replaced = None;
-    if let Ok(old) = std::fs::read_to_string(path) {
-        if old.trim() == key_text.trim() {
-            return Ok(None);
-        }
-        let aside = path.with_extension(format!("key.before-restore-{}", uuid::Uuid::now_v7()));
-        std::fs::rename(path, &aside)?;
-        replaced = Some(aside);
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(format!("{}\n", key_text.trim()).as_bytes())?;
-    file.sync_all()?;
-    Ok(replaced)
-}
 
 /// Gives the finished archive its name, never over another file: a hard
 /// link (which fails if the name is taken), or on a filesystem without

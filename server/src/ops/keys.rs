@@ -41,16 +41,40 @@ pub fn master_key(given: Option<&str>, data_dir: &Path) -> Result<MasterKey, Err
     let text = match master_key_text(given, data_dir)? {
         Some(text) => text,
         None => {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::create_dir_all(data_dir)?;
             let path = key_file(data_dir);
             let text = MasterKey::generate_text();
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-            file.write_all(format!("{text}\n").as_bytes())?;
+            create_key_file(&path, &text)?;
             tracing::info!(path = %path.display(), "created the master key; back it up with the database");
             text
         }
     };
     MasterKey::parse(&text).ok_or_else(|| NOT_A_KEY.into())
+}
+
+/// Writes the key file a restore brings back (mode 0600). A different key
+/// already there is moved aside, never lost; returns where.
+pub fn write_key(path: &Path, key_text: &str) -> Result<Option<PathBuf>, Error> {
+    let mut replaced = None;
+    if let Ok(old) = std::fs::read_to_string(path) {
+        if old.trim() == key_text.trim() {
+            return Ok(None);
+        }
+        let aside = path.with_extension(format!("key.before-restore-{}", uuid::Uuid::now_v7()));
+        std::fs::rename(path, &aside)?;
+        replaced = Some(aside);
+    }
+    create_key_file(path, key_text)?;
+    Ok(replaced)
+}
+
+/// A new key file, mode 0600, synced; never over an existing one.
+fn create_key_file(path: &Path, key_text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(format!("{}\n", key_text.trim()).as_bytes())?;
+    file.sync_all()
 }
