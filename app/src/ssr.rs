@@ -20,6 +20,8 @@ pub struct AppState {
     /// For reads that may lag a moment (lists, searches, the audit log): the
     /// streaming replica of DATABASE_READ_URL, or the same pool as `pool`.
     pub(crate) read_pool: PgPool,
+    /// Whether `read_pool` is a replica's (DATABASE_READ_URL).
+    replica: bool,
     /// The URL of the compiled stylesheet (content-hashed).
     pub stylesheet: Arc<str>,
     /// Principals resolved before, valid while their tenant's authorisation
@@ -53,7 +55,8 @@ pub struct AppState {
 pub struct StateConfig {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
-    pub read_pool: PgPool,
+    /// The replica of DATABASE_READ_URL, if any.
+    pub read_pool: Option<PgPool>,
     pub stylesheet: Arc<str>,
     pub blobs: Arc<dyn crate::documents::blobs::BlobStore>,
     pub max_upload_bytes: u64,
@@ -68,8 +71,9 @@ impl AppState {
     pub fn new(config: StateConfig) -> AppState {
         AppState {
             leptos_options: config.leptos_options,
+            replica: config.read_pool.is_some(),
+            read_pool: config.read_pool.unwrap_or_else(|| config.pool.clone()),
             pool: config.pool,
-            read_pool: config.read_pool,
             stylesheet: config.stylesheet,
             principals: Arc::default(),
             chain_checks: Arc::default(),
@@ -189,7 +193,7 @@ pub fn pool_facts() -> Result<Vec<(&'static str, u32, u32, u32)>, AppError> {
     let mut pools = Vec::new();
     let (open, idle, max) = facts(&state.pool);
     pools.push(("primary", open, idle, max));
-    if has_replica(&state) {
+    if state.replica {
         let (open, idle, max) = facts(&state.read_pool);
         pools.push(("replica (DATABASE_READ_URL)", open, idle, max));
     }
@@ -200,18 +204,12 @@ pub fn pool_facts() -> Result<Vec<(&'static str, u32, u32, u32)>, AppError> {
 /// without one, or while it has replayed nothing).
 pub async fn replica_lag() -> Result<Option<f64>, AppError> {
     let state = app_state()?;
-    if !has_replica(&state) {
+    if !state.replica {
         return Ok(None);
     }
     Ok(sqlx::query_scalar!("SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8")
         .fetch_one(&state.read_pool)
         .await?)
-}
-
-/// Whether reads go to a pool of their own (otherwise `read_pool` is a
-/// clone of `pool`, sharing its options).
-fn has_replica(state: &AppState) -> bool {
-    !std::sync::Arc::ptr_eq(&state.pool.connect_options(), &state.read_pool.connect_options())
 }
 
 /// Where links in mail sent for the current request point:

@@ -583,8 +583,12 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
         )
         .into());
     }
-    let history = newest_timeline(&[plan.folder.wal(), cluster_dir.join("pg_wal")]);
-    let bases: Vec<Base> = catalogue(plan.folder)?.into_iter().filter(|b| on_history(b, &history)).collect();
+    let all = catalogue(plan.folder)?;
+    let mut history = newest_timeline(&[plan.folder.wal(), cluster_dir.join("pg_wal")]);
+    // A base backup on a later timeline than any history file found (an
+    // archive begun after a restore) is on the newest timeline itself.
+    history.0 = history.0.max(all.iter().map(|b| b.timeline).max().unwrap_or(1));
+    let bases: Vec<Base> = all.into_iter().filter(|b| on_history(b, &history)).collect();
     let Some(first) = bases.first() else {
         return Err(format!(
             "there is no base backup in {}: steward serve makes one each day with STEWARD_PITR_DIR set, or run steward base-backup",

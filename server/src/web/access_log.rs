@@ -125,20 +125,6 @@ async fn insert(pool: &PgPool, batch: &[Record]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Keeps the access log's days: partitions a week ahead, and days older
-/// than `keep_days` dropped. Runs as the schema owner.
-pub async fn upkeep(owner: &sqlx::postgres::PgConnectOptions, keep_days: u32) -> Result<Vec<String>, sqlx::Error> {
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = owner.connect().await?;
-    sqlx::query_scalar!("SELECT steward_access_log_ensure_partitions(7)").fetch_one(&mut conn).await?;
-    // The audit log's months too: a server up for more than a year must
-    // never reach a month without its partition (every write would fail).
-    sqlx::query_scalar!("SELECT steward_audit_ensure_partitions(12)").fetch_one(&mut conn).await?;
-    let dropped = drop_old_days(&mut conn, keep_days).await?;
-    conn.close().await?;
-    Ok(dropped)
-}
-
 /// Drops the access log's days older than `keep_days`, on a connection of
 /// the schema owner. Returns the partitions dropped.
 pub async fn drop_old_days(conn: &mut sqlx::PgConnection, keep_days: u32) -> Result<Vec<String>, sqlx::Error> {

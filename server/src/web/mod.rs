@@ -113,7 +113,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     let state = AppState::new(app::ssr::StateConfig {
         leptos_options: leptos_options(config),
         pool: pool.clone(),
-        read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
+        read_pool: config.read_pool.clone(),
         stylesheet: Arc::from(stylesheet_path()),
         blobs: config.blobs.clone(),
         max_upload_bytes: config.max_upload_bytes,

@@ -6,9 +6,8 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
 
-
 /// Uploads a file and follows the import until it finishes.
-async fn import(app: &TestApp, content: &str) -> Value {
+pub async fn import(app: &TestApp, content: &str) -> Value {
     let response = app.upload("/users/imports", "file", "people.csv", content.as_bytes()).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
     let report = response.location().unwrap().to_string();

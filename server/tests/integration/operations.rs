@@ -140,9 +140,25 @@ async fn access_log_upkeep_keeps_days_ahead_and_drops_old_ones() {
         "CREATE TABLE access_log_20200101 PARTITION OF access_log FOR VALUES FROM ('2020-01-01 00:00+00') TO ('2020-01-02 00:00+00')",
     )
     .await;
-    let dropped = steward::access_log::upkeep(&db.targets.owner, 30).await.unwrap();
-    assert_eq!(dropped, vec!["access_log_20200101".to_string()]);
+    // The scheduler's partitions and retention jobs, as `serve` runs them.
+    let config = steward::ops::scheduler::SchedulerConfig {
+        access_log_days: 30,
+        audit_keep: None,
+        server: "server-a".into(),
+        poll: Duration::from_secs(60),
+        backup: None,
+        pitr: None,
+    };
+    let pool = db.app_pool().await;
+    let ran = steward::ops::scheduler::run_due(&pool, &db.targets.owner, &config).await.unwrap();
+    let retention = ran.iter().find(|(job, _)| job == "retention").map(|(_, o)| o);
+    assert!(
+        matches!(retention, Some(steward::ops::scheduler::Outcome::Ok(m)) if m.contains("1 access-log day(s) dropped")),
+        "{retention:?}"
+    );
     let mut conn = db.superuser().connect().await.unwrap();
+    let old: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname = 'access_log_20200101'").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(old, 0, "the old day is dropped");
     let ahead: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_inherits WHERE inhparent = 'access_log'::regclass",
     )
