@@ -186,6 +186,10 @@ pub struct RestoreArgs {
     /// Point-in-time recovery: the time to bring the database back to, with
     /// its zone ("2026-12-02 15:04:00Z"), or `latest` for the end of the
     /// archive. Every transaction committed by then is kept, none after.
+    /// Recovery stops at a time only when the archive holds a later commit:
+    /// for a quiet server's last minutes, say `latest`. Steward must be
+    /// stopped; the replaced cluster is kept in <cluster>-before-restore
+    /// until you delete it.
     #[arg(long)]
     pub to: Option<crate::ops::pitr::RestoreTarget>,
     /// Where document content goes. Default: <data-dir>/blobs (as serve).

@@ -162,14 +162,7 @@ async fn the_daily_backup_is_full_then_incremental_and_shown_on_the_system_scree
         bindir: steward::embedded::find_bindir(None).unwrap(),
         keep_days: 35,
     };
-    let config = SchedulerConfig {
-        access_log_days: 30,
-        audit_keep: None,
-        server: "server-a".into(),
-        poll: Duration::from_secs(60),
-        backup: Some(std::sync::Arc::new(plan)),
-        pitr: None,
-    };
+    let config = SchedulerConfig { backup: Some(std::sync::Arc::new(plan)), ..crate::support::scheduler_config("server-a") };
     let owner = &app.db.targets.owner;
     let backup_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "backup").map(|(_, o)| o);
     // A server without a backup folder raises the alarm; one with it then

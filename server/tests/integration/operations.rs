@@ -141,14 +141,7 @@ async fn access_log_upkeep_keeps_days_ahead_and_drops_old_ones() {
     )
     .await;
     // The scheduler's partitions and retention jobs, as `serve` runs them.
-    let config = steward::ops::scheduler::SchedulerConfig {
-        access_log_days: 30,
-        audit_keep: None,
-        server: "server-a".into(),
-        poll: Duration::from_secs(60),
-        backup: None,
-        pitr: None,
-    };
+    let config = scheduler_config("server-a");
     let pool = db.app_pool().await;
     let ran = steward::ops::scheduler::run_due(&pool, &db.targets.owner, &config).await.unwrap();
     let retention = ran.iter().find(|(job, _)| job == "retention").map(|(_, o)| o);

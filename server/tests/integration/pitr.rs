@@ -54,14 +54,7 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
 
     // The scheduler's daily base backup; a server without the folder never takes it.
     let bindir = steward::embedded::find_bindir(None).unwrap();
-    let config = SchedulerConfig {
-        access_log_days: 30,
-        audit_keep: None,
-        server: "server-a".into(),
-        poll: Duration::from_secs(60),
-        backup: None,
-        pitr: None,
-    };
+    let config = crate::support::scheduler_config("server-a");
     let base_outcome = |ran: Vec<(String, Outcome)>| ran.into_iter().find(|(job, _)| job == "base_backup").map(|(_, o)| o);
     let owner = app.db.targets.owner.clone();
     assert!(base_outcome(run_due(&app.pool, &owner, &config).await.unwrap()).is_none(), "not a server's without the folder");

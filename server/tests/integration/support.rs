@@ -512,3 +512,16 @@ impl TestDb {
         format!("postgres://{role}@localhost/{}?host={socket}", self.name)
     }
 }
+
+/// The scheduler's settings of a server with neither a backup folder nor a
+/// point-in-time folder (a test adds what it needs).
+pub fn scheduler_config(server: &str) -> steward::ops::scheduler::SchedulerConfig {
+    steward::ops::scheduler::SchedulerConfig {
+        access_log_days: 30,
+        audit_keep: None,
+        server: server.into(),
+        poll: Duration::from_secs(60),
+        backup: None,
+        pitr: None,
+    }
+}

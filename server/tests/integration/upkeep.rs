@@ -5,18 +5,13 @@
 use crate::support::*;
 use axum::http::StatusCode;
 use sqlx::{ConnectOptions, Connection};
-use std::time::Duration;
-use steward::ops::scheduler::{run_due, Outcome, SchedulerConfig};
-
-fn config(server: &str) -> SchedulerConfig {
-    SchedulerConfig { access_log_days: 30, audit_keep: None, server: server.into(), poll: Duration::from_secs(60), backup: None, pitr: None }
-}
+use steward::ops::scheduler::{run_due, Outcome};
 
 #[tokio::test]
 async fn two_servers_run_each_due_job_once_and_the_system_screen_shows_how_it_went() {
     let app = TestApp::spawn().await;
     let owner = &app.db.targets.owner;
-    let (first, second) = (config("server-a"), config("server-b"));
+    let (first, second) = (scheduler_config("server-a"), scheduler_config("server-b"));
     let (a, b) = tokio::join!(run_due(&app.pool, owner, &first), run_due(&app.pool, owner, &second));
     let mut ran: Vec<String> = a
         .unwrap()
@@ -33,7 +28,7 @@ async fn two_servers_run_each_due_job_once_and_the_system_screen_shows_how_it_we
         .collect();
     ran.sort();
     assert_eq!(ran, ["backup", "chain_check", "partitions", "retention"], "each job once between the two servers");
-    assert!(run_due(&app.pool, owner, &config("server-a")).await.unwrap().is_empty(), "nothing is due again at once");
+    assert!(run_due(&app.pool, owner, &scheduler_config("server-a")).await.unwrap().is_empty(), "nothing is due again at once");
 
     app.sign_in("platform", "admin@steward.test", PASSWORD).await;
     let page = app.get("/system").await;
@@ -79,7 +74,7 @@ async fn a_write_in_a_month_without_its_partition_is_kept_and_the_partitions_job
         .unwrap();
     assert_eq!(kept, 1, "the sign-in's event is in the default partition");
 
-    let ran = run_due(&app.pool, &app.db.targets.owner, &config("server-a")).await.unwrap();
+    let ran = run_due(&app.pool, &app.db.targets.owner, &scheduler_config("server-a")).await.unwrap();
     let (_, partitions) = ran.iter().find(|(job, _)| job == "partitions").unwrap();
     match partitions {
         Outcome::Alarm(message) => {
@@ -108,7 +103,7 @@ async fn a_write_in_a_month_without_its_partition_is_kept_and_the_partitions_job
     assert_eq!(left, 0);
     // Its next run finds nothing wrong.
     sqlx::query("UPDATE scheduled_jobs SET last_started_at = NULL WHERE job = 'partitions'").execute(&mut conn).await.unwrap();
-    let again = run_due(&app.pool, &app.db.targets.owner, &config("server-b")).await.unwrap();
+    let again = run_due(&app.pool, &app.db.targets.owner, &scheduler_config("server-b")).await.unwrap();
     assert!(matches!(&again[..], [(job, Outcome::Ok(_))] if job == "partitions"), "{again:?}");
     conn.close().await.unwrap();
 
