@@ -193,3 +193,75 @@ async fn the_daily_backup_is_full_then_incremental_and_shown_on_the_system_scree
     assert!(page.body.contains("-incremental.backup"), "the backup job's last run: {}", page.body);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A copy of the archive `from` with one member's bytes changed by `change`.
+fn tampered(from: &std::path::Path, to: &std::path::Path, member: impl Fn(&str) -> bool, change: impl Fn(&mut Vec<u8>)) {
+    use std::io::Read;
+    let mut source = tar::Archive::new(std::fs::File::open(from).unwrap());
+    let mut out = tar::Builder::new(std::fs::File::create(to).unwrap());
+    let mut changed = false;
+    for entry in source.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if !changed && member(&name) {
+            change(&mut bytes);
+            changed = true;
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_cksum();
+        out.append_data(&mut header, &name, bytes.as_slice()).unwrap();
+    }
+    out.finish().unwrap();
+    assert!(changed, "the member to change is in the archive");
+}
+
+#[tokio::test]
+async fn a_tampered_archive_is_refused_and_the_database_is_left_as_it_was() {
+    let root = std::env::temp_dir().join("steward-tests").join(format!("tampered-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let bindir = steward::embedded::find_bindir(None).unwrap();
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    upload(&app, "Charter", "", "charter.txt", format!("Charter {}\n", uuid::Uuid::now_v7()).as_bytes()).await;
+    let target = Target::embedded(shared_cluster(), &app.db.name);
+    let (store, key) = (blob_dir(), test_master_key_text());
+    let good = root.join("good.backup");
+    let plan = BackupPlan { blob_dir: &store, master_key: &key, passphrase: PASSPHRASE, since: None, bindir: &bindir };
+    backup::backup(&target, &plan, &good).await.unwrap();
+
+    // Changed after the fact, by someone without the passphrase: the dump,
+    // a content, the manifest's counts.
+    let flip = |bytes: &mut Vec<u8>| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+    };
+    tampered(&good, &root.join("dump.backup"), |n| n == "database.dump", flip);
+    tampered(&good, &root.join("content.backup"), |n| n.starts_with("blobs/"), flip);
+    tampered(&good, &root.join("manifest.backup"), |n| n == "steward-backup.json", |bytes| {
+        let mut manifest: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        manifest["counts"]["users"] = serde_json::json!(manifest["counts"]["users"].as_i64().unwrap() + 1);
+        *bytes = serde_json::to_vec(&manifest).unwrap();
+    });
+
+    let before = count(&app.db.superuser(), "SELECT count(*) FROM users").await;
+    let (blobs, key_file) = (root.join("blobs"), root.join("data").join("master.key"));
+    let restore_plan = RestorePlan { blob_dir: &blobs, passphrase: Some(PASSPHRASE), bindir: &bindir, key_file: &key_file, key_given: None };
+    for (file, said) in [
+        ("dump.backup", "its database dump does not match the SHA-256 its manifest records"),
+        ("content.backup", "does not hash to its name"),
+        ("manifest.backup", "does not open this backup's master key"),
+    ] {
+        let refused = backup::restore(&target, &app.db.targets.owner, &restore_plan, &root.join(file)).await.unwrap_err().to_string();
+        assert!(refused.contains(said), "{file}: {refused}");
+        assert!(!key_file.exists(), "{file}: no key written");
+    }
+    // The live database is untouched: same rows, the session still works.
+    assert_eq!(count(&app.db.superuser(), "SELECT count(*) FROM users").await, before);
+    assert!(app.get("/documents").await.body.contains("Charter"));
+    let _ = std::fs::remove_dir_all(&root);
+}

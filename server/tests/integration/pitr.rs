@@ -141,5 +141,13 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
     assert_eq!(teams_and_events(&cluster).await.0, ["PITR 1 kept", "PITR 2 kept", "PITR 5 new"]);
     app.pool.close().await;
     cluster.stop();
+    drop(cluster);
+    // A swap interrupted between its two renames (the cluster aside, none
+    // in its place): every start refuses, rather than make an empty one.
+    std::fs::rename(&cluster_dir, root.join("pg-elsewhere")).unwrap();
+    let interrupted = pitr::check_not_interrupted(&cluster_dir).unwrap_err().to_string();
+    assert!(interrupted.contains("was interrupted") && interrupted.contains("Move it back"), "{interrupted}");
+    let refused = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap_err().to_string();
+    assert!(refused.contains("was interrupted"), "{refused}");
     let _ = std::fs::remove_dir_all(&root);
 }
