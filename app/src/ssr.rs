@@ -348,3 +348,23 @@ pub fn page_csp(nonce: &str) -> String {
     )
 }
 
+/// Why an uploaded field could not be read whole.
+pub enum FieldRead {
+    /// More than the limit was sent.
+    TooLarge,
+    /// The upload broke off (or the body limit cut it).
+    Broken(axum::extract::multipart::MultipartError),
+}
+
+/// A multipart field's bytes, refused past `limit` as they arrive (the
+/// logo and the CSV import; documents stream into the blob store instead).
+pub async fn read_field(field: &mut axum::extract::multipart::Field<'_>, limit: usize) -> Result<Vec<u8>, FieldRead> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(FieldRead::Broken)? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(FieldRead::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}

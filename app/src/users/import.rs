@@ -167,13 +167,10 @@ async fn read_upload(mut multipart: Multipart) -> Result<(String, Vec<u8>, bool)
             continue;
         }
         let name: String = field.file_name().unwrap_or("upload.csv").chars().filter(|c| !c.is_control()).take(200).collect();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(problem)? {
-            if bytes.len() + chunk.len() > IMPORT_MAX_BYTES {
-                return Err(too_big);
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = crate::ssr::read_field(&mut field, IMPORT_MAX_BYTES).await.map_err(|e| match e {
+            crate::ssr::FieldRead::TooLarge => too_big.clone(),
+            crate::ssr::FieldRead::Broken(e) => problem(e),
+        })?;
         if bytes.is_empty() {
             return Err("Choose a CSV file to import.".into());
         }
