@@ -621,15 +621,16 @@ pub async fn public_brand(state: &crate::ssr::AppState, tenant_id: TenantId) -> 
     brand(&state.pool, tenant_id).await
 }
 
-/// An organisation's logo by id: its type, bytes and SHA-256.
-pub async fn public_logo(state: &crate::ssr::AppState, tenant_id: TenantId) -> Result<Option<(String, Vec<u8>, String)>, AppError> {
+/// An organisation's logo by id: its type, bytes and SHA-256, and the
+/// organisation's version (for its cache header), in one query.
+pub async fn public_logo(state: &crate::ssr::AppState, tenant_id: TenantId) -> Result<Option<(String, Vec<u8>, String, i32)>, AppError> {
     let row = sqlx::query!(
-        r#"SELECT content_type AS "content_type!", bytes AS "bytes!", sha256 AS "sha256!" FROM steward_brand_logo($1)"#,
+        r#"SELECT content_type AS "content_type!", bytes AS "bytes!", sha256 AS "sha256!", version AS "version!" FROM steward_brand_logo($1)"#,
         tenant_id.0
     )
     .fetch_optional(&state.pool)
     .await?;
-    Ok(row.map(|r| (r.content_type, r.bytes, r.sha256)))
+    Ok(row.map(|r| (r.content_type, r.bytes, r.sha256, r.version)))
 }
 
 /// The organisation id remembered by [`ORG_COOKIE`] in a `Cookie` header.

@@ -46,20 +46,11 @@ pub async fn upload(caller: Caller, mut multipart: Multipart) -> Response {
         if field.name() != Some("logo") {
             continue;
         }
-        let mut data = Vec::new();
-        loop {
-            match field.chunk().await {
-                Ok(Some(chunk)) => {
-                    if data.len() + chunk.len() > super::LOGO_MAX_BYTES {
-                        return refused("A logo is 256 KB at most: upload a smaller image.");
-                    }
-                    data.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(_) => return refused("The upload did not arrive whole: try again."),
-            }
-        }
-        bytes = Some(data);
+        bytes = Some(match crate::ssr::read_field(&mut field, super::LOGO_MAX_BYTES).await {
+            Ok(data) => data,
+            Err(crate::ssr::FieldRead::TooLarge) => return refused("A logo is 256 KB at most: upload a smaller image."),
+            Err(crate::ssr::FieldRead::Broken(_)) => return refused("The upload did not arrive whole: try again."),
+        });
     }
     let bytes = bytes.unwrap_or_default();
     let (content_type, width, height) = match super::logo_kind(&bytes) {
@@ -100,18 +91,17 @@ fn cache_control(asked: Option<i32>, version: i32) -> HeaderValue {
 /// `GET /brand/{tenant_id}/logo`.
 pub async fn serve(State(state): State<AppState>, Path(id): Path<String>, Query(stamp): Query<Stamp>) -> Response {
     let Some(tenant_id) = tenant(&id) else { return AppError::NotFound.into_response() };
-    let found = async { Ok::<_, AppError>((crate::auth::ssr::public_brand(&state, tenant_id).await?, crate::auth::ssr::public_logo(&state, tenant_id).await?)) }.await;
-    let (brand, logo) = match found {
-        Ok(found) => found,
+    let (content_type, bytes, sha256, version) = match crate::auth::ssr::public_logo(&state, tenant_id).await {
+        Ok(Some(logo)) => logo,
+        Ok(None) => return AppError::NotFound.into_response(),
         Err(e) => return e.into_response(),
     };
-    let (Some(brand), Some((content_type, bytes, sha256))) = (brand, logo) else { return AppError::NotFound.into_response() };
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    h.insert(header::CACHE_CONTROL, cache_control(stamp.v, brand.version));
+    h.insert(header::CACHE_CONTROL, cache_control(stamp.v, version));
     if let Ok(tag) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
         h.insert(header::ETAG, tag);
     }
