@@ -12,7 +12,9 @@
 //!
 //! When steward runs as root, only `wal/` belongs to the cluster's user
 //! (who archives into it); the folder and `base/` stay root's, so nothing
-//! the database's user can write is ever deleted or copied by root.
+//! the database's user can write there is deleted or copied by root. The
+//! cluster's `pg_wal`, which that user writes, is read as regular files
+//! only, never through a link.
 //!
 //! `steward serve` makes a base backup every day (the `base_backup` job),
 //! deletes those older than `--pitr-keep-days` (never the newest), and the
@@ -121,7 +123,7 @@ pub fn archive_settings(folder: &Folder) -> Result<Vec<(String, String)>, Error>
     }
     let to = format!("'{text}/%f'");
     let command = format!(
-        "test ! -f {to} && cp '%p' '{text}/%f.part' && sync '{text}/%f.part' && mv '{text}/%f.part' {to} && sync '{text}' || cmp -s '%p' {to}"
+        "if test -f {to}; then cmp -s '%p' {to}; else cp '%p' '{text}/%f.part' && sync '{text}/%f.part' && mv '{text}/%f.part' {to} && sync '{text}'; fi"
     );
     Ok(vec![
         ("archive_mode".into(), "on".into()),
@@ -133,13 +135,30 @@ pub fn archive_settings(folder: &Folder) -> Result<Vec<(String, String)>, Error>
 /// Refuses to start (or restore over) a cluster that an interrupted
 /// restore moved aside: starting would make an empty one in its place.
 pub fn check_not_interrupted(cluster_dir: &Path) -> Result<(), Error> {
-    let before = beside(cluster_dir, "before-restore");
-    if before.join("PG_VERSION").is_file() && !cluster_dir.join("PG_VERSION").is_file() {
+    let (before, swapping, building) = (beside(cluster_dir, "before-restore"), beside(cluster_dir, "swapping"), beside(cluster_dir, "restoring"));
+    if swapping.exists() {
+        return Err(if cluster_dir.join("PG_VERSION").is_file() {
+            format!(
+                "a point-in-time restore stopped while swapping clusters: check that {} is the restored one (the replaced one is in {}), then delete {}",
+                cluster_dir.display(),
+                before.display(),
+                swapping.display()
+            )
+        } else {
+            format!(
+                "a point-in-time restore stopped while swapping clusters: the cluster is in {}. Move it back (mv {} {}), delete {}, and start again",
+                before.display(),
+                before.display(),
+                cluster_dir.display(),
+                swapping.display()
+            )
+        }
+        .into());
+    }
+    if building.exists() {
         return Err(format!(
-            "a point-in-time restore was interrupted: the cluster is in {}. Move it back (mv {} {}) and start again",
-            before.display(),
-            before.display(),
-            cluster_dir.display()
+            "a point-in-time restore is building {} (or was stopped while it did): if none runs, delete that directory and start again",
+            building.display()
         )
         .into());
     }
@@ -176,6 +195,19 @@ impl Base {
     }
 }
 
+/// Writes a base backup's record whole or not at all: a temporary file,
+/// synced, renamed, the folder synced.
+fn write_record(base_dir: &Path, base: &Base) -> Result<(), Error> {
+    use std::io::Write;
+    let (temporary, record) = (base_dir.join(format!("{}.json.part", base.name)), base_dir.join(format!("{}.json", base.name)));
+    let mut file = std::fs::File::create(&temporary).map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
+    file.write_all(&serde_json::to_vec_pretty(base)?)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, &record).map_err(|e| format!("cannot write {}: {e}", record.display()))?;
+    std::fs::File::open(base_dir)?.sync_all()?;
+    Ok(())
+}
+
 /// "0/2000028" as a number.
 fn lsn(text: &str) -> Option<u64> {
     let (high, low) = text.split_once('/')?;
@@ -195,11 +227,15 @@ pub fn catalogue(folder: &Folder) -> Result<Vec<Base>, Error> {
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "json") {
+            // One damaged record costs its own backup, not every other one.
             let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let base: Base = serde_json::from_str(&text).map_err(|e| format!("{} is not a base backup's record: {e}", path.display()))?;
-            if !base.valid() {
-                return Err(format!("{} is not a base backup's record: its name or WAL range is malformed", path.display()).into());
-            }
+            let base = match serde_json::from_str::<Base>(&text) {
+                Ok(base) if base.valid() && path.file_stem().is_some_and(|s| *s == *base.name) => base,
+                _ => {
+                    tracing::warn!(record = %path.display(), "passed over: not a base backup's record");
+                    continue;
+                }
+            };
             if dir.join(&base.name).is_dir() {
                 found.push(base);
             }
@@ -241,10 +277,14 @@ impl Plan {
 pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
     let base_dir = plan.folder.base();
     std::fs::create_dir_all(&base_dir).map_err(|e| format!("cannot create {}: {e}", base_dir.display()))?;
-    // Left by a run that was killed.
+    // Left by a run that was killed: work directories, and backups made
+    // whole but never recorded.
     for entry in std::fs::read_dir(&base_dir)?.filter_map(Result::ok) {
-        if entry.path().extension().is_some_and(|e| e == "part") {
-            std::fs::remove_dir_all(entry.path()).map_err(|e| format!("cannot delete {}: {e}", entry.path().display()))?;
+        let path = entry.path();
+        let unrecorded = entry.file_type().is_ok_and(|t| t.is_dir()) && !base_dir.join(format!("{}.json", entry.file_name().to_string_lossy())).exists();
+        if path.extension().is_some_and(|e| e == "part") || unrecorded {
+            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            removed.map_err(|e| format!("cannot delete {}: {e}", path.display()))?;
         }
     }
     let started = Instant::now();
@@ -275,7 +315,7 @@ pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
     let whole = base_dir.join(&name);
     std::fs::rename(&part, &whole).map_err(|e| format!("cannot rename {}: {e}", part.display()))?;
     let base = Base { name: name.clone(), started_at, finished_at, start_wal, timeline, start_lsn, end_lsn, bytes };
-    std::fs::write(base_dir.join(format!("{name}.json")), serde_json::to_vec_pretty(&base)?)?;
+    write_record(&base_dir, &base)?;
 
     // Expiry: older than keep_days, never the newest.
     let all = catalogue(&plan.folder)?;
@@ -362,16 +402,7 @@ fn newest_timeline(dirs: &[PathBuf]) -> (u32, Vec<(u32, u64)>) {
         }
     }
     let Some((tli, path)) = newest else { return (1, Vec::new()) };
-    let history = std::fs::read_to_string(path).unwrap_or_default();
-    let forks = history
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            Some((parts.next()?.parse().ok()?, lsn(parts.next()?)?))
-        })
-        .collect();
-    (tli, forks)
+    (tli, parse_history(&std::fs::read_to_string(path).unwrap_or_default()))
 }
 
 /// Whether a base backup lies on the newest timeline's history: on that
@@ -431,40 +462,113 @@ fn is_wal_name(name: &str) -> bool {
     (name.len() == 24 && hex(name)) || (name.len() == 16 && name.ends_with(".history") && hex(&name[..8]))
 }
 
-/// The files of a cluster's `pg_wal` that hold WAL the archive may lack:
-/// those marked ready to archive, and the segment after the newest one
-/// marked at all (the one being written when the cluster stopped). The
-/// others are archived already, or recycled segments whose old bytes
-/// replay nothing.
-fn unarchived(pg_wal: &Path) -> Vec<String> {
-    let mut ready = Vec::new();
-    let mut newest: Option<String> = None;
-    for entry in std::fs::read_dir(pg_wal.join("archive_status")).into_iter().flatten().filter_map(Result::ok) {
-        let status = entry.file_name().to_string_lossy().into_owned();
-        let Some((name, mark)) = status.rsplit_once('.') else { continue };
-        if !is_wal_name(name) || !(mark == "ready" || mark == "done") {
-            continue;
-        }
-        if mark == "ready" {
-            ready.push(name.to_string());
-        }
-        if name.len() == 24 && newest.as_ref().is_none_or(|n| name[8..] > n[8..]) {
-            newest = Some(name.to_string());
-        }
-    }
-    if let Some(next) = newest.as_deref().and_then(next_segment) {
-        if pg_wal.join(&next).is_file() {
-            ready.push(next);
-        }
-    }
-    ready
+/// What a stopped cluster's control file says (`pg_controldata`).
+#[derive(Debug, Clone)]
+struct Control {
+    /// The segment its last checkpoint's redo starts in: WAL from there
+    /// on is what crash recovery (and so a restore) needs of `pg_wal`.
+    redo_wal: String,
+    timeline: u32,
+    segment_bytes: u64,
 }
 
-/// The name of the segment after `name` (16 MB segments, as initdb makes them).
-fn next_segment(name: &str) -> Option<String> {
-    let (tli, log, seg) = (&name[..8], u32::from_str_radix(&name[8..16], 16).ok()?, u32::from_str_radix(&name[16..24], 16).ok()?);
-    let (log, seg) = if seg >= 0xFF { (log.checked_add(1)?, 0) } else { (log, seg + 1) };
-    Some(format!("{tli}{log:08X}{seg:08X}"))
+fn control(bindir: &Path, dir: &Path) -> Option<Control> {
+    if !dir.join("global").join("pg_control").is_file() {
+        return None;
+    }
+    let out = std::process::Command::new(bindir.join("pg_controldata")).arg(dir).env("LC_ALL", "C").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
+    Some(Control {
+        redo_wal: field("Latest checkpoint's REDO WAL file:").filter(|w| w.len() == 24)?,
+        timeline: field("Latest checkpoint's TimeLineID:")?.parse().ok()?,
+        segment_bytes: field("Bytes per WAL segment:")?.parse().ok()?,
+    })
+}
+
+/// The segments of `pg_wal` from the redo point on whose first page says
+/// they are that segment (a recycled one still carries its old address),
+/// in order: complete ones, then the one being written.
+fn live_segments(pg_wal: &Path, control: &Control) -> Vec<String> {
+    let mut live: Vec<String> = std::fs::read_dir(pg_wal)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.len() == 24 && is_wal_name(name) && name[..8] == control.redo_wal[..8] && name[8..] >= control.redo_wal[8..])
+        .filter(|name| segment_address(name, control.segment_bytes).is_some_and(|addr| first_page_address(&pg_wal.join(name)) == Some(addr)))
+        .collect();
+    live.sort_by(|a, b| a[8..].cmp(&b[8..]));
+    live
+}
+
+/// Where a segment begins in the WAL, from its name.
+fn segment_address(name: &str, segment_bytes: u64) -> Option<u64> {
+    let log = u64::from_str_radix(&name[8..16], 16).ok()?;
+    let seg = u64::from_str_radix(&name[16..24], 16).ok()?;
+    Some((log << 32) + seg * segment_bytes)
+}
+
+/// The address in a segment's first page header (`xlp_pageaddr`, 8 bytes
+/// at offset 8); read only from a regular file, never through a link.
+fn first_page_address(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    open_regular(path).ok()?.read_exact(&mut header).ok()?;
+    Some(u64::from_le_bytes(header[8..16].try_into().ok()?))
+}
+
+/// Opens a regular file without following a link: the cluster's user can
+/// write `pg_wal`, and steward (maybe root) must not be led elsewhere.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+fn copy_regular(from: &Path, to: &Path) -> Result<(), Error> {
+    let mut source = open_regular(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let mut dest = std::fs::File::create(to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+    std::io::copy(&mut source, &mut dest).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+    dest.sync_all()?;
+    Ok(())
+}
+
+/// Archives a file as the archive command does: a temporary name, synced,
+/// renamed, the folder synced, given to the cluster's user; never over one.
+fn archive_by_hand(from: &Path, wal_dir: &Path, name: &str) -> Result<(), Error> {
+    let (part, whole) = (wal_dir.join(format!("{name}.part")), wal_dir.join(name));
+    copy_regular(from, &part)?;
+    if let Some((uid, gid)) = embedded::run_as()? {
+        std::os::unix::fs::chown(&part, Some(uid), Some(gid)).map_err(|e| format!("cannot chown {}: {e}", part.display()))?;
+    }
+    if whole.exists() {
+        let _ = std::fs::remove_file(&part);
+        return Ok(());
+    }
+    std::fs::rename(&part, &whole).map_err(|e| format!("cannot archive {}: {e}", whole.display()))?;
+    std::fs::File::open(wal_dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Where each ancestor of `timeline` branched off, from its history file.
+fn forks_of(dirs: &[PathBuf], timeline: u32) -> Vec<(u32, u64)> {
+    let name = format!("{timeline:08X}.history");
+    dirs.iter().find_map(|d| std::fs::read_to_string(d.join(&name)).ok()).map(|text| parse_history(&text)).unwrap_or_default()
+}
+
+fn parse_history(history: &str) -> Vec<(u32, u64)> {
+    history
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            Some((parts.next()?.parse().ok()?, lsn(parts.next()?)?))
+        })
+        .collect()
 }
 
 /// Where a point-in-time restore aims.
@@ -526,6 +630,10 @@ pub struct RestoredTo {
     pub live_api_keys: i64,
     /// Where the replaced cluster is kept.
     pub kept: Option<PathBuf>,
+    /// Segments of the cluster's own WAL the archive lacked, archived by
+    /// the restore; and whether the one being written was replayed too.
+    pub wal_archived: usize,
+    pub wal_carried: bool,
     pub phases: Vec<(&'static str, f64)>,
 }
 
@@ -542,6 +650,14 @@ impl std::fmt::Display for RestoredTo {
             self.sessions_ended
         )?;
         write!(f, "; {} live password link(s) ended", self.links_ended)?;
+        if self.wal_carried || self.wal_archived > 0 {
+            write!(
+                f,
+                "; the cluster's own WAL was replayed too ({} segment(s) the archive lacked, now archived{})",
+                self.wal_archived,
+                if self.wal_carried { ", and the one being written" } else { "" }
+            )?;
+        }
         if self.live_api_keys > 0 {
             write!(f, "; {} API key(s) are live: any revoked after that time is live again, so review them", self.live_api_keys)?;
         }
@@ -583,11 +699,22 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
         )
         .into());
     }
+    let bindir = embedded::find_bindir(plan.bindir)?;
     let all = catalogue(plan.folder)?;
-    let mut history = newest_timeline(&[plan.folder.wal(), cluster_dir.join("pg_wal")]);
-    // A base backup on a later timeline than any history file found (an
-    // archive begun after a restore) is on the newest timeline itself.
-    history.0 = history.0.max(all.iter().map(|b| b.timeline).max().unwrap_or(1));
+    let history_dirs = [plan.folder.wal(), cluster_dir.join("pg_wal")];
+    // The history the cluster is on (its own timeline, from its control
+    // file), or, with no cluster left, the newest the archive knows.
+    let cluster = control(&bindir, cluster_dir);
+    let history = match &cluster {
+        Some(c) => (c.timeline, forks_of(&history_dirs, c.timeline)),
+        None => {
+            let mut newest = newest_timeline(&history_dirs);
+            // A base backup on a later timeline than any history file found
+            // (an archive begun after a restore) is on the newest timeline.
+            newest.0 = newest.0.max(all.iter().map(|b| b.timeline).max().unwrap_or(1));
+            newest
+        }
+    };
     let bases: Vec<Base> = all.into_iter().filter(|b| on_history(b, &history)).collect();
     let Some(first) = bases.first() else {
         return Err(format!(
@@ -604,34 +731,54 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     .clone();
 
     let mut laps = Laps { phases: Vec::new(), clock: Instant::now() };
+    // While this directory exists, no start of the cluster and no other
+    // restore proceeds (check_not_interrupted); a failure removes it.
     let building = beside(cluster_dir, "restoring");
-    if building.exists() {
-        std::fs::remove_dir_all(&building).map_err(|e| format!("cannot delete {} (left by an earlier restore): {e}", building.display()))?;
-    }
+    let mut work = WorkDir(Some(building.clone()));
     let source = plan.folder.base().join(&base.name);
     let wal_dir = plan.folder.wal();
-    let (from_base, from_cluster) = {
+    let (from_base, archived, carried) = {
         let (source, building, cluster_dir, wal_dir) = (source.clone(), building.clone(), cluster_dir.to_path_buf(), wal_dir.clone());
-        tokio::task::spawn_blocking(move || -> Result<(u64, usize), Error> {
+        let control = cluster.clone();
+        tokio::task::spawn_blocking(move || -> Result<(u64, usize, bool), Error> {
+            std::fs::create_dir(&building).map_err(|e| format!("cannot create {}: {e}", building.display()))?;
             let bytes = copy_tree(&source, &building).map_err(|e| format!("cannot copy the base backup into {}: {e}", building.display()))?;
             // The cluster's WAL that never reached the archive (a crash,
-            // or the last minutes before a lost archive disk) is replayed too.
-            let mut carried = 0;
-            let pg_wal = cluster_dir.join("pg_wal");
-            for name in unarchived(&pg_wal) {
-                if !wal_dir.join(&name).exists() {
-                    std::fs::copy(pg_wal.join(&name), building.join("pg_wal").join(&name)).map_err(|e| format!("cannot copy {}: {e}", pg_wal.join(&name).display()))?;
-                    carried += 1;
+            // or archiving that failed) is replayed too: its complete
+            // segments go into the archive (where the trial's restartpoints
+            // cannot delete them, and later restores find them), the one
+            // being written into the trial's own pg_wal.
+            let (mut archived, mut carried) = (0, false);
+            if let Some(control) = &control {
+                let pg_wal = cluster_dir.join("pg_wal");
+                let live = live_segments(&pg_wal, control);
+                for (i, name) in live.iter().enumerate() {
+                    if i + 1 == live.len() {
+                        copy_regular(&pg_wal.join(name), &building.join("pg_wal").join(name))?;
+                        carried = true;
+                    } else if !wal_dir.join(name).exists() {
+                        archive_by_hand(&pg_wal.join(name), &wal_dir, name)?;
+                        archived += 1;
+                    }
+                }
+                let history = format!("{:08X}.history", control.timeline);
+                if pg_wal.join(&history).is_file() && !wal_dir.join(&history).exists() {
+                    archive_by_hand(&pg_wal.join(&history), &wal_dir, &history)?;
                 }
             }
             std::fs::write(building.join("recovery.signal"), "")?;
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&building, std::fs::Permissions::from_mode(0o700))?;
-            Ok((bytes, carried))
+            Ok((bytes, archived, carried))
         })
         .await??
     };
-    tracing::info!("copied the base backup {} ({}) and {from_cluster} WAL segment(s) not yet archived", base.name, app::documents::human_size(from_base as i64));
+    tracing::info!(
+        "copied the base backup {} ({}); {archived} segment(s) of the cluster's WAL the archive lacked archived, {} the one being written",
+        base.name,
+        app::documents::human_size(from_base as i64),
+        if carried { "and carried" } else { "no" }
+    );
     laps.lap("copying the base backup");
 
     let wal = wal_dir.display().to_string();
@@ -642,6 +789,7 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
     let mut settings = vec![("archive_mode".to_string(), "on".to_string()), ("archive_command".to_string(), String::new())];
     settings.push(("restore_command".into(), format!("cp '{wal}/%f' '%p'")));
     settings.push(("recovery_target_action".into(), "promote".into()));
+    settings.push(("recovery_target_timeline".into(), history.0.to_string()));
     if let RestoreTarget::Time(t) = plan.target {
         settings.push(("recovery_target_time".into(), t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()));
     }
@@ -668,23 +816,47 @@ pub async fn restore_to(plan: &RestorePlan<'_>) -> Result<RestoredTo, Error> {
         let _ = std::fs::remove_dir_all(&building);
         return Err(format!("PostgreSQL was started on {} during the restore: stop Steward and restore again", cluster_dir.display()).into());
     }
+    let swapping = beside(cluster_dir, "swapping");
+    std::fs::write(&swapping, format!("{}\n", building.display())).map_err(|e| format!("cannot write {}: {e}", swapping.display()))?;
     if cluster_dir.exists() {
-        std::fs::rename(cluster_dir, &before).map_err(|e| format!("cannot move {} aside: {e}", cluster_dir.display()))?;
+        if let Err(e) = std::fs::rename(cluster_dir, &before) {
+            let _ = std::fs::remove_file(&swapping);
+            return Err(format!("cannot move {} aside: {e}", cluster_dir.display()).into());
+        }
     }
     if let Err(e) = std::fs::rename(&building, cluster_dir) {
         let back = if before.exists() { std::fs::rename(&before, cluster_dir).err() } else { None };
+        if back.is_none() {
+            let _ = std::fs::remove_file(&swapping);
+        }
         return Err(match back {
             None => format!("cannot move {} into place: {e}; the cluster is as it was", building.display()),
             Some(b) => format!("cannot move {} into place: {e}, nor the cluster back from {}: {b}; move it back by hand", building.display(), before.display()),
         }
         .into());
     }
+    // The swap is done: a folder that cannot be synced is said, not failed.
     if let Some(parent) = cluster_dir.parent() {
-        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| format!("cannot sync {}: {e}", parent.display()))?;
+        if let Err(e) = std::fs::File::open(parent).and_then(|d| d.sync_all()) {
+            tracing::warn!("the swap is done, but {} could not be synced: {e}", parent.display());
+        }
     }
+    work.0 = None;
+    let _ = std::fs::remove_file(&swapping);
     laps.lap("swapping it in");
     let kept = before.exists().then_some(before);
-    Ok(RestoredTo { base, target: plan.target, last_transaction, counts, sessions_ended, links_ended, live_api_keys, kept, phases: laps.phases })
+    Ok(RestoredTo { base, target: plan.target, last_transaction, counts, sessions_ended, links_ended, live_api_keys, kept, wal_archived: archived, wal_carried: carried, phases: laps.phases })
+}
+
+/// The restore's work directory, removed when the restore fails.
+struct WorkDir(Option<PathBuf>);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// How long each step took.
@@ -808,7 +980,8 @@ mod tests {
         assert_eq!(start_wal("START WAL LOCATION: 0/2000028 (file ../../etc)"), None);
         assert!(is_wal_name("000000010000000000000002") && is_wal_name("00000002.history"));
         assert!(!is_wal_name("000000010000000000000002.part") && !is_wal_name("archive_status"));
-        assert_eq!(next_segment("000000010000000000000002").as_deref(), Some("000000010000000000000003"));
-        assert_eq!(next_segment("0000000200000000000000FF").as_deref(), Some("000000020000000100000000"));
+        assert_eq!(segment_address("000000010000000000000003", 16 << 20), Some(3 * (16 << 20)));
+        assert_eq!(segment_address("0000000200000001000000FF", 16 << 20), Some((1 << 32) + 255 * (16 << 20)));
+        assert_eq!(parse_history("1\t0/3000000\tbefore 2026-12-04\n\n2\t1/A0\tno recovery target\n"), vec![(1, 0x300_0000), (2, (1 << 32) | 0xA0)]);
     }
 }

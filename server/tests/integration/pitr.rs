@@ -109,7 +109,7 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
     assert_eq!(branches(), 0, "the trial wrote no new timeline into the archive");
 
     // Steward starts again on the restored cluster: the first writes, not the later ones.
-    let (mut cluster, app) = start(&root, &folder).await;
+    let (cluster, app) = start(&root, &folder).await;
     let (names, events) = teams_and_events(&cluster).await;
     assert_eq!(names, ["PITR 1 kept", "PITR 2 kept"]);
     let mut conn = cluster.connect_options(steward::embedded::SUPERUSER, db::DATABASE).connect().await.unwrap();
@@ -126,28 +126,55 @@ async fn a_restore_to_a_noted_time_finds_exactly_the_writes_before_it() {
     assert!(app.call("/api/create_team", &[("name", "PITR 5 new")]).await.status.is_success());
     let verified = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
     assert!(verified[0].broken.is_none(), "the chain goes on from the restored point");
+    // (The test cluster commits without waiting for the WAL file: give its
+    // writer a moment, as a real one writes before it answers.)
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     app.pool.close().await;
-    cluster.stop();
+    // Then the machine loses power: PostgreSQL is killed, its last segment
+    // (holding "PITR 5 new") never archived.
+    let pid: i32 = std::fs::read_to_string(cluster_dir.join("postmaster.pid")).unwrap().lines().next().unwrap().trim().parse().unwrap();
+    // SAFETY: a signal to the test's own PostgreSQL, by the pid it recorded.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    for _ in 0..200 {
+        // SAFETY: signal 0 only asks whether the process still exists.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     drop(cluster);
-    assert_eq!(branches(), 1, "Steward on the restored cluster archived its timeline");
     // The cluster kept from the first restore must be dealt with first.
     let waiting = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap_err().to_string();
     assert!(waiting.contains("holds the cluster an earlier restore replaced"), "{waiting}");
     std::fs::remove_dir_all(&kept).unwrap();
-    // The end of the archive, on the new timeline: the newest write is there.
+    // The end of the archive and of the crashed cluster's own WAL, on the
+    // new timeline: the newest write is there.
     let latest = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap();
     assert!(latest.to_string().contains("restored to the end of the archive"));
+    assert!(latest.wal_carried, "the segment being written was replayed: {latest}");
+    assert!(branches() >= 1, "the restored timeline's history is in the archive");
     let (mut cluster, app) = start(&root, &folder).await;
     assert_eq!(teams_and_events(&cluster).await.0, ["PITR 1 kept", "PITR 2 kept", "PITR 5 new"]);
     app.pool.close().await;
     cluster.stop();
     drop(cluster);
-    // A swap interrupted between its two renames (the cluster aside, none
-    // in its place): every start refuses, rather than make an empty one.
-    std::fs::rename(&cluster_dir, root.join("pg-elsewhere")).unwrap();
+    // A swap interrupted between its two renames (its marker left, the
+    // cluster aside): every start refuses, rather than make an empty one.
+    std::fs::rename(&cluster_dir, root.join("pg-before-restore-2")).unwrap();
+    std::fs::write(root.join("pg-swapping"), "").unwrap();
     let interrupted = pitr::check_not_interrupted(&cluster_dir).unwrap_err().to_string();
-    assert!(interrupted.contains("was interrupted") && interrupted.contains("Move it back"), "{interrupted}");
+    assert!(interrupted.contains("stopped while swapping") && interrupted.contains("Move it back"), "{interrupted}");
     let refused = pitr::restore_to(&plan(RestoreTarget::Latest)).await.unwrap_err().to_string();
-    assert!(refused.contains("was interrupted"), "{refused}");
+    assert!(refused.contains("stopped while swapping"), "{refused}");
+    // A restore's work directory left by a restore that was killed: the same.
+    std::fs::remove_file(root.join("pg-swapping")).unwrap();
+    std::fs::rename(root.join("pg-before-restore-2"), &cluster_dir).unwrap();
+    std::fs::create_dir(root.join("pg-restoring")).unwrap();
+    let building = pitr::check_not_interrupted(&cluster_dir).unwrap_err().to_string();
+    assert!(building.contains("if none runs, delete that directory"), "{building}");
+    // A cluster lost after a finished restore is not mistaken for an interrupted one.
+    std::fs::remove_dir(root.join("pg-restoring")).unwrap();
+    std::fs::rename(&cluster_dir, root.join("pg-lost")).unwrap();
+    assert!(pitr::check_not_interrupted(&cluster_dir).is_ok());
     let _ = std::fs::remove_dir_all(&root);
 }
