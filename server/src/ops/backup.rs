@@ -263,7 +263,7 @@ pub async fn counts(conn: &mut sqlx::PgConnection) -> Result<Counts, Error> {
     Ok(counts)
 }
 
-async fn run(mut command: tokio::process::Command, tool: &str) -> Result<(), Error> {
+pub(crate) async fn run(mut command: tokio::process::Command, tool: &str) -> Result<(), Error> {
     let out = command.output().await.map_err(|e| format!("cannot run {tool}: {e}"))?;
     if !out.status.success() {
         let detail = String::from_utf8_lossy(&out.stderr);
@@ -339,9 +339,9 @@ pub async fn backup(target: &Target, plan: &BackupPlan<'_>, file: &Path) -> Resu
     if file.exists() {
         return Err(format!("{} exists: a backup is never written over another; choose another name", file.display()).into());
     }
-    let partial = sibling(file, "partial");
-    let dump = sibling(file, "dump.partial");
-    let mail = sibling(file, "mail.partial");
+    let partial = sibling(file, ".partial");
+    let dump = sibling(file, ".dump.partial");
+    let mail = sibling(file, ".mail.partial");
     let _cleanup = Cleanup(vec![partial.clone(), dump.clone(), mail.clone()]);
 
     // One snapshot for everything read from the database.
@@ -591,9 +591,9 @@ pub async fn restore(target: &Target, owner: &PgConnectOptions, plan: &RestorePl
     };
 
     // The dump and the mail queue out of the archive, checked.
-    let dump = sibling(&plan.blob_dir.join("staging").join("restore"), "dump");
-    let mail = sibling(&plan.blob_dir.join("staging").join("restore"), "mail");
-    let list = sibling(&plan.blob_dir.join("staging").join("restore"), "list");
+    let dump = sibling(&plan.blob_dir.join("staging").join("restore"), ".dump");
+    let mail = sibling(&plan.blob_dir.join("staging").join("restore"), ".mail");
+    let list = sibling(&plan.blob_dir.join("staging").join("restore"), ".list");
     let _cleanup = Cleanup(vec![dump.clone(), mail.clone(), list.clone()]);
     let missing: HashSet<&str> = manifest.missing.iter().map(String::as_str).collect();
     let mut wanted: BTreeMap<String, u64> =
@@ -1046,7 +1046,7 @@ fn folder(file: &Path) -> Option<PathBuf> {
 /// A new file readable by its owner only. A file left at that name (by a
 /// run that was killed) is removed first, so the mode is always this one
 /// and no link planted there is followed.
-pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -1055,10 +1055,11 @@ pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
-/// `file` with a suffix added to its name (in the same folder).
-fn sibling(file: &Path, suffix: &str) -> PathBuf {
+/// `file` with `suffix` added to its name, in the same folder (a work
+/// file beside an archive, a directory beside the cluster).
+pub(crate) fn sibling(file: &Path, suffix: &str) -> PathBuf {
     let mut name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".{suffix}"));
+    name.push(suffix);
     file.with_file_name(name)
 }
 

@@ -252,22 +252,16 @@ pub struct Plan {
     pub bindir: PathBuf,
     /// The embedded cluster's socket directory (pg_basebackup connects there).
     pub socket_dir: PathBuf,
+    /// Its superuser on the maintenance database (the archiver's state).
+    admin: PgConnectOptions,
     /// Base backups older than this are deleted; `None` keeps them all.
     pub keep_days: Option<u32>,
 }
 
 impl Plan {
     pub fn new(folder: Folder, bindir: PathBuf, cluster: &Cluster, keep_days: Option<u32>) -> Plan {
-        Plan { folder, bindir, socket_dir: cluster.socket_dir().to_path_buf(), keep_days }
-    }
-
-    fn superuser(&self) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .socket(&self.socket_dir)
-            .port(embedded::SOCKET_PORT)
-            .username(embedded::SUPERUSER)
-            .database("postgres")
-            .application_name("steward")
+        let admin = cluster.connect_options(embedded::SUPERUSER, "postgres");
+        Plan { folder, bindir, socket_dir: cluster.socket_dir().to_path_buf(), admin, keep_days }
     }
 }
 
@@ -299,12 +293,9 @@ pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
         .args(["--wal-method=stream", "--checkpoint=fast", "--label", &format!("steward {name}"), "--pgdata"])
         .arg(&part)
         .kill_on_drop(true);
-    let out = command.output().await.map_err(|e| format!("cannot run pg_basebackup: {e}"))?;
-    if !out.status.success() {
+    if let Err(e) = crate::backup::run(command, "pg_basebackup").await {
         let _ = std::fs::remove_dir_all(&part);
-        let detail = String::from_utf8_lossy(&out.stderr);
-        let detail = detail.lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join(" ");
-        return Err(format!("pg_basebackup failed: {detail}").into());
+        return Err(e);
     }
     let label = std::fs::read_to_string(part.join("backup_label")).map_err(|e| format!("the base backup has no backup_label: {e}"))?;
     let start_wal = start_wal(&label).ok_or("the base backup's backup_label names no start WAL segment")?;
@@ -337,15 +328,9 @@ pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
     // pg_archivecleanup compares segment numbers, not timelines: the kept
     // backup whose WAL starts lowest sets the cut.
     if let Some(lowest) = kept.iter().map(|b| &b.start_wal).min_by_key(|w| &w[8..]) {
-        let out = tokio::process::Command::new(plan.bindir.join("pg_archivecleanup"))
-            .arg(plan.folder.wal())
-            .arg(lowest)
-            .output()
-            .await
-            .map_err(|e| format!("cannot run pg_archivecleanup: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("pg_archivecleanup failed: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
-        }
+        let mut cleanup = tokio::process::Command::new(plan.bindir.join("pg_archivecleanup"));
+        cleanup.arg(plan.folder.wal()).arg(lowest);
+        crate::backup::run(cleanup, "pg_archivecleanup").await?;
     }
     let removed = wal_before.saturating_sub(count_files(&plan.folder.wal()));
 
@@ -365,7 +350,7 @@ pub async fn base_backup(plan: &Plan) -> Result<(String, bool), Error> {
 
 /// `Some(why)` when the archiver's last attempt failed.
 async fn archiver_failing(plan: &Plan) -> Result<Option<String>, Error> {
-    let mut conn = plan.superuser().connect().await?;
+    let mut conn = plan.admin.connect().await?;
     let row: (Option<String>, bool) = sqlx::query_as(
         "SELECT last_failed_wal,
                 last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time)
