@@ -9,7 +9,7 @@ const SPINE: &[&str] =
 /// The areas: folders and files of the domain, which build on the spine.
 const AREAS: &[&str] = &[
     "access_log", "account", "api_keys", "auth", "authz", "components", "dashboard", "documents", "mail", "nav", "pages", "privacy",
-    "roles", "settings", "system", "teams", "tenants", "users",
+    "roles", "settings", "system", "teams", "tenants", "users", "webhooks",
 ];
 
 /// The code of a file without its comments (a doc link is not an import).

@@ -26,6 +26,7 @@ pub mod system;
 pub mod teams;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
@@ -170,6 +171,8 @@ mod lazy {
             SentMailRoute => mail::pages::SentMailPage,
             SystemRoute => system::pages::SystemPage,
             SettingsRoute => settings::pages::SettingsPage,
+            WebhooksRoute => webhooks::pages::WebhooksPage,
+            WebhookRoute => webhooks::pages::WebhookPage,
         }
     }
 }
@@ -228,6 +231,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("mail") view={Lazy::<lazy::SentMailRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("system") view={Lazy::<lazy::SystemRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("settings") view={Lazy::<lazy::SettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("settings/webhooks") view={Lazy::<lazy::WebhooksRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("settings/webhooks/:id") view={Lazy::<lazy::WebhookRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/password") view={Lazy::<lazy::ChangePasswordRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/two-factor") view={Lazy::<lazy::TwoFactorRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/appearance") view={Lazy::<lazy::AppearanceRoute>::new()} ssr=SsrMode::Async />

@@ -49,6 +49,9 @@ pub struct AppState {
     /// The Sent mail screen shows the links messages carry (a private first
     /// start without SMTP, where the screen is the only mailbox).
     pub mail_links_on_screen: bool,
+    /// Webhooks may go to private and loopback addresses, and over plain
+    /// http (`--webhook-allow-private`).
+    pub webhook_allow_private: bool,
 }
 
 /// What the server gives [`AppState::new`]; the caches start empty.
@@ -65,6 +68,7 @@ pub struct StateConfig {
     pub public_url: Option<String>,
     pub links_from_loopback_host: bool,
     pub mail_links_on_screen: bool,
+    pub webhook_allow_private: bool,
 }
 
 impl AppState {
@@ -86,6 +90,7 @@ impl AppState {
             public_url: config.public_url.map(|u| Arc::from(u.trim_end_matches('/'))),
             links_from_loopback_host: config.links_from_loopback_host,
             mail_links_on_screen: config.mail_links_on_screen,
+            webhook_allow_private: config.webhook_allow_private,
         }
     }
 

@@ -136,6 +136,7 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         read_pool,
         master_key: steward::ops::keys::master_key(args.master_key.as_deref(), data_dir)?,
         mail_links_on_screen: private && matches!(transport, steward::ops::mail::Transport::Outbox),
+        webhook_allow_private: args.webhook_allow_private,
     };
     // After the master key exists (the config made it at a first start).
     let backup = scheduled_backup(database, urls, &args, &blob_dir, backup_passphrase)?.map(std::sync::Arc::new);
@@ -152,6 +153,15 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
         pool.clone(),
         steward::ops::mail::WorkerConfig::new(transport, args.mail_keep_days),
         mail_stopped,
+    ));
+    if args.webhook_allow_private {
+        tracing::warn!("webhooks may go to private and loopback addresses and over plain http (--webhook-allow-private)");
+    }
+    let (stop_hooks, hooks_stopped) = tokio::sync::watch::channel(false);
+    let hooks = tokio::spawn(steward::ops::webhooks::run(
+        pool.clone(),
+        steward::ops::webhooks::WorkerConfig::new(config.master_key.clone(), args.webhook_allow_private, args.webhook_keep_days)?,
+        hooks_stopped,
     ));
     // Steward's own cluster is started again if it dies (an external
     // server is its operator's; the pools reconnect to either by themselves).
@@ -185,6 +195,11 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
     let _ = stop_mail.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(35), mailer).await.is_err() {
         tracing::warn!("the mail worker did not stop in time; its claims are taken up again when their lease ends");
+    }
+    // A batch of deliveries under way finishes (each within 10 s).
+    let _ = stop_hooks.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(15), hooks).await.is_err() {
+        tracing::warn!("the webhook worker did not stop in time; its claims are taken up again when their lease ends");
     }
     // A job under way is left to finish its statement; its claim is taken
     // over by the next server after an hour if it never settles.

@@ -132,6 +132,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <MfaRequirementCard />
                 <ApiKeyLifetimeCard editable=me.may(Perm::RoleManage) />
             })}
+            {(me.may(Perm::SettingsManage) && me.may(Perm::AuditRead)).then(|| view! { <crate::webhooks::pages::WebhooksCard /> })}
         </ViewGate>
     }
 }

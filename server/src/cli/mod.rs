@@ -321,6 +321,20 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub mail_keep_days: u32,
 
+    /// Let organisations' webhooks go to private, loopback and link-local
+    /// addresses, and over plain http: for receivers inside the same
+    /// network. Off, a webhook goes only over https to a public address
+    /// (checked when it is saved and again at every connection, after the
+    /// name is resolved).
+    #[arg(long, env = "STEWARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+
+    /// Delete delivered and failed webhook deliveries this many days after
+    /// they were queued.
+    #[arg(long, env = "STEWARD_WEBHOOK_KEEP_DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub webhook_keep_days: u32,
+
     /// Do not write requests to the access log.
     #[arg(long, env = "STEWARD_NO_ACCESS_LOG", default_value_t = false)]
     pub no_access_log: bool,

@@ -1,6 +1,6 @@
 //! Operating Steward: migrations and connection pools (`db`), backups
-//! (`backup`), the master key (`keys`), the mail worker (`mail`), and the scheduled upkeep
-//! (`scheduler`).
+//! (`backup`, `pitr`), the master key (`keys`), the mail worker (`mail`),
+//! the webhook worker (`webhooks`), and the scheduled upkeep (`scheduler`).
 
 pub mod backup;
 pub mod db;
@@ -8,3 +8,4 @@ pub mod keys;
 pub mod mail;
 pub mod pitr;
 pub mod scheduler;
+pub mod webhooks;

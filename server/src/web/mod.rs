@@ -86,6 +86,9 @@ pub struct WebConfig {
     /// a private first start (Steward's own cluster on a loopback address,
     /// no SMTP server), where the screen is the only mailbox there is.
     pub mail_links_on_screen: bool,
+    /// Webhooks may go to private and loopback addresses, and over plain
+    /// http (`--webhook-allow-private`).
+    pub webhook_allow_private: bool,
 }
 
 pub fn leptos_options(config: &WebConfig) -> LeptosOptions {
@@ -122,6 +125,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         public_url: config.public_url.clone(),
         links_from_loopback_host: config.site_addr.ip().is_loopback(),
         mail_links_on_screen: config.mail_links_on_screen,
+        webhook_allow_private: config.webhook_allow_private,
     });
     let routes = route_list();
 

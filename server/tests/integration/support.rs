@@ -138,6 +138,7 @@ pub fn web_config() -> WebConfig {
         public_url: None,
         compression_level: steward::web::assets::DEFAULT_LEVEL,
         mail_links_on_screen: false,
+        webhook_allow_private: false,
     }
 }
 
