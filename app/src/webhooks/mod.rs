@@ -168,10 +168,11 @@ pub fn is_public(ip: std::net::IpAddr) -> bool {
     }
 }
 
-/// Checks a destination typed in the form: an absolute `https://` URL (or
-/// `http://` where private destinations are allowed), with a host and no
-/// user name or password, and, when its host is an address, a public one
-/// unless private ones are allowed. Returns it as it will be used.
+/// Checks a destination: an absolute `https://` URL (or `http://` where
+/// private destinations are allowed), with a host and no user name or
+/// password, and, when its host is an address, a public one unless private
+/// ones are allowed. A name is checked when it is resolved, at each
+/// delivery. Returns it as it will be used.
 #[cfg(feature = "ssr")]
 pub fn check_url(text: &str, allow_private: bool) -> Result<url::Url, String> {
     let text = text.trim();
@@ -192,18 +193,29 @@ pub fn check_url(text: &str, allow_private: bool) -> Result<url::Url, String> {
         None => return Err("The address needs a host name.".into()),
         Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-        Some(url::Host::Domain(name)) => {
-            if !allow_private && (name == "localhost" || name.ends_with(".localhost")) {
-                return Err("That address is this machine's own: webhooks go to public addresses only.".into());
-            }
-            None
-        }
+        Some(url::Host::Domain(_)) => None,
     };
     if let Some(ip) = host.filter(|ip| !allow_private && !is_public(*ip)) {
         return Err(format!("{ip} is not a public address: webhooks go to public addresses only."));
     }
     if url.as_str().chars().count() > 2000 {
         return Err("The address is too long (2,000 characters at most).".into());
+    }
+    Ok(url)
+}
+
+/// [`check_url`], and, for a destination being saved, names that are this
+/// machine's own (`localhost`) refused at once: they would be refused
+/// anyway when resolved at each delivery, but the person saving should
+/// hear it now.
+#[cfg(feature = "ssr")]
+pub fn check_destination(text: &str, allow_private: bool) -> Result<url::Url, String> {
+    let url = check_url(text, allow_private)?;
+    if let Some(url::Host::Domain(name)) = url.host() {
+        let name = name.trim_end_matches('.');
+        if !allow_private && (name == "localhost" || name.ends_with(".localhost")) {
+            return Err("That address is this machine's own: webhooks go to public addresses only.".into());
+        }
     }
     Ok(url)
 }
@@ -263,7 +275,7 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn destinations_are_https_public_and_without_credentials() {
-        assert!(check_url("https://hooks.example.com/steward?x=1", false).is_ok());
+        assert!(check_destination("https://hooks.example.com/steward?x=1", false).is_ok());
         for (bad, said) in [
             ("http://hooks.example.com/", "https"),
             ("ftp://hooks.example.com/", "https"),
@@ -274,12 +286,15 @@ mod tests {
             ("https://169.254.169.254/latest", "not a public address"),
             ("https://localhost:8080/", "own"),
             ("https://a.localhost/", "own"),
+            ("https://localhost./", "own"),
             ("https://hooks.example.com/#x", "#part"),
         ] {
-            let e = check_url(bad, false).unwrap_err();
+            let e = check_destination(bad, false).unwrap_err();
             assert!(e.contains(said), "{bad}: {e}");
         }
-        assert!(check_url("http://127.0.0.1:9000/hook", true).is_ok(), "allowed by the platform");
+        assert!(check_destination("http://127.0.0.1:9000/hook", true).is_ok(), "allowed by the platform");
+        assert!(check_destination("http://localhost:9000/hook", true).is_ok(), "allowed by the platform");
+        assert!(check_url("https://localhost:8080/", false).is_ok(), "a name is checked when resolved");
     }
 
     #[cfg(feature = "ssr")]

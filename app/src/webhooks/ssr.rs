@@ -97,7 +97,7 @@ pub async fn create(url: &str, actions: &str, description: &str) -> Result<NewEn
     let mut actor = manager().await?;
     let allow_private = crate::ssr::app_state()?.webhook_allow_private;
     let mut errors = Vec::new();
-    let url = match check_url(url, allow_private) {
+    let url = match check_destination(url, allow_private) {
         Ok(url) => Some(url),
         Err(message) => {
             errors.push(FieldError { field: "url".into(), message });

@@ -32,9 +32,11 @@ const ANSWER_KEPT: usize = 1000;
 /// How the worker runs.
 #[derive(Clone)]
 pub struct WorkerConfig {
-    client: reqwest::Client,
-    master_key: MasterKey,
-    allow_private: bool,
+    /// Made by [`WorkerConfig::new`]: its resolver keeps private addresses
+    /// out unless `allow_private`.
+    pub client: reqwest::Client,
+    pub master_key: MasterKey,
+    pub allow_private: bool,
     pub rules: Rules,
     /// How long a claim is held: longer than a batch can take.
     pub lease: Duration,

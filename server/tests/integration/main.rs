@@ -37,3 +37,4 @@ mod settings;
 mod sign_in;
 mod tenancy;
 mod upkeep;
+mod webhooks;
