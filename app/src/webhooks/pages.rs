@@ -206,7 +206,7 @@ pub fn WebhookPage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                     {next.map(|cursor| view! {
-                                        <p class="mt-3"><a class=LINK href=format!("/settings/webhooks/{endpoint_id}?after={}", crate::text::percent_encode(&cursor, b"-_."))>"Older deliveries"</a></p>
+                                        <p class="mt-3"><a class=LINK href=format!("/settings/webhooks/{endpoint_id}{}", crate::components::common::query_string(&[("after", &cursor)]))>"Older deliveries"</a></p>
                                     })}
                                 </section>
                             }.into_any()

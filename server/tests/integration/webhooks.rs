@@ -165,6 +165,18 @@ async fn subscribed_events_reach_a_real_receiver_signed_once_each_and_others_do_
     globex.sign_in("globex", "gina@globex.test", PASSWORD).await;
     assert!(globex.call("/api/create_team", &[("name", "Elsewhere")]).await.status.is_success());
 
+    // The patterns: an action, an area's every action, everything.
+    for (patterns, action, matches) in [
+        ("{user.*,role.grant}", "user.create", true),
+        ("{user.*,role.grant}", "user.password_change", true),
+        ("{user.*,role.grant}", "role.grant", true),
+        ("{user.*,role.grant}", "role.revoke", false),
+        ("{user.*}", "users.create", false),
+        ("{*}", "team.create", true),
+    ] {
+        let got: bool = scalar(&db, &format!("SELECT steward_webhook_matches('{patterns}', '{action}')")).await;
+        assert_eq!(got, matches, "{patterns} {action}");
+    }
     let queued = deliveries(&db).await;
     let actions: Vec<&str> = queued.iter().map(|d| d.0.as_str()).collect();
     assert_eq!(actions, vec!["team.create", "user.suspend"], "queued with their events, and only those: {queued:?}");
@@ -237,16 +249,19 @@ async fn a_failing_receiver_is_retried_then_paused_with_its_creator_told_and_res
     let r = app.call("/api/create_webhook", &[("url", &receiver.url()), ("actions", "*")]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let endpoint = json(&r)["id"].as_str().unwrap().to_string();
+    // Subscribed to everything, it is sent its own making first.
+    let config = worker(true);
+    assert_eq!(send(&db, &config).await, 1);
+    assert_eq!(receiver.got()[0].header("steward-event"), "webhook.create");
 
     // A 500, then (after the pause) a 200.
     receiver.script.lock().unwrap().extend([500]);
     assert!(app.call("/api/create_team", &[("name", "One")]).await.status.is_success());
-    let config = worker(true);
     assert_eq!(send(&db, &config).await, 1);
     let rows = deliveries(&db).await;
-    assert_eq!((rows[0].1.as_str(), rows[0].2, rows[0].3), ("queued", 1, Some(500)), "{rows:?}");
-    assert_eq!(rows[0].4.as_deref(), Some("the receiver answered 500 Internal Server Error"));
-    let body: String = scalar(&db, "SELECT response_body FROM webhook_deliveries").await;
+    assert_eq!((rows[1].1.as_str(), rows[1].2, rows[1].3), ("queued", 1, Some(500)), "{rows:?}");
+    assert_eq!(rows[1].4.as_deref(), Some("the receiver answered 500 Internal Server Error"));
+    let body: String = scalar(&db, "SELECT response_body FROM webhook_deliveries ORDER BY created_at DESC, id DESC LIMIT 1").await;
     assert_eq!(body, "receiver says 500", "the answer is kept");
     let failing: bool = scalar(&db, "SELECT failing_since IS NOT NULL FROM webhook_endpoints").await;
     assert!(failing);
@@ -254,7 +269,7 @@ async fn a_failing_receiver_is_retried_then_paused_with_its_creator_told_and_res
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(send(&db, &config).await, 1);
     let rows = deliveries(&db).await;
-    assert_eq!((rows[0].1.as_str(), rows[0].2, rows[0].3), ("delivered", 2, Some(200)), "{rows:?}");
+    assert_eq!((rows[1].1.as_str(), rows[1].2, rows[1].3), ("delivered", 2, Some(200)), "{rows:?}");
     let failing: bool = scalar(&db, "SELECT failing_since IS NOT NULL FROM webhook_endpoints").await;
     assert!(!failing, "a success ends the failing spell");
 
@@ -295,12 +310,15 @@ async fn a_failing_receiver_is_retried_then_paused_with_its_creator_told_and_res
     assert_eq!(actions, vec!["team.create"], "only Two's delivery waits");
     let sent_before = receiver.got().len();
 
-    // Resumed: the waiting delivery goes at once.
+    // Resumed: the waiting delivery goes at once (with the resumption's
+    // own event, which it subscribes to).
     let r = app.call("/api/resume_webhook", &[("id", &endpoint)]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(send(&db, &config).await, 1);
-    assert_eq!(receiver.got().len(), sent_before + 1);
-    assert_eq!(receiver.got().last().unwrap().json()["changes"]["after"]["name"], "Two");
+    assert_eq!(send(&db, &config).await, 2);
+    let after: Vec<serde_json::Value> = receiver.got()[sent_before..].iter().map(Got::json).collect();
+    let mut sent: Vec<String> = after.iter().map(|b| format!("{} {}", b["action"].as_str().unwrap(), b["changes"]["after"]["name"].as_str().unwrap_or(""))).collect();
+    sent.sort();
+    assert_eq!(sent, vec!["team.create Two", "webhook.resume "]);
     let queued: i64 = scalar(&db, "SELECT count(*) FROM webhook_deliveries WHERE status = 'queued'").await;
     assert_eq!(queued, 0);
     // Given up after its last attempt: failed, and kept with its answer.
@@ -310,6 +328,14 @@ async fn a_failing_receiver_is_retried_then_paused_with_its_creator_told_and_res
     assert_eq!(send(&db, &short).await, 1);
     let last = deliveries(&db).await.pop().unwrap();
     assert_eq!((last.1.as_str(), last.3), ("failed", Some(404)));
+
+    // Old deliveries are deleted (here: all that are settled); the
+    // waiting ones stay.
+    let pool = db.app_pool().await;
+    let settled: i64 = scalar(&db, "SELECT count(*) FROM webhook_deliveries WHERE status <> 'queued'").await;
+    assert_eq!(app::webhooks::ssr::prune(&System::new(&pool), 0).await.unwrap(), settled as u64);
+    assert!(deliveries(&db).await.iter().all(|d| d.1 == "queued"));
+    pool.close().await;
 }
 
 #[tokio::test]
