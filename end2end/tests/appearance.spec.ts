@@ -7,7 +7,7 @@ import { expectHydrated, signIn, watchForPageErrors } from './helpers';
 // with its background (WCAG AA, checked by axe-core in the page).
 
 /** The owner's main screens, and the platform's. */
-const OWNER_SCREENS = ['/', '/users', '/users/new', '/users/invite', '/teams', '/roles', '/documents', '/audit', '/settings', '/account/password', '/account/appearance'];
+const OWNER_SCREENS = ['/', '/users', '/users/new', '/users/invite', '/teams', '/roles', '/documents', '/audit', '/settings', '/settings/webhooks', '/account/password', '/account/appearance'];
 const PLATFORM_SCREENS = ['/tenants', '/mail', '/access-log', '/system'];
 
 async function pageIn(browser: Browser, colorScheme: 'light' | 'dark'): Promise<Page> {

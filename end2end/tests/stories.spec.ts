@@ -377,3 +377,41 @@ test("an owner changes the organisation's brand colour, and its sign-in page sho
   await expect(stranger.getByTestId('sign-in-brand')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('an owner sends the audit log to a webhook: the secret is shown once; the endpoint is paused, resumed and deleted', async ({ browser }) => {
+  const olivia = await newPage(browser);
+  const errors = watchForPageErrors(olivia);
+  await signIn(olivia, 'acme', 'olivia@acme.test');
+  await expect(olivia.getByTestId('current-user')).toHaveText('Olivia Owner');
+  await olivia.goto('/settings');
+  await expectHydrated(olivia);
+  await olivia.getByTestId('manage-webhooks').click();
+  await expect(olivia).toHaveURL(/\/settings\/webhooks$/);
+  await expectHydrated(olivia);
+  // A destination on this machine is refused beside its field; what was typed stays.
+  await olivia.getByLabel('Address').fill('https://127.0.0.1/hook');
+  await olivia.getByLabel('Events').fill('team.*, user.suspend');
+  await olivia.getByTestId('create-webhook').click();
+  await expect(olivia.locator('#url-error')).toContainText('not a public address');
+  await expect(olivia.getByLabel('Events')).toHaveValue('team.*, user.suspend');
+  await olivia.getByLabel('Address').fill('https://hooks.example.com/steward');
+  await olivia.getByTestId('create-webhook').click();
+  await expect(olivia.getByTestId('webhook-secret')).toHaveText(/^whsec_[0-9a-f]{64}$/);
+  const row = olivia.getByTestId('webhook-row').filter({ hasText: 'https://hooks.example.com/steward' });
+  await expect(row.getByTestId('webhook-state')).toHaveText('active');
+  await row.getByTestId('pause-webhook').click();
+  await expect(row.getByTestId('webhook-state')).toHaveText('paused');
+  await row.getByTestId('resume-webhook').click();
+  await expect(row.getByTestId('webhook-state')).toHaveText('active');
+  // Its own page: where it goes, and its deliveries (none: no team changed).
+  await row.getByRole('link', { name: 'https://hooks.example.com/steward' }).click();
+  await expect(olivia.getByTestId('webhook-url')).toHaveText('https://hooks.example.com/steward');
+  await expect(olivia.getByTestId('webhook')).toContainText('team.* user.suspend');
+  await olivia.getByRole('link', { name: 'All endpoints' }).click();
+  await expect(olivia).toHaveURL(/\/settings\/webhooks$/);
+  // The secret is not shown again.
+  await expect(olivia.getByTestId('webhook-secret')).toHaveCount(0);
+  await row.getByTestId('delete-webhook').click();
+  await expect(row).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
