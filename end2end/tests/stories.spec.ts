@@ -413,5 +413,6 @@ test('an owner sends the audit log to a webhook: the secret is shown once; the e
   await expect(olivia.getByTestId('webhook-secret')).toHaveCount(0);
   await row.getByTestId('delete-webhook').click();
   await expect(row).toHaveCount(0);
-  expect(errors).toEqual([]);
+  // The refused address is a 422 the browser logs; nothing else went wrong.
+  expect(errors.filter((e) => !e.includes('status of 422'))).toEqual([]);
 });

@@ -113,6 +113,13 @@ const GUARDED: &[(&str, &[(&str, &str)])] = &[
     ("/api/update_organisation", &[("version", "1"), ("name", "Renamed organisation"), ("brand_colour", "#0f766e")]),
     ("/api/remove_logo", &[]),
     ("/api/set_new_place_notice", &[("on", "true")]),
+    ("/api/list_webhooks", &[]),
+    ("/api/create_webhook", &[("url", "https://hooks.example.com/steward"), ("actions", "*")]),
+    ("/api/get_webhook", &[("id", "{target_webhook}")]),
+    ("/api/pause_webhook", &[("id", "{target_webhook}")]),
+    ("/api/resume_webhook", &[("id", "{target_webhook}")]),
+    ("/api/redeliver_webhook", &[("id", "{target_webhook}"), ("delivery_id", "{target_delivery}")]),
+    ("/api/delete_webhook", &[("id", "{target_webhook}")]),
 ];
 
 /// Functions that name no record: "another tenant's id" does not apply.
@@ -145,6 +152,8 @@ const TAKES_NO_IDS: &[&str] = &[
     "/api/update_organisation",
     "/api/remove_logo",
     "/api/set_new_place_notice",
+    "/api/list_webhooks",
+    "/api/create_webhook",
 ];
 
 /// Platform staff's functions: they name any tenant by design, and a
@@ -187,6 +196,8 @@ struct Ids {
     target_import: Uuid,
     target_document: Uuid,
     target_event: Uuid,
+    target_webhook: Uuid,
+    target_delivery: Uuid,
 }
 
 async fn custom_role(db: &TestDb, tenant: &str, name: &str, permissions: &[&str]) -> Uuid {
@@ -239,6 +250,29 @@ async fn ids(db: &TestDb, tenant: &str, user: &str) -> Ids {
             .await;
             id
         },
+        target_webhook: Uuid::now_v7(),
+        target_delivery: Uuid::now_v7(),
+    }
+    .with_webhook(db, tenant)
+    .await
+}
+
+impl Ids {
+    /// A paused endpoint of the tenant with one delivered delivery (made
+    /// as the superuser: the trigger is the only other way in).
+    async fn with_webhook(self, db: &TestDb, tenant: &str) -> Ids {
+        let tenant_id = db.tenant_id(tenant).await;
+        db.exec_as_superuser(&format!(
+            "INSERT INTO webhook_endpoints (tenant_id, id, url, actions, secret_sealed, status, paused_reason)
+             VALUES ('{tenant_id}', '{w}', 'https://hooks.example.com/x', '{{*}}', '\\x00', 'paused', 'person');
+             INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id, action, payload, status, delivered_at)
+             VALUES ('{tenant_id}', '{d}', '{w}', '{e}', 'tenant.update', '{{}}', 'delivered', now())",
+            w = self.target_webhook,
+            d = self.target_delivery,
+            e = self.target_event
+        ))
+        .await;
+        self
     }
 }
 
@@ -254,7 +288,9 @@ fn fill(fields: &[(&str, &str)], ids: &Ids) -> Vec<(String, String)> {
                 .replace("{target_tenant}", &ids.target_tenant.to_string())
                 .replace("{target_import}", &ids.target_import.to_string())
                 .replace("{target_document}", &ids.target_document.to_string())
-                .replace("{target_event}", &ids.target_event.to_string());
+                .replace("{target_event}", &ids.target_event.to_string())
+                .replace("{target_webhook}", &ids.target_webhook.to_string())
+                .replace("{target_delivery}", &ids.target_delivery.to_string());
             (k.to_string(), v)
         })
         .collect()
