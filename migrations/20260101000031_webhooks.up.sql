@@ -19,7 +19,8 @@ CREATE TABLE webhook_endpoints (
     -- the HMAC key, sealed under the master key (bound to tenant and id)
     secret_sealed    bytea       NOT NULL,
     status           text        NOT NULL DEFAULT 'active',
-    -- why it is paused: 'person' (someone paused it) or 'failing'
+    -- why it is paused: 'person' (someone paused it), 'failing' (a day of
+    -- failures) or 'maker' (its maker no longer may manage webhooks)
     paused_reason    text,
     -- the first failure since the last success; a day of it pauses
     failing_since    timestamptz,
@@ -30,7 +31,7 @@ CREATE TABLE webhook_endpoints (
     CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT webhook_endpoints_tenant_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id),
     CONSTRAINT webhook_endpoints_status_check CHECK (status IN ('active', 'paused')),
-    CONSTRAINT webhook_endpoints_paused_check CHECK ((status = 'paused') = (paused_reason IS NOT NULL) AND paused_reason IN ('person', 'failing')),
+    CONSTRAINT webhook_endpoints_paused_check CHECK ((status = 'paused') = (paused_reason IS NOT NULL) AND paused_reason IN ('person', 'failing', 'maker')),
     CONSTRAINT webhook_endpoints_actions_check CHECK (cardinality(actions) BETWEEN 1 AND 50),
     CONSTRAINT webhook_endpoints_url_length CHECK (char_length(url) BETWEEN 8 AND 2000),
     CONSTRAINT webhook_endpoints_description_length CHECK (char_length(description) <= 200)
@@ -44,6 +45,8 @@ CREATE TABLE webhook_deliveries (
     action           text        NOT NULL,
     -- the body sent: the event as the audit log holds it
     payload          jsonb       NOT NULL,
+    -- queued (due at next_attempt_at), held (its endpoint is paused: sent
+    -- when it is resumed), delivered, or failed (given up)
     status           text        NOT NULL DEFAULT 'queued',
     attempts         integer     NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL DEFAULT now(),
@@ -60,13 +63,15 @@ CREATE TABLE webhook_deliveries (
     CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT webhook_deliveries_endpoint_fkey FOREIGN KEY (tenant_id, endpoint_id)
         REFERENCES webhook_endpoints (tenant_id, id) ON DELETE CASCADE,
-    CONSTRAINT webhook_deliveries_status_check CHECK (status IN ('queued', 'delivered', 'failed')),
+    CONSTRAINT webhook_deliveries_status_check CHECK (status IN ('queued', 'held', 'delivered', 'failed')),
     CONSTRAINT webhook_deliveries_delivered_check CHECK ((status = 'delivered') = (delivered_at IS NOT NULL))
 );
 -- The worker's question: what is due now.
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'queued';
 -- The screen's: an endpoint's deliveries, newest first.
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (tenant_id, endpoint_id, created_at DESC, id DESC);
+-- The claim's cap on deliveries in flight per endpoint.
+CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (tenant_id, endpoint_id, leased_until) WHERE status = 'queued';
 -- Pruning: by age.
 CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries (created_at) WHERE status <> 'queued';
 

@@ -92,6 +92,9 @@ pub fn parse_actions(text: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for part in text.split(|c: char| c == ',' || c.is_whitespace()).map(str::trim).filter(|p| !p.is_empty()) {
         let part = part.to_ascii_lowercase();
+        if part.len() > 100 {
+            return Err("An action is at most 100 characters.".into());
+        }
         if !is_pattern(&part) {
             return Err(format!("\"{part}\" is not an action: write one as area.action (user.create), area.* (user.*) or * for every event."));
         }
@@ -156,8 +159,14 @@ pub fn is_public(ip: std::net::IpAddr) -> bool {
                 || v6.segments()[..6].iter().all(|s| *s == 0)
                 || (first == 0x64 && v6.segments()[1] == 0xff9b)
                 || first == 0x2002
-                // documentation
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8))
+                // IPv4-translated (::ffff:0:a.b.c.d), Teredo, benchmarking, documentation
+                || (v6.segments()[..4].iter().all(|s| *s == 0) && v6.segments()[4] == 0xffff && v6.segments()[5] == 0)
+                || (first == 0x2001 && v6.segments()[1] == 0)
+                || (first == 0x2001 && v6.segments()[1] == 2 && v6.segments()[2] == 0)
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8)
+                // discard-only, and the deprecated site-local range
+                || (first == 0x0100 && v6.segments()[1..4].iter().all(|s| *s == 0))
+                || (first & 0xffc0) == 0xfec0)
         }
     }
 }
@@ -247,7 +256,7 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "198.18.0.1", "192.0.0.8", "240.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "64:ff9b::a00:1", "2002:a00:1::", "2001:db8::1", "ff02::1"] {
+        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "198.18.0.1", "192.0.0.8", "240.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "64:ff9b::a00:1", "2002:a00:1::", "2001:db8::1", "ff02::1", "fec0::1", "::ffff:0:a00:1", "2001::1", "2001:2::1", "100::1"] {
             assert!(!is_public(private.parse::<IpAddr>().unwrap()), "{private} is not public");
         }
         for public in ["93.184.216.34", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {

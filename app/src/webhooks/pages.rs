@@ -18,6 +18,7 @@ fn state(e: &EndpointRow) -> String {
         ("active", _) if !e.failing_since.is_empty() => format!("active, failing since {}", e.failing_since),
         ("active", _) => "active".into(),
         (_, "failing") => "paused: it failed for a day".into(),
+        (_, "maker") => "paused: whoever made it no longer may manage webhooks".into(),
         _ => "paused".into(),
     }
 }
@@ -141,7 +142,7 @@ pub fn WebhookPage() -> impl IntoView {
             <PageHeader title="Webhook" purpose="Where this endpoint's events go, and what became of each delivery.">
                 <a href="/settings/webhooks" class=BUTTON_QUIET>"All endpoints"</a>
             </PageHeader>
-            {outcome(redeliver, "Queued again: it is sent within a few seconds.")}
+            {outcome(redeliver, "Queued again: it is sent at once while the endpoint is active, or when it is resumed.")}
             <Transition fallback=|| view! { <p class=MUTED>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
@@ -171,6 +172,7 @@ pub fn WebhookPage() -> impl IntoView {
                                                     let outcome = match d.status.as_str() {
                                                         "delivered" => format!("delivered {}", d.delivered_at),
                                                         "failed" => "given up".to_string(),
+                                                        "held" => "waiting: the endpoint is paused".to_string(),
                                                         _ if d.attempts == 0 => "waiting".to_string(),
                                                         _ => format!("next attempt {}", d.next_attempt_at),
                                                     };
@@ -191,7 +193,7 @@ pub fn WebhookPage() -> impl IntoView {
                                                                 {(!d.response_body.is_empty()).then(|| view! { <pre class="mt-1 max-w-md overflow-x-auto whitespace-pre-wrap break-all text-xs text-slate-500 dark:text-slate-400">{d.response_body.clone()}</pre> })}
                                                             </td>
                                                             <td class=TD>
-                                                                {(d.status != "queued").then(move || view! {
+                                                                {(d.status == "delivered" || d.status == "failed").then(move || view! {
                                                                     <ActionForm action=redeliver>
                                                                         <input type="hidden" name="id" value=endpoint_id />
                                                                         <input type="hidden" name="delivery_id" value=d.id.to_string() />

@@ -61,7 +61,7 @@ async fn endpoints(conn: &mut sqlx::PgConnection, tenant_id: TenantId, only: Opt
                   e.created_at AS "created_at: DateTime<Utc>", e.last_attempt_at AS "last_attempt_at: DateTime<Utc>",
                   e.last_success_at AS "last_success_at: DateTime<Utc>", u.display_name AS "created_by?",
                   (SELECT count(*) FROM webhook_deliveries d
-                    WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'queued') AS "queued!"
+                    WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status IN ('queued', 'held')) AS "queued!"
              FROM webhook_endpoints e
              LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.created_by
             WHERE e.tenant_id = $1 AND ($2::uuid IS NULL OR e.id = $2)
@@ -95,6 +95,11 @@ async fn endpoints(conn: &mut sqlx::PgConnection, tenant_id: TenantId, only: Opt
 /// returns it: the only time it is shown.
 pub async fn create(url: &str, actions: &str, description: &str) -> Result<NewEndpoint, AppError> {
     let mut actor = manager().await?;
+    // An endpoint sends as long as its maker may manage webhooks here:
+    // platform staff acting inside would leave one behind them.
+    let Some(maker) = actor.local_user_id() else {
+        return Err(AppError::Refused("Platform staff acting inside an organisation cannot add webhooks: its own owners add them.".into()));
+    };
     let allow_private = crate::ssr::app_state()?.webhook_allow_private;
     let mut errors = Vec::new();
     let url = match check_destination(url, allow_private) {
@@ -135,7 +140,6 @@ pub async fn create(url: &str, actions: &str, description: &str) -> Result<NewEn
         format!("whsec_{}", crate::text::hex(&bytes))
     };
     let sealed = crate::ssr::app_state()?.master_key.seal(secret.as_bytes(), &seal_context(tenant_id, id));
-    let created_by = actor.local_user_id().map(|u| u.0);
     sqlx::query!(
         "INSERT INTO webhook_endpoints (tenant_id, id, url, description, actions, secret_sealed, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         tenant_id.0,
@@ -144,13 +148,36 @@ pub async fn create(url: &str, actions: &str, description: &str) -> Result<NewEn
         description,
         &actions,
         sealed,
-        created_by
+        maker.0
     )
     .execute(actor.conn())
     .await?;
-    actor.audit("webhook.create", "webhook", id, None, Some(json!({ "url": url.as_str(), "actions": actions, "description": description }))).await?;
+    actor.audit("webhook.create", "webhook", id, None, Some(json!({ "url": shown(url.as_str()), "actions": actions, "description": description }))).await?;
     actor.commit().await?;
     Ok(NewEndpoint { id, secret })
+}
+
+/// Pauses an endpoint in the caller's transaction, its row locked: its
+/// waiting deliveries are held (out of the worker's queue) until it is
+/// resumed. Those in flight are held when they settle.
+async fn pause_in(conn: &mut sqlx::PgConnection, tenant_id: TenantId, id: Uuid, reason: &str) -> Result<(), AppError> {
+    sqlx::query!("UPDATE webhook_endpoints SET status = 'paused', paused_reason = $3 WHERE tenant_id = $1 AND id = $2", tenant_id.0, id, reason)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "UPDATE webhook_deliveries SET status = 'held' WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'queued' AND (leased_until IS NULL OR leased_until < now())",
+        tenant_id.0,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An address as events and logs name it: without its query, which may
+/// carry the receiver's token.
+fn shown(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_string()
 }
 
 /// Pauses (events are no longer queued for it; those queued wait) or
@@ -166,9 +193,7 @@ pub async fn set_paused(id: Uuid, paused: bool) -> Result<(), AppError> {
         return Ok(());
     }
     if paused {
-        sqlx::query!("UPDATE webhook_endpoints SET status = 'paused', paused_reason = 'person' WHERE tenant_id = $1 AND id = $2", tenant_id.0, id)
-            .execute(actor.conn())
-            .await?;
+        pause_in(actor.conn(), tenant_id, id, "person").await?;
     } else {
         sqlx::query!(
             "UPDATE webhook_endpoints SET status = 'active', paused_reason = NULL, failing_since = NULL WHERE tenant_id = $1 AND id = $2",
@@ -177,8 +202,9 @@ pub async fn set_paused(id: Uuid, paused: bool) -> Result<(), AppError> {
         )
         .execute(actor.conn())
         .await?;
+        // What waited is due at once, from its first attempt again.
         sqlx::query!(
-            "UPDATE webhook_deliveries SET next_attempt_at = now() WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'queued'",
+            "UPDATE webhook_deliveries SET status = 'queued', next_attempt_at = now(), attempts = 0 WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'held'",
             tenant_id.0,
             id
         )
@@ -198,7 +224,7 @@ pub async fn delete(id: Uuid) -> Result<(), AppError> {
         .fetch_optional(actor.conn())
         .await?
         .ok_or(AppError::NotFound)?;
-    actor.audit("webhook.delete", "webhook", id, Some(json!({ "url": gone.url, "actions": gone.actions })), None).await?;
+    actor.audit("webhook.delete", "webhook", id, Some(json!({ "url": shown(&gone.url), "actions": gone.actions })), None).await?;
     actor.commit().await
 }
 
@@ -208,9 +234,13 @@ pub async fn redeliver(id: Uuid, delivery_id: Uuid) -> Result<(), AppError> {
     let mut actor = manager().await?;
     let tenant_id = actor.tenant_id();
     let done = sqlx::query!(
-        "UPDATE webhook_deliveries SET status = 'queued', attempts = 0, next_attempt_at = now(), delivered_at = NULL, leased_until = NULL
-          WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3 AND status <> 'queued'
-          RETURNING event_id",
+        "UPDATE webhook_deliveries d
+            SET status = CASE WHEN e.status = 'paused' THEN 'held' ELSE 'queued' END,
+                attempts = 0, next_attempt_at = now(), delivered_at = NULL, leased_until = NULL
+           FROM webhook_endpoints e
+          WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.id = $3 AND d.status IN ('delivered', 'failed')
+            AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
+          RETURNING d.event_id",
         tenant_id.0,
         id,
         delivery_id
@@ -223,7 +253,7 @@ pub async fn redeliver(id: Uuid, delivery_id: Uuid) -> Result<(), AppError> {
             .fetch_optional(actor.conn())
             .await?;
         return match queued {
-            Some(_) => Err(AppError::Conflict("That delivery is queued already: it is sent at its next attempt.".into())),
+            Some(_) => Err(AppError::Conflict("That delivery is waiting already: it is sent at its next attempt.".into())),
             None => Err(AppError::NotFound),
         };
     };
@@ -328,37 +358,83 @@ pub struct Rules {
 }
 
 impl Default for Rules {
-    /// 30 s doubling to an hour, 30 attempts (about a day); an endpoint
-    /// failing for a day is paused.
+    /// 30 s doubling to an hour, 32 attempts (about 25 hours: longer
+    /// than a day, so a dead endpoint is paused before its first delivery
+    /// is given up); an endpoint failing for a day is paused.
     fn default() -> Rules {
         Rules {
-            backoff: crate::mail::ssr::Backoff { first: Duration::from_secs(30), longest: Duration::from_secs(3600), attempts: 30 },
+            backoff: crate::mail::ssr::Backoff { first: Duration::from_secs(30), longest: Duration::from_secs(3600), attempts: 32 },
             pause_after: Duration::from_secs(24 * 3600),
         }
     }
 }
 
+/// Deliveries of one endpoint in flight at once, across workers: a slow
+/// receiver holds at most this many of the worker's slots.
+pub const IN_FLIGHT_PER_ENDPOINT: usize = 2;
+
 /// Claims up to `limit` due deliveries of active endpoints for `lease`,
-/// across tenants. Each claim counts as an attempt.
+/// across tenants, at most [`IN_FLIGHT_PER_ENDPOINT`] of one endpoint in
+/// flight. Each claim counts as an attempt.
+///
+/// Two steps: the candidates are read without locks (the oldest due, of
+/// endpoints below the cap), chosen per endpoint here, then claimed by an
+/// `UPDATE` that checks again, under each row's lock, that the delivery is
+/// still due and unclaimed; so two workers never claim the same one.
 pub async fn claim(system: &System, lease: Duration, limit: i64) -> Result<Vec<Due>, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(Vec::new()) };
+    let cap = IN_FLIGHT_PER_ENDPOINT as i64;
+    let candidates = sqlx::query!(
+        r#"SELECT x.tenant_id, x.id, x.endpoint_id,
+                  (SELECT count(*) FROM webhook_deliveries y
+                    WHERE y.tenant_id = x.tenant_id AND y.endpoint_id = x.endpoint_id AND y.status = 'queued'
+                      AND y.leased_until >= now()) AS "in_flight!"
+             FROM webhook_deliveries x
+             JOIN webhook_endpoints e ON e.tenant_id = x.tenant_id AND e.id = x.endpoint_id AND e.status = 'active'
+            WHERE x.status = 'queued' AND x.next_attempt_at <= now() AND (x.leased_until IS NULL OR x.leased_until < now())
+              AND (SELECT count(*) FROM webhook_deliveries y
+                    WHERE y.tenant_id = x.tenant_id AND y.endpoint_id = x.endpoint_id AND y.status = 'queued'
+                      AND y.leased_until >= now()) < $2
+            ORDER BY x.next_attempt_at
+            LIMIT $1::bigint * 8"#,
+        limit,
+        cap
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut taken: std::collections::HashMap<(Uuid, Uuid), i64> = std::collections::HashMap::new();
+    let (mut tenants, mut ids) = (Vec::new(), Vec::new());
+    for c in candidates {
+        let n = taken.entry((c.tenant_id, c.endpoint_id)).or_insert(c.in_flight);
+        if *n >= cap {
+            continue;
+        }
+        *n += 1;
+        tenants.push(c.tenant_id);
+        ids.push(c.id);
+        if ids.len() as i64 >= limit {
+            break;
+        }
+    }
+    if ids.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let this_claim = Uuid::now_v7();
     let due = sqlx::query!(
         r#"UPDATE webhook_deliveries d
-              SET leased_until = now() + make_interval(secs => $1::bigint / 1000.0), attempts = d.attempts + 1, claim = $3
-             FROM (SELECT x.tenant_id, x.id FROM webhook_deliveries x
-                     JOIN webhook_endpoints e ON e.tenant_id = x.tenant_id AND e.id = x.endpoint_id
-                    WHERE x.status = 'queued' AND x.next_attempt_at <= now() AND (x.leased_until IS NULL OR x.leased_until < now())
-                      AND e.status = 'active'
-                    ORDER BY x.next_attempt_at LIMIT $2 FOR UPDATE OF x SKIP LOCKED) c,
-                  webhook_endpoints e
-            WHERE d.tenant_id = c.tenant_id AND d.id = c.id AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
+              SET leased_until = now() + make_interval(secs => $1::bigint / 1000.0), attempts = d.attempts + 1, claim = $2
+             FROM unnest($3::uuid[], $4::uuid[]) AS c(tenant_id, id), webhook_endpoints e
+            WHERE d.tenant_id = c.tenant_id AND d.id = c.id
+              AND d.status = 'queued' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
+              AND e.tenant_id = d.tenant_id AND e.id = d.endpoint_id AND e.status = 'active'
         RETURNING d.tenant_id AS "tenant_id: TenantId", d.id, d.endpoint_id, d.event_id, d.action, e.url, e.secret_sealed,
                   d.payload::text AS "body!", d.attempts"#,
         lease_ms,
-        limit,
-        this_claim
+        this_claim,
+        &tenants,
+        &ids
     )
     .map(|r| Due {
         tenant_id: r.tenant_id,
@@ -378,20 +454,95 @@ pub async fn claim(system: &System, lease: Duration, limit: i64) -> Result<Vec<D
     Ok(due)
 }
 
+/// Of claimed deliveries, those whose endpoint's maker still may manage
+/// webhooks there (an active member holding `settings:manage` and
+/// `audit:read`, as making it needed). The endpoints of the others are
+/// paused (reason `maker`, with its `webhook.pause` event) and their
+/// claims handed back, held: an endpoint is not a way to keep receiving
+/// the audit log after one's access to it ended (the delegation rule).
+pub async fn keep_if_maker_may(system: &System, batch: Vec<Due>) -> Result<Vec<Due>, AppError> {
+    let mut endpoints: Vec<(TenantId, Uuid)> = batch.iter().map(|d| (d.tenant_id, d.endpoint_id)).collect();
+    endpoints.sort_by_key(|(t, e)| (t.0, *e));
+    endpoints.dedup();
+    let mut refused: Vec<(TenantId, Uuid)> = Vec::new();
+    for (tenant_id, endpoint_id) in endpoints {
+        let mut tx = system.in_tenant(tenant_id).await?;
+        let maker = sqlx::query_scalar!("SELECT created_by FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 AND status = 'active'", tenant_id.0, endpoint_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(maker) = maker else {
+            // Paused or deleted since the claim: settling finds out.
+            tx.commit().await?;
+            continue;
+        };
+        let may = match maker.map(UserId) {
+            Some(maker) => {
+                let grants = crate::authz::delegation::effective_grants(&mut tx, tenant_id, maker).await?;
+                [Perm::SettingsManage, Perm::AuditRead].iter().all(|p| grants.permissions.iter().any(|g| g == p.key()))
+            }
+            None => false,
+        };
+        if may {
+            tx.commit().await?;
+            continue;
+        }
+        // Locked in the order settling and the console use: endpoint first.
+        sqlx::query!("SELECT id FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id.0, endpoint_id).fetch_one(&mut *tx).await?;
+        pause_in(&mut tx, tenant_id, endpoint_id, "maker").await?;
+        let claims: Vec<Uuid> = batch.iter().filter(|d| d.tenant_id == tenant_id && d.endpoint_id == endpoint_id).map(|d| d.id).collect();
+        sqlx::query!(
+            "UPDATE webhook_deliveries SET status = 'held', leased_until = NULL, attempts = attempts - 1
+              WHERE tenant_id = $1 AND id = ANY($2) AND status = 'queued'",
+            tenant_id.0,
+            &claims
+        )
+        .execute(&mut *tx)
+        .await?;
+        let event = Event {
+            tenant_id,
+            actor_user_id: None,
+            actor_tenant_id: None,
+            action: "webhook.pause",
+            entity_type: Some("webhook"),
+            entity_id: Some(endpoint_id.to_string()),
+            before: Some(json!({ "status": "active" })),
+            after: Some(json!({ "status": "paused", "reason": "maker", "maker": maker })),
+        };
+        record(&mut tx, &RequestMeta::default(), event).await?;
+        tx.commit().await?;
+        tracing::warn!(tenant = %tenant_id.0, endpoint = %endpoint_id, "a webhook endpoint whose maker no longer may manage webhooks was paused");
+        refused.push((tenant_id, endpoint_id));
+    }
+    Ok(batch.into_iter().filter(|d| !refused.contains(&(d.tenant_id, d.endpoint_id))).collect())
+}
+
 /// Writes what came of an attempt, in the delivery's tenant's transaction:
-/// delivered; due again after the backoff's pause; or failed, out of
-/// attempts. The endpoint's last attempt and success move with it; an
-/// endpoint whose failures began `rules.pause_after` ago or more is paused,
-/// with its audit event and a mail to whoever made it.
+/// delivered; due again after the backoff's pause (held instead, when its
+/// endpoint was paused meanwhile); or failed, out of attempts. The
+/// endpoint's last attempt and success move with it; an endpoint whose
+/// failures began `rules.pause_after` ago or more is paused, with its audit
+/// event and a mail to whoever made it. The endpoint's row is locked first,
+/// in the order the console's changes take them.
 pub async fn settle(system: &System, due: &Due, attempt: &Attempt, rules: &Rules) -> Result<(), AppError> {
     let mut tx = system.in_tenant(due.tenant_id).await?;
+    let endpoint = sqlx::query!(
+        r#"SELECT status, failing_since AS "failing_since: DateTime<Utc>", created_by, url FROM webhook_endpoints
+            WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
+        due.tenant_id.0,
+        due.endpoint_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    // Deleted meanwhile: its deliveries went with it.
+    let Some(endpoint) = endpoint else { return Ok(tx.commit().await?) };
     let body: String = attempt.body.chars().take(1000).collect();
     let error: Option<String> = attempt.error.as_ref().map(|e| e.chars().take(1000).collect());
     let give_up = !attempt.delivered && due.attempt >= rules.backoff.attempts;
+    let hold = endpoint.status == "paused";
     let pause_ms = i64::try_from(rules.backoff.after(due.attempt).as_millis()).unwrap_or(i64::MAX);
     let settled = sqlx::query!(
         "UPDATE webhook_deliveries
-            SET status = CASE WHEN $3 THEN 'delivered' WHEN $4 THEN 'failed' ELSE 'queued' END,
+            SET status = CASE WHEN $3 THEN 'delivered' WHEN $4 THEN 'failed' WHEN $11 THEN 'held' ELSE 'queued' END,
                 delivered_at = CASE WHEN $3 THEN now() END,
                 next_attempt_at = CASE WHEN $3 OR $4 THEN next_attempt_at ELSE now() + make_interval(secs => $5::bigint / 1000.0) END,
                 leased_until = NULL, response_status = $6, response_body = $7, last_error = $8, duration_ms = $9
@@ -405,23 +556,16 @@ pub async fn settle(system: &System, due: &Due, attempt: &Attempt, rules: &Rules
         body,
         error,
         attempt.duration_ms,
-        due.claim
+        due.claim,
+        hold
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if settled == 0 {
         // The lease ended and another worker took it over: its attempt counts.
-        return Ok(());
+        return Ok(tx.commit().await?);
     }
-    let endpoint = sqlx::query!(
-        r#"SELECT status, failing_since AS "failing_since: DateTime<Utc>", created_by, url FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
-        due.tenant_id.0,
-        due.endpoint_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(endpoint) = endpoint else { return Ok(tx.commit().await?) };
     if attempt.delivered {
         sqlx::query!(
             "UPDATE webhook_endpoints SET failing_since = NULL, last_attempt_at = now(), last_success_at = now() WHERE tenant_id = $1 AND id = $2",
@@ -442,9 +586,7 @@ pub async fn settle(system: &System, due: &Due, attempt: &Attempt, rules: &Rules
     .await?;
     let failing_for = endpoint.failing_since.map(|s| (Utc::now() - s).to_std().unwrap_or_default());
     if endpoint.status == "active" && failing_for.is_some_and(|d| d >= rules.pause_after) {
-        sqlx::query!("UPDATE webhook_endpoints SET status = 'paused', paused_reason = 'failing' WHERE tenant_id = $1 AND id = $2", due.tenant_id.0, due.endpoint_id)
-            .execute(&mut *tx)
-            .await?;
+        pause_in(&mut tx, due.tenant_id, due.endpoint_id, "failing").await?;
         let reason = error.clone().or_else(|| attempt.status.map(|s| format!("HTTP {s}"))).unwrap_or_default();
         let event = Event {
             tenant_id: due.tenant_id,
@@ -458,9 +600,9 @@ pub async fn settle(system: &System, due: &Due, attempt: &Attempt, rules: &Rules
         };
         let event_id = record(&mut tx, &RequestMeta::default(), event).await?;
         if let Some(creator) = endpoint.created_by.map(UserId) {
-            tell_creator(&mut tx, due.tenant_id, creator, event_id, &endpoint.url, since, &reason).await?;
+            tell_creator(&mut tx, due.tenant_id, creator, event_id, &shown(&endpoint.url), since, &reason).await?;
         }
-        tracing::warn!(tenant = %due.tenant_id.0, endpoint = %due.endpoint_id, url = %endpoint.url, "a webhook endpoint failing for a day was paused");
+        tracing::warn!(tenant = %due.tenant_id.0, endpoint = %due.endpoint_id, "a webhook endpoint failing for a day was paused");
     }
     tx.commit().await?;
     Ok(())
@@ -535,9 +677,9 @@ pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Deletes delivered and failed deliveries queued more than `keep_days`
-/// ago (their bodies hold what the events hold: names, addresses);
-/// returns how many.
+/// Deletes deliveries queued more than `keep_days` ago that are not due:
+/// delivered, given up, or held by a paused endpoint (their bodies hold
+/// what the events hold: names, addresses); returns how many.
 pub async fn prune(system: &System, keep_days: u32) -> Result<u64, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(0) };
     let days = i32::try_from(keep_days).unwrap_or(i32::MAX);

@@ -13,8 +13,9 @@
 
 use app::auth::mfa::MasterKey;
 use app::authz::ssr::System;
-use app::webhooks::ssr::{claim, prune, release, seal_context, settle, Attempt, Due, Rules};
+use app::webhooks::ssr::{claim, keep_if_maker_may, prune, release, seal_context, settle, Attempt, Due, Rules};
 use futures_util::future::join_all;
+use std::sync::Arc;
 use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -23,9 +24,10 @@ use tokio::sync::watch;
 /// The longest one delivery may take, connecting and reading the answer
 /// included.
 pub const SEND_LIMIT: Duration = Duration::from_secs(10);
-/// Deliveries claimed and sent at once (in parallel): a slow receiver
-/// holds its own delivery, not the others'.
-pub const BATCH: i64 = 16;
+/// Deliveries in flight at once, each its own task: the worker claims
+/// more as each finishes, and a slow receiver holds at most
+/// `IN_FLIGHT_PER_ENDPOINT` of them (`app::webhooks::ssr::claim`).
+pub const IN_FLIGHT: usize = 16;
 /// How much of a receiver's answer is kept with the delivery.
 const ANSWER_KEPT: usize = 1000;
 
@@ -55,7 +57,10 @@ impl WorkerConfig {
             .timeout(SEND_LIMIT)
             .connect_timeout(Duration::from_secs(5))
             .https_only(!allow_private)
-            .dns_resolver(std::sync::Arc::new(Guard { allow_private }))
+            // A proxy from the environment (HTTPS_PROXY, ALL_PROXY) would
+            // resolve the destination itself, out of the guard's sight.
+            .no_proxy()
+            .dns_resolver(Arc::new(Guard { allow_private }))
             .build()
             .map_err(|e| format!("the webhook client cannot be made: {e}"))?;
         Ok(WorkerConfig {
@@ -85,8 +90,10 @@ impl reqwest::dns::Resolve for Guard {
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let kept: Vec<SocketAddr> = found.iter().copied().filter(|a| allow_private || app::webhooks::is_public(a.ip())).collect();
             if kept.is_empty() {
-                let all: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
-                return Err(format!("{host} resolves to no public address ({}): webhooks go to public addresses only", all.join(", ")).into());
+                // Which addresses stays in the server's log: the
+                // organisation is not told the network's own names.
+                tracing::debug!(%host, addresses = ?found, "a webhook's name resolves to no public address");
+                return Err(format!("{host} resolves to no public address: webhooks go to public addresses only").into());
             }
             Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
@@ -123,7 +130,8 @@ pub async fn send(config: &WorkerConfig, due: &Due) -> Attempt {
         .body(due.body.clone());
     let mut response = match request.send().await {
         Ok(response) => response,
-        Err(error) => return failed(describe(&error), started),
+        // Without the URL: it may carry the receiver's token.
+        Err(error) => return failed(describe(&error.without_url()), started),
     };
     let status = response.status();
     let mut answer: Vec<u8> = Vec::new();
@@ -164,11 +172,15 @@ fn describe(error: &reqwest::Error) -> String {
     out
 }
 
-/// Sends the queue until `stop` turns true. It stops between batches, never
-/// in the middle of one. Errors of the database are logged and the loop
-/// goes on after a pause.
+/// Sends the queue until `stop` turns true: up to [`IN_FLIGHT`]
+/// deliveries at once, each its own task, claiming more as each is
+/// settled. Asked to stop, it claims no more and lets those in flight
+/// finish (each within [`SEND_LIMIT`]). Errors of the database are logged
+/// and the loop goes on after a pause.
 pub async fn run(pool: PgPool, config: WorkerConfig, mut stop: watch::Receiver<bool>) {
     let system = System::new(&pool);
+    let config = Arc::new(config);
+    let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
     let mut last_prune: Option<tokio::time::Instant> = None;
     while !*stop.borrow() {
         if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
@@ -179,39 +191,82 @@ pub async fn run(pool: PgPool, config: WorkerConfig, mut stop: watch::Receiver<b
             }
             last_prune = Some(tokio::time::Instant::now());
         }
-        let pause = match send_due(&system, &config, &stop).await {
-            Ok(0) => config.poll,
-            Ok(_) => continue,
-            Err(error) => {
-                tracing::warn!(?error, "the webhook worker could not use its queue; it tries again in 5 s");
-                Duration::from_secs(5)
+        let free = IN_FLIGHT - running.len();
+        let mut pause = config.poll;
+        if free > 0 {
+            match claim_checked(&system, &config, free as i64).await {
+                Ok(batch) if !batch.is_empty() => {
+                    // As many due as there was room for: more may be due.
+                    if batch.len() == free {
+                        pause = Duration::ZERO;
+                    }
+                    for due in batch {
+                        let (system, config) = (system.clone(), config.clone());
+                        running.spawn(async move { deliver(&system, &config, &due).await });
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(?error, "the webhook worker could not use its queue; it tries again in 5 s");
+                    pause = Duration::from_secs(5);
+                }
             }
-        };
+        }
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(pause), if pause > Duration::ZERO || running.is_empty() => {}
             _ = stop.changed() => {}
         }
     }
+    while running.join_next().await.is_some() {}
 }
 
-/// Claims and sends one batch, in parallel; returns how many deliveries it
-/// claimed. Asked to stop before sending, it hands the batch back.
-pub async fn send_due(system: &System, config: &WorkerConfig, stop: &watch::Receiver<bool>) -> Result<usize, app::error::AppError> {
-    let batch = claim(system, config.lease, BATCH).await?;
+/// Claims up to `limit` and keeps those whose endpoint's maker still may
+/// (the others' endpoints are paused and their claims handed back).
+async fn claim_checked(system: &System, config: &WorkerConfig, limit: i64) -> Result<Vec<Due>, app::error::AppError> {
+    let batch = claim(system, config.lease, limit).await?;
     if batch.is_empty() {
+        return Ok(batch);
+    }
+    keep_if_maker_may(system, batch).await
+}
+
+/// Sends one delivery and settles it; a settling error is logged (the
+/// claim's lease then hands it to a later attempt).
+async fn deliver(system: &System, config: &WorkerConfig, due: &Due) {
+    let attempt = send(config, due).await;
+    log(due, &attempt);
+    if let Err(error) = settle(system, due, &attempt, &config.rules).await {
+        tracing::warn!(?error, id = %due.id, "a webhook delivery could not be settled; it is tried again when its claim's lease ends");
+    }
+}
+
+fn log(due: &Due, attempt: &Attempt) {
+    match &attempt.error {
+        None => tracing::debug!(id = %due.id, "webhook delivered"),
+        Some(error) => tracing::info!(id = %due.id, endpoint = %due.endpoint_id, attempt = due.attempt, %error, "webhook not delivered; it is tried again later"),
+    }
+}
+
+/// Claims and sends one batch of up to [`IN_FLIGHT`], in parallel, and
+/// settles each; returns how many it claimed (as the loop does, at once:
+/// for tests and one-off runs). Asked to stop before sending, it hands
+/// the batch back.
+pub async fn send_due(system: &System, config: &WorkerConfig, stop: &watch::Receiver<bool>) -> Result<usize, app::error::AppError> {
+    let claimed = claim(system, config.lease, IN_FLIGHT as i64).await?;
+    let n = claimed.len();
+    if n == 0 {
         return Ok(0);
     }
     if *stop.borrow() {
-        release(system, &batch).await?;
-        return Ok(batch.len());
+        release(system, &claimed).await?;
+        return Ok(n);
     }
+    let batch = keep_if_maker_may(system, claimed).await?;
     let attempts = join_all(batch.iter().map(|due| send(config, due))).await;
     for (due, attempt) in batch.iter().zip(&attempts) {
-        match &attempt.error {
-            None => tracing::debug!(id = %due.id, "webhook delivered"),
-            Some(error) => tracing::info!(id = %due.id, endpoint = %due.endpoint_id, attempt = due.attempt, %error, "webhook not delivered; it is tried again later"),
-        }
+        log(due, attempt);
         settle(system, due, attempt, &config.rules).await?;
     }
-    Ok(batch.len())
+    Ok(n)
 }

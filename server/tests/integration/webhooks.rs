@@ -306,8 +306,8 @@ async fn a_failing_receiver_is_retried_then_paused_with_its_creator_told_and_res
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(app.call("/api/create_team", &[("name", "Three")]).await.status.is_success());
     assert_eq!(send(&db, &pausing).await, 0);
-    let actions: Vec<String> = deliveries(&db).await.into_iter().filter(|d| d.1 == "queued").map(|d| d.0).collect();
-    assert_eq!(actions, vec!["team.create"], "only Two's delivery waits");
+    let waiting: Vec<(String, String)> = deliveries(&db).await.into_iter().filter(|d| d.1 == "queued" || d.1 == "held").map(|d| (d.0, d.1)).collect();
+    assert_eq!(waiting, vec![("team.create".to_string(), "held".to_string())], "only Two's delivery waits, out of the queue");
     let sent_before = receiver.got().len();
 
     // Resumed: the waiting delivery goes at once (with the resumption's
@@ -369,11 +369,12 @@ async fn private_destinations_are_refused_when_saved_and_when_resolved_and_only_
     for (n, url) in [format!("https://localhost:{}/hook", receiver.port), format!("https://127.0.0.1:{}/hook", receiver.port)].iter().enumerate() {
         let id = if n == 0 { id } else { uuid::Uuid::now_v7() };
         let sealed = if n == 0 { sealed.clone() } else { test_master_key().seal(b"whsec_x", &app::webhooks::ssr::seal_context(app::ids::TenantId(acme), id)) };
-        sqlx::query("INSERT INTO webhook_endpoints (tenant_id, id, url, actions, secret_sealed) VALUES ($1, $2, $3, '{team.create}', $4)")
+        sqlx::query("INSERT INTO webhook_endpoints (tenant_id, id, url, actions, secret_sealed, created_by) VALUES ($1, $2, $3, '{team.create}', $4, $5)")
             .bind(acme)
             .bind(id)
             .bind(url)
             .bind(sealed)
+            .bind(db.user_id("olivia@acme.test").await)
             .execute(&mut conn)
             .await
             .unwrap();
@@ -408,4 +409,135 @@ async fn private_destinations_are_refused_when_saved_and_when_resolved_and_only_
     assert!(app.get("/settings").await.has_testid("webhooks-card"));
     let refused: i64 = scalar(&db, "SELECT count(*) FROM audit_events WHERE action = 'access.denied' AND changes::text LIKE '%audit:read%'").await;
     assert!(refused >= 1, "the refusal is recorded");
+
+    // Platform staff acting inside the organisation hold both permissions,
+    // but would leave behind an endpoint nobody there made: refused.
+    let admin = TestApp::on(db.clone()).await;
+    admin.sign_in("platform", "admin@steward.test", PASSWORD).await;
+    let r = admin.call("/api/act_in_tenant", &[("slug", "acme"), ("reason", "ticket 99")]).await;
+    assert!(r.status.is_success() || r.status.is_redirection(), "{}", r.body);
+    let r = admin.call("/api/create_webhook", &[("url", "https://hooks.example.com/x"), ("actions", "*")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("its own owners add them"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_endpoint_stops_sending_once_its_maker_may_no_longer_manage_webhooks() {
+    let db = TestDb::new().await;
+    let app = allowing_private(&db).await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let receiver = Receiver::start().await;
+    let r = app.call("/api/create_webhook", &[("url", &receiver.url()), ("actions", "team.*")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(app.call("/api/create_team", &[("name", "Before")]).await.status.is_success());
+    let config = worker(true);
+    assert_eq!(send(&db, &config).await, 1);
+    assert_eq!(receiver.got().len(), 1);
+
+    // Olivia loses her roles (through the back door: the console keeps an
+    // organisation's last owner). The audit log she could read no longer
+    // goes to her endpoint.
+    assert!(app.call("/api/create_team", &[("name", "After")]).await.status.is_success());
+    let olivia = db.user_id("olivia@acme.test").await;
+    db.exec_as_superuser(&format!("DELETE FROM user_roles WHERE user_id = '{olivia}'")).await;
+    assert_eq!(send(&db, &config).await, 1, "claimed, then handed back");
+    assert_eq!(receiver.got().len(), 1, "nothing more was sent");
+    let (status, reason): (String, String) = {
+        let mut conn = db.superuser().connect().await.unwrap();
+        sqlx::query_as("SELECT status, paused_reason FROM webhook_endpoints").fetch_one(&mut conn).await.unwrap()
+    };
+    assert_eq!((status.as_str(), reason.as_str()), ("paused", "maker"));
+    let held: (String, i32) = {
+        let mut conn = db.superuser().connect().await.unwrap();
+        sqlx::query_as("SELECT status, attempts FROM webhook_deliveries ORDER BY created_at DESC LIMIT 1").fetch_one(&mut conn).await.unwrap()
+    };
+    assert_eq!(held, ("held".to_string(), 0), "held, its claim not counted");
+    let paused: serde_json::Value = scalar(&db, "SELECT changes FROM audit_events WHERE action = 'webhook.pause'").await;
+    assert_eq!(paused["after"]["reason"], "maker");
+    assert_eq!(send(&db, &config).await, 0);
+}
+
+#[tokio::test]
+async fn a_slow_receiver_holds_at_most_two_of_the_workers_slots() {
+    let db = TestDb::new().await;
+    let app = allowing_private(&db).await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let receiver = Receiver::start().await;
+    for _ in 0..2 {
+        let r = app.call("/api/create_webhook", &[("url", &receiver.url()), ("actions", "team.create")]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    for n in 0..4 {
+        assert!(app.call("/api/create_team", &[("name", &format!("Team {n}"))]).await.status.is_success());
+    }
+    assert_eq!(deliveries(&db).await.len(), 8);
+    let pool = db.app_pool().await;
+    let system = System::new(&pool);
+    let lease = Duration::from_secs(30);
+    let first = app::webhooks::ssr::claim(&system, lease, 16).await.unwrap();
+    let mut per_endpoint: std::collections::BTreeMap<uuid::Uuid, usize> = Default::default();
+    for d in &first {
+        *per_endpoint.entry(d.endpoint_id).or_default() += 1;
+    }
+    assert_eq!(per_endpoint.values().copied().collect::<Vec<_>>(), vec![2, 2], "two of each endpoint: {per_endpoint:?}");
+    assert!(app::webhooks::ssr::claim(&system, lease, 16).await.unwrap().is_empty(), "both are at their cap while those are in flight");
+    app::webhooks::ssr::release(&system, &first[..1]).await.unwrap();
+    let next = app::webhooks::ssr::claim(&system, lease, 16).await.unwrap();
+    assert_eq!(next.len(), 1, "a freed slot is taken again");
+    assert_eq!(next[0].endpoint_id, first[0].endpoint_id);
+    pool.close().await;
+}
+
+/// Run by `a_proxy_in_the_environment_is_not_used` in a child process with
+/// the proxy variables set (they are the process's: not set in this one).
+#[tokio::test]
+#[ignore = "run by a_proxy_in_the_environment_is_not_used, in a child process"]
+async fn send_through_the_environments_proxy() {
+    let port = std::env::var("STEWARD_TEST_HOOK_PORT").unwrap();
+    let (tenant, endpoint) = (app::ids::TenantId(uuid::Uuid::now_v7()), uuid::Uuid::now_v7());
+    let due = app::webhooks::ssr::Due {
+        tenant_id: tenant,
+        id: uuid::Uuid::now_v7(),
+        endpoint_id: endpoint,
+        event_id: uuid::Uuid::now_v7(),
+        action: "team.create".into(),
+        url: format!("https://localhost:{port}/hook"),
+        secret_sealed: test_master_key().seal(b"whsec_x", &app::webhooks::ssr::seal_context(tenant, endpoint)),
+        body: "{}".into(),
+        attempt: 1,
+        claim: uuid::Uuid::now_v7(),
+    };
+    let attempt = steward::ops::webhooks::send(&WorkerConfig::new(test_master_key(), false, 14).unwrap(), &due).await;
+    let error = attempt.error.unwrap_or_default();
+    assert!(error.contains("localhost resolves to no public address"), "the guard resolved the name itself: {error}");
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used() {
+    // A "proxy" that counts who connects to it.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.local_addr().unwrap().port());
+    let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = reached.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = proxy.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["webhooks::send_through_the_environments_proxy", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("https_proxy", &proxy_url)
+        .env("ALL_PROXY", &proxy_url)
+        .env("HTTP_PROXY", &proxy_url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env("STEWARD_TEST_HOOK_PORT", "9")
+        .output()
+        .await
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("1 passed"), "the child ran the probe: {said}");
+    assert!(output.status.success(), "{said}");
+    assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing went through the proxy");
 }
