@@ -329,8 +329,8 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
 
-    /// Delete delivered and failed webhook deliveries this many days after
-    /// they were queued.
+    /// Delete webhook deliveries that are not due (delivered, given up, or
+    /// held by a paused endpoint) this many days after they were queued.
     #[arg(long, env = "STEWARD_WEBHOOK_KEEP_DAYS", default_value_t = 14,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub webhook_keep_days: u32,
