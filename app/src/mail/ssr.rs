@@ -166,29 +166,9 @@ pub enum Outcome {
     Refused(String),
 }
 
-/// The pause before each retry: `first`, doubling, at most `longest`;
-/// after `attempts` attempts the message is given up as failed.
-#[derive(Clone, Copy, Debug)]
-pub struct Backoff {
-    pub first: Duration,
-    pub longest: Duration,
-    pub attempts: i32,
-}
+pub use crate::db::queue::Backoff;
 
-impl Default for Backoff {
-    /// 30 s, 1 min, 2 min … 1 h: ten attempts over about three hours.
-    fn default() -> Backoff {
-        Backoff { first: Duration::from_secs(30), longest: Duration::from_secs(3600), attempts: 10 }
-    }
-}
-
-impl Backoff {
-    /// The pause after attempt `n` (from 1) failed.
-    pub fn after(&self, n: i32) -> Duration {
-        let doubling = 2u32.saturating_pow(n.saturating_sub(1).clamp(0, 30) as u32);
-        self.first.saturating_mul(doubling).min(self.longest)
-    }
-}
+const QUEUE: crate::db::queue::Table = crate::db::queue::Table("mail_outbox");
 
 /// Claims up to `limit` due messages for `lease`, across tenants. Each
 /// claim counts as an attempt.
@@ -277,19 +257,8 @@ pub async fn settle(system: &System, due: &Due, outcome: &Outcome, backoff: &Bac
 /// Hands back claims not tried: due again at once, the claim not counted.
 pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(()) };
-    let tenants: Vec<Uuid> = claimed.iter().map(|d| d.tenant_id.0).collect();
-    let ids: Vec<Uuid> = claimed.iter().map(|d| d.id).collect();
-    let claims: Vec<Uuid> = claimed.iter().map(|d| d.claim).collect();
-    sqlx::query!(
-        "UPDATE mail_outbox m SET leased_until = NULL, attempts = m.attempts - 1
-           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS c(tenant_id, id, claim)
-          WHERE m.tenant_id = c.tenant_id AND m.id = c.id AND m.status = 'queued' AND m.claim = c.claim",
-        &tenants,
-        &ids,
-        &claims
-    )
-    .execute(&mut *tx)
-    .await?;
+    let claims: Vec<_> = claimed.iter().map(|d| (d.tenant_id, d.id, d.claim)).collect();
+    crate::db::queue::release(&mut tx, QUEUE, &claims).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -298,29 +267,7 @@ pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
 /// (their bodies hold names and addresses); returns how many.
 pub async fn prune(system: &System, keep_days: u32) -> Result<u64, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(0) };
-    let days = i32::try_from(keep_days).unwrap_or(i32::MAX);
-    let done = sqlx::query!(
-        "DELETE FROM mail_outbox WHERE status <> 'queued' AND created_at < now() - make_interval(days => $1)",
-        days
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let done = crate::db::queue::prune(&mut tx, QUEUE, keep_days).await?;
     tx.commit().await?;
     Ok(done)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pause_doubles_up_to_its_longest() {
-        let b = Backoff::default();
-        assert_eq!(b.after(1), Duration::from_secs(30));
-        assert_eq!(b.after(2), Duration::from_secs(60));
-        assert_eq!(b.after(4), Duration::from_secs(240));
-        assert_eq!(b.after(8), Duration::from_secs(3600));
-        assert_eq!(b.after(40), Duration::from_secs(3600));
-    }
 }

@@ -353,7 +353,7 @@ pub struct Attempt {
 /// endpoint may fail before it is paused.
 #[derive(Clone, Copy, Debug)]
 pub struct Rules {
-    pub backoff: crate::mail::ssr::Backoff,
+    pub backoff: crate::db::queue::Backoff,
     pub pause_after: Duration,
 }
 
@@ -363,7 +363,7 @@ impl Default for Rules {
     /// is given up); an endpoint failing for a day is paused.
     fn default() -> Rules {
         Rules {
-            backoff: crate::mail::ssr::Backoff { first: Duration::from_secs(30), longest: Duration::from_secs(3600), attempts: 32 },
+            backoff: crate::db::queue::Backoff { first: Duration::from_secs(30), longest: Duration::from_secs(3600), attempts: 32 },
             pause_after: Duration::from_secs(24 * 3600),
         }
     }
@@ -657,22 +657,13 @@ async fn tell_creator(
     Ok(())
 }
 
+const QUEUE: crate::db::queue::Table = crate::db::queue::Table("webhook_deliveries");
+
 /// Hands back claims not tried: due again at once, the claim not counted.
 pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(()) };
-    let tenants: Vec<Uuid> = claimed.iter().map(|d| d.tenant_id.0).collect();
-    let ids: Vec<Uuid> = claimed.iter().map(|d| d.id).collect();
-    let claims: Vec<Uuid> = claimed.iter().map(|d| d.claim).collect();
-    sqlx::query!(
-        "UPDATE webhook_deliveries d SET leased_until = NULL, attempts = d.attempts - 1
-           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS c(tenant_id, id, claim)
-          WHERE d.tenant_id = c.tenant_id AND d.id = c.id AND d.status = 'queued' AND d.claim = c.claim",
-        &tenants,
-        &ids,
-        &claims
-    )
-    .execute(&mut *tx)
-    .await?;
+    let claims: Vec<_> = claimed.iter().map(|d| (d.tenant_id, d.id, d.claim)).collect();
+    crate::db::queue::release(&mut tx, QUEUE, &claims).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -682,11 +673,7 @@ pub async fn release(system: &System, claimed: &[Due]) -> Result<(), AppError> {
 /// what the events hold: names, addresses); returns how many.
 pub async fn prune(system: &System, keep_days: u32) -> Result<u64, AppError> {
     let Some(mut tx) = system.in_platform().await? else { return Ok(0) };
-    let days = i32::try_from(keep_days).unwrap_or(i32::MAX);
-    let done = sqlx::query!("DELETE FROM webhook_deliveries WHERE status <> 'queued' AND created_at < now() - make_interval(days => $1)", days)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let done = crate::db::queue::prune(&mut tx, QUEUE, keep_days).await?;
     tx.commit().await?;
     Ok(done)
 }

@@ -84,7 +84,7 @@ async fn allowing_private(db: &TestDb) -> TestApp {
 fn worker(allow_private: bool) -> WorkerConfig {
     WorkerConfig {
         rules: Rules {
-            backoff: app::mail::ssr::Backoff { first: Duration::from_millis(300), longest: Duration::from_millis(600), attempts: 5 },
+            backoff: app::db::queue::Backoff { first: Duration::from_millis(300), longest: Duration::from_millis(600), attempts: 5 },
             pause_after: Duration::from_secs(3600),
         },
         poll: Duration::from_millis(50),
@@ -322,7 +322,7 @@ async fn a_failing_receiver_is_retried_then_paused_with_its_creator_told_and_res
     let queued: i64 = scalar(&db, "SELECT count(*) FROM webhook_deliveries WHERE status = 'queued'").await;
     assert_eq!(queued, 0);
     // Given up after its last attempt: failed, and kept with its answer.
-    let short = WorkerConfig { rules: Rules { backoff: app::mail::ssr::Backoff { attempts: 1, ..config.rules.backoff }, ..config.rules }, ..config.clone() };
+    let short = WorkerConfig { rules: Rules { backoff: app::db::queue::Backoff { attempts: 1, ..config.rules.backoff }, ..config.rules }, ..config.clone() };
     receiver.script.lock().unwrap().extend([404]);
     assert!(app.call("/api/create_team", &[("name", "Four")]).await.status.is_success());
     assert_eq!(send(&db, &short).await, 1);
