@@ -1,5 +1,6 @@
 //! The database primitives every area builds on: scoping a transaction to
-//! a tenant for row-level security, keyset cursors, LIKE patterns. Part of
+//! a tenant for row-level security, keyset cursors, LIKE patterns, and the
+//! rules the work queues share (`queue`). Part of
 //! the spine: it imports no area (checked by `architecture::the_spine_names_no_area`).
 
 use crate::ids::TenantId;
