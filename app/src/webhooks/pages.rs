@@ -149,6 +149,9 @@ pub fn WebhookPage() -> impl IntoView {
                         Err(e) => view! { <p role="alert" class=ALERT data-testid="form-error">{e.to_string()}</p> }.into_any(),
                         Ok(EndpointPage { endpoint, deliveries, next }) => {
                             let endpoint_id = endpoint.id.to_string();
+                            let here = format!("/settings/webhooks/{endpoint_id}");
+                            let first = (!after().is_empty()).then(|| here.clone());
+                            let next = next.map(|cursor| format!("{here}{}", query_string(&[("after", &cursor)])));
                             view! {
                                 <section class=format!("{CARD} mb-6") data-testid="webhook">
                                     <dl class="grid gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
@@ -207,9 +210,7 @@ pub fn WebhookPage() -> impl IntoView {
                                             </DataTable>
                                         }.into_any()
                                     }}
-                                    {next.map(|cursor| view! {
-                                        <p class="mt-3"><a class=LINK href=format!("/settings/webhooks/{endpoint_id}{}", crate::components::common::query_string(&[("after", &cursor)]))>"Older deliveries"</a></p>
-                                    })}
+                                    <Pager first next first_label="← Newest" next_label="Older deliveries →" />
                                 </section>
                             }.into_any()
                         }

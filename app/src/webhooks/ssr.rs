@@ -385,16 +385,14 @@ pub async fn claim(system: &System, lease: Duration, limit: i64) -> Result<Vec<D
     let Some(mut tx) = system.in_platform().await? else { return Ok(Vec::new()) };
     let cap = IN_FLIGHT_PER_ENDPOINT as i64;
     let candidates = sqlx::query!(
-        r#"SELECT x.tenant_id, x.id, x.endpoint_id,
-                  (SELECT count(*) FROM webhook_deliveries y
-                    WHERE y.tenant_id = x.tenant_id AND y.endpoint_id = x.endpoint_id AND y.status = 'queued'
-                      AND y.leased_until >= now()) AS "in_flight!"
+        r#"SELECT x.tenant_id, x.id, x.endpoint_id, f.n AS "in_flight!"
              FROM webhook_deliveries x
              JOIN webhook_endpoints e ON e.tenant_id = x.tenant_id AND e.id = x.endpoint_id AND e.status = 'active'
+             CROSS JOIN LATERAL (SELECT count(*) AS n FROM webhook_deliveries y
+                                  WHERE y.tenant_id = x.tenant_id AND y.endpoint_id = x.endpoint_id AND y.status = 'queued'
+                                    AND y.leased_until >= now()) f
             WHERE x.status = 'queued' AND x.next_attempt_at <= now() AND (x.leased_until IS NULL OR x.leased_until < now())
-              AND (SELECT count(*) FROM webhook_deliveries y
-                    WHERE y.tenant_id = x.tenant_id AND y.endpoint_id = x.endpoint_id AND y.status = 'queued'
-                      AND y.leased_until >= now()) < $2
+              AND f.n < $2
             ORDER BY x.next_attempt_at
             LIMIT $1::bigint * 8"#,
         limit,
