@@ -21,7 +21,7 @@ pub struct AppState {
     /// streaming replica of DATABASE_READ_URL, or the same pool as `pool`.
     pub(crate) read_pool: PgPool,
     /// Whether `read_pool` is a replica's (DATABASE_READ_URL).
-    replica: bool,
+    pub(crate) replica: bool,
     /// The URL of the compiled stylesheet (content-hashed).
     pub stylesheet: Arc<str>,
     /// Principals resolved before, valid while their tenant's authorisation

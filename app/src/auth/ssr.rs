@@ -46,7 +46,26 @@ pub use super::principal::{CurrentUser, PrincipalCache};
 /// user or tenant is no longer active or was deleted: the session then no
 /// longer signs anyone in.
 pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth) -> Result<Option<Arc<Me>>, AppError> {
-    let (pool, cache) = (&state.pool, &*state.principals);
+    let mut conn = state.pool.acquire().await?;
+    resolve_principal_on(&mut conn, state, auth).await
+}
+
+/// Begins the read-only transaction a signed-in page is served in (see
+/// [`crate::authz::ssr::PageTx`]), on the primary: the session and the
+/// principal are read in it, then the page's own data. `None` when reads go
+/// to a replica: the page reads there, and the session and principal are
+/// read on the primary as before.
+pub async fn open_page(state: &crate::ssr::AppState) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>, AppError> {
+    if state.replica {
+        return Ok(None);
+    }
+    Ok(Some(state.pool.begin_with("BEGIN READ ONLY").await?))
+}
+
+/// [`resolve_principal`] on `conn` (the page's transaction, which the
+/// function leaves scoped to the principal's tenant).
+pub async fn resolve_principal_on(conn: &mut sqlx::PgConnection, state: &crate::ssr::AppState, auth: &SessionAuth) -> Result<Option<Arc<Me>>, AppError> {
+    let cache = &*state.principals;
     let key = (auth.tenant_id, auth.user_id);
     let cached = cache.get(key);
     let known_version = cached.as_ref().map(|(v, _)| *v).unwrap_or(-1);
@@ -59,7 +78,7 @@ pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth)
         auth.user_id.0,
         known_version
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
         cache.forget(key);
@@ -95,7 +114,7 @@ pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth)
         // A change of name, colour or logo moves the authorisation version
         // too (settings::ssr::organisation_changed), so this is recomputed
         // with the rest.
-        brand: brand(pool, row.tenant_id).await?,
+        brand: brand(&mut *conn, row.tenant_id).await?,
     });
     cache.put(key, row.auth_version, me.clone());
     Ok(Some(me))

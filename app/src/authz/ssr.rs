@@ -5,7 +5,7 @@ use super::{AccessTarget, Explanation, Grant, Perm};
 use crate::audit::record::{record, Event, RequestMeta};
 use crate::auth::Me;
 use crate::error::AppError;
-use crate::ssr::{app_state, current_user, request_parts, AppState};
+use crate::ssr::{app_state, request_parts, AppState};
 use crate::db::scope_to_tenant;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// writes into the same transaction, [`Actor::commit`] commits both.
 pub struct Actor {
     me: Arc<Me>,
-    tx: Transaction<'static, Postgres>,
+    tx: ActorTx,
     meta: RequestMeta,
     /// The tenant the transaction is scoped to (events go to its chain).
     scope: TenantId,
@@ -86,6 +86,132 @@ pub struct Caller {
     me: Option<Arc<Me>>,
     meta: RequestMeta,
     state: AppState,
+    /// The page's read-only transaction, when the server opened one.
+    page: Option<PageTx>,
+}
+
+/// Begins a transaction scoped to `tenant_id` for row-level security in
+/// one round trip: `BEGIN` (read-only when asked) and the scope travel in
+/// one message.
+pub async fn begin_scoped(pool: &PgPool, tenant_id: TenantId, read_only: bool) -> Result<Transaction<'static, Postgres>, AppError> {
+    let mode = if read_only { " READ ONLY" } else { "" };
+    // A uuid prints as hex digits and dashes only: it cannot leave the literal.
+    let statement = format!("BEGIN{mode}; SELECT set_config('steward.tenant_id', '{}', true)", tenant_id.0);
+    Ok(pool.begin_with(statement).await?)
+}
+
+/// The read-only transaction a signed-in page is served in. The server
+/// opens it to read the session and the principal
+/// ([`crate::auth::ssr::open_page`]); the page's reads ([`require_read`],
+/// [`require_view`]) then take turns in it instead of each beginning its
+/// own, so that a page is one transaction on one connection. The server
+/// commits it when the response is ready ([`PageTx::finish`]); a write, a
+/// refusal or the person's own transaction ends it first, so that a request
+/// never holds one connection while it waits for another.
+#[derive(Clone)]
+pub struct PageTx {
+    open: Arc<tokio::sync::Mutex<Option<PageOpen>>>,
+    /// The task whose action holds it now.
+    holder: Arc<std::sync::Mutex<Option<tokio::task::Id>>>,
+}
+
+struct PageOpen {
+    tx: Transaction<'static, Postgres>,
+    /// The tenant the transaction is scoped to now.
+    scope: TenantId,
+}
+
+impl PageTx {
+    /// `tx`, scoped to `scope`.
+    pub fn new(tx: Transaction<'static, Postgres>, scope: TenantId) -> PageTx {
+        PageTx { open: Arc::new(tokio::sync::Mutex::new(Some(PageOpen { tx, scope }))), holder: Arc::default() }
+    }
+
+    /// Whether the running task holds it already (a read inside a read).
+    fn held_here(&self) -> bool {
+        let here = tokio::task::try_id();
+        here.is_some() && self.holder.lock().is_ok_and(|holder| *holder == here)
+    }
+
+    /// Waits for its turn: `None` once it has ended, or when this task
+    /// holds it already (that read begins a transaction of its own).
+    async fn turn(&self) -> Option<PageGuard> {
+        if self.held_here() {
+            return None;
+        }
+        let guard = self.open.clone().lock_owned().await;
+        guard.as_ref()?;
+        if let Ok(mut holder) = self.holder.lock() {
+            *holder = tokio::task::try_id();
+        }
+        Some(PageGuard { guard, holder: self.holder.clone(), done: false })
+    }
+
+    /// Commits it, once every read that holds it is done.
+    pub async fn finish(&self) {
+        if self.held_here() {
+            return;
+        }
+        let open = self.open.lock().await.take();
+        if let Some(open) = open {
+            if let Err(error) = open.tx.commit().await {
+                tracing::warn!(%error, "a page's transaction did not end cleanly");
+            }
+        }
+    }
+}
+
+/// A read's turn in the page's transaction.
+struct PageGuard {
+    guard: tokio::sync::OwnedMutexGuard<Option<PageOpen>>,
+    holder: Arc<std::sync::Mutex<Option<tokio::task::Id>>>,
+    /// Set when the read ended well; otherwise one of its statements may
+    /// have failed the transaction, which is then ended, and later reads
+    /// begin their own.
+    done: bool,
+}
+
+impl PageGuard {
+    fn open(&mut self) -> &mut PageOpen {
+        self.guard.as_mut().expect("a turn is only given while the transaction is open")
+    }
+}
+
+impl Drop for PageGuard {
+    fn drop(&mut self) {
+        if let Ok(mut holder) = self.holder.lock() {
+            *holder = None;
+        }
+        if !self.done {
+            *self.guard = None;
+        }
+    }
+}
+
+/// The transaction an [`Actor`] works in: its own, or its turn in the
+/// page's.
+enum ActorTx {
+    Own(Transaction<'static, Postgres>),
+    Page(PageGuard),
+}
+
+impl std::ops::Deref for ActorTx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        match self {
+            ActorTx::Own(tx) => tx,
+            ActorTx::Page(turn) => &turn.guard.as_ref().expect("a turn is only given while the transaction is open").tx,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ActorTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            ActorTx::Own(tx) => tx,
+            ActorTx::Page(turn) => &mut turn.open().tx,
+        }
+    }
 }
 
 impl<S> axum::extract::FromRequestParts<S> for Caller
@@ -107,12 +233,19 @@ impl Caller {
             me: extensions.get::<crate::auth::ssr::CurrentUser>().and_then(|c| c.0.clone()),
             meta: meta_of(headers, extensions),
             state: state.clone(),
+            page: extensions.get::<PageTx>().cloned(),
         }
     }
 
     /// The caller of the current server function.
     pub fn of_request() -> Result<Caller, AppError> {
-        Ok(Caller { me: current_user(), meta: request_meta(), state: app_state()? })
+        let parts = request_parts()?;
+        Ok(Caller {
+            me: parts.extensions.get::<crate::auth::ssr::CurrentUser>().and_then(|c| c.0.clone()),
+            meta: meta_of(&parts.headers, &parts.extensions),
+            state: app_state()?,
+            page: parts.extensions.get::<PageTx>().cloned(),
+        })
     }
 
     /// The signed-in principal, if any.
@@ -150,23 +283,53 @@ impl Caller {
     pub fn require_self(&self) -> Result<Own, AppError> {
         let me = self.me.clone().ok_or(AppError::Unauthenticated)?;
         let home = me.acting_from.as_ref().unwrap_or(&me.tenant).id;
-        Ok(Own { me, home, state: self.state.clone(), meta: self.meta.clone() })
+        Ok(Own { me, home, state: self.state.clone(), meta: self.meta.clone(), page: self.page.clone() })
     }
 
     async fn authorise(&self, perm: Perm, read_only: bool) -> Result<Actor, AppError> {
         let me = self.me.clone().ok_or(AppError::Unauthenticated)?;
         if !me.can(perm.key()) {
+            self.end_page().await;
             record_denial(&self.state.pool, &me, &self.meta, json!({ "permission": perm.key() })).await;
             return Err(AppError::Forbidden);
         }
-        let pool = if read_only { &self.state.read_pool } else { &self.state.pool };
-        let mut tx = pool.begin().await?;
-        scope_to_tenant(&mut tx, me.tenant.id).await?;
-        if read_only {
-            sqlx::query!("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+        self.open(me, read_only).await
+    }
+
+    /// Ends the page's transaction before the request needs another
+    /// connection (a write, a refusal's event), so that it never holds one
+    /// while it waits for another.
+    async fn end_page(&self) {
+        if let Some(page) = &self.page {
+            page.finish().await;
         }
+    }
+
+    /// The actor of `me`, authorised already: a read takes its turn in the
+    /// page's transaction when there is one, else each begins its own.
+    async fn open(&self, me: Arc<Me>, read_only: bool) -> Result<Actor, AppError> {
+        let turn = match &self.page {
+            Some(page) if read_only => page.turn().await,
+            _ => {
+                self.end_page().await;
+                None
+            }
+        };
+        let tx = match turn {
+            Some(turn) => ActorTx::Page(turn),
+            None => ActorTx::Own(begin_scoped(if read_only { &self.state.read_pool } else { &self.state.pool }, me.tenant.id, read_only).await?),
+        };
         let scope = me.tenant.id;
-        Ok(Actor { me, tx, meta: self.meta.clone(), scope, pool: self.state.pool.clone(), read_pool: self.state.read_pool.clone() })
+        let mut actor = Actor { me, tx, meta: self.meta.clone(), scope, pool: self.state.pool.clone(), read_pool: self.state.read_pool.clone() };
+        // The page's transaction may be scoped elsewhere: to the person's
+        // own tenant while platform staff act inside another, or to the
+        // platform by an earlier read.
+        if let ActorTx::Page(turn) = &mut actor.tx {
+            if turn.open().scope != scope {
+                actor.rescope(scope).await?;
+            }
+        }
+        Ok(actor)
     }
 
     /// The same caller with the grants they hold now, for work that goes
@@ -191,7 +354,7 @@ impl Caller {
             acting.acting_from = Some(std::mem::replace(&mut acting.tenant, started_by.tenant.clone()));
             Arc::new(acting)
         };
-        Ok(Some(Caller { me: Some(me), meta: self.meta.clone(), state: self.state.clone() }))
+        Ok(Some(Caller { me: Some(me), meta: self.meta.clone(), state: self.state.clone(), page: None }))
     }
 }
 
@@ -200,12 +363,20 @@ impl Caller {
 /// a transaction scoped to the platform tenant even while they act inside
 /// another. Anyone else is refused.
 pub async fn require_platform(perm: Perm) -> Result<Actor, AppError> {
-    let mut actor = require(perm).await?;
+    platform(require(perm).await?).await
+}
+
+/// [`require_platform`] for what only reads (the tenant registry's list):
+/// read-only, as [`require_read`].
+pub async fn require_platform_read(perm: Perm) -> Result<Actor, AppError> {
+    platform(require_read(perm).await?).await
+}
+
+async fn platform(mut actor: Actor) -> Result<Actor, AppError> {
     let Some(home) = actor.me.platform_home() else {
         return Err(AppError::Forbidden);
     };
-    scope_to_tenant(&mut actor.tx, home).await?;
-    actor.scope = home;
+    actor.rescope(home).await?;
     Ok(actor)
 }
 
@@ -213,8 +384,7 @@ pub async fn require_platform(perm: Perm) -> Result<Actor, AppError> {
 /// action writes nothing). Failures are logged, never shown.
 pub async fn record_denial(pool: &PgPool, me: &Me, meta: &RequestMeta, what: Value) {
     let result = async {
-        let mut tx = pool.begin().await?;
-        scope_to_tenant(&mut tx, me.tenant.id).await?;
+        let mut tx = begin_scoped(pool, me.tenant.id, false).await?;
         let mut event = Event::by_user(me.tenant.id, me.user_id, "access.denied", Some(what));
         event.actor_tenant_id = me.acting_from.as_ref().map(|t| t.id);
         record(&mut tx, meta, event).await?;
@@ -281,8 +451,16 @@ impl Actor {
         if self.me.platform_home().is_none() {
             return Err(AppError::Forbidden);
         }
+        self.rescope(tenant_id).await
+    }
+
+    /// Scopes the transaction to `tenant_id`.
+    async fn rescope(&mut self, tenant_id: TenantId) -> Result<(), AppError> {
         scope_to_tenant(&mut self.tx, tenant_id).await?;
         self.scope = tenant_id;
+        if let ActorTx::Page(turn) = &mut self.tx {
+            turn.open().scope = tenant_id;
+        }
         Ok(())
     }
 
@@ -314,8 +492,13 @@ impl Actor {
         Ok(())
     }
 
+    /// Commits the action; a read's turn in the page's transaction ends,
+    /// and the server commits that with the page.
     pub async fn commit(self) -> Result<(), AppError> {
-        self.tx.commit().await?;
+        match self.tx {
+            ActorTx::Own(tx) => tx.commit().await?,
+            ActorTx::Page(mut turn) => turn.done = true,
+        }
         Ok(())
     }
 }
@@ -335,10 +518,7 @@ impl TenantReader {
     }
 
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
-        let mut tx = self.pool.begin().await?;
-        scope_to_tenant(&mut tx, self.tenant).await?;
-        sqlx::query!("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
-        Ok(tx)
+        begin_scoped(&self.pool, self.tenant, true).await
     }
 }
 
@@ -425,21 +605,19 @@ pub async fn explain(conn: &mut PgConnection, tenant_id: TenantId, user_id: User
     Ok(explanation)
 }
 
-/// Authorises the current request for a view's own data (a page that is not
-/// one action, such as the overview): 401 anonymous, 403 (recorded) when
-/// the user's roles do not grant the view.
+/// Authorises the current request to read a view's own data (a page that
+/// is not one action, such as the overview): 401 anonymous, 403 (recorded)
+/// when the user's roles do not grant the view. Read-only, as
+/// [`require_read`].
 pub async fn require_view(view: super::View) -> Result<Actor, AppError> {
-    let state = app_state()?;
-    let me = current_user().ok_or(AppError::Unauthenticated)?;
-    let meta = request_meta();
+    let caller = Caller::of_request()?;
+    let me = caller.me.clone().ok_or(AppError::Unauthenticated)?;
     if !me.may_view(view) {
-        record_denial(&state.pool, &me, &meta, json!({ "view": view.key() })).await;
+        caller.end_page().await;
+        record_denial(&caller.state.pool, &me, &caller.meta, json!({ "view": view.key() })).await;
         return Err(AppError::Forbidden);
     }
-    let mut tx = state.pool.begin().await?;
-    scope_to_tenant(&mut tx, me.tenant.id).await?;
-    let scope = me.tenant.id;
-    Ok(Actor { me, tx, meta, scope, pool: state.pool.clone(), read_pool: state.read_pool.clone() })
+    caller.open(me, true).await
 }
 
 /// Records, in the background, that the current user was refused a view.
@@ -461,6 +639,7 @@ pub struct Own {
     home: TenantId,
     state: AppState,
     meta: RequestMeta,
+    page: Option<PageTx>,
 }
 
 /// Authorises the current request for the caller's own things: 401 when
@@ -495,9 +674,11 @@ impl Own {
 
     /// A transaction scoped to the person's own tenant.
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
-        let mut tx = self.state.pool.begin().await?;
-        scope_to_tenant(&mut tx, self.home).await?;
-        Ok(tx)
+        // Not while the page's transaction holds a connection.
+        if let Some(page) = &self.page {
+            page.finish().await;
+        }
+        begin_scoped(&self.state.pool, self.home, false).await
     }
 
     /// An event of the person's own action, in their own tenant's chain.

@@ -58,7 +58,7 @@ use super::{TenantDetail, TenantList, TenantQuery, TenantRow};
 use crate::audit::record::{history, stale};
 use crate::text::when;
 use crate::auth::TenantSummary;
-use crate::authz::ssr::{require_platform, Actor};
+use crate::authz::ssr::{require_platform, require_platform_read, Actor};
 use crate::authz::Perm;
 use crate::error::FieldError;
 use chrono::{DateTime, Utc};
@@ -101,7 +101,7 @@ const TENANT_PAGE: i32 = 50;
 
 /// One page of tenants, by short name. Needs `tenant:read` on the platform.
 pub async fn list(query: TenantQuery) -> Result<TenantList, AppError> {
-    let mut actor = require_platform(Perm::TenantRead).await?;
+    let mut actor = require_platform_read(Perm::TenantRead).await?;
     if !["", "active", "suspended", "deleted"].contains(&query.status.as_str()) {
         return Err(crate::error::AppError::invalid("status", "Choose a status from the list."));
     }

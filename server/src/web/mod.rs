@@ -8,17 +8,18 @@ pub mod client_addr;
 pub mod metrics;
 pub mod security;
 pub mod session_limit;
+pub mod sessions;
 
 use app::ids::{TenantId, UserId};
 use app::documents::blobs::BlobStore;
 use access_log::AccessLog;
 use crate::metrics::Metrics;
 use app::auth::ssr::{
-    apply_acting, resolve_principal, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
+    apply_acting, resolve_principal, resolve_principal_on, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
     SESSION_MUST_ENROL_KEY, SESSION_STARTED_KEY,
 };
 use app::auth::{CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH};
-use app::authz::ssr::{Caller, RequestId};
+use app::authz::ssr::{Caller, PageTx, RequestId};
 use app::error::AppError;
 use app::text::percent_encode;
 use app::ssr::AppState;
@@ -37,7 +38,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
+use sessions::Sessions;
 
 /// The compiled stylesheet (see build.rs) and its content hash.
 pub const STYLESHEET: &str = include_str!(concat!(env!("OUT_DIR"), "/steward.css"));
@@ -129,7 +130,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     });
     let routes = route_list();
 
-    let sessions = SessionManagerLayer::new(PostgresStore::new(pool.clone()))
+    let sessions = SessionManagerLayer::new(Sessions::new(pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -276,10 +277,30 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
     req.extensions_mut().insert(RequestId(uuid::Uuid::now_v7().to_string()));
     let session = req.extensions().get::<Session>().cloned();
     let mut current = CurrentUser(None);
+    // A signed-in page is served in one read-only transaction: its session,
+    // its principal and then its data (the page's first read takes it over).
+    let mut page = None;
     if let Some(session) = &session {
+        let mut page_tx = match session.id() {
+            Some(_) if is_page(req.method(), req.uri().path()) => match app::auth::ssr::open_page(state).await {
+                Ok(tx) => tx,
+                Err(error) => return error_page(error),
+            },
+            _ => None,
+        };
         // The session store is PostgreSQL: when it cannot be read, say so
         // (503) rather than treat the person as signed out.
-        let auth = match session.get::<SessionAuth>(SESSION_AUTH_KEY).await {
+        let read = match (&mut page_tx, session.id()) {
+            (Some(tx), Some(id)) => match sessions::read(tx, &id).await {
+                Ok(record) => Sessions::preloaded(id, record, session.get::<SessionAuth>(SESSION_AUTH_KEY)).await,
+                Err(error) => {
+                    tracing::warn!(%error, "the session could not be read");
+                    return error_page(AppError::Unavailable);
+                }
+            },
+            _ => session.get::<SessionAuth>(SESSION_AUTH_KEY).await,
+        };
+        let auth = match read {
             Ok(auth) => auth,
             Err(error) => {
                 tracing::warn!(%error, "the session could not be read");
@@ -308,10 +329,17 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
             None => None,
         };
         if let Some(auth) = auth {
-            match resolve_principal(&state, &auth).await {
+            let resolved = match &mut page_tx {
+                Some(tx) => resolve_principal_on(tx, &state, &auth).await,
+                None => resolve_principal(&state, &auth).await,
+            };
+            match resolved {
                 Ok(Some(me)) => {
                     let meta = app::authz::ssr::meta_of(req.headers(), req.extensions());
                     current = CurrentUser(Some(apply_acting(me, session, &state, &meta).await));
+                    // The principal's function left the transaction scoped
+                    // to their tenant.
+                    page = page_tx.take().map(|tx| PageTx::new(tx, auth.tenant_id));
                 }
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
@@ -319,6 +347,9 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
                 }
                 Err(error) => return error_page(error),
             }
+        }
+        if let Some(tx) = page_tx {
+            let _ = tx.commit().await;
         }
     }
 
@@ -365,7 +396,13 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
     let who = current.0.as_ref().map(|me| Who { tenant_id: me.tenant.id, user_id: me.user_id });
     let request_id = req.extensions().get::<RequestId>().cloned();
     req.extensions_mut().insert(current);
+    if let Some(page) = &page {
+        req.extensions_mut().insert(page.clone());
+    }
     let mut response = next.run(req).await;
+    if let Some(page) = page {
+        page.finish().await;
+    }
     if let Some(who) = who {
         response.extensions_mut().insert(who);
     }
