@@ -180,3 +180,33 @@ async fn signing_in_records_the_time() {
         .get(0);
     assert!(recent);
 }
+
+/// A session ended (its row deleted: signed out elsewhere, suspended, its
+/// password changed) while one of its requests was still under way stays
+/// ended: saving it as that request ends updates its row and never inserts
+/// it again. The crate's own store upserts, and brought it back.
+#[tokio::test]
+async fn a_session_ended_during_one_of_its_requests_is_not_written_back() {
+    use tower_sessions::session::Id;
+    use tower_sessions::SessionStore;
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let id: Id = app.cookie("steward_session").expect("a session cookie").parse().expect("a session id");
+    let ours = steward::web::sessions::Sessions::new(app.pool.clone());
+    let crates = tower_sessions_sqlx_store::PostgresStore::new(app.pool.clone());
+    // What the request read when it began, with the mark it sets on its way.
+    let mut record = ours.load(&id).await.unwrap().expect("the signed-in session");
+    record.data.insert("steward.seen".into(), serde_json::json!(chrono::Utc::now().timestamp()));
+    let end = || sqlx::query("DELETE FROM tower_sessions.session").execute(&app.pool);
+
+    end().await.unwrap();
+    crates.save(&record).await.unwrap();
+    assert!(crates.load(&id).await.unwrap().is_some(), "the crate's store writes an ended session back");
+
+    end().await.unwrap();
+    ours.save(&record).await.unwrap();
+    assert!(ours.load(&id).await.unwrap().is_none(), "an ended session stays ended");
+    let page = app.get("/users").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), Some("/login?next=/users"));
+}
