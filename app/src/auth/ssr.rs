@@ -59,7 +59,7 @@ pub async fn open_page(state: &crate::ssr::AppState) -> Result<Option<sqlx::Tran
     if state.replica {
         return Ok(None);
     }
-    Ok(Some(state.pool.begin_with("BEGIN READ ONLY").await?))
+    Ok(Some(crate::authz::ssr::begin_whole(&state.pool, "BEGIN READ ONLY".into()).await?))
 }
 
 /// [`resolve_principal`] on `conn` (the page's transaction, which the

@@ -75,6 +75,26 @@ pub async fn require_read(perm: Perm) -> Result<Actor, AppError> {
     Caller::of_request()?.require_read(perm).await
 }
 
+/// [`require`] for what only reads but must show the person's own latest
+/// writes (a record shown for editing): read-only, on the primary, in the
+/// page's transaction when there is one.
+pub async fn require_current(perm: Perm) -> Result<Actor, AppError> {
+    let caller = Caller::of_request()?;
+    caller.authorise(perm, Access::Current).await
+}
+
+/// How an action reaches the database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Writes: its own transaction on the primary.
+    Write,
+    /// Reads that may lag a moment: the page's transaction, or the read pool.
+    Read,
+    /// Reads of one's own latest writes: the page's transaction (always on
+    /// the primary), or the primary.
+    Current,
+}
+
 /// Who asks, as a plain axum handler (uploads, downloads, exports, the
 /// JSON API) or a server function sees them: the principal the
 /// authentication layer resolved, the request's details, and the state.
@@ -97,7 +117,25 @@ pub async fn begin_scoped(pool: &PgPool, tenant_id: TenantId, read_only: bool) -
     let mode = if read_only { " READ ONLY" } else { "" };
     // A uuid prints as hex digits and dashes only: it cannot leave the literal.
     let statement = format!("BEGIN{mode}; SELECT set_config('steward.tenant_id', '{}', true)", tenant_id.0);
-    Ok(pool.begin_with(statement).await?)
+    begin_whole(pool, statement).await
+}
+
+/// Begins a transaction with `statement` in a task of its own, so that it
+/// completes even when the request that asked is dropped (a browser that
+/// navigated away): sqlx 0.8 counts a transaction as open only once
+/// `BEGIN` is answered, so a begin cut off while waiting left the pooled
+/// connection inside a transaction nobody would end.
+/// Finished in its task, a transaction nobody takes is rolled back when
+/// dropped.
+pub(crate) async fn begin_whole(pool: &PgPool, statement: String) -> Result<Transaction<'static, Postgres>, AppError> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin_with(statement).await }).await {
+        Ok(begun) => Ok(begun?),
+        Err(error) => {
+            tracing::error!(%error, "beginning a transaction did not finish");
+            Err(AppError::Unavailable)
+        }
+    }
 }
 
 /// The read-only transaction a signed-in page is served in. The server
@@ -114,6 +152,9 @@ pub struct PageTx {
     /// The task whose action holds it now.
     holder: Arc<std::sync::Mutex<Option<tokio::task::Id>>>,
 }
+
+/// How long a read waits for its turn in the page's transaction.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct PageOpen {
     tx: Transaction<'static, Postgres>,
@@ -139,7 +180,9 @@ impl PageTx {
         if self.held_here() {
             return None;
         }
-        let guard = self.open.clone().lock_owned().await;
+        // Turns are short (one read's queries); a wait past this is a read
+        // that kept its turn too long, and this one begins its own instead.
+        let guard = tokio::time::timeout(TURN_WAIT, self.open.clone().lock_owned()).await.ok()?;
         guard.as_ref()?;
         if let Ok(mut holder) = self.holder.lock() {
             *holder = tokio::task::try_id();
@@ -152,8 +195,11 @@ impl PageTx {
         if self.held_here() {
             return;
         }
-        let open = self.open.lock().await.take();
-        if let Some(open) = open {
+        let Ok(mut open) = tokio::time::timeout(TURN_WAIT, self.open.lock()).await else {
+            tracing::warn!("a page's transaction was held past its turn; it ends with its holder");
+            return;
+        };
+        if let Some(open) = open.take() {
             if let Err(error) = open.tx.commit().await {
                 tracing::warn!(%error, "a page's transaction did not end cleanly");
             }
@@ -270,12 +316,12 @@ impl Caller {
     /// Authorises the caller for `perm`: 401 when nobody is signed in, 403
     /// (recorded as an `access.denied` event) without the permission.
     pub async fn require(&self, perm: Perm) -> Result<Actor, AppError> {
-        self.authorise(perm, false).await
+        self.authorise(perm, Access::Write).await
     }
 
     /// [`Caller::require`] on a read-only transaction of the read pool.
     pub async fn require_read(&self, perm: Perm) -> Result<Actor, AppError> {
-        self.authorise(perm, true).await
+        self.authorise(perm, Access::Read).await
     }
 
     /// Authorises the caller for their own things (see [`Own`]): 401 when
@@ -286,14 +332,14 @@ impl Caller {
         Ok(Own { me, home, state: self.state.clone(), meta: self.meta.clone(), page: self.page.clone() })
     }
 
-    async fn authorise(&self, perm: Perm, read_only: bool) -> Result<Actor, AppError> {
+    async fn authorise(&self, perm: Perm, access: Access) -> Result<Actor, AppError> {
         let me = self.me.clone().ok_or(AppError::Unauthenticated)?;
         if !me.can(perm.key()) {
             self.end_page().await;
             record_denial(&self.state.pool, &me, &self.meta, json!({ "permission": perm.key() })).await;
             return Err(AppError::Forbidden);
         }
-        self.open(me, read_only).await
+        self.open(me, access).await
     }
 
     /// Ends the page's transaction before the request needs another
@@ -307,7 +353,8 @@ impl Caller {
 
     /// The actor of `me`, authorised already: a read takes its turn in the
     /// page's transaction when there is one, else each begins its own.
-    async fn open(&self, me: Arc<Me>, read_only: bool) -> Result<Actor, AppError> {
+    async fn open(&self, me: Arc<Me>, access: Access) -> Result<Actor, AppError> {
+        let read_only = access != Access::Write;
         let turn = match &self.page {
             Some(page) if read_only => page.turn().await,
             _ => {
@@ -317,7 +364,7 @@ impl Caller {
         };
         let tx = match turn {
             Some(turn) => ActorTx::Page(turn),
-            None => ActorTx::Own(begin_scoped(if read_only { &self.state.read_pool } else { &self.state.pool }, me.tenant.id, read_only).await?),
+            None => ActorTx::Own(begin_scoped(if access == Access::Read { &self.state.read_pool } else { &self.state.pool }, me.tenant.id, read_only).await?),
         };
         let scope = me.tenant.id;
         let mut actor = Actor { me, tx, meta: self.meta.clone(), scope, pool: self.state.pool.clone(), read_pool: self.state.read_pool.clone() };
@@ -367,9 +414,9 @@ pub async fn require_platform(perm: Perm) -> Result<Actor, AppError> {
 }
 
 /// [`require_platform`] for what only reads (the tenant registry's list):
-/// read-only, as [`require_read`].
+/// read-only, as [`require_current`] (a tenant just made is in the list).
 pub async fn require_platform_read(perm: Perm) -> Result<Actor, AppError> {
-    platform(require_read(perm).await?).await
+    platform(require_current(perm).await?).await
 }
 
 async fn platform(mut actor: Actor) -> Result<Actor, AppError> {
@@ -608,7 +655,7 @@ pub async fn explain(conn: &mut PgConnection, tenant_id: TenantId, user_id: User
 /// Authorises the current request to read a view's own data (a page that
 /// is not one action, such as the overview): 401 anonymous, 403 (recorded)
 /// when the user's roles do not grant the view. Read-only, as
-/// [`require_read`].
+/// [`require_current`] (the person's own changes show at once).
 pub async fn require_view(view: super::View) -> Result<Actor, AppError> {
     let caller = Caller::of_request()?;
     let me = caller.me.clone().ok_or(AppError::Unauthenticated)?;
@@ -617,7 +664,7 @@ pub async fn require_view(view: super::View) -> Result<Actor, AppError> {
         record_denial(&caller.state.pool, &me, &caller.meta, json!({ "view": view.key() })).await;
         return Err(AppError::Forbidden);
     }
-    caller.open(me, true).await
+    caller.open(me, Access::Current).await
 }
 
 /// Records, in the background, that the current user was refused a view.

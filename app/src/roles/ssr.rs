@@ -3,7 +3,7 @@
 use crate::ids::{TenantId, UserId};
 use super::{Holder, ModuleGroup, RoleDetail, RoleRow, HOLDERS_SHOWN};
 use crate::audit::record::{history, stale};
-use crate::authz::ssr::{explain as explain_access, require, Actor};
+use crate::authz::ssr::{explain as explain_access, require, require_current, Actor};
 use crate::authz::{AccessTarget, Explanation, Perm};
 use crate::error::{AppError, FieldError};
 use crate::error::field_conflict;
@@ -283,7 +283,7 @@ async fn catalogue_in(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Ve
 
 /// The permission matrix for this tenant. Needs `role:read`.
 pub async fn catalogue() -> Result<Vec<ModuleGroup>, AppError> {
-    let mut actor = require(Perm::RoleRead).await?;
+    let mut actor = require_current(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
     let groups = catalogue_in(actor.conn(), tenant_id).await?;
     actor.commit().await?;
@@ -302,7 +302,7 @@ async fn grants_of(conn: &mut PgConnection, tenant_id: TenantId, role_id: Uuid) 
 
 /// A role with its grants, holders and history. Needs `role:read`.
 pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
-    let mut actor = require(Perm::RoleRead).await?;
+    let mut actor = require_current(Perm::RoleRead).await?;
     let tenant_id = actor.tenant_id();
     let (name, description, is_system, version, deleted): (String, String, bool, i32, bool) =
         sqlx::query!(r#"SELECT name AS "name!: String", description AS "description!: String", is_system AS "is_system!: bool", version AS "version!: i32", deleted_at IS NOT NULL AS "c4!: bool" FROM roles WHERE tenant_id = $1 AND id = $2"#, tenant_id.0, role_id).map(|r| (r.name, r.description, r.is_system, r.version, r.c4))
@@ -310,24 +310,63 @@ pub async fn detail(role_id: Uuid) -> Result<RoleDetail, AppError> {
             .await?
             .ok_or(AppError::NotFound)?;
     let (permissions, views) = grants_of(actor.conn(), tenant_id, role_id).await?;
-    let holders: Vec<(UserId, String, String, Option<String>)> = sqlx::query!(r#"SELECT u.id AS "id!: UserId", u.display_name AS "display_name!: String", u.email AS "email!: String", t.name AS "name?: String" FROM effective_user_roles e
-           JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL
-           LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
-          WHERE e.tenant_id = $1 AND e.role_id = $2
-          ORDER BY lower(u.display_name), u.id, t.name NULLS FIRST
-          LIMIT $3"#, tenant_id.0, role_id, HOLDERS_SHOWN).map(|r| (r.id, r.display_name, r.email, r.name))
-    .fetch_all(actor.conn())
-    .await?;
-    let holder_count: i64 = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM (SELECT DISTINCT e.user_id FROM effective_user_roles e
-           JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id AND u.deleted_at IS NULL
-          WHERE e.tenant_id = $1 AND e.role_id = $2 LIMIT {}) c",
-        COUNT_CAP + 1
-    ))
-    .bind(tenant_id)
-    .bind(role_id)
-    .fetch_one(actor.conn())
-    .await?;
+    // The first holders by name: those granted it directly, walked in name
+    // order through the users' index (the planner stops at the hundredth
+    // when most people hold it, and starts from the grants when few do),
+    // and those holding it through a team, merged. A deleted role has none.
+    let holders: Vec<(UserId, String, String, Option<String>)> = if deleted {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "(SELECT u.id, u.display_name, u.email, NULL::text AS team, u.name_key FROM users u
+               WHERE u.tenant_id = $1 AND u.deleted_at IS NULL
+                 AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id AND ur.role_id = $2)
+               ORDER BY u.name_key, u.id LIMIT $3)
+             UNION ALL
+             (SELECT u.id, u.display_name, u.email, t.name, u.name_key FROM team_roles tr
+                JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
+                JOIN team_members tm ON tm.tenant_id = tr.tenant_id AND tm.team_id = tr.team_id
+                JOIN users u ON u.tenant_id = tm.tenant_id AND u.id = tm.user_id AND u.deleted_at IS NULL
+               WHERE tr.tenant_id = $1 AND tr.role_id = $2
+               ORDER BY u.name_key, u.id, t.name LIMIT $3)
+             ORDER BY name_key, id, team NULLS FIRST
+             LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(role_id)
+        .bind(HOLDERS_SHOWN)
+        .fetch_all(actor.conn())
+        .await?
+        .into_iter()
+        .map(|(id, name, email, team, _): (UserId, String, String, Option<String>, String)| (id, name, email, team))
+        .collect()
+    };
+    // How many hold it, up to the cap: those granted it directly, and those
+    // through a team who are not also granted it directly.
+    let holder_count: i64 = if deleted {
+        0
+    } else {
+        sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM (
+               (SELECT ur.user_id FROM user_roles ur
+                  JOIN users u ON u.tenant_id = ur.tenant_id AND u.id = ur.user_id AND u.deleted_at IS NULL
+                 WHERE ur.tenant_id = $1 AND ur.role_id = $2 LIMIT {cap})
+               UNION ALL
+               (SELECT DISTINCT tm.user_id FROM team_roles tr
+                  JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
+                  JOIN team_members tm ON tm.tenant_id = tr.tenant_id AND tm.team_id = tr.team_id
+                  JOIN users u ON u.tenant_id = tm.tenant_id AND u.id = tm.user_id AND u.deleted_at IS NULL
+                 WHERE tr.tenant_id = $1 AND tr.role_id = $2
+                   AND NOT EXISTS (SELECT 1 FROM user_roles d WHERE d.tenant_id = tm.tenant_id AND d.user_id = tm.user_id AND d.role_id = $2)
+                 LIMIT {cap})
+             ) holders",
+            cap = COUNT_CAP + 1
+        ))
+        .bind(tenant_id)
+        .bind(role_id)
+        .fetch_one(actor.conn())
+        .await?
+    };
     let teams: Vec<(Uuid, String, i64)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String", (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "c2!: i64" FROM team_roles tr JOIN teams t ON t.tenant_id = tr.tenant_id AND t.id = tr.team_id AND t.deleted_at IS NULL
           WHERE tr.tenant_id = $1 AND tr.role_id = $2 ORDER BY lower(t.name)"#, tenant_id.0, role_id).map(|r| (r.id, r.name, r.c2))
     .fetch_all(actor.conn())

@@ -4,7 +4,7 @@ use crate::ids::{UserId};
 use super::{TeamDetail, TeamRow};
 use crate::audit::record::{history, stale};
 use crate::authz::delegation;
-use crate::authz::ssr::{require, Actor};
+use crate::authz::ssr::{require, require_current, Actor};
 use crate::authz::Perm;
 use crate::roles::ssr::ensure_keeps_admin;
 use crate::error::AppError;
@@ -14,7 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub async fn list(deleted: bool) -> Result<Vec<TeamRow>, AppError> {
-    let mut actor = require(Perm::TeamRead).await?;
+    let mut actor = require_current(Perm::TeamRead).await?;
     let rows: Vec<(Uuid, String, String, i64, Option<String>, Option<String>, bool)> = sqlx::query!(r#"SELECT t.id AS "id!: Uuid", t.name AS "name!: String", t.description AS "description!: String", (SELECT count(*) FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS "c3!: i64", (SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM team_roles tr
                    JOIN roles r ON r.tenant_id = tr.tenant_id AND r.id = tr.role_id AND r.deleted_at IS NULL
                   WHERE tr.tenant_id = t.tenant_id AND tr.team_id = t.id) AS "c4?: String", u.display_name AS "display_name?: String", t.deleted_at IS NOT NULL AS "c6!: bool" FROM teams t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.lead_user_id
@@ -82,7 +82,7 @@ async fn find_live(actor: &mut Actor, team_id: Uuid) -> Result<Team, AppError> {
 }
 
 pub async fn detail(team_id: Uuid) -> Result<TeamDetail, AppError> {
-    let mut actor = require(Perm::TeamRead).await?;
+    let mut actor = require_current(Perm::TeamRead).await?;
     let tenant_id = actor.tenant_id();
     let Team { name, description, version, lead_user_id, deleted } = find(&mut actor, team_id, false).await?;
     let members: Vec<(UserId, String, String)> = sqlx::query!(r#"SELECT u.id AS "id!: UserId", u.display_name AS "display_name!: String", u.email AS "email!: String" FROM team_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id

@@ -400,7 +400,7 @@ pub async fn live_teams(conn: &mut PgConnection, tenant_id: TenantId) -> Result<
 /// Everything the user's page shows. Needs `user:read`; deleted users are
 /// shown (so they can be restored), another tenant's are not found.
 pub async fn detail(user_id: UserId, current_session: Option<String>) -> Result<UserDetail, AppError> {
-    let mut actor = require(Perm::UserRead).await?;
+    let mut actor = crate::authz::ssr::require_current(Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
     let user = sqlx::query!(r#"SELECT email AS "email!: String", display_name AS "display_name!: String", status AS "status!: UserStatus", version AS "version!: i32", created_at AS "created_at!: DateTime<Utc>", last_login_at AS "last_login_at?: DateTime<Utc>", deleted_at AS "deleted_at?: DateTime<Utc>" FROM users WHERE tenant_id = $1 AND id = $2"#, tenant_id.0, user_id.0)
     .fetch_optional(actor.conn())

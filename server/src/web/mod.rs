@@ -15,7 +15,7 @@ use app::documents::blobs::BlobStore;
 use access_log::AccessLog;
 use crate::metrics::Metrics;
 use app::auth::ssr::{
-    apply_acting, resolve_principal, resolve_principal_on, CurrentUser, SessionAuth, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
+    apply_acting, resolve_principal, resolve_principal_on, ActingGrant, CurrentUser, SessionAuth, SESSION_ACTING_KEY, SESSION_AUTH_KEY, SESSION_MUST_CHANGE_KEY,
     SESSION_MUST_ENROL_KEY, SESSION_STARTED_KEY,
 };
 use app::auth::{CHANGE_PASSWORD_PATH, MFA_PATH, MFA_SETUP_PATH};
@@ -307,6 +307,14 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
                 return error_page(AppError::Unavailable);
             }
         };
+        // Ends the page's transaction before anything that takes another
+        // connection (ending the session, recording the end of acting
+        // inside), so a request never holds one while it waits for another.
+        async fn end(page_tx: &mut Option<sqlx::Transaction<'static, sqlx::Postgres>>) {
+            if let Some(tx) = page_tx.take() {
+                let _ = tx.commit().await;
+            }
+        }
         let auth = match auth {
             Some(auth) => {
                 let now = chrono::Utc::now().timestamp();
@@ -315,6 +323,7 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
                 let expired = started.is_some_and(|at| now - at > auth_state.max_seconds);
                 match if expired { (false, false) } else { idle_check(seen, now, auth_state.idle_seconds) } {
                     (false, _) => {
+                        end(&mut page_tx).await;
                         let _ = session.flush().await;
                         None
                     }
@@ -336,6 +345,11 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
             match resolved {
                 Ok(Some(me)) => {
                     let meta = app::authz::ssr::meta_of(req.headers(), req.extensions());
+                    // Platform staff acting inside: the end of their time
+                    // there is recorded on connections of its own.
+                    if session.get::<ActingGrant>(SESSION_ACTING_KEY).await.ok().flatten().is_some() {
+                        end(&mut page_tx).await;
+                    }
                     current = CurrentUser(Some(apply_acting(me, session, &state, &meta).await));
                     // The principal's function left the transaction scoped
                     // to their tenant.
@@ -343,6 +357,7 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
                 }
                 // Deleted, suspended, or the tenant is: the session is over.
                 Ok(None) => {
+                    end(&mut page_tx).await;
                     let _ = session.flush().await;
                 }
                 Err(error) => return error_page(error),

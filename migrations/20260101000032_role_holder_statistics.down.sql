@@ -1,0 +1,1 @@
+DROP STATISTICS IF EXISTS user_roles_tenant_role;
