@@ -50,18 +50,6 @@ pub async fn resolve_principal(state: &crate::ssr::AppState, auth: &SessionAuth)
     resolve_principal_on(&mut conn, state, auth).await
 }
 
-/// Begins the read-only transaction a signed-in page is served in (see
-/// [`crate::authz::ssr::PageTx`]), on the primary: the session and the
-/// principal are read in it, then the page's own data. `None` when reads go
-/// to a replica: the page reads there, and the session and principal are
-/// read on the primary as before.
-pub async fn open_page(state: &crate::ssr::AppState) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>, AppError> {
-    if state.replica {
-        return Ok(None);
-    }
-    Ok(Some(crate::authz::ssr::begin_whole(&state.pool, "BEGIN READ ONLY".into()).await?))
-}
-
 /// [`resolve_principal`] on `conn` (the page's transaction, which the
 /// function leaves scoped to the principal's tenant).
 pub async fn resolve_principal_on(conn: &mut sqlx::PgConnection, state: &crate::ssr::AppState, auth: &SessionAuth) -> Result<Option<Arc<Me>>, AppError> {

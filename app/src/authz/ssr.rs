@@ -127,7 +127,7 @@ pub async fn begin_scoped(pool: &PgPool, tenant_id: TenantId, read_only: bool) -
 /// connection inside a transaction nobody would end.
 /// Finished in its task, a transaction nobody takes is rolled back when
 /// dropped.
-pub(crate) async fn begin_whole(pool: &PgPool, statement: String) -> Result<Transaction<'static, Postgres>, AppError> {
+async fn begin_whole(pool: &PgPool, statement: String) -> Result<Transaction<'static, Postgres>, AppError> {
     let pool = pool.clone();
     match tokio::spawn(async move { pool.begin_with(statement).await }).await {
         Ok(begun) => Ok(begun?),
@@ -138,9 +138,20 @@ pub(crate) async fn begin_whole(pool: &PgPool, statement: String) -> Result<Tran
     }
 }
 
+/// Begins the read-only transaction a signed-in page is served in (see
+/// [`PageTx`]), on the primary: the session and the principal are read in
+/// it, then the page's own data. `None` when reads go to a replica: the
+/// page reads there, and the session and principal are read on the primary
+/// as before.
+pub async fn open_page(state: &AppState) -> Result<Option<Transaction<'static, Postgres>>, AppError> {
+    if state.replica {
+        return Ok(None);
+    }
+    Ok(Some(begin_whole(&state.pool, "BEGIN READ ONLY".into()).await?))
+}
+
 /// The read-only transaction a signed-in page is served in. The server
-/// opens it to read the session and the principal
-/// ([`crate::auth::ssr::open_page`]); the page's reads ([`require_read`],
+/// opens it to read the session and the principal ([`open_page`]); the page's reads ([`require_read`],
 /// [`require_view`]) then take turns in it instead of each beginning its
 /// own, so that a page is one transaction on one connection. The server
 /// commits it when the response is ready ([`PageTx::finish`]); a write, a

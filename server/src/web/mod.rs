@@ -282,7 +282,7 @@ async fn authenticate(State(auth_state): State<Auth>, mut req: Request, next: Ne
     let mut page = None;
     if let Some(session) = &session {
         let mut page_tx = match session.id() {
-            Some(_) if is_page(req.method(), req.uri().path()) => match app::auth::ssr::open_page(state).await {
+            Some(_) if is_page(req.method(), req.uri().path()) => match app::authz::ssr::open_page(state).await {
                 Ok(tx) => tx,
                 Err(error) => return error_page(error),
             },
