@@ -598,21 +598,19 @@ impl System {
     /// that lists across tenants through a database function made for it
     /// (row-level security shows it no tenant's rows).
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
-        Ok(self.pool.begin().await?)
+        begin_whole(&self.pool, "BEGIN".into()).await
     }
 
-    /// A transaction scoped to `tenant`.
+    /// A transaction scoped to `tenant` (see [`begin_scoped`]).
     pub async fn in_tenant(&self, tenant: TenantId) -> Result<Transaction<'static, Postgres>, AppError> {
-        let mut tx = self.pool.begin().await?;
-        scope_to_tenant(&mut tx, tenant).await?;
-        Ok(tx)
+        begin_scoped(&self.pool, tenant, false).await
     }
 
     /// A transaction scoped to the platform tenant, for operations tables
     /// that only the platform reads across tenants (the mail queue); none
     /// while there is no platform tenant.
     pub async fn in_platform(&self) -> Result<Option<Transaction<'static, Postgres>>, AppError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.transaction().await?;
         let Some(platform) = crate::db::platform_tenant_id(&mut tx).await? else { return Ok(None) };
         scope_to_tenant(&mut tx, platform).await?;
         Ok(Some(tx))
