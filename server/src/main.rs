@@ -6,12 +6,6 @@ use steward::cli::{Cli, Command, ServeArgs};
 use steward::{db, demo, web, Database, Error};
 use tokio::net::TcpListener;
 
-// mimalloc, not glibc malloc: allocation and freeing were a third of
-// steward's CPU when serving pages (docs/BENCHMARKS.md, "What the
-// measurements changed").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -9,7 +9,7 @@ use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -122,7 +122,7 @@ fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
         <DataTable testid=testid columns=&["When", "Actor", "Action", "Entity", "Changed", "Address"]>
                     {rows.into_iter().map(|e| view! {
                         <tr data-testid="event-row">
-                            <td class=format!("{TD} whitespace-nowrap")><A href=format!("/audit/{}", e.id) attr:class=LINK>{e.occurred_at}</A></td>
+                            <td class=format!("{TD} whitespace-nowrap")><a href=format!("/audit/{}", e.id) class=LINK>{e.occurred_at}</a></td>
                             <td class=TD>{e.actor}</td>
                             <td class=TD><code class="font-mono text-xs">{e.action}</code></td>
                             <td class=format!("{TD} text-xs")>

@@ -185,12 +185,18 @@ impl PageTx {
         here.is_some() && self.holder.lock().is_ok_and(|holder| *holder == here)
     }
 
-    /// Waits for its turn: `None` once it has ended, or when this task
-    /// holds it already (that read begins a transaction of its own).
+    /// Waits for its turn: `None` once it has ended, or after `TURN_WAIT`
+    /// (that read begins a transaction of its own).
+    ///
+    /// It does not ask which task holds the turn: Leptos polls a resource's
+    /// future once in the rendering task before it spawns it, so the task
+    /// that took a turn is not the one that gives it back, and a page's
+    /// second resource, polled first in that same task, was taken for a read
+    /// inside a read and began a transaction of its own. Under load those
+    /// second connections emptied the pool (a role's page, 16 connections:
+    /// requests failed waiting for a connection). A read inside a read in
+    /// one future (none exists) would wait `TURN_WAIT` and then begin its own.
     async fn turn(&self) -> Option<PageGuard> {
-        if self.held_here() {
-            return None;
-        }
         // Turns are short (one read's queries); a wait past this is a read
         // that kept its turn too long, and this one begins its own instead.
         let guard = tokio::time::timeout(TURN_WAIT, self.open.clone().lock_owned()).await.ok()?;

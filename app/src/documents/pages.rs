@@ -12,7 +12,7 @@ use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// What a refused upload sent back: (field, message), and the typed values.
@@ -143,7 +143,7 @@ fn DocTable(list: DocList, p: DocQuery) -> impl IntoView {
                     {list.rows.into_iter().map(|d| view! {
                         <tr data-testid="document-row">
                             <td class=TD>
-                                <A href=format!("/documents/{}", d.id) attr:class=LINK>{d.title}</A>
+                                <a href=format!("/documents/{}", d.id) class=LINK>{d.title}</a>
                                 <div class="text-xs text-slate-500 dark:text-slate-400">{d.file_name} " · " {d.content_type}</div>
                             </td>
                             <td class=TD>{format!("v{}", d.current_version)}</td>

@@ -8,7 +8,7 @@ use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 const LOADING: &str = "Loading…";
@@ -42,7 +42,7 @@ pub fn RolesPage() -> impl IntoView {
                                             {rows.into_iter().map(|r| view! {
                                                 <tr data-testid="role-row">
                                                     <td class=TD>
-                                                        <A href=format!("/roles/{}", r.id) attr:class=LINK>{r.name}</A>
+                                                        <a href=format!("/roles/{}", r.id) class=LINK>{r.name}</a>
                                                         <div class="text-xs text-slate-500 dark:text-slate-400">{r.description}</div>
                                                     </td>
                                                     <td class=TD><KindBadge system=r.is_system /></td>

@@ -8,7 +8,7 @@ use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -40,7 +40,7 @@ pub fn TeamsPage() -> impl IntoView {
                                                     {rows.into_iter().map(|t| view! {
                                                         <tr data-testid="team-row">
                                                             <td class=TD>
-                                                                <A href=format!("/teams/{}", t.id) attr:class=LINK>{t.name}</A>
+                                                                <a href=format!("/teams/{}", t.id) class=LINK>{t.name}</a>
                                                                 <div class="text-xs text-slate-500 dark:text-slate-400">{t.description}</div>
                                                             </td>
                                                             <td class=TD>{t.members}</td>

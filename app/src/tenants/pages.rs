@@ -8,7 +8,7 @@ use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -54,7 +54,7 @@ pub fn TenantsPage() -> impl IntoView {
                                 <DataTable testid="tenant-table" columns=&["Organisation", "Short name", "Status", "Plan", "Modules", ""]>
                                             {list.rows.into_iter().map(|t| { let shown = t.shown_status(); view! {
                                                 <tr data-testid="tenant-row">
-                                                    <td class=TD><A href=format!("/tenants/{}", t.id) attr:class=LINK>{t.name}</A></td>
+                                                    <td class=TD><a href=format!("/tenants/{}", t.id) class=LINK>{t.name}</a></td>
                                                     <td class=format!("{TD} font-mono text-xs")>{t.slug.clone()}</td>
                                                     <td class=TD><StatusBadge status=shown /></td>
                                                     <td class=TD>{t.plan}</td>

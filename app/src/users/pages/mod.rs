@@ -9,7 +9,7 @@ use crate::nav::MeResource;
 use crate::pages::ViewGate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 mod user;
@@ -115,7 +115,7 @@ fn UserTable(list: UserList, p: UserQuery, bulk: ServerAction<BulkUsers>) -> imp
                             {selectable.then(|| view! {
                                 <td class=TD><input type="checkbox" name="ids[]" value=u.id.to_string() aria-label=format!("Select {}", u.display_name) data-testid="bulk-select" /></td>
                             })}
-                            <td class=TD><A href=format!("/users/{}", u.id) attr:class=LINK>{u.display_name}</A></td>
+                            <td class=TD><a href=format!("/users/{}", u.id) class=LINK>{u.display_name}</a></td>
                             <td class=TD>{u.email}</td>
                             <td class=TD><StatusBadge status=shown /></td>
                             <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{u.roles}</td>
