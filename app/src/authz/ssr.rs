@@ -160,8 +160,6 @@ pub async fn open_page(state: &AppState) -> Result<Option<Transaction<'static, P
 #[derive(Clone)]
 pub struct PageTx {
     open: Arc<tokio::sync::Mutex<Option<PageOpen>>>,
-    /// The task whose action holds it now.
-    holder: Arc<std::sync::Mutex<Option<tokio::task::Id>>>,
 }
 
 /// How long a read waits for its turn in the page's transaction.
@@ -176,13 +174,7 @@ struct PageOpen {
 impl PageTx {
     /// `tx`, scoped to `scope`.
     pub fn new(tx: Transaction<'static, Postgres>, scope: TenantId) -> PageTx {
-        PageTx { open: Arc::new(tokio::sync::Mutex::new(Some(PageOpen { tx, scope }))), holder: Arc::default() }
-    }
-
-    /// Whether the running task holds it already (a read inside a read).
-    fn held_here(&self) -> bool {
-        let here = tokio::task::try_id();
-        here.is_some() && self.holder.lock().is_ok_and(|holder| *holder == here)
+        PageTx { open: Arc::new(tokio::sync::Mutex::new(Some(PageOpen { tx, scope }))) }
     }
 
     /// Waits for its turn: `None` once it has ended, or after `TURN_WAIT`
@@ -199,19 +191,22 @@ impl PageTx {
     async fn turn(&self) -> Option<PageGuard> {
         // Turns are short (one read's queries); a wait past this is a read
         // that kept its turn too long, and this one begins its own instead.
-        let guard = tokio::time::timeout(TURN_WAIT, self.open.clone().lock_owned()).await.ok()?;
+        let Ok(guard) = tokio::time::timeout(TURN_WAIT, self.open.clone().lock_owned()).await else {
+            tracing::warn!("a read waited past its turn in the page's transaction; it begins its own");
+            return None;
+        };
         guard.as_ref()?;
-        if let Ok(mut holder) = self.holder.lock() {
-            *holder = tokio::task::try_id();
-        }
-        Some(PageGuard { guard, holder: self.holder.clone(), done: false })
+        Some(PageGuard { guard, done: false })
     }
 
-    /// Commits it, once every read that holds it is done.
+    /// Commits it, once every read that holds it is done (and after
+    /// `TURN_WAIT` leaves it to its holder). Like [`PageTx::turn`] it does
+    /// not ask which task holds it: a turn taken in the rendering task may
+    /// be held by a resource spawned from it, and skipping the commit then
+    /// (the Explain page: a read through `require` after a resource took
+    /// its turn) made the request hold the page's connection while it
+    /// waited for another.
     pub async fn finish(&self) {
-        if self.held_here() {
-            return;
-        }
         let Ok(mut open) = tokio::time::timeout(TURN_WAIT, self.open.lock()).await else {
             tracing::warn!("a page's transaction was held past its turn; it ends with its holder");
             return;
@@ -227,7 +222,6 @@ impl PageTx {
 /// A read's turn in the page's transaction.
 struct PageGuard {
     guard: tokio::sync::OwnedMutexGuard<Option<PageOpen>>,
-    holder: Arc<std::sync::Mutex<Option<tokio::task::Id>>>,
     /// Set when the read ended well; otherwise one of its statements may
     /// have failed the transaction, which is then ended, and later reads
     /// begin their own.
@@ -242,9 +236,6 @@ impl PageGuard {
 
 impl Drop for PageGuard {
     fn drop(&mut self) {
-        if let Ok(mut holder) = self.holder.lock() {
-            *holder = None;
-        }
         if !self.done {
             *self.guard = None;
         }

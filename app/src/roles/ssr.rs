@@ -199,7 +199,7 @@ pub async fn delete(role_id: Uuid) -> Result<(), AppError> {
 /// Explains access for a user of the actor's tenant, named by id or by
 /// email, to a view or a permission. Needs `role:read`.
 pub async fn explain(user_id: Option<UserId>, email: Option<String>, view: Option<String>, permission: Option<String>) -> Result<Explanation, AppError> {
-    let mut actor = require(Perm::RoleRead).await?;
+    let mut actor = require_current(Perm::RoleRead).await?;
     let target = match (view.filter(|v| !v.is_empty()), permission.filter(|p| !p.is_empty())) {
         (Some(v), None) => AccessTarget::View(v),
         (None, Some(p)) => AccessTarget::Permission(p),
