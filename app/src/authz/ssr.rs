@@ -2,7 +2,7 @@
 
 use crate::ids::{TenantId, UserId};
 use super::{AccessTarget, Explanation, Grant, Perm};
-use crate::audit::record::{record, Event, RequestMeta};
+use crate::audit::record::{record, record_all, Event, RequestMeta};
 use crate::auth::Me;
 use crate::error::AppError;
 use crate::ssr::{app_state, request_parts, AppState};
@@ -532,8 +532,15 @@ impl Actor {
         before: Option<Value>,
         after: Option<Value>,
     ) -> Result<(), AppError> {
+        let event = self.event(action, entity_type, entity_id, before, after);
+        record(&mut self.tx, &self.meta, event).await?;
+        Ok(())
+    }
+
+    /// An event of this actor in the tenant worked on, for [`Actor::audit_all`].
+    pub fn event<'a>(&self, action: &'a str, entity_type: &'a str, entity_id: impl ToString, before: Option<Value>, after: Option<Value>) -> Event<'a> {
         let home = self.me.acting_from.as_ref().unwrap_or(&self.me.tenant).id;
-        let event = Event {
+        Event {
             tenant_id: self.scope,
             actor_user_id: Some(self.me.user_id),
             actor_tenant_id: (home != self.scope).then_some(home),
@@ -542,9 +549,13 @@ impl Actor {
             entity_id: Some(entity_id.to_string()),
             before,
             after,
-        };
-        record(&mut self.tx, &self.meta, event).await?;
-        Ok(())
+        }
+    }
+
+    /// Records the events of a batch of changes (an import's rows) in one
+    /// statement, in the given order, in the action's own transaction.
+    pub async fn audit_all(&mut self, events: Vec<Event<'_>>) -> Result<(), AppError> {
+        record_all(&mut self.tx, &self.meta, events).await
     }
 
     /// Commits the action; a read's turn in the page's transaction ends,

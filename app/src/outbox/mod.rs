@@ -76,6 +76,11 @@ struct Notice {
 
 const NOT_YOU: &str = "If this was not you, tell your organisation's administrator at once: someone may know your password.";
 
+/// Whether an event with this action queues a notice to the person it concerns.
+pub fn sends_notice(action: &str) -> bool {
+    notice(action).is_some()
+}
+
 /// The actions that tell the person they concern, and what they say.
 fn notice(action: &str) -> Option<Notice> {
     Some(match action {

@@ -130,10 +130,15 @@ pub async fn record_grant(actor: &mut Actor, user_id: UserId, role_id: Uuid, nam
     let granted = insert_grant(actor.conn(), tenant_id, user_id, role_id, me).await?;
     if granted {
         actor
-            .audit("user.role_grant", "user", user_id, None, Some(json!({ "role_id": role_id, "role": name })))
+            .audit("user.role_grant", "user", user_id, None, Some(grant_change(role_id, name)))
             .await?;
     }
     Ok(granted)
+}
+
+/// What a `user.role_grant` event says of the role given.
+pub fn grant_change(role_id: Uuid, name: &str) -> serde_json::Value {
+    json!({ "role_id": role_id, "role": name })
 }
 
 /// Takes `role_id` from `user_id` (a role held through a team stays).

@@ -225,8 +225,6 @@ async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>, invite: Option<String
 
 async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&str>) -> Result<(), AppError> {
     let mut actor = importer.require(Perm::UserCreate).await?;
-    let mut failures = Vec::new();
-    let mut created = 0;
     let mut roles = RoleCache::new();
     // Every role of the batch is looked up and checked before any row is
     // written: a refusal records its event in a transaction of its own,
@@ -236,20 +234,28 @@ async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&s
             return Err(e);
         }
     }
-    for row in batch {
-        sqlx::query!("SAVEPOINT import_row").execute(actor.conn()).await?;
-        match import_row(&mut actor, &mut roles, id, row, invite).await {
-            Ok(()) => {
-                sqlx::query!("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
-                created += 1;
+    // Without invitations (which mail each person), the batch is written
+    // in a few statements; should one of them refuse (a plan's limit
+    // reached midway, a row the database will not take), the batch goes
+    // back and is written a row at a time, each row kept or refused alone.
+    let mut done = None;
+    if invite.is_none() {
+        sqlx::query("SAVEPOINT import_batch").execute(actor.conn()).await?;
+        match import_set(&mut actor, &mut roles, id, batch).await {
+            Ok(outcome) => {
+                sqlx::query("RELEASE SAVEPOINT import_batch").execute(actor.conn()).await?;
+                done = Some(outcome);
             }
-            Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
             Err(e) => {
-                sqlx::query!("ROLLBACK TO SAVEPOINT import_row").execute(actor.conn()).await?;
-                failures.push(ImportFailure { line: row.line, email: row.email.chars().take(254).collect(), reason: reason(&e) });
+                tracing::debug!(error = %e, %id, "an import's batch goes a row at a time");
+                sqlx::query("ROLLBACK TO SAVEPOINT import_batch").execute(actor.conn()).await?;
             }
         }
     }
+    let (created, failures) = match done {
+        Some(outcome) => outcome,
+        None => import_rows(&mut actor, &mut roles, id, batch, invite).await?,
+    };
     let tenant_id = actor.tenant_id();
     sqlx::query!("UPDATE user_imports
             SET processed = processed + $3, created = created + $4, failed = failed + $5, updated_at = now(),
@@ -260,6 +266,105 @@ async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&s
     .execute(actor.conn())
     .await?;
     actor.commit().await
+}
+
+/// The batch a row at a time, each in its own savepoint: how many were
+/// created, and the refused rows with why.
+async fn import_rows(actor: &mut Actor, roles: &mut RoleCache, id: Uuid, batch: &[Row], invite: Option<&str>) -> Result<(i32, Vec<ImportFailure>), AppError> {
+    let (mut created, mut failures) = (0, Vec::new());
+    for row in batch {
+        sqlx::query!("SAVEPOINT import_row").execute(actor.conn()).await?;
+        match import_row(actor, roles, id, row, invite).await {
+            Ok(()) => {
+                sqlx::query!("RELEASE SAVEPOINT import_row").execute(actor.conn()).await?;
+                created += 1;
+            }
+            Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
+            Err(e) => {
+                sqlx::query!("ROLLBACK TO SAVEPOINT import_row").execute(actor.conn()).await?;
+                failures.push(refused(row, &e));
+            }
+        }
+    }
+    Ok((created, failures))
+}
+
+/// The batch in four statements: the rows checked here (as [`import_row`]
+/// checks one), the people inserted together (an address already in use,
+/// or met earlier in the file, is refused as a row alone would be), their
+/// roles granted together, and their events recorded together, in the
+/// file's order and in the order one row after another would record them.
+async fn import_set(actor: &mut Actor, roles: &mut RoleCache, import_id: Uuid, batch: &[Row]) -> Result<(i32, Vec<ImportFailure>), AppError> {
+    let mut failures = Vec::new();
+    let mut people = Vec::with_capacity(batch.len());
+    for row in batch {
+        let (email, name) = (row.email.trim(), row.name.trim());
+        let errors = validate_profile(email, name);
+        if !errors.is_empty() {
+            failures.push(refused(row, &AppError::Validation(errors)));
+            continue;
+        }
+        let role = match row.role.trim() {
+            "" => None,
+            role => match resolve_role(actor, roles, role).await {
+                Ok(role) => Some(role),
+                Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
+                Err(e) => {
+                    failures.push(refused(row, &e));
+                    continue;
+                }
+            },
+        };
+        people.push((row, email, name, Uuid::now_v7(), role));
+    }
+    let tenant_id = actor.scope();
+    let inserted: std::collections::HashSet<Uuid> = sqlx::query_scalar(
+        "INSERT INTO users (tenant_id, id, email, display_name, status)
+         SELECT $1::uuid, p.id, p.email, p.name, $2::text FROM unnest($3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS p(id, email, name, n)
+          ORDER BY p.n
+         ON CONFLICT (tenant_id, lower(email)) WHERE deleted_at IS NULL DO NOTHING
+         RETURNING id",
+    )
+    .bind(tenant_id.0)
+    .bind(UserStatus::Active.as_str())
+    .bind(people.iter().map(|p| p.3).collect::<Vec<_>>())
+    .bind(people.iter().map(|p| p.1).collect::<Vec<_>>())
+    .bind(people.iter().map(|p| p.2).collect::<Vec<_>>())
+    .fetch_all(actor.conn())
+    .await?
+    .into_iter()
+    .collect();
+    let in_use = AppError::Conflict(crate::error::unique_violation_message("users_email_live_key").into());
+    let (mut grants, mut events) = ((Vec::new(), Vec::new()), Vec::with_capacity(people.len() * 2));
+    for (row, email, name, id, role) in &people {
+        if !inserted.contains(id) {
+            failures.push(refused(row, &in_use));
+            continue;
+        }
+        let mut after = crate::users::ssr::created(email, name, UserStatus::Active);
+        after["import_id"] = json!(import_id);
+        events.push(actor.event("user.create", "user", id, None, Some(after)));
+        if let Some((role_id, role_name)) = role {
+            grants.0.push(*id);
+            grants.1.push(*role_id);
+            events.push(actor.event("user.role_grant", "user", id, None, Some(crate::roles::ssr::grant_change(*role_id, role_name))));
+        }
+    }
+    if !grants.0.is_empty() {
+        sqlx::query(
+            "INSERT INTO user_roles (tenant_id, user_id, role_id, granted_by)
+             SELECT $1::uuid, g.user_id, g.role_id, $2::uuid FROM unnest($3::uuid[], $4::uuid[]) AS g(user_id, role_id)",
+        )
+        .bind(tenant_id.0)
+        .bind(actor.local_user_id().map(|id| id.0))
+        .bind(&grants.0)
+        .bind(&grants.1)
+        .execute(actor.conn())
+        .await?;
+    }
+    actor.audit_all(events).await?;
+    failures.sort_by_key(|f| f.line);
+    Ok((inserted.len() as i32, failures))
 }
 
 /// What a role name of the file resolves to, looked up and checked against
@@ -306,6 +411,11 @@ async fn import_row(actor: &mut Actor, roles: &mut RoleCache, import_id: Uuid, r
         super::ssr::send_invitation(actor, user_id, base, "user.invitation_send").await?;
     }
     Ok(())
+}
+
+/// A refused row, as its report lists it.
+fn refused(row: &Row, e: &AppError) -> ImportFailure {
+    ImportFailure { line: row.line, email: row.email.chars().take(254).collect(), reason: reason(e) }
 }
 
 /// Why a row was refused, in a sentence.

@@ -35,7 +35,12 @@ async fn insert_row(conn: &mut PgConnection, tenant_id: TenantId, email: &str, d
     .execute(conn)
     .await
     .map_err(|e| crate::error::field_conflict(e, "email"))?;
-    Ok((id, json!({ "email": email, "display_name": display_name, "status": status })))
+    Ok((id, created(email, display_name, status)))
+}
+
+/// What a `user.create` event says of the person made.
+pub fn created(email: &str, display_name: &str, status: UserStatus) -> Value {
+    json!({ "email": email, "display_name": display_name, "status": status })
 }
 
 /// Creates an active user with a password, and records it with no actor

@@ -77,30 +77,38 @@ async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
     assert!(reason.contains("missing"), "{reason}");
 }
 
+/// Eight writers at once on one tenant, half of them recording an event at
+/// a time and half twenty together (an import's batch): the chain stays
+/// whole, and each batch's events take consecutive places in the order given.
 #[tokio::test]
-async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
+async fn eight_writers_in_parallel_one_event_or_a_batch_at_a_time_keep_the_chain_whole_and_in_order() {
     let db = TestDb::new().await;
-    let acme = db.tenant_id("acme").await;
+    let acme = app::ids::TenantId(db.tenant_id("acme").await);
     let pool = steward::db::app_pool(&db.targets.app, 8).await.unwrap();
     let before = steward::db::verify_audit(&db.targets.owner, Some("acme")).await.unwrap()[0].checked;
+    let event = move |writer: usize, n: usize| app::audit::record::Event {
+        tenant_id: acme,
+        actor_user_id: None,
+        actor_tenant_id: None,
+        action: "test.write",
+        entity_type: Some("writer"),
+        entity_id: Some(format!("{writer}-{n:03}")),
+        before: None,
+        after: Some(serde_json::json!({ "n": n })),
+    };
     let writers: Vec<_> = (0..8)
         .map(|writer| {
             let pool = pool.clone();
             tokio::spawn(async move {
-                for n in 0..25 {
+                for round in 0..if writer % 2 == 0 { 10 } else { 25 } {
                     let mut tx = pool.begin().await.unwrap();
-                    app::db::scope_to_tenant(&mut tx, app::ids::TenantId(acme)).await.unwrap();
-                    let event = app::audit::record::Event {
-                        tenant_id: app::ids::TenantId(acme),
-                        actor_user_id: None,
-                        actor_tenant_id: None,
-                        action: "test.write",
-                        entity_type: Some("writer"),
-                        entity_id: Some(format!("{writer}-{n}")),
-                        before: None,
-                        after: Some(serde_json::json!({ "n": n })),
-                    };
-                    app::audit::record::record(&mut tx, &Default::default(), event).await.unwrap();
+                    app::db::scope_to_tenant(&mut tx, acme).await.unwrap();
+                    if writer % 2 == 0 {
+                        let batch = (0..20).map(|k| event(writer, round * 20 + k)).collect();
+                        app::audit::record::record_all(&mut tx, &Default::default(), batch).await.unwrap();
+                    } else {
+                        app::audit::record::record(&mut tx, &Default::default(), event(writer, round)).await.unwrap();
+                    }
                     tx.commit().await.unwrap();
                 }
             })
@@ -111,7 +119,25 @@ async fn eight_writers_in_parallel_on_one_tenant_keep_its_chain_valid() {
     }
     let reports = steward::db::verify_audit(&db.targets.owner, Some("acme")).await.unwrap();
     assert!(reports[0].broken.is_none(), "{reports:?}");
-    assert_eq!(reports[0].checked, before + 200);
+    assert_eq!(reports[0].checked, before + 4 * 200 + 4 * 25);
+    // Each batch's twenty events follow one another, in the order given.
+    let mut conn = sqlx::ConnectOptions::connect(&db.superuser()).await.unwrap();
+    for writer in [0, 2, 4, 6] {
+        let seqs: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, entity_id FROM audit_events WHERE tenant_id = $1 AND action = 'test.write' AND entity_id LIKE $2 ORDER BY seq",
+        )
+        .bind(acme.0)
+        .bind(format!("{writer}-%"))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let ids: Vec<&str> = seqs.iter().map(|s| s.1.as_str()).collect();
+        let expected: Vec<String> = (0..200).map(|n| format!("{writer}-{n:03}")).collect();
+        assert_eq!(ids, expected, "writer {writer}'s events in its order");
+        for batch in seqs.chunks(20) {
+            assert_eq!(batch[19].0 - batch[0].0, 19, "a batch's events are consecutive in the chain: {batch:?}");
+        }
+    }
 }
 
 #[tokio::test]

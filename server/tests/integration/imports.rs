@@ -82,6 +82,83 @@ async fn an_import_creates_the_valid_rows_and_reports_each_refused_one() {
     assert_eq!(page.body.matches("data-testid=\"import-failure\"").count(), 6);
 }
 
+/// Three batches written a few statements at a time: the report is what a
+/// row at a time would give (repeats within a batch and across batches, an
+/// address already in use, a malformed one), each person has their events
+/// in the file's order (created, then given their role), and the chain holds.
+#[tokio::test]
+async fn a_large_import_reports_each_row_and_records_its_events_in_the_files_order() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let before = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap()[0].checked;
+    let email = |i: usize| match i {
+        100 => "mark@acme.test".to_string(),
+        120 => "BULK110@acme.test".to_string(),
+        300 => "bulk5@acme.test".to_string(),
+        450 => "not-an-email".to_string(),
+        _ => format!("bulk{i}@acme.test"),
+    };
+    let mut file = String::from("email,name,role\n");
+    for i in 0..600 {
+        file.push_str(&format!("{},Bulk {i},{}\n", email(i), if i % 2 == 0 { "Auditor" } else { "" }));
+    }
+    let status = import(&app, &file).await;
+    assert_eq!((status["state"].as_str(), status["created"].as_i64(), status["failed_count"].as_i64()), (Some("done"), Some(596), Some(4)), "{status}");
+    let failed: Vec<(i64, String)> =
+        status["failed"].as_array().unwrap().iter().map(|f| (f["line"].as_i64().unwrap(), f["reason"].as_str().unwrap().to_string())).collect();
+    let in_use = "That email address is already used in this organisation.".to_string();
+    assert_eq!(failed[0], (102, in_use.clone()), "{failed:?}");
+    assert_eq!(failed[1], (122, in_use.clone()), "a repeat within the batch, in other letters");
+    assert_eq!(failed[2], (302, in_use), "a repeat from an earlier batch");
+    assert_eq!(failed[3].0, 452);
+    assert!(failed[3].1.contains("does not look like an email"), "{failed:?}");
+
+    // Every created person's events, in the file's order: the creation,
+    // then (every other row) the role.
+    let events = app.db.events("acme").await;
+    let mut expected = Vec::new();
+    for i in (0..600).filter(|i| ![100, 120, 300, 450].contains(i)) {
+        expected.push(("user.create".to_string(), email(i)));
+        if i % 2 == 0 {
+            expected.push(("user.role_grant".to_string(), "Auditor".to_string()));
+        }
+    }
+    let got: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e.0 == "user.create" || e.0 == "user.role_grant")
+        .map(|e| (e.0.clone(), e.2["after"]["email"].as_str().or(e.2["after"]["role"].as_str()).unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the events are not in the file's order");
+    let bulk0 = app.db.user_id("bulk0@acme.test").await.to_string();
+    let grant = events.iter().find(|e| e.0 == "user.role_grant").unwrap();
+    assert_eq!(grant.1.as_deref(), Some(bulk0.as_str()), "the grant names the person");
+    let explained = json(&app.call("/api/explain_access", &[("user_id", &bulk0), ("permission", "audit:read")]).await);
+    assert_eq!(explained["allowed"], true, "the role was given");
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    assert!(reports[0].broken.is_none(), "{reports:?}");
+    assert_eq!(reports[0].checked, before + 596 + 296 + 2, "each person's events, the import's and its finish");
+}
+
+/// A plan that runs out within a batch: the batch goes a row at a time, so
+/// the rows before the limit are created and the rest refused with the
+/// plan's sentence.
+#[tokio::test]
+async fn an_import_that_fills_the_plan_midway_keeps_the_rows_that_fit() {
+    let app = TestApp::spawn().await;
+    app.db.exec_as_superuser("UPDATE plans SET max_people = 7 WHERE key = 'free'").await;
+    app.db.exec_as_superuser("UPDATE tenants SET plan = 'free' WHERE slug = 'acme'").await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    // Acme has four people: three more fit.
+    let status = import(&app, "email,name\nfit1@acme.test,One\nfit2@acme.test,Two\nfit3@acme.test,Three\nover1@acme.test,Four\nover2@acme.test,Five\n").await;
+    assert_eq!((status["state"].as_str(), status["created"].as_i64(), status["failed_count"].as_i64()), (Some("done"), Some(3), Some(2)), "{status}");
+    const FULL: &str = "The Free plan allows 7 people, and Acme Corporation has 7 already. Delete someone who has left, or ask for a larger plan.";
+    assert_eq!((status["failed"][0]["line"].as_i64(), status["failed"][0]["reason"].as_str()), (Some(5), Some(FULL)), "{status}");
+    assert_eq!(status["failed"][1]["line"], 6);
+    let created: Vec<String> = app.db.events("acme").await.into_iter().filter(|e| e.0 == "user.create").map(|e| e.2["after"]["email"].as_str().unwrap().to_string()).collect();
+    assert_eq!(created, ["fit1@acme.test", "fit2@acme.test", "fit3@acme.test"]);
+}
+
 #[tokio::test]
 async fn a_file_without_its_columns_or_too_big_is_refused_with_a_message_beside_the_field() {
     let app = TestApp::spawn().await;
