@@ -148,12 +148,12 @@ fn store_blobs(dir: &std::path::Path) -> Result<Vec<(String, u64)>, crate::Error
     Ok(out)
 }
 
-/// The tables a tenant's load COPYs into, and the per-row triggers it pauses.
+/// The tables a tenant's load COPYs into, and the triggers it pauses.
 const LOADED: &[&str] = &["users", "user_roles", "teams", "team_members", "documents", "document_versions", "audit_events", "audit_chain_heads"];
 const PAUSED: &[(&str, &str)] = &[
-    ("user_roles", "user_roles_auth_version"),
-    ("team_members", "team_members_auth_version"),
-    ("teams", "teams_auth_version"),
+    ("user_roles", "user_roles_auth_version_insert"),
+    ("team_members", "team_members_auth_version_insert"),
+    ("teams", "teams_auth_version_insert"),
     ("audit_events", "audit_events_chain"),
     ("users", "users_search_sync"),
 ];
