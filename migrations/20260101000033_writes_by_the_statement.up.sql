@@ -85,3 +85,81 @@ $$;
 CREATE TRIGGER audit_events_webhooks AFTER INSERT ON audit_events
   REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION steward_webhook_queue();
 
+
+-- 4. Events recorded together (an import's batch) are chained by one call:
+--    the head is locked and read once, each event's hash computed in order,
+--    the events inserted in one statement and the head moved once. Through
+--    the row trigger, each of the 500 events of a batch of 250 people locked,
+--    read and wrote the head (a new version of one row each time, found by
+--    walking the ones before it).
+--    The row trigger stands aside only for rows this function inserts: it
+--    runs as the schema's owner (current_user in the trigger's condition)
+--    and gives each row its place (seq > 0). The application role inserting
+--    directly is never the owner, so its rows are always chained by the
+--    trigger, whatever it puts in seq; so are the owner's own inserts that
+--    leave seq to the chain (seq = 0), such as the retention event.
+CREATE FUNCTION steward_audit_append(
+    p_actor_user_id uuid[], p_actor_tenant_id uuid[], p_action text[], p_entity_type text[],
+    p_entity_id text[], p_changes jsonb[], p_ip inet, p_user_agent text, p_request_id text)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_tenant uuid := steward_current_tenant();
+  v_n      integer := coalesce(cardinality(p_action), 0);
+  v_seq    bigint;
+  v_prev   bytea;
+  v_at     timestamptz := now();
+  v_ids    uuid[] := '{}';
+  v_seqs   bigint[] := '{}';
+  v_prevs  bytea[] := '{}';
+  v_hashes bytea[] := '{}';
+  v_id     uuid;
+  v_hash   bytea;
+BEGIN
+  IF v_tenant IS NULL THEN
+    RAISE EXCEPTION 'steward_audit_append needs the transaction''s tenant';
+  END IF;
+  IF cardinality(p_actor_user_id) <> v_n OR cardinality(p_actor_tenant_id) <> v_n OR cardinality(p_entity_type) <> v_n
+     OR cardinality(p_entity_id) <> v_n OR cardinality(p_changes) <> v_n THEN
+    RAISE EXCEPTION 'steward_audit_append: the arrays differ in length';
+  END IF;
+  IF v_n = 0 THEN
+    RETURN 0;
+  END IF;
+  INSERT INTO audit_chain_heads AS h (tenant_id, seq, hash)
+  VALUES (v_tenant, 0, ''::bytea)
+  ON CONFLICT (tenant_id) DO NOTHING;
+  SELECT h.seq, nullif(h.hash, ''::bytea) INTO v_seq, v_prev
+    FROM audit_chain_heads h WHERE h.tenant_id = v_tenant FOR UPDATE;
+  FOR i IN 1 .. v_n LOOP
+    v_id := steward_uuid_v7();
+    v_seq := v_seq + 1;
+    v_hash := steward_audit_hash(v_prev, v_tenant, v_id, v_seq, v_at, p_actor_user_id[i], p_actor_tenant_id[i],
+      p_ip, p_user_agent, p_action[i], p_entity_type[i], p_entity_id[i], p_changes[i], p_request_id);
+    v_ids := v_ids || v_id;
+    v_seqs := v_seqs || v_seq;
+    v_prevs := v_prevs || v_prev;
+    v_hashes := v_hashes || v_hash;
+    v_prev := v_hash;
+  END LOOP;
+  INSERT INTO audit_events (tenant_id, id, occurred_at, seq, prev_hash, hash, actor_user_id, actor_tenant_id,
+                            ip, user_agent, action, entity_type, entity_id, changes, request_id)
+  SELECT v_tenant, e.id, v_at, e.seq, e.prev_hash, e.hash, e.actor_user_id, e.actor_tenant_id,
+         p_ip, p_user_agent, e.action, e.entity_type, e.entity_id, e.changes, p_request_id
+    FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, p_actor_user_id, p_actor_tenant_id, p_action, p_entity_type, p_entity_id, p_changes)
+         AS e(id, seq, prev_hash, hash, actor_user_id, actor_tenant_id, action, entity_type, entity_id, changes)
+   ORDER BY e.seq;
+  UPDATE audit_chain_heads SET seq = v_seq, hash = v_prev WHERE tenant_id = v_tenant;
+  RETURN v_n;
+END
+$$;
+REVOKE ALL ON FUNCTION steward_audit_append(uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_audit_append(uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text) TO steward_app;
+
+DROP TRIGGER audit_events_chain ON audit_events;
+DO $$
+BEGIN
+  EXECUTE format('CREATE TRIGGER audit_events_chain BEFORE INSERT ON audit_events FOR EACH ROW '
+                 'WHEN (NEW.seq = 0 OR current_user <> %L) EXECUTE FUNCTION steward_audit_chain()', current_user);
+END
+$$;

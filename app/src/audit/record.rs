@@ -83,49 +83,42 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
     Ok(id)
 }
 
-/// Records several events of one request in one statement, in their
-/// order: the chain links them as one [`record`] after another would (its
-/// trigger runs for each row, in the order given). Events that warrant a
-/// security notice are recorded one by one, with their notices, as
-/// [`record`] does. For batches (an import's rows).
+/// Records several events of one request together, in their order: the
+/// chain links them as one [`record`] after another would, but the database
+/// (`steward_audit_append`) locks and moves the chain's head once for all
+/// of them and inserts them in one statement. For batches (an import's
+/// rows) in a transaction scoped to their tenant. Events that warrant a
+/// security notice, or of several tenants, are recorded one by one, as
+/// [`record`] does.
 pub async fn record_all(conn: &mut PgConnection, meta: &RequestMeta, events: Vec<Event<'_>>) -> Result<(), AppError> {
-    if events.iter().any(|e| crate::outbox::sends_notice(e.action)) {
+    let one_tenant = events.windows(2).all(|w| w[0].tenant_id == w[1].tenant_id);
+    if !one_tenant || events.iter().any(|e| crate::outbox::sends_notice(e.action)) {
         for event in events {
             record(conn, meta, event).await?;
         }
         return Ok(());
     }
-    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in events {
-        columns.0.push(e.tenant_id.0);
-        columns.1.push(e.actor_user_id.map(|id| id.0));
-        columns.2.push(e.actor_tenant_id.map(|id| id.0));
-        columns.3.push(e.action.to_string());
-        columns.4.push(e.entity_type.map(str::to_string));
-        columns.5.push(e.entity_id);
-        columns.6.push(changes(e.before, e.after));
+        columns.0.push(e.actor_user_id.map(|id| id.0));
+        columns.1.push(e.actor_tenant_id.map(|id| id.0));
+        columns.2.push(e.action.to_string());
+        columns.3.push(e.entity_type.map(str::to_string));
+        columns.4.push(e.entity_id);
+        columns.5.push(changes(e.before, e.after));
     }
-    sqlx::query(
-        "INSERT INTO audit_events (tenant_id, actor_user_id, actor_tenant_id, ip, user_agent, action,
-                                   entity_type, entity_id, changes, request_id)
-         SELECT e.tenant_id, e.actor_user_id, e.actor_tenant_id, $8::text::inet, $9, e.action,
-                e.entity_type, e.entity_id, e.changes, $10
-           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-                WITH ORDINALITY AS e(tenant_id, actor_user_id, actor_tenant_id, action, entity_type, entity_id, changes, n)
-          ORDER BY e.n",
-    )
-    .bind(columns.0)
-    .bind(columns.1)
-    .bind(columns.2)
-    .bind(columns.3)
-    .bind(columns.4)
-    .bind(columns.5)
-    .bind(columns.6)
-    .bind(meta.ip.map(|ip| ip.to_string()))
-    .bind(user_agent(meta))
-    .bind(meta.request_id.as_deref())
-    .execute(conn)
-    .await?;
+    sqlx::query("SELECT steward_audit_append($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text::inet, $8, $9)")
+        .bind(columns.0)
+        .bind(columns.1)
+        .bind(columns.2)
+        .bind(columns.3)
+        .bind(columns.4)
+        .bind(columns.5)
+        .bind(meta.ip.map(|ip| ip.to_string()))
+        .bind(user_agent(meta))
+        .bind(meta.request_id.as_deref())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

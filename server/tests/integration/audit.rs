@@ -24,6 +24,40 @@ async fn the_application_role_cannot_edit_or_delete_audit_events_and_the_owner_i
     assert!(error.to_string().contains("append-only"), "{error}");
 }
 
+/// The chain's row trigger stands aside only for rows the owner's batch
+/// function (`steward_audit_append`) has placed. The application role
+/// giving an event a place and a hash of its own still has it chained;
+/// calling the batch function itself, its events take the next places.
+#[tokio::test]
+async fn the_application_role_cannot_give_an_event_a_place_of_its_own_in_the_chain() {
+    let app = TestApp::spawn().await;
+    let acme = app.db.tenant_id("acme").await;
+    let before = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap()[0].checked;
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(acme.to_string()).execute(&mut *tx).await.unwrap();
+    let (seq, hash): (i64, Vec<u8>) = sqlx::query_as(
+        "INSERT INTO audit_events (tenant_id, action, seq, prev_hash, hash) VALUES ($1, 'test.forged', 999999, '\\x00', '\\x00') RETURNING seq, hash",
+    )
+    .bind(acme)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(seq, before + 1, "the trigger gave it the next place");
+    assert_eq!(hash.len(), 32, "and its own hash");
+    let placed: i64 = sqlx::query_scalar(
+        "SELECT steward_audit_append(ARRAY[NULL, NULL]::uuid[], ARRAY[NULL, NULL]::uuid[], ARRAY['test.batch', 'test.batch'],
+                ARRAY['thing', 'thing'], ARRAY['1', '2'], ARRAY['{}', '{}']::jsonb[], NULL, NULL, NULL)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(placed, 2);
+    tx.commit().await.unwrap();
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    assert!(reports[0].broken.is_none(), "{reports:?}");
+    assert_eq!(reports[0].checked, before + 3);
+}
+
 #[tokio::test]
 async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
     let app = TestApp::spawn().await;
