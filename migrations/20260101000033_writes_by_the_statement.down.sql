@@ -1,7 +1,7 @@
 DROP TRIGGER audit_events_chain ON audit_events;
 CREATE TRIGGER audit_events_chain BEFORE INSERT ON audit_events
   FOR EACH ROW EXECUTE FUNCTION steward_audit_chain();
-DROP FUNCTION steward_audit_append(uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text);
+DROP FUNCTION steward_audit_append(uuid, uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text);
 
 DROP TRIGGER audit_events_webhooks ON audit_events;
 CREATE OR REPLACE FUNCTION steward_webhook_queue() RETURNS trigger

@@ -99,28 +99,36 @@ CREATE TRIGGER audit_events_webhooks AFTER INSERT ON audit_events
 --    trigger, whatever it puts in seq; so are the owner's own inserts that
 --    leave seq to the chain (seq = 0), such as the retention event.
 CREATE FUNCTION steward_audit_append(
-    p_actor_user_id uuid[], p_actor_tenant_id uuid[], p_action text[], p_entity_type text[],
+    p_tenant uuid, p_actor_user_id uuid[], p_actor_tenant_id uuid[], p_action text[], p_entity_type text[],
     p_entity_id text[], p_changes jsonb[], p_ip inet, p_user_agent text, p_request_id text)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_tenant uuid := steward_current_tenant();
   v_n      integer := coalesce(cardinality(p_action), 0);
+  v_first  bigint;
   v_seq    bigint;
   v_prev   bytea;
   v_at     timestamptz := now();
+  e        record;
+  -- The rows as inserted: built here, from the very values hashed.
   v_ids    uuid[] := '{}';
   v_seqs   bigint[] := '{}';
   v_prevs  bytea[] := '{}';
   v_hashes bytea[] := '{}';
-  v_id     uuid;
-  v_hash   bytea;
+  v_users  uuid[] := '{}';
+  v_homes  uuid[] := '{}';
+  v_acts   text[] := '{}';
+  v_types  text[] := '{}';
+  v_ents   text[] := '{}';
+  v_chgs   jsonb[] := '{}';
 BEGIN
-  IF v_tenant IS NULL THEN
-    RAISE EXCEPTION 'steward_audit_append needs the transaction''s tenant';
+  IF v_tenant IS NULL OR p_tenant IS DISTINCT FROM v_tenant THEN
+    RAISE EXCEPTION 'steward_audit_append: the events are not of the transaction''s tenant';
   END IF;
-  IF cardinality(p_actor_user_id) <> v_n OR cardinality(p_actor_tenant_id) <> v_n OR cardinality(p_entity_type) <> v_n
-     OR cardinality(p_entity_id) <> v_n OR cardinality(p_changes) <> v_n THEN
+  IF cardinality(p_actor_user_id) IS DISTINCT FROM v_n OR cardinality(p_actor_tenant_id) IS DISTINCT FROM v_n
+     OR cardinality(p_entity_type) IS DISTINCT FROM v_n OR cardinality(p_entity_id) IS DISTINCT FROM v_n
+     OR cardinality(p_changes) IS DISTINCT FROM v_n THEN
     RAISE EXCEPTION 'steward_audit_append: the arrays differ in length';
   END IF;
   IF v_n = 0 THEN
@@ -129,32 +137,43 @@ BEGIN
   INSERT INTO audit_chain_heads AS h (tenant_id, seq, hash)
   VALUES (v_tenant, 0, ''::bytea)
   ON CONFLICT (tenant_id) DO NOTHING;
-  SELECT h.seq, nullif(h.hash, ''::bytea) INTO v_seq, v_prev
+  SELECT h.seq, nullif(h.hash, ''::bytea) INTO v_first, v_prev
     FROM audit_chain_heads h WHERE h.tenant_id = v_tenant FOR UPDATE;
-  FOR i IN 1 .. v_n LOOP
-    v_id := steward_uuid_v7();
+  v_seq := v_first;
+  -- One walk over the arrays (whatever their shape or bounds), in order:
+  -- each event hashed and kept with the values it was hashed from.
+  FOR e IN SELECT * FROM unnest(p_actor_user_id, p_actor_tenant_id, p_action, p_entity_type, p_entity_id, p_changes)
+                    WITH ORDINALITY AS x(actor_user_id, actor_tenant_id, action, entity_type, entity_id, changes, n)
+            ORDER BY x.n LOOP
     v_seq := v_seq + 1;
-    v_hash := steward_audit_hash(v_prev, v_tenant, v_id, v_seq, v_at, p_actor_user_id[i], p_actor_tenant_id[i],
-      p_ip, p_user_agent, p_action[i], p_entity_type[i], p_entity_id[i], p_changes[i], p_request_id);
-    v_ids := v_ids || v_id;
+    v_ids := v_ids || steward_uuid_v7();
     v_seqs := v_seqs || v_seq;
     v_prevs := v_prevs || v_prev;
-    v_hashes := v_hashes || v_hash;
-    v_prev := v_hash;
+    v_prev := steward_audit_hash(v_prev, v_tenant, v_ids[cardinality(v_ids)], v_seq, v_at, e.actor_user_id,
+      e.actor_tenant_id, p_ip, p_user_agent, e.action, e.entity_type, e.entity_id, e.changes, p_request_id);
+    v_hashes := v_hashes || v_prev;
+    v_users := v_users || e.actor_user_id;
+    v_homes := v_homes || e.actor_tenant_id;
+    v_acts := v_acts || e.action;
+    v_types := v_types || e.entity_type;
+    v_ents := v_ents || e.entity_id;
+    v_chgs := v_chgs || e.changes;
   END LOOP;
+  -- The head moves first: anything the insert sets off that records an
+  -- event of its own chains after these.
+  UPDATE audit_chain_heads SET seq = v_seq, hash = v_prev WHERE tenant_id = v_tenant;
   INSERT INTO audit_events (tenant_id, id, occurred_at, seq, prev_hash, hash, actor_user_id, actor_tenant_id,
                             ip, user_agent, action, entity_type, entity_id, changes, request_id)
-  SELECT v_tenant, e.id, v_at, e.seq, e.prev_hash, e.hash, e.actor_user_id, e.actor_tenant_id,
-         p_ip, p_user_agent, e.action, e.entity_type, e.entity_id, e.changes, p_request_id
-    FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, p_actor_user_id, p_actor_tenant_id, p_action, p_entity_type, p_entity_id, p_changes)
-         AS e(id, seq, prev_hash, hash, actor_user_id, actor_tenant_id, action, entity_type, entity_id, changes)
-   ORDER BY e.seq;
-  UPDATE audit_chain_heads SET seq = v_seq, hash = v_prev WHERE tenant_id = v_tenant;
-  RETURN v_n;
+  SELECT v_tenant, r.id, v_at, r.seq, r.prev_hash, r.hash, r.actor_user_id, r.actor_tenant_id,
+         p_ip, p_user_agent, r.action, r.entity_type, r.entity_id, r.changes, p_request_id
+    FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, v_users, v_homes, v_acts, v_types, v_ents, v_chgs)
+         AS r(id, seq, prev_hash, hash, actor_user_id, actor_tenant_id, action, entity_type, entity_id, changes)
+   ORDER BY r.seq;
+  RETURN v_seq - v_first;
 END
 $$;
-REVOKE ALL ON FUNCTION steward_audit_append(uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION steward_audit_append(uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text) TO steward_app;
+REVOKE ALL ON FUNCTION steward_audit_append(uuid, uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward_audit_append(uuid, uuid[], uuid[], text[], text[], text[], jsonb[], inet, text, text) TO steward_app;
 
 DROP TRIGGER audit_events_chain ON audit_events;
 DO $$

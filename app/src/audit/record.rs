@@ -91,8 +91,8 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
 /// security notice, or of several tenants, are recorded one by one, as
 /// [`record`] does.
 pub async fn record_all(conn: &mut PgConnection, meta: &RequestMeta, events: Vec<Event<'_>>) -> Result<(), AppError> {
-    let one_tenant = events.windows(2).all(|w| w[0].tenant_id == w[1].tenant_id);
-    if !one_tenant || events.iter().any(|e| crate::outbox::sends_notice(e.action)) {
+    let Some(tenant_id) = events.first().map(|e| e.tenant_id) else { return Ok(()) };
+    if events.iter().any(|e| e.tenant_id != tenant_id || crate::outbox::sends_notice(e.action)) {
         for event in events {
             record(conn, meta, event).await?;
         }
@@ -107,7 +107,9 @@ pub async fn record_all(conn: &mut PgConnection, meta: &RequestMeta, events: Vec
         columns.4.push(e.entity_id);
         columns.5.push(changes(e.before, e.after));
     }
-    sqlx::query("SELECT steward_audit_append($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text::inet, $8, $9)")
+    // The database refuses events of another tenant than the transaction's.
+    sqlx::query("SELECT steward_audit_append($1, $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text::inet, $9, $10)")
+        .bind(tenant_id.0)
         .bind(columns.0)
         .bind(columns.1)
         .bind(columns.2)

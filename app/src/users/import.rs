@@ -246,8 +246,10 @@ async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&s
                 sqlx::query("RELEASE SAVEPOINT import_batch").execute(actor.conn()).await?;
                 done = Some(outcome);
             }
+            Err(e @ (AppError::Internal | AppError::Unavailable)) => return Err(e),
             Err(e) => {
-                tracing::debug!(error = %e, %id, "an import's batch goes a row at a time");
+                // Expected: a plan's limit reached within the batch, say.
+                tracing::info!(reason = %e, %id, "an import's batch goes a row at a time");
                 sqlx::query("ROLLBACK TO SAVEPOINT import_batch").execute(actor.conn()).await?;
             }
         }

@@ -45,17 +45,46 @@ async fn the_application_role_cannot_give_an_event_a_place_of_its_own_in_the_cha
     assert_eq!(seq, before + 1, "the trigger gave it the next place");
     assert_eq!(hash.len(), 32, "and its own hash");
     let placed: i64 = sqlx::query_scalar(
-        "SELECT steward_audit_append(ARRAY[NULL, NULL]::uuid[], ARRAY[NULL, NULL]::uuid[], ARRAY['test.batch', 'test.batch'],
+        "SELECT steward_audit_append($1, ARRAY[NULL, NULL]::uuid[], ARRAY[NULL, NULL]::uuid[], ARRAY['test.batch', 'test.batch'],
                 ARRAY['thing', 'thing'], ARRAY['1', '2'], ARRAY['{}', '{}']::jsonb[], NULL, NULL, NULL)",
     )
+    .bind(acme)
     .fetch_one(&mut *tx)
     .await
     .unwrap();
     assert_eq!(placed, 2);
+    // Arrays of another shape or other bounds (review of this change: the
+    // function hashed `action[i]` and stored what `unnest` gave, so a 2-D
+    // or shifted array stored events whose hash did not match them, and
+    // the chain's check stopped there): each event is stored as hashed.
+    for actions in ["{{test.shape,test.shape}}", "[0:1]={test.bounds,test.bounds}"] {
+        let placed: i64 = sqlx::query_scalar(
+            "SELECT steward_audit_append($1, ARRAY[NULL, NULL]::uuid[], ARRAY[NULL, NULL]::uuid[], $2::text[],
+                    ARRAY['thing', 'thing'], ARRAY['1', '2'], ARRAY['{}', '{}']::jsonb[], NULL, NULL, NULL)",
+        )
+        .bind(acme)
+        .bind(actions)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(placed, 2, "{actions}");
+    }
+    // Events of another tenant than the transaction's are refused.
+    let globex = app.db.tenant_id("globex").await;
+    sqlx::query("SAVEPOINT other").execute(&mut *tx).await.unwrap();
+    let error = sqlx::query(
+        "SELECT steward_audit_append($1, ARRAY[NULL]::uuid[], ARRAY[NULL]::uuid[], ARRAY['test.other'], ARRAY['thing'], ARRAY['1'], ARRAY['{}']::jsonb[], NULL, NULL, NULL)",
+    )
+    .bind(globex)
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("not of the transaction's tenant"), "{error}");
+    sqlx::query("ROLLBACK TO SAVEPOINT other").execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
     let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
     assert!(reports[0].broken.is_none(), "{reports:?}");
-    assert_eq!(reports[0].checked, before + 3);
+    assert_eq!(reports[0].checked, before + 7);
 }
 
 #[tokio::test]
