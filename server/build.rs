@@ -10,6 +10,9 @@ fn main() {
     let app_src = root.join("app/src");
     println!("cargo:rerun-if-changed={}", app_src.display());
     println!("cargo:rerun-if-changed={}", root.join("style").display());
+    // `sqlx::migrate!` embeds the migrations; without this a new migration
+    // is missed by an incremental build (sqlx's documented advice).
+    println!("cargo:rerun-if-changed={}", root.join("migrations").display());
 
     let files = style::rust_sources(&app_src).expect("read app/src");
     let texts: Vec<String> = files

@@ -87,6 +87,68 @@ async fn the_application_role_cannot_give_an_event_a_place_of_its_own_in_the_cha
     assert_eq!(reports[0].checked, before + 7);
 }
 
+/// Found in the review of stop 34: any role may set `steward.audit_loader`,
+/// and the chain trigger then kept the event's own `occurred_at`, so the
+/// application role could backdate an event it inserted (shown on the
+/// million-user data before migration 0034: stored `2026-12-01 00:00` and
+/// `2021-03-01`). The setting now counts only for a session of the owner.
+#[tokio::test]
+async fn the_application_role_cannot_backdate_an_event_through_the_loaders_setting() {
+    let app = TestApp::spawn().await;
+    let acme = app.db.tenant_id("acme").await;
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true), set_config('steward.audit_loader', 'on', true)")
+        .bind(acme.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // Early this month: the same partition, so only the trigger decides.
+    let (stored, now): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.backdated', date_trunc('month', now()))
+         RETURNING occurred_at, now()",
+    )
+    .bind(acme)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(stored, now, "the event happened when it was inserted, whatever the loader's setting says");
+    // Years ago: another partition; the row is refused rather than kept there.
+    sqlx::query("SAVEPOINT years").execute(&mut *tx).await.unwrap();
+    let years = sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+        "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.backdated', '2021-03-01') RETURNING occurred_at",
+    )
+    .bind(acme)
+    .fetch_one(&mut *tx)
+    .await;
+    match years {
+        Ok(at) => assert_eq!(at, now, "stored as happening now"),
+        Err(error) => assert!(error.to_string().contains("partition"), "{error}"),
+    }
+    sqlx::query("ROLLBACK TO SAVEPOINT years").execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
+    assert!(reports[0].broken.is_none(), "{reports:?}");
+    // The owner's own session still loads history with its own times (the
+    // retention test in audit_screens loads a tenant of 2020 that way).
+    let mut owner = sqlx::PgConnection::connect_with(&app.db.targets.owner).await.unwrap();
+    let mut tx = owner.begin().await.unwrap();
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true), set_config('steward.audit_loader', 'on', true)")
+        .bind(acme.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (stored, asked): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.loaded', date_trunc('month', now()))
+         RETURNING occurred_at, date_trunc('month', now())",
+    )
+    .bind(acme)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(stored, asked, "the owner's loader keeps its own time");
+    tx.rollback().await.unwrap();
+}
+
 #[tokio::test]
 async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
     let app = TestApp::spawn().await;
