@@ -1,13 +1,19 @@
 //! Passwords: the policy a new one must meet, and hashing with argon2id at
 //! OWASP's recommended parameters (19 MiB, 2 iterations, 1 lane). Hashing
-//! runs on the blocking pool, at most [`HASHING_SLOTS`] at a time, so a storm
+//! runs on the blocking pool, at most [`hashing_slots`] at a time, so a storm
 //! of sign-ins queues for those slots instead of taking every core from the
 //! pages other people are loading.
+//!
+//! Each slot keeps its 19 MiB of argon2 memory for the life of the process
+//! and hashes into it (`hash_password_into_with_memory`). Letting argon2
+//! allocate and free it per hash left glibc holding a freed 19 MiB in each
+//! thread's arena it had passed through: 16 sign-ins one after another left
+//! steward at 139 MB resident (docs/BENCHMARKS.md).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{rand_core::OsRng, Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use tokio::sync::Semaphore;
 use crate::error::AppError;
 
@@ -21,6 +27,13 @@ fn slots() -> &'static Semaphore {
     SLOTS.get_or_init(|| Semaphore::new(hashing_slots()))
 }
 
+/// The slots' argon2 memory, made on first use and kept: never more than
+/// [`hashing_slots`] of them, since a hash holds a permit while it holds one.
+fn memories() -> &'static Mutex<Vec<Vec<Block>>> {
+    static MEMORIES: OnceLock<Mutex<Vec<Vec<Block>>>> = OnceLock::new();
+    MEMORIES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
 /// How many password checks may wait for a slot (besides those running);
 /// one more is refused at once with [`AppError::Busy`] (429). At about
 /// 20 ms a hash on one slot, a full queue drains in about a second.
@@ -28,9 +41,10 @@ pub const QUEUE_LIMIT: usize = 48;
 
 static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Runs argon2 work on the blocking pool once a hashing slot is free, or
-/// refuses it when [`QUEUE_LIMIT`] checks are waiting already.
-async fn with_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+/// Runs argon2 work on the blocking pool once a hashing slot is free, with
+/// that slot's memory, or refuses it when [`QUEUE_LIMIT`] checks are
+/// waiting already.
+async fn with_slot<T: Send + 'static>(work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T, AppError> {
     use std::sync::atomic::Ordering;
     struct Waiting;
     impl Drop for Waiting {
@@ -44,7 +58,15 @@ async fn with_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
     }
     let _waiting = Waiting;
     let _permit = slots().acquire().await.map_err(|_| AppError::Internal)?;
-    tokio::task::spawn_blocking(work).await.map_err(|_| AppError::Internal)
+    let mut memory = memories().lock().map_err(|_| AppError::Internal)?.pop().unwrap_or_default();
+    let (memory, out) = tokio::task::spawn_blocking(move || {
+        let out = work(&mut memory);
+        (memory, out)
+    })
+    .await
+    .map_err(|_| AppError::Internal)?;
+    memories().lock().map_err(|_| AppError::Internal)?.push(memory);
+    Ok(out)
 }
 
 /// The shortest password accepted.
@@ -126,39 +148,80 @@ impl std::fmt::Debug for PasswordHashString {
     }
 }
 
-/// Hashes on the calling thread: for the blocking pool and CLI commands.
-pub fn hash_blocking(password: &str) -> PasswordHashString {
+/// Hashes `password` with `salt` by `argon` into an output of `len` bytes,
+/// in `memory` (grown to the parameters' size if it is smaller).
+fn hash_into(argon: &Argon2<'_>, password: &[u8], salt: &[u8], len: usize, memory: &mut Vec<Block>) -> Option<Output> {
+    let blocks = argon.params().block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    Output::init_with(len, |out| {
+        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..]).map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .ok()
+}
+
+/// Hashes with today's parameters and a new salt, in `memory`.
+fn hash_with(password: &str, memory: &mut Vec<Block>) -> PasswordHashString {
     let salt = SaltString::generate(&mut OsRng);
-    let hash = argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashing with valid parameters cannot fail")
-        .to_string();
-    PasswordHashString(hash)
+    let argon = argon2();
+    let mut salt_bytes = [0u8; 64];
+    let raw = salt.decode_b64(&mut salt_bytes).expect("a generated salt decodes");
+    let hash = hash_into(&argon, password.as_bytes(), raw, Params::DEFAULT_OUTPUT_LEN, memory)
+        .expect("argon2 hashing with valid parameters cannot fail");
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon.params().try_into().expect("valid argon2 parameters"),
+        salt: Some(salt.as_salt()),
+        hash: Some(hash),
+    };
+    PasswordHashString(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc` (whatever argon2
+/// parameters it was made with), hashing in `memory`.
+fn matches_with(password: &str, phc: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
+    let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(raw) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let argon = Argon2::new(algorithm, version, params);
+    // `Output`'s equality takes the same time wherever the bytes differ.
+    hash_into(&argon, password.as_bytes(), raw, expected.len(), memory).is_some_and(|computed| computed == expected)
+}
+
+/// Hashes on the calling thread: for CLI commands.
+pub fn hash_blocking(password: &str) -> PasswordHashString {
+    hash_with(password, &mut Vec::new())
 }
 
 /// Hashes on a hashing slot; [`AppError::Busy`] when the queue is full.
 pub async fn hash(password: String) -> Result<PasswordHashString, AppError> {
-    with_slot(move || hash_blocking(&password)).await
+    with_slot(move |memory| hash_with(&password, memory)).await
 }
 
 /// The hash that unknown accounts are checked against, so that a sign-in
 /// for an account that does not exist costs the same time as one that does.
-fn dummy_hash() -> &'static str {
+fn dummy_hash(memory: &mut Vec<Block>) -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_blocking("steward-dummy-password-for-timing").0)
+    DUMMY.get_or_init(|| hash_with("steward-dummy-password-for-timing", memory).0)
 }
 
 /// Checks a password against a stored hash, or against the dummy when there
 /// is none. Returns true only for a real hash that matches.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    with_slot(move || {
-        let real = stored.is_some();
-        let phc = stored.unwrap_or_else(|| dummy_hash().to_string());
-        let matches = match PasswordHash::new(&phc) {
-            Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
-            Err(_) => false,
-        };
-        real && matches
+    with_slot(move |memory| match stored {
+        Some(phc) => matches_with(&password, &phc, memory),
+        None => {
+            // The same work as a real check; the answer is no whatever it gives.
+            let dummy = dummy_hash(memory);
+            std::hint::black_box(matches_with(&password, dummy, memory));
+            false
+        }
     })
     .await
 }
@@ -166,6 +229,31 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::{PasswordHasher, PasswordVerifier};
+
+    /// Hashing in a slot's kept memory gives PHC strings the argon2 crate's
+    /// own verifier accepts, and accepts the crate's own hashes of other
+    /// parameters (bigger or smaller memory, argon2i), in one memory.
+    #[test]
+    fn hashes_in_kept_memory_agree_with_the_argon2_crate_both_ways() {
+        let mut memory = Vec::new();
+        let ours = hash_with("correct horse battery", &mut memory);
+        assert!(ours.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", ours.0);
+        let parsed = PasswordHash::new(&ours.0).unwrap();
+        assert!(argon2().verify_password(b"correct horse battery", &parsed).is_ok());
+        assert!(argon2().verify_password(b"correct horse batterY", &parsed).is_err());
+        for (algorithm, m_cost) in [(Algorithm::Argon2id, 4096), (Algorithm::Argon2id, 32 * 1024), (Algorithm::Argon2i, 19 * 1024)] {
+            let theirs = Argon2::new(algorithm, Version::V0x13, Params::new(m_cost, 2, 1, None).unwrap())
+                .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+                .unwrap()
+                .to_string();
+            assert!(matches_with("correct horse battery", &theirs, &mut memory), "{theirs}");
+            assert!(!matches_with("correct horse battery ", &theirs, &mut memory), "{theirs}");
+        }
+        assert_eq!(memory.len(), 32 * 1024, "the memory grew once to the largest parameters and was kept");
+        assert!(matches_with("correct horse battery", &ours.0, &mut memory), "a bigger memory serves a smaller hash");
+        assert!(!matches_with("correct horse battery", "$argon2id$v=19$m=19456,t=2,p=1$bm90IGEgaGFzaA", &mut memory));
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
