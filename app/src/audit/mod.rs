@@ -129,7 +129,13 @@ pub struct EventDetail {
 /// The result of walking the tenant's hash chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainStatus {
+    /// Events walked and hashed again by this check.
     pub checked: i64,
+    /// The check started after this event, verified by an earlier check
+    /// (its checkpoint); 0 when it walked every event.
+    pub from_seq: i64,
+    /// When a check last walked every event, if one has.
+    pub every_at: Option<String>,
     /// The first event that does not match: (id, number, time, why).
     pub broken: Option<(Uuid, i64, String, String)>,
     /// Events before this time were dropped by retention.

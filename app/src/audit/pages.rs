@@ -273,13 +273,17 @@ pub fn VerifyPage() -> impl IntoView {
                                         <leptos_meta::Meta http_equiv="refresh" content="2" />
                                         <div class=CARD data-testid="chain-running" role="status">
                                             <p class="font-semibold">"Checking the chain…"</p>
-                                            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{format!("Started at {since}. Every event is read and hashed again (about 17 seconds a million); this page refreshes itself.")}</p>
+                                            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{format!("Started at {since}. Each event it checks is read and hashed again (about 17 seconds a million); this page refreshes itself.")}</p>
                                         </div>
                                     })}
                                     {c.last.clone().map(|s| view! { <ChainResult s /> })}
                                     <ActionForm action=start>
                                         {outcome(start, "")}
-                                        <button type="submit" class=BUTTON_SECONDARY disabled=running data-testid="check-again">"Check again"</button>
+                                        <div class="flex flex-wrap gap-2">
+                                            <button type="submit" name="every" value="false" class=BUTTON_SECONDARY disabled=running data-testid="check-again">"Check new events"</button>
+                                            <button type="submit" name="every" value="true" class=BUTTON_SECONDARY disabled=running data-testid="check-every">"Check every event"</button>
+                                        </div>
+                                        <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">"Checking new events starts after the last event a check found intact, and sees any event added, removed or changed since. Only checking every event sees an older event changed in the database; that runs every day by itself."</p>
                                     </ActionForm>
                                 </div>
                             }.into_any()
@@ -297,19 +301,31 @@ fn ChainResult(s: ChainStatus) -> impl IntoView {
         <p class="mt-2 text-sm text-slate-600 dark:text-slate-400">"Events before " {c} " were removed by the retention policy; the chain is checked from the first event kept."</p>
     });
     let when = format!("Checked at {}, in {} ms.", s.finished_at, s.took_ms);
+    let scope = if s.from_seq == 0 {
+        "every event, from the first".to_string()
+    } else {
+        format!("the events after number {}, which an earlier check found intact", s.from_seq)
+    };
+    let every = match (&s.every_at, s.from_seq) {
+        (_, 0) => None,
+        (Some(at), _) => Some(format!("Every event was last checked at {at}.")),
+        (None, _) => Some("No check has walked every event yet.".to_string()),
+    }
+    .map(|text| view! { <p class="mt-1 text-xs text-slate-500 dark:text-slate-400" data-testid="chain-every">{text}</p> });
     match s.broken {
         None => view! {
             <div class=CARD data-testid="chain-intact">
                 <p class="text-lg font-semibold text-emerald-700 dark:text-emerald-400">"The chain is intact"</p>
-                <p class="mt-1 text-sm">{format!("{} events checked; every hash matches.", s.checked)}</p>
+                <p class="mt-1 text-sm" data-testid="chain-scope">{format!("{} events checked ({scope}); every hash matches.", s.checked)}</p>
                 <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{when}</p>
+                {every}
                 {cut}
             </div>
         }.into_any(),
         Some((id, seq, at, reason)) => view! {
             <div class=format!("{CARD} border-red-300 dark:border-red-800") data-testid="chain-broken" role="alert">
                 <p class="text-lg font-semibold text-red-700 dark:text-red-400">"The chain is broken"</p>
-                <p class="mt-1 text-sm">{format!("Event number {seq} ({at}) does not match: {reason}. The {} events before it are intact.", s.checked)}</p>
+                <p class="mt-1 text-sm">{format!("Event number {seq} ({at}) does not match: {reason}. The {} events checked before it ({scope}) are intact.", s.checked)}</p>
                 <a href=format!("/audit/{id}") class=format!("{LINK} mt-2 inline-block text-sm")>"Open that event"</a>
                 <p class="mt-1 text-xs text-slate-500 dark:text-slate-400">{when}</p>
                 {cut}

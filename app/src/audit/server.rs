@@ -22,12 +22,13 @@ pub async fn get_event(event_id: Uuid) -> Result<EventDetail, AppError> {
 /// The tenant's last chain check, starting the first one. Needs `audit:read`.
 #[server(endpoint = "verify_audit_chain")]
 pub async fn verify_audit_chain() -> Result<ChainCheck, AppError> {
-    crate::ssr::respond(super::ssr::chain_check(false).await)
+    crate::ssr::respond(super::ssr::chain_check(false, false).await)
 }
 
-/// Starts a new check of the tenant's hash chain from its first event (in
-/// the background: a million events take about 17 s). Needs `audit:read`.
+/// Starts a new check of the tenant's hash chain (in the background): of
+/// the events since the last verified one, or of every event when `every`
+/// (a million events take about 17 s). Needs `audit:read`.
 #[server(endpoint = "start_chain_check")]
-pub async fn start_chain_check() -> Result<ChainCheck, AppError> {
-    crate::ssr::respond_form(super::ssr::chain_check(true).await, &[], "The check has started.")
+pub async fn start_chain_check(every: Option<bool>) -> Result<ChainCheck, AppError> {
+    crate::ssr::respond_form(super::ssr::chain_check(true, every.unwrap_or(false)).await, &[], "The check has started.")
 }

@@ -216,9 +216,11 @@ pub async fn detail(id: Uuid) -> Result<EventDetail, AppError> {
 }
 
 /// The tenant's chain check: starts one when `again`, or when there has
-/// been none, then waits up to a second and a half for it (a small chain
-/// is done by then). Needs `audit:read`.
-pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
+/// been none, then waits up to a second and a half for it (a small chain,
+/// or the events since the last check, are done by then). `every` walks
+/// every event; otherwise the check starts after the last event an earlier
+/// check verified. Needs `audit:read`.
+pub async fn chain_check(again: bool, every: bool) -> Result<ChainCheck, AppError> {
     let actor = require(Perm::AuditRead).await?;
     let tenant_id = actor.tenant_id();
     let reader = actor.reader();
@@ -231,7 +233,7 @@ pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
         checks.update(tenant_id, |e| e.running_since = Some(Utc::now()));
         let mine = checks.clone();
         tokio::spawn(async move {
-            let result = walk_chain(&reader).await;
+            let result = walk_chain(&reader, every).await;
             mine.update(tenant_id, |e| {
                 e.running_since = None;
                 match result {
@@ -250,13 +252,17 @@ pub async fn chain_check(again: bool) -> Result<ChainCheck, AppError> {
     Ok(checks.view(tenant_id))
 }
 
-/// Walks the tenant's hash chain from its first event.
-async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainStatus, AppError> {
+/// Walks the tenant's hash chain, from its first event when `every`, from
+/// its checkpoint otherwise (`steward_audit_check`, migration 0035).
+async fn walk_chain(reader: &crate::authz::ssr::TenantReader, every: bool) -> Result<ChainStatus, AppError> {
+    type Row = (i64, i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
     let tenant_id = reader.tenant_id();
-    let mut tx = reader.transaction().await?;
+    let mut tx = reader.chain_check_transaction().await?;
     let started = std::time::Instant::now();
-    let (checked, bad_id, bad_seq, bad_at, reason): (i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>) =
-        sqlx::query!(r#"SELECT checked AS "checked!: i64", bad_id AS "bad_id?: Uuid", bad_seq AS "bad_seq?: i64", bad_at AS "bad_at?: DateTime<Utc>", reason AS "reason?: String" FROM steward_verify_audit($1)"#, tenant_id.0).map(|r| (r.checked, r.bad_id, r.bad_seq, r.bad_at, r.reason))
+    let (checked, from_seq, bad_id, bad_seq, bad_at, reason, every_at): Row =
+        sqlx::query_as("SELECT checked, from_seq, bad_id, bad_seq, bad_at, reason, every_at FROM steward_audit_check($1, $2)")
+            .bind(tenant_id.0)
+            .bind(every)
             .fetch_one(&mut *tx)
             .await?;
     let cut: Option<DateTime<Utc>> = sqlx::query_scalar!(r#"SELECT max(cut_before) AS "cut: DateTime<Utc>" FROM audit_retention_cuts"#).fetch_one(&mut *tx).await?;
@@ -265,7 +271,15 @@ async fn walk_chain(reader: &crate::authz::ssr::TenantReader) -> Result<ChainSta
         (Some(id), Some(seq), Some(at), Some(reason)) => Some((id, seq, when(at), reason)),
         _ => None,
     };
-    Ok(ChainStatus { checked, broken, cut_before: cut.map(when), took_ms: started.elapsed().as_millis() as u64, finished_at: when(Utc::now()) })
+    Ok(ChainStatus {
+        checked,
+        from_seq,
+        every_at: every_at.map(when),
+        broken,
+        cut_before: cut.map(when),
+        took_ms: started.elapsed().as_millis() as u64,
+        finished_at: when(Utc::now()),
+    })
 }
 
 /// An event in chain order, as the JSON API gives it.

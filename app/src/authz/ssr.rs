@@ -571,7 +571,8 @@ impl Actor {
 
 /// Transactions scoped to one tenant, handed out by an authorised
 /// [`Actor`] for work that outlives its action (the pages of an export,
-/// a chain check). Each is read-only.
+/// a chain check). Each is read-only but the chain check's own
+/// ([`TenantReader::chain_check_transaction`]).
 #[derive(Clone)]
 pub struct TenantReader {
     pool: PgPool,
@@ -585,6 +586,15 @@ impl TenantReader {
 
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
         begin_scoped(&self.pool, self.tenant, true).await
+    }
+
+    /// The one transaction of a reader that may write: the chain check's,
+    /// whose only write is the checkpoint `steward_audit_check` places
+    /// itself, as the owner, after walking the chain to it (the application
+    /// role has no grant on checkpoints). A reader from the replica fails
+    /// here, as it should.
+    pub async fn chain_check_transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
+        begin_scoped(&self.pool, self.tenant, false).await
     }
 }
 

@@ -220,13 +220,12 @@ pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Resul
     for (id, slug) in tenants {
         let mut tx = conn.begin().await?;
         sqlx::query!("SELECT set_config('steward.tenant_id', $1, true)", id.to_string()).fetch_one(&mut *tx).await?;
+        // Every event, as the daily job and `verify-audit` promise; a whole
+        // chain moves the tenant's checkpoint (migration 0035).
         let row: (i64, Option<uuid::Uuid>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>, Option<String>) =
-            sqlx::query!(
-                r#"SELECT checked AS "checked!", bad_id, bad_seq, bad_at AS "bad_at: chrono::DateTime<chrono::Utc>", reason FROM steward_verify_audit($1)"#,
-                id
-            )
-            .map(|r| (r.checked, r.bad_id, r.bad_seq, r.bad_at, r.reason))
-            .fetch_one(&mut *tx)
+            sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_audit_check($1, true)")
+                .bind(id)
+                .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
         let broken = match row {

@@ -149,6 +149,66 @@ async fn the_application_role_cannot_backdate_an_event_through_the_loaders_setti
     tx.rollback().await.unwrap();
 }
 
+/// Checkpoints of the chain check (migration 0035): only a check that
+/// walked the chain to them places them; the application role can read its
+/// tenant's, never write one or check another tenant's; a checkpoint that
+/// no longer matches its event is not trusted, and the check walks every
+/// event.
+#[tokio::test]
+async fn only_a_whole_check_places_a_checkpoint_and_a_checkpoint_that_does_not_match_is_not_trusted() {
+    let app = TestApp::spawn().await;
+    let acme = app.db.tenant_id("acme").await;
+    type Check = (i64, i64, Option<String>, Option<chrono::DateTime<chrono::Utc>>);
+    let check = |every: bool| {
+        let app = &app;
+        async move {
+            let mut tx = app.pool.begin().await.unwrap();
+            sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(acme.to_string()).execute(&mut *tx).await.unwrap();
+            let row: Check = sqlx::query_as("SELECT checked, from_seq, reason, every_at FROM steward_audit_check($1, $2)")
+                .bind(acme)
+                .bind(every)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            row
+        }
+    };
+    let (all, from, reason, every_at) = check(false).await;
+    assert_eq!((from, reason), (0, None), "no checkpoint yet: every event");
+    assert!(all > 0 && every_at.is_some());
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let (checked, from, reason, _) = check(false).await;
+    assert_eq!((from, reason), (all, None), "from the checkpoint");
+    assert!(checked >= 1, "the sign-in's events");
+    let (checked_every, from, _, _) = check(true).await;
+    assert_eq!((checked_every, from), (all + checked, 0));
+
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true)").bind(acme.to_string()).execute(&mut *tx).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT seq FROM audit_chain_checkpoints").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(seen, all + checked, "the application role reads its tenant's checkpoint");
+    for forged in [
+        "UPDATE audit_chain_checkpoints SET seq = seq + 1000",
+        "INSERT INTO audit_chain_checkpoints (tenant_id, seq, hash, checked_at) VALUES (steward_current_tenant(), 1, '\\x00', now())",
+        "DELETE FROM audit_chain_checkpoints",
+    ] {
+        sqlx::query("SAVEPOINT forged").execute(&mut *tx).await.unwrap();
+        let error = sqlx::query(forged).execute(&mut *tx).await.unwrap_err();
+        assert!(error.to_string().contains("permission denied"), "{forged}: {error}");
+        sqlx::query("ROLLBACK TO SAVEPOINT forged").execute(&mut *tx).await.unwrap();
+    }
+    let globex = app.db.tenant_id("globex").await;
+    let error = sqlx::query("SELECT * FROM steward_audit_check($1, false)").bind(globex).execute(&mut *tx).await.unwrap_err();
+    assert!(error.to_string().contains("another tenant"), "{error}");
+    tx.rollback().await.unwrap();
+
+    // The checkpoint's hash no longer that of its event: every event again.
+    app.db.exec_as_superuser("UPDATE audit_chain_checkpoints SET hash = '\\x00'").await;
+    let (checked, from, reason, _) = check(false).await;
+    assert_eq!((checked, from, reason), (checked_every, 0, None));
+}
+
 #[tokio::test]
 async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
     let app = TestApp::spawn().await;
