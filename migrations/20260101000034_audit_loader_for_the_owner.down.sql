@@ -1,3 +1,5 @@
+DROP TRIGGER audit_events_at ON audit_events;
+DROP FUNCTION steward_audit_clock();
 CREATE OR REPLACE FUNCTION steward_audit_chain() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE

@@ -1,7 +1,8 @@
 -- The chain check from a verified checkpoint (issue 16: a full check of a
 -- million events takes 17 s, 5.7 us an event for the hash alone).
 --
--- A check that finds a tenant's chain whole records where it ended:
+-- A check that finds a tenant's chain whole records where it ended (a check
+-- that finds it broken removes the record, so the next walks every event):
 -- audit_chain_checkpoints (the event's number and hash, when, and when
 -- every event was last checked). The next check may start after that
 -- event: it checks that the event is still there with that hash, then
@@ -19,7 +20,8 @@ CREATE TABLE audit_chain_checkpoints (
     seq        bigint      NOT NULL,
     hash       bytea       NOT NULL,
     checked_at timestamptz NOT NULL,
-    -- The last check that walked every event (NULL: none yet).
+    -- The last check that walked every event and found it whole (NULL:
+    -- none since the chain was last found broken, or none yet).
     every_at   timestamptz,
     CONSTRAINT audit_chain_checkpoints_pkey PRIMARY KEY (tenant_id),
     CONSTRAINT audit_chain_checkpoints_tenant_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
@@ -117,14 +119,25 @@ BEGIN
   SELECT * INTO r FROM steward_verify_audit(p_tenant_id, v_from, v_hash);
   checked := r.checked; from_seq := v_from; bad_id := r.bad_id; bad_seq := r.bad_seq; bad_at := r.bad_at;
   reason := r.reason; every_at := cp.every_at;
-  IF r.reason IS NULL AND r.last_seq > 0 THEN
+  IF r.reason IS NOT NULL THEN
+    -- A broken chain trusts no checkpoint: checks of new events walk every
+    -- event until one finds the whole chain intact again (review: a break
+    -- found by the daily job was followed by "intact" from the checkpoint).
+    DELETE FROM audit_chain_checkpoints c WHERE c.tenant_id = p_tenant_id;
+    every_at := NULL;
+  ELSIF r.last_seq > 0 THEN
     IF v_from = 0 THEN
       every_at := now();
     END IF;
+    -- Two checks at once: the checkpoint only moves forward, and keeps the
+    -- later of their times.
     INSERT INTO audit_chain_checkpoints AS c (tenant_id, seq, hash, checked_at, every_at)
     VALUES (p_tenant_id, r.last_seq, r.last_hash, now(), every_at)
     ON CONFLICT (tenant_id) DO UPDATE
-      SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, checked_at = EXCLUDED.checked_at, every_at = EXCLUDED.every_at;
+      SET seq = CASE WHEN EXCLUDED.seq >= c.seq THEN EXCLUDED.seq ELSE c.seq END,
+          hash = CASE WHEN EXCLUDED.seq >= c.seq THEN EXCLUDED.hash ELSE c.hash END,
+          checked_at = greatest(c.checked_at, EXCLUDED.checked_at),
+          every_at = greatest(c.every_at, EXCLUDED.every_at);
   END IF;
   RETURN NEXT;
 END

@@ -283,7 +283,7 @@ pub fn VerifyPage() -> impl IntoView {
                                             <button type="submit" name="every" value="false" class=BUTTON_SECONDARY disabled=running data-testid="check-again">"Check new events"</button>
                                             <button type="submit" name="every" value="true" class=BUTTON_SECONDARY disabled=running data-testid="check-every">"Check every event"</button>
                                         </div>
-                                        <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">"Checking new events starts after the last event a check found intact, and sees any event added, removed or changed since. Only checking every event sees an older event changed in the database; that runs every day by itself."</p>
+                                        <p class="mt-2 text-xs text-slate-500 dark:text-slate-400">"Checking new events starts after the last event a check found intact, and sees any event added after it changed or removed. Only checking every event sees an older event changed or removed in the database; that runs every day by itself, and after a break is found every check walks every event until the chain is whole again."</p>
                                     </ActionForm>
                                 </div>
                             }.into_any()
@@ -308,8 +308,8 @@ fn ChainResult(s: ChainStatus) -> impl IntoView {
     };
     let every = match (&s.every_at, s.from_seq) {
         (_, 0) => None,
-        (Some(at), _) => Some(format!("Every event was last checked at {at}.")),
-        (None, _) => Some("No check has walked every event yet.".to_string()),
+        (Some(at), _) => Some(format!("Every event was last found intact at {at}.")),
+        (None, _) => Some("No check of every event has found the chain intact yet.".to_string()),
     }
     .map(|text| view! { <p class="mt-1 text-xs text-slate-500 dark:text-slate-400" data-testid="chain-every">{text}</p> });
     match s.broken {

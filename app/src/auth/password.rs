@@ -43,7 +43,9 @@ static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 
 /// Runs argon2 work on the blocking pool once a hashing slot is free, with
 /// that slot's memory, or refuses it when [`QUEUE_LIMIT`] checks are
-/// waiting already.
+/// waiting already. The permit and the memory go with the work, so a
+/// request dropped while its hash runs still frees the slot only when the
+/// hash ends, and puts the memory back.
 async fn with_slot<T: Send + 'static>(work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T, AppError> {
     use std::sync::atomic::Ordering;
     struct Waiting;
@@ -57,16 +59,22 @@ async fn with_slot<T: Send + 'static>(work: impl FnOnce(&mut Vec<Block>) -> T + 
         return Err(AppError::Busy);
     }
     let _waiting = Waiting;
-    let _permit = slots().acquire().await.map_err(|_| AppError::Internal)?;
-    let mut memory = memories().lock().map_err(|_| AppError::Internal)?.pop().unwrap_or_default();
-    let (memory, out) = tokio::task::spawn_blocking(move || {
+    let permit = slots().acquire().await.map_err(|_| AppError::Internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        // The pool holds plain blocks: a panic elsewhere leaves nothing half
+        // done in it, so a poisoned lock is taken as it is.
+        let pool = || memories().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut memory = pool().pop().unwrap_or_default();
         let out = work(&mut memory);
-        (memory, out)
+        // A stored hash of bigger parameters grew it: keep today's size.
+        memory.truncate(argon2().params().block_count());
+        memory.shrink_to_fit();
+        pool().push(memory);
+        out
     })
     .await
-    .map_err(|_| AppError::Internal)?;
-    memories().lock().map_err(|_| AppError::Internal)?.push(memory);
-    Ok(out)
+    .map_err(|_| AppError::Internal)
 }
 
 /// The shortest password accepted.
@@ -187,6 +195,13 @@ fn matches_with(password: &str, phc: &str, memory: &mut Vec<Block>) -> bool {
     let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
     let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else { return false };
     let Ok(params) = Params::try_from(&parsed) else { return false };
+    // Hashes are written by Steward alone; one asking for far more memory
+    // or time than today's parameters is refused rather than run.
+    let today = argon2();
+    if params.m_cost() > 4 * today.params().m_cost() || params.t_cost() > 4 * today.params().t_cost() || params.p_cost() > 4 {
+        tracing::warn!(m = params.m_cost(), t = params.t_cost(), p = params.p_cost(), "a stored password hash asks for more than four times today's argon2 parameters; refused");
+        return false;
+    }
     let mut salt_bytes = [0u8; 64];
     let Ok(raw) = salt.decode_b64(&mut salt_bytes) else { return false };
     let argon = Argon2::new(algorithm, version, params);
@@ -251,6 +266,14 @@ mod tests {
             assert!(!matches_with("correct horse battery ", &theirs, &mut memory), "{theirs}");
         }
         assert_eq!(memory.len(), 32 * 1024, "the memory grew once to the largest parameters and was kept");
+        let greedy = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8, 100, 1, None).unwrap())
+            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(!matches_with("correct horse battery", &greedy, &mut memory), "t = 100: more than four times today's work");
+        let greedy = greedy.replace("m=8,t=100", "m=4000000,t=2");
+        assert!(!matches_with("correct horse battery", &greedy, &mut memory), "4 GB: refused before any memory is taken");
+        assert_eq!(memory.len(), 32 * 1024);
         assert!(matches_with("correct horse battery", &ours.0, &mut memory), "a bigger memory serves a smaller hash");
         assert!(!matches_with("correct horse battery", "$argon2id$v=19$m=19456,t=2,p=1$bm90IGEgaGFzaA", &mut memory));
     }

@@ -593,7 +593,7 @@ impl TenantReader {
     /// itself, as the owner, after walking the chain to it (the application
     /// role has no grant on checkpoints). A reader from the replica fails
     /// here, as it should.
-    pub async fn chain_check_transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
+    pub(crate) async fn chain_check_transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
         begin_scoped(&self.pool, self.tenant, false).await
     }
 }

@@ -154,6 +154,7 @@ const PAUSED: &[(&str, &str)] = &[
     ("user_roles", "user_roles_auth_version_insert"),
     ("team_members", "team_members_auth_version_insert"),
     ("teams", "teams_auth_version_insert"),
+    ("audit_events", "audit_events_at"),
     ("audit_events", "audit_events_chain"),
     ("users", "users_search_sync"),
 ];

@@ -91,30 +91,39 @@ async fn the_application_role_cannot_give_an_event_a_place_of_its_own_in_the_cha
 /// and the chain trigger then kept the event's own `occurred_at`, so the
 /// application role could backdate an event it inserted (shown on the
 /// million-user data before migration 0034: stored `2026-12-01 00:00` and
-/// `2021-03-01`). The setting now counts only for a session of the owner.
+/// `2021-03-01`). The setting now counts only for the owner's role.
+type At = chrono::DateTime<chrono::Utc>;
+
+/// In `tx`, scoped to `tenant` with `steward.audit_loader` on, inserts an
+/// event dated the first of this month (the same partition, so only the
+/// triggers decide); returns the time stored, the transaction's `now()`
+/// and the time asked for.
+async fn insert_dated(tx: &mut sqlx::PgConnection, tenant: uuid::Uuid) -> (At, At, At) {
+    sqlx::query("SELECT set_config('steward.tenant_id', $1, true), set_config('steward.audit_loader', 'on', true)")
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query_as(
+        "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.dated', date_trunc('month', now()))
+         RETURNING occurred_at, now(), date_trunc('month', now())",
+    )
+    .bind(tenant)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn the_application_role_cannot_backdate_an_event_through_the_loaders_setting() {
     let app = TestApp::spawn().await;
     let acme = app.db.tenant_id("acme").await;
     let mut tx = app.pool.begin().await.unwrap();
-    sqlx::query("SELECT set_config('steward.tenant_id', $1, true), set_config('steward.audit_loader', 'on', true)")
-        .bind(acme.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    // Early this month: the same partition, so only the trigger decides.
-    let (stored, now): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
-        "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.backdated', date_trunc('month', now()))
-         RETURNING occurred_at, now()",
-    )
-    .bind(acme)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let (stored, now, _) = insert_dated(&mut tx, acme).await;
     assert_eq!(stored, now, "the event happened when it was inserted, whatever the loader's setting says");
     // Years ago: another partition; the row is refused rather than kept there.
     sqlx::query("SAVEPOINT years").execute(&mut *tx).await.unwrap();
-    let years = sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+    let years = sqlx::query_scalar::<_, At>(
         "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.backdated', '2021-03-01') RETURNING occurred_at",
     )
     .bind(acme)
@@ -128,23 +137,21 @@ async fn the_application_role_cannot_backdate_an_event_through_the_loaders_setti
     tx.commit().await.unwrap();
     let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
     assert!(reports[0].broken.is_none(), "{reports:?}");
+    // A session that logged in as a superuser (or as the owner, when one
+    // URL serves both) and then took the application role, as the pool
+    // does (`SET ROLE`): the role in effect decides (review: a check of
+    // session_user let it backdate).
+    let mut su = sqlx::PgConnection::connect_with(&app.db.superuser()).await.unwrap();
+    let mut tx = su.begin().await.unwrap();
+    sqlx::query("SET LOCAL ROLE steward_app").execute(&mut *tx).await.unwrap();
+    let (stored, now, _) = insert_dated(&mut tx, acme).await;
+    assert_eq!(stored, now, "the application role's event happened now, whoever logged in");
+    tx.rollback().await.unwrap();
     // The owner's own session still loads history with its own times (the
     // retention test in audit_screens loads a tenant of 2020 that way).
     let mut owner = sqlx::PgConnection::connect_with(&app.db.targets.owner).await.unwrap();
     let mut tx = owner.begin().await.unwrap();
-    sqlx::query("SELECT set_config('steward.tenant_id', $1, true), set_config('steward.audit_loader', 'on', true)")
-        .bind(acme.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let (stored, asked): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
-        "INSERT INTO audit_events (tenant_id, action, occurred_at) VALUES ($1, 'test.loaded', date_trunc('month', now()))
-         RETURNING occurred_at, date_trunc('month', now())",
-    )
-    .bind(acme)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let (stored, _, asked) = insert_dated(&mut tx, acme).await;
     assert_eq!(stored, asked, "the owner's loader keeps its own time");
     tx.rollback().await.unwrap();
 }
@@ -207,6 +214,23 @@ async fn only_a_whole_check_places_a_checkpoint_and_a_checkpoint_that_does_not_m
     app.db.exec_as_superuser("UPDATE audit_chain_checkpoints SET hash = '\\x00'").await;
     let (checked, from, reason, _) = check(false).await;
     assert_eq!((checked, from, reason), (checked_every, 0, None));
+
+    // An old event changed: the check of every event finds it, and from
+    // then on a check of new events walks every event too (review: it
+    // started from the checkpoint and said "intact").
+    app.db
+        .exec_as_superuser(&format!(
+            "SET session_replication_role = replica;
+             UPDATE audit_events SET action = 'forged.action' WHERE tenant_id = '{acme}' AND seq = 2;"
+        ))
+        .await;
+    assert!(check(false).await.2.is_none(), "a check of new events does not re-hash event 2");
+    let (_, from, reason, every_at) = check(true).await;
+    assert_eq!(from, 0);
+    assert!(reason.is_some() && every_at.is_none());
+    let (_, from, reason, _) = check(false).await;
+    assert_eq!(from, 0, "no checkpoint is trusted after a break");
+    assert!(reason.is_some());
 }
 
 #[tokio::test]

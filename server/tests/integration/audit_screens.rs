@@ -175,7 +175,7 @@ async fn the_chain_check_is_on_the_page_and_names_a_tampered_event() {
         "{}",
         page.body
     );
-    assert!(page.body.contains("Every event was last checked at"), "{}", page.body);
+    assert!(page.body.contains("Every event was last found intact at"), "{}", page.body);
 
     let tamper = |which: &'static str| {
         let app = &app;
