@@ -81,8 +81,10 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Load the demo tenants and users (Platform, Acme, Globex).
     Demo(DemoArgs),
-    /// Check every tenant's audit hash chain; names the first event whose
-    /// hash does not match. Exits 1 when any chain is broken.
+    /// Check every tenant's audit hash chain, every event from the first;
+    /// names the first event whose hash does not match. Exits 1 when any
+    /// chain is broken. A whole chain moves the tenant's checkpoint, from
+    /// which the Audit chain page checks new events.
     VerifyAudit(VerifyAuditArgs),
     /// Drop the audit log's whole months that are older than a period
     /// (e.g. `--older-than 13months`), and record that as an event of the
