@@ -130,14 +130,23 @@ BEGIN
       every_at := now();
     END IF;
     -- Two checks at once: the checkpoint only moves forward, and keeps the
-    -- later of their times.
-    INSERT INTO audit_chain_checkpoints AS c (tenant_id, seq, hash, checked_at, every_at)
-    VALUES (p_tenant_id, r.last_seq, r.last_hash, now(), every_at)
-    ON CONFLICT (tenant_id) DO UPDATE
-      SET seq = CASE WHEN EXCLUDED.seq >= c.seq THEN EXCLUDED.seq ELSE c.seq END,
-          hash = CASE WHEN EXCLUDED.seq >= c.seq THEN EXCLUDED.hash ELSE c.hash END,
-          checked_at = greatest(c.checked_at, EXCLUDED.checked_at),
-          every_at = greatest(c.every_at, EXCLUDED.every_at);
+    -- later of their times. A check from a checkpoint only moves one that
+    -- is still there: if another check found a break and removed it
+    -- meanwhile, this one places nothing (it would bring back a time from
+    -- before the break).
+    IF v_from = 0 THEN
+      INSERT INTO audit_chain_checkpoints AS c (tenant_id, seq, hash, checked_at, every_at)
+      VALUES (p_tenant_id, r.last_seq, r.last_hash, now(), every_at)
+      ON CONFLICT (tenant_id) DO UPDATE
+        SET seq = CASE WHEN EXCLUDED.seq >= c.seq THEN EXCLUDED.seq ELSE c.seq END,
+            hash = CASE WHEN EXCLUDED.seq >= c.seq THEN EXCLUDED.hash ELSE c.hash END,
+            checked_at = greatest(c.checked_at, EXCLUDED.checked_at),
+            every_at = greatest(c.every_at, EXCLUDED.every_at);
+    ELSE
+      UPDATE audit_chain_checkpoints c
+         SET seq = r.last_seq, hash = r.last_hash, checked_at = greatest(c.checked_at, now())
+       WHERE c.tenant_id = p_tenant_id AND c.seq <= r.last_seq;
+    END IF;
   END IF;
   RETURN NEXT;
 END

@@ -482,7 +482,7 @@ async fn verify_audit(database: &Database, args: steward::cli::VerifyAuditArgs) 
     for report in &reports {
         match &report.broken {
             None => println!("{}: {} events, chain intact", report.tenant, report.checked),
-            Some((id, seq, at, reason)) => {
+            Some((Some(id), seq, Some(at), reason)) => {
                 broken += 1;
                 println!(
                     "{}: event {id} (number {seq}, {}) does not match: {reason}. {} events before it are intact.",
@@ -490,6 +490,10 @@ async fn verify_audit(database: &Database, args: steward::cli::VerifyAuditArgs) 
                     at.format("%Y-%m-%d %H:%M:%S UTC"),
                     report.checked
                 );
+            }
+            Some((_, seq, _, reason)) => {
+                broken += 1;
+                println!("{}: after event number {seq}: {reason}. {} events are intact.", report.tenant, report.checked);
             }
         }
     }

@@ -136,8 +136,10 @@ pub struct ChainStatus {
     pub from_seq: i64,
     /// When a check last walked every event, if one has.
     pub every_at: Option<String>,
-    /// The first event that does not match: (id, number, time, why).
-    pub broken: Option<(Uuid, i64, String, String)>,
+    /// The first event that does not match: (id, number, time, why); no
+    /// id or time when the chain ends before its head (the newest events
+    /// are missing), the number being the last event found.
+    pub broken: Option<(Option<Uuid>, i64, Option<String>, String)>,
     /// Events before this time were dropped by retention.
     pub cut_before: Option<String>,
     pub took_ms: u64,

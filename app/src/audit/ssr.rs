@@ -267,10 +267,9 @@ async fn walk_chain(reader: &crate::authz::ssr::TenantReader, every: bool) -> Re
             .await?;
     let cut: Option<DateTime<Utc>> = sqlx::query_scalar!(r#"SELECT max(cut_before) AS "cut: DateTime<Utc>" FROM audit_retention_cuts"#).fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    let broken = match (bad_id, bad_seq, bad_at, reason) {
-        (Some(id), Some(seq), Some(at), Some(reason)) => Some((id, seq, when(at), reason)),
-        _ => None,
-    };
+    // Any reason is a break, also the newest events missing, which names
+    // no event (it was shown as intact).
+    let broken = reason.map(|reason| (bad_id, bad_seq.unwrap_or_default(), bad_at.map(when), reason));
     Ok(ChainStatus {
         checked,
         from_seq,

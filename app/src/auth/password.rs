@@ -58,10 +58,10 @@ async fn with_slot<T: Send + 'static>(work: impl FnOnce(&mut Vec<Block>) -> T + 
         WAITING.fetch_sub(1, Ordering::SeqCst);
         return Err(AppError::Busy);
     }
-    let _waiting = Waiting;
+    let waiting = Waiting;
     let permit = slots().acquire().await.map_err(|_| AppError::Internal)?;
     tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+        let (_permit, _waiting) = (permit, waiting);
         // The pool holds plain blocks: a panic elsewhere leaves nothing half
         // done in it, so a poisoned lock is taken as it is.
         let pool = || memories().lock().unwrap_or_else(std::sync::PoisonError::into_inner);

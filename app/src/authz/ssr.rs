@@ -572,7 +572,7 @@ impl Actor {
 /// Transactions scoped to one tenant, handed out by an authorised
 /// [`Actor`] for work that outlives its action (the pages of an export,
 /// a chain check). Each is read-only but the chain check's own
-/// ([`TenantReader::chain_check_transaction`]).
+/// (`TenantReader::chain_check_transaction`).
 #[derive(Clone)]
 pub struct TenantReader {
     pool: PgPool,

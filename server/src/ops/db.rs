@@ -205,8 +205,10 @@ pub async fn is_empty(owner: &PgConnectOptions) -> Result<bool, DbError> {
 pub struct ChainReport {
     pub tenant: String,
     pub checked: i64,
-    /// The first event that does not match, and why.
-    pub broken: Option<(uuid::Uuid, i64, chrono::DateTime<chrono::Utc>, String)>,
+    /// The first event that does not match (its id and time; none when the
+    /// chain ends before its head: the newest events are missing), its
+    /// number, and why.
+    pub broken: Option<(Option<uuid::Uuid>, i64, Option<chrono::DateTime<chrono::Utc>>, String)>,
 }
 
 /// Walks every tenant's audit chain (or one tenant's), as the owner.
@@ -228,8 +230,10 @@ pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Resul
                 .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
+        // Any reason is a break, also one that names no event (the newest
+        // events missing: it only had a number, and was taken for intact).
         let broken = match row {
-            (_, Some(bad), Some(seq), Some(at), Some(reason)) => Some((bad, seq, at, reason)),
+            (_, bad, seq, at, Some(reason)) => Some((bad, seq.unwrap_or_default(), at, reason)),
             _ => None,
         };
         reports.push(ChainReport { tenant: slug, checked: row.0, broken });

@@ -261,7 +261,7 @@ async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
 
     let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
     let (bad, seq, _, reason) = reports[0].broken.clone().expect("the edit is detected");
-    assert_eq!(bad, second);
+    assert_eq!(bad, Some(second));
     assert_eq!(seq, second_seq);
     assert_eq!(reports[0].checked, second_seq - 1, "the events before it are intact");
     assert!(reason.contains("changed after it was written"), "{reason}");
