@@ -217,6 +217,46 @@ pub async fn replica_lag() -> Result<Option<f64>, AppError> {
         .await?)
 }
 
+/// The cookie that carries where the primary's WAL stood after the
+/// person's last write (see [`crate::audit::record::OwnWrites`]).
+pub const WRITTEN_COOKIE: &str = "steward_written";
+
+/// How long a write sends the writer's reads to a replica only once it has
+/// replayed the write: a replica further behind than this shows them their
+/// own change late (the System screen shows how far behind it is).
+pub const WRITTEN_SECONDS: u32 = 300;
+
+/// Read-your-writes with a replica (DATABASE_READ_URL), as a layer around
+/// every route: gives the request what its `steward_written` cookie says
+/// ([`crate::audit::record::OwnWrites`]), and when the request wrote (it
+/// recorded an audit event), reads the primary's WAL position, which its
+/// commit has reached, and sets the cookie to it. One query per writing
+/// request; none without a replica, where the server does not install it.
+pub async fn own_writes(
+    axum::extract::State((state, secure)): axum::extract::State<(AppState, bool)>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let floor = cookie_in(req.headers(), WRITTEN_COOKIE).and_then(|v| v.parse::<i64>().ok()).filter(|lsn| *lsn > 0);
+    let writes = crate::audit::record::OwnWrites::new(floor);
+    req.extensions_mut().insert(writes.clone());
+    let mut res = next.run(req).await;
+    if writes.wrote() {
+        match sqlx::query_scalar::<_, i64>("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint").fetch_one(&state.pool).await {
+            Ok(lsn) => {
+                let secure = if secure { "; Secure" } else { "" };
+                let cookie = format!("{WRITTEN_COOKIE}={lsn}; Path=/; Max-Age={WRITTEN_SECONDS}; HttpOnly; SameSite=Lax{secure}");
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    res.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
+            // The write stands; the person may see it a moment late.
+            Err(error) => tracing::warn!(%error, "could not read the primary's WAL position after a write"),
+        }
+    }
+    res
+}
+
 /// Where links in mail sent for the current request point:
 /// [`AppState::link_base`] with this request's headers.
 pub fn request_link_base() -> Result<String, AppError> {

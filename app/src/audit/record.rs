@@ -7,6 +7,8 @@ use crate::text::when;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Who did it and from where: taken from the request.
@@ -15,6 +17,43 @@ pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The person's own writes, for reading them back from a replica.
+    pub writes: OwnWrites,
+}
+
+/// What a request knows of the person's own writes, when reads may go to a
+/// replica (DATABASE_READ_URL): where the primary's WAL stood after their
+/// last write (the `steward_written` cookie), and whether this request
+/// writes. Every change records an audit event, so [`record`] and
+/// [`record_all`] are where a request is found to write; the server then
+/// reads the primary's position and gives it back in the cookie
+/// (`crate::ssr::own_writes`), and reads go to the replica only once it
+/// has replayed that far (`crate::authz::ssr`).
+#[derive(Clone, Debug, Default)]
+pub struct OwnWrites {
+    /// The primary's WAL position (bytes from `0/0`) after the person's
+    /// last write, as their cookie says; `None` without one. The client
+    /// can change it: a lower one shows them their own writes late, a
+    /// higher one sends their reads to the primary. Neither reaches
+    /// anyone else's data.
+    pub floor: Option<i64>,
+    wrote: Arc<AtomicBool>,
+}
+
+impl OwnWrites {
+    pub fn new(floor: Option<i64>) -> OwnWrites {
+        OwnWrites { floor, wrote: Arc::default() }
+    }
+
+    /// Notes that the request writes.
+    pub fn mark(&self) {
+        self.wrote.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the request wrote (an audit event, so a change).
+    pub fn wrote(&self) -> bool {
+        self.wrote.load(Ordering::Relaxed)
+    }
 }
 
 /// One event. `tenant_id` is the tenant the change touched.
@@ -55,6 +94,7 @@ impl Event<'_> {
 /// about, or else its actor. Whatever path makes such a change, the notice
 /// goes with its event, in the same transaction.
 pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_>) -> Result<Uuid, AppError> {
+    meta.writes.mark();
     let concerned = concerned(&event);
     let (tenant_id, action) = (event.tenant_id, event.action);
     let by_themselves = concerned.is_some() && event.actor_user_id == concerned && event.actor_tenant_id.is_none();
@@ -92,6 +132,7 @@ pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: Event<'_
 /// [`record`] does.
 pub async fn record_all(conn: &mut PgConnection, meta: &RequestMeta, events: Vec<Event<'_>>) -> Result<(), AppError> {
     let Some(tenant_id) = events.first().map(|e| e.tenant_id) else { return Ok(()) };
+    meta.writes.mark();
     if events.iter().any(|e| e.tenant_id != tenant_id || crate::outbox::sends_notice(e.action)) {
         for event in events {
             record(conn, meta, event).await?;

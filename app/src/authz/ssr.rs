@@ -40,6 +40,7 @@ pub fn meta_of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensi
         ip: client_ip(extensions),
         user_agent: headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
         request_id: extensions.get::<RequestId>().map(|r| r.0.clone()),
+        writes: extensions.get::<crate::audit::record::OwnWrites>().cloned().unwrap_or_default(),
     }
 }
 
@@ -118,6 +119,25 @@ pub async fn begin_scoped(pool: &PgPool, tenant_id: TenantId, read_only: bool) -
     // A uuid prints as hex digits and dashes only: it cannot leave the literal.
     let statement = format!("BEGIN{mode}; SELECT set_config('steward.tenant_id', '{}', true)", tenant_id.0);
     begin_whole(pool, statement).await
+}
+
+/// A read-only transaction of the read pool scoped to `tenant`, or of the
+/// primary while the read pool's replica has not yet replayed the person's
+/// own last write (`floor`, see [`OwnWrites`]). The check is one more round
+/// trip, made only for someone who wrote in the last few minutes.
+///
+/// [`OwnWrites`]: crate::audit::record::OwnWrites
+async fn begin_read(read_pool: &PgPool, primary: &PgPool, tenant: TenantId, floor: Option<i64>) -> Result<Transaction<'static, Postgres>, AppError> {
+    let mut tx = begin_scoped(read_pool, tenant, true).await?;
+    let Some(floor) = floor else { return Ok(tx) };
+    // NULL on a server that replays nothing (the primary itself).
+    let reached: Option<bool> = sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn >= $1").bind(floor).fetch_one(&mut *tx).await?;
+    if reached != Some(false) {
+        return Ok(tx);
+    }
+    tx.rollback().await?;
+    tracing::debug!(floor, "the replica has not replayed the person's last write: this read goes to the primary");
+    begin_scoped(primary, tenant, true).await
 }
 
 /// Begins a transaction with `statement` in a task of its own, so that it
@@ -372,7 +392,8 @@ impl Caller {
         };
         let tx = match turn {
             Some(turn) => ActorTx::Page(turn),
-            None => ActorTx::Own(begin_scoped(if access == Access::Read { &self.state.read_pool } else { &self.state.pool }, me.tenant.id, read_only).await?),
+            None if access == Access::Read => ActorTx::Own(begin_read(&self.state.read_pool, &self.state.pool, me.tenant.id, self.meta.writes.floor).await?),
+            None => ActorTx::Own(begin_scoped(&self.state.pool, me.tenant.id, read_only).await?),
         };
         let scope = me.tenant.id;
         let mut actor = Actor { me, tx, meta: self.meta.clone(), scope, pool: self.state.pool.clone(), read_pool: self.state.read_pool.clone() };
@@ -471,12 +492,12 @@ impl Actor {
     /// Later transactions in the same tenant, for what goes on after this
     /// action commits (an export's pages): from the primary.
     pub fn reader(&self) -> TenantReader {
-        TenantReader { pool: self.pool.clone(), tenant: self.scope }
+        TenantReader { pool: self.pool.clone(), primary: self.pool.clone(), floor: None, tenant: self.scope }
     }
 
     /// [`Actor::reader`] from the read pool (the replica when there is one).
     pub fn replica_reader(&self) -> TenantReader {
-        TenantReader { pool: self.read_pool.clone(), tenant: self.scope }
+        TenantReader { pool: self.read_pool.clone(), primary: self.pool.clone(), floor: self.meta.writes.floor, tenant: self.scope }
     }
 
     /// Records that this principal was refused (in a transaction of its
@@ -576,6 +597,9 @@ impl Actor {
 #[derive(Clone)]
 pub struct TenantReader {
     pool: PgPool,
+    /// Where reads go while `pool`, a replica's, is behind `floor`.
+    primary: PgPool,
+    floor: Option<i64>,
     tenant: TenantId,
 }
 
@@ -585,7 +609,7 @@ impl TenantReader {
     }
 
     pub async fn transaction(&self) -> Result<Transaction<'static, Postgres>, AppError> {
-        begin_scoped(&self.pool, self.tenant, true).await
+        begin_read(&self.pool, &self.primary, self.tenant, self.floor).await
     }
 
     /// The one transaction of a reader that may write: the chain check's,

@@ -155,7 +155,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     let version = assets::bundle_version(&config.site_root);
     let bundle_root: Arc<str> = Arc::from(assets::bundle_root(&version));
     let (page_root, fallback_root) = (bundle_root.clone(), bundle_root);
-    Router::new()
+    let router = Router::new()
         .merge(assets::bundle(&config.site_root, &version))
         .route(&stylesheet_path(), get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
@@ -189,7 +189,14 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .leptos_routes(&state, routes, move || shell(page_state.leptos_options.clone(), &page_state.stylesheet, &page_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
             shell(options, &fallback_state.stylesheet, &fallback_root)
-        }))
+        }));
+    // Read-your-writes on the replica: only when reads go to one.
+    let router = if config.read_pool.is_some() {
+        router.layer(middleware::from_fn_with_state((state.clone(), config.secure_cookies), app::ssr::own_writes))
+    } else {
+        router
+    };
+    router
         .layer(middleware::from_fn_with_state(
             Auth {
                 app: state.clone(),

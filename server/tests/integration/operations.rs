@@ -397,7 +397,7 @@ async fn replica_of(primary: &Cluster, dir: std::path::PathBuf) -> Cluster {
 }
 
 #[tokio::test]
-async fn lists_read_from_the_replica_while_writes_and_single_records_use_the_primary() {
+async fn lists_read_from_the_replica_but_a_person_reads_their_own_writes_at_once() {
     let (mut primary, options, db) = own_cluster("replica").await;
     let mut replica = replica_of(&primary, options.dir.parent().unwrap().join("replica")).await;
     let read_pool = steward::db::app_pool(&replica.connect_options(steward::db::APP_ROLE, steward::db::DATABASE), 2).await.unwrap();
@@ -409,41 +409,83 @@ async fn lists_read_from_the_replica_while_writes_and_single_records_use_the_pri
     let router = steward::web::router(pool.clone(), &config);
     let app = TestApp { db: db.clone(), pool, router, cookies: Default::default() };
     app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    assert!(app.cookie(WRITTEN).is_some(), "signing in wrote its event, and the answer says where the primary stood");
     assert!(app.get("/users").await.body.contains("mark@acme.test"));
+    // Another browser that has written nothing (its sign-in's mark dropped).
+    let other = app.another_browser();
+    other.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    other.cookies.lock().unwrap().remove(WRITTEN);
 
     // Hold the replica still, then write through the console.
     let mut standby = replica.connect_options("postgres", steward::db::DATABASE).connect().await.unwrap();
     sqlx::query("SELECT pg_wal_replay_pause()").execute(&mut standby).await.unwrap();
+    let before = app.cookie(WRITTEN).unwrap().parse::<i64>().unwrap();
     let res = app.call("/api/create_user", &[("email", "rita@acme.test"), ("display_name", "Rita Replica")]).await;
     assert_eq!(res.status, StatusCode::OK, "the write went to the primary: {}", res.body);
+    let set = res.set_cookies().into_iter().find(|c| c.starts_with(WRITTEN)).expect("the write sets the cookie");
+    assert!(set.contains("HttpOnly") && set.contains("Max-Age=300"), "{set}");
+    let after = app.cookie(WRITTEN).unwrap().parse::<i64>().unwrap();
+    assert!(after > before, "the mark moved past the write ({before} -> {after})");
     let created: serde_json::Value = serde_json::from_str(&res.body).unwrap();
     let rita = created["id"].as_str().unwrap().to_string();
 
-    // The list (replica) does not have her yet; her page (primary) does.
+    // The writer sees her at once in the list and the audit log, though
+    // the replica has not replayed her: on the old code both were read
+    // from the paused replica and missed her.
     let list = app.get("/users?q=rita").await;
     assert_eq!(list.status, StatusCode::OK);
-    assert!(!list.body.contains("rita@acme.test"), "the list is read from the paused replica");
-    let page = app.get(&format!("/users/{rita}")).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Rita Replica"));
+    assert!(list.body.contains("rita@acme.test"), "the writer's list shows her own write");
+    // (A row names the user it is about by id, not by address.)
     let audit = app.get("/audit?action=user.create").await;
-    assert!(!audit.body.contains("rita@acme.test"), "the audit log is read from the replica too");
+    assert!(audit.body.contains(&rita), "the writer's audit log shows her own write");
+    let page = app.get(&format!("/users/{rita}")).await;
+    assert!(page.body.contains("Rita Replica"));
+    // A browser that wrote nothing still reads the paused replica.
+    let theirs = other.get("/users?q=rita").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains("rita@acme.test"), "the list is read from the paused replica");
+    let theirs = other.get("/audit?action=user.create").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains(&rita), "so is the audit log");
+    // What the cookie says is the client's: nonsense is ignored, and a
+    // mark far ahead only sends their reads to the primary.
+    other.set_cookie(WRITTEN, "not-a-position");
+    let nonsense = other.get("/users?q=rita").await;
+    assert_eq!(nonsense.status, StatusCode::OK);
+    assert!(!nonsense.body.contains("rita@acme.test"));
+    other.set_cookie(WRITTEN, &i64::MAX.to_string());
+    assert!(other.get("/users?q=rita").await.body.contains("rita@acme.test"));
 
-    // Replay resumes: the list catches up by itself.
+    // Replay resumes: the list catches up by itself for everyone.
     sqlx::query("SELECT pg_wal_replay_resume()").execute(&mut standby).await.unwrap();
-    standby.close().await.unwrap();
+    other.cookies.lock().unwrap().remove(WRITTEN);
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = app.get("/users?q=rita").await.body.contains("rita@acme.test");
+    let mut seen = other.get("/users?q=rita").await.body.contains("rita@acme.test");
     while !seen && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        seen = app.get("/users?q=rita").await.body.contains("rita@acme.test");
+        seen = other.get("/users?q=rita").await.body.contains("rita@acme.test");
     }
     assert!(seen, "the replica caught up");
-    drop(app);
+
+    // Once the replica has replayed her write, the writer reads from it
+    // again: a change made on the primary behind the console's back while
+    // the replica is held is not in her list.
+    sqlx::query("SELECT pg_wal_replay_pause()").execute(&mut standby).await.unwrap();
+    let mut owner = primary.connect_options("postgres", steward::db::DATABASE).connect().await.unwrap();
+    sqlx::query("UPDATE users SET display_name = 'Rita Renamed' WHERE email = 'rita@acme.test'").execute(&mut owner).await.unwrap();
+    owner.close().await.unwrap();
+    let list = app.get("/users?q=rita").await;
+    assert!(list.body.contains("Rita Replica") && !list.body.contains("Rita Renamed"), "the writer is back on the replica");
+    sqlx::query("SELECT pg_wal_replay_resume()").execute(&mut standby).await.unwrap();
+    standby.close().await.unwrap();
+    drop((app, other));
     replica.stop();
     primary.stop();
     let _ = std::fs::remove_dir_all(options.dir.parent().unwrap());
 }
+
+/// The cookie that says where the primary stood after the browser's last write.
+const WRITTEN: &str = app::ssr::WRITTEN_COOKIE;
 
 #[tokio::test]
 async fn platform_administrators_browse_the_access_log_and_nobody_else_sees_it() {
