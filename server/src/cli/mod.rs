@@ -33,7 +33,9 @@ pub struct DatabaseArgs {
 
     /// A streaming replica of the database (same roles): lists, searches
     /// and the audit log read from it; everything else, and every write,
-    /// goes to DATABASE_URL (or the embedded cluster).
+    /// goes to DATABASE_URL (or the embedded cluster). For five minutes
+    /// after a change, the browser that made it reads the replica only
+    /// once it has replayed the change (the steward_written cookie).
     #[arg(long, env = "DATABASE_READ_URL", global = true, hide_env_values = true)]
     pub database_read_url: Option<String>,
 
