@@ -81,6 +81,11 @@ async fn serve(database: &Database, args: ServeArgs, urls: &steward::cli::Databa
             let target = db::Targets::from_urls(url, None).map_err(|e| e.to_string().replace("DATABASE_URL", "DATABASE_READ_URL"))?;
             let replica = db::app_pool(&target.app, 16).await.map_err(|e| format!("DATABASE_READ_URL: {e}"))?;
             tracing::info!("lists, searches and the audit log read from DATABASE_READ_URL");
+            // Read-your-writes asks a streaming replica how far it has
+            // replayed; a server that replays nothing cannot say.
+            if let Ok(false) = sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&replica).await {
+                tracing::warn!("DATABASE_READ_URL names a server that is not a streaming replica (not in recovery): the person who made a change is not kept from a list that lags it");
+            }
             Some(replica)
         }
         None => None,

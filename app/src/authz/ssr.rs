@@ -128,14 +128,19 @@ pub async fn begin_scoped(pool: &PgPool, tenant_id: TenantId, read_only: bool) -
 ///
 /// [`OwnWrites`]: crate::audit::record::OwnWrites
 async fn begin_read(read_pool: &PgPool, primary: &PgPool, tenant: TenantId, floor: Option<i64>) -> Result<Transaction<'static, Postgres>, AppError> {
-    let mut tx = begin_scoped(read_pool, tenant, true).await?;
-    let Some(floor) = floor else { return Ok(tx) };
-    // NULL on a server that replays nothing (the primary itself).
-    let reached: Option<bool> = sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn >= $1").bind(floor).fetch_one(&mut *tx).await?;
-    if reached != Some(false) {
-        return Ok(tx);
+    let Some(floor) = floor else { return begin_scoped(read_pool, tenant, true).await };
+    // A replica that cannot be asked is read as one that is behind.
+    if let Ok(mut tx) = begin_scoped(read_pool, tenant, true).await {
+        // NULL on a server that replays nothing (the primary itself; the
+        // server warns at start when DATABASE_READ_URL names such a one).
+        let reached: Result<Option<bool>, _> =
+            sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn >= $1").bind(floor).fetch_one(&mut *tx).await;
+        if matches!(reached, Ok(Some(true) | None)) {
+            return Ok(tx);
+        }
+        // Dropped, it is rolled back when its connection is next used.
+        drop(tx);
     }
-    tx.rollback().await?;
     tracing::debug!(floor, "the replica has not replayed the person's last write: this read goes to the primary");
     begin_scoped(primary, tenant, true).await
 }

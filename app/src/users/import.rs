@@ -485,6 +485,10 @@ pub async fn get(import_id: Uuid) -> Result<ImportStatus, AppError> {
         .fetch_optional(actor.conn())
         .await?
         .ok_or(AppError::NotFound)?;
+    // The import's rows are written after the answer that started it, so
+    // each look at its progress renews the person's read-your-writes mark
+    // (with a replica) past the rows written so far.
+    actor.meta().writes.mark();
     actor.commit().await?;
     Ok(status(row))
 }

@@ -189,14 +189,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         .leptos_routes(&state, routes, move || shell(page_state.leptos_options.clone(), &page_state.stylesheet, &page_root))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
             shell(options, &fallback_state.stylesheet, &fallback_root)
-        }));
-    // Read-your-writes on the replica: only when reads go to one.
-    let router = if config.read_pool.is_some() {
-        router.layer(middleware::from_fn_with_state((state.clone(), config.secure_cookies), app::ssr::own_writes))
-    } else {
-        router
-    };
-    router
+        }))
         .layer(middleware::from_fn_with_state(
             Auth {
                 app: state.clone(),
@@ -204,7 +197,16 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
                 max_seconds: config.session_max_hours.max(0) * 3600,
             },
             authenticate,
-        ))
+        ));
+    // Read-your-writes on the replica, only when reads go to one: outside
+    // `authenticate`, whose own events (the end of acting in a tenant)
+    // count as the request's writes too.
+    let router = if config.read_pool.is_some() {
+        router.layer(middleware::from_fn_with_state((state.clone(), config.secure_cookies), app::ssr::own_writes))
+    } else {
+        router
+    };
+    router
         .layer(sessions)
         .layer(middleware::from_fn_with_state(crate::session_limit::InFlight::default(), crate::session_limit::limit))
         .layer(middleware::from_fn(argument_errors))

@@ -1,9 +1,9 @@
 //! The audit screens: filters and keyset pages, an event's diff and its
 //! neighbours, the exports, the chain check on the page, and retention.
 
-use crate::support::{TestApp, PASSWORD};
+use crate::support::{TestApp, TestDb, PASSWORD};
 use axum::http::StatusCode;
-use sqlx::{Connection, Executor};
+use sqlx::{ConnectOptions, Connection, Executor};
 
 fn rows(page: &str) -> usize {
     page.matches("data-testid=\"event-row\"").count()
@@ -305,4 +305,84 @@ async fn the_overview_counts_people_documents_and_todays_events_for_those_who_ma
     let page = mark.get("/").await.body;
     assert_eq!(figure(&page, "documents-count"), 2);
     assert!(!page.contains("data-testid=\"users-by-status\"") && !page.contains("data-testid=\"activity-chart\""));
+}
+
+/// The overview's people by status, as the page shows them.
+fn by_status(page: &str) -> Vec<(String, i64)> {
+    ["active", "pending", "suspended", "inactive", "deleted"]
+        .iter()
+        .filter_map(|s| {
+            let card = page.split(&format!("data-testid=\"users-{s}\"")).nth(1)?;
+            let text = card.split("</a>").next()?.rsplit('>').next()?;
+            Some((s.to_string(), text.trim_end_matches(s).trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The same, counted from the people themselves.
+async fn counted(db: &TestDb, tenant: &str) -> Vec<(String, i64)> {
+    let mut conn = db.superuser().connect().await.unwrap();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CASE WHEN u.deleted_at IS NULL THEN u.status ELSE 'deleted' END, count(*)
+           FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.slug = $1 GROUP BY 1",
+    )
+    .bind(tenant)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let order = ["active", "pending", "suspended", "inactive", "deleted"];
+    let mut rows = rows;
+    rows.sort_by_key(|(s, _)| order.iter().position(|o| o == s));
+    rows
+}
+
+#[tokio::test]
+async fn the_overviews_people_by_status_follow_every_change_at_once() {
+    let app = TestApp::spawn().await;
+    app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
+    let db = &app.db;
+    assert_eq!(by_status(&app.get("/").await.body), vec![("active".to_string(), 4)]);
+
+    // One at a time: made, suspended, deleted; each shows on the next page.
+    let made = app.call("/api/create_user", &[("email", "counted@acme.test"), ("display_name", "Counted")]).await;
+    assert!(made.status.is_success(), "{}", made.body);
+    let id = db.user_id("counted@acme.test").await.to_string();
+    assert_eq!(by_status(&app.get("/").await.body), counted(db, "acme").await);
+    assert!(app.call("/api/suspend_user", &[("user_id", &id)]).await.status.is_success());
+    let page = app.get("/").await.body;
+    assert_eq!(by_status(&page), vec![("active".to_string(), 4), ("suspended".to_string(), 1)]);
+    assert_eq!(by_status(&page), counted(db, "acme").await);
+    let deleted = app.call("/api/delete_user", &[("user_id", &id)]).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    assert_eq!(by_status(&app.get("/").await.body), counted(db, "acme").await);
+
+    // Several at once, and a change that fails moves nothing.
+    let mut fields = vec![("action", "suspend")];
+    let ids: Vec<String> = ["mark@acme.test", "maya@acme.test"].iter().map(|e| e.to_string()).collect();
+    let mut ids_owned = Vec::new();
+    for email in &ids {
+        ids_owned.push(db.user_id(email).await.to_string());
+    }
+    for id in &ids_owned {
+        fields.push(("ids[]", id));
+    }
+    assert!(app.call("/api/bulk_users", &fields).await.status.is_success());
+    let again = app.call("/api/create_user", &[("email", "mark@acme.test"), ("display_name", "Twice")]).await;
+    assert!(!again.status.is_success(), "the address is taken");
+    let page = app.get("/").await.body;
+    assert_eq!(by_status(&page), counted(db, "acme").await);
+    assert!(by_status(&page).contains(&("suspended".to_string(), 2)), "{:?}", by_status(&page));
+
+    // Another organisation's figures did not move.
+    let mut conn = db.superuser().connect().await.unwrap();
+    let drift: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+           SELECT tenant_id, state, n FROM user_counts WHERE n <> 0
+           EXCEPT
+           SELECT tenant_id, CASE WHEN deleted_at IS NULL THEN status ELSE 'deleted' END, count(*) FROM users GROUP BY 1, 2) d",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(drift, 0, "every organisation's kept counts equal its people counted");
 }

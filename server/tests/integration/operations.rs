@@ -466,12 +466,25 @@ async fn lists_read_from_the_replica_but_a_person_reads_their_own_writes_at_once
         seen = other.get("/users?q=rita").await.body.contains("rita@acme.test");
     }
     assert!(seen, "the replica caught up");
+    // ... past the writer's mark too (a commit on the primary gives it a
+    // record to replay should the mark fall just past a page's header).
+    let mark = app.cookie(WRITTEN).unwrap().parse::<i64>().unwrap();
+    let mut owner = primary.connect_options("postgres", steward::db::DATABASE).connect().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let replayed: i64 = sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint").fetch_one(&mut standby).await.unwrap();
+        if replayed >= mark {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica replays past the writer's mark");
+        sqlx::query("SELECT txid_current()").execute(&mut owner).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Once the replica has replayed her write, the writer reads from it
     // again: a change made on the primary behind the console's back while
     // the replica is held is not in her list.
     sqlx::query("SELECT pg_wal_replay_pause()").execute(&mut standby).await.unwrap();
-    let mut owner = primary.connect_options("postgres", steward::db::DATABASE).connect().await.unwrap();
     sqlx::query("UPDATE users SET display_name = 'Rita Renamed' WHERE email = 'rita@acme.test'").execute(&mut owner).await.unwrap();
     owner.close().await.unwrap();
     let list = app.get("/users?q=rita").await;
