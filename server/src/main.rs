@@ -487,16 +487,11 @@ async fn verify_audit(database: &Database, args: steward::cli::VerifyAuditArgs) 
     for report in &reports {
         match &report.broken {
             None => println!("{}: {} events, chain intact", report.tenant, report.checked),
-            Some((Some(id), seq, Some(at), reason)) => {
+            Some(app::audit::ChainBreak { id: Some(id), seq, at: Some(at), reason }) => {
                 broken += 1;
-                println!(
-                    "{}: event {id} (number {seq}, {}) does not match: {reason}. {} events before it are intact.",
-                    report.tenant,
-                    at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    report.checked
-                );
+                println!("{}: event {id} (number {seq}, {at}) does not match: {reason}. {} events before it are intact.", report.tenant, report.checked);
             }
-            Some((_, seq, _, reason)) => {
+            Some(app::audit::ChainBreak { seq, reason, .. }) => {
                 broken += 1;
                 println!("{}: after event number {seq}: {reason}. {} events are intact.", report.tenant, report.checked);
             }

@@ -126,6 +126,20 @@ pub struct EventDetail {
     pub same_request: Vec<EventRow>,
 }
 
+/// Where a check found a tenant's hash chain broken: the page, `steward
+/// verify-audit`, the daily job and the restores' checks all read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainBreak {
+    /// The first event that does not match; none when the chain ends
+    /// before its head (the newest events are missing).
+    pub id: Option<Uuid>,
+    /// Its number; when none matches, the last event found.
+    pub seq: i64,
+    /// Its time (`YYYY-MM-DD HH:MM:SS UTC`).
+    pub at: Option<String>,
+    pub reason: String,
+}
+
 /// The result of walking the tenant's hash chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainStatus {
@@ -136,10 +150,8 @@ pub struct ChainStatus {
     pub from_seq: i64,
     /// When a check last walked every event, if one has.
     pub every_at: Option<String>,
-    /// The first event that does not match: (id, number, time, why); no
-    /// id or time when the chain ends before its head (the newest events
-    /// are missing), the number being the last event found.
-    pub broken: Option<(Option<Uuid>, i64, Option<String>, String)>,
+    /// Where the chain is broken, if it is.
+    pub broken: Option<ChainBreak>,
     /// Events before this time were dropped by retention.
     pub cut_before: Option<String>,
     pub took_ms: u64,

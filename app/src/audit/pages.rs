@@ -322,7 +322,7 @@ fn ChainResult(s: ChainStatus) -> impl IntoView {
                 {cut}
             </div>
         }.into_any(),
-        Some((id, seq, at, reason)) => view! {
+        Some(ChainBreak { id, seq, at, reason }) => view! {
             <div class=format!("{CARD} border-red-300 dark:border-red-800") data-testid="chain-broken" role="alert">
                 <p class="text-lg font-semibold text-red-700 dark:text-red-400">"The chain is broken"</p>
                 <p class="mt-1 text-sm">{match (id, at) {

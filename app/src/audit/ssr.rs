@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use std::net::IpAddr;
 use uuid::Uuid;
 
-use super::{AuditQuery, ChainCheck, ChainStatus, EventDetail, EventList, EventRow};
+use super::{AuditQuery, ChainBreak, ChainCheck, ChainStatus, EventDetail, EventList, EventRow};
 use crate::authz::ssr::require;
 use crate::authz::Perm;
 use chrono::{DateTime, Utc};
@@ -252,29 +252,52 @@ pub async fn chain_check(again: bool, every: bool) -> Result<ChainCheck, AppErro
     Ok(checks.view(tenant_id))
 }
 
-/// Walks the tenant's hash chain, from its first event when `every`, from
-/// its checkpoint otherwise (`steward_audit_check`, migration 0035).
-async fn walk_chain(reader: &crate::authz::ssr::TenantReader, every: bool) -> Result<ChainStatus, AppError> {
+/// What one check of a tenant's chain found (`steward_audit_check`,
+/// migration 0035).
+pub struct ChainWalk {
+    /// Events walked and hashed again.
+    pub checked: i64,
+    /// The checkpoint the walk started after; 0 when it walked every event.
+    pub from_seq: i64,
+    /// When a check last walked every event and found it whole.
+    pub every_at: Option<DateTime<Utc>>,
+    pub broken: Option<ChainBreak>,
+}
+
+/// Checks the tenant's hash chain in `conn`, a read-write transaction
+/// scoped to it: from its first event when `every`, else from its
+/// checkpoint. The one reading of `steward_audit_check` (the page, and the
+/// server's `verify-audit`, daily job and restores): any reason is a
+/// break, also the newest events missing, which names no event.
+pub async fn check_chain(conn: &mut sqlx::PgConnection, tenant_id: TenantId, every: bool) -> Result<ChainWalk, sqlx::Error> {
     type Row = (i64, i64, Option<Uuid>, Option<i64>, Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>);
-    let tenant_id = reader.tenant_id();
-    let mut tx = reader.chain_check_transaction().await?;
-    let started = std::time::Instant::now();
-    let (checked, from_seq, bad_id, bad_seq, bad_at, reason, every_at): Row =
+    let (checked, from_seq, id, seq, at, reason, every_at): Row =
         sqlx::query_as("SELECT checked, from_seq, bad_id, bad_seq, bad_at, reason, every_at FROM steward_audit_check($1, $2)")
             .bind(tenant_id.0)
             .bind(every)
-            .fetch_one(&mut *tx)
+            .fetch_one(conn)
             .await?;
+    let broken = reason.map(|reason| ChainBreak {
+        id,
+        seq: seq.unwrap_or_default(),
+        at: at.map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        reason,
+    });
+    Ok(ChainWalk { checked, from_seq, every_at, broken })
+}
+
+/// Walks the tenant's hash chain for the page ([`check_chain`]).
+async fn walk_chain(reader: &crate::authz::ssr::TenantReader, every: bool) -> Result<ChainStatus, AppError> {
+    let mut tx = reader.chain_check_transaction().await?;
+    let started = std::time::Instant::now();
+    let walk = check_chain(&mut tx, reader.tenant_id(), every).await?;
     let cut: Option<DateTime<Utc>> = sqlx::query_scalar!(r#"SELECT max(cut_before) AS "cut: DateTime<Utc>" FROM audit_retention_cuts"#).fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    // Any reason is a break, also the newest events missing, which names
-    // no event (it was shown as intact).
-    let broken = reason.map(|reason| (bad_id, bad_seq.unwrap_or_default(), bad_at.map(when), reason));
     Ok(ChainStatus {
-        checked,
-        from_seq,
-        every_at: every_at.map(when),
-        broken,
+        checked: walk.checked,
+        from_seq: walk.from_seq,
+        every_at: walk.every_at.map(when),
+        broken: walk.broken,
         cut_before: cut.map(when),
         took_ms: started.elapsed().as_millis() as u64,
         finished_at: when(Utc::now()),

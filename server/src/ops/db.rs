@@ -205,10 +205,7 @@ pub async fn is_empty(owner: &PgConnectOptions) -> Result<bool, DbError> {
 pub struct ChainReport {
     pub tenant: String,
     pub checked: i64,
-    /// The first event that does not match (its id and time; none when the
-    /// chain ends before its head: the newest events are missing), its
-    /// number, and why.
-    pub broken: Option<(Option<uuid::Uuid>, i64, Option<chrono::DateTime<chrono::Utc>>, String)>,
+    pub broken: Option<app::audit::ChainBreak>,
 }
 
 /// Walks every tenant's audit chain (or one tenant's), as the owner.
@@ -224,19 +221,9 @@ pub async fn verify_audit(owner: &PgConnectOptions, only: Option<&str>) -> Resul
         sqlx::query!("SELECT set_config('steward.tenant_id', $1, true)", id.to_string()).fetch_one(&mut *tx).await?;
         // Every event, as the daily job and `verify-audit` promise; a whole
         // chain moves the tenant's checkpoint (migration 0035).
-        let row: (i64, Option<uuid::Uuid>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>, Option<String>) =
-            sqlx::query_as("SELECT checked, bad_id, bad_seq, bad_at, reason FROM steward_audit_check($1, true)")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let walk = app::audit::ssr::check_chain(&mut tx, app::ids::TenantId(id), true).await?;
         tx.commit().await?;
-        // Any reason is a break, also one that names no event (the newest
-        // events missing: it only had a number, and was taken for intact).
-        let broken = match row {
-            (_, bad, seq, at, Some(reason)) => Some((bad, seq.unwrap_or_default(), at, reason)),
-            _ => None,
-        };
-        reports.push(ChainReport { tenant: slug, checked: row.0, broken });
+        reports.push(ChainReport { tenant: slug, checked: walk.checked, broken: walk.broken });
     }
     conn.close().await?;
     Ok(reports)

@@ -287,7 +287,7 @@ async fn chain_check(owner: &PgConnectOptions) -> Outcome {
             let checked: i64 = reports.iter().map(|r| r.checked).sum();
             let broken: Vec<String> = reports
                 .iter()
-                .filter_map(|r| r.broken.as_ref().map(|(_, seq, _, why)| format!("{} at event {seq}: {why}", r.tenant)))
+                .filter_map(|r| r.broken.as_ref().map(|b| format!("{} at event {}: {}", r.tenant, b.seq, b.reason)))
                 .collect();
             if broken.is_empty() {
                 Outcome::Ok(format!("{checked} event(s) of {} organisation(s) checked; every chain holds", reports.len()))

@@ -494,8 +494,8 @@ async fn m5_cutting_either_end_of_the_audit_chain_is_caught() {
     // And `verify-audit` (the daily job, backups, the page) calls it broken:
     // a verdict naming no event was taken for intact (review of stop 35).
     let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
-    let (id, _, at, reason) = reports[0].broken.clone().expect("a chain that ends before its head is broken");
-    assert!(id.is_none() && at.is_none() && reason.contains("newest events are missing"), "{reason}");
+    let b = reports[0].broken.clone().expect("a chain that ends before its head is broken");
+    assert!(b.id.is_none() && b.at.is_none() && b.reason.contains("newest events are missing"), "{b:?}");
 
     // Globex: the oldest events removed with a forged cut record: no anchor.
     app.db

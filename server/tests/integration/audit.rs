@@ -260,8 +260,9 @@ async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
     sqlx::query("UPDATE audit_events SET ip = '203.0.113.9' WHERE id = $1").bind(second).execute(&mut conn).await.unwrap();
 
     let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
-    let (bad, seq, _, reason) = reports[0].broken.clone().expect("the edit is detected");
-    assert_eq!(bad, Some(second));
+    let b = reports[0].broken.clone().expect("the edit is detected");
+    let (seq, reason) = (b.seq, b.reason);
+    assert_eq!(b.id, Some(second));
     assert_eq!(seq, second_seq);
     assert_eq!(reports[0].checked, second_seq - 1, "the events before it are intact");
     assert!(reason.contains("changed after it was written"), "{reason}");
@@ -281,7 +282,8 @@ async fn tampering_done_as_the_owner_is_caught_by_verify_audit() {
     // Deleting an event breaks the chain too.
     sqlx::query("DELETE FROM audit_events WHERE id = $1").bind(second).execute(&mut conn).await.unwrap();
     let reports = steward::db::verify_audit(&app.db.targets.owner, Some("acme")).await.unwrap();
-    let (_, seq, _, reason) = reports[0].broken.clone().expect("the removal is detected");
+    let b = reports[0].broken.clone().expect("the removal is detected");
+    let (seq, reason) = (b.seq, b.reason);
     assert_eq!(seq, second_seq + 1);
     assert!(reason.contains("missing"), "{reason}");
 }

@@ -1,0 +1,1 @@
+DROP FUNCTION steward_user_search_tidy();
