@@ -226,6 +226,12 @@ async fn run(started_by: Caller, id: Uuid, rows: Vec<Row>, invite: Option<String
 
 async fn run_batch(importer: &Caller, id: Uuid, batch: &[Row], invite: Option<&str>) -> Result<(), AppError> {
     let mut actor = importer.require(Perm::UserCreate).await?;
+    // The tenant's authorisation version row first, as a change of status
+    // or access takes it: inserting people then takes the usage and the
+    // people-by-status counts, and granting their roles the version again,
+    // so a deletion (version, then usage and counts) cannot wait for this
+    // batch while it waits for the deletion.
+    sqlx::query("SELECT 1 FROM tenant_auth WHERE tenant_id = $1 FOR UPDATE").bind(actor.tenant_id()).execute(actor.conn()).await?;
     let mut roles = RoleCache::new();
     // Every role of the batch is looked up and checked before any row is
     // written: a refusal records its event in a transaction of its own,

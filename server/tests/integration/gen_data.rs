@@ -56,6 +56,9 @@ async fn generated_tenants_sign_in_serve_pages_and_keep_verifiable_chains() {
     assert!(disabled.is_empty(), "{disabled:?}");
     conn.close().await.unwrap();
 
+    // The overview's kept counts hold the generated people.
+    assert_eq!(db.user_count_drift().await, vec![]);
+
     // Every chain verifies, and a new event continues it.
     let reports = steward::db::verify_audit(&db.targets.owner, None).await.unwrap();
     for name in ["gen-0001", "gen-0002"] {

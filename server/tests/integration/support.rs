@@ -446,6 +446,22 @@ fn enc(text: &str) -> String {
 }
 
 impl TestDb {
+    /// Every organisation's kept counts of people by state (migration
+    /// 0036) against its people counted, both ways: the rows that differ.
+    pub async fn user_count_drift(&self) -> Vec<(uuid::Uuid, String, i64, i64)> {
+        let mut conn = self.superuser().connect().await.unwrap();
+        sqlx::query_as(
+            "SELECT coalesce(k.tenant_id, c.tenant_id), coalesce(k.state, c.state), coalesce(k.n, 0), coalesce(c.n, 0)
+               FROM (SELECT tenant_id, state, n FROM user_counts WHERE n <> 0) k
+               FULL JOIN (SELECT tenant_id, CASE WHEN deleted_at IS NULL THEN status ELSE 'deleted' END AS state, count(*) AS n
+                            FROM users GROUP BY 1, 2) c ON c.tenant_id = k.tenant_id AND c.state = k.state
+              WHERE k.n IS DISTINCT FROM c.n",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    }
+
     /// The id of a user, by email (looked up as the superuser).
     pub async fn user_id(&self, email: &str) -> uuid::Uuid {
         let mut conn = self.superuser().connect().await.unwrap();
