@@ -104,3 +104,19 @@ test('a person who chooses dark gets every page dark from the server, on every d
   expect(await background(night)).toEqual(lightBackground);
   expect(errors).toEqual([]);
 });
+
+test('list cells keep their spacing, styled from the table rather than from each cell', async ({ page }) => {
+  const errors = watchForPageErrors(page);
+  await signIn(page, 'acme', 'olivia@acme.test');
+  for (const [path, row] of [['/users', 'user-row'], ['/audit', 'event-row']]) {
+    await page.goto(path);
+    await expectHydrated(page);
+    const cell = page.getByTestId(row).first().locator('td').nth(1);
+    const style = await cell.evaluate((td) => {
+      const s = getComputedStyle(td);
+      return { left: s.paddingLeft, right: s.paddingRight, top: s.paddingTop, bottom: s.paddingBottom, align: s.verticalAlign, cls: td.getAttribute('class') };
+    });
+    expect(style, path).toEqual({ left: '12px', right: '12px', top: '8px', bottom: '8px', align: 'top', cls: null });
+  }
+  expect(errors).toEqual([]);
+});

@@ -87,16 +87,16 @@ fn AccessRows(rows: Vec<AccessRow>) -> impl IntoView {
                         let audit = (!r.request_id.is_empty()).then(|| format!("/audit{}", query_string(&[("request_id", &r.request_id)])));
                         view! {
                             <tr data-testid="access-row">
-                                <td class=format!("{TD} whitespace-nowrap font-mono text-xs")>{r.at}</td>
-                                <td class=format!("{TD} text-xs")>
+                                <td class="whitespace-nowrap font-mono text-xs">{r.at}</td>
+                                <td class="text-xs">
                                     <code class="font-mono">{r.method}" "{r.path}</code>
                                     <div class="text-slate-500 dark:text-slate-400">{r.route}</div>
                                 </td>
-                                <td class=format!("{TD} font-mono text-xs {tone}")>{r.status}</td>
-                                <td class=format!("{TD} text-right font-mono text-xs")>{format!("{:.1} ms", r.latency_ms)}</td>
-                                <td class=format!("{TD} text-xs")>{r.tenant}</td>
-                                <td class=format!("{TD} font-mono text-xs text-slate-500 dark:text-slate-400")>{r.user_id.chars().take(8).collect::<String>()}</td>
-                                <td class=format!("{TD} font-mono text-xs")>
+                                <td class=format!("font-mono text-xs {tone}")>{r.status}</td>
+                                <td class="text-right font-mono text-xs">{format!("{:.1} ms", r.latency_ms)}</td>
+                                <td class="text-xs">{r.tenant}</td>
+                                <td class="font-mono text-xs text-slate-500 dark:text-slate-400">{r.user_id.chars().take(8).collect::<String>()}</td>
+                                <td class="font-mono text-xs">
                                     {match audit {
                                         Some(href) => view! { <a href=href class=LINK title="This request's audit events (in your organisation)">{r.request_id.chars().take(13).collect::<String>()}</a> }.into_any(),
                                         None => view! { <span></span> }.into_any(),

@@ -2,7 +2,7 @@
 
 use crate::authz::Perm;
 use super::*;
-use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_QUIET, CARD, LABEL, NOTICE, SELECT, TD};
+use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_QUIET, CARD, LABEL, NOTICE, SELECT};
 use crate::error::AppError;
 use leptos_meta::Title;
 use crate::ids::UserId;
@@ -75,13 +75,13 @@ pub fn ApiKeysPage() -> impl IntoView {
                                 <DataTable testid="api-keys" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""] class="mt-3">
                                         {rows.into_iter().map(|k| view! {
                                             <tr data-testid="api-key-row">
-                                                <td class=TD>{k.name}</td>
-                                                <td class=format!("{TD} font-mono text-xs")>{k.shown}</td>
-                                                <td class=format!("{TD} font-mono text-xs")>{k.scopes.join(" ")}</td>
-                                                <td class=TD>{k.expires_at}</td>
-                                                <td class=TD>{k.last_used_at}</td>
-                                                <td class=TD>{k.state.clone()}</td>
-                                                <td class=TD>
+                                                <td>{k.name}</td>
+                                                <td class="font-mono text-xs">{k.shown}</td>
+                                                <td class="font-mono text-xs">{k.scopes.join(" ")}</td>
+                                                <td>{k.expires_at}</td>
+                                                <td>{k.last_used_at}</td>
+                                                <td>{k.state.clone()}</td>
+                                                <td>
                                                     {(k.state == "active").then(|| view! {
                                                         <ActionForm action=revoke>
                                                             <input type="hidden" name="key_id" value=k.id.to_string() />
@@ -129,13 +129,13 @@ pub fn UserApiKeysPage() -> impl IntoView {
                             <DataTable testid="user-api-key-table" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""]>
                                 {rows.into_iter().map(|k| view! {
                                     <tr data-testid="user-api-key">
-                                        <td class=TD>{k.name}</td>
-                                        <td class=format!("{TD} font-mono text-xs")>{k.shown}</td>
-                                        <td class=format!("{TD} font-mono text-xs")>{k.scopes.join(" ")}</td>
-                                        <td class=TD>{k.expires_at}</td>
-                                        <td class=TD>{k.last_used_at}</td>
-                                        <td class=TD>{k.state.clone()}</td>
-                                        <td class=TD>
+                                        <td>{k.name}</td>
+                                        <td class="font-mono text-xs">{k.shown}</td>
+                                        <td class="font-mono text-xs">{k.scopes.join(" ")}</td>
+                                        <td>{k.expires_at}</td>
+                                        <td>{k.last_used_at}</td>
+                                        <td>{k.state.clone()}</td>
+                                        <td>
                                             {(may_revoke && k.state == "active").then(|| view! {
                                                 <ActionForm action=revoke>
                                                     <input type="hidden" name="user_id" value=user_id().to_string() />

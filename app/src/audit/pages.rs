@@ -122,17 +122,17 @@ fn EventRows(rows: Vec<EventRow>, testid: &'static str) -> impl IntoView {
         <DataTable testid=testid columns=&["When", "Actor", "Action", "Entity", "Changed", "Address"]>
                     {rows.into_iter().map(|e| view! {
                         <tr data-testid="event-row">
-                            <td class=format!("{TD} whitespace-nowrap")><a href=format!("/audit/{}", e.id) class=LINK>{e.occurred_at}</a></td>
-                            <td class=TD>{e.actor}</td>
-                            <td class=TD><code class="font-mono text-xs">{e.action}</code></td>
-                            <td class=format!("{TD} text-xs")>
+                            <td class="whitespace-nowrap"><a href=format!("/audit/{}", e.id) class=LINK>{e.occurred_at}</a></td>
+                            <td>{e.actor}</td>
+                            <td><code class="font-mono text-xs">{e.action}</code></td>
+                            <td class="text-xs">
                                 {match entity_link(&e.entity_type, &e.entity_id) {
                                     Some(href) => view! { <a href=href class=LINK>{e.entity_type.clone()}</a> }.into_any(),
                                     None => view! { <span>{e.entity_type.clone()}</span> }.into_any(),
                                 }}
                             </td>
-                            <td class=format!("{TD} text-xs text-slate-600 dark:text-slate-300")>{e.fields}</td>
-                            <td class=format!("{TD} font-mono text-xs text-slate-500 dark:text-slate-400")>{e.ip}</td>
+                            <td class="text-xs text-slate-600 dark:text-slate-300">{e.fields}</td>
+                            <td class="font-mono text-xs text-slate-500 dark:text-slate-400">{e.ip}</td>
                         </tr>
                     }).collect_view()}
                 </DataTable>
@@ -204,13 +204,13 @@ fn EventView(d: EventDetail) -> impl IntoView {
                             {d.diff.iter().cloned().map(|row| {
                                 let changed = row.changed();
                                 let cell = |v: Option<String>, colour: &'static str| view! {
-                                    <td class=format!("{TD} font-mono text-xs break-all {}", if changed { colour } else { "text-slate-500 dark:text-slate-400" })>
+                                    <td class=format!("font-mono text-xs break-all {}", if changed { colour } else { "text-slate-500 dark:text-slate-400" })>
                                         {v.unwrap_or_else(|| "—".into())}
                                     </td>
                                 };
                                 view! {
                                     <tr data-testid="diff-row" data-changed=changed.to_string()>
-                                        <th scope="row" class=format!("{TD} text-left font-medium")>{row.field.clone()}</th>
+                                        <th scope="row" class="text-left font-medium">{row.field.clone()}</th>
                                         {cell(row.before.clone(), "bg-red-50 text-red-800 dark:bg-red-950/40 dark:text-red-300")}
                                         {cell(row.after.clone(), "bg-emerald-50 text-emerald-800 dark:bg-emerald-950/40 dark:text-emerald-300")}
                                     </tr>

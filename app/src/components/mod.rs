@@ -19,9 +19,11 @@ pub const BUTTON: &str = "inline-flex items-center justify-center rounded-md bg-
 pub const BUTTON_SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus-visible:outline focus-visible:outline-2 focus-visible:outline-indigo-600 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-200 dark:hover:bg-slate-800";
 pub const BUTTON_DANGER: &str = "inline-flex items-center justify-center rounded-md bg-red-600 px-3 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-500 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-red-600";
 pub const LINK: &str = "font-medium text-indigo-600 hover:text-indigo-500 hover:underline dark:text-indigo-400";
-pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800";
+/// A table's cells are styled from the table (`[&_td]:…`, once a page)
+/// rather than by a class on each cell: 28 bytes a cell, 5.6 KB of a
+/// users page of 50 rows (docs/BENCHMARKS.md, issue 16's sixth part).
+pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800 [&_td]:px-3 [&_td]:py-2 [&_td]:align-top";
 pub const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400";
-pub const TD: &str = "px-3 py-2 align-top";
 pub const SELECT: &str = "block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30 dark:border-slate-700 dark:bg-slate-900";
 pub const NOTICE: &str = "rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:border-emerald-900 dark:bg-emerald-950/50 dark:text-emerald-300";
 pub const ALERT: &str = "rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300";
@@ -185,13 +187,20 @@ pub fn Confirm(#[prop(into)] label: String, #[prop(into)] question: String, chil
 /// A status as a coloured badge.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: String) -> impl IntoView {
-    let colour = match status.as_str() {
-        "active" | "done" | "sent" | "ok" => "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300",
-        "suspended" | "running" | "queued" => "bg-amber-100 text-amber-800 dark:bg-amber-900/40 dark:text-amber-300",
-        "deleted" | "failed" | "interrupted" | "alarm" => "bg-red-100 text-red-800 dark:bg-red-900/40 dark:text-red-300",
-        _ => "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300",
+    // Whole class strings made at compile time, not one built per badge:
+    // a list of 50 rows renders 50 of them.
+    macro_rules! badge {
+        ($colour:literal) => {
+            concat!("inline-flex rounded-full px-2 py-0.5 text-xs font-medium ", $colour)
+        };
+    }
+    let class = match status.as_str() {
+        "active" | "done" | "sent" | "ok" => badge!("bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300"),
+        "suspended" | "running" | "queued" => badge!("bg-amber-100 text-amber-800 dark:bg-amber-900/40 dark:text-amber-300"),
+        "deleted" | "failed" | "interrupted" | "alarm" => badge!("bg-red-100 text-red-800 dark:bg-red-900/40 dark:text-red-300"),
+        _ => badge!("bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300"),
     };
-    view! { <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-medium {colour}")>{status}</span> }
+    view! { <span class=class>{status}</span> }
 }
 
 /// The notice a form post without JavaScript left for this page.

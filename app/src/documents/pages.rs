@@ -142,15 +142,15 @@ fn DocTable(list: DocList, p: DocQuery) -> impl IntoView {
         <DataTable testid="document-table" columns=&["Title", "Version", "Size", "Tags", "Uploaded by", "Changed"] empty=empty.then_some("No documents match.") empty_testid="no-documents">
                     {list.rows.into_iter().map(|d| view! {
                         <tr data-testid="document-row">
-                            <td class=TD>
+                            <td>
                                 <a href=format!("/documents/{}", d.id) class=LINK>{d.title}</a>
                                 <div class="text-xs text-slate-500 dark:text-slate-400">{d.file_name} " · " {d.content_type}</div>
                             </td>
-                            <td class=TD>{format!("v{}", d.current_version)}</td>
-                            <td class=format!("{TD} whitespace-nowrap")>{human_size(d.size_bytes)}</td>
-                            <td class=TD><Tags tags=d.tags /></td>
-                            <td class=TD>{d.uploader}</td>
-                            <td class=format!("{TD} whitespace-nowrap text-slate-500 dark:text-slate-400")>{d.updated_at}</td>
+                            <td>{format!("v{}", d.current_version)}</td>
+                            <td class="whitespace-nowrap">{human_size(d.size_bytes)}</td>
+                            <td><Tags tags=d.tags /></td>
+                            <td>{d.uploader}</td>
+                            <td class="whitespace-nowrap text-slate-500 dark:text-slate-400">{d.updated_at}</td>
                         </tr>
                     }).collect_view()}
                 </DataTable>
@@ -245,15 +245,15 @@ fn DocumentView(
                             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                 {d.versions.iter().cloned().map(|v| view! {
                                     <tr data-testid="version-row">
-                                        <td class=TD>{v.number}</td>
-                                        <td class=TD>
+                                        <td>{v.number}</td>
+                                        <td>
                                             <div>{v.file_name.clone()}</div>
                                             <div class="text-xs text-slate-500 dark:text-slate-400">{human_size(v.size_bytes)} " · " {v.content_type}</div>
                                             {(!v.note.is_empty()).then(|| view! { <div class="text-xs italic text-slate-600 dark:text-slate-400">{v.note.clone()}</div> })}
                                         </td>
-                                        <td class=TD><code class="font-mono text-xs" title=v.sha256.clone() data-testid="sha256">{v.sha256[..12].to_string()} "…"</code></td>
-                                        <td class=format!("{TD} text-xs text-slate-500 dark:text-slate-400")>{v.uploader} <br /> {v.created_at}</td>
-                                        <td class=TD>
+                                        <td><code class="font-mono text-xs" title=v.sha256.clone() data-testid="sha256">{v.sha256[..12].to_string()} "…"</code></td>
+                                        <td class="text-xs text-slate-500 dark:text-slate-400">{v.uploader} <br /> {v.created_at}</td>
+                                        <td>
                                             <a href=format!("/documents/{id}/versions/{}/download", v.number) rel="external" download=v.file_name class=LINK data-testid=format!("download-v{}", v.number)>"Download"</a>
                                         </td>
                                     </tr>

@@ -80,24 +80,24 @@ fn MailRows(rows: Vec<MailRow>) -> impl IntoView {
                 let error = (!r.last_error.is_empty()).then(|| r.last_error.clone());
                 view! {
                     <tr data-testid="mail-row" data-mail-id=r.id.clone()>
-                        <td class=format!("{TD} whitespace-nowrap font-mono text-xs")>{r.queued_at}</td>
-                        <td class=format!("{TD} text-xs")>
+                        <td class="whitespace-nowrap font-mono text-xs">{r.queued_at}</td>
+                        <td class="text-xs">
                             <div>{r.to_name}</div>
                             <div class="font-mono text-slate-500 dark:text-slate-400">{r.to_address}</div>
                         </td>
-                        <td class=format!("{TD} text-sm")>
+                        <td class="text-sm">
                             <details>
                                 <summary class="cursor-pointer" data-testid="mail-subject">{r.subject}</summary>
                                 <pre class="mt-2 max-w-xl whitespace-pre-wrap rounded bg-slate-50 p-3 font-sans text-xs text-slate-800 dark:bg-slate-950 dark:text-slate-200" data-testid="mail-body">{r.body_text}</pre>
                             </details>
                             <div class="font-mono text-xs text-slate-500 dark:text-slate-400">{r.kind}</div>
                         </td>
-                        <td class=format!("{TD} text-xs")>
+                        <td class="text-xs">
                             <StatusBadge status=r.status />
                             <div class="mt-1 text-slate-500 dark:text-slate-400">{outcome}</div>
                             {error.map(|e| view! { <div class="mt-1 text-red-700 dark:text-red-400" data-testid="mail-error">{e}</div> })}
                         </td>
-                        <td class=format!("{TD} text-xs")>{r.tenant}</td>
+                        <td class="text-xs">{r.tenant}</td>
                     </tr>
                 }
             }).collect_view()}

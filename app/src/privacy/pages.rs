@@ -1,7 +1,7 @@
 //! The area's pages and components.
 
 use super::*;
-use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, LINK, TD};
+use crate::components::{outcome, DataTable, Field, PageHeader, ALERT, BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, LINK};
 use leptos_meta::Title;
 
 /// `/users/deletion-requests`: requests to delete accounts, and how long
@@ -28,11 +28,11 @@ pub fn DeletionRequestsPage() -> impl IntoView {
                                         let pending = r.status == "pending";
                                         view! {
                                             <tr data-testid="deletion-request">
-                                                <td class=TD><a class=LINK href=format!("/users/{}", r.user_id)>{r.user}</a></td>
-                                                <td class=TD>{r.requested_at}</td>
-                                                <td class=TD>{r.reason}</td>
-                                                <td class=TD>{r.status} " " {r.note}</td>
-                                                <td class=TD>
+                                                <td><a class=LINK href=format!("/users/{}", r.user_id)>{r.user}</a></td>
+                                                <td>{r.requested_at}</td>
+                                                <td>{r.reason}</td>
+                                                <td>{r.status} " " {r.note}</td>
+                                                <td>
                                                     {pending.then(|| view! {
                                                         <ActionForm action=resolve attr:class="flex flex-wrap gap-2">
                                                             <input type="hidden" name="request_id" value=r.id.to_string() />

@@ -41,15 +41,15 @@ pub fn RolesPage() -> impl IntoView {
                                 <DataTable testid="role-table" columns=&["Role", "Kind", "Permissions", "Views", "Held directly by", "Teams"] empty=empty.then_some("No roles here.")>
                                             {rows.into_iter().map(|r| view! {
                                                 <tr data-testid="role-row">
-                                                    <td class=TD>
+                                                    <td>
                                                         <a href=format!("/roles/{}", r.id) class=LINK>{r.name}</a>
                                                         <div class="text-xs text-slate-500 dark:text-slate-400">{r.description}</div>
                                                     </td>
-                                                    <td class=TD><KindBadge system=r.is_system /></td>
-                                                    <td class=TD>{r.permissions}</td>
-                                                    <td class=TD>{r.views}</td>
-                                                    <td class=TD>{format!("{} {}", r.direct, if r.direct == crate::users::Count::Exact(1) { "person" } else { "people" })}</td>
-                                                    <td class=TD>{r.teams}</td>
+                                                    <td><KindBadge system=r.is_system /></td>
+                                                    <td>{r.permissions}</td>
+                                                    <td>{r.views}</td>
+                                                    <td>{format!("{} {}", r.direct, if r.direct == crate::users::Count::Exact(1) { "person" } else { "people" })}</td>
+                                                    <td>{r.teams}</td>
                                                 </tr>
                                             }).collect_view()}
                                         </DataTable>

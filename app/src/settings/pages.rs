@@ -4,6 +4,7 @@ use super::*;
 use crate::authz::Perm;
 use crate::components::*;
 use crate::nav::MeResource;
+use crate::users::grouped;
 use leptos::prelude::*;
 
 /// Whom the organisation requires to sign in with a second factor; those
@@ -74,19 +75,6 @@ pub fn ApiKeyLifetimeCard(editable: bool) -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-/// A count with thousands separated: 100,000.
-fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// `/settings`: the organisation's own settings, for those who hold the
@@ -255,17 +243,5 @@ fn PlanCard(plan: Plan) -> impl IntoView {
                 <p role="status" class=format!("mt-3 {ALERT}") data-testid="plan-near-limit">"Nearly everything the plan allows is in use: past it, adding people or documents is refused. Ask the platform team for a larger plan."</p>
             })}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(super::grouped(0), "0");
-        assert_eq!(super::grouped(999), "999");
-        assert_eq!(super::grouped(1000), "1,000");
-        assert_eq!(super::grouped(100_000), "100,000");
-        assert_eq!(super::grouped(1_234_567), "1,234,567");
     }
 }

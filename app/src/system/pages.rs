@@ -59,16 +59,16 @@ fn Jobs(jobs: Vec<JobRow>) -> impl IntoView {
                     let outcome = if j.outcome.is_empty() { "waiting".to_string() } else { j.outcome.clone() };
                     view! {
                         <tr data-testid="job-row" data-job=key>
-                            <td class=format!("{TD} text-sm")>
+                            <td class="text-sm">
                                 <div class="font-medium">{j.title}</div>
                                 <div class="font-mono text-xs text-slate-500 dark:text-slate-400">{j.job}</div>
                             </td>
-                            <td class=format!("{TD} whitespace-nowrap text-xs")>{j.every}</td>
-                            <td class=format!("{TD} whitespace-nowrap font-mono text-xs")>
+                            <td class="whitespace-nowrap text-xs">{j.every}</td>
+                            <td class="whitespace-nowrap font-mono text-xs">
                                 {last}
                                 <div class="text-slate-500 dark:text-slate-400">{format!("{} run(s), {} not ok", j.runs, j.failures)}</div>
                             </td>
-                            <td class=format!("{TD} text-xs")>
+                            <td class="text-xs">
                                 <span data-testid="job-outcome"><StatusBadge status=outcome /></span>
                                 <div class="mt-1 max-w-xl" data-testid="job-message">{j.message}</div>
                                 {running}
@@ -132,11 +132,11 @@ fn Statements(statements: Option<Vec<StatementFacts>>) -> impl IntoView {
             <DataTable testid="statements-table" columns=&["Statement", "Calls", "Mean", "In all", "Rows"]>
                 {rows.into_iter().map(|s| view! {
                     <tr data-testid="statement-row">
-                        <td class=format!("{TD} max-w-2xl break-all font-mono text-xs")>{s.query}</td>
-                        <td class=format!("{TD} text-right font-mono text-xs")>{s.calls}</td>
-                        <td class=format!("{TD} whitespace-nowrap text-right font-mono text-xs")>{format!("{:.2} ms", s.mean_ms)}</td>
-                        <td class=format!("{TD} whitespace-nowrap text-right font-mono text-xs")>{format!("{:.1} s", s.total_ms / 1000.0)}</td>
-                        <td class=format!("{TD} text-right font-mono text-xs")>{s.rows}</td>
+                        <td class="max-w-2xl break-all font-mono text-xs">{s.query}</td>
+                        <td class="text-right font-mono text-xs">{s.calls}</td>
+                        <td class="whitespace-nowrap text-right font-mono text-xs">{format!("{:.2} ms", s.mean_ms)}</td>
+                        <td class="whitespace-nowrap text-right font-mono text-xs">{format!("{:.1} s", s.total_ms / 1000.0)}</td>
+                        <td class="text-right font-mono text-xs">{s.rows}</td>
                     </tr>
                 }).collect_view()}
             </DataTable>

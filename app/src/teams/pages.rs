@@ -39,13 +39,13 @@ pub fn TeamsPage() -> impl IntoView {
                                         <DataTable testid="team-table" columns=&["Team", "Members", "Lead", "Roles"] empty=empty.then_some("No teams here yet.")>
                                                     {rows.into_iter().map(|t| view! {
                                                         <tr data-testid="team-row">
-                                                            <td class=TD>
+                                                            <td>
                                                                 <a href=format!("/teams/{}", t.id) class=LINK>{t.name}</a>
                                                                 <div class="text-xs text-slate-500 dark:text-slate-400">{t.description}</div>
                                                             </td>
-                                                            <td class=TD>{t.members}</td>
-                                                            <td class=TD>{t.lead}</td>
-                                                            <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{t.roles}</td>
+                                                            <td>{t.members}</td>
+                                                            <td>{t.lead}</td>
+                                                            <td class="text-slate-600 dark:text-slate-300">{t.roles}</td>
                                                         </tr>
                                                     }).collect_view()}
                                                 </DataTable>

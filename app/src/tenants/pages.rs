@@ -54,12 +54,12 @@ pub fn TenantsPage() -> impl IntoView {
                                 <DataTable testid="tenant-table" columns=&["Organisation", "Short name", "Status", "Plan", "Modules", ""]>
                                             {list.rows.into_iter().map(|t| { let shown = t.shown_status(); view! {
                                                 <tr data-testid="tenant-row">
-                                                    <td class=TD><a href=format!("/tenants/{}", t.id) class=LINK>{t.name}</a></td>
-                                                    <td class=format!("{TD} font-mono text-xs")>{t.slug.clone()}</td>
-                                                    <td class=TD><StatusBadge status=shown /></td>
-                                                    <td class=TD>{t.plan}</td>
-                                                    <td class=format!("{TD} text-slate-500 dark:text-slate-400")>{t.modules.join(", ")}</td>
-                                                    <td class=format!("{TD} text-right")>
+                                                    <td><a href=format!("/tenants/{}", t.id) class=LINK>{t.name}</a></td>
+                                                    <td class="font-mono text-xs">{t.slug.clone()}</td>
+                                                    <td><StatusBadge status=shown /></td>
+                                                    <td>{t.plan}</td>
+                                                    <td class="text-slate-500 dark:text-slate-400">{t.modules.join(", ")}</td>
+                                                    <td class="text-right">
                                                         {(!t.deleted).then(|| view! {
                                                             <ActInside act=act slug=t.slug.clone() next="/" label="Act inside" />
                                                         })}

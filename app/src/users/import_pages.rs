@@ -63,11 +63,11 @@ pub fn ImportPage() -> impl IntoView {
                                     <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                         {rows.into_iter().map(|i| view! {
                                             <tr>
-                                                <td class=TD><a href=format!("/users/imports/{}", i.id) class=LINK>{i.file_name}</a></td>
-                                                <td class=TD>{format!("{} by {}", i.started, i.started_by)}</td>
-                                                <td class=TD>{i.created}</td>
-                                                <td class=TD>{i.failed_count}</td>
-                                                <td class=TD>{i.state}</td>
+                                                <td><a href=format!("/users/imports/{}", i.id) class=LINK>{i.file_name}</a></td>
+                                                <td>{format!("{} by {}", i.started, i.started_by)}</td>
+                                                <td>{i.created}</td>
+                                                <td>{i.failed_count}</td>
+                                                <td>{i.state}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
@@ -144,9 +144,9 @@ pub fn ImportReportPage() -> impl IntoView {
                                             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
                                                 {r.failed.iter().cloned().map(|f| view! {
                                                     <tr data-testid="import-failure">
-                                                        <td class=TD>{f.line}</td>
-                                                        <td class=TD>{f.email}</td>
-                                                        <td class=TD>{f.reason}</td>
+                                                        <td>{f.line}</td>
+                                                        <td>{f.email}</td>
+                                                        <td>{f.reason}</td>
                                                     </tr>
                                                 }).collect_view()}
                                             </tbody>

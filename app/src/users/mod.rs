@@ -47,7 +47,8 @@ pub const PAGE_SIZE: usize = 50;
 /// Lists count matching rows up to this many, then say "more than".
 pub const COUNT_CAP: i64 = 1000;
 
-/// How many rows match: exact up to [`COUNT_CAP`], never a full count.
+/// How many rows match: exact where a kept count answers (the users list
+/// filtered by status alone) or up to [`COUNT_CAP`], never a full count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Count {
     Exact(i64),
@@ -68,10 +69,23 @@ impl Count {
 impl std::fmt::Display for Count {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Count::Exact(n) => write!(f, "{n}"),
-            Count::MoreThan(n) => write!(f, "more than {n}"),
+            Count::Exact(n) => write!(f, "{}", grouped(*n)),
+            Count::MoreThan(n) => write!(f, "more than {}", grouped(*n)),
         }
     }
+}
+
+/// A count with thousands separated: 100,000.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// The users list's filters, ordering and position; every field is what
@@ -417,6 +431,16 @@ pub fn is_invisible_format(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(100_000), "100,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(Count::MoreThan(COUNT_CAP).to_string(), "more than 1,000");
+    }
 
     #[test]
     fn names_with_direction_overrides_or_zero_width_characters_are_refused() {

@@ -328,7 +328,8 @@ struct ListRow {
 }
 
 /// One page of the tenant's users: filtered, ordered, from a cursor, with
-/// a count capped at [`COUNT_CAP`]. Needs `user:read`.
+/// a count: exact when only the status filters (the kept counts), capped
+/// at [`COUNT_CAP`] under a search, a role or a team. Needs `user:read`.
 pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     let mut actor = crate::authz::ssr::require_read(Perm::UserRead).await?;
     let tenant_id = actor.tenant_id();
@@ -362,11 +363,26 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
         format!("{}|{}", last.sort_value, last.id)
     });
 
-    let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM users u");
-    push_filters(&mut c, tenant_id, &query)?;
-    c.push(format!(" LIMIT {}) capped", COUNT_CAP + 1));
-    let n: i64 = c.build_query_scalar().fetch_one(actor.conn()).await?;
-    let count = Count::capped(n);
+    let count = if query.q.trim().is_empty() && query.role.is_empty() && query.team.is_empty() {
+        // No filter but the status: the figure the triggers on users keep
+        // in each change's own transaction (migration 0036), exact, read
+        // in place of counting up to COUNT_CAP rows.
+        let n: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(n), 0)::bigint FROM user_counts
+              WHERE tenant_id = $1 AND CASE WHEN $2 = '' THEN state <> 'deleted' ELSE state = $2 END",
+        )
+        .bind(tenant_id)
+        .bind(&query.status)
+        .fetch_one(actor.conn())
+        .await?;
+        Count::Exact(n)
+    } else {
+        let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM users u");
+        push_filters(&mut c, tenant_id, &query)?;
+        c.push(format!(" LIMIT {}) capped", COUNT_CAP + 1));
+        let n: i64 = c.build_query_scalar().fetch_one(actor.conn()).await?;
+        Count::capped(n)
+    };
 
     let roles = live_roles(actor.conn(), tenant_id).await?;
     let teams = live_teams(actor.conn(), tenant_id).await?;

@@ -80,15 +80,15 @@ pub fn WebhooksPage() -> impl IntoView {
                                             let paused = e.status == "paused";
                                             view! {
                                                 <tr data-testid="webhook-row">
-                                                    <td class=TD>
+                                                    <td>
                                                         <a class=format!("{LINK} break-all") href=format!("/settings/webhooks/{}", e.id)>{e.url.clone()}</a>
                                                         <p class=MUTED>{e.description.clone()}</p>
                                                     </td>
-                                                    <td class=format!("{TD} font-mono text-xs")>{e.actions.join(" ")}</td>
-                                                    <td class=TD data-testid="webhook-state">{state(&e)}</td>
-                                                    <td class=TD>{if e.last_success_at.is_empty() { "never".to_string() } else { e.last_success_at.clone() }}</td>
-                                                    <td class=TD>{e.queued}</td>
-                                                    <td class=format!("{TD} whitespace-nowrap")>
+                                                    <td class="font-mono text-xs">{e.actions.join(" ")}</td>
+                                                    <td data-testid="webhook-state">{state(&e)}</td>
+                                                    <td>{if e.last_success_at.is_empty() { "never".to_string() } else { e.last_success_at.clone() }}</td>
+                                                    <td>{e.queued}</td>
+                                                    <td class="whitespace-nowrap">
                                                         {if paused {
                                                             view! {
                                                                 <ActionForm action=resume attr:class="inline">
@@ -186,16 +186,16 @@ pub fn WebhookPage() -> impl IntoView {
                                                     };
                                                     view! {
                                                         <tr data-testid="delivery-row">
-                                                            <td class=format!("{TD} whitespace-nowrap")>{d.queued_at.clone()}</td>
-                                                            <td class=TD><a class=format!("{LINK} font-mono text-xs") href=format!("/audit/{}", d.event_id)>{d.action.clone()}</a></td>
-                                                            <td class=TD data-testid="delivery-status">{outcome}</td>
-                                                            <td class=TD>{d.attempts}</td>
-                                                            <td class=TD>
+                                                            <td class="whitespace-nowrap">{d.queued_at.clone()}</td>
+                                                            <td><a class=format!("{LINK} font-mono text-xs") href=format!("/audit/{}", d.event_id)>{d.action.clone()}</a></td>
+                                                            <td data-testid="delivery-status">{outcome}</td>
+                                                            <td>{d.attempts}</td>
+                                                            <td>
                                                                 <p data-testid="delivery-answer">{answer}</p>
                                                                 {(d.response_status.is_some() && !d.last_error.is_empty()).then(|| view! { <p class=MUTED>{d.last_error.clone()}</p> })}
                                                                 {(!d.response_body.is_empty()).then(|| view! { <pre class="mt-1 max-w-md overflow-x-auto whitespace-pre-wrap break-all text-xs text-slate-500 dark:text-slate-400">{d.response_body.clone()}</pre> })}
                                                             </td>
-                                                            <td class=TD>
+                                                            <td>
                                                                 {(d.status == "delivered" || d.status == "failed").then(move || view! {
                                                                     <ActionForm action=redeliver>
                                                                         <input type="hidden" name="id" value=endpoint_id />

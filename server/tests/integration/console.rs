@@ -57,16 +57,47 @@ async fn the_users_list_searches_filters_and_pages_by_cursor() {
     assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A count read as the superuser, to hold the page's figure against.
+async fn live(app: &TestApp, sql: &str) -> i64 {
+    use sqlx::ConnectOptions;
+    let mut conn = app.db.superuser().connect().await.unwrap();
+    sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+}
+
 #[tokio::test]
-async fn the_count_stops_at_the_cap_instead_of_counting_everything() {
+async fn the_count_is_exact_from_the_kept_counts_and_stops_at_the_cap_under_a_search() {
     let app = TestApp::spawn().await;
     many_users(&app, "globex", 1005).await;
     app.sign_in("globex", "gina@globex.test", PASSWORD).await;
+    let everyone = live(&app, "SELECT count(*) FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.slug = 'globex' AND u.deleted_at IS NULL").await;
+    assert!(everyone > 1005, "{everyone}");
+
+    // No filter, or the status alone: the exact figure, kept by the triggers.
     let list = json(&app.call("/api/list_users", &[("query[q]", "")]).await);
-    assert_eq!(list["count"], serde_json::json!({ "MoreThan": 1000 }));
+    assert_eq!(list["count"], serde_json::json!({ "Exact": everyone }));
     let page = app.get("/users").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("more than 1000 users"), "the page says the count is capped");
+    let shown = format!("{} users", app::users::grouped(everyone));
+    assert!(page.body.contains(&shown), "the page says {shown}");
+    let pending = live(&app, "SELECT count(*) FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.slug = 'globex' AND u.deleted_at IS NULL AND u.status = 'pending'").await;
+    let list = json(&app.call("/api/list_users", &[("query[status]", "pending")]).await);
+    assert_eq!(list["count"], serde_json::json!({ "Exact": pending }));
+
+    // The person's own change shows in the next figure.
+    let gone = app.db.user_id("bulk00001@globex.test").await.to_string();
+    let deleted = app.call("/api/delete_user", &[("user_id", &gone)]).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    let list = json(&app.call("/api/list_users", &[("query[q]", "")]).await);
+    assert_eq!(list["count"], serde_json::json!({ "Exact": everyone - 1 }));
+    let list = json(&app.call("/api/list_users", &[("query[status]", "deleted")]).await);
+    assert_eq!(list["count"], serde_json::json!({ "Exact": 1 }));
+
+    // A search counts the matching rows, and stops at the cap.
+    let list = json(&app.call("/api/list_users", &[("query[q]", "bulk")]).await);
+    assert_eq!(list["count"], serde_json::json!({ "MoreThan": 1000 }));
+    let page = app.get("/users?q=bulk").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("more than 1,000 users"), "the page says the count is capped");
 }
 
 #[tokio::test]

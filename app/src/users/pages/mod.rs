@@ -113,13 +113,13 @@ fn UserTable(list: UserList, p: UserQuery, bulk: ServerAction<BulkUsers>) -> imp
                     {list.rows.into_iter().map(|u| { let shown = u.shown_status(); view! {
                         <tr data-testid="user-row">
                             {selectable.then(|| view! {
-                                <td class=TD><input type="checkbox" name="ids[]" value=u.id.to_string() aria-label=format!("Select {}", u.display_name) data-testid="bulk-select" /></td>
+                                <td><input type="checkbox" name="ids[]" value=u.id.to_string() aria-label=format!("Select {}", u.display_name) data-testid="bulk-select" /></td>
                             })}
-                            <td class=TD><a href=format!("/users/{}", u.id) class=LINK>{u.display_name}</a></td>
-                            <td class=TD>{u.email}</td>
-                            <td class=TD><StatusBadge status=shown /></td>
-                            <td class=format!("{TD} text-slate-600 dark:text-slate-300")>{u.roles}</td>
-                            <td class=format!("{TD} whitespace-nowrap text-slate-500 dark:text-slate-400")>{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
+                            <td><a href=format!("/users/{}", u.id) class=LINK>{u.display_name}</a></td>
+                            <td>{u.email}</td>
+                            <td><StatusBadge status=shown /></td>
+                            <td class="text-slate-600 dark:text-slate-300">{u.roles}</td>
+                            <td class="whitespace-nowrap text-slate-500 dark:text-slate-400">{if u.last_login_at.is_empty() { "never".to_string() } else { u.last_login_at }}</td>
                         </tr>
                     }}).collect_view()}
                 </DataTable>
