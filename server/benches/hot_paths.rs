@@ -66,8 +66,8 @@ fn audit_hash(c: &mut Criterion) {
     c.bench_function("audit event hash (canonical JSON + SHA-256)", |b| b.iter(|| black_box(&event).hash(Some(black_box(&prev)))));
 }
 
-/// A page as the bench serves it (users page 1 of a tenant of 10,000 at a
-/// million users, 80 KB), compressed by the encoders tower-http uses (the
+/// A page as the bench served it (users page 1 of a tenant of 10,000 at a
+/// million users, 80 KB, before its cells lost their class), compressed by the encoders tower-http uses (the
 /// brotli, flate2 and zstd crates) at the levels worth considering; prints
 /// each one's size once.
 fn page_compression(c: &mut Criterion) {

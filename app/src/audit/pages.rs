@@ -210,7 +210,7 @@ fn EventView(d: EventDetail) -> impl IntoView {
                                 };
                                 view! {
                                     <tr data-testid="diff-row" data-changed=changed.to_string()>
-                                        <th scope="row" class="text-left font-medium">{row.field.clone()}</th>
+                                        <th scope="row" class="px-3 py-2 align-top text-left font-medium">{row.field.clone()}</th>
                                         {cell(row.before.clone(), "bg-red-50 text-red-800 dark:bg-red-950/40 dark:text-red-300")}
                                         {cell(row.after.clone(), "bg-emerald-50 text-emerald-800 dark:bg-emerald-950/40 dark:text-emerald-300")}
                                     </tr>

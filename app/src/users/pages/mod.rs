@@ -102,7 +102,7 @@ fn UserTable(list: UserList, p: UserQuery, bulk: ServerAction<BulkUsers>) -> imp
                     <SelectField name="team_id" label="Team (to add to)" options=team_choices empty="—" error=field_error(bulk, "team_id") />
                     <label class="mb-6 inline-flex items-center gap-2 text-sm">
                         <input type="checkbox" name="all" value="on" data-testid="bulk-all" />
-                        {format!("or everyone matching the filter ({count}, {BULK_MAX} at most)")}
+                        {format!("or everyone matching the filter ({count}, {} at most)", crate::users::grouped(BULK_MAX as i64))}
                     </label>
                     <button type="submit" class=format!("{BUTTON} mb-6") data-testid="bulk-apply" disabled=move || bulk.pending().get()>"Apply"</button>
                 </div>
