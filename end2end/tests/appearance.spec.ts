@@ -108,6 +108,7 @@ test('a person who chooses dark gets every page dark from the server, on every d
 test('list cells keep their spacing, styled from the table rather than from each cell', async ({ page }) => {
   const errors = watchForPageErrors(page);
   await signIn(page, 'acme', 'olivia@acme.test');
+  await expect(page.getByTestId('current-user')).toHaveText('Olivia Owner');
   for (const [path, row] of [['/users', 'user-row'], ['/audit', 'event-row']]) {
     await page.goto(path);
     await expectHydrated(page);

@@ -299,9 +299,9 @@ pub struct ServeArgs {
     pub pitr_keep_days: u32,
 
     /// How hard pages, answers and exports are compressed for browsers that
-    /// accept it: zstd (brotli for those without it, then gzip) at this
-    /// level, 1 (fastest) to 11; 0 sends them uncompressed (behind a proxy
-    /// that compresses). The bundle is sent as compressed at build time.
+    /// accept it: zstd (brotli for those without it, then gzip), each at
+    /// this level on its own scale, 1 (fastest) to 11; 0 sends them
+    /// uncompressed (behind a proxy that compresses). The bundle is sent as compressed at build time.
     #[arg(long, env = "STEWARD_COMPRESSION_LEVEL", default_value_t = crate::web::assets::DEFAULT_LEVEL,
           value_parser = clap::value_parser!(u32).range(0..=11))]
     pub compression_level: u32,
