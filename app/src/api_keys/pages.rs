@@ -73,24 +73,19 @@ pub fn ApiKeysPage() -> impl IntoView {
                             Ok(rows) if rows.is_empty() => view! { <p class="mt-2 text-sm text-slate-500 dark:text-slate-400">"No keys yet."</p> }.into_any(),
                             Ok(rows) => view! {
                                 <DataTable testid="api-keys" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""] class="mt-3">
-                                        {rows.into_iter().map(|k| view! {
+                                        {rows.into_iter().map(|k| { let (id, active) = (k.id, k.state == "active"); view! {
                                             <tr data-testid="api-key-row">
-                                                <td>{k.name}</td>
-                                                <td class="font-mono text-xs">{k.shown}</td>
-                                                <td class="font-mono text-xs">{k.scopes.join(" ")}</td>
-                                                <td>{k.expires_at}</td>
-                                                <td>{k.last_used_at}</td>
-                                                <td>{k.state.clone()}</td>
+                                                {key_cells(k)}
                                                 <td>
-                                                    {(k.state == "active").then(|| view! {
+                                                    {active.then(|| view! {
                                                         <ActionForm action=revoke>
-                                                            <input type="hidden" name="key_id" value=k.id.to_string() />
+                                                            <input type="hidden" name="key_id" value=id.to_string() />
                                                             <button type="submit" class=BUTTON_QUIET data-testid="revoke-api-key">"Revoke"</button>
                                                         </ActionForm>
                                                     })}
                                                 </td>
                                             </tr>
-                                        }).collect_view()}
+                                        }}).collect_view()}
                                 </DataTable>
                             }.into_any(),
                         }
@@ -127,25 +122,20 @@ pub fn UserApiKeysPage() -> impl IntoView {
                         Ok(rows) if rows.is_empty() => view! { <p class="text-sm text-slate-500 dark:text-slate-400">"No keys."</p> }.into_any(),
                         Ok(rows) => view! {
                             <DataTable testid="user-api-key-table" columns=&["Name", "Key", "Permissions", "Expires", "Last used", "State", ""]>
-                                {rows.into_iter().map(|k| view! {
+                                {rows.into_iter().map(|k| { let (id, active) = (k.id, k.state == "active"); view! {
                                     <tr data-testid="user-api-key">
-                                        <td>{k.name}</td>
-                                        <td class="font-mono text-xs">{k.shown}</td>
-                                        <td class="font-mono text-xs">{k.scopes.join(" ")}</td>
-                                        <td>{k.expires_at}</td>
-                                        <td>{k.last_used_at}</td>
-                                        <td>{k.state.clone()}</td>
+                                        {key_cells(k)}
                                         <td>
-                                            {(may_revoke && k.state == "active").then(|| view! {
+                                            {(may_revoke && active).then(|| view! {
                                                 <ActionForm action=revoke>
                                                     <input type="hidden" name="user_id" value=user_id().to_string() />
-                                                    <input type="hidden" name="key_id" value=k.id.to_string() />
+                                                    <input type="hidden" name="key_id" value=id.to_string() />
                                                     <button type="submit" class=BUTTON_QUIET data-testid="revoke-user-api-key">"Revoke"</button>
                                                 </ActionForm>
                                             })}
                                         </td>
                                     </tr>
-                                }).collect_view()}
+                                }}).collect_view()}
                             </DataTable>
                         }.into_any(),
                     }
@@ -155,3 +145,15 @@ pub fn UserApiKeysPage() -> impl IntoView {
     }
 }
 
+/// A key's cells but its action: the same in your own list and in a
+/// user's.
+fn key_cells(k: ApiKeyRow) -> impl IntoView {
+    view! {
+        <td>{k.name}</td>
+        <td class="font-mono text-xs">{k.shown}</td>
+        <td class="font-mono text-xs">{k.scopes.join(" ")}</td>
+        <td>{k.expires_at}</td>
+        <td>{k.last_used_at}</td>
+        <td>{k.state}</td>
+    }
+}
