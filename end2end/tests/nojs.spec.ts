@@ -154,3 +154,16 @@ test('without JavaScript: a person chooses the dark theme, and the next page arr
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await expect(page.getByTestId('theme-dark')).toBeChecked();
 });
+
+test('without JavaScript: the platform administrator gives a reason and acts inside a tenant from its row', async ({ page }) => {
+  await signIn(page, 'platform', 'admin@steward.test');
+  await expect(page.getByTestId('current-user')).toHaveText('Pat Admin');
+  await page.goto('/tenants');
+  await page.getByTestId('act-inside-form').getByLabel('Reason for acting inside').fill('ticket 78: without scripts');
+  await page.getByRole('button', { name: 'Act inside globex' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('acting-banner')).toContainText('Globex');
+  await expect(page.getByTestId('acting-banner')).toContainText('ticket 78: without scripts');
+  await page.getByTestId('stop-acting').click();
+  await expect(page.getByTestId('acting-banner')).toHaveCount(0);
+});

@@ -187,6 +187,42 @@ test('support finds a user of another tenant, acts inside it with a reason, may 
   await expect(max).toHaveURL(/\/$/);
 });
 
+test('the platform administrator acts inside a tenant from the list: the reason is asked once, and Enter in it acts inside no one', async ({ browser }) => {
+  const admin = await newPage(browser);
+  const errors = watchForPageErrors(admin);
+  const posted: string[] = [];
+  admin.on('request', (r) => {
+    if (r.url().includes('/api/act_in_tenant')) posted.push(r.postData() ?? '');
+  });
+  await signIn(admin, 'platform', 'admin@steward.test');
+  await expect(admin.getByTestId('current-user')).toHaveText('Pat Admin');
+  await admin.goto('/tenants');
+  await expectHydrated(admin);
+  const reason = admin.getByTestId('act-inside-form').getByLabel('Reason for acting inside');
+  await expect(reason).toHaveCount(1);
+
+  // No reason yet: the browser asks for one, and nothing is sent.
+  await admin.getByRole('button', { name: 'Act inside globex' }).click();
+  await expect(admin).toHaveURL(/\/tenants$/);
+  expect(await reason.evaluate((e) => (e as HTMLInputElement).validity.valueMissing)).toBe(true);
+
+  // Enter in the reason field chooses no tenant (the first row's button
+  // would otherwise be the form's default); the row's button does.
+  await reason.fill('ticket 77: billing question');
+  await reason.press('Enter');
+  await admin.getByRole('button', { name: 'Act inside globex' }).click();
+  await expect(admin).toHaveURL(/\/$/);
+  await expect(admin.getByTestId('acting-banner')).toContainText('Globex');
+  await expect(admin.getByTestId('acting-banner')).toContainText('ticket 77: billing question');
+  expect(posted).toHaveLength(1);
+  expect(posted[0]).toContain('slug=globex');
+
+  await admin.getByTestId('stop-acting').click();
+  await expect(admin.getByTestId('acting-banner')).toHaveCount(0);
+  await expect(admin).toHaveURL(/\/tenants$/);
+  expect(errors).toEqual([]);
+});
+
 test('an import of a CSV with bad rows creates the good ones and reports the bad ones', async ({ page }) => {
   const errors = watchForPageErrors(page);
   await signIn(page, 'acme', 'olivia@acme.test');

@@ -21,6 +21,7 @@ pub fn TenantsPage() -> impl IntoView {
     };
     let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Tenants, list_tenants(p)));
     let act = ServerAction::<ActInTenant>::new();
+    let may_act = me.may(Perm::SupportCrossTenant);
     view! {
         <ViewGate view=authz::View::Tenants>
             <Title text="Tenants" />
@@ -42,7 +43,7 @@ pub fn TenantsPage() -> impl IntoView {
                 </div>
                 <button type="submit" class=BUTTON>"Apply"</button>
             </Form>
-            {outcome(act, "")}
+            {may_act.then(|| view! { <ActInsideReason act /> })}
             <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
@@ -60,8 +61,8 @@ pub fn TenantsPage() -> impl IntoView {
                                                     <td>{t.plan}</td>
                                                     <td class="text-slate-500 dark:text-slate-400">{t.modules.join(", ")}</td>
                                                     <td class="text-right">
-                                                        {(!t.deleted).then(|| view! {
-                                                            <ActInside act=act slug=t.slug.clone() next="/" label="Act inside" />
+                                                        {(may_act && !t.deleted).then(|| view! {
+                                                            <button type="submit" form=ACT_FORM name="slug" value=t.slug.clone() class=BUTTON_SECONDARY data-testid="act-inside" aria-label=format!("Act inside {}", t.slug)>"Act inside"</button>
                                                         })}
                                                     </td>
                                                 </tr>
@@ -247,6 +248,38 @@ pub fn TenantPage() -> impl IntoView {
     }
 }
 
+/// The id of the tenants list's one "act inside" form: each row's button
+/// names it (`form=`) and sends its tenant's short name as the submitter's
+/// value, so fifty rows carry fifty buttons and not fifty forms.
+const ACT_FORM: &str = "act-inside";
+
+/// The tenants list's reason for acting inside, asked once for the page.
+/// Works without JavaScript too: a button's `form` and `name`/`value` are
+/// plain HTML, and Leptos' `ActionForm` adds the submitter's pair.
+#[component]
+fn ActInsideReason(act: ServerAction<ActInTenant>) -> impl IntoView {
+    view! {
+        <ActionForm action=act attr:id=ACT_FORM attr:class=format!("{CARD} mb-4 max-w-xl space-y-1") attr:data-testid="act-inside-form">
+            // Enter in the reason field submits with the form's default
+            // button, which is the first in tree order: this disabled one,
+            // so Enter acts inside no one (the rows' buttons come later).
+            <button type="submit" disabled=true class="hidden" aria-hidden="true" tabindex="-1"></button>
+            <input type="hidden" name="next" value="/" />
+            <Field name="reason" label="Reason for acting inside" autocomplete="off"
+                hint="A ticket number or a sentence, then Act inside on the organisation's row. It is recorded in its audit log and the platform's; your access ends by itself after a while."
+                error=field_error(act, "reason") />
+            // Anything else, such as a suspended tenant, is about the row
+            // chosen and not the reason: said here in words.
+            {move || act.value().with(|v| match v {
+                Some(Err(e)) if e.field("reason").is_none() => Some(view! {
+                    <p role="alert" data-testid="form-error" class=ALERT>{e.field("slug").unwrap_or_else(|| e.to_string())}</p>
+                }),
+                _ => None,
+            })}
+        </ActionForm>
+    }
+}
+
 /// "Act inside" a tenant: a disclosure asking why (the reason is required
 /// and kept in both audit logs), then the switch. `key` makes the field's
 /// id unique on pages that list several tenants.
@@ -258,7 +291,10 @@ pub fn ActInside(
     #[prop(into)] label: String,
 ) -> impl IntoView {
     let id = format!("act-reason-{slug}");
-    let error = field_error(act, "reason");
+    // The reason's error, or the tenant's (suspended, say): the short
+    // name is a hidden field, so its message is said here too.
+    let (reason, tenant) = (field_error(act, "reason"), field_error(act, "slug"));
+    let error = move || reason.get().or_else(|| tenant.get());
     view! {
         <Confirm label=label question="Why are you acting inside this organisation? Give a ticket number or a sentence: it is recorded in its audit log and the platform's. Your access ends by itself after a while.">
             <ActionForm action=act attr:class="space-y-2">
@@ -266,7 +302,7 @@ pub fn ActInside(
                 <input type="hidden" name="next" value=next />
                 <label for=id.clone() class=LABEL>"Reason"</label>
                 <input id=id name="reason" required=true minlength="5" maxlength="300" class=INPUT data-testid="act-reason" />
-                {move || error.get().map(|m| view! { <p role="alert" class="text-sm text-red-600 dark:text-red-400">{m}</p> })}
+                {move || error().map(|m| view! { <p role="alert" class="text-sm text-red-600 dark:text-red-400">{m}</p> })}
                 <button type="submit" class=BUTTON data-testid="act-inside" aria-label=format!("Act inside {slug}")>"Act inside"</button>
             </ActionForm>
         </Confirm>
