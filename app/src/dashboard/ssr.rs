@@ -20,14 +20,8 @@ pub async fn load() -> Result<Figures, AppError> {
     let (read_users, read_documents, read_audit) = (can(Perm::UserRead), can(Perm::DocumentRead), can(Perm::AuditRead));
     let mut board = Figures { users: None, documents: None, events_today: None, activity: None };
     if read_users {
-        // Kept by the triggers on users in each change's own transaction
-        // (migration 0036), so the person's own change shows at once.
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, n FROM user_counts WHERE tenant_id = $1 AND n <> 0")
-            .bind(tenant_id)
-            .fetch_all(actor.conn())
-            .await?;
+        let mut rows = crate::users::ssr::kept_counts(actor.conn(), tenant_id).await?;
         let order = ["active", "pending", "suspended", "inactive", "deleted"];
-        let mut rows = rows;
         rows.sort_by_key(|(s, _)| order.iter().position(|o| o == s).unwrap_or(order.len()));
         board.users = Some(rows);
     }

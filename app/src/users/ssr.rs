@@ -327,6 +327,15 @@ struct ListRow {
     sort_value: String,
 }
 
+/// How many of a tenant's people are in each state, leaving out states
+/// with none. The one reading of `user_counts`, which the triggers on
+/// `users` keep in each change's own transaction (migration 0036): exact,
+/// and the person's own change shows at once. The overview shows the rows;
+/// the users list sums them.
+pub async fn kept_counts(conn: &mut PgConnection, tenant_id: TenantId) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(sqlx::query_as("SELECT state, n FROM user_counts WHERE tenant_id = $1 AND n <> 0").bind(tenant_id).fetch_all(conn).await?)
+}
+
 /// One page of the tenant's users: filtered, ordered, from a cursor, with
 /// a count: exact when only the status filters (the kept counts), capped
 /// at [`COUNT_CAP`] under a search, a role or a team. Needs `user:read`.
@@ -364,17 +373,14 @@ pub async fn list(query: UserQuery) -> Result<UserList, AppError> {
     });
 
     let count = if query.q.trim().is_empty() && query.role.is_empty() && query.team.is_empty() {
-        // No filter but the status: the figure the triggers on users keep
-        // in each change's own transaction (migration 0036), exact, read
-        // in place of counting up to COUNT_CAP rows.
-        let n: i64 = sqlx::query_scalar(
-            "SELECT coalesce(sum(n), 0)::bigint FROM user_counts
-              WHERE tenant_id = $1 AND CASE WHEN $2 = '' THEN state <> 'deleted' ELSE state = $2 END",
-        )
-        .bind(tenant_id)
-        .bind(&query.status)
-        .fetch_one(actor.conn())
-        .await?;
+        // No filter but the status: the figures kept for the overview,
+        // exact, read in place of counting up to COUNT_CAP rows.
+        let n = kept_counts(actor.conn(), tenant_id)
+            .await?
+            .into_iter()
+            .filter(|(state, _)| if query.status.is_empty() { state != "deleted" } else { *state == query.status })
+            .map(|(_, n)| n)
+            .sum();
         Count::Exact(n)
     } else {
         let mut c = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM users u");
