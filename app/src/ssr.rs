@@ -52,6 +52,9 @@ pub struct AppState {
     /// Webhooks may go to private and loopback addresses, and over plain
     /// http (`--webhook-allow-private`).
     pub webhook_allow_private: bool,
+    /// Steward is reached over HTTPS (`--secure-cookies`): every cookie it
+    /// sets is `Secure`, as the session cookie is.
+    pub secure_cookies: bool,
 }
 
 /// What the server gives [`AppState::new`]; the caches start empty.
@@ -69,6 +72,7 @@ pub struct StateConfig {
     pub links_from_loopback_host: bool,
     pub mail_links_on_screen: bool,
     pub webhook_allow_private: bool,
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -91,6 +95,7 @@ impl AppState {
             links_from_loopback_host: config.links_from_loopback_host,
             mail_links_on_screen: config.mail_links_on_screen,
             webhook_allow_private: config.webhook_allow_private,
+            secure_cookies: config.secure_cookies,
         }
     }
 
@@ -233,7 +238,7 @@ pub const WRITTEN_SECONDS: u32 = 300;
 /// commit has reached, and sets the cookie to it. One query per writing
 /// request; none without a replica, where the server does not install it.
 pub async fn own_writes(
-    axum::extract::State((state, secure)): axum::extract::State<(AppState, bool)>,
+    axum::extract::State(state): axum::extract::State<AppState>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -244,8 +249,7 @@ pub async fn own_writes(
     if writes.wrote() {
         match sqlx::query_scalar::<_, i64>("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint").fetch_one(&state.pool).await {
             Ok(lsn) => {
-                let secure = if secure { "; Secure" } else { "" };
-                let cookie = format!("{WRITTEN_COOKIE}={lsn}; Path=/; Max-Age={WRITTEN_SECONDS}; HttpOnly; SameSite=Lax{secure}");
+                let cookie = cookie(WRITTEN_COOKIE, &lsn.to_string(), WRITTEN_SECONDS.into(), Script::Hidden, state.secure_cookies);
                 if let Ok(value) = HeaderValue::from_str(&cookie) {
                     res.headers_mut().append(header::SET_COOKIE, value);
                 }
@@ -289,11 +293,52 @@ pub fn current_user() -> Option<Arc<Me>> {
         .and_then(|current| current.0)
 }
 
-/// Sets a `Set-Cookie` header on the response.
-pub fn set_cookie(cookie: &str) {
-    if let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(cookie)) {
+/// Whether the page's script may read a cookie. Only the theme's may (see
+/// [`crate::status::set_theme_cookie`]); every other cookie is `HttpOnly`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Script {
+    Hidden,
+    Reads,
+}
+
+/// The `Set-Cookie` value of one of Steward's cookies: `Path=/`,
+/// `SameSite=Lax`, `HttpOnly` unless the script reads it, and `Secure` when
+/// Steward is reached over HTTPS (`--secure-cookies`), as the session cookie
+/// is. A `max_age` of 0 removes the cookie. The one place a cookie is
+/// written, by the `cookie` crate that tower-sessions brings; `value` is
+/// already safe in a cookie (percent-encoded, a UUID or a number).
+pub fn cookie(name: &str, value: &str, max_age_seconds: i64, script: Script, secure: bool) -> String {
+    use tower_sessions::cookie::{time::Duration, Cookie, SameSite};
+    Cookie::build((name, value))
+        .path("/")
+        .max_age(Duration::seconds(max_age_seconds))
+        .same_site(SameSite::Lax)
+        .http_only(script == Script::Hidden)
+        .secure(secure)
+        .build()
+        .to_string()
+}
+
+/// Sets one of Steward's `HttpOnly` cookies on the answer being rendered
+/// (see [`cookie`]); `max_age_seconds` 0 removes it.
+pub fn set_cookie(name: &str, value: &str, max_age_seconds: i64) {
+    set_cookie_as(name, value, max_age_seconds, Script::Hidden);
+}
+
+/// [`set_cookie`] for a cookie the page's script reads too.
+pub fn set_cookie_as(name: &str, value: &str, max_age_seconds: i64, script: Script) {
+    let secure = use_context::<AppState>().is_some_and(|s| s.secure_cookies);
+    if let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie(name, value, max_age_seconds, script, secure))) {
         options.append_header(header::SET_COOKIE, value);
     }
+}
+
+/// A redirect to `to` after a post without JavaScript (an upload), with
+/// `notice` for the next page to show.
+pub fn see_other_with_notice(state: &AppState, to: &str, notice: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let notice = cookie(NOTICE_COOKIE, &crate::text::percent_encode(notice, b"-_."), NOTICE_SECONDS, Script::Hidden, state.secure_cookies);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string()), (header::SET_COOKIE, notice)]).into_response()
 }
 
 /// Sets the HTTP status of the page being rendered (403 and 404 pages).
@@ -320,6 +365,8 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 pub const NOTICE_COOKIE: &str = "steward_notice";
 /// The cookie that carries what a failed form typed back to the form.
 pub const TYPED_COOKIE: &str = "steward_typed";
+/// How long the notice and typed cookies wait for the page they are for.
+pub const NOTICE_SECONDS: i64 = 60;
 
 fn is_form_post() -> bool {
     use_context::<Parts>()
@@ -334,10 +381,7 @@ fn is_form_post() -> bool {
 pub fn respond_form<T>(result: Result<T, AppError>, typed: &[(&str, &str)], notice: &str) -> Result<T, AppError> {
     if is_form_post() {
         match &result {
-            Ok(_) => set_cookie(&format!(
-                "{NOTICE_COOKIE}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
-                crate::text::percent_encode(notice, b"-_.")
-            )),
+            Ok(_) => set_cookie(NOTICE_COOKIE, &crate::text::percent_encode(notice, b"-_."), NOTICE_SECONDS),
             Err(_) if !typed.is_empty() => {
                 let encoded: Vec<String> = typed
                     .iter()
@@ -347,7 +391,7 @@ pub fn respond_form<T>(result: Result<T, AppError>, typed: &[(&str, &str)], noti
                     })
                     .collect();
                 let value = crate::text::percent_encode(&encoded.join("&"), b"-_.");
-                set_cookie(&format!("{TYPED_COOKIE}={value}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"));
+                set_cookie(TYPED_COOKIE, &value, NOTICE_SECONDS);
             }
             Err(_) => {}
         }

@@ -26,16 +26,16 @@ pub async fn sign_in(
     .await;
     match &result {
         Ok((next, tenant_id)) => {
-            set_cookie(&format!("{HINT_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+            set_cookie(HINT_COOKIE, "", 0);
             // The sign-in page shows this organisation next time.
-            set_cookie(&ssr::org_cookie(*tenant_id));
+            ssr::remember_org(*tenant_id);
             leptos_axum::redirect(next);
         }
         Err(_) => {
             // Keep what was typed (never the password) for the form shown
             // again after a post without JavaScript.
             let hint = ssr::encode_hint(&SignInPrefill { tenant: tenant.trim().into(), email: email.trim().into(), brand: None });
-            set_cookie(&format!("{HINT_COOKIE}={hint}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
+            set_cookie(HINT_COOKIE, &hint, ssr::HINT_SECONDS);
         }
     }
     respond(result.map(|_| ()))
@@ -76,9 +76,9 @@ pub async fn use_password_link(link: String, new_password: String, confirm_passw
     .await;
     if let Ok(facts) = &result {
         let hint = super::ssr::encode_hint(&SignInPrefill { tenant: facts.slug.clone(), email: facts.email.clone(), brand: None });
-        set_cookie(&format!("{HINT_COOKIE}={hint}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax"));
+        set_cookie(HINT_COOKIE, &hint, super::ssr::HINT_SECONDS);
         if let Some(brand) = &facts.brand {
-            set_cookie(&super::ssr::org_cookie(brand.tenant_id));
+            super::ssr::remember_org(brand.tenant_id);
         }
         leptos_axum::redirect(if facts.invitation { "/login?joined=1" } else { "/login?password=changed" });
     }

@@ -432,7 +432,7 @@ pub async fn finish_sign_in(
     .fetch_one(&mut *tx)
     .await?;
     // The person's pages arrive in their colours from the first one.
-    crate::ssr::set_cookie(&crate::status::theme_cookie(theme));
+    crate::status::set_theme_cookie(theme);
     let after = after.as_object().is_some_and(|o| !o.is_empty()).then_some(after);
     let event_id = record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
     if new_place {
@@ -650,9 +650,14 @@ pub fn remembered_org(cookie_header: &str) -> Option<TenantId> {
         .map(TenantId)
 }
 
-/// The cookie that remembers the organisation for a year.
-pub fn org_cookie(tenant_id: TenantId) -> String {
-    format!("{ORG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax", tenant_id.0)
+/// A year, in seconds: how long the organisation and the theme are remembered.
+pub const YEAR_SECONDS: i64 = 365 * 24 * 60 * 60;
+/// How long the sign-in form keeps what was typed, in seconds.
+pub const HINT_SECONDS: i64 = 600;
+
+/// Remembers the organisation for a year, for the sign-in page.
+pub fn remember_org(tenant_id: TenantId) {
+    crate::ssr::set_cookie(ORG_COOKIE, &tenant_id.0.to_string(), YEAR_SECONDS);
 }
 
 /// Encodes the sign-in hint as a cookie value (percent-encoded `tenant\nemail`).

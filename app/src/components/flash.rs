@@ -31,7 +31,7 @@ pub async fn take_flash() -> Result<Flash, AppError> {
     let mut flash = Flash::default();
     if let Some(notice) = request_cookie(NOTICE_COOKIE) {
         flash.notice = percent_decode(&notice).map(|n| n.chars().take(300).collect());
-        set_cookie(&format!("{NOTICE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+        set_cookie(NOTICE_COOKIE, "", 0);
     }
     if let Some(typed) = request_cookie(TYPED_COOKIE) {
         flash.typed = percent_decode(&typed)
@@ -41,7 +41,7 @@ pub async fn take_flash() -> Result<Flash, AppError> {
             .filter_map(|(k, v)| Some((k.to_string(), percent_decode(v)?)))
             .take(20)
             .collect();
-        set_cookie(&format!("{TYPED_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+        set_cookie(TYPED_COOKIE, "", 0);
     }
     Ok(flash)
 }

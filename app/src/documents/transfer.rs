@@ -159,7 +159,7 @@ pub async fn upload(State(state): State<AppState>, caller: Caller, multipart: Mu
     }
     .await;
     match result {
-        Ok(id) => done(&format!("/documents/{id}"), "Document uploaded."),
+        Ok(id) => crate::ssr::see_other_with_notice(&state, &format!("/documents/{id}"), "Document uploaded."),
         // The plan's storage, say: beside the file, with what was typed.
         Err(AppError::Conflict(message)) => back("/documents", Refusal("file", message), &form),
         Err(e) => e.into_response(),
@@ -203,20 +203,10 @@ pub async fn upload_version(
     }
     .await;
     match result {
-        Ok(number) => done(&page, &format!("Version {number} uploaded.")),
+        Ok(number) => crate::ssr::see_other_with_notice(&state, &page, &format!("Version {number} uploaded.")),
         Err(AppError::Conflict(message)) => back(&page, Refusal("file", message), &form),
         Err(e) => e.into_response(),
     }
-}
-
-/// A redirect to `to` carrying a notice for the next page.
-fn done(to: &str, notice: &str) -> Response {
-    let cookie = format!(
-        "{}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax",
-        crate::ssr::NOTICE_COOKIE,
-        percent_encode(notice, b"-_.")
-    );
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string()), (header::SET_COOKIE, cookie)]).into_response()
 }
 
 /// `Content-Disposition` for a download: an ASCII name and the exact UTF-8 one.

@@ -65,8 +65,7 @@ pub async fn upload(caller: Caller, mut multipart: Multipart) -> Response {
     .await;
     match result {
         Ok(()) => {
-            let cookie = format!("{}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax", crate::ssr::NOTICE_COOKIE, percent_encode("Logo saved.", b"-_."));
-            (StatusCode::SEE_OTHER, [(header::LOCATION, "/settings".to_string()), (header::SET_COOKIE, cookie)]).into_response()
+            crate::ssr::see_other_with_notice(caller.state(), "/settings", "Logo saved.")
         }
         Err(e) => e.into_response(),
     }

@@ -127,6 +127,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
         links_from_loopback_host: config.site_addr.ip().is_loopback(),
         mail_links_on_screen: config.mail_links_on_screen,
         webhook_allow_private: config.webhook_allow_private,
+        secure_cookies: config.secure_cookies,
     });
     let routes = route_list();
 
@@ -202,7 +203,7 @@ pub fn router(pool: sqlx::PgPool, config: &WebConfig) -> Router {
     // `authenticate`, whose own events (the end of acting in a tenant)
     // count as the request's writes too.
     let router = if config.read_pool.is_some() {
-        router.layer(middleware::from_fn_with_state((state.clone(), config.secure_cookies), app::ssr::own_writes))
+        router.layer(middleware::from_fn_with_state(state.clone(), app::ssr::own_writes))
     } else {
         router
     };

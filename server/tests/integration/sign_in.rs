@@ -115,6 +115,23 @@ async fn secure_cookies_when_configured() {
     let response = app.sign_in("acme", "olivia@acme.test", PASSWORD).await;
     let cookie = response.set_cookies().into_iter().find(|c| c.starts_with("steward_session=")).unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
+    // Every other cookie too: the organisation, the theme, and the notice
+    // and typed fields of a post without JavaScript (before, only the
+    // session's and the replica's carried Secure).
+    let cookies = response.set_cookies();
+    let names = |cookies: &[String]| cookies.iter().map(|c| c.split('=').next().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    assert!(names(&cookies).contains(&"steward_org".to_string()) && names(&cookies).contains(&"steward_theme".to_string()), "{cookies:?}");
+    let refused = app.post_form("/api/create_team", "/teams", &[("name", "")]).await;
+    let saved = app.post_form("/api/create_team", "/teams", &[("name", "Night shift")]).await;
+    let flash = app.get("/teams").await;
+    let more: Vec<String> = [refused.set_cookies(), saved.set_cookies(), flash.set_cookies()].concat();
+    for name in ["steward_typed", "steward_notice"] {
+        assert!(names(&more).contains(&name.to_string()), "{name} in {more:?}");
+    }
+    for cookie in cookies.iter().chain(&more) {
+        assert!(cookie.contains("Secure") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+        assert_eq!(cookie.contains("HttpOnly"), !cookie.starts_with("steward_theme="), "only the theme is read by the page's script: {cookie}");
+    }
 }
 
 #[tokio::test]
