@@ -87,11 +87,15 @@ pub fn Field(
     /// The field may be left empty.
     #[prop(optional)] optional: bool,
     #[prop(optional)] hint: &'static str,
+    /// The browser's own length check (the server checks it too).
+    #[prop(optional, into)] minlength: Option<u32>,
+    #[prop(optional, into)] maxlength: Option<u32>,
 ) -> impl IntoView {
     // After a failed post without JavaScript, show what was typed (never a password).
     let value = if kind == "password" { value } else { kept(name, value) };
     let error_id = format!("{name}-error");
-    let described = error_id.clone();
+    let hint_id = format!("{name}-hint");
+    let described = if hint.is_empty() { error_id.clone() } else { format!("{error_id} {hint_id}") };
     view! {
         <div class="space-y-1">
             <label for=name class=LABEL>{label}</label>
@@ -102,12 +106,14 @@ pub fn Field(
                 value=value
                 autocomplete=autocomplete
                 required=!optional
+                minlength=minlength
+                maxlength=maxlength
                 autofocus=autofocus
                 class=INPUT
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=described
             />
-            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-slate-500 dark:text-slate-400">{hint}</p> })}
+            {(!hint.is_empty()).then(|| view! { <p id=hint_id class="text-xs text-slate-500 dark:text-slate-400">{hint}</p> })}
             <p id=error_id class="min-h-[1.25rem] text-sm text-red-600 dark:text-red-400" data-testid=format!("{name}-error")>
                 {move || error.get()}
             </p>

@@ -21,7 +21,9 @@ pub fn TenantsPage() -> impl IntoView {
     };
     let list = Resource::new(params, move |p| crate::pages::gated(me, authz::View::Tenants, list_tenants(p)));
     let act = ServerAction::<ActInTenant>::new();
-    let may_act = me.may(Perm::SupportCrossTenant);
+    // Rebuilt when the status filter turns to or from "Deleted" only, so a
+    // search keeps the reason typed.
+    let deleted_only = Memo::new(move |_| params().status == "deleted");
     view! {
         <ViewGate view=authz::View::Tenants>
             <Title text="Tenants" />
@@ -43,13 +45,14 @@ pub fn TenantsPage() -> impl IntoView {
                 </div>
                 <button type="submit" class=BUTTON>"Apply"</button>
             </Form>
-            {may_act.then(|| view! { <ActInsideReason act /> })}
+            {move || (!deleted_only.get() && me.may(Perm::SupportCrossTenant)).then(|| view! { <ActInsideReason act /> })}
             <Transition fallback=|| view! { <p class="text-sm text-slate-500 dark:text-slate-400">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let p = params();
                     match list.await {
                         Err(e) => view! { <p role="alert" class=ALERT>{e.to_string()}</p> }.into_any(),
                         Ok(list) => {
+                            let may_act = me.may(Perm::SupportCrossTenant);
                             let next = list.next.clone().map(|after| format!("/tenants{}", query_string(&[("q", &p.q), ("status", &p.status), ("after", &after)])));
                             view! {
                                 <DataTable testid="tenant-table" columns=&["Organisation", "Short name", "Status", "Plan", "Modules", ""]>
@@ -61,7 +64,9 @@ pub fn TenantsPage() -> impl IntoView {
                                                     <td>{t.plan}</td>
                                                     <td class="text-slate-500 dark:text-slate-400">{t.modules.join(", ")}</td>
                                                     <td class="text-right">
-                                                        {(may_act && !t.deleted).then(|| view! {
+                                                        // Not offered where it is refused (a deleted or
+                                                        // suspended tenant) or means nothing (the platform).
+                                                        {(may_act && !t.deleted && t.status == crate::status::TenantStatus::Active && t.kind == crate::status::TenantKind::Customer).then(|| view! {
                                                             <button type="submit" form=ACT_FORM name="slug" value=t.slug.clone() class=BUTTON_SECONDARY data-testid="act-inside" aria-label=format!("Act inside {}", t.slug)>"Act inside"</button>
                                                         })}
                                                     </td>
@@ -146,7 +151,6 @@ pub fn TenantPage() -> impl IntoView {
     let reactivate = ServerAction::<ReactivateTenant>::new();
     let delete = ServerAction::<DeleteTenant>::new();
     let restore = ServerAction::<RestoreTenant>::new();
-    let act = ServerAction::<ActInTenant>::new();
     let changes = (successes(update), successes(suspend), successes(reactivate), successes(delete), successes(restore));
     let tenant = Resource::new(
         move || (id(), changes.0.get() + changes.1.get() + changes.2.get() + changes.3.get() + changes.4.get()),
@@ -176,7 +180,7 @@ pub fn TenantPage() -> impl IntoView {
                                 <PageHeader title=t.row.name.clone() purpose=format!("Short name: {}", t.row.slug)>
                                     <StatusBadge status=shown />
                                     {(!deleted).then(|| view! {
-                                        <ActInside act=act slug=t.row.slug.clone() next="/" label="Act inside" />
+                                        <ActInside slug=t.row.slug.clone() next="/" label="Act inside" />
                                     })}
                                 </PageHeader>
                                 <div class="grid gap-6 lg:grid-cols-3">
@@ -265,7 +269,7 @@ fn ActInsideReason(act: ServerAction<ActInTenant>) -> impl IntoView {
             // so Enter acts inside no one (the rows' buttons come later).
             <button type="submit" disabled=true class="hidden" aria-hidden="true" tabindex="-1"></button>
             <input type="hidden" name="next" value="/" />
-            <Field name="reason" label="Reason for acting inside" autocomplete="off"
+            <Field name="reason" label="Reason for acting inside" autocomplete="off" minlength=5u32 maxlength=300u32
                 hint="A ticket number or a sentence, then Act inside on the organisation's row. It is recorded in its audit log and the platform's; your access ends by itself after a while."
                 error=field_error(act, "reason") />
             // Anything else, such as a suspended tenant, is about the row
@@ -281,15 +285,16 @@ fn ActInsideReason(act: ServerAction<ActInTenant>) -> impl IntoView {
 }
 
 /// "Act inside" a tenant: a disclosure asking why (the reason is required
-/// and kept in both audit logs), then the switch. `key` makes the field's
-/// id unique on pages that list several tenants.
+/// and kept in both audit logs), then the switch. The field's id carries
+/// the short name, unique on pages that list several tenants; each has its
+/// own action, so one row's refusal is said in that row alone.
 #[component]
 pub fn ActInside(
-    act: ServerAction<ActInTenant>,
     #[prop(into)] slug: String,
     #[prop(into)] next: String,
     #[prop(into)] label: String,
 ) -> impl IntoView {
+    let act = ServerAction::<ActInTenant>::new();
     let id = format!("act-reason-{slug}");
     // The reason's error, or the tenant's (suspended, say): the short
     // name is a hidden field, so its message is said here too.

@@ -215,7 +215,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
-    /// Mark session cookies Secure (set this when Steward is served over HTTPS).
+    /// Mark every cookie Secure (set this when Steward is served over HTTPS).
     #[arg(long, env = "STEWARD_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 

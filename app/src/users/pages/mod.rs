@@ -249,7 +249,6 @@ pub fn FindUserPage() -> impl IntoView {
     let hits = Resource::new(q, move |q| crate::pages::gated(me, authz::View::Users, async move {
         if q.trim().is_empty() { Ok(Vec::new()) } else { search_users_across_tenants(q).await }
     }));
-    let act = ServerAction::<crate::tenants::ActInTenant>::new();
     view! {
         <ViewGate view=authz::View::Users>
             <Title text="Find a user" />
@@ -259,7 +258,6 @@ pub fn FindUserPage() -> impl IntoView {
                 <input id="find-q" name="q" type="search" value=q placeholder="Email or name contains…" class=INPUT />
                 <button type="submit" class=BUTTON>"Search"</button>
             </Form>
-            {outcome(act, "")}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match hits.await {
@@ -272,7 +270,7 @@ pub fn FindUserPage() -> impl IntoView {
                                             <div class="font-medium">{h.display_name} " · " {h.email}</div>
                                             <div class="text-xs text-slate-500 dark:text-slate-400">{h.tenant_name} " (" {h.tenant_slug.clone()} ") · " {h.status.as_str()}</div>
                                         </div>
-                                        <crate::tenants::pages::ActInside act=act slug=h.tenant_slug next=format!("/users/{}", h.user_id) label="Open" />
+                                        <crate::tenants::pages::ActInside slug=h.tenant_slug next=format!("/users/{}", h.user_id) label="Open" />
                                     </li>
                                 }).collect_view()}
                             </ul>
