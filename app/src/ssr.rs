@@ -294,7 +294,7 @@ pub fn current_user() -> Option<Arc<Me>> {
 }
 
 /// Whether the page's script may read a cookie. Only the theme's may (see
-/// [`crate::status::set_theme_cookie`]); every other cookie is `HttpOnly`.
+/// [`crate::auth::ssr::set_theme_cookie`]); every other cookie is `HttpOnly`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Script {
     Hidden,

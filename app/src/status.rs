@@ -130,15 +130,6 @@ impl Theme {
 /// person's account, and when they change it).
 pub const THEME_COOKIE: &str = "steward_theme";
 
-/// Sets the theme cookie for `theme`, kept for a year. Not `HttpOnly`: it holds
-/// nothing but `system`, `light` or `dark`, and the browser reads it after
-/// a sign-in that the router follows without loading a new document (see
-/// [`apply_theme`]).
-#[cfg(feature = "ssr")]
-pub fn set_theme_cookie(theme: Theme) {
-    crate::ssr::set_cookie_as(THEME_COOKIE, theme.as_str(), crate::auth::ssr::YEAR_SECONDS, crate::ssr::Script::Reads);
-}
-
 /// In the browser: puts the theme the cookie names on `<html>` (and its
 /// `color-scheme`), when it differs from the one the page was sent with.
 /// The server writes it on every document it sends; this covers a page

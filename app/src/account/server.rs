@@ -77,7 +77,7 @@ pub async fn set_theme(theme: String) -> Result<crate::status::Theme, AppError> 
     }
     .await;
     if let Ok(chosen) = &result {
-        crate::status::set_theme_cookie(*chosen);
+        crate::auth::ssr::set_theme_cookie(*chosen);
     }
     crate::ssr::respond_form(result, &[], "Appearance saved.")
 }

@@ -432,7 +432,7 @@ pub async fn finish_sign_in(
     .fetch_one(&mut *tx)
     .await?;
     // The person's pages arrive in their colours from the first one.
-    crate::status::set_theme_cookie(theme);
+    set_theme_cookie(theme);
     let after = after.as_object().is_some_and(|o| !o.is_empty()).then_some(after);
     let event_id = record(&mut tx, meta, Event::by_user(tenant_id, user_id, "auth.sign_in", after)).await?;
     if new_place {
@@ -654,6 +654,14 @@ pub fn remembered_org(cookie_header: &str) -> Option<TenantId> {
 pub const YEAR_SECONDS: i64 = 365 * 24 * 60 * 60;
 /// How long the sign-in form keeps what was typed, in seconds.
 pub const HINT_SECONDS: i64 = 600;
+
+/// Sets the theme cookie for `theme`, kept for a year. Not `HttpOnly`: it holds
+/// nothing but `system`, `light` or `dark`, and the browser reads it after
+/// a sign-in that the router follows without loading a new document (see
+/// [`crate::status::apply_theme`]).
+pub fn set_theme_cookie(theme: Theme) {
+    crate::ssr::set_cookie_as(crate::status::THEME_COOKIE, theme.as_str(), YEAR_SECONDS, crate::ssr::Script::Reads);
+}
 
 /// Remembers the organisation for a year, for the sign-in page.
 pub fn remember_org(tenant_id: TenantId) {
