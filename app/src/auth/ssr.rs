@@ -659,7 +659,7 @@ pub const HINT_SECONDS: i64 = 600;
 /// nothing but `system`, `light` or `dark`, and the browser reads it after
 /// a sign-in that the router follows without loading a new document (see
 /// [`crate::status::apply_theme`]).
-pub fn set_theme_cookie(theme: Theme) {
+pub fn set_theme_cookie(theme: crate::status::Theme) {
     crate::ssr::set_cookie_as(crate::status::THEME_COOKIE, theme.as_str(), YEAR_SECONDS, crate::ssr::Script::Reads);
 }
 
