@@ -161,19 +161,23 @@ async fn with_page_csp(response: Response) -> Response {
 
 /// The nonce of the first `<script>` or `<link>` tag that carries one.
 /// Only tags are looked at: text a person typed (a document's title, say)
-/// reaches the page with `<` escaped, so it cannot pose as one.
-fn script_nonce(html: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(html);
-    text.match_indices('<')
-        .filter_map(|(at, _)| {
-            let tag = &text[at + 1..];
-            (tag.starts_with("script") || tag.starts_with("link")).then(|| &tag[..tag.find('>').unwrap_or(tag.len())])
-        })
+/// reaches the page with `<` escaped, so it cannot pose as one. Read as
+/// bytes and only as far as that tag (in the head): `<`, `>` and `"` are
+/// ASCII and never part of a longer UTF-8 character, and checking the
+/// whole page as UTF-8 first was 1% of steward's time on the users page.
+#[doc(hidden)]
+pub fn script_nonce(html: &[u8]) -> Option<String> {
+    const NONCE: &[u8] = b" nonce=\"";
+    html.split(|b| *b == b'<')
+        .skip(1)
+        .filter(|tag| tag.starts_with(b"script") || tag.starts_with(b"link"))
+        .map(|tag| &tag[..tag.iter().position(|b| *b == b'>').unwrap_or(tag.len())])
         .find_map(|tag| {
-            let start = tag.find(" nonce=\"")? + 8;
-            let value: String = tag[start..].chars().take_while(|c| *c != '"').collect();
-            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=');
-            (!value.is_empty() && value.len() <= 64 && value.chars().all(allowed)).then_some(value)
+            let start = tag.windows(NONCE.len()).position(|w| w == NONCE)? + NONCE.len();
+            let value = &tag[start..];
+            let value = &value[..value.iter().position(|b| *b == b'"').unwrap_or(value.len())];
+            let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=');
+            (!value.is_empty() && value.len() <= 64 && value.iter().all(allowed)).then(|| String::from_utf8_lossy(value).into_owned())
         })
 }
 
