@@ -658,7 +658,7 @@ pub const HINT_SECONDS: i64 = 600;
 /// Sets the theme cookie for `theme`, kept for a year. Not `HttpOnly`: it holds
 /// nothing but `system`, `light` or `dark`, and the browser reads it after
 /// a sign-in that the router follows without loading a new document (see
-/// [`crate::status::apply_theme`]).
+/// `status::apply_theme`, in the browser).
 pub fn set_theme_cookie(theme: crate::status::Theme) {
     crate::ssr::set_cookie_as(crate::status::THEME_COOKIE, theme.as_str(), YEAR_SECONDS, crate::ssr::Script::Reads);
 }

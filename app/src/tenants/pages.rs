@@ -179,7 +179,8 @@ pub fn TenantPage() -> impl IntoView {
                                 <Title text=t.row.name.clone() />
                                 <PageHeader title=t.row.name.clone() purpose=format!("Short name: {}", t.row.slug)>
                                     <StatusBadge status=shown />
-                                    {(!deleted).then(|| view! {
+                                    // As on the list: only where it can work and means something.
+                                    {(customer && !deleted && !suspended && may(Perm::SupportCrossTenant)).then(|| view! {
                                         <ActInside slug=t.row.slug.clone() next="/" label="Act inside" />
                                     })}
                                 </PageHeader>

@@ -165,8 +165,7 @@ async fn with_page_csp(response: Response) -> Response {
 /// bytes and only as far as that tag (in the head): `<`, `>` and `"` are
 /// ASCII and never part of a longer UTF-8 character, and checking the
 /// whole page as UTF-8 first was 1% of steward's time on the users page.
-#[doc(hidden)]
-pub fn script_nonce(html: &[u8]) -> Option<String> {
+fn script_nonce(html: &[u8]) -> Option<String> {
     const NONCE: &[u8] = b" nonce=\"";
     html.split(|b| *b == b'<')
         .skip(1)
@@ -174,8 +173,10 @@ pub fn script_nonce(html: &[u8]) -> Option<String> {
         .map(|tag| &tag[..tag.iter().position(|b| *b == b'>').unwrap_or(tag.len())])
         .find_map(|tag| {
             let start = tag.windows(NONCE.len()).position(|w| w == NONCE)? + NONCE.len();
+            // Its closing quote inside the tag, or no nonce: a value cut
+            // short (by a `<` or the chunk's end) is never taken for one.
             let value = &tag[start..];
-            let value = &value[..value.iter().position(|b| *b == b'"').unwrap_or(value.len())];
+            let value = &value[..value.iter().position(|b| *b == b'"')?];
             let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=');
             (!value.is_empty() && value.len() <= 64 && value.iter().all(allowed)).then(|| String::from_utf8_lossy(value).into_owned())
         })
@@ -223,6 +224,14 @@ mod tests {
             "text is not a tag"
         );
         assert_eq!(script_nonce(br#"<p>see <a href="/x" nonce="evil">x</a></p>"#), None, "only script and link tags");
+        // Read as bytes: text before the head, characters of several
+        // bytes and bytes that are no UTF-8 at all change nothing.
+        assert_eq!(script_nonce("<p>Grüße, 東京</p><script nonce=\"n1\">".as_bytes()).as_deref(), Some("n1"));
+        assert_eq!(script_nonce(b"\xff\xfe<p>\xc3</p><script nonce=\"n2\">").as_deref(), Some("n2"));
+        // A value without its closing quote inside the tag is no nonce.
+        assert_eq!(script_nonce(br#"<script nonce="ab<cd">"#), None);
+        assert_eq!(script_nonce(br#"<head><script nonce="abc"#), None, "cut off at the chunk's end");
+        assert_eq!(script_nonce(br#"<script nonce="abc>x</script>"#), None);
     }
 
     #[test]
