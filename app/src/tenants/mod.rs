@@ -60,6 +60,13 @@ impl TenantRow {
     pub fn shown_status(&self) -> &'static str {
         crate::status::shown(self.deleted, self.status)
     }
+
+    /// Whether "Act inside" is offered for it: a live, active customer
+    /// tenant (a suspended one is refused, and the platform is where
+    /// staff return to rather than enter).
+    pub fn open_to_staff(&self) -> bool {
+        !self.deleted && self.status == crate::status::TenantStatus::Active && self.kind == crate::status::TenantKind::Customer
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

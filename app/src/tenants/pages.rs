@@ -56,7 +56,7 @@ pub fn TenantsPage() -> impl IntoView {
                             let next = list.next.clone().map(|after| format!("/tenants{}", query_string(&[("q", &p.q), ("status", &p.status), ("after", &after)])));
                             view! {
                                 <DataTable testid="tenant-table" columns=&["Organisation", "Short name", "Status", "Plan", "Modules", ""]>
-                                            {list.rows.into_iter().map(|t| { let shown = t.shown_status(); view! {
+                                            {list.rows.into_iter().map(|t| { let (shown, open) = (t.shown_status(), may_act && t.open_to_staff()); view! {
                                                 <tr data-testid="tenant-row">
                                                     <td><a href=format!("/tenants/{}", t.id) class=LINK>{t.name}</a></td>
                                                     <td class="font-mono text-xs">{t.slug.clone()}</td>
@@ -64,9 +64,7 @@ pub fn TenantsPage() -> impl IntoView {
                                                     <td>{t.plan}</td>
                                                     <td class="text-slate-500 dark:text-slate-400">{t.modules.join(", ")}</td>
                                                     <td class="text-right">
-                                                        // Not offered where it is refused (a deleted or
-                                                        // suspended tenant) or means nothing (the platform).
-                                                        {(may_act && !t.deleted && t.status == crate::status::TenantStatus::Active && t.kind == crate::status::TenantKind::Customer).then(|| view! {
+                                                        {open.then(|| view! {
                                                             <button type="submit" form=ACT_FORM name="slug" value=t.slug.clone() class=BUTTON_SECONDARY data-testid="act-inside" aria-label=format!("Act inside {}", t.slug)>"Act inside"</button>
                                                         })}
                                                     </td>
@@ -175,12 +173,12 @@ pub fn TenantPage() -> impl IntoView {
                             let created_at = t.row.created_at.clone();
                             let (deleted, suspended) = (t.row.deleted, t.row.status == crate::status::TenantStatus::Suspended);
                             let shown = t.row.shown_status();
+                            let open = t.row.open_to_staff() && may(Perm::SupportCrossTenant);
                             view! {
                                 <Title text=t.row.name.clone() />
                                 <PageHeader title=t.row.name.clone() purpose=format!("Short name: {}", t.row.slug)>
                                     <StatusBadge status=shown />
-                                    // As on the list: only where it can work and means something.
-                                    {(customer && !deleted && !suspended && may(Perm::SupportCrossTenant)).then(|| view! {
+                                    {open.then(|| view! {
                                         <ActInside slug=t.row.slug.clone() next="/" label="Act inside" />
                                     })}
                                 </PageHeader>
